@@ -1,0 +1,215 @@
+package theory
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Partition is a way of cutting a square grid into areas (see GridLabels).
+type Partition struct {
+	// Kind is "blocks" (Size×Size squares), "rows" (bands of Size rows) or
+	// "columns" (bands of Size columns).
+	Kind string
+	Size int
+}
+
+// Blocks, Rows and Columns are the partitions of a grid into b×b blocks, into
+// horizontal bands of h rows, and into vertical bands of w columns.
+func Blocks(b int) Partition  { return Partition{"blocks", b} }
+func Rows(h int) Partition    { return Partition{"rows", h} }
+func Columns(w int) Partition { return Partition{"columns", w} }
+
+func (p Partition) String() string { return fmt.Sprintf("%s%d", p.Kind, p.Size) }
+
+// GridLabels returns the area label of each cell of a side×side grid
+// (row-major) under the partition. Bands and blocks at the far edge may be
+// smaller when Size does not divide side.
+func GridLabels(side int, part Partition) ([]int, error) {
+	if side < 1 {
+		return nil, fmt.Errorf("grid side = %d: must be at least 1", side)
+	}
+	if part.Size < 1 || part.Size > side {
+		return nil, fmt.Errorf("partition %s size = %d: must be in [1, side = %d]", part.Kind, part.Size, side)
+	}
+	per := (side + part.Size - 1) / part.Size
+	labels := make([]int, side*side)
+	for r := 0; r < side; r++ {
+		for c := 0; c < side; c++ {
+			var l int
+			switch part.Kind {
+			case "blocks":
+				l = (r/part.Size)*per + c/part.Size
+			case "rows":
+				l = r / part.Size
+			case "columns":
+				l = c / part.Size
+			default:
+				return nil, fmt.Errorf("partition kind = %q: must be one of blocks, rows, columns", part.Kind)
+			}
+			labels[r*side+c] = l
+		}
+	}
+	return labels, nil
+}
+
+// baseSetting holds the defaults shared by the presets: γ = 0.5,
+// z ~ uniform[0.5, 1.5], bernoulli masks, unmasked keys, summed loss, zero
+// initialisation, four extra embedding dimensions.
+func baseSetting() Setting {
+	return Setting{
+		Z:        ZLaw{Kind: ZUniform, L: 0.5, U: 1.5},
+		Gamma:    0.5,
+		Mask:     MaskBernoulli,
+		Keys:     KeysUnmasked,
+		Loss:     LossSum,
+		Eta:      DefaultEta,
+		Init:     Init{Kind: InitZero},
+		ExtraDim: 4,
+	}
+}
+
+// DefaultEta is the step size of the presets.
+const DefaultEta = 2.0
+
+// Grid returns a setting on a side×side grid with one equiprobable cluster
+// per partition.
+func Grid(side int, parts ...Partition) (Setting, error) {
+	if len(parts) == 0 {
+		return Setting{}, fmt.Errorf("grid preset: give at least one partition")
+	}
+	s := baseSetting()
+	s.P, s.Side = side*side, side
+	var names []string
+	for _, part := range parts {
+		labels, err := GridLabels(side, part)
+		if err != nil {
+			return Setting{}, err
+		}
+		s.Clusters = append(s.Clusters, Cluster{Name: part.String(), Areas: labels})
+		names = append(names, part.String())
+	}
+	s.Name = fmt.Sprintf("grid%d-%s", side, strings.Join(names, "-"))
+	return s, s.Resolve()
+}
+
+// GlobalLocal returns a one-cluster setting on a line of positions: one global
+// area of the given size (area 0, the first positions) followed by local
+// areas of the given sizes. It is the layout of the paper's phase claim (C6):
+// the global feature dominates early attention.
+func GlobalLocal(global int, locals ...int) (Setting, error) {
+	if global < 1 || len(locals) == 0 {
+		return Setting{}, fmt.Errorf("global-local preset: need a global size ≥ 1 and at least one local area")
+	}
+	s := baseSetting()
+	labels := make([]int, 0, global)
+	for i := 0; i < global; i++ {
+		labels = append(labels, 0)
+	}
+	for j, n := range locals {
+		if n < 1 {
+			return Setting{}, fmt.Errorf("global-local preset: local area %d has size %d, must be ≥ 1", j, n)
+		}
+		for i := 0; i < n; i++ {
+			labels = append(labels, j+1)
+		}
+	}
+	s.P = len(labels)
+	s.Clusters = []Cluster{{Name: "global-local", Areas: labels}}
+	s.Name = "global-local"
+	return s, s.Resolve()
+}
+
+// RandomRegions returns a setting on a side×side grid with the given number of
+// clusters, each cutting the grid into the given number of random contiguous
+// regions (seeded region growing from random centres).
+func RandomRegions(side, areas, clusters int, seed uint64) (Setting, error) {
+	if side < 2 || areas < 1 || areas > side*side || clusters < 1 {
+		return Setting{}, fmt.Errorf("random-regions preset: need side ≥ 2, 1 ≤ areas ≤ side², clusters ≥ 1")
+	}
+	s := baseSetting()
+	s.P, s.Side = side*side, side
+	rng := NewRand(seed, StreamBasis+100)
+	for k := 0; k < clusters; k++ {
+		labels := make([]int, s.P)
+		for i := range labels {
+			labels[i] = -1
+		}
+		type cell struct{ pos, label int }
+		var frontier []cell
+		for j, c := range rng.Perm(s.P)[:areas] {
+			frontier = append(frontier, cell{c, j})
+		}
+		for len(frontier) > 0 {
+			i := rng.IntN(len(frontier))
+			c := frontier[i]
+			frontier[i] = frontier[len(frontier)-1]
+			frontier = frontier[:len(frontier)-1]
+			if labels[c.pos] >= 0 {
+				continue
+			}
+			labels[c.pos] = c.label
+			r, col := c.pos/side, c.pos%side
+			if r > 0 {
+				frontier = append(frontier, cell{c.pos - side, c.label})
+			}
+			if r < side-1 {
+				frontier = append(frontier, cell{c.pos + side, c.label})
+			}
+			if col > 0 {
+				frontier = append(frontier, cell{c.pos - 1, c.label})
+			}
+			if col < side-1 {
+				frontier = append(frontier, cell{c.pos + 1, c.label})
+			}
+		}
+		s.Clusters = append(s.Clusters, Cluster{Name: fmt.Sprintf("regions%d", k), Areas: labels})
+	}
+	s.Name = fmt.Sprintf("random-regions-%dx%d-%d-%d", side, side, areas, clusters)
+	return s, s.Resolve()
+}
+
+type presetInfo struct {
+	doc  string
+	make func() (Setting, error)
+}
+
+var presets = map[string]presetInfo{
+	"default": {"8×8 grid (P = 64), three clusters: 4×4 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5]. No PP pattern alone solves it: which positions share an area depends on the cluster.",
+		func() (Setting, error) { return Grid(8, Blocks(4), Rows(2), Columns(2)) }},
+	"vit14": {"14×14 grid (P = 196, a ViT-B/16 at 224 px), three clusters: 7×7 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5].",
+		func() (Setting, error) { return Grid(14, Blocks(7), Rows(2), Columns(2)) }},
+	"grid4": {"4×4 grid (P = 16), two clusters: 2×2 blocks and bands of 2 rows; small enough for exact enumeration of masks.",
+		func() (Setting, error) { return Grid(4, Blocks(2), Rows(2)) }},
+	"global-local": {"one cluster on a line of 16 positions: a global area of 10 and local areas of 3 and 3 (the phase claim C6).",
+		func() (Setting, error) { return GlobalLocal(10, 3, 3) }},
+	"random-regions": {"8×8 grid, three clusters each cut into 4 random contiguous regions (seed 1).",
+		func() (Setting, error) { return RandomRegions(8, 4, 3, 1) }},
+}
+
+// PresetNames returns the names of the built-in presets, sorted.
+func PresetNames() []string {
+	names := make([]string, 0, len(presets))
+	for n := range presets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PresetDoc returns the one-line description of a preset.
+func PresetDoc(name string) string { return presets[name].doc }
+
+// Preset returns the named built-in setting, resolved and valid.
+func Preset(name string) (Setting, error) {
+	p, ok := presets[name]
+	if !ok {
+		return Setting{}, fmt.Errorf("unknown preset %q: the presets are %s", name, strings.Join(PresetNames(), ", "))
+	}
+	s, err := p.make()
+	if err != nil {
+		return Setting{}, err
+	}
+	s.Name = name
+	return s, nil
+}

@@ -1,0 +1,139 @@
+package theory
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Stream separates the independent random streams drawn from one seed, so
+// that, for example, changing the embedding basis never changes the samples.
+type Stream uint64
+
+// The random streams of a run.
+const (
+	StreamSamples Stream = iota + 1 // the fixed sample set of GD
+	StreamBasis                     // the orthonormal embedding basis
+	StreamInit                      // a Gaussian initialisation of Q
+	StreamSGD                       // fresh samples of SGD
+	StreamCRN                       // common random numbers of population estimates
+)
+
+// NewRand returns the deterministic generator for one stream of a seed.
+func NewRand(seed uint64, stream Stream) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(stream)))
+}
+
+// Sample is one (image, mask) pair in the form every engine understands:
+// the cluster k, the scalars z_{k,j} of its N_k areas, and the mask (true =
+// masked) per position. The image itself is x_p = z_{k,j(p)} v_{k,j(p)}.
+type Sample struct {
+	Cluster int       `json:"cluster"`
+	Z       []float64 `json:"z"`
+	Mask    []bool    `json:"mask"`
+}
+
+// Sampler draws samples from a setting's distribution with a seeded generator.
+type Sampler struct {
+	s    *Setting
+	rng  *rand.Rand
+	perm []int
+}
+
+// NewSampler returns a sampler of s driven by rng. The setting must be valid.
+func NewSampler(s *Setting, rng *rand.Rand) *Sampler {
+	return &Sampler{s: s, rng: rng, perm: make([]int, s.P)}
+}
+
+// Draw returns a new sample.
+func (sp *Sampler) Draw() Sample {
+	s := sp.s
+	var smp Sample
+	// Cluster: inverse CDF; the last cluster absorbs rounding of the sum.
+	u := sp.rng.Float64()
+	smp.Cluster = len(s.Clusters) - 1
+	for k, c := range s.Clusters {
+		if u < c.Prob {
+			smp.Cluster = k
+			break
+		}
+		u -= c.Prob
+	}
+	n := s.Clusters[smp.Cluster].NumAreas()
+	smp.Z = make([]float64, n)
+	L, U := s.Z.L, s.Z.U
+	switch s.Z.Kind {
+	case ZConstant:
+		for j := range smp.Z {
+			smp.Z[j] = L
+		}
+	case ZUniform:
+		for j := range smp.Z {
+			smp.Z[j] = L + (U-L)*sp.rng.Float64()
+		}
+	case ZTwoPoint:
+		for j := range smp.Z {
+			if sp.rng.Uint64()&1 == 0 {
+				smp.Z[j] = L
+			} else {
+				smp.Z[j] = U
+			}
+		}
+	case ZShared:
+		z := L + (U-L)*sp.rng.Float64()
+		for j := range smp.Z {
+			smp.Z[j] = z
+		}
+	}
+	smp.Mask = make([]bool, s.P)
+	switch s.Mask {
+	case MaskBernoulli:
+		for p := range smp.Mask {
+			smp.Mask[p] = sp.rng.Float64() < s.Gamma
+		}
+	case MaskFixed:
+		// Partial Fisher–Yates: the first m entries of a random permutation.
+		for p := range sp.perm {
+			sp.perm[p] = p
+		}
+		m := s.NumFixedMasked()
+		for i := 0; i < m; i++ {
+			j := i + sp.rng.IntN(s.P-i)
+			sp.perm[i], sp.perm[j] = sp.perm[j], sp.perm[i]
+			smp.Mask[sp.perm[i]] = true
+		}
+	}
+	return smp
+}
+
+// Samples returns the fixed sample set of size n for a seed: the set that
+// every engine using samples (full GD, the exact recursion) trains on.
+func Samples(s *Setting, seed uint64, n int) []Sample {
+	sp := NewSampler(s, NewRand(seed, StreamSamples))
+	out := make([]Sample, n)
+	for i := range out {
+		out[i] = sp.Draw()
+	}
+	return out
+}
+
+// CheckSample reports whether a sample is consistent with the setting: a
+// cluster index in range, one z in [L, U] per area, one mask flag per
+// position. Samples read from files must pass it before use.
+func (s *Setting) CheckSample(smp Sample) error {
+	if smp.Cluster < 0 || smp.Cluster >= len(s.Clusters) {
+		return &FieldError{Field: "cluster", Value: itoa(smp.Cluster), Allowed: "a cluster index in [0, " + itoa(len(s.Clusters)-1) + "]"}
+	}
+	n := s.Clusters[smp.Cluster].NumAreas()
+	if len(smp.Z) != n {
+		return &FieldError{Field: "z", Value: "(length " + itoa(len(smp.Z)) + ")", Allowed: "one z per area of cluster " + itoa(smp.Cluster) + " (" + itoa(n) + ")"}
+	}
+	for _, z := range smp.Z {
+		if math.IsNaN(z) || z < s.Z.L || z > s.Z.U {
+			return &FieldError{Field: "z", Value: ftoa(z), Allowed: "in [L, U] = [" + ftoa(s.Z.L) + ", " + ftoa(s.Z.U) + "]"}
+		}
+	}
+	if len(smp.Mask) != s.P {
+		return &FieldError{Field: "mask", Value: "(length " + itoa(len(smp.Mask)) + ")", Allowed: "one flag per position (P = " + itoa(s.P) + ")"}
+	}
+	return nil
+}
