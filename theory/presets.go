@@ -135,32 +135,42 @@ func RandomRegions(side, areas, clusters int, seed uint64) (Setting, error) {
 		for i := range labels {
 			labels[i] = -1
 		}
+		// Centres are labelled at once, so that no region can swallow
+		// another's centre before it grows; then random frontier cells are
+		// claimed by the region that reached them.
 		type cell struct{ pos, label int }
 		var frontier []cell
+		grow := func(pos, label int) {
+			labels[pos] = label
+			r, col := pos/side, pos%side
+			if r > 0 {
+				frontier = append(frontier, cell{pos - side, label})
+			}
+			if r < side-1 {
+				frontier = append(frontier, cell{pos + side, label})
+			}
+			if col > 0 {
+				frontier = append(frontier, cell{pos - 1, label})
+			}
+			if col < side-1 {
+				frontier = append(frontier, cell{pos + 1, label})
+			}
+		}
 		for j, c := range rng.Perm(s.P)[:areas] {
-			frontier = append(frontier, cell{c, j})
+			labels[c] = j
+		}
+		for pos, l := range labels {
+			if l >= 0 {
+				grow(pos, l)
+			}
 		}
 		for len(frontier) > 0 {
 			i := rng.IntN(len(frontier))
 			c := frontier[i]
 			frontier[i] = frontier[len(frontier)-1]
 			frontier = frontier[:len(frontier)-1]
-			if labels[c.pos] >= 0 {
-				continue
-			}
-			labels[c.pos] = c.label
-			r, col := c.pos/side, c.pos%side
-			if r > 0 {
-				frontier = append(frontier, cell{c.pos - side, c.label})
-			}
-			if r < side-1 {
-				frontier = append(frontier, cell{c.pos + side, c.label})
-			}
-			if col > 0 {
-				frontier = append(frontier, cell{c.pos - 1, c.label})
-			}
-			if col < side-1 {
-				frontier = append(frontier, cell{c.pos + 1, c.label})
+			if labels[c.pos] < 0 {
+				grow(c.pos, c.label)
 			}
 		}
 		s.Clusters = append(s.Clusters, Cluster{Name: fmt.Sprintf("regions%d", k), Areas: labels})
