@@ -1,0 +1,382 @@
+package empirical
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+	"gonum.org/v1/gonum/mat"
+
+	"mimverify/theory"
+)
+
+// ChunkSize is the number of samples one worker processes into one partial
+// gradient. It is fixed (independent of GOMAXPROCS) and the partials are
+// summed in chunk order, so that LossGrad is bit-identical whatever the
+// number of cores.
+const ChunkSize = 16
+
+// roundChunks bounds the memory of the partial gradients: chunks are
+// processed in rounds of at most this many, each round reduced in order into
+// the total before the next starts. The result does not depend on it.
+const roundChunks = 32
+
+// Model evaluates the empirical loss of the full model of SPEC §1 and its
+// analytic gradient with respect to the d×d key–query matrix Q, genuinely in
+// R^d (no use of the (A, B) reduction). The derivation of the gradient is in
+// docs/GRADIENT.md. A Model holds reusable buffers: it is not safe for
+// concurrent use.
+type Model struct {
+	s     *theory.Setting
+	emb   *Embedding
+	all   bool    // keys "all"
+	scale float64 // s.LossScale()
+
+	eq       []float64   // P×d: row p is e_pᵀ Q
+	w        []float64   // P×d: Σ over samples of the per-query gradient rows
+	partials [][]float64 // per chunk of a round: partial W (P×d)
+	ploss    []float64   // per chunk of a round: partial loss
+	workers  []*worker
+}
+
+// worker holds the per-goroutine scratch buffers of one sample.
+type worker struct {
+	masked, keys []int
+	eqm          []float64 // |M|×d: rows e_pᵀ Q of the masked queries
+	hk           []float64 // |K|×d: key tokens h_q = x̃_q + e_q (unmasked keys first)
+	xu           []float64 // |U|×d: contents x̃_q of the unmasked keys
+	sc           []float64 // |M|×|K|: scores, then attention π, then ∂ℓ/∂s
+	y            []float64 // |M|×d: ŷ_p, then the residual ŷ_p − x_p
+	dd           []float64 // |M|×|U|: (ŷ_p − x_p)·x̃_q
+	yr           []float64 // |M|: ŷ_p·(ŷ_p − x_p)
+	t            []float64 // |M|×d: rows Σ_q ∂ℓ/∂s_{p,q} h_qᵀ
+}
+
+// NewModel returns the model of setting s in embedding e. The setting must be
+// valid and e built for it.
+func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
+	if e.P != s.P || e.F != s.NumFeatures() || e.D != s.Dim() {
+		return nil, fmt.Errorf("empirical: embedding (P=%d, F=%d, d=%d) does not fit the setting (P=%d, F=%d, d=%d)",
+			e.P, e.F, e.D, s.P, s.NumFeatures(), s.Dim())
+	}
+	return &Model{
+		s:     s,
+		emb:   e,
+		all:   s.Keys == theory.KeysAll,
+		scale: s.LossScale(),
+		eq:    make([]float64, s.P*e.D),
+		w:     make([]float64, s.P*e.D),
+	}, nil
+}
+
+// Embedding returns the model's embedding.
+func (m *Model) Embedding() *Embedding { return m.emb }
+
+func newWorker(p, d int) *worker {
+	return &worker{
+		masked: make([]int, 0, p),
+		keys:   make([]int, 0, p),
+		eqm:    make([]float64, p*d),
+		hk:     make([]float64, p*d),
+		xu:     make([]float64, p*d),
+		sc:     make([]float64, p*p),
+		y:      make([]float64, p*d),
+		dd:     make([]float64, p*p),
+		yr:     make([]float64, p),
+		t:      make([]float64, p*d),
+	}
+}
+
+// Loss returns the empirical loss at Q on the samples.
+func (m *Model) Loss(q mat.Matrix, samples []theory.Sample) float64 {
+	return m.LossGrad(q, samples, nil)
+}
+
+// LossGrad returns the empirical loss L(Q) = (1/n) Σ_i ℓ(Q; sample i) and,
+// when grad is not nil, writes ∇_Q L into grad (d×d, or empty: it is then
+// allocated). The samples must pass s.CheckSample; an empty sample set has
+// loss 0 and gradient 0. The result is bit-identical for any GOMAXPROCS.
+func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense) float64 {
+	e := m.emb
+	d, P := e.D, m.s.P
+	e.checkQ(q)
+	wantGrad := grad != nil
+	if wantGrad {
+		if grad.IsEmpty() {
+			grad.ReuseAs(d, d)
+		}
+		e.checkQ(grad)
+	}
+	n := len(samples)
+	if n == 0 {
+		if wantGrad {
+			grad.Zero()
+		}
+		return 0
+	}
+
+	// EQ = E_posᵀ Q: row p is e_pᵀ Q (computed once per evaluation).
+	var qraw blas64General
+	switch qq := q.(type) {
+	case *mat.Dense:
+		r := qq.RawMatrix()
+		qraw = blas64General{r.Data, r.Stride}
+	default:
+		dense := mat.DenseCopyOf(q)
+		r := dense.RawMatrix()
+		qraw = blas64General{r.Data, r.Stride}
+	}
+	gemm(blas.NoTrans, blas.NoTrans, P, d, d, 1, e.rows, d, qraw.data, qraw.stride, 0, m.eq, d)
+
+	nChunks := (n + ChunkSize - 1) / ChunkSize
+	procs := runtime.GOMAXPROCS(0)
+	for len(m.workers) < min(procs, roundChunks) {
+		m.workers = append(m.workers, newWorker(P, d))
+	}
+	if wantGrad {
+		for len(m.partials) < min(nChunks, roundChunks) {
+			m.partials = append(m.partials, make([]float64, P*d))
+		}
+		clear(m.w)
+	}
+	if len(m.ploss) < roundChunks {
+		m.ploss = make([]float64, roundChunks)
+	}
+	c := m.scale / float64(n) // d(loss)/d(per-sample loss)
+	loss := 0.0
+	for r0 := 0; r0 < nChunks; r0 += roundChunks {
+		r1 := min(r0+roundChunks, nChunks)
+		run := func(wk *worker, next *atomic.Int64) {
+			for {
+				ci := int(next.Add(1)) - 1 + r0
+				if ci >= r1 {
+					return
+				}
+				var part []float64
+				if wantGrad {
+					part = m.partials[ci-r0]
+					clear(part)
+				}
+				lo, hi := ci*ChunkSize, min((ci+1)*ChunkSize, n)
+				l := 0.0
+				for i := lo; i < hi; i++ {
+					l += m.sample(wk, &samples[i], part, c)
+				}
+				m.ploss[ci-r0] = l
+			}
+		}
+		var next atomic.Int64
+		nw := min(procs, r1-r0, len(m.workers))
+		if nw <= 1 {
+			run(m.workers[0], &next)
+		} else {
+			var wg sync.WaitGroup
+			for w := 0; w < nw; w++ {
+				wg.Add(1)
+				go func(wk *worker) {
+					defer wg.Done()
+					run(wk, &next)
+				}(m.workers[w])
+			}
+			wg.Wait()
+		}
+		// Reduce in chunk order: the sum does not depend on which worker
+		// computed which chunk.
+		for ci := r0; ci < r1; ci++ {
+			loss += m.ploss[ci-r0]
+			if wantGrad {
+				part := m.partials[ci-r0]
+				for i, x := range part {
+					m.w[i] += x
+				}
+			}
+		}
+	}
+	if wantGrad {
+		// ∇Q = Σ_p e_p W[p]ᵀ = E_pos W (E_pos: d×P, columns e_p).
+		g := grad.RawMatrix()
+		gemm(blas.Trans, blas.NoTrans, d, d, P, 1, e.rows, d, m.w, d, 0, g.Data, g.Stride)
+	}
+	return loss * m.scale / float64(n)
+}
+
+type blas64General struct {
+	data   []float64
+	stride int
+}
+
+// sample adds one sample's contribution c·∂ℓ/∂(e_pᵀQ) to the rows of part (when
+// part is not nil) and returns its unscaled loss ½ Σ_{p∈M} ‖ŷ_p − x_p‖².
+// No allocation.
+func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64) float64 {
+	e := m.emb
+	d, P := e.D, m.s.P
+	k := smp.Cluster
+	areas := m.s.Clusters[k].Areas
+	feat := func(p int) []float64 { return e.row(e.FeatureIndex(k, areas[p])) }
+
+	wk.masked, wk.keys = wk.masked[:0], wk.keys[:0]
+	for p := 0; p < P; p++ {
+		if smp.Mask[p] {
+			wk.masked = append(wk.masked, p)
+		} else {
+			wk.keys = append(wk.keys, p)
+		}
+	}
+	nm, nu := len(wk.masked), len(wk.keys)
+	if nm == 0 {
+		return 0
+	}
+	if m.all {
+		wk.keys = append(wk.keys, wk.masked...)
+	}
+	nk := len(wk.keys)
+	loss := 0.0
+	if nk == 0 {
+		// No keys: ŷ_p = 0, loss ½‖x_p‖², no gradient.
+		for _, p := range wk.masked {
+			z := smp.Z[areas[p]]
+			v := feat(p)
+			sq := 0.0
+			for _, x := range v {
+				sq += (z * x) * (z * x)
+			}
+			loss += sq / 2
+		}
+		return loss
+	}
+
+	// Gather the query rows e_pᵀ Q, the key tokens and the key contents.
+	for i, p := range wk.masked {
+		copy(wk.eqm[i*d:(i+1)*d], m.eq[p*d:(p+1)*d])
+	}
+	for r, q := range wk.keys {
+		h := wk.hk[r*d : (r+1)*d]
+		eqv := e.row(q)
+		if r < nu {
+			z := smp.Z[areas[q]]
+			v := feat(q)
+			x := wk.xu[r*d : (r+1)*d]
+			for i := range h {
+				x[i] = z * v[i]
+				h[i] = x[i] + eqv[i]
+			}
+		} else {
+			copy(h, eqv) // masked key: content 0
+		}
+	}
+
+	// Scores s_{p,q} = e_pᵀ Q h_q, then π = softmax over the keys.
+	sc := wk.sc[:nm*nk]
+	gemm(blas.NoTrans, blas.Trans, nm, nk, d, 1, wk.eqm, d, wk.hk, d, 0, sc, nk)
+	for i := 0; i < nm; i++ {
+		row := sc[i*nk : (i+1)*nk]
+		mx := math.Inf(-1)
+		for _, x := range row {
+			mx = math.Max(mx, x)
+		}
+		sum := 0.0
+		for j, x := range row {
+			ex := math.Exp(x - mx)
+			row[j] = ex
+			sum += ex
+		}
+		inv := 1 / sum
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+
+	// ŷ_p = Σ_q π_{p,q} x̃_q (masked keys have x̃_q = 0); then y ← ŷ − x_p.
+	y := wk.y[:nm*d]
+	if nu > 0 {
+		gemm(blas.NoTrans, blas.NoTrans, nm, d, nu, 1, sc, nk, wk.xu, d, 0, y, d)
+	} else {
+		clear(y)
+	}
+	for i, p := range wk.masked {
+		z := smp.Z[areas[p]]
+		v := feat(p)
+		yi := y[i*d : (i+1)*d]
+		sq, yr := 0.0, 0.0
+		for j := range yi {
+			yh := yi[j]
+			rj := yh - z*v[j]
+			yi[j] = rj
+			sq += rj * rj
+			yr += yh * rj
+		}
+		wk.yr[i] = yr
+		loss += sq / 2
+	}
+	if part == nil {
+		return loss
+	}
+
+	// ∂ℓ/∂s_{p,q} = π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = π_{p,q} (dd_{p,q} − yr_p).
+	dd := wk.dd[:nm*nu]
+	if nu > 0 {
+		gemm(blas.NoTrans, blas.Trans, nm, nu, d, 1, y, d, wk.xu, d, 0, dd, nu)
+	}
+	for i := 0; i < nm; i++ {
+		row := sc[i*nk : (i+1)*nk]
+		yr := wk.yr[i]
+		for j := 0; j < nu; j++ {
+			row[j] = c * row[j] * (dd[i*nu+j] - yr)
+		}
+		for j := nu; j < nk; j++ {
+			row[j] = c * row[j] * (0 - yr)
+		}
+	}
+	// W[p] += Σ_q ∂ℓ/∂s_{p,q} h_q.
+	t := wk.t[:nm*d]
+	gemm(blas.NoTrans, blas.NoTrans, nm, d, nk, 1, sc, nk, wk.hk, d, 0, t, d)
+	for i, p := range wk.masked {
+		dst := part[p*d : (p+1)*d]
+		src := t[i*d : (i+1)*d]
+		for j, x := range src {
+			dst[j] += x
+		}
+	}
+	return loss
+}
+
+var impl gonum.Implementation
+
+// Tile sizes of gemm: a tile of at most tileM×tileN outputs is below gonum's
+// threshold for spawning goroutines (4 blocks of 64×64), so every Dgemm call
+// runs serially on the calling worker without allocating.
+const (
+	tileM = 64
+	tileN = 192
+)
+
+// gemm computes C = alpha·op(A)·op(B) + beta·C (row-major, as blas.Dgemm),
+// tiling the output so that gonum's Dgemm never goes parallel (this package
+// parallelises over samples instead). Tiling only the output leaves each
+// entry's summation order unchanged.
+func gemm(tA, tB blas.Transpose, mm, nn, kk int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	for i0 := 0; i0 < mm; i0 += tileM {
+		mi := min(tileM, mm-i0)
+		var as []float64
+		if tA == blas.NoTrans {
+			as = a[i0*lda:]
+		} else {
+			as = a[i0:]
+		}
+		for j0 := 0; j0 < nn; j0 += tileN {
+			nj := min(tileN, nn-j0)
+			var bs []float64
+			if tB == blas.NoTrans {
+				bs = b[j0:]
+			} else {
+				bs = b[j0*ldb:]
+			}
+			impl.Dgemm(tA, tB, mi, nj, kk, alpha, as, lda, bs, ldb, beta, c[i0*ldc+j0:], ldc)
+		}
+	}
+}
