@@ -58,10 +58,13 @@ type FlowGap struct {
 // for the same state): a Monte Carlo objective must use common random
 // numbers.
 //
-// A non-finite gradient is returned as a *theory.NonFiniteError (Engine
-// "flow", Step the step nearest to the time it appeared); other integration
-// failures (step-size underflow, MaxSteps exceeded, bad options) as errors
-// wrapping the integrator's.
+// Like Descend, Flow does not validate the whole setting (the objective
+// did): it checks η > 0 finite, the options and the shape of Init. A
+// non-finite gradient is returned as a *theory.NonFiniteError (Engine "flow",
+// Step the step nearest to the time it appeared, Quantity e.g. "gradient of
+// A[0][3][1]"); other integration failures (step-size underflow, MaxSteps
+// exceeded, bad options) as errors wrapping the integrator's. On error the
+// records made so far are returned with it.
 func Flow(s *theory.Setting, obj Objective, opt FlowOptions) (theory.Trajectory, error) {
 	tr, _, err := runFlow(s, obj, opt, false)
 	return tr, err
@@ -228,8 +231,8 @@ func runFlow(s *theory.Setting, obj Objective, opt FlowOptions, withGap bool) (t
 	if obj == nil {
 		return tr, gap, errors.New("flow: nil objective")
 	}
-	if err := s.Validate(); err != nil {
-		return tr, gap, fmt.Errorf("flow: invalid setting: %w", err)
+	if math.IsNaN(s.Eta) || math.IsInf(s.Eta, 0) || s.Eta <= 0 {
+		return tr, gap, fmt.Errorf("flow: eta = %v: must be finite and > 0", s.Eta)
 	}
 	if opt.Steps < 0 {
 		return tr, gap, fmt.Errorf("flow: Steps = %d: must be ≥ 0", opt.Steps)
@@ -357,7 +360,7 @@ func runFlow(s *theory.Setting, obj Objective, opt FlowOptions, withGap bool) (t
 		case errors.As(err, &nf):
 			return tr, gap, nf
 		case errors.As(err, &nd):
-			q := "gradient dL/d" + corrEntryName(x0, nd.Index%n)
+			q := "gradient of " + corrEntryName(x0, nd.Index%n)
 			if nd.Index == 2*n {
 				q = "gap bound integrand ‖H∇L‖₂/2"
 			} else if nd.Index >= n {
