@@ -1,0 +1,69 @@
+package dynamics
+
+import (
+	"errors"
+	"fmt"
+
+	"mimverify/theory"
+)
+
+// SampleObjective is the empirical loss of a fixed sample set as a function
+// of the attention correlations (A, B): level 1 of SPEC §3, exactly the loss
+// the full d×d model trains on when Q(0) = 0 (the exact-reduction lemma,
+// docs/DYNAMICS.md §5).
+//
+// The loss is (1/n) Σ_i s.LossScale() · Σ_{p∈M_i} ℓ_p with ℓ_p and its
+// gradient given by the formulas of SPEC §2, derived in docs/DYNAMICS.md.
+// Per-sample index lists are precomputed once; LossGrad allocates nothing
+// per sample and runs on up to GOMAXPROCS cores with a reduction order that
+// does not depend on GOMAXPROCS, so its results are bit-identical for any
+// number of cores. A SampleObjective is not safe for concurrent use.
+type SampleObjective struct {
+	ws *weightedSet
+}
+
+// NewSampleObjective returns the empirical objective of the samples under the
+// setting s, which must be valid; every sample must pass s.CheckSample. The
+// samples are copied into index lists: later changes to them have no effect.
+func NewSampleObjective(s *theory.Setting, samples []theory.Sample) (Objective, error) {
+	if s == nil {
+		return nil, errors.New("dynamics: sample objective: nil setting")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("dynamics: sample objective: invalid setting: %w", err)
+	}
+	if len(samples) == 0 {
+		return nil, errors.New("dynamics: sample objective: samples = (empty): must be at least one sample")
+	}
+	ws := newWeightedSet(s)
+	w := 1 / float64(len(samples))
+	for i, smp := range samples {
+		if err := s.CheckSample(smp); err != nil {
+			return nil, fmt.Errorf("dynamics: sample objective: samples[%d]: %w", i, err)
+		}
+		st := ws.addStructure(s, smp.Cluster, smp.Mask)
+		ws.terms = append(ws.terms, term{st: st, z0: ws.addZ(smp.Z), w: w})
+	}
+	ws.finish()
+	return &SampleObjective{ws: ws}, nil
+}
+
+// LossGrad returns the empirical loss at c and writes its gradient into grad
+// (c's shape, overwritten). stderr is 0: the empirical loss is exact. It
+// panics if c or grad does not have the setting's shape.
+func (o *SampleObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
+	return o.ws.lossGrad(c, grad), 0
+}
+
+// Loss returns the empirical loss at c without computing the gradient.
+func (o *SampleObjective) Loss(c theory.Correlations) float64 {
+	return o.ws.lossGrad(c, theory.Correlations{})
+}
+
+// SampleLosses returns the per-sample losses (each s.LossScale() · Σ_{p∈M}
+// ℓ_p) of the last LossGrad or Loss call, in sample order. The slice is
+// owned by the objective and overwritten by the next call.
+func (o *SampleObjective) SampleLosses() []float64 { return o.ws.losses }
+
+// NumSamples returns the number of samples n.
+func (o *SampleObjective) NumSamples() int { return len(o.ws.terms) }

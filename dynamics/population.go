@@ -1,0 +1,404 @@
+package dynamics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/integrate/quad"
+
+	"mimverify/theory"
+)
+
+// Population modes (PopulationOptions.Mode).
+const (
+	// PopulationAuto enumerates when the setting is within the enumeration
+	// limits (see CanEnumerate) and uses common random numbers otherwise.
+	PopulationAuto = "auto"
+	// PopulationEnumerate sums over every mask and z quadrature node with its
+	// probability weight; an error beyond the limits.
+	PopulationEnumerate = "enumerate"
+	// PopulationCRN averages over a fixed set of samples drawn once from
+	// theory.StreamCRN and reused at every evaluation.
+	PopulationCRN = "crn"
+)
+
+// Enumeration limits and option defaults of the population objective.
+//
+// Enumeration sums over every (cluster, mask, z node) term: for each cluster
+// k with π_k > 0, (number of masks) × (number of z nodes), where the masks
+// are the 2^P − 1 non-empty subsets (bernoulli; the empty mask has no query
+// and contributes 0) or the C(P, round(γP)) subsets of the fixed size, and
+// the z nodes are 1 (constant), 2^{N_k} (two-point), QuadNodes^{N_k}
+// (uniform, tensor Gauss–Legendre) or QuadNodes (shared). Enumeration is
+// possible when P ≤ MaxEnumerateP and the total number of terms is at most
+// MaxEnumerateTerms (about 0.1–0.3 s per evaluation at P = 16 on two cores,
+// and ~100 bytes of index lists per term).
+const (
+	MaxEnumerateP     = 16
+	MaxEnumerateTerms = 1 << 18
+
+	DefaultQuadNodes  = 4
+	MaxQuadNodes      = 32
+	DefaultCRNSamples = 4096
+	MinCRNSamples     = 2
+	MaxCRNSamples     = 1 << 20
+)
+
+// PopulationOptions configures NewPopulationObjective. The zero value is
+// the defaults: mode auto, DefaultQuadNodes nodes, DefaultCRNSamples
+// samples, seed 0.
+type PopulationOptions struct {
+	// Mode is PopulationAuto ("auto", also ""), PopulationEnumerate
+	// ("enumerate") or PopulationCRN ("crn").
+	Mode string
+	// QuadNodes is the number of Gauss–Legendre nodes per area for the
+	// uniform and shared z laws, in [1, MaxQuadNodes]; 0 means
+	// DefaultQuadNodes. The quadrature error decreases geometrically with
+	// it (docs/DYNAMICS.md §7).
+	QuadNodes int
+	// CRNSamples is the size of the common-random-number sample set, in
+	// [MinCRNSamples, MaxCRNSamples]; 0 means DefaultCRNSamples.
+	CRNSamples int
+	// Seed seeds theory.StreamCRN for the common random numbers.
+	Seed uint64
+}
+
+// PopulationObjective is the population loss E_{k, z, M}[s.LossScale() ·
+// Σ_{p∈M} ℓ_p] as a function of (A, B): level 2 of SPEC §3. It is a
+// weighted term set evaluated by the same kernel as SampleObjective: the
+// exact enumeration of masks and z nodes, or a fixed common-random-number
+// sample set. NewPopulationObjective returns it as an Objective; type-assert
+// to *PopulationObjective for Mode, NumTerms and GradStdErr. It is not safe
+// for concurrent use.
+type PopulationObjective struct {
+	ws        *weightedSet
+	s         theory.Setting
+	mode      string
+	quadNodes int
+}
+
+// CountTerms returns the number of enumeration terms of s with the given
+// number of quadrature nodes per area (as a float64, since it can overflow
+// an int), and whether enumeration is within the limits: P ≤ MaxEnumerateP
+// and terms ≤ MaxEnumerateTerms.
+func CountTerms(s *theory.Setting, quadNodes int) (terms float64, ok bool) {
+	var masks float64
+	if s.Mask == theory.MaskFixed {
+		masks = binom(s.P, s.NumFixedMasked())
+	} else {
+		masks = math.Exp2(float64(s.P)) - 1
+	}
+	for _, c := range s.Clusters {
+		if c.Prob == 0 {
+			continue
+		}
+		terms += masks * zNodeCount(s, c.NumAreas(), quadNodes)
+	}
+	return terms, s.P <= MaxEnumerateP && terms <= MaxEnumerateTerms
+}
+
+// zNodeCount is the number of z nodes of one cluster with n areas.
+func zNodeCount(s *theory.Setting, n, quadNodes int) float64 {
+	degenerate := s.Z.U == s.Z.L
+	switch s.Z.Kind {
+	case theory.ZTwoPoint:
+		return math.Exp2(float64(n))
+	case theory.ZUniform:
+		if degenerate {
+			return 1
+		}
+		return math.Pow(float64(quadNodes), float64(n))
+	case theory.ZShared:
+		if degenerate {
+			return 1
+		}
+		return float64(quadNodes)
+	}
+	return 1
+}
+
+func binom(n, k int) float64 {
+	r := 1.0
+	for i := 1; i <= k; i++ {
+		r = r * float64(n-k+i) / float64(i)
+	}
+	return math.Round(r)
+}
+
+// NewPopulationObjective returns the population objective of the valid
+// setting s. Bad options give an error naming the option and its allowed
+// range, as does Mode "enumerate" beyond the enumeration limits.
+func NewPopulationObjective(s *theory.Setting, opt PopulationOptions) (Objective, error) {
+	if s == nil {
+		return nil, errors.New("dynamics: population objective: nil setting")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("dynamics: population objective: invalid setting: %w", err)
+	}
+	if opt.Mode == "" {
+		opt.Mode = PopulationAuto
+	}
+	switch opt.Mode {
+	case PopulationAuto, PopulationEnumerate, PopulationCRN:
+	default:
+		return nil, fmt.Errorf("dynamics: population option Mode = %q: must be one of auto, enumerate, crn", opt.Mode)
+	}
+	if opt.QuadNodes == 0 {
+		opt.QuadNodes = DefaultQuadNodes
+	}
+	if opt.QuadNodes < 1 || opt.QuadNodes > MaxQuadNodes {
+		return nil, fmt.Errorf("dynamics: population option QuadNodes = %d: must be an integer in [1, %d] (0 for the default %d)", opt.QuadNodes, MaxQuadNodes, DefaultQuadNodes)
+	}
+	if opt.CRNSamples == 0 {
+		opt.CRNSamples = DefaultCRNSamples
+	}
+	if opt.CRNSamples < MinCRNSamples || opt.CRNSamples > MaxCRNSamples {
+		return nil, fmt.Errorf("dynamics: population option CRNSamples = %d: must be an integer in [%d, %d] (0 for the default %d)", opt.CRNSamples, MinCRNSamples, MaxCRNSamples, DefaultCRNSamples)
+	}
+	terms, ok := CountTerms(s, opt.QuadNodes)
+	mode := opt.Mode
+	if mode == PopulationAuto {
+		mode = PopulationCRN
+		if ok {
+			mode = PopulationEnumerate
+		}
+	}
+	if mode == PopulationEnumerate && !ok {
+		return nil, fmt.Errorf("dynamics: population option Mode = \"enumerate\": setting %q needs P = %d ≤ %d and %.4g enumeration terms ≤ %d (masks × z nodes; lower QuadNodes or use mode crn)",
+			s.Name, s.P, MaxEnumerateP, terms, MaxEnumerateTerms)
+	}
+	o := &PopulationObjective{s: s.Clone(), mode: mode, quadNodes: opt.QuadNodes}
+	o.ws = newWeightedSet(&o.s)
+	if mode == PopulationEnumerate {
+		o.enumerate()
+	} else {
+		sp := theory.NewSampler(&o.s, theory.NewRand(opt.Seed, theory.StreamCRN))
+		w := 1 / float64(opt.CRNSamples)
+		for range opt.CRNSamples {
+			smp := sp.Draw()
+			st := o.ws.addStructure(&o.s, smp.Cluster, smp.Mask)
+			o.ws.terms = append(o.ws.terms, term{st: st, z0: o.ws.addZ(smp.Z), w: w})
+		}
+	}
+	o.ws.finish()
+	return o, nil
+}
+
+// zNodes returns the z nodes of a cluster with n areas and their weights
+// (summing to 1), as appended z offsets in ws.
+func (o *PopulationObjective) zNodes(n int) (offs []int32, weights []float64) {
+	s := &o.s
+	L, U := s.Z.L, s.Z.U
+	// Per-area 1-D nodes and weights.
+	var x, w []float64
+	switch {
+	case s.Z.Kind == theory.ZConstant || ((s.Z.Kind == theory.ZUniform || s.Z.Kind == theory.ZShared) && U == L):
+		x, w = []float64{L}, []float64{1}
+	case s.Z.Kind == theory.ZTwoPoint:
+		x, w = []float64{L, U}, []float64{0.5, 0.5}
+	default:
+		x, w = make([]float64, o.quadNodes), make([]float64, o.quadNodes)
+		quad.Legendre{}.FixedLocations(x, w, L, U)
+		for i := range w {
+			w[i] /= U - L // density of uniform[L, U]
+		}
+	}
+	z := make([]float64, n)
+	if s.Z.Kind == theory.ZShared {
+		for i := range x {
+			for j := range z {
+				z[j] = x[i]
+			}
+			offs = append(offs, o.ws.addZ(z))
+			weights = append(weights, w[i])
+		}
+		return offs, weights
+	}
+	// Tensor product: an odometer over the n areas.
+	idx := make([]int, n)
+	for {
+		wt := 1.0
+		for j, i := range idx {
+			z[j] = x[i]
+			wt *= w[i]
+		}
+		offs = append(offs, o.ws.addZ(z))
+		weights = append(weights, wt)
+		j := 0
+		for ; j < n; j++ {
+			idx[j]++
+			if idx[j] < len(x) {
+				break
+			}
+			idx[j] = 0
+		}
+		if j == n {
+			return offs, weights
+		}
+	}
+}
+
+// enumerate builds the terms: every cluster with π_k > 0 × every mask with
+// its probability × every z node with its weight.
+func (o *PopulationObjective) enumerate() {
+	s := &o.s
+	P := s.P
+	mask := make([]bool, P)
+	for k, c := range s.Clusters {
+		if c.Prob == 0 {
+			continue
+		}
+		offs, zw := o.zNodes(c.NumAreas())
+		add := func(wm float64) {
+			st := o.ws.addStructure(s, k, mask)
+			for i, off := range offs {
+				o.ws.terms = append(o.ws.terms, term{st: st, z0: off, w: c.Prob * wm * zw[i]})
+			}
+		}
+		if s.Mask == theory.MaskFixed {
+			m := s.NumFixedMasked()
+			wm := 1 / binom(P, m)
+			// Combinations of m positions out of P in lexicographic order.
+			idx := make([]int, m)
+			for i := range idx {
+				idx[i] = i
+			}
+			for {
+				clear(mask)
+				for _, p := range idx {
+					mask[p] = true
+				}
+				add(wm)
+				i := m - 1
+				for i >= 0 && idx[i] == P-m+i {
+					i--
+				}
+				if i < 0 {
+					break
+				}
+				idx[i]++
+				for j := i + 1; j < m; j++ {
+					idx[j] = idx[j-1] + 1
+				}
+			}
+			continue
+		}
+		pm := make([]float64, P+1) // γ^m (1−γ)^{P−m}
+		for m := range pm {
+			pm[m] = math.Pow(s.Gamma, float64(m)) * math.Pow(1-s.Gamma, float64(P-m))
+		}
+		for bits := uint64(1); bits < 1<<uint(P); bits++ {
+			m := 0
+			for p := range mask {
+				mask[p] = bits>>uint(p)&1 == 1
+				if mask[p] {
+					m++
+				}
+			}
+			add(pm[m])
+		}
+	}
+}
+
+// LossGrad returns the population loss at c and writes its gradient into
+// grad. stderr is 0 for enumeration (exact up to the quadrature error of
+// docs/DYNAMICS.md §7) and, for common random numbers, the sample standard
+// deviation of the per-sample losses divided by √n.
+func (o *PopulationObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
+	loss = o.ws.lossGrad(c, grad)
+	return loss, o.stderr(loss)
+}
+
+// Loss returns the population loss at c and its standard error, without
+// computing the gradient.
+func (o *PopulationObjective) Loss(c theory.Correlations) (loss, stderr float64) {
+	loss = o.ws.lossGrad(c, theory.Correlations{})
+	return loss, o.stderr(loss)
+}
+
+func (o *PopulationObjective) stderr(mean float64) float64 {
+	if o.mode != PopulationCRN {
+		return 0
+	}
+	ls := o.ws.losses
+	n := float64(len(ls))
+	ss := 0.0
+	for _, l := range ls {
+		d := l - mean
+		ss += d * d
+	}
+	return math.Sqrt(ss / (n - 1) / n)
+}
+
+// Mode returns the resolved mode: PopulationEnumerate or PopulationCRN.
+func (o *PopulationObjective) Mode() string { return o.mode }
+
+// NumTerms returns the number of weighted terms: enumeration terms or CRN
+// samples.
+func (o *PopulationObjective) NumTerms() int { return len(o.ws.terms) }
+
+// GradStdErr writes into se (c's shape, overwritten) the standard error of
+// each coordinate of the CRN gradient estimate at c: the sample standard
+// deviation of the per-sample gradients divided by √n. For enumeration it
+// writes zeros. It costs about one LossGrad, on one core.
+func (o *PopulationObjective) GradStdErr(c, se theory.Correlations) {
+	ws := o.ws
+	ws.checkShape("input", c)
+	ws.checkShape("standard-error", se)
+	for k := range se.A {
+		for p := range se.A[k] {
+			clear(se.A[k][p])
+		}
+	}
+	for p := range se.B {
+		clear(se.B[p])
+	}
+	if o.mode != PopulationCRN {
+		return
+	}
+	P := ws.P
+	g := chunkBuf{gA: make([][]float64, len(ws.nArea)), gB: make([]float64, P*P)}
+	sum := chunkBuf{gA: make([][]float64, len(ws.nArea)), gB: make([]float64, P*P)}
+	sq := chunkBuf{gA: make([][]float64, len(ws.nArea)), gB: make([]float64, P*P)}
+	for k, nk := range ws.nArea {
+		g.gA[k] = make([]float64, P*nk)
+		sum.gA[k] = make([]float64, P*nk)
+		sq.gA[k] = make([]float64, P*nk)
+	}
+	for _, t := range ws.terms {
+		ws.termLossGrad(c, t, g.gA, g.gB, &ws.work[0], ws.scale)
+		st := ws.structs[t.st]
+		k, nk := int(st.k), ws.nArea[st.k]
+		for qi := st.q0; qi < st.q1; qi++ {
+			p := int(ws.qpos[qi])
+			for i := p * P; i < (p+1)*P; i++ {
+				sum.gB[i] += g.gB[i]
+				sq.gB[i] += g.gB[i] * g.gB[i]
+				g.gB[i] = 0
+			}
+			for i := p * nk; i < (p+1)*nk; i++ {
+				sum.gA[k][i] += g.gA[k][i]
+				sq.gA[k][i] += g.gA[k][i] * g.gA[k][i]
+				g.gA[k][i] = 0
+			}
+		}
+	}
+	n := float64(len(ws.terms))
+	sd := func(s, q float64) float64 {
+		v := (q - s*s/n) / (n - 1)
+		return math.Sqrt(math.Max(v, 0) / n)
+	}
+	for k, nk := range ws.nArea {
+		for p := 0; p < P; p++ {
+			for j := 0; j < nk; j++ {
+				se.A[k][p][j] = sd(sum.gA[k][p*nk+j], sq.gA[k][p*nk+j])
+			}
+		}
+	}
+	for p := 0; p < P; p++ {
+		for q := 0; q < P; q++ {
+			se.B[p][q] = sd(sum.gB[p*P+q], sq.gB[p*P+q])
+		}
+	}
+}
