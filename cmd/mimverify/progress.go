@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// progress draws a one-line counter on stderr when stderr is a terminal and
+// stays silent otherwise (CI logs, redirections), unless forced by --progress.
+type progress struct {
+	w     io.Writer
+	on    bool
+	label string
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(stderr io.Writer, mode, label string) (*progress, error) {
+	p := &progress{w: stderr, label: label, start: time.Now()}
+	switch mode {
+	case "auto", "":
+		if f, ok := stderr.(*os.File); ok {
+			p.on = term.IsTerminal(int(f.Fd()))
+		}
+	case "always":
+		p.on = true
+	case "never":
+	default:
+		return nil, badInput("--progress = %q: must be auto, always or never", mode)
+	}
+	return p, nil
+}
+
+// update is the engines' Progress callback; it redraws at most ten times a
+// second.
+func (p *progress) update(step, total int) {
+	if !p.on {
+		return
+	}
+	now := time.Now()
+	if step < total && now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	elapsed := now.Sub(p.start).Seconds()
+	eta := ""
+	if step > 0 && step < total {
+		eta = fmt.Sprintf(", ~%.0fs left", elapsed*float64(total-step)/float64(step))
+	}
+	fmt.Fprintf(p.w, "\r%s: step %d/%d (%.1fs%s)\033[K", p.label, step, total, elapsed, eta)
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprintf(p.w, "\r%s: done in %.1fs\033[K\n", p.label, time.Since(p.start).Seconds())
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"mimverify/internal/atomicfile"
+	"mimverify/theory"
+)
+
+// settingFlags selects a setting by preset name or config file.
+type settingFlags struct {
+	preset, config string
+}
+
+func (f *settingFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.preset, "preset", "", "built-in setting to use (see 'mimverify presets'); default: default")
+	fs.StringVar(&f.config, "config", "", "YAML or JSON setting file (may start from a preset with 'preset: NAME')")
+}
+
+func (f *settingFlags) load() (theory.Setting, error) {
+	if f.preset != "" && f.config != "" {
+		return theory.Setting{}, badInput("give --preset or --config, not both")
+	}
+	if f.config != "" {
+		s, err := theory.LoadConfig(f.config)
+		if err != nil {
+			return theory.Setting{}, usageError{fmt.Errorf("--config: %w", err)}
+		}
+		return s, nil
+	}
+	name := f.preset
+	if name == "" {
+		name = "default"
+	}
+	s, err := theory.Preset(name)
+	if err != nil {
+		return theory.Setting{}, usageError{fmt.Errorf("--preset: %w", err)}
+	}
+	return s, nil
+}
+
+func presetsCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("presets", "presets", stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, name := range theory.PresetNames() {
+		fmt.Fprintf(stdout, "%-15s %s\n", name, theory.PresetDoc(name))
+	}
+	return nil
+}
+
+func settingCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("setting", "setting [--preset NAME | --config FILE] [--format yaml|json] [--out FILE]", stdout)
+	var sf settingFlags
+	sf.register(fs)
+	format := fs.String("format", "", "yaml or json (default: from the --out extension, else yaml)")
+	out := fs.String("out", "", "file to write (default: standard output)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	s, err := sf.load()
+	if err != nil {
+		return err
+	}
+	f := *format
+	if f == "" {
+		f = "yaml"
+		if strings.EqualFold(filepath.Ext(*out), ".json") {
+			f = "json"
+		}
+	}
+	if f != "yaml" && f != "json" {
+		return badInput("--format = %q: must be yaml or json", f)
+	}
+	data, err := theory.MarshalConfig(s, f == "yaml")
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	return atomicfile.Write(*out, func(w io.Writer) error { _, err := w.Write(data); return err })
+}
