@@ -67,7 +67,13 @@ type weightedSet struct {
 	work   []scratch  // one per worker, grown on demand
 	maxK   int        // largest key count
 	maxN   int        // largest N_k
+	eb     []float64  // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
 }
+
+// tinySum is the softmax normaliser below which the factored evaluation of
+// the attention weights falls back to the direct log-sum-exp: above it, every
+// weight lost to underflow (< 1e-308) is < 1e-58 relative to the sum.
+const tinySum = 1e-250
 
 // Chunking constants: a chunk holds at least minChunk terms, and there are at
 // most maxChunks chunks. The chunk size depends only on the number of terms,
@@ -138,6 +144,7 @@ func (ws *weightedSet) finish() {
 		b.gB = make([]float64, ws.P*ws.P)
 	}
 	ws.losses = make([]float64, n)
+	ws.eb = make([]float64, ws.P*ws.P)
 	ws.growWork(1)
 }
 
@@ -177,6 +184,16 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 	withGrad := grad.B != nil
 	if withGrad {
 		ws.checkShape("gradient", grad)
+	}
+	for p, row := range c.B {
+		m := math.Inf(-1)
+		for _, b := range row {
+			m = max(m, b)
+		}
+		eb := ws.eb[p*ws.P : (p+1)*ws.P]
+		for q, b := range row {
+			eb[q] = math.Exp(b - m)
+		}
 	}
 	nc := len(ws.bufs)
 	workers := min(runtime.GOMAXPROCS(0), nc)
@@ -292,24 +309,48 @@ func (ws *weightedSet) termLossGrad(c theory.Correlations, t term, gA [][]float6
 		}
 		arow := ck[p][:n]
 		brow := c.B[p][:P]
+		ebrow := ws.eb[p*P : (p+1)*P]
+		// Scores s_{p,q} = z_{j(q)} A[k][p][j(q)] + B[p][q]. The softmax
+		// weights factor as exp(z_j A_j − m_A) · exp(B_q − m_B): the second
+		// factor is tabulated once per call (ws.eb), so only N_k + 1
+		// exponentials are needed per query instead of one per key. Both
+		// factors are ≤ 1; if their products underflow (sum < tinySum, only
+		// when A or B spans hundreds of units) the direct log-sum-exp is
+		// used instead.
+		amax := 0.0 // za[n] = 0, the masked pseudo-area
 		for j, aj := range arow {
 			za[j] = z[j] * aj
+			amax = max(amax, za[j])
 		}
 		za[n] = 0
-		// Scores s_{p,q} = z_{j(q)} A[k][p][j(q)] + B[p][q]; log-sum-exp.
-		mx := math.Inf(-1)
-		for i, q := range kpos {
-			v := za[karea[i]] + brow[q]
-			e[i] = v
-			if v > mx {
-				mx = v
-			}
+		for j := range za {
+			za[j] = math.Exp(za[j] - amax)
 		}
 		sum := 0.0
-		for i := range e {
-			v := math.Exp(e[i] - mx)
+		for i, q := range kpos {
+			v := za[karea[i]] * ebrow[q]
 			e[i] = v
 			sum += v
+		}
+		if sum < tinySum {
+			for j, aj := range arow {
+				za[j] = z[j] * aj
+			}
+			za[n] = 0
+			mx := math.Inf(-1)
+			for i, q := range kpos {
+				v := za[karea[i]] + brow[q]
+				e[i] = v
+				if v > mx {
+					mx = v
+				}
+			}
+			sum = 0
+			for i := range e {
+				v := math.Exp(e[i] - mx)
+				e[i] = v
+				sum += v
+			}
 		}
 		inv := 1 / sum
 		clear(S)

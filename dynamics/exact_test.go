@@ -132,7 +132,7 @@ func TestSampleGradFiniteDifference(t *testing.T) {
 						}
 						num := fd.Gradient(nil, f, flatten(c), &fd.Settings{Formula: fd.Central, Step: 1e-5})
 						for i := range g {
-							if d := math.Abs(g[i] - num[i]); d > 1e-7*(1+math.Abs(g[i])) {
+							if d := math.Abs(g[i] - num[i]); !(d <= 1e-7*(1+math.Abs(g[i]))) {
 								t.Errorf("P=%d coordinate %d: analytic %.12g, finite difference %.12g (diff %.3g)", s.P, i, g[i], num[i], d)
 							}
 						}
@@ -209,7 +209,7 @@ func TestSampleLossByHand(t *testing.T) {
 		if se != 0 {
 			t.Errorf("case %d: stderr = %g, want 0 for the empirical loss", i, se)
 		}
-		if math.Abs(got-tc.want) > 1e-14*(1+tc.want) {
+		if !(math.Abs(got-tc.want) <= 1e-14*(1+tc.want)) {
 			t.Errorf("case %d (%s, %s): loss %.17g, by hand %.17g", i, tc.keys, tc.norm, got, tc.want)
 		}
 		if tc.keys == theory.KeysUnmasked && i == 4 {
@@ -378,7 +378,7 @@ func TestExactReductionFullModel(t *testing.T) {
 			o := mustSample(t, &s, samples)
 			grad := theory.NewCorrelations(&s)
 			loss, _ := o.LossGrad(c, grad)
-			if math.Abs(loss-fullLoss) > 1e-12*(1+fullLoss) {
+			if !(math.Abs(loss-fullLoss) <= 1e-12*(1+fullLoss)) {
 				t.Errorf("%s rep %d: reduced loss %.17g, full model %.17g", keys, rep, loss, fullLoss)
 			}
 			proj := func(x, y []float64) float64 {
@@ -389,7 +389,7 @@ func TestExactReductionFullModel(t *testing.T) {
 			for k := range grad.A {
 				for p := range grad.A[k] {
 					for j := range grad.A[k][p] {
-						if f := proj(e[p], v[k][j]); math.Abs(f-grad.A[k][p][j]) > 1e-12 {
+						if f := proj(e[p], v[k][j]); !(math.Abs(f-grad.A[k][p][j]) <= 1e-12) {
 							t.Errorf("%s rep %d: ∂L/∂A[%d][%d][%d] = %.15g, full model %.15g", keys, rep, k, p, j, grad.A[k][p][j], f)
 						}
 					}
@@ -397,14 +397,14 @@ func TestExactReductionFullModel(t *testing.T) {
 			}
 			for p := range grad.B {
 				for q := range grad.B[p] {
-					if f := proj(e[p], e[q]); math.Abs(f-grad.B[p][q]) > 1e-12 {
+					if f := proj(e[p], e[q]); !(math.Abs(f-grad.B[p][q]) <= 1e-12) {
 						t.Errorf("%s rep %d: ∂L/∂B[%d][%d] = %.15g, full model %.15g", keys, rep, p, q, grad.B[p][q], f)
 					}
 				}
 			}
 			// Out-of-span components of the gradient are zero.
 			for _, pair := range [][2][]float64{{v[0][0], e[0]}, {extra[0], v[0][0]}, {e[1], extra[1]}, {extra[1], extra[0]}} {
-				if f := proj(pair[0], pair[1]); math.Abs(f) > 1e-13 {
+				if f := proj(pair[0], pair[1]); !(math.Abs(f) <= 1e-13) {
 					t.Errorf("%s rep %d: out-of-span gradient component %.3g, want 0", keys, rep, f)
 				}
 			}
@@ -473,5 +473,40 @@ func TestSampleNoAllocs(t *testing.T) {
 	g := theory.NewCorrelations(&s)
 	if n := testing.AllocsPerRun(5, func() { o.LossGrad(c, g) }); n != 0 {
 		t.Errorf("LossGrad allocates %v times per call at GOMAXPROCS=1, want 0", n)
+	}
+}
+
+// TestSampleLargeScores checks the loss when the factored softmax weights
+// exp(z_j A_j − m_A)·exp(B_q − m_B) underflow (the key with the largest B
+// lies in the area with the smallest z·A, by hundreds of units), which
+// forces the direct log-sum-exp path, against the closed form.
+func TestSampleLargeScores(t *testing.T) {
+	s := theory.Setting{
+		P: 3, Clusters: []theory.Cluster{{Areas: []int{0, 0, 1}}},
+		Z: theory.ZLaw{Kind: theory.ZUniform, L: 0.5, U: 1.5}, Gamma: 0.5, Eta: 1,
+	}
+	if err := s.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	z0, z1 := 0.7, 1.3
+	c := theory.NewCorrelations(&s)
+	c.A[0][0][0], c.A[0][0][1] = 800/z0, 0 // z·A: 800 on area 0, 0 on area 1
+	c.B[0][1], c.B[0][2] = -1000, 0        // key 1 (area 0) far below key 2 (area 1)
+	// Scores: s1 = 800 − 1000 = −200, s2 = 0. Both factored weights,
+	// e^{0}·e^{−1000} and e^{−800}·e^{0}, underflow to 0.
+	pi1 := 1 / (1 + math.Exp(200))
+	pi2 := 1 - pi1
+	want := 0.5 * ((pi1*z0-z0)*(pi1*z0-z0) + (pi2*z1)*(pi2*z1))
+	o := mustSample(t, &s, []theory.Sample{{Cluster: 0, Z: []float64{z0, z1}, Mask: []bool{true, false, false}}})
+	if got := o.Loss(c); !(math.Abs(got-want) <= 1e-14) {
+		t.Errorf("loss %.17g, closed form %.17g", got, want)
+	}
+	// Now s1 = 800 − 750 = 50 dominates: π1 = 1/(1 + e^{−50}).
+	c.B[0][1] = -750
+	pi1 = 1 / (1 + math.Exp(-50))
+	pi2 = 1 - pi1
+	want = 0.5 * ((pi1*z0-z0)*(pi1*z0-z0) + (pi2*z1)*(pi2*z1))
+	if got := o.Loss(c); !(math.Abs(got-want) <= 1e-14) {
+		t.Errorf("loss %.17g, closed form %.17g", got, want)
 	}
 }

@@ -110,11 +110,11 @@ func TestEnumerationMatchesExplicit(t *testing.T) {
 				if se != 0 {
 					t.Errorf("enumeration stderr = %g, want 0", se)
 				}
-				if math.Abs(loss-wantLoss) > 1e-12*(1+wantLoss) {
+				if !(math.Abs(loss-wantLoss) <= 1e-12*(1+wantLoss)) {
 					t.Errorf("%s/%s/%s P=%d: enumerated loss %.16g, explicit %.16g", mask, zk, keys, s.P, loss, wantLoss)
 				}
 				for i, x := range flatten(g) {
-					if math.Abs(x-wantGrad[i]) > 1e-12 {
+					if !(math.Abs(x-wantGrad[i]) <= 1e-12) {
 						t.Errorf("%s/%s/%s: gradient coordinate %d: %.16g, explicit %.16g", mask, zk, keys, i, x, wantGrad[i])
 						break
 					}
@@ -166,7 +166,7 @@ func TestSharedQuadratureVsSimpson(t *testing.T) {
 	}
 	simpson *= h / 3 / (s.Z.U - s.Z.L)
 	got, _ := mustPopulation(t, &s, PopulationOptions{Mode: "enumerate", QuadNodes: 16}).Loss(c)
-	if math.Abs(got-simpson) > 1e-9*simpson {
+	if !(math.Abs(got-simpson) <= 1e-9*simpson) {
 		t.Errorf("shared-z population loss %.15g, Simpson %.15g", got, simpson)
 	}
 }
@@ -199,7 +199,7 @@ func TestUniformQuadratureConverges(t *testing.T) {
 			reached = true
 			break
 		}
-		if d > prev/2 {
+		if !(d <= prev/2) {
 			t.Errorf("nodes %d: |L_n − L_{n−1}| = %.3g did not shrink by 2 from %.3g", i+1, d, prev)
 		}
 		prev = d
@@ -238,7 +238,7 @@ func TestCRNAgreesWithEnumeration(t *testing.T) {
 	if se <= 0 {
 		t.Fatalf("CRN stderr = %g, want > 0", se)
 	}
-	if z := (est - exact) / se; math.Abs(z) > 4 {
+	if z := (est - exact) / se; !(math.Abs(z) <= 4) {
 		t.Errorf("CRN loss %.6g ± %.3g vs enumeration %.6g: z-score %.2f", est, se, exact, z)
 	}
 	gse := theory.NewCorrelations(&s)
@@ -251,7 +251,7 @@ func TestCRNAgreesWithEnumeration(t *testing.T) {
 			}
 			continue
 		}
-		if z := (xc[i] - xe[i]) / xs[i]; math.Abs(z) > 5 {
+		if z := (xc[i] - xe[i]) / xs[i]; !(math.Abs(z) <= 5) {
 			t.Errorf("gradient coordinate %d: CRN %.6g ± %.3g vs enumeration %.6g (z = %.2f)", i, xc[i], xs[i], xe[i], z)
 		}
 	}
