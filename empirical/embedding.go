@@ -22,6 +22,9 @@ type Embedding struct {
 	// It must not be modified.
 	Basis *mat.Dense
 
+	// shape is a copy of the setting, for the shape of the correlations.
+	shape theory.Setting
+
 	// rows holds the basis vectors as rows (the transpose of Basis), so that
 	// e_p = rows[p*D:(p+1)*D] and v_{k,j} = rows[(P+off_k+j)*D:...].
 	rows []float64
@@ -60,7 +63,7 @@ func AxisEmbedding(s *theory.Setting) *Embedding {
 
 func newEmbedding(s *theory.Setting, basis *mat.Dense) *Embedding {
 	d := s.Dim()
-	e := &Embedding{P: s.P, F: s.NumFeatures(), D: d, Basis: basis, Offsets: make([]int, len(s.Clusters))}
+	e := &Embedding{P: s.P, F: s.NumFeatures(), D: d, Basis: basis, Offsets: make([]int, len(s.Clusters)), shape: s.Clone()}
 	off := 0
 	for k, c := range s.Clusters {
 		e.Offsets[k] = off
@@ -119,14 +122,15 @@ func (e *Embedding) InSpan(i, j int) bool { return i < e.P && j < e.P+e.F }
 
 // Project returns the attention correlations of Q (SPEC §2):
 // A[k][p][j] = e_pᵀ Q v_{k,j} and B[p][q] = e_pᵀ Q e_q.
-func (e *Embedding) Project(s *theory.Setting, q mat.Matrix) theory.Correlations {
+// The result is shaped as theory.NewCorrelations of the embedding's setting.
+func (e *Embedding) Project(q mat.Matrix) theory.Correlations {
 	e.checkQ(q)
 	d := e.D
 	// EQ = rows of e_pᵀ Q.
 	eq := mat.NewDense(e.P, d, nil)
 	pos := mat.NewDense(e.P, d, e.rows[:e.P*d])
 	eq.Mul(pos, q)
-	c := theory.NewCorrelations(s)
+	c := theory.NewCorrelations(&e.shape)
 	for p := 0; p < e.P; p++ {
 		r := eq.RawRowView(p)
 		for k := range c.A {

@@ -100,6 +100,8 @@ func (m *Model) Loss(q mat.Matrix, samples []theory.Sample) float64 {
 // when grad is not nil, writes ∇_Q L into grad (d×d, or empty: it is then
 // allocated). The samples must pass s.CheckSample; an empty sample set has
 // loss 0 and gradient 0. The result is bit-identical for any GOMAXPROCS.
+// The gradient formula is derived in docs/GRADIENT.md:
+// ∂ℓ/∂s_{p,q} = c·π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p), ∇_Q = Σ ∂ℓ/∂s_{p,q} e_p h_qᵀ.
 func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense) float64 {
 	e := m.emb
 	d, P := e.D, m.s.P

@@ -28,8 +28,9 @@ type Options struct {
 	// Seed selects the embedding basis, the initialisation and, for SGD, the
 	// fresh samples.
 	Seed uint64
-	// Samples is the fixed sample set of full-batch GD (required unless SGD);
-	// the CLI passes theory.Samples(s, seed, n).
+	// Samples is the fixed sample set of full-batch GD (required unless SGD,
+	// ignored with SGD); the CLI passes theory.Samples(s, seed, n). Each
+	// sample must pass s.CheckSample.
 	Samples []theory.Sample
 	// SGD draws Batch fresh samples per step from
 	// theory.NewRand(Seed, theory.StreamSGD) instead of using Samples.
@@ -96,8 +97,11 @@ func InitialQ(s *theory.Setting, e *Embedding, seed uint64) *mat.Dense {
 // opt.Samples, or with opt.SGD the loss on a fresh batch per step. Each
 // Record holds the loss at the recorded Q (before that step's update; for
 // SGD, the loss on that step's batch) and the projection of Q onto the
-// attention correlations. The setting must be valid. Train stops with a
-// *theory.NonFiniteError at the first non-finite loss or gradient.
+// attention correlations (Embedding.Project). The setting must be valid:
+// Train checks the options and the samples against it but does not call
+// s.Validate, so that tests may push η or z beyond the validated ranges.
+// Train stops with a *theory.NonFiniteError at the first non-finite loss or
+// gradient, returning the records made before it.
 func Train(s *theory.Setting, opt Options) (theory.Trajectory, error) {
 	traj := theory.Trajectory{Engine: EngineName}
 	if err := opt.validate(s); err != nil {
@@ -149,7 +153,7 @@ func Train(s *theory.Setting, opt Options) (theory.Trajectory, error) {
 				Step:         t,
 				Time:         s.Eta * float64(t),
 				Loss:         loss,
-				Correlations: e.Project(s, q),
+				Correlations: e.Project(q),
 			})
 		}
 		if last {

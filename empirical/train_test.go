@@ -177,7 +177,7 @@ func TestOutOfSpanConstantGaussianInit(t *testing.T) {
 	}
 	q := InitialQ(&s, e, 4)
 	want := theory.InitialCorrelations(&s, 4)
-	if diff := e.Project(&s, q).MaxAbsDiff(want); diff > 4*float64(e.D)*0x1p-52 {
+	if diff := e.Project(q).MaxAbsDiff(want); diff > 4*float64(e.D)*0x1p-52 {
 		t.Errorf("Project(Q(0)) differs from theory.InitialCorrelations by %g", diff)
 	}
 	out0, n0 := e.OutOfSpan(q)
@@ -272,7 +272,7 @@ func TestProject(t *testing.T) {
 	outer(-2, e.Vector(5), e.Vector(extra))               // e (extra)ᵀ
 	outer(1.5, e.Vector(extra+1), e.Vector(0))            // (extra) eᵀ
 	outer(0.7, e.Vector(e.FeatureIndex(0, 1)), e.Vector(e.FeatureIndex(0, 1)))
-	got := e.Project(&s, q)
+	got := e.Project(q)
 	if diff := got.MaxAbsDiff(want); diff > 1e-13 {
 		t.Errorf("Project differs from the A, B used to build Q by %g", diff)
 	}
@@ -280,7 +280,7 @@ func TestProject(t *testing.T) {
 		t.Errorf("out-of-span norm %g, want %g", out, math.Sqrt(9+4+2.25+0.49))
 	}
 	// Compose is the inverse of Project on the span.
-	if diff := e.Project(&s, e.Compose(want, nil)).MaxAbsDiff(want); diff > 1e-13 {
+	if diff := e.Project(e.Compose(want, nil)).MaxAbsDiff(want); diff > 1e-13 {
 		t.Errorf("Project(Compose(c)) differs from c by %g", diff)
 	}
 }
