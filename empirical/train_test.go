@@ -60,8 +60,8 @@ func TestGDDecreasesLoss(t *testing.T) {
 
 // TestDeterministicAcrossGOMAXPROCS runs the same training at GOMAXPROCS = 1
 // and 2 and requires bit-identical trajectories (==, not approximately),
-// for GD (4 chunks) and SGD (a batch of 40: a partial last chunk), with
-// keys "all" for the second.
+// for GD (4 chunks), SGD (a batch of 40: a partial last chunk) with keys
+// "all", and GD from a Gaussian Q(0) with the mean loss.
 func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	old := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(old)
@@ -69,6 +69,9 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	s := preset(t, "default")
 	sAll := s.Clone()
 	sAll.Keys = theory.KeysAll
+	sGauss := preset(t, "grid4")
+	sGauss.Init = theory.Init{Kind: theory.InitGaussian, Sigma: 0.5}
+	sGauss.Loss = theory.LossMean
 	runs := []struct {
 		name string
 		s    *theory.Setting
@@ -76,6 +79,7 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	}{
 		{"gd", &s, Options{Steps: 8, RecordEvery: 3, Seed: 9, Samples: theory.Samples(&s, 9, 64)}},
 		{"sgd-all", &sAll, Options{Steps: 6, RecordEvery: 2, Seed: 11, SGD: true, Batch: 40}},
+		{"gd-gaussian-init", &sGauss, Options{Steps: 10, RecordEvery: 5, Seed: 12, Samples: theory.Samples(&sGauss, 12, 50)}},
 	}
 	for _, r := range runs {
 		var trajs [2]theory.Trajectory
