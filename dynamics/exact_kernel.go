@@ -42,7 +42,7 @@ type chunkBuf struct {
 
 // scratch is the per-worker working memory of the kernel.
 type scratch struct {
-	e        []float64 // exp(score) per key
+	e            []float64 // exp(score) per key
 	za, s, r, rr []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
 }
 
