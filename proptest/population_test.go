@@ -1,0 +1,231 @@
+package proptest
+
+import (
+	"math"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"mimverify/dynamics"
+	"mimverify/theory"
+)
+
+// Settings small enough for the exact enumeration of masks and z nodes.
+var enumerableBounds = Bounds{MaxP: 8, MaxClusters: 2, MaxAreas: 4, Gaussian: true}
+
+// predictedSampleGap returns the first-order prediction of the RMS distance
+// ‖θ_t^n − θ_t‖ between the exact recursion on n samples and the population
+// recursion after the path's last step (docs/AGREEMENT.md §2):
+//
+//	E‖δ_t‖² ≈ tr Cov(G) / n,  G_i = η Σ_{s<t} ∇ℓ_i(θ_s),
+//
+// with the covariance estimated from a pool of fresh samples along the
+// population path.
+func predictedSampleGap(s *theory.Setting, path []theory.Record, pool []theory.Sample, n int) float64 {
+	var sum, sum2 []float64
+	g := theory.NewCorrelations(s)
+	for _, x := range pool {
+		o, err := dynamics.NewSampleObjective(s, []theory.Sample{x})
+		if err != nil {
+			panic(err)
+		}
+		var acc []float64
+		for _, rec := range path[:len(path)-1] {
+			o.LossGrad(rec.Correlations, g)
+			f := flat(g)
+			if acc == nil {
+				acc = make([]float64, len(f))
+			}
+			for i := range f {
+				acc[i] += s.Eta * f[i]
+			}
+		}
+		if sum == nil {
+			sum, sum2 = make([]float64, len(acc)), make([]float64, len(acc))
+		}
+		for i, a := range acc {
+			sum[i] += a
+			sum2[i] += a * a
+		}
+	}
+	m := float64(len(pool))
+	tr := 0.0
+	for i := range sum {
+		tr += math.Max(0, (sum2[i]-sum[i]*sum[i]/m)/(m-1))
+	}
+	return math.Sqrt(tr / float64(n))
+}
+
+// TestSamplesToPopulation: the exact recursion on n samples stays within the
+// predicted O(n^{-1/2}) distance of the population recursion, and the
+// distance halves when n grows 4×.
+func TestSamplesToPopulation(t *testing.T) {
+	const (
+		steps = 20
+		reps  = 24  // independent sample sets per n
+		pool  = 400 // fresh samples estimating Cov(G)
+		n     = 64
+	)
+	rapid.Check(t, func(t *rapid.T) {
+		s := Settings(enumerableBounds).Draw(t, "setting")
+		if _, ok := dynamics.CountTerms(&s, 0); !ok {
+			t.Skip("beyond the enumeration limit")
+		}
+		pop, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationEnumerate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		init := theory.InitialCorrelations(&s, 1)
+		path, err := dynamics.Descend(&s, pop, dynamics.DescendOptions{Steps: steps, RecordEvery: 1, Init: init, Engine: "population"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := path.Final().Correlations
+		poolSamples := theory.Samples(&s, 1<<30, pool)
+		poolObj, err := dynamics.NewSampleObjective(&s, poolSamples)
+		if err != nil {
+			t.Fatal(err)
+		}
+		G := expansion(&s, poolObj, path.Records)
+		var rms [2]float64
+		for i, size := range []int{n, 4 * n} {
+			ms := 0.0
+			for r := 0; r < reps; r++ {
+				obj, err := dynamics.NewSampleObjective(&s, theory.Samples(&s, uint64(1000*i+r), size))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr, err := dynamics.Descend(&s, obj, dynamics.DescendOptions{Steps: steps, RecordEvery: steps, Init: init, Engine: "exact"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := dist2(tr.Final().Correlations, target)
+				ms += d * d
+			}
+			rms[i] = math.Sqrt(ms / reps)
+			pred := predictedSampleGap(&s, path.Records, poolSamples, size)
+			// κ = 2: the RMS over 24 sample sets exceeds twice its
+			// expectation with probability < 1e-6 (χ²₂₄ tail). The
+			// prediction takes the GD map as the identity (Φ ≈ I); G, the
+			// measured amplification of perturbations along the path (≥ 1),
+			// bounds what an expanding map adds (helpers_test.go). 1e-12 absorbs rounding
+			// when both are zero.
+			if rms[i] > 2*G*pred+1e-12 {
+				t.Fatalf("n = %d: RMS distance to the population path %.4g > 2 × G × predicted = 2 × %.3g × %.4g", size, rms[i], G, pred)
+			}
+		}
+		if rms[1] > 1e-10 {
+			// E[RMS(n)²]/E[RMS(4n)²] = 4 to first order; with 24 sets each the
+			// ratio of RMS falls outside [1.2, 3.4] with probability < 1e-3
+			// even when a single direction carries all the variance (F₂₄,₂₄).
+			if r := rms[0] / rms[1]; r < 1.2 || r > 3.4 {
+				t.Fatalf("RMS distance %.4g at n = %d and %.4g at n = %d: ratio %.3g, predicted 2", rms[0], n, rms[1], 4*n, r)
+			}
+		}
+	})
+}
+
+// TestEnumerationMatchesCRN: the population loss and gradient by exact
+// enumeration and by common random numbers agree within the CRN standard
+// errors. z-score threshold 5 on the loss and on every gradient coordinate:
+// false-alarm rate ≈ 5.7e-7 per Gaussian coordinate, below 1e-3 per setting
+// even with ~1000 coordinates (Bonferroni). Uniform z laws are enumerated by
+// Gauss–Legendre quadrature, whose error (docs/DYNAMICS.md) is orders below
+// the CRN standard error at these sizes.
+//
+// The z-test needs the CLT regime: an event that changes the loss by O(1)
+// (an area, or every position, fully masked: the query loses its content)
+// must occur in the CRN set often enough for the standard error to see it.
+// The CRN set is sized so that the rarest such event is expected ≥ 30 times;
+// settings needing more than MaxCRNSamples are outside the regime and skipped.
+func TestEnumerationMatchesCRN(t *testing.T) {
+	bounds := enumerableBounds
+	bounds.MinGamma, bounds.MaxGamma = 0.3, 0.7
+	rapid.Check(t, func(t *rapid.T) {
+		s := Settings(bounds).Draw(t, "setting")
+		if _, ok := dynamics.CountTerms(&s, 0); !ok {
+			t.Skip("beyond the enumeration limit")
+		}
+		n := int(math.Ceil(30 / rareEventProb(&s)))
+		if n > dynamics.MaxCRNSamples {
+			t.Skip("rare events beyond the CLT regime of the CRN set")
+		}
+		n = max(n, dynamics.DefaultCRNSamples)
+		// A random state: (A, B) entries in [-2, 2].
+		c := theory.NewCorrelations(&s)
+		scale := rapid.Float64Range(0, 2).Draw(t, "scale")
+		rng := theory.NewRand(rapid.Uint64().Draw(t, "state seed"), theory.StreamInit)
+		for _, ak := range c.A {
+			for _, row := range ak {
+				for j := range row {
+					row[j] = scale * (2*rng.Float64() - 1)
+				}
+			}
+		}
+		for _, row := range c.B {
+			for q := range row {
+				row[q] = scale * (2*rng.Float64() - 1)
+			}
+		}
+		enum, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationEnumerate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crnObj, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationCRN, CRNSamples: n, Seed: rapid.Uint64().Draw(t, "crn seed")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		crn := crnObj.(*dynamics.PopulationObjective)
+		ge, gc, se := theory.NewCorrelations(&s), theory.NewCorrelations(&s), theory.NewCorrelations(&s)
+		le, _ := enum.LossGrad(c, ge)
+		lc, lse := crn.LossGrad(c, gc)
+		crn.GradStdErr(c, se)
+		check := func(what string, exact, est, stderr float64) {
+			// 1e-12 relative: the two sums of the same terms when the CRN
+			// estimate has no spread (e.g. constant z and a deterministic
+			// quantity).
+			if d := math.Abs(exact - est); d > 5*stderr+1e-12*math.Max(1, math.Abs(exact)) {
+				t.Fatalf("%s: enumeration %.6g, CRN %.6g ± %.3g (z = %.2f)", what, exact, est, stderr, d/stderr)
+			}
+		}
+		check("loss", le, lc, lse)
+		fe, fc, fs := flat(ge), flat(gc), flat(se)
+		for i := range fe {
+			check("gradient coordinate", fe[i], fc[i], fs[i])
+		}
+	})
+}
+
+// rareEventProb returns the probability of the rarest loss-changing event of
+// the mask: for some cluster k (weighted by π_k), one of its areas fully
+// masked, or (bernoulli masks) every position masked.
+func rareEventProb(s *theory.Setting) float64 {
+	p := math.Inf(1)
+	masked := func(size int) float64 {
+		if s.Mask == theory.MaskBernoulli {
+			return math.Pow(s.Gamma, float64(size))
+		}
+		m := s.NumFixedMasked()
+		if size > m {
+			return math.Inf(1) // impossible: never needed
+		}
+		// C(P−size, m−size) / C(P, m)
+		r := 1.0
+		for i := 0; i < size; i++ {
+			r *= float64(m-i) / float64(s.P-i)
+		}
+		return r
+	}
+	for _, c := range s.Clusters {
+		if c.Prob == 0 {
+			continue
+		}
+		for _, size := range c.AreaSizes() {
+			p = math.Min(p, c.Prob*masked(size))
+		}
+		if s.Mask == theory.MaskBernoulli {
+			p = math.Min(p, c.Prob*masked(s.P))
+		}
+	}
+	return p
+}
