@@ -229,3 +229,64 @@ func TestNoKeys(t *testing.T) {
 		t.Errorf("gradient norm %g, want 0", n)
 	}
 }
+
+// TestManyQueries covers samples with more masked queries than one query
+// block (queryBlock = 64) and more keys than one gemm tile: a line of
+// P = 120 positions with γ = 0.75 (≈ 90 masked queries per sample). The loss
+// is checked against the reference transcription (same 1e-12 as above) and
+// the gradient along three random directions U against the central
+// difference of t ↦ L(Q + tU) (step 1e-5, tolerance 1e-7 relative to
+// max(1, |L|, ‖∇L‖_F‖U‖_F), the bound justified in
+// TestGradientFiniteDifference).
+func TestManyQueries(t *testing.T) {
+	s, err := theory.GlobalLocal(60, 30, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Gamma = 0.75
+	for _, keys := range []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll} {
+		s.Keys = keys
+		e := NewEmbedding(&s, 21)
+		m, err := NewModel(&s, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples := theory.Samples(&s, 21, 3)
+		nm := 0
+		for _, p := range samples[0].Mask {
+			if p {
+				nm++
+			}
+		}
+		if nm <= queryBlock {
+			t.Fatalf("only %d masked queries: the test does not cover several blocks", nm)
+		}
+		q := randomQ(e.D, 0.3, 21)
+		grad := mat.NewDense(e.D, e.D, nil)
+		loss := m.LossGrad(q, samples, grad)
+		if want := referenceLoss(&s, e, q, samples); math.Abs(loss-want) > 1e-12*math.Abs(want) {
+			t.Errorf("keys %s: loss %.17g, reference %.17g", keys, loss, want)
+		}
+		const h = 1e-5
+		for i := 0; i < 3; i++ {
+			u := randomQ(e.D, 1, uint64(100+i))
+			var qp, qm mat.Dense
+			qp.Scale(h, u)
+			qp.Add(q, &qp)
+			qm.Scale(-h, u)
+			qm.Add(q, &qm)
+			num := (m.Loss(&qp, samples) - m.Loss(&qm, samples)) / (2 * h)
+			ana := mat.Sum(mulElem(grad, u))
+			scale := math.Max(1, math.Max(math.Abs(loss), mat.Norm(grad, 2)*mat.Norm(u, 2)))
+			if math.Abs(num-ana) > 1e-7*scale {
+				t.Errorf("keys %s, direction %d: ⟨∇L, U⟩ = %.12g, finite difference %.12g", keys, i, ana, num)
+			}
+		}
+	}
+}
+
+func mulElem(a, b *mat.Dense) *mat.Dense {
+	var c mat.Dense
+	c.MulElem(a, b)
+	return &c
+}

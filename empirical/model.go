@@ -20,10 +20,16 @@ import (
 // number of cores.
 const ChunkSize = 16
 
-// roundChunks bounds the memory of the partial gradients: chunks are
-// processed in rounds of at most this many, each round reduced in order into
-// the total before the next starts. The result does not depend on it.
-const roundChunks = 32
+// roundChunks and partialBudget bound the memory of the partial gradients:
+// chunks are processed in rounds of at most roundChunks (fewer when their
+// P×d partials would exceed partialBudget bytes, but at least GOMAXPROCS),
+// each round reduced in chunk order into the total before the next starts.
+// The result does not depend on the round size.
+// (They are variables so that the tests can check that last claim.)
+var (
+	roundChunks   = 32
+	partialBudget = 256 << 20
+)
 
 // Model evaluates the empirical loss of the full model of SPEC §1 and its
 // analytic gradient with respect to the d×d key–query matrix Q, genuinely in
@@ -46,7 +52,7 @@ type Model struct {
 // worker holds the per-goroutine scratch buffers of one sample.
 type worker struct {
 	masked, keys []int
-	eqm          []float64 // |M|×d: rows e_pᵀ Q of the masked queries
+	eqm          []float64 // (block of M)×d: rows e_pᵀ Q of the masked queries
 	hk           []float64 // |K|×d: key tokens h_q = x̃_q + e_q (unmasked keys first)
 	xu           []float64 // |U|×d: contents x̃_q of the unmasked keys
 	sc           []float64 // |M|×|K|: scores, then attention π, then ∂ℓ/∂s
@@ -77,19 +83,25 @@ func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
 func (m *Model) Embedding() *Embedding { return m.emb }
 
 func newWorker(p, d int) *worker {
+	qb := min(p, queryBlock)
 	return &worker{
 		masked: make([]int, 0, p),
 		keys:   make([]int, 0, p),
-		eqm:    make([]float64, p*d),
+		eqm:    make([]float64, qb*d),
 		hk:     make([]float64, p*d),
 		xu:     make([]float64, p*d),
-		sc:     make([]float64, p*p),
-		y:      make([]float64, p*d),
-		dd:     make([]float64, p*p),
-		yr:     make([]float64, p),
-		t:      make([]float64, p*d),
+		sc:     make([]float64, qb*p),
+		y:      make([]float64, qb*d),
+		dd:     make([]float64, qb*p),
+		yr:     make([]float64, qb),
+		t:      make([]float64, qb*d),
 	}
 }
+
+// queryBlock is the number of masked queries processed together (the rows
+// of the products); it bounds the per-worker buffers to O(queryBlock·(P+d)
+// + P·d).
+const queryBlock = 64
 
 // Loss returns the empirical loss at Q on the samples.
 func (m *Model) Loss(q mat.Matrix, samples []theory.Sample) float64 {
@@ -136,22 +148,23 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 
 	nChunks := (n + ChunkSize - 1) / ChunkSize
 	procs := runtime.GOMAXPROCS(0)
-	for len(m.workers) < min(procs, roundChunks) {
+	round := max(1, procs, min(roundChunks, partialBudget/(8*P*d)))
+	for len(m.workers) < min(procs, round) {
 		m.workers = append(m.workers, newWorker(P, d))
 	}
 	if wantGrad {
-		for len(m.partials) < min(nChunks, roundChunks) {
+		for len(m.partials) < min(nChunks, round) {
 			m.partials = append(m.partials, make([]float64, P*d))
 		}
 		clear(m.w)
 	}
-	if len(m.ploss) < roundChunks {
-		m.ploss = make([]float64, roundChunks)
+	if len(m.ploss) < round {
+		m.ploss = make([]float64, round)
 	}
 	c := m.scale / float64(n) // d(loss)/d(per-sample loss)
 	loss := 0.0
-	for r0 := 0; r0 < nChunks; r0 += roundChunks {
-		r1 := min(r0+roundChunks, nChunks)
+	for r0 := 0; r0 < nChunks; r0 += round {
+		r1 := min(r0+round, nChunks)
 		run := func(wk *worker, next *atomic.Int64) {
 			for {
 				ci := int(next.Add(1)) - 1 + r0
@@ -252,10 +265,7 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 		return loss
 	}
 
-	// Gather the query rows e_pᵀ Q, the key tokens and the key contents.
-	for i, p := range wk.masked {
-		copy(wk.eqm[i*d:(i+1)*d], m.eq[p*d:(p+1)*d])
-	}
+	// Gather the key tokens and the key contents.
 	for r, q := range wk.keys {
 		h := wk.hk[r*d : (r+1)*d]
 		eqv := e.row(q)
@@ -271,8 +281,30 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 			copy(h, eqv) // masked key: content 0
 		}
 	}
+	// The queries, in blocks of at most queryBlock (every row is independent
+	// of the others, so the blocking changes no result).
+	for b0 := 0; b0 < nm; b0 += queryBlock {
+		loss += m.queries(wk, smp, wk.masked[b0:min(b0+queryBlock, nm)], nu, nk, part, c)
+	}
+	return loss
+}
 
-	// Scores s_{p,q} = e_pᵀ Q h_q, then π = softmax over the keys.
+// queries processes one block of masked queries of a sample whose keys are
+// gathered in wk (the first nu unmasked), and returns their unscaled loss.
+func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int, part []float64, c float64) float64 {
+	e := m.emb
+	d := e.D
+	k := smp.Cluster
+	areas := m.s.Clusters[k].Areas
+	nm := len(masked)
+
+	// Query rows e_pᵀ Q.
+	for i, p := range masked {
+		copy(wk.eqm[i*d:(i+1)*d], m.eq[p*d:(p+1)*d])
+	}
+
+	// Scores s_{p,q} = e_pᵀ Q h_q, then π = softmax over the keys (shifted by
+	// the row maximum: log-sum-exp).
 	sc := wk.sc[:nm*nk]
 	gemm(blas.NoTrans, blas.Trans, nm, nk, d, 1, wk.eqm, d, wk.hk, d, 0, sc, nk)
 	for i := 0; i < nm; i++ {
@@ -300,9 +332,10 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 	} else {
 		clear(y)
 	}
-	for i, p := range wk.masked {
+	loss := 0.0
+	for i, p := range masked {
 		z := smp.Z[areas[p]]
-		v := feat(p)
+		v := e.row(e.FeatureIndex(k, areas[p]))
 		yi := y[i*d : (i+1)*d]
 		sq, yr := 0.0, 0.0
 		for j := range yi {
@@ -319,7 +352,7 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 		return loss
 	}
 
-	// ∂ℓ/∂s_{p,q} = π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = π_{p,q} (dd_{p,q} − yr_p).
+	// ∂ℓ/∂s_{p,q} = c·π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = c·π_{p,q} (dd_{p,q} − yr_p).
 	dd := wk.dd[:nm*nu]
 	if nu > 0 {
 		gemm(blas.NoTrans, blas.Trans, nm, nu, d, 1, y, d, wk.xu, d, 0, dd, nu)
@@ -337,7 +370,7 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 	// W[p] += Σ_q ∂ℓ/∂s_{p,q} h_q.
 	t := wk.t[:nm*d]
 	gemm(blas.NoTrans, blas.NoTrans, nm, d, nk, 1, sc, nk, wk.hk, d, 0, t, d)
-	for i, p := range wk.masked {
+	for i, p := range masked {
 		dst := part[p*d : (p+1)*d]
 		src := t[i*d : (i+1)*d]
 		for j, x := range src {

@@ -414,3 +414,38 @@ func TestOptionsValidation(t *testing.T) {
 		t.Errorf("progress called %d times, want 3", calls)
 	}
 }
+
+// TestRoundsDoNotChangeResult: the partial gradients are reduced in chunk
+// order whatever the number of chunks per round, so LossGrad is
+// bit-identical with rounds of 1, 2 or 32 chunks (100 samples: 7 chunks, the
+// last partial), at GOMAXPROCS 1 and 2.
+func TestRoundsDoNotChangeResult(t *testing.T) {
+	oldProcs, oldRound := runtime.GOMAXPROCS(0), roundChunks
+	defer func() { runtime.GOMAXPROCS(oldProcs); roundChunks = oldRound }()
+	s := preset(t, "grid4")
+	s.Keys = theory.KeysAll
+	e := NewEmbedding(&s, 6)
+	samples := theory.Samples(&s, 6, 100)
+	q := randomQ(e.D, 0.5, 6)
+	var ref *mat.Dense
+	var refLoss float64
+	for _, procs := range []int{1, 2} {
+		for _, r := range []int{1, 2, 32} {
+			runtime.GOMAXPROCS(procs)
+			roundChunks = r
+			m, err := NewModel(&s, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := mat.NewDense(e.D, e.D, nil)
+			l := m.LossGrad(q, samples, g)
+			if ref == nil {
+				ref, refLoss = g, l
+				continue
+			}
+			if l != refLoss || !mat.Equal(g, ref) {
+				t.Errorf("GOMAXPROCS %d, %d chunks per round: result differs (loss %.17g vs %.17g)", procs, r, l, refLoss)
+			}
+		}
+	}
+}
