@@ -75,7 +75,7 @@ func randomQ(d int, sigma float64, seed uint64) *mat.Dense {
 // with central finite differences of Loss, entry by entry of Q.
 //
 // Tolerance. With step h the central difference has truncation error
-// h²/6·|f”'| and rounding error ≈ ε·|f|/h (ε = 2.2e-16, times a small factor
+// h²/6·|f⁽³⁾| and rounding error ≈ ε·|f|/h (ε = 2.2e-16, times a small factor
 // for the rounding of the loss itself). Here |f| and the third derivatives
 // along one entry of Q are O(1)–O(10) (z ≤ 2, ‖h_q‖ ≤ √5, entries of Q
 // ~ N(0, 0.5²)), so with h = 1e-5 both terms are ≲ 1e-9; the honest bound on

@@ -28,14 +28,14 @@ func preset(t testing.TB, name string) theory.Setting {
 // Why η = 0.02 is small enough (descent lemma: L(Q − η∇L) < L(Q) whenever
 // ∇L ≠ 0 and η < 2/β, β a bound on the second derivative of L along unit
 // directions). The loss of one sample is Σ_{p∈M} ℓ_p(Qᵀe_p): each query sees
-// only its own row e_pᵀQ, so along a direction U, L” = avg Σ_p ℓ_p”(Uᵀe_p)
+// only its own row e_pᵀQ, so along a direction U, L⁽²⁾ = avg Σ_p ℓ_p⁽²⁾(Uᵀe_p)
 // ≤ β_1 Σ_p ‖Uᵀe_p‖² ≤ β_1 ‖U‖_F², β_1 the bound for one query
 // ℓ(w) = ½‖Σ_q π_q(w) x̃_q − x_p‖², s_q = w·h_q. Along a unit u let
 // δ_q = u·h_q; |δ_q| ≤ M = max‖h_q‖ = √(1 + U²) (x̃_q ⟂ e_q), and ‖x̃_q‖,
 // ‖ŷ‖, ‖x_p‖ ≤ U. π being a softmax, dŷ = Cov_π(x̃, δ) and
 // d²ŷ = E_π[(x̃ − ŷ)((δ − δ̄)² − Var δ)]; by Cauchy–Schwarz ‖dŷ‖ ≤ U·M and
 // ‖d²ŷ‖ ≤ U·√(E(δ − δ̄)⁴) ≤ U·2M², whatever the number of keys. Hence
-// ℓ” = ‖dŷ‖² + (ŷ − x_p)·d²ŷ ≤ U²M² + 2U·2UM² = 5U²M². With U = 1.5:
+// ℓ⁽²⁾ = ‖dŷ‖² + (ŷ − x_p)·d²ŷ ≤ U²M² + 2U·2UM² = 5U²M². With U = 1.5:
 // β ≤ 5·2.25·3.25 ≈ 36.6, so any η < 2/36.6 ≈ 0.055 descends; η = 0.02 has a
 // margin of 2.7 and still moves the loss visibly in 30 steps.
 func TestGDDecreasesLoss(t *testing.T) {
