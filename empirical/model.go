@@ -62,15 +62,17 @@ type worker struct {
 	t            []float64 // |M|×d: rows Σ_q ∂ℓ/∂s_{p,q} h_qᵀ
 }
 
-// NewModel returns the model of setting s in embedding e. The setting must be
-// valid and e built for it.
+// NewModel returns the model of setting s (copied: later changes to s do not
+// affect the model) in embedding e. The setting must be valid and e built
+// for it.
 func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
 	if e.P != s.P || e.F != s.NumFeatures() || e.D != s.Dim() {
 		return nil, fmt.Errorf("empirical: embedding (P=%d, F=%d, d=%d) does not fit the setting (P=%d, F=%d, d=%d)",
 			e.P, e.F, e.D, s.P, s.NumFeatures(), s.Dim())
 	}
+	sc := s.Clone()
 	return &Model{
-		s:     s,
+		s:     &sc,
 		emb:   e,
 		all:   s.Keys == theory.KeysAll,
 		scale: s.LossScale(),
