@@ -1,0 +1,272 @@
+package theory
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Expr is a small symbolic expression: it prints its formula (with the
+// paper's symbols: η, γ, P, L, C_min, ε, …) and evaluates it on an Env. The
+// predicted quantities of the claims and the predicates of their regimes are
+// Exprs, so that a report shows the formula next to its value.
+type Expr struct {
+	op   string // "num", "sym", "+", "-", "*", "/", "^", "neg", or a function name
+	val  float64
+	name string
+	args []Expr
+}
+
+// Env binds the symbols of an expression to numbers.
+type Env map[string]float64
+
+// Num is a constant. Sym is a named symbol, looked up in the Env.
+func Num(v float64) Expr      { return Expr{op: "num", val: v} }
+func Sym(name string) Expr    { return Expr{op: "sym", name: name} }
+func Neg(a Expr) Expr         { return Expr{op: "neg", args: []Expr{a}} }
+func Sub(a, b Expr) Expr      { return Expr{op: "-", args: []Expr{a, b}} }
+func Div(a, b Expr) Expr      { return Expr{op: "/", args: []Expr{a, b}} }
+func Pow(a, b Expr) Expr      { return Expr{op: "^", args: []Expr{a, b}} }
+func Add(a ...Expr) Expr      { return Expr{op: "+", args: a} }
+func Mul(a ...Expr) Expr      { return Expr{op: "*", args: a} }
+func Log(a Expr) Expr         { return Expr{op: "log", args: []Expr{a}} }
+func Exp(a Expr) Expr         { return Expr{op: "exp", args: []Expr{a}} }
+func Sqrt(a Expr) Expr        { return Expr{op: "√", args: []Expr{a}} }
+func Max(a ...Expr) Expr      { return Expr{op: "max", args: a} }
+func Min(a ...Expr) Expr      { return Expr{op: "min", args: a} }
+func Ceil(a Expr) Expr        { return Expr{op: "ceil", args: []Expr{a}} }
+func PowN(a Expr, n int) Expr { return Pow(a, Num(float64(n))) }
+
+// Eval evaluates the expression. An unbound symbol is an error naming it.
+func (e Expr) Eval(env Env) (float64, error) {
+	switch e.op {
+	case "num":
+		return e.val, nil
+	case "sym":
+		v, ok := env[e.name]
+		if !ok {
+			return 0, fmt.Errorf("symbol %s has no value", e.name)
+		}
+		return v, nil
+	}
+	vals := make([]float64, len(e.args))
+	for i, a := range e.args {
+		v, err := a.Eval(env)
+		if err != nil {
+			return 0, err
+		}
+		vals[i] = v
+	}
+	switch e.op {
+	case "neg":
+		return -vals[0], nil
+	case "+":
+		s := 0.0
+		for _, v := range vals {
+			s += v
+		}
+		return s, nil
+	case "*":
+		p := 1.0
+		for _, v := range vals {
+			p *= v
+		}
+		return p, nil
+	case "-":
+		return vals[0] - vals[1], nil
+	case "/":
+		return vals[0] / vals[1], nil
+	case "^":
+		return math.Pow(vals[0], vals[1]), nil
+	case "log":
+		return math.Log(vals[0]), nil
+	case "exp":
+		return math.Exp(vals[0]), nil
+	case "√":
+		return math.Sqrt(vals[0]), nil
+	case "ceil":
+		return math.Ceil(vals[0]), nil
+	case "max", "min":
+		r := vals[0]
+		for _, v := range vals[1:] {
+			if e.op == "max" {
+				r = math.Max(r, v)
+			} else {
+				r = math.Min(r, v)
+			}
+		}
+		return r, nil
+	}
+	return 0, fmt.Errorf("unknown operator %q", e.op)
+}
+
+// MustEval evaluates e and panics on an unbound symbol; for expressions whose
+// symbols are known to be bound (those of SettingEnv).
+func (e Expr) MustEval(env Env) float64 {
+	v, err := e.Eval(env)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Symbols returns the symbols the expression uses, sorted.
+func (e Expr) Symbols() []string {
+	set := map[string]bool{}
+	var walk func(Expr)
+	walk = func(x Expr) {
+		if x.op == "sym" {
+			set[x.name] = true
+		}
+		for _, a := range x.args {
+			walk(a)
+		}
+	}
+	walk(e)
+	out := make([]string, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// precedence of an operator when printed: higher binds tighter.
+func (e Expr) precedence() int {
+	switch e.op {
+	case "+", "-":
+		return 1
+	case "*", "/":
+		return 2
+	case "neg":
+		return 3
+	case "^":
+		return 4
+	case "num":
+		if e.val < 0 {
+			return 3
+		}
+	}
+	return 5
+}
+
+var superscripts = map[rune]rune{'0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻'}
+
+// String prints the formula with the usual conventions: · for products,
+// − for minus, superscripts for small integer powers, parentheses only where
+// precedence needs them.
+func (e Expr) String() string {
+	paren := func(a Expr, min int) string {
+		if a.precedence() < min {
+			return "(" + a.String() + ")"
+		}
+		return a.String()
+	}
+	switch e.op {
+	case "num":
+		return strconv.FormatFloat(e.val, 'g', 4, 64)
+	case "sym":
+		return e.name
+	case "neg":
+		return "−" + paren(e.args[0], 3)
+	case "+":
+		parts := make([]string, len(e.args))
+		for i, a := range e.args {
+			parts[i] = paren(a, 1)
+		}
+		return strings.Join(parts, " + ")
+	case "-":
+		return paren(e.args[0], 1) + " − " + paren(e.args[1], 2)
+	case "*":
+		parts := make([]string, len(e.args))
+		for i, a := range e.args {
+			parts[i] = paren(a, 2)
+		}
+		return strings.Join(parts, "·")
+	case "/":
+		return paren(e.args[0], 2) + "/" + paren(e.args[1], 3)
+	case "^":
+		base := paren(e.args[0], 5)
+		if ex := e.args[1]; ex.op == "num" && ex.val == math.Trunc(ex.val) && math.Abs(ex.val) < 100 {
+			var b strings.Builder
+			for _, r := range strconv.Itoa(int(ex.val)) {
+				b.WriteRune(superscripts[r])
+			}
+			return base + b.String()
+		}
+		return base + "^" + paren(e.args[1], 5)
+	case "√":
+		return "√" + paren(e.args[0], 5)
+	default:
+		parts := make([]string, len(e.args))
+		for i, a := range e.args {
+			parts[i] = a.String()
+		}
+		return e.op + "(" + strings.Join(parts, ", ") + ")"
+	}
+}
+
+// Predicate is one condition of a claim's regime, such as γ ≤ 0.9 or
+// (1−γ)·C_min ≥ 4: a comparison between two expressions.
+type Predicate struct {
+	Left  Expr
+	Op    string // "<", "≤", ">", "≥", "="
+	Right Expr
+	// Why says in words what the condition is for.
+	Why string
+}
+
+// String prints the predicate as a formula.
+func (p Predicate) String() string { return p.Left.String() + " " + p.Op + " " + p.Right.String() }
+
+// Eval evaluates both sides and the comparison.
+func (p Predicate) Eval(env Env) (holds bool, left, right float64, err error) {
+	if left, err = p.Left.Eval(env); err != nil {
+		return false, 0, 0, err
+	}
+	if right, err = p.Right.Eval(env); err != nil {
+		return false, 0, 0, err
+	}
+	switch p.Op {
+	case "<":
+		holds = left < right
+	case "≤":
+		holds = left <= right
+	case ">":
+		holds = left > right
+	case "≥":
+		holds = left >= right
+	case "=":
+		holds = left == right
+	default:
+		return false, left, right, fmt.Errorf("unknown comparison %q", p.Op)
+	}
+	return holds, left, right, nil
+}
+
+// SettingEnv binds the symbols of a setting:
+//
+//	P        number of positions          K      number of clusters
+//	γ        masking probability          η      step size
+//	L, U     support of z                 d      embedding dimension
+//	N_max    most areas in a cluster      C_min  smallest area size
+//	C_max    largest area size            π_min  smallest cluster probability
+//	σ        initialisation scale (0 for zero init)
+func SettingEnv(s *Setting) Env {
+	env := Env{"P": float64(s.P), "K": float64(len(s.Clusters)), "γ": s.Gamma, "η": s.Eta,
+		"L": s.Z.L, "U": s.Z.U, "d": float64(s.Dim()), "σ": s.Init.Sigma}
+	nMax, cMin, cMax, piMin := 0, s.P, 0, 1.0
+	for _, c := range s.Clusters {
+		nMax = max(nMax, c.NumAreas())
+		for _, n := range c.AreaSizes() {
+			cMin, cMax = min(cMin, n), max(cMax, n)
+		}
+		if c.Prob > 0 {
+			piMin = math.Min(piMin, c.Prob)
+		}
+	}
+	env["N_max"], env["C_min"], env["C_max"], env["π_min"] = float64(nMax), float64(cMin), float64(cMax), piMin
+	return env
+}

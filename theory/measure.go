@@ -1,0 +1,240 @@
+package theory
+
+import (
+	"math"
+	"sort"
+)
+
+// Attention is what the judge measures of a state (A, B) on a set of
+// evaluation samples: where masked queries put their attention, and the
+// loss split into its reconstructable and irreducible parts.
+//
+// A masked query p of an image from cluster k is *reconstructable* when its
+// own area a = a_k(p) keeps at least one unmasked patch: only then can
+// attention recover x_p = z_a v_{k,a}. Its own-area mass is S_a, the
+// attention on the unmasked patches of area a.
+type Attention struct {
+	// Queries counts the reconstructable masked queries measured;
+	// Irreducible counts the others.
+	Queries, Irreducible int
+	// OwnMean is the mean own-area mass over reconstructable queries, and
+	// OwnMin its smallest value. OwnQuantile is its δ-quantile (see
+	// MeasureAttention): a fraction ≥ 1−δ of queries have at least this
+	// much own-area mass.
+	OwnMean, OwnMin, OwnQuantile float64
+	// OwnByArea[k][j] is the mean own-area mass of reconstructable queries
+	// in area j of cluster k (NaN when none was measured).
+	OwnByArea [][]float64
+	// MassByArea[k][j][i] is the mean attention mass that queries in area j
+	// of cluster k put on area i (the unmasked patches of area i); for keys
+	// "all", the mass on masked keys is not in any area.
+	MassByArea [][][]float64
+	// ReconstructableLoss and IrreducibleLoss split the loss (per image,
+	// with the setting's normalisation) between the two kinds of queries;
+	// their sum is the loss on the evaluation samples.
+	ReconstructableLoss, IrreducibleLoss float64
+	// TVMin and TVMean are the smallest and mean total-variation distance
+	// ½Σ_q|π_{p,q} − π_{p',q}| between the attention of two reconstructable
+	// queries p, p' of the same image in different areas; NaN when no image
+	// has such a pair.
+	TVMin, TVMean float64
+	// Pairs counts the pairs behind TVMin and TVMean.
+	Pairs int
+}
+
+// MeasureAttention computes the attention statistics of the correlations c
+// on the evaluation samples. delta sets OwnQuantile. The scores are those of
+// SPEC §2: s_{p,q} = z_{j(q)} A_{k,p,j(q)} + B_{p,q} for unmasked keys and
+// B_{p,q} for masked keys (keys "all"), normalised by log-sum-exp.
+func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float64) Attention {
+	K := len(s.Clusters)
+	at := Attention{OwnMin: math.Inf(1), TVMin: math.Inf(1)}
+	at.OwnByArea = make([][]float64, K)
+	at.MassByArea = make([][][]float64, K)
+	counts := make([][]int, K)
+	for k, cl := range s.Clusters {
+		n := cl.NumAreas()
+		at.OwnByArea[k] = make([]float64, n)
+		counts[k] = make([]int, n)
+		at.MassByArea[k] = make([][]float64, n)
+		for j := range at.MassByArea[k] {
+			at.MassByArea[k][j] = make([]float64, n)
+		}
+	}
+	var own []float64
+	pi := make([]float64, s.P)
+	var tvSum float64
+	type query struct {
+		p, area int
+		pi      []float64
+	}
+	for _, smp := range samples {
+		k := smp.Cluster
+		areas := s.Clusters[k].Areas
+		n := len(smp.Z)
+		unmaskedIn := make([]int, n)
+		for q, m := range smp.Mask {
+			if !m {
+				unmaskedIn[areas[q]]++
+			}
+		}
+		var recon []query
+		for p, m := range smp.Mask {
+			if !m {
+				continue
+			}
+			a := areas[p]
+			// Scores and softmax over the keys.
+			mx := math.Inf(-1)
+			for q := range pi {
+				pi[q] = math.Inf(-1)
+				if smp.Mask[q] {
+					if s.Keys != KeysAll {
+						continue
+					}
+					pi[q] = c.B[p][q]
+				} else {
+					pi[q] = smp.Z[areas[q]]*c.A[k][p][areas[q]] + c.B[p][q]
+				}
+				mx = math.Max(mx, pi[q])
+			}
+			S := make([]float64, n)
+			if !math.IsInf(mx, -1) {
+				sum := 0.0
+				for q := range pi {
+					if math.IsInf(pi[q], -1) {
+						pi[q] = 0
+						continue
+					}
+					pi[q] = math.Exp(pi[q] - mx)
+					sum += pi[q]
+				}
+				for q := range pi {
+					pi[q] /= sum
+					if !smp.Mask[q] {
+						S[areas[q]] += pi[q]
+					}
+				}
+			} else {
+				clear(pi)
+			}
+			loss := 0.0
+			for j := range S {
+				r := S[j] * smp.Z[j]
+				if j == a {
+					r -= smp.Z[a]
+				}
+				loss += 0.5 * r * r
+			}
+			loss *= s.LossScale()
+			if unmaskedIn[a] == 0 {
+				at.Irreducible++
+				at.IrreducibleLoss += loss
+				continue
+			}
+			at.Queries++
+			at.ReconstructableLoss += loss
+			own = append(own, S[a])
+			at.OwnByArea[k][a] += S[a]
+			counts[k][a]++
+			for j := range S {
+				at.MassByArea[k][a][j] += S[j]
+			}
+			recon = append(recon, query{p, a, append([]float64(nil), pi...)})
+		}
+		for i := range recon {
+			for j := i + 1; j < len(recon); j++ {
+				if recon[i].area == recon[j].area {
+					continue
+				}
+				tv := 0.0
+				for q := range recon[i].pi {
+					tv += math.Abs(recon[i].pi[q] - recon[j].pi[q])
+				}
+				tv /= 2
+				at.Pairs++
+				tvSum += tv
+				at.TVMin = math.Min(at.TVMin, tv)
+			}
+		}
+	}
+	if len(samples) > 0 {
+		at.ReconstructableLoss /= float64(len(samples))
+		at.IrreducibleLoss /= float64(len(samples))
+	}
+	for k := range counts {
+		for j, n := range counts[k] {
+			if n == 0 {
+				at.OwnByArea[k][j] = math.NaN()
+				for i := range at.MassByArea[k][j] {
+					at.MassByArea[k][j][i] = math.NaN()
+				}
+				continue
+			}
+			at.OwnByArea[k][j] /= float64(n)
+			for i := range at.MassByArea[k][j] {
+				at.MassByArea[k][j][i] /= float64(n)
+			}
+		}
+	}
+	if at.Pairs > 0 {
+		at.TVMean = tvSum / float64(at.Pairs)
+	} else {
+		at.TVMin, at.TVMean = math.NaN(), math.NaN()
+	}
+	if len(own) == 0 {
+		at.OwnMean, at.OwnMin, at.OwnQuantile = math.NaN(), math.NaN(), math.NaN()
+		return at
+	}
+	sort.Float64s(own)
+	sum := 0.0
+	for _, x := range own {
+		sum += x
+	}
+	at.OwnMean = sum / float64(len(own))
+	at.OwnMin = own[0]
+	// The δ-quantile: the largest value v such that at least a fraction
+	// 1 − δ of the queries have own-area mass ≥ v.
+	i := int(math.Floor(delta * float64(len(own))))
+	if i >= len(own) {
+		i = len(own) - 1
+	}
+	at.OwnQuantile = own[i]
+	return at
+}
+
+// FPSummary summarises the FP and PP correlations of a state: the mean
+// own-area FP correlation A_{k,p,a_k(p)}, the mean off-area one (over
+// j ≠ a_k(p)), and the largest |B|.
+type FPSummary struct {
+	OwnMean, OffMean, MaxAbsB float64
+}
+
+// SummarizeFP computes the FP/PP summary of c.
+func SummarizeFP(s *Setting, c Correlations) FPSummary {
+	var f FPSummary
+	nOwn, nOff := 0, 0
+	for k, cl := range s.Clusters {
+		for p, a := range cl.Areas {
+			for j, x := range c.A[k][p] {
+				if j == a {
+					f.OwnMean += x
+					nOwn++
+				} else {
+					f.OffMean += x
+					nOff++
+				}
+			}
+		}
+	}
+	if nOwn > 0 {
+		f.OwnMean /= float64(nOwn)
+	}
+	if nOff > 0 {
+		f.OffMean /= float64(nOff)
+	} else {
+		f.OffMean = math.NaN()
+	}
+	_, f.MaxAbsB = c.MaxAbs()
+	return f
+}
