@@ -41,6 +41,10 @@ type Options struct {
 	AxisBasis bool
 	// Progress, if not nil, is called after each step with (step, Steps).
 	Progress func(step, steps int)
+	// Observe, if not nil, is called at each record with the step, Q and
+	// the embedding; it must not modify Q. The judge uses it to measure
+	// Q's components outside the span of SPEC §2 (Embedding.OutOfSpan).
+	Observe func(step int, q *mat.Dense, e *Embedding)
 }
 
 func (o *Options) validate(s *theory.Setting) error {
@@ -155,6 +159,9 @@ func Train(s *theory.Setting, opt Options) (theory.Trajectory, error) {
 				Loss:         loss,
 				Correlations: e.Project(q),
 			})
+			if opt.Observe != nil {
+				opt.Observe(t, q, e)
+			}
 		}
 		if last {
 			break

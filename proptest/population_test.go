@@ -13,49 +13,6 @@ import (
 // Settings small enough for the exact enumeration of masks and z nodes.
 var enumerableBounds = Bounds{MaxP: 8, MaxClusters: 2, MaxAreas: 4, Gaussian: true}
 
-// predictedSampleGap returns the first-order prediction of the RMS distance
-// ‖θ_t^n − θ_t‖ between the exact recursion on n samples and the population
-// recursion after the path's last step (docs/AGREEMENT.md §2):
-//
-//	E‖δ_t‖² ≈ tr Cov(G) / n,  G_i = η Σ_{s<t} ∇ℓ_i(θ_s),
-//
-// with the covariance estimated from a pool of fresh samples along the
-// population path.
-func predictedSampleGap(s *theory.Setting, path []theory.Record, pool []theory.Sample, n int) float64 {
-	var sum, sum2 []float64
-	g := theory.NewCorrelations(s)
-	for _, x := range pool {
-		o, err := dynamics.NewSampleObjective(s, []theory.Sample{x})
-		if err != nil {
-			panic(err)
-		}
-		var acc []float64
-		for _, rec := range path[:len(path)-1] {
-			o.LossGrad(rec.Correlations, g)
-			f := flat(g)
-			if acc == nil {
-				acc = make([]float64, len(f))
-			}
-			for i := range f {
-				acc[i] += s.Eta * f[i]
-			}
-		}
-		if sum == nil {
-			sum, sum2 = make([]float64, len(acc)), make([]float64, len(acc))
-		}
-		for i, a := range acc {
-			sum[i] += a
-			sum2[i] += a * a
-		}
-	}
-	m := float64(len(pool))
-	tr := 0.0
-	for i := range sum {
-		tr += math.Max(0, (sum2[i]-sum[i]*sum[i]/m)/(m-1))
-	}
-	return math.Sqrt(tr / float64(n))
-}
-
 // TestSamplesToPopulation: the exact recursion on n samples stays within the
 // predicted O(n^{-1/2}) distance of the population recursion, and the
 // distance halves when n grows 4×.
