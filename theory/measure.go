@@ -33,22 +33,25 @@ type Attention struct {
 	// with the setting's normalisation) between the two kinds of queries;
 	// their sum is the loss on the evaluation samples.
 	ReconstructableLoss, IrreducibleLoss float64
-	// TVMin and TVMean are the smallest and mean total-variation distance
+	// TVMin, TVMean and TVQuantile are the smallest, the mean and the
+	// 2δ-quantile of the total-variation distance
 	// ½Σ_q|π_{p,q} − π_{p',q}| between the attention of two reconstructable
 	// queries p, p' of the same image in different areas; NaN when no image
 	// has such a pair.
-	TVMin, TVMean float64
+	TVMin, TVMean, TVQuantile float64
 	// Pairs counts the pairs behind TVMin and TVMean.
 	Pairs int
 }
 
 // MeasureAttention computes the attention statistics of the correlations c
-// on the evaluation samples. delta sets OwnQuantile. The scores are those of
+// on the evaluation samples. delta sets OwnQuantile. The pairwise total
+// variation costs O(|M|²·P) per image and is computed only when withTV is
+// set (TVMin and TVMean are NaN otherwise). The scores are those of
 // SPEC §2: s_{p,q} = z_{j(q)} A_{k,p,j(q)} + B_{p,q} for unmasked keys and
 // B_{p,q} for masked keys (keys "all"), normalised by log-sum-exp.
-func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float64) Attention {
+func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float64, withTV bool) Attention {
 	K := len(s.Clusters)
-	at := Attention{OwnMin: math.Inf(1), TVMin: math.Inf(1)}
+	var at Attention
 	at.OwnByArea = make([][]float64, K)
 	at.MassByArea = make([][][]float64, K)
 	counts := make([][]int, K)
@@ -63,7 +66,7 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 	}
 	var own []float64
 	pi := make([]float64, s.P)
-	var tvSum float64
+	var tvs []float64
 	type query struct {
 		p, area int
 		pi      []float64
@@ -140,7 +143,9 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 			for j := range S {
 				at.MassByArea[k][a][j] += S[j]
 			}
-			recon = append(recon, query{p, a, append([]float64(nil), pi...)})
+			if withTV {
+				recon = append(recon, query{p, a, append([]float64(nil), pi...)})
+			}
 		}
 		for i := range recon {
 			for j := i + 1; j < len(recon); j++ {
@@ -152,9 +157,7 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 					tv += math.Abs(recon[i].pi[q] - recon[j].pi[q])
 				}
 				tv /= 2
-				at.Pairs++
-				tvSum += tv
-				at.TVMin = math.Min(at.TVMin, tv)
+				tvs = append(tvs, tv)
 			}
 		}
 	}
@@ -177,30 +180,26 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 			}
 		}
 	}
-	if at.Pairs > 0 {
-		at.TVMean = tvSum / float64(at.Pairs)
-	} else {
-		at.TVMin, at.TVMean = math.NaN(), math.NaN()
+	at.Pairs = len(tvs)
+	at.TVMin, at.TVMean, at.TVQuantile = summarize(tvs, 2*delta)
+	at.OwnMin, at.OwnMean, at.OwnQuantile = summarize(own, delta)
+	return at
+}
+
+// summarize returns the minimum, the mean and the q-quantile of xs — the
+// largest v such that a fraction ≥ 1 − q of the values is ≥ v — or NaNs for
+// an empty list. It sorts xs.
+func summarize(xs []float64, q float64) (lo, mean, quantile float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
 	}
-	if len(own) == 0 {
-		at.OwnMean, at.OwnMin, at.OwnQuantile = math.NaN(), math.NaN(), math.NaN()
-		return at
-	}
-	sort.Float64s(own)
+	sort.Float64s(xs)
 	sum := 0.0
-	for _, x := range own {
+	for _, x := range xs {
 		sum += x
 	}
-	at.OwnMean = sum / float64(len(own))
-	at.OwnMin = own[0]
-	// The δ-quantile: the largest value v such that at least a fraction
-	// 1 − δ of the queries have own-area mass ≥ v.
-	i := int(math.Floor(delta * float64(len(own))))
-	if i >= len(own) {
-		i = len(own) - 1
-	}
-	at.OwnQuantile = own[i]
-	return at
+	i := min(int(math.Floor(q*float64(len(xs)))), len(xs)-1)
+	return xs[0], sum / float64(len(xs)), xs[i]
 }
 
 // FPSummary summarises the FP and PP correlations of a state: the mean
