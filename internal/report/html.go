@@ -1,0 +1,240 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"mimverify/theory"
+)
+
+// htmlPredicate is a regime predicate ready for the page.
+type htmlPredicate struct {
+	Holds bool
+	Text  string
+	Why   string
+}
+
+// htmlClaim is a claim ready for the page.
+type htmlClaim struct {
+	theory.ClaimResult
+	Class              string // row class: holds, fails, na, unknown
+	Label              string
+	Predicted, Measure string
+	Violation          string
+	Regime             []htmlPredicate
+}
+
+// htmlPartition is one cluster's partition map.
+type htmlPartition struct {
+	Caption string
+	SVG     template.HTML
+}
+
+// htmlFigure is one figure ready for the page.
+type htmlFigure struct {
+	Title string
+	SVG   template.HTML
+	Notes []string
+}
+
+// htmlEvent is one phase event ready for the page.
+type htmlEvent struct {
+	Name, Step, Time string
+	Happened         bool
+}
+
+type htmlPage struct {
+	Title      string
+	Overall    string
+	Class      string
+	Headline   string
+	Summary    string
+	Claims     []htmlClaim
+	Figures    []htmlFigure
+	Events     []htmlEvent
+	Setting    []string
+	Partitions []htmlPartition
+	Run        []string
+	Format     string
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",Arial,sans-serif;margin:0;color:#1b1b1b;background:#fafafa;line-height:1.4}
+main{max-width:1200px;margin:0 auto;padding:0 1.2rem 2rem}
+header.banner{padding:1rem 1.2rem;color:#fff}
+header.banner h1{margin:0;font-size:1.1rem;font-weight:500;opacity:.9}
+header.banner .verdict{margin:.3rem 0 0;font-size:1.7rem;font-weight:700}
+header.banner .summary{margin:.2rem 0 0;opacity:.95}
+header.fails{background:#b3261e}header.holds{background:#1e7b34}header.none{background:#5f6368}header.unknown{background:#8a6d00}
+h2{font-size:1.2rem;margin:1.6rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table.events{width:auto;min-width:40%}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.92rem}
+th,td{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f0f0f0}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.rel{text-align:center}
+code{font-family:"DejaVu Sans Mono","Liberation Mono",Menlo,Consolas,monospace;font-size:.88em}
+tr.claim.fails td{background:#fde7e6}tr.claim.fails td.verdict{background:#b3261e;color:#fff;font-weight:700}
+tr.claim.holds td{background:#eaf6ec}tr.claim.holds td.verdict{background:#1e7b34;color:#fff;font-weight:700}
+tr.claim.na td{background:#f3f3f3;color:#555}tr.claim.na td.verdict{font-weight:700}
+tr.claim.unknown td{background:#fff6d6}
+tr.detail td{font-size:.85rem;color:#333;border-top:none;padding-top:.1rem}
+tr.detail.fails td{background:#fff5f4}
+ul.regime{margin:.2rem 0;padding-left:1.2rem}
+ul.regime li.bad{color:#b3261e;font-weight:600}
+.mark{display:inline-block;width:1.1em}
+p.why{margin:.15rem 0}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}
+figure{margin:0;background:#fff;border:1px solid #ddd;padding:.5rem}
+figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
+figcaption{font-size:.82rem;color:#555}
+.parts{display:flex;flex-wrap:wrap;gap:1.2rem}
+.parts figure{padding:.6rem}
+ul.facts{padding-left:1.2rem}
+footer{color:#777;font-size:.8rem;margin-top:2rem}
+</style>
+</head>
+<body>
+<header class="banner {{.Class}}">
+<h1>{{.Title}}</h1>
+<p class="verdict">{{.Headline}}</p>
+<p class="summary">{{.Summary}}</p>
+</header>
+<main>
+<h2>Claims</h2>
+<table class="claims">
+<thead><tr><th>ID</th><th>Claim</th><th>Source</th><th>Verdict</th><th>Formula</th><th>Predicted</th><th>Rel.</th><th>Measured</th></tr></thead>
+<tbody>
+{{range .Claims}}<tr class="claim {{.Class}}" id="claim-{{.ID}}">
+<td><strong>{{.ID}}</strong></td><td>{{.Title}}</td><td>{{.Provenance}}</td><td class="verdict">{{.Label}}</td>
+<td><code>{{.Formula}}</code></td><td class="num">{{.Predicted}}</td><td class="rel">{{.Relation}}</td><td class="num">{{.Measure}}</td>
+</tr>
+<tr class="detail {{.Class}}"><td></td><td colspan="7">
+{{if .Statement}}<p class="why">{{.Statement}}</p>{{end}}
+{{if .Quantity}}<p class="why">Measured: {{.Quantity}}.{{if .Engines}} Engines: {{range $i, $e := .Engines}}{{if $i}}, {{end}}{{$e}}{{end}}.{{end}}</p>{{end}}
+{{if .Violation}}<p class="why"><strong>Fails: {{.Violation}}.</strong></p>{{end}}
+{{if .Detail}}<p class="why">{{.Detail}}</p>{{end}}
+{{if .Regime}}<ul class="regime">{{range .Regime}}<li class="{{if .Holds}}ok{{else}}bad{{end}}"><span class="mark">{{if .Holds}}✓{{else}}✗{{end}}</span><code>{{.Text}}</code>{{if .Why}} — {{.Why}}{{end}}</li>{{end}}</ul>{{end}}
+</td></tr>
+{{else}}<tr><td colspan="8">No claims.</td></tr>
+{{end}}</tbody>
+</table>
+{{if .Figures}}<h2>Figures</h2>
+<div class="figs">
+{{range .Figures}}<figure>
+{{if .SVG}}{{.SVG}}{{else}}<p><strong>{{.Title}}</strong></p>{{end}}
+{{if .Notes}}<figcaption>{{range .Notes}}{{.}}<br>{{end}}</figcaption>{{end}}
+</figure>
+{{end}}</div>
+{{end}}
+{{if .Events}}<h2>Phase events</h2>
+<p>Dashed vertical lines in the figures mark the events that happened within the plotted steps.</p>
+<table class="events">
+<thead><tr><th>Event</th><th>Step</th><th>Time</th></tr></thead>
+<tbody>
+{{range .Events}}<tr><td>{{.Name}}</td><td class="num">{{if .Happened}}{{.Step}}{{else}}<em>did not happen</em>{{end}}</td><td class="num">{{.Time}}</td></tr>
+{{end}}</tbody>
+</table>
+{{end}}
+<h2>Setting</h2>
+<ul class="facts">{{range .Setting}}<li>{{.}}</li>{{end}}</ul>
+{{if .Partitions}}<div class="parts">
+{{range .Partitions}}<figure>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
+{{end}}</div>{{end}}
+<h2>Run</h2>
+<ul class="facts">{{range .Run}}<li>{{.}}</li>{{end}}</ul>
+<footer>mimverify report{{if .Format}} ({{.Format}}){{end}}. Values that are NaN or ±Inf are shown as “—” and left out of the figures.</footer>
+</main>
+</body>
+</html>
+`))
+
+// writeHTML writes the report as one self-contained HTML page.
+func writeHTML(w io.Writer, r *theory.Report) error {
+	figs, err := renderFigures(r)
+	if err != nil {
+		return err
+	}
+	title := "mimverify check"
+	if r.Setting.Name != "" {
+		title += ": " + r.Setting.Name
+	}
+	pg := htmlPage{
+		Title:    title,
+		Overall:  overall(r),
+		Headline: headline(r),
+		Summary:  count(r).summary(),
+		Setting:  settingLines(&r.Setting),
+		Run:      runLines(&r.Run),
+		Format:   r.Format,
+	}
+	switch pg.Overall {
+	case "FAILS":
+		pg.Class = "fails"
+	case "HOLDS":
+		pg.Class = "holds"
+	case "INCOMPLETE":
+		pg.Class = "unknown"
+	default:
+		pg.Class = "none"
+	}
+	for _, c := range r.Results {
+		hc := htmlClaim{ClaimResult: c, Label: verdictLabel(c.Verdict), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
+		switch c.Verdict {
+		case theory.Holds:
+			hc.Class = "holds"
+		case theory.Fails:
+			hc.Class = "fails"
+			hc.Violation = violation(c)
+		case theory.NotAsserted:
+			hc.Class = "na"
+		default:
+			hc.Class = "unknown"
+		}
+		for _, p := range c.Regime {
+			hc.Regime = append(hc.Regime, htmlPredicate{Holds: p.Holds, Text: evaluated(p), Why: p.Why})
+		}
+		pg.Claims = append(pg.Claims, hc)
+	}
+	for _, f := range figs {
+		// The SVG comes from vgsvg, which escapes every text it draws.
+		pg.Figures = append(pg.Figures, htmlFigure{Title: f.Title, SVG: template.HTML(f.SVG), Notes: f.Notes})
+	}
+	for _, e := range r.Events {
+		step, t := eventStep(e)
+		pg.Events = append(pg.Events, htmlEvent{Name: e.Name, Step: step, Time: t, Happened: e.Step >= 0})
+	}
+	for k, c := range r.Setting.Clusters {
+		if len(c.Areas) == 0 || (r.Setting.Side == 0 && len(c.Areas) > 1024) {
+			continue
+		}
+		name := c.Name
+		if name == "" {
+			name = fmt.Sprintf("cluster %d", k)
+		}
+		sizes := c.AreaSizes()
+		parts := make([]string, len(sizes))
+		for i, n := range sizes {
+			parts[i] = fmt.Sprint(n)
+		}
+		pg.Partitions = append(pg.Partitions, htmlPartition{
+			Caption: fmt.Sprintf("%s (π = %s): %d areas of sizes %s", name, prose(c.Prob), len(sizes), strings.Join(parts, ", ")),
+			// partitionSVG escapes the only free text it writes (titles).
+			SVG: template.HTML(partitionSVG(&r.Setting, c)),
+		})
+	}
+	bw := bufio.NewWriter(w)
+	if err := pageTemplate.Execute(bw, pg); err != nil {
+		return fmt.Errorf("report: writing HTML: %w", err)
+	}
+	return bw.Flush()
+}

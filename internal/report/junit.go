@@ -1,0 +1,164 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"mimverify/theory"
+)
+
+// The JUnit XML schema as Jenkins and GitLab read it: a testsuite with
+// counts, one testcase per claim, a failure or skipped child when the claim
+// fails or is not asserted.
+
+type junitSuite struct {
+	XMLName    xml.Name        `xml:"testsuite"`
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Classname string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut *junitText    `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",cdata"`
+}
+
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+// xmlSafe drops the characters XML 1.0 cannot carry (control characters
+// other than tab, newline and carriage return, invalid UTF-8); encoding/xml
+// would otherwise replace them silently or, for a few, write a document
+// parsers reject.
+func xmlSafe(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return !xmlChar(r) }) && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !xmlChar(r) {
+			b.WriteRune('\uFFFD')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func xmlChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD ||
+		(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// writeJUnit writes the report as JUnit XML.
+func writeJUnit(w io.Writer, r *theory.Report) error {
+	secs := "0"
+	if finite(r.Run.Seconds) && r.Run.Seconds > 0 {
+		secs = strconv.FormatFloat(r.Run.Seconds, 'f', 3, 64)
+	}
+	s := junitSuite{Name: "mimverify", Time: secs, Tests: len(r.Results)}
+	prop := func(name, value string) {
+		s.Properties = append(s.Properties, junitProperty{Name: name, Value: xmlSafe(value)})
+	}
+	if r.Setting.Name != "" {
+		prop("setting", r.Setting.Name)
+	}
+	prop("P", strconv.Itoa(r.Setting.P))
+	prop("gamma", prose(r.Setting.Gamma))
+	prop("eta", prose(r.Setting.Eta))
+	if len(r.Run.Engines) > 0 {
+		prop("engines", strings.Join(r.Run.Engines, ","))
+	}
+	prop("steps", strconv.Itoa(r.Run.Steps))
+	prop("seed", strconv.FormatUint(r.Run.Seed, 10))
+	if r.Run.Versions != "" {
+		prop("version", r.Run.Versions)
+	}
+	for _, c := range r.Results {
+		name := strings.TrimSpace(oneLine(c.ID + " " + c.Title))
+		tc := junitCase{Classname: "mimverify.claims", Name: xmlSafe(name), Time: "0"}
+		var out strings.Builder
+		if c.Statement != "" {
+			fmt.Fprintf(&out, "%s\n", oneLine(c.Statement))
+		}
+		fmt.Fprintf(&out, "verdict: %s\nprovenance: %s\n", c.Verdict, c.Provenance)
+		if c.Quantity != "" {
+			fmt.Fprintf(&out, "quantity: %s\n", oneLine(c.Quantity))
+		}
+		fmt.Fprintf(&out, "prediction: %s\n", prediction(c))
+		for _, p := range c.Regime {
+			fmt.Fprintf(&out, "regime: %s\n", evaluated(p))
+		}
+		if len(c.Engines) > 0 {
+			fmt.Fprintf(&out, "engines: %s\n", strings.Join(c.Engines, ", "))
+		}
+		switch c.Verdict {
+		case theory.Holds:
+		case theory.Fails:
+			s.Failures++
+			text := fmt.Sprintf("%s (must be %s %s; %s)", violation(c), c.Relation, prose(c.Predicted), c.Formula)
+			if c.Detail != "" {
+				text += "\n" + c.Detail
+			}
+			tc.Failure = &junitFailure{
+				Message: xmlSafe(violation(c)),
+				Type:    "prediction",
+				Text:    xmlSafe(text),
+			}
+		case theory.NotAsserted:
+			s.Skipped++
+			tc.Skipped = &junitSkipped{Message: xmlSafe("outside regime: " + oneLine(outsideRegime(c)))}
+		default:
+			s.Errors++
+			tc.Error = &junitFailure{
+				Message: xmlSafe(fmt.Sprintf("no verdict (%q)", string(c.Verdict))),
+				Text:    xmlSafe(c.Detail),
+			}
+		}
+		tc.SystemOut = &junitText{xmlSafe(out.String())}
+		s.Cases = append(s.Cases, tc)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("report: encoding JUnit XML: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}

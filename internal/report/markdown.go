@@ -1,0 +1,198 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"mimverify/theory"
+)
+
+// mdText escapes text for a Markdown table cell or line: pipes (which would
+// split a cell), backslashes, and the characters that start inline HTML,
+// emphasis, code or links. Newlines become spaces.
+func mdText(s string) string {
+	var b strings.Builder
+	for _, r := range oneLine(s) {
+		switch r {
+		case '|':
+			b.WriteString(`\|`)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\\', '*', '_', '`', '[', ']':
+			b.WriteRune('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mdCode writes s as an inline code span, fit for a table cell: pipes are
+// escaped (GitHub strips the backslash inside code spans in tables), and the
+// fence is longer than any run of backticks in s.
+func mdCode(s string) string {
+	s = oneLine(s)
+	if s == "" {
+		return ""
+	}
+	s = strings.ReplaceAll(s, "|", `\|`)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// mdRow writes one table row from already-escaped cells.
+func mdRow(w io.Writer, cells ...string) {
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+}
+
+// settingLines describes the setting in short lines (unescaped).
+func settingLines(s *theory.Setting) []string {
+	var lines []string
+	p := fmt.Sprintf("P = %d positions", s.P)
+	if s.Side > 0 {
+		p += fmt.Sprintf(" (%d×%d grid)", s.Side, s.Side)
+	}
+	lines = append(lines, p)
+	for k, c := range s.Clusters {
+		name := c.Name
+		if name == "" {
+			name = "cluster " + strconv.Itoa(k)
+		}
+		sizes := c.AreaSizes()
+		parts := make([]string, len(sizes))
+		for i, n := range sizes {
+			parts[i] = strconv.Itoa(n)
+		}
+		lines = append(lines, fmt.Sprintf("cluster %d %s: π = %s, %d areas of sizes %s", k, name, prose(c.Prob), len(sizes), strings.Join(parts, ", ")))
+	}
+	z := fmt.Sprintf("z law: %s on [%s, %s]", s.Z.Kind, prose(s.Z.L), prose(s.Z.U))
+	if s.Z.Kind == theory.ZConstant {
+		z = fmt.Sprintf("z law: constant z = %s", prose(s.Z.L))
+	}
+	lines = append(lines,
+		fmt.Sprintf("γ = %s (%s mask)", prose(s.Gamma), s.Mask),
+		z,
+		fmt.Sprintf("η = %s", prose(s.Eta)),
+		fmt.Sprintf("keys: %s; loss: %s", s.Keys, s.Loss),
+	)
+	init := fmt.Sprintf("init: %s", s.Init.Kind)
+	if s.Init.Kind == theory.InitGaussian {
+		init += fmt.Sprintf(" (σ = %s)", prose(s.Init.Sigma))
+	}
+	lines = append(lines, fmt.Sprintf("%s; extra dimensions: %d (d = %d)", init, s.ExtraDim, s.Dim()))
+	return lines
+}
+
+// runLines describes the run in short lines (unescaped).
+func runLines(r *theory.RunInfo) []string {
+	lines := []string{
+		fmt.Sprintf("engines: %s", strings.Join(r.Engines, ", ")),
+		fmt.Sprintf("steps: %d; samples: %d; evaluation samples: %d; seed: %d", r.Steps, r.Samples, r.Eval, r.Seed),
+		fmt.Sprintf("ε = %s; δ = %s", prose(r.Epsilon), prose(r.Delta)),
+		fmt.Sprintf("wall time: %s s", prose(r.Seconds)),
+	}
+	if r.Versions != "" {
+		lines = append(lines, "version: "+r.Versions)
+	}
+	return lines
+}
+
+// eventStep formats an event's step, or says it did not happen.
+func eventStep(e theory.Event) (step, time string) {
+	if e.Step < 0 {
+		return "did not happen", "—"
+	}
+	return strconv.Itoa(e.Step), cell(e.Time)
+}
+
+// writeMarkdown writes the report as GitHub-flavoured Markdown.
+func writeMarkdown(w io.Writer, r *theory.Report) error {
+	bw := bufio.NewWriter(w)
+	title := "mimverify check"
+	if r.Setting.Name != "" {
+		title += ": " + r.Setting.Name
+	}
+	fmt.Fprintf(bw, "# %s\n\n", mdText(title))
+	fmt.Fprintf(bw, "**%s**  \n%s\n\n", mdText(headline(r)), mdText(count(r).summary()))
+
+	fmt.Fprintf(bw, "## Setting\n\n")
+	for _, l := range settingLines(&r.Setting) {
+		fmt.Fprintf(bw, "- %s\n", mdText(l))
+	}
+	fmt.Fprintf(bw, "\n## Run\n\n")
+	for _, l := range runLines(&r.Run) {
+		fmt.Fprintf(bw, "- %s\n", mdText(l))
+	}
+
+	fmt.Fprintf(bw, "\n## Claims\n\n")
+	mdRow(bw, "ID", "Claim", "Source", "Verdict", "Formula", "Predicted", "Relation", "Measured")
+	mdRow(bw, "---", "---", "---", "---", "---", "---:", ":---:", "---:")
+	for _, c := range r.Results {
+		v := mdText(verdictLabel(c.Verdict))
+		if c.Verdict == theory.Fails {
+			v = "**" + v + "**"
+		}
+		mdRow(bw, mdText(c.ID), mdText(c.Title), mdText(c.Provenance), v,
+			mdCode(c.Formula), cell(c.Predicted), mdText(c.Relation), cell(c.Measured))
+	}
+
+	fmt.Fprintf(bw, "\n## Details\n")
+	for _, c := range r.Results {
+		fmt.Fprintf(bw, "\n### %s %s: %s\n\n", mdText(c.ID), mdText(c.Title), mdText(verdictLabel(c.Verdict)))
+		if c.Statement != "" {
+			fmt.Fprintf(bw, "%s\n\n", mdText(c.Statement))
+		}
+		if c.Quantity != "" {
+			fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
+		}
+		fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(c.Relation), mdText(prose(c.Measured)))
+		if c.Verdict == theory.Fails {
+			fmt.Fprintf(bw, "- **fails**: %s\n", mdText(violation(c)))
+		}
+		if len(c.Engines) > 0 {
+			fmt.Fprintf(bw, "- engines: %s\n", mdText(strings.Join(c.Engines, ", ")))
+		}
+		if c.Detail != "" {
+			fmt.Fprintf(bw, "- detail: %s\n", mdText(c.Detail))
+		}
+		if len(c.Regime) > 0 {
+			fmt.Fprintf(bw, "- regime:\n")
+			for _, p := range c.Regime {
+				mark := "holds"
+				if !p.Holds {
+					mark = "**fails**"
+				}
+				line := fmt.Sprintf("  - %s: %s", mark, mdText(evaluated(p)))
+				if p.Why != "" {
+					line += " (" + mdText(p.Why) + ")"
+				}
+				fmt.Fprintln(bw, line)
+			}
+		}
+	}
+
+	if len(r.Events) > 0 {
+		fmt.Fprintf(bw, "\n## Events\n\n")
+		mdRow(bw, "Event", "Step", "Time")
+		mdRow(bw, "---", "---:", "---:")
+		for _, e := range r.Events {
+			step, t := eventStep(e)
+			mdRow(bw, mdText(e.Name), step, t)
+		}
+	}
+	return bw.Flush()
+}
