@@ -231,11 +231,11 @@ func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 	mag := math.Pow10(int(math.Floor(math.Log10(raw))))
 	step, minor := mag, mag/5
 	switch f := raw / mag; {
-	case f >= 5:
+	case f >= 7:
 		step, minor = 10*mag, 2*mag
-	case f >= 2:
+	case f >= 3:
 		step, minor = 5*mag, mag
-	case f >= 1.4:
+	case f >= 1.5:
 		step, minor = 2*mag, mag/2
 	}
 	var ticks []plot.Tick

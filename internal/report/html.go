@@ -152,7 +152,7 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{end}}</div>{{end}}
 <h2>Run</h2>
 <ul class="facts">{{range .Run}}<li>{{.}}</li>{{end}}</ul>
-<footer>mimverify report{{if .Format}} ({{.Format}}){{end}}. Values that are NaN or ±Inf are shown as “—” and left out of the figures.</footer>
+<footer>mimverify report{{if .Format}} ({{.Format}}){{end}}. Values that are not finite are shown as “—” and left out of the figures.</footer>
 </main>
 </body>
 </html>
