@@ -151,14 +151,33 @@ func (e eventLines) Plot(c draw.Canvas, p *plot.Plot) {
 		x := trX(float64(ev.Step))
 		c.StrokeLine2(sty, x, c.Min.Y, x, c.Max.Y)
 	}
+	// Labels read upwards, ending near the top, right of their line, on a
+	// light background so that they stay readable over the curves. A label
+	// that would overlap an earlier one moves down below it.
+	type placed struct{ box vg.Rectangle }
+	var done []placed
 	for _, ev := range e.events {
-		// The label reads upwards, ending at the top, right of its
-		// line, on a light background so that it stays readable over
-		// the curves.
 		x := trX(float64(ev.Step))
-		top := c.Max.Y - vg.Points(3)
 		w, h := txt.Width(ev.Name), txt.Height(ev.Name)
-		bg := vg.Rectangle{Min: vg.Point{X: x + vg.Points(0.8), Y: top - w - vg.Points(1)}, Max: vg.Point{X: x + vg.Points(2) + h, Y: top + vg.Points(1)}}
+		top := c.Max.Y - vg.Points(3)
+		box := func(top vg.Length) vg.Rectangle {
+			return vg.Rectangle{Min: vg.Point{X: x + vg.Points(0.8), Y: top - w - vg.Points(1)}, Max: vg.Point{X: x + vg.Points(2) + h, Y: top + vg.Points(1)}}
+		}
+		for moved := true; moved; {
+			moved = false
+			b := box(top)
+			for _, d := range done {
+				if b.Min.X < d.box.Max.X && d.box.Min.X < b.Max.X && b.Min.Y < d.box.Max.Y && d.box.Min.Y < b.Max.Y {
+					top = d.box.Min.Y - vg.Points(3)
+					moved = true
+				}
+			}
+		}
+		if top-w < c.Min.Y {
+			top = c.Max.Y - vg.Points(3) // no room: overlap rather than leave the plot
+		}
+		bg := box(top)
+		done = append(done, placed{bg})
 		c.SetColor(color.NRGBA{0xff, 0xff, 0xff, 0xd0})
 		c.Fill(bg.Path())
 		c.FillText(txt, vg.Point{X: x + vg.Points(1.5), Y: top}, ev.Name)
@@ -260,7 +279,7 @@ func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // legendCorner picks the corner of the data area with the fewest points
 // near it, so that the legend hides as little as possible.
-func legendCorner(all []plotter.XYs, xmin, xmax, ymin, ymax float64, logY bool) (top, left bool) {
+func legendCorner(all []plotter.XYs, events []theory.Event, xmin, xmax, ymin, ymax float64, logY bool) (top, left bool) {
 	norm := func(v, lo, hi float64, log bool) float64 {
 		if log {
 			v, lo, hi = math.Log(v), math.Log(lo), math.Log(hi)
@@ -289,6 +308,16 @@ func legendCorner(all []plotter.XYs, xmin, xmax, ymin, ymax float64, logY bool) 
 				l = 1
 			}
 			counts[t][l]++
+		}
+	}
+	// The event labels take the top of the plot near their lines.
+	for _, ev := range events {
+		u := norm(float64(ev.Step), xmin, xmax, false)
+		switch {
+		case u <= 0.4:
+			counts[1][1] += 25
+		case u >= 0.6:
+			counts[1][0] += 25
 		}
 	}
 	best := counts[1][0] // top right is the default
@@ -453,7 +482,7 @@ func renderFigure(g *group, events []theory.Event) (f figure, err error) {
 	if len(shown) > 0 {
 		p.Add(eventLines{events: shown})
 	}
-	legend.top, legend.left = legendCorner(drawn, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max, g.logY)
+	legend.top, legend.left = legendCorner(drawn, shown, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max, g.logY)
 	p.Add(legend)
 
 	c := vgsvg.New(vg.Points(figWidth), vg.Points(figHeight))

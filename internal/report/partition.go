@@ -53,7 +53,7 @@ func partitionSVG(s *theory.Setting, c theory.Cluster) string {
 	if rows == 1 {
 		maxW = 640
 	}
-	size := math.Min(22, math.Max(3, math.Floor(maxW/float64(cols))))
+	size := math.Min(28, math.Max(3, math.Floor(maxW/float64(cols))))
 	w, h := size*float64(cols), size*float64(rows)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="partition" width="%g" height="%g" viewBox="0 0 %g %g" role="img">`, w+2, h+2, w+2, h+2)
