@@ -18,6 +18,11 @@ type DescendOptions struct {
 	// RecordEvery records the state every RecordEvery steps, in [1, MaxSteps];
 	// step 0 and the last step are always recorded.
 	RecordEvery int
+	// RecordSteps, when not empty, replaces RecordEvery: the state is
+	// recorded at exactly these steps (strictly increasing, in [0, Steps]),
+	// plus step 0 and the last step — for example the log-spaced schedule of
+	// theory.LogSchedule, which resolves early phases and late rates alike.
+	RecordSteps []int
 	// Init is (A, B) at step 0; the zero value means theory.NewCorrelations
 	// (Q(0) = 0). It must have the setting's shape and is not modified.
 	Init theory.Correlations
@@ -48,8 +53,27 @@ func Descend(s *theory.Setting, obj Objective, opt DescendOptions) (theory.Traje
 	if opt.Steps < 0 || opt.Steps > MaxSteps {
 		return traj, fmt.Errorf("dynamics: descend option Steps = %d: must be an integer in [0, %d]", opt.Steps, MaxSteps)
 	}
-	if opt.RecordEvery < 1 || opt.RecordEvery > MaxSteps {
+	if len(opt.RecordSteps) > 0 {
+		for i, t := range opt.RecordSteps {
+			if t < 0 || t > opt.Steps || (i > 0 && t <= opt.RecordSteps[i-1]) {
+				return traj, fmt.Errorf("dynamics: descend option RecordSteps[%d] = %d: must be strictly increasing steps in [0, Steps = %d]", i, t, opt.Steps)
+			}
+		}
+	} else if opt.RecordEvery < 1 || opt.RecordEvery > MaxSteps {
 		return traj, fmt.Errorf("dynamics: descend option RecordEvery = %d: must be an integer in [1, %d]", opt.RecordEvery, MaxSteps)
+	}
+	next := 0 // index of the next step of RecordSteps
+	record := func(t int) bool {
+		if t == 0 || t == opt.Steps {
+			return true
+		}
+		if len(opt.RecordSteps) == 0 {
+			return t%opt.RecordEvery == 0
+		}
+		for next < len(opt.RecordSteps) && opt.RecordSteps[next] < t {
+			next++
+		}
+		return next < len(opt.RecordSteps) && opt.RecordSteps[next] == t
 	}
 	eta := s.Eta
 	if math.IsNaN(eta) || math.IsInf(eta, 0) || eta <= 0 {
@@ -74,7 +98,7 @@ func Descend(s *theory.Setting, obj Objective, opt DescendOptions) (theory.Traje
 		if !isFinite(loss) {
 			return fail(t, "loss", loss)
 		}
-		if t%opt.RecordEvery == 0 || t == opt.Steps {
+		if record(t) {
 			traj.Records = append(traj.Records, theory.Record{
 				Step: t, Time: eta * float64(t), Loss: loss, LossStdErr: se, Correlations: c.Clone(),
 			})

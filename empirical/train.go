@@ -41,6 +41,10 @@ type Options struct {
 	AxisBasis bool
 	// Progress, if not nil, is called after each step with (step, Steps).
 	Progress func(step, steps int)
+	// RecordSteps, when not empty, replaces RecordEvery: records are made at
+	// exactly these steps (strictly increasing, in [0, Steps]) plus step 0
+	// and the last step, as in dynamics.DescendOptions.
+	RecordSteps []int
 	// Observe, if not nil, is called at each record with the step, Q and
 	// the embedding; it must not modify Q. The judge uses it to measure
 	// Q's components outside the span of SPEC §2 (Embedding.OutOfSpan).
@@ -52,8 +56,14 @@ func (o *Options) validate(s *theory.Setting) error {
 	if o.Steps < 0 {
 		errs = append(errs, fmt.Errorf("option Steps = %d: must be ≥ 0", o.Steps))
 	}
-	if o.RecordEvery < 1 {
+	if o.RecordEvery < 1 && len(o.RecordSteps) == 0 {
 		errs = append(errs, fmt.Errorf("option RecordEvery = %d: must be ≥ 1", o.RecordEvery))
+	}
+	for i, t := range o.RecordSteps {
+		if t < 0 || t > o.Steps || (i > 0 && t <= o.RecordSteps[i-1]) {
+			errs = append(errs, fmt.Errorf("option RecordSteps[%d] = %d: must be strictly increasing steps in [0, Steps = %d]", i, t, o.Steps))
+			break
+		}
 	}
 	if o.SGD {
 		if o.Batch < 1 {
@@ -131,6 +141,16 @@ func Train(s *theory.Setting, opt Options) (theory.Trajectory, error) {
 		sampler = theory.NewSampler(s, theory.NewRand(opt.Seed, theory.StreamSGD))
 		samples = make([]theory.Sample, opt.Batch)
 	}
+	next := 0
+	recordAt := func(t int) bool {
+		if len(opt.RecordSteps) == 0 {
+			return t%opt.RecordEvery == 0
+		}
+		for next < len(opt.RecordSteps) && opt.RecordSteps[next] < t {
+			next++
+		}
+		return t == 0 || (next < len(opt.RecordSteps) && opt.RecordSteps[next] == t)
+	}
 	for t := 0; t <= opt.Steps; t++ {
 		if opt.SGD {
 			for i := range samples {
@@ -152,7 +172,7 @@ func Train(s *theory.Setting, opt Options) (theory.Trajectory, error) {
 				return traj, &theory.NonFiniteError{Engine: EngineName, Step: t, Quantity: "gradient of Q", Value: bad}
 			}
 		}
-		if t%opt.RecordEvery == 0 || last {
+		if recordAt(t) || last {
 			traj.Records = append(traj.Records, theory.Record{
 				Step:         t,
 				Time:         s.Eta * float64(t),

@@ -21,7 +21,7 @@ func TestSamplesToPopulation(t *testing.T) {
 		steps = 20
 		reps  = 24  // independent sample sets per n
 		pool  = 400 // fresh samples estimating Cov(G)
-		n     = 64
+		n     = 256 // and 4n: large enough that the O(1/n) second-order term is small
 	)
 	rapid.Check(t, func(t *rapid.T) {
 		s := Settings(enumerableBounds).Draw(t, "setting")
@@ -43,7 +43,7 @@ func TestSamplesToPopulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		G := expansion(&s, poolObj, path.Records)
+		G := expansion(&s, poolObj, path.Records, 15)
 		var rms [2]float64
 		for i, size := range []int{n, 4 * n} {
 			ms := 0.0

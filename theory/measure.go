@@ -41,6 +41,13 @@ type Attention struct {
 	TVMin, TVMean, TVQuantile float64
 	// Pairs counts the pairs behind TVMin and TVMean.
 	Pairs int
+	// FPShare is the share of the own-vs-other logit gap carried by the FP
+	// correlations, over reconstructable queries that have keys both in and
+	// out of their own area: ΣΔ_FP / (|ΣΔ_FP| + |ΣΔ_PP|), where for query p
+	// Δ_FP = z_a·A_{k,p,a} − mean_{q off} z_{j(q)}·A_{k,p,j(q)} and
+	// Δ_PP = mean_{q own} B_{p,q} − mean_{q off} B_{p,q} (unmasked keys). It
+	// is 1 when PP plays no part, ½ when both carry the gap equally (C4).
+	FPShare float64
 }
 
 // MeasureAttention computes the attention statistics of the correlations c
@@ -67,6 +74,7 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 	var own []float64
 	pi := make([]float64, s.P)
 	var tvs []float64
+	var gapFP, gapPP float64
 	type query struct {
 		p, area int
 		pi      []float64
@@ -137,6 +145,22 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 			}
 			at.Queries++
 			at.ReconstructableLoss += loss
+			if off := unmaskedKeys(smp.Mask) - unmaskedIn[a]; off > 0 {
+				var fpOff, ppOwn, ppOff float64
+				for q, m := range smp.Mask {
+					if m {
+						continue
+					}
+					if areas[q] == a {
+						ppOwn += c.B[p][q]
+					} else {
+						fpOff += smp.Z[areas[q]] * c.A[k][p][areas[q]]
+						ppOff += c.B[p][q]
+					}
+				}
+				gapFP += smp.Z[a]*c.A[k][p][a] - fpOff/float64(off)
+				gapPP += ppOwn/float64(unmaskedIn[a]) - ppOff/float64(off)
+			}
 			own = append(own, S[a])
 			at.OwnByArea[k][a] += S[a]
 			counts[k][a]++
@@ -179,6 +203,10 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 				at.MassByArea[k][j][i] /= float64(n)
 			}
 		}
+	}
+	at.FPShare = math.NaN()
+	if gapFP != 0 || gapPP != 0 {
+		at.FPShare = gapFP / (math.Abs(gapFP) + math.Abs(gapPP))
 	}
 	at.Pairs = len(tvs)
 	at.TVMin, at.TVMean, at.TVQuantile = summarize(tvs, 2*delta)
@@ -236,4 +264,14 @@ func SummarizeFP(s *Setting, c Correlations) FPSummary {
 	}
 	_, f.MaxAbsB = c.MaxAbs()
 	return f
+}
+
+func unmaskedKeys(mask []bool) int {
+	n := 0
+	for _, m := range mask {
+		if !m {
+			n++
+		}
+	}
+	return n
 }

@@ -69,7 +69,10 @@ func baseSetting() Setting {
 	}
 }
 
-// DefaultEta is the step size of the presets.
+// DefaultEta is the step size of settings built by Grid, GlobalLocal and
+// RandomRegions. The named presets set their own η: the largest round value
+// inside the rate regime c·U⁴ ≤ 10 with c = η·λ·γ·π_min (docs/THEORY.md §2),
+// so that the claims are asserted and the runs are short.
 const DefaultEta = 2.0
 
 // Grid returns a setting on a side×side grid with one equiprobable cluster
@@ -179,22 +182,31 @@ func RandomRegions(side, areas, clusters int, seed uint64) (Setting, error) {
 	return s, s.Resolve()
 }
 
+// withEta sets the step size of a preset.
+func withEta(eta float64, make func() (Setting, error)) func() (Setting, error) {
+	return func() (Setting, error) {
+		s, err := make()
+		s.Eta = eta
+		return s, err
+	}
+}
+
 type presetInfo struct {
 	doc  string
 	make func() (Setting, error)
 }
 
 var presets = map[string]presetInfo{
-	"default": {"8×8 grid (P = 64), three clusters: 4×4 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5]. No PP pattern alone solves it: which positions share an area depends on the cluster.",
-		func() (Setting, error) { return Grid(8, Blocks(4), Rows(2), Columns(2)) }},
-	"vit14": {"14×14 grid (P = 196, a ViT-B/16 at 224 px), three clusters: 7×7 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5].",
-		func() (Setting, error) { return Grid(14, Blocks(7), Rows(2), Columns(2)) }},
-	"grid4": {"4×4 grid (P = 16), two clusters: 2×2 blocks and bands of 2 rows; small enough for exact enumeration of masks.",
-		func() (Setting, error) { return Grid(4, Blocks(2), Rows(2)) }},
-	"global-local": {"one cluster on a line of 16 positions: a global area of 10 and local areas of 3 and 3 (the phase claim C6).",
+	"default": {"8×8 grid (P = 64), three clusters: 4×4 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5], η = 10. No PP pattern alone solves it: which positions share an area depends on the cluster.",
+		withEta(10, func() (Setting, error) { return Grid(8, Blocks(4), Rows(2), Columns(2)) })},
+	"vit14": {"14×14 grid (P = 196, a ViT-B/16 at 224 px), three clusters: 7×7 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5], η = 10.",
+		withEta(10, func() (Setting, error) { return Grid(14, Blocks(7), Rows(2), Columns(2)) })},
+	"grid4": {"4×4 grid (P = 16), two clusters: 2×2 blocks and bands of 2 rows, η = 5; small (use --population crn beyond constant or two-point z laws).",
+		withEta(5, func() (Setting, error) { return Grid(4, Blocks(2), Rows(2)) })},
+	"global-local": {"one cluster on a line of 16 positions: a global area of 10 and local areas of 3 and 3, η = 2 (the phase claim C6).",
 		func() (Setting, error) { return GlobalLocal(10, 3, 3) }},
-	"random-regions": {"8×8 grid, three clusters each cut into 4 random contiguous regions (seed 1).",
-		func() (Setting, error) { return RandomRegions(8, 4, 3, 1) }},
+	"random-regions": {"8×8 grid, three clusters each cut into 4 random contiguous regions (seed 1), η = 10.",
+		withEta(10, func() (Setting, error) { return RandomRegions(8, 4, 3, 1) })},
 }
 
 // PresetNames returns the names of the built-in presets, sorted.

@@ -145,3 +145,29 @@ func InitialCorrelations(s *Setting, seed uint64) Correlations {
 	}
 	return c
 }
+
+// LogSchedule returns about n record steps in [0, steps] spaced evenly in
+// log t, with every step up to 10 included: the schedule that resolves early
+// phase events and late asymptotic rates with the same number of records.
+func LogSchedule(steps, n int) []int {
+	out := []int{0}
+	for t := 1; t <= min(10, steps); t++ {
+		out = append(out, t)
+	}
+	if steps <= 10 {
+		return out
+	}
+	ratio := math.Pow(float64(steps)/10, 1/float64(max(1, n-10)))
+	x := 10.0
+	for {
+		x *= ratio
+		t := int(math.Round(x))
+		if t >= steps {
+			break
+		}
+		if t > out[len(out)-1] {
+			out = append(out, t)
+		}
+	}
+	return append(out, steps)
+}

@@ -4,6 +4,8 @@
 //
 // Usage:
 //
+//	mimverify check    [--preset NAME | --config FILE] [--claims C3,C4] [--format F] [--out FILE]
+//	                                                                          evaluate the claims (exit 1 if one fails)
 //	mimverify run      [--preset NAME | --config FILE] [--engine E] [flags]   train and record a trajectory
 //	mimverify presets                                                         list the built-in settings
 //	mimverify setting  [--preset NAME | --config FILE] [--out FILE]           print a resolved setting
@@ -38,6 +40,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"check", "evaluate the paper's claims C1–C8 on a setting; exit 1 if any asserted claim fails", checkCommand},
 		{"run", "train one engine on a setting and write its trajectory as JSON", runCommand},
 		{"presets", "list the built-in settings", presetsCommand},
 		{"setting", "print a resolved setting (every default made explicit) as YAML or JSON", settingCommand},
@@ -82,6 +85,8 @@ func mainWithStatus(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.Is(err, errClaimsFailed):
+			return 1
 		case errors.As(err, new(usageError)):
 			fmt.Fprintf(stderr, "mimverify %s: %v\n", c.name, err)
 			return 2

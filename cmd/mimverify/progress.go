@@ -59,3 +59,10 @@ func (p *progress) done() {
 		fmt.Fprintf(p.w, "\r%s: done in %.1fs\033[K\n", p.label, time.Since(p.start).Seconds())
 	}
 }
+
+// stage shows the name of the stage a multi-stage command is in.
+func (p *progress) stage(name string) {
+	if p.on {
+		fmt.Fprintf(p.w, "\r%s: %s (%.1fs)\033[K", p.label, name, time.Since(p.start).Seconds())
+	}
+}

@@ -16,6 +16,7 @@ func sampleReport(t *testing.T) *theory.Report {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Eta = 2 // the Markdown test looks for "η = 2"
 	steps := make([]float64, 51)
 	loss := make([]float64, 51)
 	recon := make([]float64, 51)
