@@ -17,6 +17,9 @@ import (
 // errClaimsFailed makes 'mimverify check' exit with status 1.
 var errClaimsFailed = errors.New("at least one asserted claim fails")
 
+// checkFunc is the judge; tests replace it to inject a faulty engine.
+var checkFunc = proptest.Check
+
 var formatByExt = map[string]string{".json": "json", ".md": "markdown", ".html": "html", ".htm": "html", ".xml": "junit", ".txt": "text"}
 
 func checkCommand(args []string, stdout, stderr io.Writer) error {
@@ -57,6 +60,16 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if seed < 0 {
 		return badInput("--seed = %d: must be ≥ 0", seed)
 	}
+	// Checked here because the judge reads 0 as "the default".
+	if !(*eps > 0 && *eps < 0.5) {
+		return badInput("--epsilon = %g: must be in (0, 0.5)", *eps)
+	}
+	if !(*delta > 0 && *delta < 1) {
+		return badInput("--delta = %g: must be in (0, 1)", *delta)
+	}
+	if *samples < 1 || *eval < 1 || *maxSteps < 1 {
+		return badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", *samples, *eval, *maxSteps)
+	}
 	opt := proptest.CheckOptions{Epsilon: *eps, Delta: *delta, Samples: *samples, Eval: *eval, Seed: uint64(seed),
 		MaxSteps: *maxSteps, WithFull: *withFull}
 	if *claims != "" {
@@ -71,7 +84,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if prog.on {
 		opt.Progress = func(stage string) { prog.stage(stage) }
 	}
-	rep, err := proptest.Check(s, opt)
+	rep, err := checkFunc(s, opt)
 	prog.done()
 	if err != nil {
 		var nf *theory.NonFiniteError

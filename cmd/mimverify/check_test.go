@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mimverify/dynamics"
+	"mimverify/proptest"
+	"mimverify/theory"
+)
+
+// Fast options: grid4 with small sample sets.
+var quick = []string{"--preset", "grid4", "--samples", "64", "--eval", "64", "--progress", "never"}
+
+func TestCheckWritesEveryFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ file, check string }{
+		{"r.xml", "junit"}, {"r.json", "json"}, {"r.html", "html"}, {"r.md", "markdown"}, {"r.txt", "text"},
+	} {
+		path := filepath.Join(dir, c.file)
+		status, out, errs := runCLI(t, append([]string{"check", "--claims", "C2,C3", "--out", path}, quick...)...)
+		if status != 0 {
+			t.Fatalf("%s: status %d: %s%s", c.file, status, out, errs)
+		}
+		if !strings.Contains(out, "C3") || !strings.Contains(out, "written to "+path) {
+			t.Errorf("%s: stdout lacks the verdict table or the file note: %q", c.file, out)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch c.check {
+		case "junit":
+			var suite struct {
+				Tests int `xml:"tests,attr"`
+				Cases []struct {
+					Name string `xml:"name,attr"`
+				} `xml:"testcase"`
+			}
+			if err := xml.Unmarshal(data, &suite); err != nil || suite.Tests != 2 || len(suite.Cases) != 2 {
+				t.Errorf("junit: %v, %d tests, %d cases; want 2 (one per claim)", err, suite.Tests, len(suite.Cases))
+			}
+		case "json":
+			var r theory.Report
+			if err := json.Unmarshal(data, &r); err != nil || len(r.Results) != 2 || r.Results[0].ID != "C2" {
+				t.Errorf("json: %v, results %+v", err, r.Results)
+			}
+		case "html":
+			if !strings.Contains(string(data), "<svg") || !strings.Contains(string(data), "C3") {
+				t.Error("html: no figure or no claim")
+			}
+		case "markdown":
+			if !strings.Contains(string(data), "| C3") {
+				t.Error("markdown: no C3 row")
+			}
+		}
+	}
+}
+
+func TestCheckBadInputExitsTwo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--format", "pdf"}, "--format"},
+		{[]string{"--claims", "C9"}, "C9"},
+		{[]string{"--epsilon", "0.7"}, "epsilon"},
+		{[]string{"--delta", "0"}, "delta"},
+		{[]string{"--max-steps", "0"}, "--max-steps"},
+		{[]string{"--preset", "nope"}, "unknown preset"},
+	} {
+		status, _, errs := runCLI(t, append(append([]string{"check", "--out", out}, quick...), c.args...)...)
+		if status != 2 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: status %d, stderr %q; want 2 naming %q", c.args, status, errs, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%v: a report was written despite bad input", c.args)
+		}
+	}
+}
+
+// flipped is an engine with a sign error in its FP gradient: the CLI must
+// exit 1 and name the failing claims.
+type flipped struct{ dynamics.Objective }
+
+func (f flipped) LossGrad(c, g theory.Correlations) (float64, float64) {
+	l, se := f.Objective.LossGrad(c, g)
+	for _, ak := range g.A {
+		for _, row := range ak {
+			for j := range row {
+				row[j] = -row[j]
+			}
+		}
+	}
+	return l, se
+}
+
+func TestCheckExitsOneWhenAClaimFails(t *testing.T) {
+	defer func(f func(theory.Setting, proptest.CheckOptions) (*theory.Report, error)) { checkFunc = f }(checkFunc)
+	checkFunc = func(s theory.Setting, opt proptest.CheckOptions) (*theory.Report, error) {
+		opt.Objective = func(s *theory.Setting, smp []theory.Sample) (dynamics.Objective, error) {
+			o, err := dynamics.NewSampleObjective(s, smp)
+			return flipped{o}, err
+		}
+		return proptest.Check(s, opt)
+	}
+	status, out, _ := runCLI(t, append([]string{"check", "--claims", "C1,C3"}, quick...)...)
+	if status != 1 || !strings.Contains(out, "FAILS") {
+		t.Fatalf("status %d, output %q; want 1 and FAILS", status, out)
+	}
+}
