@@ -263,16 +263,34 @@ func figures(s *theory.Setting, ev *theory.Evidence, eps float64) ([]theory.Seri
 	for i, m := range ev.Measures {
 		x[i] = float64(m.Step)
 	}
+	// predicted evaluates a prediction of theory/rates.go along the steps.
+	predicted := func(e theory.Expr) []float64 {
+		env := theory.Env{}
+		for k, v := range ev.Env {
+			env[k] = v
+		}
+		y := make([]float64, n)
+		for i := range x {
+			env["t"] = x[i]
+			y[i] = e.MustEval(env)
+		}
+		return y
+	}
 	series := []theory.Series{
-		{Figure: "loss", Name: "training loss", X: x, Y: col(func(m *theory.Measure) float64 { return m.Loss }), LogY: true},
-		{Figure: "loss", Name: "reconstructable (held out)", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.ReconstructableLoss }), LogY: true},
-		{Figure: "loss", Name: "irreducible (held out)", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.IrreducibleLoss }), LogY: true},
+		{Figure: "loss", Name: "training loss", X: x, Y: col(func(m *theory.Measure) float64 { return m.Loss })},
+		{Figure: "loss", Name: "reconstructable (held out)", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.ReconstructableLoss })},
+		{Figure: "loss", Name: "irreducible (held out)", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.IrreducibleLoss })},
+		{Figure: "loss", Name: "predicted envelope ℒ*(t) (C2)", X: x, Y: predicted(theory.LossEnvelope())},
 		{Figure: "attention mass on own area", Name: "mean", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.OwnMean })},
 		{Figure: "attention mass on own area", Name: "δ-quantile", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.OwnQuantile })},
+		{Figure: "attention mass on own area", Name: "on the other areas (mean)", X: x, Y: col(offAreaMass)},
 		{Figure: "attention mass on own area", Name: "1 − ε", X: x, Y: col(func(*theory.Measure) float64 { return 1 - eps })},
+		{Figure: "1 − attention mass on own area", Name: "1 − mean (measured)", X: x, Y: col(func(m *theory.Measure) float64 { return 1 - m.Attention.OwnMean })},
+		{Figure: "1 − attention mass on own area", Name: "predicted ε*(t) (C7)", X: x, Y: predicted(theory.OwnGapAt())},
 		{Figure: "FP correlations", Name: "own area (mean)", X: x, Y: col(func(m *theory.Measure) float64 { return m.FP.OwnMean })},
 		{Figure: "FP correlations", Name: "other areas (mean)", X: x, Y: col(func(m *theory.Measure) float64 { return m.FP.OffMean })},
 		{Figure: "PP correlations", Name: "max |B|", X: x, Y: col(func(m *theory.Measure) float64 { return m.FP.MaxAbsB })},
+		{Figure: "PP correlations", Name: "FP share of the logit gap (C4)", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.FPShare })},
 	}
 	if g, ok := theory.GlobalArea(s); ok {
 		series = append(series,
@@ -281,16 +299,14 @@ func figures(s *theory.Setting, ev *theory.Evidence, eps float64) ([]theory.Seri
 			theory.Series{Figure: "local queries (global layout)", Name: "mass on own area", X: x,
 				Y: col(func(m *theory.Measure) float64 { _, om := theory.LocalMass(m, g); return om })})
 	}
-	if len(ev.Agreement) > 0 {
-		var ax, ay, ap []float64
-		for i, a := range ev.Agreement {
-			ax = append(ax, float64(i))
-			ay = append(ay, a.Measured)
-			ap = append(ap, a.Predicted)
+	// The records are log-spaced: every figure has a log step axis, and the
+	// decaying quantities a log y axis, where the rates are straight lines.
+	for i := range series {
+		series[i].LogX = true
+		switch series[i].Figure {
+		case "loss", "1 − attention mass on own area":
+			series[i].LogY = true
 		}
-		series = append(series,
-			theory.Series{Figure: "agreement between levels (check index)", Name: "measured gap", X: ax, Y: ay, LogY: true},
-			theory.Series{Figure: "agreement between levels (check index)", Name: "predicted bound", X: ax, Y: ap, LogY: true})
 	}
 	events := theory.PhaseEvents(s, ev.Measures, eps)
 	for i := range events {
@@ -323,4 +339,27 @@ func AssertClaims(t testing.TB, s theory.Setting, opt CheckOptions) *theory.Repo
 		}
 	}
 	return rep
+}
+
+// offAreaMass is the mean attention mass that reconstructable queries put
+// on the unmasked patches of areas other than their own.
+func offAreaMass(m *theory.Measure) float64 {
+	sum, n := 0.0, 0
+	for _, byArea := range m.Attention.MassByArea {
+		for j, row := range byArea {
+			if math.IsNaN(row[j]) {
+				continue
+			}
+			for i, x := range row {
+				if i != j {
+					sum += x
+				}
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
 }

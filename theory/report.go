@@ -54,9 +54,10 @@ type Series struct {
 	Name   string    `json:"name"`
 	X      []float64 `json:"x"`
 	Y      []float64 `json:"y"`
-	// LogY asks for a logarithmic y axis (the figure's, when any series of
-	// it asks).
+	// LogY and LogX ask for logarithmic axes (the figure's, when any series
+	// of it asks).
 	LogY bool `json:"log_y,omitempty"`
+	LogX bool `json:"log_x,omitempty"`
 }
 
 // Event is a phase event on a trajectory (C6): the first recorded step at

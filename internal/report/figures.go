@@ -53,6 +53,7 @@ type group struct {
 	title  string
 	series []theory.Series
 	logY   bool
+	logX   bool
 }
 
 // groupSeries groups the series by Figure, in order of first appearance.
@@ -68,18 +69,19 @@ func groupSeries(ss []theory.Series) []*group {
 		}
 		g.series = append(g.series, s)
 		g.logY = g.logY || s.LogY
+		g.logX = g.logX || s.LogX
 	}
 	return out
 }
 
 // points returns the drawable points of a series: both coordinates finite
-// and, on a log axis, y > 0. It also returns how many points were dropped.
-func points(s theory.Series, logY bool) (plotter.XYs, int) {
+// and, on a log axis, positive. It also returns how many points were dropped.
+func points(s theory.Series, logX, logY bool) (plotter.XYs, int) {
 	n := min(len(s.X), len(s.Y))
 	xys := make(plotter.XYs, 0, n)
 	for i := 0; i < n; i++ {
 		x, y := s.X[i], s.Y[i]
-		if !finite(x) || !finite(y) || (logY && y <= 0) {
+		if !finite(x) || !finite(y) || (logY && y <= 0) || (logX && x <= 0) {
 			continue
 		}
 		xys = append(xys, plotter.XY{X: x, Y: y})
@@ -279,7 +281,7 @@ func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // legendCorner picks the corner of the data area with the fewest points
 // near it, so that the legend hides as little as possible.
-func legendCorner(all []plotter.XYs, events []theory.Event, xmin, xmax, ymin, ymax float64, logY bool) (top, left bool) {
+func legendCorner(all []plotter.XYs, events []theory.Event, xmin, xmax, ymin, ymax float64, logX, logY bool) (top, left bool) {
 	norm := func(v, lo, hi float64, log bool) float64 {
 		if log {
 			v, lo, hi = math.Log(v), math.Log(lo), math.Log(hi)
@@ -292,7 +294,7 @@ func legendCorner(all []plotter.XYs, events []theory.Event, xmin, xmax, ymin, ym
 	var counts [2][2]int // [top][left]
 	for _, xys := range all {
 		for _, pt := range xys {
-			u := norm(pt.X, xmin, xmax, false)
+			u := norm(pt.X, xmin, xmax, logX)
 			v := norm(pt.Y, ymin, ymax, logY)
 			if u > 0.35 && u < 0.65 {
 				continue
@@ -312,7 +314,7 @@ func legendCorner(all []plotter.XYs, events []theory.Event, xmin, xmax, ymin, ym
 	}
 	// The event labels take the top of the plot near their lines.
 	for _, ev := range events {
-		u := norm(float64(ev.Step), xmin, xmax, false)
+		u := norm(float64(ev.Step), xmin, xmax, logX)
 		switch {
 		case u <= 0.4:
 			counts[1][1] += 25
@@ -398,15 +400,15 @@ func renderFigure(g *group, events []theory.Event) (f figure, err error) {
 	var drawn []plotter.XYs
 	var legend legendBox
 	for i, s := range g.series {
-		xys, dropped := points(s, g.logY)
+		xys, dropped := points(s, g.logX, g.logY)
 		name := s.Name
 		if name == "" {
 			name = fmt.Sprintf("series %d", i+1)
 		}
 		if dropped > 0 {
 			why := "not finite"
-			if g.logY {
-				why = "not finite or not positive on the log axis"
+			if g.logY || g.logX {
+				why = "not finite or not positive on a log axis"
 			}
 			f.Notes = append(f.Notes, fmt.Sprintf("%s: %d of %d points not drawn (%s)", name, dropped, max(len(s.X), len(s.Y)), why))
 		}
@@ -453,6 +455,11 @@ func renderFigure(g *group, events []theory.Event) (f figure, err error) {
 		xmin, xmax = xmin-1, xmax+1
 	}
 	p.X.Min, p.X.Max = xmin, xmax
+	if g.logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+		p.X.Label.Text = "step (log scale)"
+	}
 	if g.logY {
 		lo := math.Pow10(int(math.Floor(math.Log10(ymin) + 1e-9)))
 		hi := math.Pow10(int(math.Ceil(math.Log10(ymax) - 1e-9)))
@@ -482,7 +489,7 @@ func renderFigure(g *group, events []theory.Event) (f figure, err error) {
 	if len(shown) > 0 {
 		p.Add(eventLines{events: shown})
 	}
-	legend.top, legend.left = legendCorner(drawn, shown, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max, g.logY)
+	legend.top, legend.left = legendCorner(drawn, shown, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max, g.logX, g.logY)
 	p.Add(legend)
 
 	c := vgsvg.New(vg.Points(figWidth), vg.Points(figHeight))

@@ -75,6 +75,7 @@ type jsonSeries struct {
 	X      []number `json:"x"`
 	Y      []number `json:"y"`
 	LogY   bool     `json:"log_y,omitempty"`
+	LogX   bool     `json:"log_x,omitempty"`
 }
 
 type jsonEvent struct {
@@ -161,7 +162,7 @@ func toJSON(r *theory.Report) jsonReport {
 		j.Series = make([]jsonSeries, len(r.Series))
 	}
 	for i, s := range r.Series {
-		j.Series[i] = jsonSeries{Figure: s.Figure, Name: s.Name, X: numbers(s.X), Y: numbers(s.Y), LogY: s.LogY}
+		j.Series[i] = jsonSeries{Figure: s.Figure, Name: s.Name, X: numbers(s.X), Y: numbers(s.Y), LogY: s.LogY, LogX: s.LogX}
 	}
 	if r.Events != nil {
 		j.Events = make([]jsonEvent, len(r.Events))
@@ -205,7 +206,7 @@ func fromJSON(j *jsonReport) *theory.Report {
 		r.Series = make([]theory.Series, len(j.Series))
 	}
 	for i, s := range j.Series {
-		r.Series[i] = theory.Series{Figure: s.Figure, Name: s.Name, X: floats(s.X), Y: floats(s.Y), LogY: s.LogY}
+		r.Series[i] = theory.Series{Figure: s.Figure, Name: s.Name, X: floats(s.X), Y: floats(s.Y), LogY: s.LogY, LogX: s.LogX}
 	}
 	if j.Events != nil {
 		r.Events = make([]theory.Event, len(j.Events))

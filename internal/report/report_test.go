@@ -522,7 +522,7 @@ func TestHTML(t *testing.T) {
 	if !strings.Contains(svgs[0], ">0.001<") || strings.Contains(svgs[1], ">0.001<") {
 		t.Error("log axis of the loss figure not as expected")
 	}
-	if !strings.Contains(page, "not positive on the log axis") {
+	if !strings.Contains(page, "not positive on a log axis") {
 		t.Error("the dropped zero of the log figure is not noted")
 	}
 	// Self-contained: no reference out of the page but the SVG namespace.
