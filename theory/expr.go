@@ -135,6 +135,11 @@ func (e Expr) Symbols() []string {
 
 // precedence of an operator when printed: higher binds tighter.
 func (e Expr) precedence() int {
+	if e.op != "num" && e.op != "sym" && len(e.Symbols()) == 0 {
+		if v, err := e.Eval(nil); err == nil {
+			return Num(v).precedence()
+		}
+	}
 	switch e.op {
 	case "+", "-":
 		return 1
@@ -164,6 +169,12 @@ func (e Expr) String() string {
 		}
 		return a.String()
 	}
+	if e.op != "num" && e.op != "sym" && len(e.Symbols()) == 0 {
+		// A constant subexpression prints as its value.
+		if v, err := e.Eval(nil); err == nil {
+			return Num(v).String()
+		}
+	}
 	switch e.op {
 	case "num":
 		return strconv.FormatFloat(e.val, 'g', 4, 64)
@@ -172,11 +183,18 @@ func (e Expr) String() string {
 	case "neg":
 		return "−" + paren(e.args[0], 3)
 	case "+":
-		parts := make([]string, len(e.args))
+		var b strings.Builder
 		for i, a := range e.args {
-			parts[i] = paren(a, 1)
+			switch {
+			case i > 0 && a.op == "neg":
+				b.WriteString(" − " + paren(a.args[0], 2))
+			case i > 0:
+				b.WriteString(" + " + paren(a, 1))
+			default:
+				b.WriteString(paren(a, 1))
+			}
 		}
-		return strings.Join(parts, " + ")
+		return b.String()
 	case "-":
 		return paren(e.args[0], 1) + " − " + paren(e.args[1], 2)
 	case "*":

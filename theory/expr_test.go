@@ -30,6 +30,8 @@ func TestExprPrintsAndEvaluates(t *testing.T) {
 		{Pow(Sym("b"), Sym("a")), "b^a", 2},
 		{Max(Sym("a"), Log(Sym("b"))), "max(a, log(b))", 1},
 		{Div(Sym("a"), Mul(Sym("b"), Sym("b"))), "a/(b·b)", 0.25},
+		{Add(Sym("a"), Neg(Div(Num(1), Sym("b")))), "a − 1/b", 0.5},
+		{Mul(Add(PowN(Num(1), 2), Mul(Num(3), Num(1))), Sym("a")), "4·a", 4},
 	}
 	for _, c := range cases {
 		if c.e.String() != c.text {
