@@ -33,7 +33,7 @@ func Claims() []Claim {
 			ID: "C2", Title: "convergence", Provenance: "paper",
 			Statement:     "The loss decreases to its floor: the reconstructable part (masked patches whose own area keeps an unmasked patch) tends to 0.",
 			Regime:        RateRegime(),
-			Quantity:      "reconstructable loss on held-out samples at the last step t",
+			Quantity:      "reconstructable part of the training loss at the last step t",
 			PredictedName: "ℒ*(t)", Predicted: LossEnvelope(), Relation: "≤",
 			Engines: []string{"exact"},
 			Measure: func(ev *Evidence) (float64, string) {
@@ -45,6 +45,9 @@ func Claims() []Claim {
 					}
 				}
 				detail := fmt.Sprintf("training loss %.4g → %.4g; irreducible part %.4g", ev.Measures[0].Loss, last.Loss, last.Attention.IrreducibleLoss)
+				if ev.HeldOut != nil {
+					detail += fmt.Sprintf("; on held-out samples the reconstructable loss is %.4g (the envelope bounds the loss of the distribution trained on; the difference is the generalisation gap)", ev.HeldOut.ReconstructableLoss)
+				}
 				if rises > 0 {
 					detail += fmt.Sprintf("; the training loss rose at %d records", rises)
 				}
@@ -55,7 +58,7 @@ func Claims() []Claim {
 			ID: "C3", Title: "area-wide attention", Provenance: "paper",
 			Statement:     "After T*(ε) steps, a masked patch with an unmasked patch in its own area puts attention ≥ 1 − ε on its own area's unmasked patches, with probability ≥ 1 − δ over images and masks.",
 			Regime:        append(AreaWideRegime(), budget),
-			Quantity:      "first recorded step T(ε) at which the δ-quantile of own-area mass (held-out queries) reaches 1 − ε",
+			Quantity:      "first recorded step T(ε) at which the δ-quantile of own-area mass (training queries) reaches 1 − ε",
 			PredictedName: "T*(ε)", Predicted: AreaWideTime(), Relation: "≤",
 			Engines: []string{"exact"},
 			Measure: func(ev *Evidence) (float64, string) {
@@ -63,6 +66,9 @@ func Claims() []Claim {
 				step := firstStep(ev.Measures, func(m *Measure) bool { return m.Attention.OwnQuantile >= 1-eps })
 				last := ev.Measures[len(ev.Measures)-1]
 				detail := fmt.Sprintf("own-area mass at step %d: mean %.4f, δ-quantile %.4f, min %.4f over %d queries", last.Step, last.Attention.OwnMean, last.Attention.OwnQuantile, last.Attention.OwnMin, last.Attention.Queries)
+				if ev.HeldOut != nil {
+					detail += fmt.Sprintf("; on held-out samples: mean %.4f, δ-quantile %.4f", ev.HeldOut.OwnMean, ev.HeldOut.OwnQuantile)
+				}
 				if step < 0 {
 					return math.Inf(1), "not reached within the run; " + detail
 				}
@@ -73,7 +79,7 @@ func Claims() []Claim {
 			ID: "C4", Title: "FP/PP interplay", Provenance: "paper",
 			Statement:     "Own-area FP correlations grow (like log t), off-area FP correlations decrease, and the attention pattern is carried by the FP correlations rather than the PP ones. (SPEC §4 also says PP correlations stay bounded; the dynamics do not bear that out — docs/THEORY.md §6 — so it is reported, not asserted.)",
 			Regime:        RateRegime(),
-			Quantity:      "share of the own-vs-other logit gap carried by FP at the last step (held-out queries), or 0 if the mean own-area FP correlation ever fell or the mean off-area one ever rose",
+			Quantity:      "share of the own-vs-other logit gap carried by FP at the last step (training queries), or 0 if the mean own-area FP correlation ever fell or the mean off-area one ever rose",
 			PredictedName: "FP majority", Predicted: Num(0.5), Relation: "≥",
 			Engines: []string{"exact"},
 			Measure: func(ev *Evidence) (float64, string) {
@@ -104,7 +110,7 @@ func Claims() []Claim {
 			ID: "C5", Title: "diverse attention", Provenance: "paper",
 			Statement:     "Queries in different areas attend to disjoint regions: once both are ε-area-wide, the total-variation distance between their attention distributions is ≥ 1 − 2ε; no collapse to one pattern.",
 			Regime:        append(AreaWideRegime(), budget),
-			Quantity:      "2δ-quantile, over pairs of held-out masked queries of one image in different areas, of the total-variation distance between their attention, at the last step",
+			Quantity:      "2δ-quantile, over pairs of masked training queries of one image in different areas, of the total-variation distance between their attention, at the last step",
 			PredictedName: "1 − 2ε", Predicted: Sub(Num(1), Mul(Num(2), Sym("ε"))), Relation: "≥",
 			Engines: []string{"exact"},
 			Measure: func(ev *Evidence) (float64, string) {
@@ -148,7 +154,7 @@ func Claims() []Claim {
 			ID: "C7", Title: "rates", Provenance: "derived",
 			Statement:     "Asymptotically 1 − (own-area mass) decays like t^{−1/2}, the reconstructable loss like t^{−1}, and own-area FP correlations grow like log t, with the constants of docs/THEORY.md.",
 			Regime:        RateRegime(),
-			Quantity:      "1 − mean own-area mass (held-out queries) at the last step t",
+			Quantity:      "1 − mean own-area mass (training queries) at the last step t",
 			PredictedName: "ε*(t)", Predicted: OwnGapAt(), Relation: "≤",
 			Engines: []string{"exact"},
 			Measure: func(ev *Evidence) (float64, string) {

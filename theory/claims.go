@@ -14,9 +14,12 @@ type Evidence struct {
 	// (the last step of the main run), T₁ (the steps of the C1 comparison).
 	Env Env
 	// Main is the exact (A, B) recursion on the training samples; Measures
-	// holds one Measure per record of Main, on the evaluation samples.
+	// holds one Measure per record of Main, on the training samples (the
+	// distribution GD descends on, to which the derivations apply), and
+	// HeldOut the last record's attention on held-out samples.
 	Main     *Trajectory
 	Measures []Measure
+	HeldOut  *Attention
 	// Full is the full d×d model on the same samples as Main over its first
 	// T₁ steps (nil when not run); FullOutOfSpan is the largest ratio of the
 	// norm of Q's components outside span{e_p vᵀ, e_p e_qᵀ} to its rounding

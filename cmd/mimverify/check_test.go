@@ -114,3 +114,48 @@ func TestCheckExitsOneWhenAClaimFails(t *testing.T) {
 		t.Fatalf("status %d, output %q; want 1 and FAILS", status, out)
 	}
 }
+
+func TestSweep(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sweep.json")
+	status, _, errs := runCLI(t, "sweep", "--preset", "grid4", "--vary", "gamma=0.5,0.95", "--vary", "keys=unmasked,all",
+		"--claims", "C3,C6", "--samples", "32", "--eval", "32", "--max-steps", "400", "--format", "json", "--out", path, "--progress", "never")
+	if status != 0 {
+		t.Fatalf("sweep: status %d: %s", status, errs)
+	}
+	data, _ := os.ReadFile(path)
+	var out struct {
+		Format string `json:"format"`
+		Points []struct {
+			Values  map[string]string `json:"values"`
+			Results []struct {
+				ID      string `json:"id"`
+				Verdict string `json:"verdict"`
+			} `json:"results"`
+		} `json:"points"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Format != "mimverify.sweep/v1" || len(out.Points) != 4 {
+		t.Fatalf("format %q with %d points, want 4 (2 × 2)", out.Format, len(out.Points))
+	}
+	for _, p := range out.Points {
+		if len(p.Results) != 2 {
+			t.Fatalf("point %v has %d results, want C3 and C6", p.Values, len(p.Results))
+		}
+		// γ = 0.95 leaves the smallest areas (4 cells) 0.2 unmasked patches
+		// on average: outside the rate regime, so C3 is not asserted.
+		if p.Values["gamma"] == "0.95" && p.Results[0].Verdict != "not asserted" {
+			t.Errorf("γ = 0.95: C3 is %q, want not asserted", p.Results[0].Verdict)
+		}
+		if p.Results[1].Verdict != "not asserted" {
+			t.Errorf("C6 on grid4 (two clusters) is %q, want not asserted", p.Results[1].Verdict)
+		}
+	}
+	for _, bad := range [][]string{{"--vary", "colour=red"}, {"--vary", "gamma"}, {"--vary", "gamma=1.5"}, {}} {
+		status, _, errs := runCLI(t, append([]string{"sweep", "--preset", "grid4"}, bad...)...)
+		if status != 2 {
+			t.Errorf("sweep %v: status %d (%s), want 2", bad, status, errs)
+		}
+	}
+}
