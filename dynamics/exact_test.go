@@ -67,32 +67,6 @@ func randomCorr(s *theory.Setting, rng *rand.Rand, sigma float64) theory.Correla
 	return c
 }
 
-// flatten and unflatten map (A, B) to one vector (A in k, p, j order, then B).
-func flatten(c theory.Correlations) []float64 {
-	var x []float64
-	for k := range c.A {
-		for p := range c.A[k] {
-			x = append(x, c.A[k][p]...)
-		}
-	}
-	for p := range c.B {
-		x = append(x, c.B[p]...)
-	}
-	return x
-}
-
-func unflatten(c theory.Correlations, x []float64) {
-	i := 0
-	for k := range c.A {
-		for p := range c.A[k] {
-			i += copy(c.A[k][p], x[i:])
-		}
-	}
-	for p := range c.B {
-		i += copy(c.B[p], x[i:])
-	}
-}
-
 func mustSample(t testing.TB, s *theory.Setting, samples []theory.Sample) *SampleObjective {
 	t.Helper()
 	o, err := NewSampleObjective(s, samples)
@@ -124,13 +98,13 @@ func TestSampleGradFiniteDifference(t *testing.T) {
 						c := randomCorr(&s, rng, 1)
 						grad := theory.NewCorrelations(&s)
 						o.LossGrad(c, grad)
-						g := flatten(grad)
+						g := grad.Flatten(nil)
 						work := theory.NewCorrelations(&s)
 						f := func(x []float64) float64 {
-							unflatten(work, x)
+							work.SetFlat(x)
 							return o.Loss(work)
 						}
-						num := fd.Gradient(nil, f, flatten(c), &fd.Settings{Formula: fd.Central, Step: 1e-5})
+						num := fd.Gradient(nil, f, c.Flatten(nil), &fd.Settings{Formula: fd.Central, Step: 1e-5})
 						for i := range g {
 							if d := math.Abs(g[i] - num[i]); !(d <= 1e-7*(1+math.Abs(g[i]))) {
 								t.Errorf("P=%d coordinate %d: analytic %.12g, finite difference %.12g (diff %.3g)", s.P, i, g[i], num[i], d)
@@ -437,7 +411,7 @@ func compareProcs(t *testing.T, s *theory.Setting, o Objective, c theory.Correla
 	if l1 != l2 || se1 != se2 {
 		t.Errorf("loss %v±%v at GOMAXPROCS=1, %v±%v at 2", l1, se1, l2, se2)
 	}
-	x1, x2 := flatten(g1), flatten(g2)
+	x1, x2 := g1.Flatten(nil), g2.Flatten(nil)
 	for i := range x1 {
 		if x1[i] != x2[i] {
 			t.Fatalf("gradient coordinate %d: %v at GOMAXPROCS=1, %v at 2", i, x1[i], x2[i])

@@ -95,48 +95,6 @@ func flowRecordSteps(steps, every int) []int {
 	return append(rec, steps)
 }
 
-// corrLen is the number of entries of c: Σ_k P·N_k + P².
-func corrLen(c theory.Correlations) int {
-	n := 0
-	for _, ak := range c.A {
-		for _, row := range ak {
-			n += len(row)
-		}
-	}
-	for _, row := range c.B {
-		n += len(row)
-	}
-	return n
-}
-
-// flattenCorr copies c into dst in the order A[0], …, A[K−1], B (each row by
-// row) and returns the number of entries written.
-func flattenCorr(c theory.Correlations, dst []float64) int {
-	i := 0
-	for _, ak := range c.A {
-		for _, row := range ak {
-			i += copy(dst[i:], row)
-		}
-	}
-	for _, row := range c.B {
-		i += copy(dst[i:], row)
-	}
-	return i
-}
-
-// unflattenCorr copies src into c in flattenCorr's order.
-func unflattenCorr(src []float64, c theory.Correlations) {
-	i := 0
-	for _, ak := range c.A {
-		for _, row := range ak {
-			i += copy(row, src[i:])
-		}
-	}
-	for _, row := range c.B {
-		i += copy(row, src[i:])
-	}
-}
-
 // corrEntryName names entry i of the flattening of c.
 func corrEntryName(c theory.Correlations, i int) string {
 	for k, ak := range c.A {
@@ -190,9 +148,9 @@ type flowEval struct {
 
 // grad writes ∇L(x) into dst.
 func (e *flowEval) grad(x, dst []float64) {
-	unflattenCorr(x, e.x)
+	e.x.SetFlat(x)
 	e.obj.LossGrad(e.x, e.g)
-	flattenCorr(e.g, dst)
+	e.g.Flatten(dst[:0])
 }
 
 // hessVec writes a central directional difference of the gradient,
@@ -255,13 +213,13 @@ func runFlow(s *theory.Setting, obj Objective, opt FlowOptions, withGap bool) (t
 			copy(x0.B[p], opt.Init.B[p])
 		}
 	}
-	n := corrLen(x0)
+	n := x0.Len()
 	dim := n
 	if withGap {
 		dim = 2*n + 1 // x, u, q
 	}
 	y0 := make([]float64, dim)
-	flattenCorr(x0, y0)
+	x0.Flatten(y0[:0])
 	for i, v := range y0[:n] {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return tr, gap, &theory.NonFiniteError{Engine: "flow", Step: 0, Quantity: "initial " + corrEntryName(x0, i), Value: v}
@@ -312,7 +270,7 @@ func runFlow(s *theory.Setting, obj Objective, opt FlowOptions, withGap bool) (t
 	scratch := theory.NewCorrelations(s)
 	out := func(i int, tau float64, y []float64) error {
 		rec := theory.Record{Step: steps[i], Time: tau, Correlations: theory.NewCorrelations(s)}
-		unflattenCorr(y[:n], rec.Correlations)
+		rec.Correlations.SetFlat(y[:n])
 		rec.Loss, rec.LossStdErr = obj.LossGrad(rec.Correlations, scratch)
 		if math.IsNaN(rec.Loss) || math.IsInf(rec.Loss, 0) {
 			return &theory.NonFiniteError{Engine: "flow", Step: steps[i], Quantity: "loss", Value: rec.Loss}
@@ -320,7 +278,7 @@ func runFlow(s *theory.Setting, obj Objective, opt FlowOptions, withGap bool) (t
 		tr.Records = append(tr.Records, rec)
 		if withGap {
 			dev := theory.NewCorrelations(s)
-			unflattenCorr(y[n:2*n], dev)
+			dev.SetFlat(y[n : 2*n])
 			m := 0.0
 			for _, ak := range dev.A {
 				for _, row := range ak {

@@ -19,7 +19,7 @@ type quadObjective struct {
 }
 
 func (q *quadObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
-	flattenCorr(c, q.buf)
+	c.Flatten(q.buf[:0])
 	for i, x := range q.buf {
 		d := x - q.target[i]
 		loss += q.w[i] * d * d / 2
@@ -29,7 +29,7 @@ func (q *quadObjective) LossGrad(c, grad theory.Correlations) (loss, stderr floa
 		}
 		q.buf[i] = q.w[i] * d
 	}
-	unflattenCorr(q.buf, grad)
+	grad.SetFlat(q.buf)
 	return loss, 0
 }
 
@@ -49,7 +49,7 @@ func flowTestSetting(t *testing.T, eta float64) *theory.Setting {
 // deterministic.
 func newQuad(s *theory.Setting, wmin, wmax float64) (*quadObjective, theory.Correlations) {
 	c0 := theory.NewCorrelations(s)
-	n := corrLen(c0)
+	n := c0.Len()
 	q := &quadObjective{w: make([]float64, n), target: make([]float64, n), buf: make([]float64, n)}
 	x := make([]float64, n)
 	for i := range q.w {
@@ -57,7 +57,7 @@ func newQuad(s *theory.Setting, wmin, wmax float64) (*quadObjective, theory.Corr
 		q.target[i] = math.Sin(float64(i) * 1.3)
 		x[i] = math.Cos(float64(i) * 0.7)
 	}
-	unflattenCorr(x, c0)
+	c0.SetFlat(x)
 	return q, c0
 }
 
@@ -65,7 +65,7 @@ func newQuad(s *theory.Setting, wmin, wmax float64) (*quadObjective, theory.Corr
 // steps of size eta, from c0.
 func (q *quadObjective) closedForm(c0 theory.Correlations, eta float64, t int, gd bool) []float64 {
 	x := make([]float64, len(q.w))
-	flattenCorr(c0, x)
+	c0.Flatten(x[:0])
 	for i := range x {
 		var f float64
 		if gd {
@@ -81,15 +81,15 @@ func (q *quadObjective) closedForm(c0 theory.Correlations, eta float64, t int, g
 // gdLoop runs plain gradient descent on obj for steps steps from c0.
 func gdLoop(obj Objective, c0 theory.Correlations, eta float64, steps int) theory.Correlations {
 	c, g := c0.Clone(), c0.Clone()
-	x, dx := make([]float64, corrLen(c)), make([]float64, corrLen(c))
+	x, dx := make([]float64, c.Len()), make([]float64, c.Len())
 	for t := 0; t < steps; t++ {
 		obj.LossGrad(c, g)
-		flattenCorr(c, x)
-		flattenCorr(g, dx)
+		c.Flatten(x[:0])
+		g.Flatten(dx[:0])
 		for i := range x {
 			x[i] -= eta * dx[i]
 		}
-		unflattenCorr(x, c)
+		c.SetFlat(x)
 	}
 	return c
 }
@@ -100,12 +100,6 @@ func maxAbsDiffFlat(a, b []float64) float64 {
 		m = math.Max(m, math.Abs(a[i]-b[i]))
 	}
 	return m
-}
-
-func flat(c theory.Correlations) []float64 {
-	x := make([]float64, corrLen(c))
-	flattenCorr(c, x)
-	return x
 }
 
 func TestFlowRecordSteps(t *testing.T) {
@@ -179,7 +173,7 @@ func TestFlowQuadraticClosedForm(t *testing.T) {
 			t.Errorf("record step %d time %v", r.Step, r.Time)
 		}
 		want := q.closedForm(c0, eta, r.Step, false)
-		d := maxAbsDiffFlat(flat(r.Correlations), want)
+		d := maxAbsDiffFlat(r.Correlations.Flatten(nil), want)
 		worst = math.Max(worst, d)
 		wl := 0.0
 		for i, x := range want {
@@ -264,11 +258,11 @@ func TestFlowGapBound(t *testing.T) {
 	for i, r := range tr.Records {
 		gd := q.closedForm(c0, eta, r.Step, true)
 		fl := q.closedForm(c0, eta, r.Step, false)
-		if d := maxAbsDiffFlat(flat(r.Correlations), fl); d > 1e-7 {
+		if d := maxAbsDiffFlat(r.Correlations.Flatten(nil), fl); d > 1e-7 {
 			t.Errorf("step %d: augmented flow off the closed form by %.3g", r.Step, d)
 		}
 		trueMax, trueL2 := 0.0, 0.0
-		dev := flat(gap.Deviation[i])
+		dev := gap.Deviation[i].Flatten(nil)
 		devErr := 0.0
 		for j := range gd {
 			d := gd[j] - fl[j]

@@ -31,7 +31,7 @@ func explicitExpectation(t *testing.T, s *theory.Setting, samples []theory.Sampl
 		o := mustSample(t, s, []theory.Sample{smp})
 		l, _ := o.LossGrad(c, g)
 		loss += weights[i] * l
-		x := flatten(g)
+		x := g.Flatten(nil)
 		if grad == nil {
 			grad = make([]float64, len(x))
 		}
@@ -113,7 +113,7 @@ func TestEnumerationMatchesExplicit(t *testing.T) {
 				if !(math.Abs(loss-wantLoss) <= 1e-12*(1+wantLoss)) {
 					t.Errorf("%s/%s/%s P=%d: enumerated loss %.16g, explicit %.16g", mask, zk, keys, s.P, loss, wantLoss)
 				}
-				for i, x := range flatten(g) {
+				for i, x := range g.Flatten(nil) {
 					if !(math.Abs(x-wantGrad[i]) <= 1e-12) {
 						t.Errorf("%s/%s/%s: gradient coordinate %d: %.16g, explicit %.16g", mask, zk, keys, i, x, wantGrad[i])
 						break
@@ -243,7 +243,7 @@ func TestCRNAgreesWithEnumeration(t *testing.T) {
 	}
 	gse := theory.NewCorrelations(&s)
 	crn.GradStdErr(c, gse)
-	xe, xc, xs := flatten(ge), flatten(gc), flatten(gse)
+	xe, xc, xs := ge.Flatten(nil), gc.Flatten(nil), gse.Flatten(nil)
 	for i := range xe {
 		if xs[i] == 0 {
 			if xc[i] != 0 || xe[i] != 0 {

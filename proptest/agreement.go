@@ -8,22 +8,8 @@ import (
 	"mimverify/theory"
 )
 
-// flat lists A then B entry by entry.
-func flat(c theory.Correlations) []float64 {
-	var v []float64
-	for _, ak := range c.A {
-		for _, row := range ak {
-			v = append(v, row...)
-		}
-	}
-	for _, row := range c.B {
-		v = append(v, row...)
-	}
-	return v
-}
-
 func dist2(a, b theory.Correlations) float64 {
-	x, y := flat(a), flat(b)
+	x, y := a.Flatten(nil), b.Flatten(nil)
 	d := 0.0
 	for i := range x {
 		d += (x[i] - y[i]) * (x[i] - y[i])
@@ -77,19 +63,6 @@ func growth(s *theory.Setting, obj dynamics.Objective, init theory.Correlations,
 	return g, nil
 }
 
-// unflatInto writes v into c (A then B), the inverse of flat.
-func unflatInto(c theory.Correlations, v []float64) {
-	i := 0
-	for _, ak := range c.A {
-		for _, row := range ak {
-			i += copy(row, v[i:])
-		}
-	}
-	for _, row := range c.B {
-		i += copy(row, v[i:])
-	}
-}
-
 // expansion bounds how much the linearised GD map can stretch a perturbation
 // along a path: Π_s max(1, ‖I − ηH(θ_s)‖₂), which bounds ‖Φ(t, s)‖ for every
 // s. The Hessian H is that of obj, applied by central differences of its
@@ -104,7 +77,7 @@ func expansion(s *theory.Setting, obj dynamics.Objective, path []theory.Record, 
 	xp, xm := theory.NewCorrelations(s), theory.NewCorrelations(s)
 	prod := 1.0
 	for _, rec := range path[:len(path)-1] {
-		x := flat(rec.Correlations)
+		x := rec.Correlations.Flatten(nil)
 		v := make([]float64, len(x))
 		rng := theory.NewRand(11, theory.StreamInit)
 		for i := range v {
@@ -125,11 +98,11 @@ func expansion(s *theory.Setting, obj dynamics.Objective, path []theory.Record, 
 				v[i] /= n
 				up[i], um[i] = x[i]+h*v[i], x[i]-h*v[i]
 			}
-			unflatInto(xp, up)
-			unflatInto(xm, um)
+			xp.SetFlat(up)
+			xm.SetFlat(um)
 			obj.LossGrad(xp, gp)
 			obj.LossGrad(xm, gm)
-			fp, fm := flat(gp), flat(gm)
+			fp, fm := gp.Flatten(nil), gm.Flatten(nil)
 			w := make([]float64, len(x))
 			norm = 0
 			for i := range w {
@@ -163,7 +136,7 @@ func predictedSampleGap(s *theory.Setting, path []theory.Record, pool []theory.S
 		var acc []float64
 		for _, rec := range path[:len(path)-1] {
 			o.LossGrad(rec.Correlations, g)
-			f := flat(g)
+			f := g.Flatten(nil)
 			if acc == nil {
 				acc = make([]float64, len(f))
 			}

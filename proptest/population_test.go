@@ -44,7 +44,7 @@ func TestSamplesToPopulation(t *testing.T) {
 			t.Fatal(err)
 		}
 		G := expansion(&s, poolObj, path.Records, 15)
-		var rms [2]float64
+		var rms, preds [2]float64
 		for i, size := range []int{n, 4 * n} {
 			ms := 0.0
 			for r := 0; r < reps; r++ {
@@ -61,6 +61,7 @@ func TestSamplesToPopulation(t *testing.T) {
 			}
 			rms[i] = math.Sqrt(ms / reps)
 			pred := predictedSampleGap(&s, path.Records, poolSamples, size)
+			preds[i] = pred
 			// κ = 2: the RMS over 24 sample sets exceeds twice its
 			// expectation with probability < 1e-6 (χ²₂₄ tail). The
 			// prediction takes the GD map as the identity (Φ ≈ I); G, the
@@ -71,7 +72,14 @@ func TestSamplesToPopulation(t *testing.T) {
 				t.Fatalf("n = %d: RMS distance to the population path %.4g > 2 × G × predicted = 2 × %.3g × %.4g", size, rms[i], G, pred)
 			}
 		}
-		if rms[1] > 1e-10 {
+		// The halving is the first-order (O(n^{-1/2})) law: it is asserted
+		// where the first-order term is the leading one, i.e. the measured
+		// distance is not far below its prediction. Far below it (rapid
+		// found P = 3 with areas of size 1 and z nearly constant: measured
+		// 2.8e-4 against 1.3e-2), GD contracts the sampling noise or the
+		// per-sample gradients vanish at a common optimum, the O(1/n) term
+		// leads, and the ratio tends to 4 or beyond.
+		if rms[1] > 1e-10 && rms[0] >= preds[0]/4 {
 			// E[RMS(n)²]/E[RMS(4n)²] = 4 to first order; with 24 sets each the
 			// ratio of RMS falls outside [1.2, 3.4] with probability < 1e-3
 			// even when a single direction carries all the variance (F₂₄,₂₄).
@@ -146,7 +154,7 @@ func TestEnumerationMatchesCRN(t *testing.T) {
 			}
 		}
 		check("loss", le, lc, lse)
-		fe, fc, fs := flat(ge), flat(gc), flat(se)
+		fe, fc, fs := ge.Flatten(nil), gc.Flatten(nil), se.Flatten(nil)
 		for i := range fe {
 			check("gradient coordinate", fe[i], fc[i], fs[i])
 		}

@@ -171,3 +171,45 @@ func LogSchedule(steps, n int) []int {
 	}
 	return append(out, steps)
 }
+
+// Len returns the number of entries of A and B.
+func (c Correlations) Len() int {
+	n := 0
+	for _, ak := range c.A {
+		for _, row := range ak {
+			n += len(row)
+		}
+	}
+	for _, row := range c.B {
+		n += len(row)
+	}
+	return n
+}
+
+// Flatten appends the entries of A (in cluster, position, area order) and
+// then of B (row by row) to dst and returns it; with dst of capacity
+// c.Len() and length 0 it writes in place.
+func (c Correlations) Flatten(dst []float64) []float64 {
+	for _, ak := range c.A {
+		for _, row := range ak {
+			dst = append(dst, row...)
+		}
+	}
+	for _, row := range c.B {
+		dst = append(dst, row...)
+	}
+	return dst
+}
+
+// SetFlat copies v, in Flatten's order, into c.
+func (c Correlations) SetFlat(v []float64) {
+	i := 0
+	for _, ak := range c.A {
+		for _, row := range ak {
+			i += copy(row, v[i:])
+		}
+	}
+	for _, row := range c.B {
+		i += copy(row, v[i:])
+	}
+}

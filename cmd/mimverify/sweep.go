@@ -66,9 +66,6 @@ func apply(s *theory.Setting, opt *proptest.CheckOptions, field, value string) e
 		s.Z.U, err = num()
 	case "z.kind":
 		s.Z.Kind = theory.ZKind(value)
-		if s.Z.Kind == theory.ZConstant {
-			s.Z.U = s.Z.L
-		}
 	case "keys":
 		s.Keys = theory.KeyMode(value)
 	case "loss":
@@ -158,6 +155,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 			if err := apply(&s, &opt, ax.field, pt[ax.field]); err != nil {
 				return usageError{err}
 			}
+		}
+		if s.Z.Kind == theory.ZConstant {
+			s.Z.U = s.Z.L // a constant law is z = L, whatever order the axes came in
 		}
 		if err := s.Validate(); err != nil {
 			return usageError{fmt.Errorf("point %s: %w", label(vary, pt), err)}
