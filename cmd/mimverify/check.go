@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -26,18 +27,11 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format text|json|markdown|html|junit] [--out FILE] [--with-full]", stdout)
 	var sf settingFlags
 	sf.register(fs)
-	claims := fs.String("claims", "", "comma-separated claim ids to evaluate (default: all of C1…C8)")
 	format := fs.String("format", "", "text, json, markdown, html or junit (default: from the --out extension, else text)")
 	out := fs.String("out", "", "write the report to this file (default: standard output)")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
-	var seed int64
-	fs.Int64Var(&seed, "seed", 1, "seed of the samples, the basis and the initialisation (≥ 0)")
-	samples := fs.Int("samples", 256, "training samples n")
-	eval := fs.Int("eval", 256, "held-out samples on which attention is measured")
-	eps := fs.Float64("epsilon", 0.1, "ε of the area-wide claim: own-area mass ≥ 1 − ε")
-	delta := fs.Float64("delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries")
-	maxSteps := fs.Int("max-steps", 20000, "step budget of the main run")
-	progress := fs.String("progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	var jf judgeFlags
+	jf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,27 +51,12 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	default:
 		return badInput("--format = %q: must be one of text, json, markdown, html, junit", f)
 	}
-	if seed < 0 {
-		return badInput("--seed = %d: must be ≥ 0", seed)
+	opt, err := jf.options()
+	if err != nil {
+		return err
 	}
-	// Checked here because the judge reads 0 as "the default".
-	if !(*eps > 0 && *eps < 0.5) {
-		return badInput("--epsilon = %g: must be in (0, 0.5)", *eps)
-	}
-	if !(*delta > 0 && *delta < 1) {
-		return badInput("--delta = %g: must be in (0, 1)", *delta)
-	}
-	if *samples < 1 || *eval < 1 || *maxSteps < 1 {
-		return badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", *samples, *eval, *maxSteps)
-	}
-	opt := proptest.CheckOptions{Epsilon: *eps, Delta: *delta, Samples: *samples, Eval: *eval, Seed: uint64(seed),
-		MaxSteps: *maxSteps, WithFull: *withFull}
-	if *claims != "" {
-		for _, id := range strings.Split(*claims, ",") {
-			opt.Claims = append(opt.Claims, strings.ToUpper(strings.TrimSpace(id)))
-		}
-	}
-	prog, err := newProgress(stderr, *progress, "mimverify check")
+	opt.WithFull = *withFull
+	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
 		return err
 	}
@@ -119,4 +98,48 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 		return errClaimsFailed
 	}
 	return nil
+}
+
+// judgeFlags are the judge's flags, shared by check and sweep.
+type judgeFlags struct {
+	claims, progress string
+	seed             int64
+	samples, eval    int
+	maxSteps         int
+	epsilon, delta   float64
+}
+
+func (j *judgeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&j.claims, "claims", "", "comma-separated claim ids to evaluate (default: all of C1…C8)")
+	fs.Int64Var(&j.seed, "seed", 1, "seed of the samples, the basis and the initialisation (≥ 0)")
+	fs.IntVar(&j.samples, "samples", 256, "training samples n (the claims are measured on them)")
+	fs.IntVar(&j.eval, "eval", 256, "held-out samples on which the learnt attention's generalisation is reported")
+	fs.Float64Var(&j.epsilon, "epsilon", 0.1, "ε of the area-wide claim: own-area mass ≥ 1 − ε")
+	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries")
+	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
+	fs.StringVar(&j.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+}
+
+// options checks the flags, naming the bad one, and builds the judge's
+// options. The ranges are checked here because the judge reads 0 as "the
+// default".
+func (j *judgeFlags) options() (proptest.CheckOptions, error) {
+	switch {
+	case j.seed < 0:
+		return proptest.CheckOptions{}, badInput("--seed = %d: must be ≥ 0", j.seed)
+	case !(j.epsilon > 0 && j.epsilon < 0.5):
+		return proptest.CheckOptions{}, badInput("--epsilon = %g: must be in (0, 0.5)", j.epsilon)
+	case !(j.delta > 0 && j.delta < 1):
+		return proptest.CheckOptions{}, badInput("--delta = %g: must be in (0, 1)", j.delta)
+	case j.samples < 1 || j.eval < 1 || j.maxSteps < 1:
+		return proptest.CheckOptions{}, badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", j.samples, j.eval, j.maxSteps)
+	}
+	opt := proptest.CheckOptions{Epsilon: j.epsilon, Delta: j.delta, Samples: j.samples, Eval: j.eval,
+		Seed: uint64(j.seed), MaxSteps: j.maxSteps}
+	if j.claims != "" {
+		for _, id := range strings.Split(j.claims, ",") {
+			opt.Claims = append(opt.Claims, strings.ToUpper(strings.TrimSpace(id)))
+		}
+	}
+	return opt, nil
 }

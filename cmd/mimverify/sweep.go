@@ -97,13 +97,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	var vary varyFlag
 	fs.Var(&vary, "vary", "a field and its values, FIELD=V1,V2,…; repeat for a grid (fields: "+strings.Join(sweepFields, ", ")+")")
-	claims := fs.String("claims", "", "comma-separated claim ids (default: all)")
 	format := fs.String("format", "text", "text, markdown or json")
 	out := fs.String("out", "", "write the table to this file (default: standard output)")
-	samples := fs.Int("samples", 256, "training samples n")
-	eval := fs.Int("eval", 256, "held-out samples")
-	maxSteps := fs.Int("max-steps", 20000, "step budget of each run")
-	progress := fs.String("progress", "auto", "progress on stderr: auto, always, never")
+	var jf judgeFlags
+	jf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -117,11 +114,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	baseOpt := proptest.CheckOptions{Samples: *samples, Eval: *eval, MaxSteps: *maxSteps}
-	if *claims != "" {
-		for _, id := range strings.Split(*claims, ",") {
-			baseOpt.Claims = append(baseOpt.Claims, strings.ToUpper(strings.TrimSpace(id)))
-		}
+	baseOpt, err := jf.options()
+	if err != nil {
+		return err
 	}
 	// Every point is checked before any is run: bad input fails fast.
 	var points []map[string]string
@@ -164,7 +159,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		jobs[i] = job{s, opt}
 	}
-	prog, err := newProgress(stderr, *progress, "mimverify sweep")
+	prog, err := newProgress(stderr, jf.progress, "mimverify sweep")
 	if err != nil {
 		return err
 	}
