@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race bench lint fuzz proptest-long clean
+.PHONY: all build test test-race bench lint fuzz proptest-long evidence clean
 
 all: lint test
 
@@ -29,6 +29,20 @@ fuzz:
 ## proptest-long: the property tests with 10× more generated settings
 proptest-long:
 	$(GO) test ./proptest/... -rapid.checks=1000 -timeout 60m
+
+## evidence: regenerate docs/evidence/ (the tool's own numerical evidence for docs/THEORY.md; a few minutes)
+evidence: build
+	mkdir -p docs/evidence
+	./mimverify check --format markdown --out docs/evidence/check-default.md --progress never
+	./mimverify check --preset global-local --format markdown --out docs/evidence/check-global-local.md --progress never
+	./mimverify sweep --preset default --vary gamma=0.3,0.5,0.7 --vary z.kind=constant,uniform,two-point \
+		--claims C2,C3,C4,C5,C7 --format markdown --out docs/evidence/sweep-default.md --progress never
+	./mimverify sweep --preset global-local --vary z.kind=constant,uniform,two-point --vary z.L=0.5,1 \
+		--claims C3,C6 --format markdown --out docs/evidence/sweep-global-local.md --progress never
+	./mimverify sweep --preset grid4 --vary keys=unmasked,all --vary loss=sum,mean --vary eta=2,5,20 \
+		--claims C2,C3,C7 --format markdown --out docs/evidence/sweep-grid4.md --progress never
+	./mimverify sweep --preset grid4 --vary z.kind=constant --vary samples=64,128,256 \
+		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
 
 clean:
 	rm -f mimverify
