@@ -23,8 +23,10 @@ type Attention struct {
 	// much own-area mass.
 	OwnMean, OwnMin, OwnQuantile float64
 	// OwnByArea[k][j] is the mean own-area mass of reconstructable queries
-	// in area j of cluster k (NaN when none was measured).
-	OwnByArea [][]float64
+	// in area j of cluster k, and OwnByQuery[k][p] that of query position p
+	// in images of cluster k, over the masks measured (NaN when none was).
+	OwnByArea  [][]float64
+	OwnByQuery [][]float64
 	// MassByArea[k][j][i] is the mean attention mass that queries in area j
 	// of cluster k put on area i (the unmasked patches of area i); for keys
 	// "all", the mass on masked keys is not in any area.
@@ -62,9 +64,13 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 	at.OwnByArea = make([][]float64, K)
 	at.MassByArea = make([][][]float64, K)
 	counts := make([][]int, K)
+	at.OwnByQuery = make([][]float64, K)
+	queryCounts := make([][]int, K)
 	for k, cl := range s.Clusters {
 		n := cl.NumAreas()
 		at.OwnByArea[k] = make([]float64, n)
+		at.OwnByQuery[k] = make([]float64, s.P)
+		queryCounts[k] = make([]int, s.P)
 		counts[k] = make([]int, n)
 		at.MassByArea[k] = make([][]float64, n)
 		for j := range at.MassByArea[k] {
@@ -164,6 +170,8 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 			own = append(own, S[a])
 			at.OwnByArea[k][a] += S[a]
 			counts[k][a]++
+			at.OwnByQuery[k][p] += S[a]
+			queryCounts[k][p]++
 			for j := range S {
 				at.MassByArea[k][a][j] += S[j]
 			}
@@ -188,6 +196,15 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 	if len(samples) > 0 {
 		at.ReconstructableLoss /= float64(len(samples))
 		at.IrreducibleLoss /= float64(len(samples))
+	}
+	for k := range queryCounts {
+		for p, n := range queryCounts[k] {
+			if n == 0 {
+				at.OwnByQuery[k][p] = math.NaN()
+			} else {
+				at.OwnByQuery[k][p] /= float64(n)
+			}
+		}
 	}
 	for k := range counts {
 		for j, n := range counts[k] {

@@ -62,6 +62,10 @@ func TestMeasureAttentionByHand(t *testing.T) {
 	near("TVMin", at.TVMin, tv)
 	near("OwnByArea[0][0]", at.OwnByArea[0][0], p01)
 	near("MassByArea[0][1][0]", at.MassByArea[0][1][0], p21)
+	near("OwnByQuery[0][2]", at.OwnByQuery[0][2], p23)
+	if !math.IsNaN(at.OwnByQuery[0][1]) || !math.IsNaN(at.OwnByQuery[0][3]) {
+		t.Errorf("positions never a reconstructable query have own mass %v, %v; want NaN", at.OwnByQuery[0][1], at.OwnByQuery[0][3])
+	}
 
 	// Without the pairwise TV the rest is unchanged and TV is NaN.
 	noTV := MeasureAttention(&s, c, samples, 0.5, false)
