@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"mimverify/internal/atomicfile"
 	"mimverify/internal/report"
 	"mimverify/proptest"
 	"mimverify/theory"
@@ -79,14 +78,10 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := report.Write(&buf, rep, f); err != nil {
 		return err
 	}
-	if *out == "" {
-		if _, err := stdout.Write(buf.Bytes()); err != nil {
-			return err
-		}
-	} else {
-		if err := atomicfile.Write(*out, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
-			return err
-		}
+	if err := emit(stdout, *out, buf.Bytes()); err != nil {
+		return err
+	}
+	if *out != "" {
 		// The file is for a program or a browser; the terminal still gets
 		// the verdict table, so that a failure cannot go unnoticed.
 		if err := report.Write(stdout, rep, "text"); err != nil {

@@ -81,9 +81,15 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		_, err = stdout.Write(data)
+	return emit(stdout, *out, data)
+}
+
+// emit writes a command's output to the file path atomically, or to stdout
+// when path is empty.
+func emit(stdout io.Writer, path string, data []byte) error {
+	if path == "" {
+		_, err := stdout.Write(data)
 		return err
 	}
-	return atomicfile.Write(*out, func(w io.Writer) error { _, err := w.Write(data); return err })
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 }

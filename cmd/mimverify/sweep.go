@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"mimverify/internal/atomicfile"
 	"mimverify/proptest"
 	"mimverify/theory"
 )
@@ -192,11 +191,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	default:
 		text = sweepTable(vary, results, *format == "markdown")
 	}
-	if *out == "" {
-		_, err = io.WriteString(stdout, text)
-		return err
-	}
-	if err := atomicfile.Write(*out, func(w io.Writer) error { _, err := io.WriteString(w, text); return err }); err != nil {
+	if err := emit(stdout, *out, []byte(text)); err != nil || *out == "" {
 		return err
 	}
 	fmt.Fprintf(stdout, "sweep of %d points written to %s\n", len(points), *out)
