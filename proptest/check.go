@@ -197,12 +197,12 @@ func Check(s theory.Setting, opt CheckOptions) (*theory.Report, error) {
 	}
 	if opt.WithFull {
 		stage(fmt.Sprintf("full model: %d steps on %d samples", steps, opt.Samples))
-		full, oos, err := runFull(&s, samples, opt.Seed, steps, schedule)
+		full, _, err := runFull(&s, samples, opt.Seed, steps, schedule)
 		if err != nil {
 			return nil, err
 		}
 		fev := *ev
-		fev.Main, fev.FullOutOfSpan = &full, math.Max(oos, ev.FullOutOfSpan)
+		fev.Main = &full
 		fev.Measures = measureAll(&s, &full, samples, opt.Delta)
 		fheld := theory.MeasureAttention(&s, full.Final().Correlations, eval, opt.Delta, false)
 		fev.HeldOut = &fheld
