@@ -28,7 +28,7 @@ fuzz:
 
 ## proptest-long: the property tests with 10× more generated settings
 proptest-long:
-	$(GO) test ./proptest/... -rapid.checks=1000 -timeout 60m
+	$(GO) test ./proptest/... -rapid.checks=1000 -rapid.seed=$$(date +%s) -timeout 60m -v -run 'Equals|ToPopulation|ToFlow|MatchesCRN'
 
 ## evidence: regenerate docs/evidence/ (the tool's own numerical evidence for docs/THEORY.md; a few minutes)
 evidence: build

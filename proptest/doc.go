@@ -9,7 +9,9 @@
 // The generators of settings live here, exported, so that users' own tests
 // can draw settings with rapid. A failing property prints the seed to replay
 // it (go test -run NAME -rapid.seed=SEED) and shrinks to a small setting.
-// Run more cases with -rapid.checks=N (make proptest-long).
+// A plain 'go test' uses a fixed seed (main_test.go), so that CI checks the
+// same generated settings every time; 'make proptest-long' draws 1000 fresh
+// settings per property from a new seed.
 //
 // The bounds are derived in docs/AGREEMENT.md.
 package proptest
