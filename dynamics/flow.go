@@ -139,11 +139,10 @@ func sameShape(c, o theory.Correlations) bool {
 
 // flowEval evaluates the gradient of an Objective on flat states.
 type flowEval struct {
-	obj      Objective
-	x, g     theory.Correlations // scratch state and gradient
-	xp, gp   []float64           // scratch flat vectors for differences
-	gm       []float64
-	gradient []float64
+	obj    Objective
+	x, g   theory.Correlations // scratch state and gradient
+	xp, gp []float64           // scratch flat vectors for differences
+	gm     []float64
 }
 
 // grad writes ∇L(x) into dst.

@@ -161,8 +161,8 @@ func Check(s theory.Setting, opt CheckOptions) (*theory.Report, error) {
 	// training samples — to which the derivations of docs/THEORY.md apply
 	// (GD on n samples is GD on their empirical distribution); the
 	// held-out samples measure how the learnt attention generalises.
-	ev.Measures = measureAll(&s, &main, samples, opt.Delta)
-	held := theory.MeasureAttention(&s, main.Final().Correlations, eval, opt.Delta, false)
+	ev.Measures = measureAll(&s, &main, samples, opt.Epsilon, opt.Delta)
+	held := theory.MeasureAttention(&s, main.Final().Correlations, eval, opt.Epsilon, opt.Delta, false)
 	ev.HeldOut = &held
 
 	if needs("full") || opt.WithFull {
@@ -203,8 +203,8 @@ func Check(s theory.Setting, opt CheckOptions) (*theory.Report, error) {
 		}
 		fev := *ev
 		fev.Main = &full
-		fev.Measures = measureAll(&s, &full, samples, opt.Delta)
-		fheld := theory.MeasureAttention(&s, full.Final().Correlations, eval, opt.Delta, false)
+		fev.Measures = measureAll(&s, &full, samples, opt.Epsilon, opt.Delta)
+		fheld := theory.MeasureAttention(&s, full.Final().Correlations, eval, opt.Epsilon, opt.Delta, false)
 		fev.HeldOut = &fheld
 		for i := range claims {
 			// The claims on the main trajectory alone (C2–C7), measured
@@ -247,13 +247,13 @@ func runFull(s *theory.Setting, samples []theory.Sample, seed uint64, steps int,
 	return tr, worst, err
 }
 
-func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, delta float64) []theory.Measure {
+func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, eps, delta float64) []theory.Measure {
 	ms := make([]theory.Measure, len(tr.Records))
 	for i, r := range tr.Records {
 		// The pairwise total variation is O(|M|²·P) per image: measured at
 		// the last record only, where the diversity claim reads it.
 		ms[i] = theory.Measure{Step: r.Step, Loss: r.Loss,
-			Attention: theory.MeasureAttention(s, r.Correlations, eval, delta, i == len(tr.Records)-1),
+			Attention: theory.MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(tr.Records)-1),
 			FP:        theory.SummarizeFP(s, r.Correlations)}
 	}
 	return ms
@@ -293,6 +293,7 @@ func figures(s *theory.Setting, ev *theory.Evidence, eps float64) ([]theory.Seri
 		{Figure: "loss", Name: "predicted envelope ℒ*(t) (C2)", X: x, Y: predicted(theory.LossEnvelope())},
 		{Figure: "attention mass on own area", Name: "mean", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.OwnMean })},
 		{Figure: "attention mass on own area", Name: "δ-quantile", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.OwnQuantile })},
+		{Figure: "attention mass on own area", Name: "fraction of queries ≥ 1 − ε", X: x, Y: col(func(m *theory.Measure) float64 { return m.Attention.OwnReached })},
 		{Figure: "attention mass on own area", Name: "on the other areas (mean)", X: x, Y: col(offAreaMass)},
 		{Figure: "attention mass on own area", Name: "1 − ε", X: x, Y: col(func(*theory.Measure) float64 { return 1 - eps })},
 		{Figure: "1 − attention mass on own area", Name: "1 − mean (measured)", X: x, Y: col(func(m *theory.Measure) float64 { return 1 - m.Attention.OwnMean })},

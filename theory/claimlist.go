@@ -65,9 +65,9 @@ func Claims() []Claim {
 				eps := ev.Env["ε"]
 				step := firstStep(ev.Measures, func(m *Measure) bool { return m.Attention.OwnQuantile >= 1-eps })
 				last := ev.Measures[len(ev.Measures)-1]
-				detail := fmt.Sprintf("own-area mass at step %d: mean %.4f, δ-quantile %.4f, min %.4f over %d queries", last.Step, last.Attention.OwnMean, last.Attention.OwnQuantile, last.Attention.OwnMin, last.Attention.Queries)
+				detail := fmt.Sprintf("own-area mass at step %d: mean %.4f, δ-quantile %.4f, min %.4f over %d queries, ≥ 1 − ε for a fraction %.4f", last.Step, last.Attention.OwnMean, last.Attention.OwnQuantile, last.Attention.OwnMin, last.Attention.Queries, last.Attention.OwnReached)
 				if ev.HeldOut != nil {
-					detail += fmt.Sprintf("; on held-out samples: mean %.4f, δ-quantile %.4f", ev.HeldOut.OwnMean, ev.HeldOut.OwnQuantile)
+					detail += fmt.Sprintf("; on held-out samples: mean %.4f, δ-quantile %.4f, ≥ 1 − ε for a fraction %.4f", ev.HeldOut.OwnMean, ev.HeldOut.OwnQuantile, ev.HeldOut.OwnReached)
 				}
 				if step < 0 {
 					return math.Inf(1), "not reached within the run; " + detail

@@ -22,6 +22,10 @@ type Attention struct {
 	// MeasureAttention): a fraction ≥ 1−δ of queries have at least this
 	// much own-area mass.
 	OwnMean, OwnMin, OwnQuantile float64
+	// OwnReached is the fraction of reconstructable queries whose own-area
+	// mass is at least 1 − ε: the probability, over images and masks, of
+	// meeting the area-wide level of claim C3.
+	OwnReached float64
 	// OwnByArea[k][j] is the mean own-area mass of reconstructable queries
 	// in area j of cluster k, and OwnByQuery[k][p] that of query position p
 	// in images of cluster k, over the masks measured (NaN when none was).
@@ -53,12 +57,12 @@ type Attention struct {
 }
 
 // MeasureAttention computes the attention statistics of the correlations c
-// on the evaluation samples. delta sets OwnQuantile. The pairwise total
+// on the evaluation samples. eps sets OwnReached and delta OwnQuantile. The pairwise total
 // variation costs O(|M|²·P) per image and is computed only when withTV is
 // set (TVMin and TVMean are NaN otherwise). The scores are those of
 // SPEC §2: s_{p,q} = z_{j(q)} A_{k,p,j(q)} + B_{p,q} for unmasked keys and
 // B_{p,q} for masked keys (keys "all"), normalised by log-sum-exp.
-func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float64, withTV bool) Attention {
+func MeasureAttention(s *Setting, c Correlations, samples []Sample, eps, delta float64, withTV bool) Attention {
 	K := len(s.Clusters)
 	var at Attention
 	at.OwnByArea = make([][]float64, K)
@@ -228,6 +232,11 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, delta float6
 	at.Pairs = len(tvs)
 	at.TVMin, at.TVMean, at.TVQuantile = summarize(tvs, 2*delta)
 	at.OwnMin, at.OwnMean, at.OwnQuantile = summarize(own, delta)
+	at.OwnReached = math.NaN()
+	if len(own) > 0 {
+		// own is sorted: the queries at or above 1 − ε form its tail.
+		at.OwnReached = float64(len(own)-sort.SearchFloat64s(own, 1-eps)) / float64(len(own))
+	}
 	return at
 }
 

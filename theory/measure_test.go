@@ -30,7 +30,7 @@ func TestMeasureAttentionByHand(t *testing.T) {
 		{Cluster: 0, Z: z, Mask: []bool{true, false, true, false}},
 		{Cluster: 0, Z: z, Mask: []bool{true, true, false, false}},
 	}
-	at := MeasureAttention(&s, c, samples, 0.5, true)
+	at := MeasureAttention(&s, c, samples, 0.1, 0.5, true)
 
 	softmax2 := func(a, b float64) (float64, float64) {
 		ea, eb := math.Exp(a), math.Exp(b)
@@ -57,6 +57,13 @@ func TestMeasureAttentionByHand(t *testing.T) {
 	}
 	near("OwnMean", at.OwnMean, (p01+p23)/2)
 	near("OwnMin", at.OwnMin, math.Min(p01, p23))
+	reached := 0.0
+	for _, own := range []float64{p01, p23} {
+		if own >= 1-0.1 {
+			reached += 0.5
+		}
+	}
+	near("OwnReached", at.OwnReached, reached)
 	near("ReconstructableLoss", at.ReconstructableLoss, (loss0+loss2)/2)
 	near("IrreducibleLoss", at.IrreducibleLoss, irr/2)
 	near("TVMin", at.TVMin, tv)
@@ -68,7 +75,7 @@ func TestMeasureAttentionByHand(t *testing.T) {
 	}
 
 	// Without the pairwise TV the rest is unchanged and TV is NaN.
-	noTV := MeasureAttention(&s, c, samples, 0.5, false)
+	noTV := MeasureAttention(&s, c, samples, 0.1, 0.5, false)
 	if !math.IsNaN(noTV.TVMin) || noTV.OwnMean != at.OwnMean {
 		t.Errorf("withTV=false: TVMin %v, OwnMean %v", noTV.TVMin, noTV.OwnMean)
 	}
@@ -81,7 +88,7 @@ func TestMeasureAttentionAllKeys(t *testing.T) {
 	c := NewCorrelations(&s)
 	c.B[0][0] = 2 // query 0 attends to itself
 	samples := []Sample{{Cluster: 0, Z: []float64{1, 1}, Mask: []bool{true, false, false, false}}}
-	at := MeasureAttention(&s, c, samples, 0, false)
+	at := MeasureAttention(&s, c, samples, 0.1, 0, false)
 	e2 := math.Exp(2)
 	own := 1 / (e2 + 3) // key 1 of the four keys, scores 2, 0, 0, 0
 	if math.Abs(at.OwnMean-own) > 1e-15 {

@@ -113,7 +113,7 @@ func TestRatesBoundMeasured(t *testing.T) {
 		tArea := -1
 		prevOwn := math.Inf(-1)
 		for _, r := range tr.Records {
-			at := theory.MeasureAttention(&s, r.Correlations, eval, 0.1, false)
+			at := theory.MeasureAttention(&s, r.Correlations, eval, 0.1, 0.1, false)
 			if tArea < 0 && at.OwnQuantile >= 1-env["ε"] {
 				tArea = r.Step
 			}

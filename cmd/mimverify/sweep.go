@@ -260,9 +260,7 @@ func sweepTable(vary varyFlag, ps []sweepPoint, markdown bool) string {
 		header = append(header, ax.field)
 	}
 	header = append(header, "steps")
-	for _, id := range ids {
-		header = append(header, id)
-	}
+	header = append(header, ids...)
 	var rows [][]string
 	for _, p := range ps {
 		row := []string{}

@@ -51,7 +51,7 @@ func main() {
 	prevAg := 0.0
 	n := s.Clusters[0].NumAreas()
 	for {
-		at := theory.MeasureAttention(&s, c, eval, 0.1, false)
+		at := theory.MeasureAttention(&s, c, eval, 0.1, 0.1, false)
 		// local queries: areas 1..n-1
 		sg, so, cnt := 0.0, 0.0, 0.0
 		for j := 1; j < n; j++ {

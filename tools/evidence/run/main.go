@@ -90,7 +90,7 @@ func main() {
 	var lastA float64
 	var lastT int
 	for {
-		at := theory.MeasureAttention(&s, c, eval, *delta, false)
+		at := theory.MeasureAttention(&s, c, eval, 0.1, *delta, false)
 		fp := theory.SummarizeFP(&s, c)
 		bAlways, bConf := 0.0, 0.0
 		for p := range c.B {
