@@ -30,9 +30,35 @@ fuzz:
 proptest-long:
 	$(GO) test ./proptest/... -rapid.checks=1000 -rapid.seed=$$(date +%s) -timeout 60m -v -run 'Equals|ToPopulation|ToFlow|MatchesCRN'
 
-## evidence: regenerate docs/evidence/ (the tool's own numerical evidence for docs/THEORY.md; a few minutes)
+## evidence: regenerate docs/evidence/ — every number docs/THEORY.md and docs/JUDGE.md cite (several minutes)
+RATES = "-preset default -eta 10 -steps 2000" \
+	"-preset default -eta 10 -steps 2000 -z constant -L 1 -U 1" \
+	"-preset default -eta 10 -steps 2000 -z constant -L 0.5 -U 0.5" \
+	"-preset default -eta 10 -steps 2000 -z two-point" \
+	"-preset default -eta 10 -steps 2000 -z shared" \
+	"-preset default -eta 10 -steps 2000 -gamma 0.3" \
+	"-preset default -eta 10 -steps 2000 -gamma 0.7" \
+	"-preset default -eta 2 -steps 4000" \
+	"-preset default -eta 11 -steps 2000" \
+	"-preset default -eta 10 -steps 2000 -loss mean" \
+	"-preset default -eta 10 -steps 2000 -keys all" \
+	"-preset grid4 -eta 2 -steps 4000" \
+	"-preset grid4 -eta 2 -steps 4000 -pop" \
+	"-preset grid4 -eta 7.5 -steps 2000" \
+	"-preset grid4 -eta 2 -steps 2000 -gamma 0.7" \
+	"-preset random-regions -eta 10 -steps 2000" \
+	"-preset vit14 -eta 10 -steps 1000" \
+	"-preset global-local -eta 2 -steps 4000"
+PHASES = "-eta 0.2 -steps 1500" \
+	"-eta 0.2 -steps 1500 -z constant -L 1" \
+	"-g 20 -l 2,2,2 -eta 0.2 -steps 1500" \
+	"-eta 2 -steps 1500"
+
 evidence: build
-	mkdir -p docs/evidence
+	mkdir -p docs/evidence bin
+	$(GO) build -o bin/evidence ./tools/evidence
+	for a in $(RATES); do echo "### rates $$a"; ./bin/evidence rates $$a -v || exit 1; done > docs/evidence/rates.txt
+	for a in $(PHASES); do echo "### phase $$a"; ./bin/evidence phase $$a || exit 1; done > docs/evidence/phase.txt
 	./mimverify check --format markdown --out docs/evidence/check-default.md --progress never
 	./mimverify check --preset global-local --format markdown --out docs/evidence/check-global-local.md --progress never
 	./mimverify sweep --preset default --vary gamma=0.3,0.5,0.7 --vary z.kind=constant,uniform,two-point \
@@ -45,4 +71,4 @@ evidence: build
 		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
 
 clean:
-	rm -f mimverify
+	rm -rf mimverify bin

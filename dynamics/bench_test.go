@@ -17,12 +17,12 @@ func BenchmarkExactStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			obj, err := NewSampleObjective(&s, theory.Samples(&s, 1, 256))
+			obj, err := NewSampleObjective(&s, s.Samples(1, 256))
 			if err != nil {
 				b.Fatal(err)
 			}
-			c := theory.NewCorrelations(&s)
-			g := theory.NewCorrelations(&s)
+			c := s.Shape().New()
+			g := s.Shape().New()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {

@@ -2,179 +2,120 @@ package dynamics
 
 import (
 	"errors"
-	"fmt"
-	"math"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
-// MaxSteps bounds DescendOptions.Steps.
-const MaxSteps = 1 << 30
-
-// DescendOptions configures Descend.
-type DescendOptions struct {
-	// Steps is the number of gradient steps, in [0, MaxSteps].
-	Steps int
-	// RecordEvery records the state every RecordEvery steps, in [1, MaxSteps];
-	// step 0 and the last step are always recorded.
-	RecordEvery int
-	// RecordSteps, when not empty, replaces RecordEvery: the state is
-	// recorded at exactly these steps (strictly increasing, in [0, Steps]),
-	// plus step 0 and the last step — for example the log-spaced schedule of
-	// theory.LogSchedule, which resolves early phases and late rates alike.
-	RecordSteps []int
-	// Init is (A, B) at step 0; the zero value means theory.NewCorrelations
-	// (Q(0) = 0). It must have the setting's shape and is not modified.
-	Init theory.Correlations
-	// Engine names the engine in the Trajectory and in errors, e.g. "exact"
-	// or "population".
-	Engine string
-	// Progress, when non-nil, is called after each step with (step, Steps).
-	Progress func(step, steps int)
+// Descent is gradient descent (A, B) ← (A, B) − η ∇L(A, B), η = the
+// setting's step size, on an objective: the iteration behind the exact and
+// population engines, and the one the judge runs on objectives of its own.
+type Descent struct {
+	// Name is the engine named in the trajectory and in errors.
+	Name engine.ID
+	// Objective is the loss descended on.
+	Objective Objective
 }
 
-// Descend runs gradient descent (A, B) ← (A, B) − η ∇L(A, B) with η = s.Eta
-// on the objective for opt.Steps steps. It records step 0, every
-// opt.RecordEvery-th step and the last step: the step t, the time η·t, the
-// loss and its standard error at that state (before that step's update) and a
-// deep copy of (A, B). A NaN or ±Inf in the loss, in the gradient or in the
+// ID returns d.Name.
+func (d Descent) ID() engine.ID { return d.Name }
+
+// Run descends from p.Init along the schedule. Each record holds the loss
+// and its standard error at the recorded state (before that step's update)
+// and a copy of (A, B). A NaN or ±Inf in the loss, in the gradient or in the
 // updated state stops the run with a *theory.NonFiniteError naming the
 // quantity (e.g. "gradient of A[0][3][1]"); the records up to that point are
 // returned with it.
 //
-// Descend does not validate the whole setting (the objective did): only η > 0
-// finite and the shape of Init are checked, so a setting with an
-// out-of-range but finite η can be used to probe divergence.
-func Descend(s *theory.Setting, obj Objective, opt DescendOptions) (theory.Trajectory, error) {
-	traj := theory.Trajectory{Engine: opt.Engine}
-	if s == nil || obj == nil {
-		return traj, errors.New("dynamics: descend: nil setting or objective")
+// Run does not validate the whole setting (the objective did): only η > 0
+// finite and the shape of p.Init are checked, so that a setting with an
+// out-of-range but finite η can probe divergence.
+func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
+	if d.Objective == nil {
+		return theory.Trajectory{Engine: string(d.Name)}, errors.New(string(d.Name) + ": no objective")
 	}
-	if opt.Steps < 0 || opt.Steps > MaxSteps {
-		return traj, fmt.Errorf("dynamics: descend option Steps = %d: must be an integer in [0, %d]", opt.Steps, MaxSteps)
+	rec, err := engine.NewRecorder(d.Name, p.Setting, sch, obs)
+	if err != nil {
+		return theory.Trajectory{Engine: string(d.Name)}, err
 	}
-	if len(opt.RecordSteps) > 0 {
-		for i, t := range opt.RecordSteps {
-			if t < 0 || t > opt.Steps || (i > 0 && t <= opt.RecordSteps[i-1]) {
-				return traj, fmt.Errorf("dynamics: descend option RecordSteps[%d] = %d: must be strictly increasing steps in [0, Steps = %d]", i, t, opt.Steps)
-			}
-		}
-	} else if opt.RecordEvery < 1 || opt.RecordEvery > MaxSteps {
-		return traj, fmt.Errorf("dynamics: descend option RecordEvery = %d: must be an integer in [1, %d]", opt.RecordEvery, MaxSteps)
+	c, err := p.Start(d.Name)
+	if err != nil {
+		return rec.Trajectory(), err
 	}
-	next := 0 // index of the next step of RecordSteps
-	record := func(t int) bool {
-		if t == 0 || t == opt.Steps {
-			return true
-		}
-		if len(opt.RecordSteps) == 0 {
-			return t%opt.RecordEvery == 0
-		}
-		for next < len(opt.RecordSteps) && opt.RecordSteps[next] < t {
-			next++
-		}
-		return next < len(opt.RecordSteps) && opt.RecordSteps[next] == t
-	}
-	eta := s.Eta
-	if math.IsNaN(eta) || math.IsInf(eta, 0) || eta <= 0 {
-		return traj, fmt.Errorf("dynamics: descend: eta = %g: must be a finite step size > 0", eta)
-	}
-	var c theory.Correlations
-	if opt.Init.A == nil && opt.Init.B == nil {
-		c = theory.NewCorrelations(s)
-	} else {
-		if err := checkShape(s, opt.Init); err != nil {
-			return traj, fmt.Errorf("dynamics: descend option Init: %w", err)
-		}
-		c = theory.NewCorrelations(s)
-		copyCorr(c, opt.Init)
-	}
-	grad := theory.NewCorrelations(s)
-	fail := func(step int, q string, v float64) (theory.Trajectory, error) {
-		return traj, &theory.NonFiniteError{Engine: opt.Engine, Step: step, Quantity: q, Value: v}
-	}
+	sh, eta := p.Setting.Shape(), p.Setting.Eta
+	grad := sh.New()
+	x, g := c.Flat(), grad.Flat()
 	for t := 0; ; t++ {
-		loss, se := obj.LossGrad(c, grad)
-		if !isFinite(loss) {
-			return fail(t, "loss", loss)
-		}
-		if record(t) {
-			traj.Records = append(traj.Records, theory.Record{
-				Step: t, Time: eta * float64(t), Loss: loss, LossStdErr: se, Correlations: c.Clone(),
-			})
-		}
-		if t == opt.Steps {
-			return traj, nil
-		}
-		for k := range grad.A {
-			for p, row := range grad.A[k] {
-				crow := c.A[k][p]
-				for j, g := range row {
-					if !isFinite(g) {
-						return fail(t, fmt.Sprintf("gradient of A[%d][%d][%d]", k, p, j), g)
-					}
-					crow[j] -= eta * g
-					if !isFinite(crow[j]) {
-						return fail(t+1, fmt.Sprintf("A[%d][%d][%d]", k, p, j), crow[j])
-					}
-				}
+		loss, se := d.Objective.LossGrad(c, grad)
+		if rec.Wants(t) {
+			if err := rec.Add(t, loss, se, c); err != nil {
+				return rec.Trajectory(), err
 			}
+		} else if err := finiteLoss(d.Name, t, loss); err != nil {
+			return rec.Trajectory(), err
 		}
-		for p, row := range grad.B {
-			crow := c.B[p]
-			for q, g := range row {
-				if !isFinite(g) {
-					return fail(t, fmt.Sprintf("gradient of B[%d][%d]", p, q), g)
-				}
-				crow[q] -= eta * g
-				if !isFinite(crow[q]) {
-					return fail(t+1, fmt.Sprintf("B[%d][%d]", p, q), crow[q])
-				}
-			}
+		if t == sch.Steps {
+			return rec.Trajectory(), nil
 		}
-		if opt.Progress != nil {
-			opt.Progress(t+1, opt.Steps)
+		if err := engine.NonFinite(d.Name, sh, t, "gradient of ", g); err != nil {
+			return rec.Trajectory(), err
+		}
+		for i, gi := range g {
+			x[i] -= eta * gi
+		}
+		if err := engine.NonFinite(d.Name, sh, t+1, "", x); err != nil {
+			return rec.Trajectory(), err
+		}
+		if err := rec.Stepped(t + 1); err != nil {
+			return rec.Trajectory(), err
 		}
 	}
 }
 
-func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-
-// checkShape reports whether c has the shape of s's correlations.
-func checkShape(s *theory.Setting, c theory.Correlations) error {
-	if len(c.A) != len(s.Clusters) {
-		return fmt.Errorf("A has %d clusters, the setting %d", len(c.A), len(s.Clusters))
-	}
-	for k, cl := range s.Clusters {
-		if len(c.A[k]) != s.P {
-			return fmt.Errorf("A[%d] has %d rows, must be P = %d", k, len(c.A[k]), s.P)
-		}
-		n := cl.NumAreas()
-		for p, row := range c.A[k] {
-			if len(row) != n {
-				return fmt.Errorf("A[%d][%d] has %d entries, must be N_%d = %d", k, p, len(row), k, n)
-			}
-		}
-	}
-	if len(c.B) != s.P {
-		return fmt.Errorf("B has %d rows, must be P = %d", len(c.B), s.P)
-	}
-	for p, row := range c.B {
-		if len(row) != s.P {
-			return fmt.Errorf("B[%d] has %d entries, must be P = %d", p, len(row), s.P)
-		}
+func finiteLoss(id engine.ID, t int, loss float64) error {
+	if _, v, bad := theory.FirstNonFinite([]float64{loss}); bad {
+		return &theory.NonFiniteError{Engine: string(id), Step: t, Quantity: "loss", Value: v}
 	}
 	return nil
 }
 
-// copyCorr copies src into dst (same shape).
-func copyCorr(dst, src theory.Correlations) {
-	for k := range src.A {
-		for p := range src.A[k] {
-			copy(dst.A[k][p], src.A[k][p])
-		}
+// Exact is level 1 of SPEC §3: gradient descent on (A, B) over the
+// problem's fixed samples, exactly the iteration of the full model from
+// Q(0) = 0 (docs/DYNAMICS.md §5).
+type Exact struct{}
+
+// ID returns engine.Exact.
+func (Exact) ID() engine.ID { return engine.Exact }
+
+// Run descends on the empirical loss of p.Samples.
+func (Exact) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
+	obj, err := NewSampleObjective(p.Setting, p.Samples)
+	if err != nil {
+		return theory.Trajectory{Engine: string(engine.Exact)}, err
 	}
-	for p := range src.B {
-		copy(dst.B[p], src.B[p])
+	return Descent{Name: engine.Exact, Objective: obj}.Run(p, sch, obs)
+}
+
+// Population is level 2 of SPEC §3: gradient descent on (A, B) under the
+// population expectation (exact enumeration, or common random numbers
+// drawn from the problem's seed). The zero value is the defaults.
+type Population struct {
+	Options PopulationOptions
+	// Used is set by Run: the objective it built (its mode and terms).
+	Used *PopulationObjective
+}
+
+// ID returns engine.Population.
+func (*Population) ID() engine.ID { return engine.Population }
+
+// Run descends on the population loss; Options.Seed is replaced by p.Seed.
+func (e *Population) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
+	opt := e.Options
+	opt.Seed = p.Seed
+	obj, err := NewPopulationObjective(p.Setting, opt)
+	if err != nil {
+		return theory.Trajectory{Engine: string(engine.Population)}, err
 	}
+	e.Used = obj
+	return Descent{Name: engine.Population, Objective: obj}.Run(p, sch, obs)
 }

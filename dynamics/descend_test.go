@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -21,13 +22,14 @@ func TestDescendDecreasesGrid4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj := mustSample(t, &s, theory.Samples(&s, 1, 256))
+	obj := mustSample(t, &s, s.Samples(1, 256))
 	calls := 0
-	traj, err := Descend(&s, obj, DescendOptions{Steps: 50, RecordEvery: 1, Engine: "exact", Progress: func(step, steps int) {
+	traj, err := descend(&s, obj, engine.Every(50, 1), theory.Correlations{}, engine.Observer{Step: func(step, steps int) error {
 		calls++
 		if step != calls || steps != 50 {
 			t.Errorf("progress(%d, %d) at call %d", step, steps, calls)
 		}
+		return nil
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +49,7 @@ func TestDescendDecreasesGrid4(t *testing.T) {
 	// The state of each record is that step's state: re-evaluating gives
 	// its loss.
 	r := traj.Records[17]
-	if l := obj.Loss(r.Correlations); l != r.Loss {
+	if l := lossAt(obj, r.Correlations); l != r.Loss {
 		t.Errorf("record 17: stored loss %.17g, re-evaluated %.17g", r.Loss, l)
 	}
 }
@@ -56,10 +58,10 @@ func TestDescendDecreasesGrid4(t *testing.T) {
 // update against (A, B) − η∇ computed here.
 func TestDescendRecords(t *testing.T) {
 	s, _ := theory.Preset("grid4")
-	obj := mustSample(t, &s, theory.Samples(&s, 2, 16))
+	obj := mustSample(t, &s, s.Samples(2, 16))
 	init := randomCorr(&s, rand.New(rand.NewPCG(2, 3)), 0.3)
 	keep := init.Clone()
-	traj, err := Descend(&s, obj, DescendOptions{Steps: 7, RecordEvery: 3, Init: init, Engine: "exact"})
+	traj, err := descend(&s, obj, engine.Every(7, 3), init, engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,13 +76,13 @@ func TestDescendRecords(t *testing.T) {
 		t.Errorf("recorded steps %v, want [0 3 6 7]", steps)
 	}
 	if init.MaxAbsDiff(keep) != 0 {
-		t.Error("Descend modified opt.Init")
+		t.Error("Run modified Problem.Init")
 	}
 	if traj.Records[0].MaxAbsDiff(keep) != 0 {
 		t.Error("record 0 is not the initial state")
 	}
 	// One step by hand from record 6 must give record 7.
-	g := theory.NewCorrelations(&s)
+	g := s.Shape().New()
 	loss6, _ := obj.LossGrad(traj.Records[2].Correlations, g)
 	if loss6 != traj.Records[2].Loss {
 		t.Errorf("record 6 loss %g, re-evaluated %g", traj.Records[2].Loss, loss6)
@@ -118,9 +120,9 @@ func TestDescendRecords(t *testing.T) {
 // scores themselves, as built here, or of the update (TestDescendOverflow).
 func TestDescendNonFinite(t *testing.T) {
 	s, _ := theory.Preset("grid4")
-	obj := mustSample(t, &s, theory.Samples(&s, 1, 32))
+	obj := mustSample(t, &s, s.Samples(1, 32))
 	s.Eta = 1e300
-	init := theory.NewCorrelations(&s)
+	init := s.Shape().New()
 	for k := range init.A {
 		for p := range init.A[k] {
 			for j := range init.A[k][p] {
@@ -133,7 +135,7 @@ func TestDescendNonFinite(t *testing.T) {
 			init.B[p][q] = 1.7e308
 		}
 	}
-	traj, err := Descend(&s, obj, DescendOptions{Steps: 20, RecordEvery: 1, Engine: "exact", Init: init})
+	traj, err := descend(&s, obj, engine.Every(20, 1), init, engine.Observer{})
 	var nf *theory.NonFiniteError
 	if !errors.As(err, &nf) {
 		t.Fatalf("error %v, want *theory.NonFiniteError", err)
@@ -170,7 +172,7 @@ func (hugeObjective) LossGrad(c, grad theory.Correlations) (float64, float64) {
 func TestDescendOverflow(t *testing.T) {
 	s, _ := theory.Preset("grid4")
 	s.Eta = 1e300
-	traj, err := Descend(&s, hugeObjective{}, DescendOptions{Steps: 3, RecordEvery: 1, Engine: "test"})
+	traj, err := descend(&s, hugeObjective{}, engine.Every(3, 1), theory.Correlations{}, engine.Observer{})
 	var nf *theory.NonFiniteError
 	if !errors.As(err, &nf) || nf.Quantity != "A[0][0][0]" || nf.Step != 1 || !math.IsInf(nf.Value, -1) {
 		t.Errorf("error %v, want a NonFiniteError on A[0][0][0] = -Inf at step 1", err)
@@ -198,7 +200,7 @@ func (nanObjective) LossGrad(c, grad theory.Correlations) (float64, float64) {
 
 func TestDescendNaNGradient(t *testing.T) {
 	s, _ := theory.Preset("grid4")
-	_, err := Descend(&s, nanObjective{}, DescendOptions{Steps: 3, RecordEvery: 1, Engine: "test"})
+	_, err := descend(&s, nanObjective{}, engine.Every(3, 1), theory.Correlations{}, engine.Observer{})
 	var nf *theory.NonFiniteError
 	if !errors.As(err, &nf) || nf.Quantity != "gradient of A[0][2][1]" || nf.Step != 0 {
 		t.Errorf("error %v, want a NonFiniteError on gradient of A[0][2][1] at step 0", err)
@@ -208,17 +210,22 @@ func TestDescendNaNGradient(t *testing.T) {
 func TestDescendOptionErrors(t *testing.T) {
 	s, _ := theory.Preset("grid4")
 	obj := nanObjective{}
-	for _, opt := range []DescendOptions{
-		{Steps: -1, RecordEvery: 1},
-		{Steps: 3, RecordEvery: 0},
-		{Steps: 3, RecordEvery: 1, Init: theory.Correlations{B: [][]float64{{1}}}},
-	} {
-		if _, err := Descend(&s, obj, opt); err == nil {
-			t.Errorf("options %+v accepted", opt)
+	cases := []struct {
+		sch  engine.Schedule
+		init theory.Correlations
+	}{
+		{engine.Schedule{Steps: -1, Record: []int{0}}, theory.Correlations{}},
+		{engine.Schedule{Steps: 3, Record: []int{0, 2, 2, 3}}, theory.Correlations{}},
+		{engine.Schedule{Steps: 3, Record: []int{0, 2}}, theory.Correlations{}},
+		{engine.Every(3, 1), theory.Correlations{B: [][]float64{{1}}}},
+	}
+	for _, c := range cases {
+		if _, err := descend(&s, obj, c.sch, c.init, engine.Observer{}); err == nil {
+			t.Errorf("schedule %+v, init %+v accepted", c.sch, c.init)
 		}
 	}
 	s.Eta = math.NaN()
-	if _, err := Descend(&s, obj, DescendOptions{Steps: 1, RecordEvery: 1}); err == nil {
+	if _, err := descend(&s, obj, engine.Every(1, 1), theory.Correlations{}, engine.Observer{}); err == nil {
 		t.Error("η = NaN accepted")
 	}
 }

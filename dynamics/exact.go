@@ -25,7 +25,7 @@ type SampleObjective struct {
 // NewSampleObjective returns the empirical objective of the samples under the
 // setting s, which must be valid; every sample must pass s.CheckSample. The
 // samples are copied into index lists: later changes to them have no effect.
-func NewSampleObjective(s *theory.Setting, samples []theory.Sample) (Objective, error) {
+func NewSampleObjective(s *theory.Setting, samples []theory.Sample) (*SampleObjective, error) {
 	if s == nil {
 		return nil, errors.New("dynamics: sample objective: nil setting")
 	}
@@ -54,16 +54,3 @@ func NewSampleObjective(s *theory.Setting, samples []theory.Sample) (Objective, 
 func (o *SampleObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
 	return o.ws.lossGrad(c, grad), 0
 }
-
-// Loss returns the empirical loss at c without computing the gradient.
-func (o *SampleObjective) Loss(c theory.Correlations) float64 {
-	return o.ws.lossGrad(c, theory.Correlations{})
-}
-
-// SampleLosses returns the per-sample losses (each s.LossScale() · Σ_{p∈M}
-// ℓ_p) of the last LossGrad or Loss call, in sample order. The slice is
-// owned by the objective and overwritten by the next call.
-func (o *SampleObjective) SampleLosses() []float64 { return o.ws.losses }
-
-// NumSamples returns the number of samples n.
-func (o *SampleObjective) NumSamples() int { return len(o.ws.terms) }

@@ -51,7 +51,7 @@ func randomSetting(t testing.TB, rng *rand.Rand, mask theory.MaskScheme, keys th
 
 // randomCorr returns correlations with i.i.d. N(0, σ²) entries.
 func randomCorr(s *theory.Setting, rng *rand.Rand, sigma float64) theory.Correlations {
-	c := theory.NewCorrelations(s)
+	c := s.Shape().New()
 	for k := range c.A {
 		for p := range c.A[k] {
 			for j := range c.A[k][p] {
@@ -73,7 +73,7 @@ func mustSample(t testing.TB, s *theory.Setting, samples []theory.Sample) *Sampl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return o.(*SampleObjective)
+	return o
 }
 
 // TestSampleGradFiniteDifference checks the analytic gradient against a
@@ -94,17 +94,17 @@ func TestSampleGradFiniteDifference(t *testing.T) {
 					name := fmt.Sprintf("%s/%s/%s/%d", mask, keys, norm, rep)
 					t.Run(name, func(t *testing.T) {
 						s := randomSetting(t, rng, mask, keys, norm, theory.ZUniform)
-						o := mustSample(t, &s, theory.Samples(&s, uint64(rep+1), 6))
+						o := mustSample(t, &s, s.Samples(uint64(rep+1), 6))
 						c := randomCorr(&s, rng, 1)
-						grad := theory.NewCorrelations(&s)
+						grad := s.Shape().New()
 						o.LossGrad(c, grad)
-						g := grad.Flatten(nil)
-						work := theory.NewCorrelations(&s)
+						g := grad.Flat()
+						work := s.Shape().New()
 						f := func(x []float64) float64 {
-							work.SetFlat(x)
-							return o.Loss(work)
+							copy(work.Flat(), x)
+							return lossAt(o, work)
 						}
-						num := fd.Gradient(nil, f, c.Flatten(nil), &fd.Settings{Formula: fd.Central, Step: 1e-5})
+						num := fd.Gradient(nil, f, c.Clone().Flat(), &fd.Settings{Formula: fd.Central, Step: 1e-5})
 						for i := range g {
 							if d := math.Abs(g[i] - num[i]); !(d <= 1e-7*(1+math.Abs(g[i]))) {
 								t.Errorf("P=%d coordinate %d: analytic %.12g, finite difference %.12g (diff %.3g)", s.P, i, g[i], num[i], d)
@@ -129,7 +129,7 @@ func TestSampleLossByHand(t *testing.T) {
 	}
 	z0, z1 := 0.7, 1.3
 	a00, a01, b01, b02, b00, b21, b20, b22 := 0.3, -0.8, 0.5, 1.1, -0.4, 0.9, 0.2, -1.7
-	c := theory.NewCorrelations(&s)
+	c := s.Shape().New()
 	c.A[0][0][0], c.A[0][0][1] = a00, a01
 	c.B[0][0], c.B[0][1], c.B[0][2] = b00, b01, b02
 	c.B[2][0], c.B[2][1], c.B[2][2] = b20, b21, b22
@@ -178,7 +178,7 @@ func TestSampleLossByHand(t *testing.T) {
 		s2 := s.Clone()
 		s2.Keys, s2.Loss = tc.keys, tc.norm
 		o := mustSample(t, &s2, tc.smp)
-		grad := theory.NewCorrelations(&s2)
+		grad := s2.Shape().New()
 		got, se := o.LossGrad(c, grad)
 		if se != 0 {
 			t.Errorf("case %d: stderr = %g, want 0 for the empirical loss", i, se)
@@ -209,7 +209,7 @@ func TestExactReductionFullModel(t *testing.T) {
 		for rep := range 4 {
 			s := randomSetting(t, rng, theory.MaskBernoulli, keys, theory.LossMean, theory.ZUniform)
 			s.ExtraDim = 2
-			samples := theory.Samples(&s, uint64(rep+10), 5)
+			samples := s.Samples(uint64(rep+10), 5)
 			d := s.Dim()
 			// Random orthonormal basis: Q factor of a Gaussian matrix.
 			g := mat.NewDense(d, d, nil)
@@ -350,7 +350,7 @@ func TestExactReductionFullModel(t *testing.T) {
 				}
 			}
 			o := mustSample(t, &s, samples)
-			grad := theory.NewCorrelations(&s)
+			grad := s.Shape().New()
 			loss, _ := o.LossGrad(c, grad)
 			if !(math.Abs(loss-fullLoss) <= 1e-12*(1+fullLoss)) {
 				t.Errorf("%s rep %d: reduced loss %.17g, full model %.17g", keys, rep, loss, fullLoss)
@@ -394,7 +394,7 @@ func TestSampleBitIdentical(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Keys = theory.KeysAll
-	o := mustSample(t, &s, theory.Samples(&s, 3, 300))
+	o := mustSample(t, &s, s.Samples(3, 300))
 	c := randomCorr(&s, rand.New(rand.NewPCG(3, 4)), 0.5)
 	compareProcs(t, &s, o, c)
 }
@@ -403,15 +403,15 @@ func compareProcs(t *testing.T, s *theory.Setting, o Objective, c theory.Correla
 	t.Helper()
 	old := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(old)
-	g1 := theory.NewCorrelations(s)
+	g1 := s.Shape().New()
 	l1, se1 := o.LossGrad(c, g1)
 	runtime.GOMAXPROCS(2)
-	g2 := theory.NewCorrelations(s)
+	g2 := s.Shape().New()
 	l2, se2 := o.LossGrad(c, g2)
 	if l1 != l2 || se1 != se2 {
 		t.Errorf("loss %v±%v at GOMAXPROCS=1, %v±%v at 2", l1, se1, l2, se2)
 	}
-	x1, x2 := g1.Flatten(nil), g2.Flatten(nil)
+	x1, x2 := g1.Flat(), g2.Flat()
 	for i := range x1 {
 		if x1[i] != x2[i] {
 			t.Fatalf("gradient coordinate %d: %v at GOMAXPROCS=1, %v at 2", i, x1[i], x2[i])
@@ -425,12 +425,12 @@ func TestSampleObjectiveErrors(t *testing.T) {
 	if _, err := NewSampleObjective(&s, nil); err == nil {
 		t.Error("empty sample set accepted")
 	}
-	bad := theory.Samples(&s, 1, 2)
+	bad := s.Samples(1, 2)
 	bad[1].Z = bad[1].Z[:1]
 	if _, err := NewSampleObjective(&s, bad); err == nil {
 		t.Error("sample with a wrong z length accepted")
 	}
-	bad = theory.Samples(&s, 1, 2)
+	bad = s.Samples(1, 2)
 	bad[0].Cluster = 5
 	if _, err := NewSampleObjective(&s, bad); err == nil {
 		t.Error("sample with a bad cluster accepted")
@@ -442,9 +442,9 @@ func TestSampleNoAllocs(t *testing.T) {
 	s, _ := theory.Preset("default")
 	old := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(old)
-	o := mustSample(t, &s, theory.Samples(&s, 1, 128))
-	c := theory.NewCorrelations(&s)
-	g := theory.NewCorrelations(&s)
+	o := mustSample(t, &s, s.Samples(1, 128))
+	c := s.Shape().New()
+	g := s.Shape().New()
 	if n := testing.AllocsPerRun(5, func() { o.LossGrad(c, g) }); n != 0 {
 		t.Errorf("LossGrad allocates %v times per call at GOMAXPROCS=1, want 0", n)
 	}
@@ -463,7 +463,7 @@ func TestSampleLargeScores(t *testing.T) {
 		t.Fatal(err)
 	}
 	z0, z1 := 0.7, 1.3
-	c := theory.NewCorrelations(&s)
+	c := s.Shape().New()
 	c.A[0][0][0], c.A[0][0][1] = 800/z0, 0 // z·A: 800 on area 0, 0 on area 1
 	c.B[0][1], c.B[0][2] = -1000, 0        // key 1 (area 0) far below key 2 (area 1)
 	// Scores: s1 = 800 − 1000 = −200, s2 = 0. Both factored weights,
@@ -472,7 +472,7 @@ func TestSampleLargeScores(t *testing.T) {
 	pi2 := 1 - pi1
 	want := 0.5 * ((pi1*z0-z0)*(pi1*z0-z0) + (pi2*z1)*(pi2*z1))
 	o := mustSample(t, &s, []theory.Sample{{Cluster: 0, Z: []float64{z0, z1}, Mask: []bool{true, false, false}}})
-	if got := o.Loss(c); !(math.Abs(got-want) <= 1e-14) {
+	if got := lossAt(o, c); !(math.Abs(got-want) <= 1e-14) {
 		t.Errorf("loss %.17g, closed form %.17g", got, want)
 	}
 	// Now s1 = 800 − 750 = 50 dominates: π1 = 1/(1 + e^{−50}).
@@ -480,7 +480,7 @@ func TestSampleLargeScores(t *testing.T) {
 	pi1 = 1 / (1 + math.Exp(-50))
 	pi2 = 1 - pi1
 	want = 0.5 * ((pi1*z0-z0)*(pi1*z0-z0) + (pi2*z1)*(pi2*z1))
-	if got := o.Loss(c); !(math.Abs(got-want) <= 1e-14) {
+	if got := lossAt(o, c); !(math.Abs(got-want) <= 1e-14) {
 		t.Errorf("loss %.17g, closed form %.17g", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -19,7 +20,7 @@ type quadObjective struct {
 }
 
 func (q *quadObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
-	c.Flatten(q.buf[:0])
+	copy(q.buf, c.Flat())
 	for i, x := range q.buf {
 		d := x - q.target[i]
 		loss += q.w[i] * d * d / 2
@@ -29,7 +30,7 @@ func (q *quadObjective) LossGrad(c, grad theory.Correlations) (loss, stderr floa
 		}
 		q.buf[i] = q.w[i] * d
 	}
-	grad.SetFlat(q.buf)
+	copy(grad.Flat(), q.buf)
 	return loss, 0
 }
 
@@ -48,8 +49,8 @@ func flowTestSetting(t *testing.T, eta float64) *theory.Setting {
 // [wmin, wmax], targets in [−1, 1] and an initial state in [−1, 1], all
 // deterministic.
 func newQuad(s *theory.Setting, wmin, wmax float64) (*quadObjective, theory.Correlations) {
-	c0 := theory.NewCorrelations(s)
-	n := c0.Len()
+	c0 := s.Shape().New()
+	n := len(c0.Flat())
 	q := &quadObjective{w: make([]float64, n), target: make([]float64, n), buf: make([]float64, n)}
 	x := make([]float64, n)
 	for i := range q.w {
@@ -57,15 +58,14 @@ func newQuad(s *theory.Setting, wmin, wmax float64) (*quadObjective, theory.Corr
 		q.target[i] = math.Sin(float64(i) * 1.3)
 		x[i] = math.Cos(float64(i) * 0.7)
 	}
-	c0.SetFlat(x)
+	copy(c0.Flat(), x)
 	return q, c0
 }
 
 // closedForm returns the flow (gd = false) or GD (gd = true) state after t
 // steps of size eta, from c0.
 func (q *quadObjective) closedForm(c0 theory.Correlations, eta float64, t int, gd bool) []float64 {
-	x := make([]float64, len(q.w))
-	c0.Flatten(x[:0])
+	x := append([]float64(nil), c0.Flat()...)
 	for i := range x {
 		var f float64
 		if gd {
@@ -81,15 +81,12 @@ func (q *quadObjective) closedForm(c0 theory.Correlations, eta float64, t int, g
 // gdLoop runs plain gradient descent on obj for steps steps from c0.
 func gdLoop(obj Objective, c0 theory.Correlations, eta float64, steps int) theory.Correlations {
 	c, g := c0.Clone(), c0.Clone()
-	x, dx := make([]float64, c.Len()), make([]float64, c.Len())
+	x, dx := c.Flat(), g.Flat()
 	for t := 0; t < steps; t++ {
 		obj.LossGrad(c, g)
-		c.Flatten(x[:0])
-		g.Flatten(dx[:0])
 		for i := range x {
 			x[i] -= eta * dx[i]
 		}
-		c.SetFlat(x)
 	}
 	return c
 }
@@ -102,15 +99,16 @@ func maxAbsDiffFlat(a, b []float64) float64 {
 	return m
 }
 
-func TestFlowRecordSteps(t *testing.T) {
+func TestEverySchedule(t *testing.T) {
 	for _, c := range []struct {
 		steps, every int
 		want         string
 	}{
 		{25, 10, "[0 10 20 25]"}, {20, 10, "[0 10 20]"}, {7, 0, "[0 7]"}, {0, 5, "[0]"}, {3, 1, "[0 1 2 3]"},
 	} {
-		if got := fmtInts(flowRecordSteps(c.steps, c.every)); got != c.want {
-			t.Errorf("steps %d every %d: %s, want %s", c.steps, c.every, got, c.want)
+		sch := engine.Every(c.steps, c.every)
+		if got := fmtInts(sch.Record); got != c.want || sch.Validate() != nil {
+			t.Errorf("steps %d every %d: %s (%v), want %s", c.steps, c.every, got, sch.Validate(), c.want)
 		}
 	}
 }
@@ -148,12 +146,13 @@ func TestFlowQuadraticClosedForm(t *testing.T) {
 	s := flowTestSetting(t, eta)
 	q, c0 := newQuad(s, 0.2, 5)
 	var progress []int
-	tr, err := Flow(s, q, FlowOptions{Steps: 55, RecordEvery: 10, Init: c0,
-		Progress: func(step, steps int) {
+	tr, err := (&Flow{Objective: q}).Run(engine.Problem{Setting: s, Init: c0}, engine.Every(55, 10),
+		engine.Observer{Step: func(step, steps int) error {
 			if steps != 55 {
 				t.Errorf("progress steps = %d", steps)
 			}
 			progress = append(progress, step)
+			return nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +172,7 @@ func TestFlowQuadraticClosedForm(t *testing.T) {
 			t.Errorf("record step %d time %v", r.Step, r.Time)
 		}
 		want := q.closedForm(c0, eta, r.Step, false)
-		d := maxAbsDiffFlat(r.Correlations.Flatten(nil), want)
+		d := maxAbsDiffFlat(r.Correlations.Flat(), want)
 		worst = math.Max(worst, d)
 		wl := 0.0
 		for i, x := range want {
@@ -196,7 +195,7 @@ func TestFlowQuadraticClosedForm(t *testing.T) {
 		t.Error("records share storage")
 	}
 	// Zero Init means zeros.
-	tr, err = Flow(s, q, FlowOptions{Steps: 0})
+	tr, err = (&Flow{Objective: q}).Run(engine.Problem{Setting: s}, engine.Every(0, 0), engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func TestFlowVsGDOrderEta(t *testing.T) {
 		s := flowTestSetting(t, eta)
 		q, c0 := newQuad(s, 0.2, 3)
 		steps := int(math.Round(tau / eta))
-		tr, err := Flow(s, q, FlowOptions{Steps: steps, RecordEvery: steps, Init: c0})
+		tr, err := (&Flow{Objective: q}).Run(engine.Problem{Setting: s, Init: c0}, engine.Every(steps, steps), engine.Observer{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +247,7 @@ func TestFlowGapBound(t *testing.T) {
 	const eta = 0.005
 	s := flowTestSetting(t, eta)
 	q, c0 := newQuad(s, 0.5, 2)
-	tr, gap, err := FlowGapBound(s, q, FlowOptions{Steps: 100, RecordEvery: 20, Init: c0})
+	tr, gap, err := (&Flow{Objective: q}).RunGap(engine.Problem{Setting: s, Init: c0}, engine.Every(100, 20), engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,11 +257,11 @@ func TestFlowGapBound(t *testing.T) {
 	for i, r := range tr.Records {
 		gd := q.closedForm(c0, eta, r.Step, true)
 		fl := q.closedForm(c0, eta, r.Step, false)
-		if d := maxAbsDiffFlat(r.Correlations.Flatten(nil), fl); d > 1e-7 {
+		if d := maxAbsDiffFlat(r.Correlations.Flat(), fl); d > 1e-7 {
 			t.Errorf("step %d: augmented flow off the closed form by %.3g", r.Step, d)
 		}
 		trueMax, trueL2 := 0.0, 0.0
-		dev := gap.Deviation[i].Flatten(nil)
+		dev := gap.Deviation[i].Flat()
 		devErr := 0.0
 		for j := range gd {
 			d := gd[j] - fl[j]
@@ -297,7 +296,7 @@ func TestFlowErrors(t *testing.T) {
 		q.target[i] = 2
 	}
 	q.nanAbove = 1
-	_, err := Flow(s, q, FlowOptions{Steps: 200, RecordEvery: 50})
+	_, err := (&Flow{Objective: q}).Run(engine.Problem{Setting: s}, engine.Every(200, 50), engine.Observer{})
 	var nf *theory.NonFiniteError
 	if !errors.As(err, &nf) {
 		t.Fatalf("NaN gradient: got %v, want *theory.NonFiniteError", err)
@@ -309,35 +308,34 @@ func TestFlowErrors(t *testing.T) {
 	q.nanAbove = 0
 
 	for _, c := range []struct {
-		opt  FlowOptions
+		flow Flow
+		p    engine.Problem
+		sch  engine.Schedule
 		want string
 	}{
-		{FlowOptions{Steps: -1}, "Steps = -1"},
-		{FlowOptions{Steps: 1, RecordEvery: -2}, "RecordEvery = -2"},
-		{FlowOptions{Steps: 1, RelTol: -1}, "RelTol"},
-		{FlowOptions{Steps: 1, Init: theory.Correlations{B: [][]float64{{1}}}}, "shape"},
+		{Flow{Objective: q}, engine.Problem{Setting: s}, engine.Schedule{Steps: -1, Record: []int{0}}, "steps = -1"},
+		{Flow{Objective: q}, engine.Problem{Setting: s}, engine.Schedule{Steps: 2, Record: []int{0, 1}}, "end at steps = 2"},
+		{Flow{Objective: q, RelTol: -1}, engine.Problem{Setting: s}, engine.Every(1, 1), "RelTol"},
+		{Flow{Objective: q}, engine.Problem{Setting: s, Init: theory.Correlations{B: [][]float64{{1}}}}, engine.Every(1, 1), "A has 0 clusters"},
 	} {
-		if _, err := Flow(s, q, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: got %v, want an error containing %q", c.opt, err, c.want)
+		if _, err := c.flow.Run(c.p, c.sch, engine.Observer{}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want an error containing %q", c.sch, err, c.want)
 		}
 	}
 	bad := c0.Clone()
 	bad.B[1][2] = math.Inf(1)
-	if _, err := Flow(s, q, FlowOptions{Steps: 1, Init: bad}); !errors.As(err, &nf) || !strings.Contains(nf.Quantity, "B[1][2]") {
+	if _, err := (&Flow{Objective: q}).Run(engine.Problem{Setting: s, Init: bad}, engine.Every(1, 1), engine.Observer{}); !errors.As(err, &nf) || !strings.Contains(nf.Quantity, "B[1][2]") {
 		t.Errorf("infinite Init: got %v", err)
 	}
-	if _, err := Flow(nil, q, FlowOptions{}); err == nil {
+	if _, err := (&Flow{Objective: q}).Run(engine.Problem{}, engine.Every(1, 1), engine.Observer{}); err == nil {
 		t.Error("nil setting: no error")
-	}
-	if _, err := Flow(s, nil, FlowOptions{}); err == nil {
-		t.Error("nil objective: no error")
 	}
 }
 
 // TestFlowVsDescendGrid4: on grid4 with 64 samples (the level-1 objective),
-// GD (Descend) for 100 steps of η and 200 steps of η/2 against the flow at
+// GD (Descent) for 100 steps of η and 200 steps of η/2 against the flow at
 // the same τ = 100η: the gap shrinks by a factor in [1.8, 2.2] when η
-// halves, and FlowGapBound's first-order prediction matches the measured gap
+// halves, and RunGap's first-order prediction matches the measured gap
 // within 10 % with a remainder |measured − predicted| that is O(η²): it
 // shrinks by a factor in [3, 5.5] when η halves.
 func TestFlowVsDescendGrid4(t *testing.T) {
@@ -345,7 +343,7 @@ func TestFlowVsDescendGrid4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := NewSampleObjective(&s, theory.Samples(&s, 1, 64))
+	obj, err := NewSampleObjective(&s, s.Samples(1, 64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,11 +352,11 @@ func TestFlowVsDescendGrid4(t *testing.T) {
 	for _, k := range []int{1, 2, 4} {
 		s.Eta = eta0 / float64(k)
 		steps := 100 * k
-		gd, err := Descend(&s, obj, DescendOptions{Steps: steps, RecordEvery: steps, Engine: "exact"})
+		gd, err := descend(&s, obj, engine.Every(steps, steps), theory.Correlations{}, engine.Observer{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fl, gap, err := FlowGapBound(&s, obj, FlowOptions{Steps: steps, RecordEvery: steps})
+		fl, gap, err := (&Flow{Objective: obj}).RunGap(engine.Problem{Setting: &s}, engine.Every(steps, steps), engine.Observer{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -129,7 +129,7 @@ func binom(n, k int) float64 {
 // NewPopulationObjective returns the population objective of the valid
 // setting s. Bad options give an error naming the option and its allowed
 // range, as does Mode "enumerate" beyond the enumeration limits.
-func NewPopulationObjective(s *theory.Setting, opt PopulationOptions) (Objective, error) {
+func NewPopulationObjective(s *theory.Setting, opt PopulationOptions) (*PopulationObjective, error) {
 	if s == nil {
 		return nil, errors.New("dynamics: population objective: nil setting")
 	}
@@ -173,7 +173,7 @@ func NewPopulationObjective(s *theory.Setting, opt PopulationOptions) (Objective
 	if mode == PopulationEnumerate {
 		o.enumerate()
 	} else {
-		sp := theory.NewSampler(&o.s, theory.NewRand(opt.Seed, theory.StreamCRN))
+		sp := o.s.NewSampler(theory.NewRand(opt.Seed, theory.StreamCRN))
 		w := 1 / float64(opt.CRNSamples)
 		for range opt.CRNSamples {
 			smp := sp.Draw()
@@ -307,13 +307,6 @@ func (o *PopulationObjective) enumerate() {
 // deviation of the per-sample losses divided by √n.
 func (o *PopulationObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
 	loss = o.ws.lossGrad(c, grad)
-	return loss, o.stderr(loss)
-}
-
-// Loss returns the population loss at c and its standard error, without
-// computing the gradient.
-func (o *PopulationObjective) Loss(c theory.Correlations) (loss, stderr float64) {
-	loss = o.ws.lossGrad(c, theory.Correlations{})
 	return loss, o.stderr(loss)
 }
 

@@ -16,7 +16,7 @@ func mustPopulation(t testing.TB, s *theory.Setting, opt PopulationOptions) *Pop
 	if err != nil {
 		t.Fatal(err)
 	}
-	return o.(*PopulationObjective)
+	return o
 }
 
 // explicitExpectation computes Σ w · (loss, gradient) over an explicit list
@@ -26,12 +26,12 @@ func explicitExpectation(t *testing.T, s *theory.Setting, samples []theory.Sampl
 	t.Helper()
 	loss := 0.0
 	var grad []float64
-	g := theory.NewCorrelations(s)
+	g := s.Shape().New()
 	for i, smp := range samples {
 		o := mustSample(t, s, []theory.Sample{smp})
 		l, _ := o.LossGrad(c, g)
 		loss += weights[i] * l
-		x := g.Flatten(nil)
+		x := g.Flat()
 		if grad == nil {
 			grad = make([]float64, len(x))
 		}
@@ -105,7 +105,7 @@ func TestEnumerationMatchesExplicit(t *testing.T) {
 				c := randomCorr(&s, rng, 1)
 				wantLoss, wantGrad := explicitExpectation(t, &s, samples, weights, c)
 				o := mustPopulation(t, &s, PopulationOptions{Mode: "enumerate"})
-				g := theory.NewCorrelations(&s)
+				g := s.Shape().New()
 				loss, se := o.LossGrad(c, g)
 				if se != 0 {
 					t.Errorf("enumeration stderr = %g, want 0", se)
@@ -113,7 +113,7 @@ func TestEnumerationMatchesExplicit(t *testing.T) {
 				if !(math.Abs(loss-wantLoss) <= 1e-12*(1+wantLoss)) {
 					t.Errorf("%s/%s/%s P=%d: enumerated loss %.16g, explicit %.16g", mask, zk, keys, s.P, loss, wantLoss)
 				}
-				for i, x := range g.Flatten(nil) {
+				for i, x := range g.Flat() {
 					if !(math.Abs(x-wantGrad[i]) <= 1e-12) {
 						t.Errorf("%s/%s/%s: gradient coordinate %d: %.16g, explicit %.16g", mask, zk, keys, i, x, wantGrad[i])
 						break
@@ -152,7 +152,7 @@ func TestSharedQuadratureVsSimpson(t *testing.T) {
 		for _, m := range masks {
 			smps = append(smps, theory.Sample{Z: []float64{z, z, z}, Mask: m})
 		}
-		return mustSample(t, &s, smps).Loss(c) // uniform average over all 2^P masks
+		return lossAt(mustSample(t, &s, smps), c) // uniform average over all 2^P masks
 	}
 	const n = 400
 	h := (s.Z.U - s.Z.L) / n
@@ -165,7 +165,7 @@ func TestSharedQuadratureVsSimpson(t *testing.T) {
 		simpson += w * f(s.Z.L+float64(i)*h)
 	}
 	simpson *= h / 3 / (s.Z.U - s.Z.L)
-	got, _ := mustPopulation(t, &s, PopulationOptions{Mode: "enumerate", QuadNodes: 16}).Loss(c)
+	got, _ := mustPopulation(t, &s, PopulationOptions{Mode: "enumerate", QuadNodes: 16}).LossGrad(c, c.Shape().New())
 	if !(math.Abs(got-simpson) <= 1e-9*simpson) {
 		t.Errorf("shared-z population loss %.15g, Simpson %.15g", got, simpson)
 	}
@@ -187,7 +187,7 @@ func TestUniformQuadratureConverges(t *testing.T) {
 	c := randomCorr(&s, rand.New(rand.NewPCG(9, 10)), 1)
 	var losses []float64
 	for n := 1; n <= 12; n++ {
-		l, _ := mustPopulation(t, &s, PopulationOptions{Mode: "enumerate", QuadNodes: n}).Loss(c)
+		l, _ := mustPopulation(t, &s, PopulationOptions{Mode: "enumerate", QuadNodes: n}).LossGrad(c, c.Shape().New())
 		losses = append(losses, l)
 	}
 	prev := math.Inf(1)
@@ -230,10 +230,10 @@ func TestCRNAgreesWithEnumeration(t *testing.T) {
 	if enum.Mode() != PopulationEnumerate {
 		t.Fatalf("auto mode chose %s for P = 8, want enumerate", enum.Mode())
 	}
-	ge := theory.NewCorrelations(&s)
+	ge := s.Shape().New()
 	exact, _ := enum.LossGrad(c, ge)
 	crn := mustPopulation(t, &s, PopulationOptions{Mode: "crn", CRNSamples: 4096, Seed: 1})
-	gc := theory.NewCorrelations(&s)
+	gc := s.Shape().New()
 	est, se := crn.LossGrad(c, gc)
 	if se <= 0 {
 		t.Fatalf("CRN stderr = %g, want > 0", se)
@@ -241,9 +241,9 @@ func TestCRNAgreesWithEnumeration(t *testing.T) {
 	if z := (est - exact) / se; !(math.Abs(z) <= 4) {
 		t.Errorf("CRN loss %.6g ± %.3g vs enumeration %.6g: z-score %.2f", est, se, exact, z)
 	}
-	gse := theory.NewCorrelations(&s)
+	gse := s.Shape().New()
 	crn.GradStdErr(c, gse)
-	xe, xc, xs := ge.Flatten(nil), gc.Flatten(nil), gse.Flatten(nil)
+	xe, xc, xs := ge.Flat(), gc.Flat(), gse.Flat()
 	for i := range xe {
 		if xs[i] == 0 {
 			if xc[i] != 0 || xe[i] != 0 {

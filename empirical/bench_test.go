@@ -20,7 +20,7 @@ func BenchmarkGDStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			samples := theory.Samples(&s, 1, 256)
+			samples := s.Samples(1, 256)
 			e := NewEmbedding(&s, 1)
 			m, err := NewModel(&s, e)
 			if err != nil {
@@ -31,7 +31,8 @@ func BenchmarkGDStep(b *testing.B) {
 			grad := mat.NewDense(d, d, nil)
 			step := func() {
 				m.LossGrad(q, samples, grad)
-				q.Add(q, scaled(grad, -s.Eta))
+				grad.Scale(-s.Eta, grad)
+				q.Add(q, grad)
 			}
 			step()
 			b.ReportAllocs()

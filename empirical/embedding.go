@@ -130,7 +130,7 @@ func (e *Embedding) Project(q mat.Matrix) theory.Correlations {
 	eq := mat.NewDense(e.P, d, nil)
 	pos := mat.NewDense(e.P, d, e.rows[:e.P*d])
 	eq.Mul(pos, q)
-	c := theory.NewCorrelations(&e.shape)
+	c := e.shape.Shape().New()
 	for p := 0; p < e.P; p++ {
 		r := eq.RawRowView(p)
 		for k := range c.A {

@@ -93,7 +93,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			samples := theory.Samples(&s, uint64(100+i), 6)
+			samples := s.Samples(uint64(100+i), 6)
 			d := e.D
 			q := randomQ(d, 0.5, uint64(i))
 			grad := mat.NewDense(d, d, nil)
@@ -192,7 +192,7 @@ func TestLossMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		samples := theory.Samples(&s, uint64(i), 40) // > ChunkSize: several chunks
+		samples := s.Samples(uint64(i), 40) // > ChunkSize: several chunks
 		q := randomQ(e.D, 0.7, uint64(50+i))
 		got, want := m.Loss(q, samples), referenceLoss(&s, e, q, samples)
 		if math.Abs(got-want) > 1e-12*math.Abs(want) {
@@ -251,7 +251,7 @@ func TestManyQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		samples := theory.Samples(&s, 21, 3)
+		samples := s.Samples(21, 3)
 		nm := 0
 		for _, p := range samples[0].Mask {
 			if p {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gonum.org/v1/gonum/mat"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -41,7 +42,7 @@ func preset(t testing.TB, name string) theory.Setting {
 func TestGDDecreasesLoss(t *testing.T) {
 	s := preset(t, "default")
 	s.Eta = 0.02
-	traj, err := Train(&s, Options{Steps: 30, RecordEvery: 1, Seed: 5, Samples: theory.Samples(&s, 5, 64)})
+	traj, err := train(&s, trainOpts{Steps: 30, RecordEvery: 1, Seed: 5, Samples: s.Samples(5, 64)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,18 +79,18 @@ func TestDeterministicAcrossGOMAXPROCS(t *testing.T) {
 	runs := []struct {
 		name string
 		s    *theory.Setting
-		opt  Options
+		opt  trainOpts
 	}{
-		{"gd", &s, Options{Steps: 8, RecordEvery: 3, Seed: 9, Samples: theory.Samples(&s, 9, 64)}},
-		{"sgd-all", &sAll, Options{Steps: 6, RecordEvery: 2, Seed: 11, SGD: true, Batch: 40}},
-		{"gd-gaussian-init", &sGauss, Options{Steps: 10, RecordEvery: 5, Seed: 12, Samples: theory.Samples(&sGauss, 12, 50)}},
+		{"gd", &s, trainOpts{Steps: 8, RecordEvery: 3, Seed: 9, Samples: s.Samples(9, 64)}},
+		{"sgd-all", &sAll, trainOpts{Steps: 6, RecordEvery: 2, Seed: 11, SGD: true, Batch: 40}},
+		{"gd-gaussian-init", &sGauss, trainOpts{Steps: 10, RecordEvery: 5, Seed: 12, Samples: sGauss.Samples(12, 50)}},
 	}
 	for _, r := range runs {
 		var trajs [2]theory.Trajectory
 		for i, procs := range []int{1, 2} {
 			runtime.GOMAXPROCS(procs)
 			var err error
-			trajs[i], err = Train(r.s, r.opt)
+			trajs[i], err = train(r.s, r.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +133,7 @@ func descend(t *testing.T, m *Model, q *mat.Dense, samples []theory.Sample, eta 
 // give O(‖ΔQ‖).
 func TestOutOfSpanStaysZero(t *testing.T) {
 	s := preset(t, "grid4")
-	samples := theory.Samples(&s, 2, 32)
+	samples := s.Samples(2, 32)
 	for _, axis := range []bool{false, true} {
 		var e *Embedding
 		if axis {
@@ -182,8 +183,8 @@ func TestOutOfSpanConstantGaussianInit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := InitialQ(&s, e, 4)
-	want := theory.InitialCorrelations(&s, 4)
+	q := InitialQ(&s, e, s.InitialCorrelations(4), 4)
+	want := s.InitialCorrelations(4)
 	if diff := e.Project(q).MaxAbsDiff(want); diff > 4*float64(e.D)*0x1p-52 {
 		t.Errorf("Project(Q(0)) differs from theory.InitialCorrelations by %g", diff)
 	}
@@ -191,9 +192,9 @@ func TestOutOfSpanConstantGaussianInit(t *testing.T) {
 	if n0 < 0.1 {
 		t.Fatalf("out-of-span part of Q(0) has norm %g: not a Gaussian init", n0)
 	}
-	qs := descend(t, m, q, theory.Samples(&s, 4, 32), s.Eta, 15)
+	qs := descend(t, m, q, s.Samples(4, 32), s.Eta, 15)
 	var moved float64
-	prev := InitialQ(&s, e, 4)
+	prev := InitialQ(&s, e, s.InitialCorrelations(4), 4)
 	for _, qt := range qs {
 		var dq mat.Dense
 		dq.Sub(qt, prev)
@@ -205,7 +206,7 @@ func TestOutOfSpanConstantGaussianInit(t *testing.T) {
 	diff.Sub(out, out0)
 	// The coordinates of Q(0) themselves carry ~d·ε·‖Q(0)‖ of rounding from
 	// the two changes of basis, hence the second term.
-	tol := 4 * float64(e.D) * 0x1p-52 * (moved + mat.Norm(InitialQ(&s, e, 4), 2))
+	tol := 4 * float64(e.D) * 0x1p-52 * (moved + mat.Norm(InitialQ(&s, e, s.InitialCorrelations(4), 4), 2))
 	if dn := mat.Norm(&diff, 2); dn > tol {
 		t.Errorf("out-of-span coordinates moved by %g > %g", dn, tol)
 	}
@@ -224,7 +225,7 @@ func TestNonFiniteDetected(t *testing.T) {
 	s := preset(t, "grid4")
 	s.Eta = 1e300
 	s.Z = theory.ZLaw{Kind: theory.ZConstant, L: 1000, U: 1000}
-	traj, err := Train(&s, Options{Steps: 50, RecordEvery: 1, Seed: 1, Samples: theory.Samples(&s, 1, 16)})
+	traj, err := train(&s, trainOpts{Steps: 50, RecordEvery: 1, Seed: 1, Samples: s.Samples(1, 16)})
 	var nf *theory.NonFiniteError
 	if !errors.As(err, &nf) {
 		t.Fatalf("err = %v, want a *theory.NonFiniteError", err)
@@ -253,7 +254,7 @@ func TestProject(t *testing.T) {
 	e := NewEmbedding(&s, 8)
 	d := e.D
 	rng := theory.NewRand(99, theory.StreamInit)
-	want := theory.NewCorrelations(&s)
+	want := s.Shape().New()
 	q := mat.NewDense(d, d, nil)
 	outer := func(a float64, u, v []float64) {
 		var o mat.Dense
@@ -345,8 +346,8 @@ func TestEmbeddingOrthonormal(t *testing.T) {
 // uniform attention (which the reference transcription computes).
 func TestTrainRecords(t *testing.T) {
 	s := preset(t, "grid4")
-	samples := theory.Samples(&s, 3, 20)
-	traj, err := Train(&s, Options{Steps: 7, RecordEvery: 3, Seed: 3, Samples: samples})
+	samples := s.Samples(3, 20)
+	traj, err := train(&s, trainOpts{Steps: 7, RecordEvery: 3, Seed: 3, Samples: samples})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +376,7 @@ func TestTrainRecords(t *testing.T) {
 		t.Error("A did not move")
 	}
 	// Zero steps: one record.
-	traj, err = Train(&s, Options{Steps: 0, RecordEvery: 5, Seed: 3, Samples: samples})
+	traj, err = train(&s, trainOpts{Steps: 0, RecordEvery: 5, Seed: 3, Samples: samples})
 	if err != nil || len(traj.Records) != 1 {
 		t.Errorf("Steps = 0: %d records, err %v", len(traj.Records), err)
 	}
@@ -385,27 +386,26 @@ func TestTrainRecords(t *testing.T) {
 // naming the option.
 func TestOptionsValidation(t *testing.T) {
 	s := preset(t, "grid4")
-	good := theory.Samples(&s, 1, 4)
-	badZ := theory.Samples(&s, 1, 4)
+	good := s.Samples(1, 4)
+	badZ := s.Samples(1, 4)
 	badZ[2].Z = append([]float64(nil), badZ[2].Z...)
 	badZ[2].Z[0] = 99
 	for _, c := range []struct {
-		opt  Options
+		opt  trainOpts
 		want string
 	}{
-		{Options{Steps: -1, RecordEvery: 1, Samples: good}, "Steps"},
-		{Options{Steps: 1, RecordEvery: 0, Samples: good}, "RecordEvery"},
-		{Options{Steps: 1, RecordEvery: 1}, "Samples"},
-		{Options{Steps: 1, RecordEvery: 1, Samples: badZ}, "Samples[2]"},
-		{Options{Steps: 1, RecordEvery: 1, SGD: true}, "Batch"},
+		{trainOpts{Steps: -1, RecordEvery: 1, Samples: good}, "steps = -1"},
+		{trainOpts{Steps: 1, RecordEvery: 1}, "samples"},
+		{trainOpts{Steps: 1, RecordEvery: 1, Samples: badZ}, "samples[2]"},
+		{trainOpts{Steps: 1, RecordEvery: 1, SGD: true}, "Batch"},
 	} {
-		_, err := Train(&s, c.opt)
+		_, err := train(&s, c.opt)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("options %+v: err = %v, want an error naming %s", c.opt, err, c.want)
 		}
 	}
 	var calls int
-	if _, err := Train(&s, Options{Steps: 3, RecordEvery: 1, SGD: true, Batch: 5, Progress: func(step, steps int) {
+	if _, err := train(&s, trainOpts{Steps: 3, RecordEvery: 1, SGD: true, Batch: 5, Progress: func(step, steps int) {
 		calls++
 		if steps != 3 || step != calls {
 			t.Errorf("progress (%d, %d) at call %d", step, steps, calls)
@@ -428,7 +428,7 @@ func TestRoundsDoNotChangeResult(t *testing.T) {
 	s := preset(t, "grid4")
 	s.Keys = theory.KeysAll
 	e := NewEmbedding(&s, 6)
-	samples := theory.Samples(&s, 6, 100)
+	samples := s.Samples(6, 100)
 	q := randomQ(e.D, 0.5, 6)
 	var ref *mat.Dense
 	var refLoss float64
@@ -452,3 +452,26 @@ func TestRoundsDoNotChangeResult(t *testing.T) {
 		}
 	}
 }
+
+// trainOpts are the options of the tests' train.
+type trainOpts struct {
+	Steps, RecordEvery int
+	Seed               uint64
+	Samples            []theory.Sample
+	SGD                bool
+	Batch              int
+	Progress           func(step, steps int)
+}
+
+// train runs the full engine as the CLI does: from the seed's initial
+// state, recording every RecordEvery steps.
+func train(s *theory.Setting, o trainOpts) (theory.Trajectory, error) {
+	var obs engine.Observer
+	if o.Progress != nil {
+		obs.Step = func(step, steps int) error { o.Progress(step, steps); return nil }
+	}
+	f := &Full{SGD: o.SGD, Batch: o.Batch}
+	return f.Run(engine.NewProblem(s, o.Samples, o.Seed), engine.Every(o.Steps, o.RecordEvery), obs)
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -7,6 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	"mimverify/dynamics"
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -16,11 +17,11 @@ import (
 func gdFlowGap(t *rapid.T, s theory.Setting, obj dynamics.Objective, init theory.Correlations, eta float64, steps int) (gap, predicted float64) {
 	s.Eta = eta
 	every := steps / 4
-	gd, err := dynamics.Descend(&s, obj, dynamics.DescendOptions{Steps: steps, RecordEvery: every, Init: init, Engine: "exact"})
+	gd, err := descend(&s, obj, steps, every, init)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, fg, err := dynamics.FlowGapBound(&s, obj, dynamics.FlowOptions{Steps: steps, RecordEvery: every, Init: init, RelTol: 1e-10, AbsTol: 1e-12})
+	fl, fg, err := (&dynamics.Flow{Objective: obj, RelTol: 1e-10, AbsTol: 1e-12}).RunGap(engine.Problem{Setting: &s, Init: init}, engine.Every(steps, every), engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +46,11 @@ func TestDescentToFlow(tt *testing.T) {
 	rapid.Check(tt, func(t *rapid.T) {
 		s := Settings(Bounds{MaxP: 16, MaxClusters: 3, Gaussian: true}).Draw(t, "setting")
 		seed := rapid.Uint64Range(0, 1<<20).Draw(t, "seed")
-		obj, err := dynamics.NewSampleObjective(&s, theory.Samples(&s, seed, 16))
+		obj, err := dynamics.NewSampleObjective(&s, s.Samples(seed, 16))
 		if err != nil {
 			t.Fatal(err)
 		}
-		init := theory.InitialCorrelations(&s, seed)
+		init := s.InitialCorrelations(seed)
 		// The Hessian of the loss scales like z⁴ (docs/THEORY.md §2: the rate
 		// regime is c·U⁴ ≤ 10), and the relative O(η²) remainder like η‖H‖:
 		// the step is scaled by U⁴ to stay where first order is accurate.

@@ -7,7 +7,6 @@ import (
 	"pgregory.net/rapid"
 
 	"mimverify/dynamics"
-	"mimverify/empirical"
 	"mimverify/theory"
 )
 
@@ -33,8 +32,8 @@ func TestFullEqualsExact(t *testing.T) {
 		s := Settings(DefaultBounds).Draw(t, "setting")
 		seed := rapid.Uint64Range(0, 1<<20).Draw(t, "seed")
 		n := rapid.IntRange(1, 16).Draw(t, "samples")
-		samples := theory.Samples(&s, seed, n)
-		full, err := empirical.Train(&s, empirical.Options{Steps: 50, RecordEvery: 10, Seed: seed, Samples: samples})
+		samples := s.Samples(seed, n)
+		full, err := train(&s, samples, seed, 50, 10)
 		if err != nil {
 			t.Fatalf("full: %v", err)
 		}
@@ -42,12 +41,11 @@ func TestFullEqualsExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exact, err := dynamics.Descend(&s, obj, dynamics.DescendOptions{Steps: 50, RecordEvery: 10,
-			Init: theory.InitialCorrelations(&s, seed), Engine: "exact"})
+		exact, err := descend(&s, obj, 50, 10, s.InitialCorrelations(seed))
 		if err != nil {
 			t.Fatalf("exact: %v", err)
 		}
-		amp, err := growth(&s, obj, theory.InitialCorrelations(&s, seed), 50, 10, exact)
+		amp, err := growth(&s, obj, s.InitialCorrelations(seed), 50, 10, exact)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +114,7 @@ func growth(s *theory.Setting, obj dynamics.Objective, init theory.Correlations,
 		norm += x * x
 	}
 	norm = math.Sqrt(norm)
-	tr, err := dynamics.Descend(s, obj, dynamics.DescendOptions{Steps: steps, RecordEvery: every, Init: pert, Engine: "exact"})
+	tr, err := descend(s, obj, steps, every, pert)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	"mimverify/dynamics"
+	"mimverify/judge"
 	"mimverify/theory"
 )
 
@@ -32,27 +33,27 @@ func TestSamplesToPopulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		init := theory.InitialCorrelations(&s, 1)
-		path, err := dynamics.Descend(&s, pop, dynamics.DescendOptions{Steps: steps, RecordEvery: 1, Init: init, Engine: "population"})
+		init := s.InitialCorrelations(1)
+		path, err := descend(&s, pop, steps, 1, init)
 		if err != nil {
 			t.Fatal(err)
 		}
 		target := path.Final().Correlations
-		poolSamples := theory.Samples(&s, 1<<30, pool)
+		poolSamples := s.Samples(1<<30, pool)
 		poolObj, err := dynamics.NewSampleObjective(&s, poolSamples)
 		if err != nil {
 			t.Fatal(err)
 		}
-		G := expansion(&s, poolObj, path.Records, 15)
+		G := judge.Expansion(&s, poolObj, path.Records, 15)
 		var rms, preds [2]float64
 		for i, size := range []int{n, 4 * n} {
 			ms := 0.0
 			for r := 0; r < reps; r++ {
-				obj, err := dynamics.NewSampleObjective(&s, theory.Samples(&s, uint64(1000*i+r), size))
+				obj, err := dynamics.NewSampleObjective(&s, s.Samples(uint64(1000*i+r), size))
 				if err != nil {
 					t.Fatal(err)
 				}
-				tr, err := dynamics.Descend(&s, obj, dynamics.DescendOptions{Steps: steps, RecordEvery: steps, Init: init, Engine: "exact"})
+				tr, err := descend(&s, obj, steps, steps, init)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +118,7 @@ func TestEnumerationMatchesCRN(t *testing.T) {
 		}
 		n = max(n, dynamics.DefaultCRNSamples)
 		// A random state: (A, B) entries in [-2, 2].
-		c := theory.NewCorrelations(&s)
+		c := s.Shape().New()
 		scale := rapid.Float64Range(0, 2).Draw(t, "scale")
 		rng := theory.NewRand(rapid.Uint64().Draw(t, "state seed"), theory.StreamInit)
 		for _, ak := range c.A {
@@ -136,12 +137,11 @@ func TestEnumerationMatchesCRN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		crnObj, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationCRN, CRNSamples: n, Seed: rapid.Uint64().Draw(t, "crn seed")})
+		crn, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationCRN, CRNSamples: n, Seed: rapid.Uint64().Draw(t, "crn seed")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		crn := crnObj.(*dynamics.PopulationObjective)
-		ge, gc, se := theory.NewCorrelations(&s), theory.NewCorrelations(&s), theory.NewCorrelations(&s)
+		ge, gc, se := s.Shape().New(), s.Shape().New(), s.Shape().New()
 		le, _ := enum.LossGrad(c, ge)
 		lc, lse := crn.LossGrad(c, gc)
 		crn.GradStdErr(c, se)
@@ -154,7 +154,7 @@ func TestEnumerationMatchesCRN(t *testing.T) {
 			}
 		}
 		check("loss", le, lc, lse)
-		fe, fc, fs := ge.Flatten(nil), gc.Flatten(nil), se.Flatten(nil)
+		fe, fc, fs := ge.Flat(), gc.Flat(), se.Flat()
 		for i := range fe {
 			check("gradient coordinate", fe[i], fc[i], fs[i])
 		}

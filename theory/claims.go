@@ -1,229 +1,114 @@
 package theory
 
 import (
-	"math"
+	// The claims' formulas read as formulas with the builders unqualified
+	// (as in rates.go).
+	. "mimverify/theory/expr"
 )
 
-// Evidence is what the engines produced for the judge: the trajectories a
-// claim measures, and the measurements of the main trajectory's records on
-// held-out samples. Package proptest builds it (Check); the claims only read
-// it.
-type Evidence struct {
-	Setting *Setting
-	// Env binds the setting's symbols (RateEnv) and the judge's: ε, δ, t
-	// (the last step of the main run), T₁ (the steps of the C1 comparison).
-	Env Env
-	// Main is the exact (A, B) recursion on the training samples; Measures
-	// holds one Measure per record of Main, on the training samples (the
-	// distribution GD descends on, to which the derivations apply), and
-	// HeldOut the last record's attention on held-out samples.
-	Main     *Trajectory
-	Measures []Measure
-	HeldOut  *Attention
-	// Full is the full d×d model on the same samples as Main over its first
-	// T₁ steps (nil when not run); FullOutOfSpan is the largest ratio of the
-	// norm of Q's components outside span{e_p vᵀ, e_p e_qᵀ} to its rounding
-	// bound 4·d·ε·Σ_t‖ΔQ_t‖_F (docs/AGREEMENT.md §1).
-	Full          *Trajectory
-	FullOutOfSpan float64
-	// FullExact is the exact recursion over the same T₁ steps, recorded at
-	// every step like Full.
-	FullExact *Trajectory
-	// Agreement lists the engine-agreement checks of C8 (SPEC §3).
-	Agreement []AgreementCheck
-}
+// Provenance says where a claim comes from.
+type Provenance string
 
-// Measure is the judge's measurement of one record of the main trajectory.
-type Measure struct {
-	Step      int
-	Loss      float64
-	Attention Attention
-	FP        FPSummary
-}
+// A claim is a statement the paper makes (Paper), or one this project
+// derived (Derived; the derivation is in docs/).
+const (
+	Paper   Provenance = "paper"
+	Derived Provenance = "derived"
+)
 
-// AgreementCheck is one comparison of two adjacent levels of SPEC §3 with
-// its predicted bound (docs/AGREEMENT.md): the claim C8 holds when every
-// Measured ≤ Predicted.
-type AgreementCheck struct {
-	Name      string  `json:"name"`
-	Formula   string  `json:"formula"`
-	Measured  float64 `json:"measured"`
-	Predicted float64 `json:"predicted"`
-}
-
-// Claim is one of the claims of SPEC §4, as data: its regime, what it
-// measures, its prediction and how the two must compare.
+// Claim is one of the claims of SPEC §4 as a statement: what it says, the
+// regime in which it is asserted, what is measured, the prediction and how
+// the two must compare. Measuring and judging it is the judge's work
+// (package judge); a claim here holds no code.
 type Claim struct {
 	ID, Title  string
-	Provenance string // "paper" or "derived"
+	Provenance Provenance
 	Statement  string
 	// Regime lists the predicates under which the claim is asserted.
 	Regime []Predicate
 	// Quantity says in words what is measured.
 	Quantity string
 	// PredictedName names the prediction (e.g. "T*(ε)") and Predicted is its
-	// expression; the report prints "PredictedName = Predicted".
+	// expression, evaluated on Setting.Env plus the judge's symbols (ε, δ,
+	// t, T₁, step budget).
 	PredictedName string
 	Predicted     Expr
-	// Relation is "≤" (measured ≤ predicted) or "≥".
-	Relation string
-	// Engines names the engines the claim reads.
-	Engines []string
-	// Measure returns the measured value and a detail for the report. It
-	// may return NaN with a detail when the evidence cannot decide (the
-	// claim is then not asserted).
-	Measure func(ev *Evidence) (measured float64, detail string)
+	// Relation is how the measured value must compare with the prediction:
+	// measured Relation predicted.
+	Relation Relation
+	// Aux holds further predictions that the judge reports beside the
+	// measured value, by name: "slope" (C4: dA_own/d ln t), and "decouple",
+	// "takeover", "wide" (C6: the heuristic phase times, in steps).
+	Aux map[string]Expr
 }
 
-// Evaluate evaluates the claim on the evidence: the regime first (a claim
-// outside it is NotAsserted, naming the failing predicates), then the
-// measurement against the prediction.
-func (c *Claim) Evaluate(ev *Evidence) ClaimResult {
-	r := ClaimResult{ID: c.ID, Title: c.Title, Provenance: c.Provenance, Statement: c.Statement,
-		Quantity: c.Quantity, Relation: c.Relation, Engines: c.Engines,
-		Formula: c.PredictedName + " = " + c.Predicted.String()}
-	outside := 0
-	for _, p := range c.Regime {
-		holds, l, rt, err := p.Eval(ev.Env)
-		if err != nil {
-			r.Verdict, r.Detail = NotAsserted, "regime cannot be evaluated: "+err.Error()
-			return r
-		}
-		r.Regime = append(r.Regime, PredicateResult{Formula: p.String(), Left: l, Right: rt, Holds: holds, Why: p.Why})
-		if !holds {
-			outside++
-		}
-	}
-	pred, err := c.Predicted.Eval(ev.Env)
-	if err != nil {
-		r.Verdict, r.Detail = NotAsserted, "prediction cannot be evaluated: "+err.Error()
-		return r
-	}
-	r.Predicted = pred
-	if outside > 0 {
-		r.Measured = math.NaN()
-		r.Verdict, r.Detail = NotAsserted, "outside the regime"
-		return r
-	}
-	m, detail := c.Measure(ev)
-	r.Measured, r.Detail = m, detail
-	switch {
-	case math.IsNaN(m) || math.IsNaN(pred):
-		r.Verdict = NotAsserted
-	case c.Relation == "≤" && m <= pred, c.Relation == "≥" && m >= pred:
-		r.Verdict = Holds
-	default:
-		r.Verdict = Fails
-	}
-	return r
-}
-
-// relGap is the largest relative gap between two trajectories at their
-// common records: |Δloss|/max(1,|loss|) and max|ΔA,ΔB|/max(1, max|A|,|B|).
-func relGap(a, b *Trajectory) (gap float64, n int) {
-	j := 0
-	for _, ra := range a.Records {
-		for j < len(b.Records) && b.Records[j].Step < ra.Step {
-			j++
-		}
-		if j == len(b.Records) {
-			break
-		}
-		rb := b.Records[j]
-		if rb.Step != ra.Step {
-			continue
-		}
-		n++
-		gap = math.Max(gap, math.Abs(ra.Loss-rb.Loss)/math.Max(1, math.Abs(ra.Loss)))
-		x, y := ra.MaxAbs()
-		gap = math.Max(gap, ra.MaxAbsDiff(rb.Correlations)/math.Max(1, math.Max(x, y)))
-	}
-	return gap, n
-}
-
-// firstStep returns the step of the first measure meeting cond, or -1.
-func firstStep(ms []Measure, cond func(m *Measure) bool) int {
-	for i := range ms {
-		if cond(&ms[i]) {
-			return ms[i].Step
-		}
-	}
-	return -1
-}
-
-// PerStepRoundoff is the relative rounding difference between one step of the
-// full model and one of the exact recursion from the same state
+// perStepRoundoff is the relative rounding difference between one step of
+// the full model and one of the exact recursion from the same state
 // (docs/AGREEMENT.md §1).
-const PerStepRoundoff = 1e-13
+const perStepRoundoff = 1e-13
 
-// GlobalArea returns the dominant area of a one-cluster setting with a
-// global area (the layout of claim C6): an area more than twice as large as
-// every other one. ok is false for other settings.
-func GlobalArea(s *Setting) (area int, ok bool) {
-	if len(s.Clusters) != 1 {
-		return 0, false
+// Claims returns the claims C1–C8 of SPEC §4, in order. Their predictions
+// are derived in docs/THEORY.md (C2–C7) and docs/AGREEMENT.md (C1, C8).
+func Claims() []Claim {
+	budget := Predicate{Left: areaWideTime(), Op: LE, Right: Sym("step budget"),
+		Why: "the predicted time must fit in the run's step budget (--max-steps)"}
+	decouple, takeover, wide := phaseTimes()
+	return []Claim{
+		{
+			ID: "C1", Title: "exact reduction", Provenance: Derived,
+			Statement:     "GD on the d×d matrix Q and GD on the correlations (A, B) are the same iteration: from the same samples they agree to rounding, and Q's components outside span{e_p vᵀ, e_p e_qᵀ} stay 0.",
+			Quantity:      "max over the first T₁ steps of the relative gap full vs exact (loss, A, B), or δ₁ × (Q's out-of-span norm / its rounding bound 4dε·Σ‖ΔQ‖) if larger",
+			PredictedName: "δ₁", Predicted: Mul(Add(Sym("T₁"), Num(1)), Num(perStepRoundoff)), Relation: LE,
+		},
+		{
+			ID: "C2", Title: "convergence", Provenance: Paper,
+			Statement:     "The loss decreases to its floor: the reconstructable part (masked patches whose own area keeps an unmasked patch) tends to 0.",
+			Regime:        rateRegime(),
+			Quantity:      "reconstructable part of the training loss at the last step t",
+			PredictedName: "ℒ*(t)", Predicted: lossEnvelope(), Relation: LE,
+		},
+		{
+			ID: "C3", Title: "area-wide attention", Provenance: Paper,
+			Statement:     "After T*(ε) steps, a masked patch with an unmasked patch in its own area puts attention ≥ 1 − ε on its own area's unmasked patches, with probability ≥ 1 − δ over images and masks.",
+			Regime:        append(areaWideRegime(), budget),
+			Quantity:      "first recorded step T(ε) at which the δ-quantile of own-area mass (training queries) reaches 1 − ε",
+			PredictedName: "T*(ε)", Predicted: areaWideTime(), Relation: LE,
+		},
+		{
+			ID: "C4", Title: "FP/PP interplay", Provenance: Paper,
+			Statement:     "Own-area FP correlations grow (like log t), off-area FP correlations decrease, and the attention pattern is carried by the FP correlations rather than the PP ones. (SPEC §4 also says PP correlations stay bounded; the dynamics do not bear that out — docs/THEORY.md §6 — so it is reported, not asserted.)",
+			Regime:        rateRegime(),
+			Quantity:      "share of the own-vs-other logit gap carried by FP at the last step (training queries), or 0 if the mean own-area FP correlation ever fell or the mean off-area one ever rose",
+			PredictedName: "FP majority", Predicted: Num(0.5), Relation: GE,
+			Aux: map[string]Expr{"slope": fpGrowthSlope()},
+		},
+		{
+			ID: "C5", Title: "diverse attention", Provenance: Paper,
+			Statement:     "Queries in different areas attend to disjoint regions: once both are ε-area-wide, the total-variation distance between their attention distributions is ≥ 1 − 2ε; no collapse to one pattern.",
+			Regime:        append(areaWideRegime(), budget),
+			Quantity:      "2δ-quantile, over pairs of masked training queries of one image in different areas, of the total-variation distance between their attention, at the last step",
+			PredictedName: "1 − 2ε", Predicted: Sub(Num(1), Mul(Num(2), Sym("ε"))), Relation: GE,
+		},
+		{
+			ID: "C6", Title: "phases", Provenance: Paper,
+			Statement:     "With a dominant (global) area, local queries first decouple from the global feature (their global-area FP correlation falls), then their global-area mass falls below their own-area mass, then their own-area mass passes ½ and finally 1 − ε — in that order.",
+			Regime:        phaseRegime(),
+			Quantity:      "number of the four phase events of local queries (global FP falls; global mass < own mass; own mass > ½; own mass > 1 − ε) that are missing or out of order; the detail compares their steps with the heuristic times T(y) = (F(y) − F(ρ₀))/(κ·c·z_4⁴) of docs/THEORY.md §7",
+			PredictedName: "violations", Predicted: Num(0), Relation: LE,
+			Aux: map[string]Expr{"decouple": decouple, "takeover": takeover, "wide": wide},
+		},
+		{
+			ID: "C7", Title: "rates", Provenance: Derived,
+			Statement:     "Asymptotically 1 − (own-area mass) decays like t^{−1/2}, the reconstructable loss like t^{−1}, and own-area FP correlations grow like log t, with the constants of docs/THEORY.md.",
+			Regime:        rateRegime(),
+			Quantity:      "1 − mean own-area mass (training queries) at the last step t",
+			PredictedName: "ε*(t)", Predicted: ownGapAt(), Relation: LE,
+		},
+		{
+			ID: "C8", Title: "agreement between levels", Provenance: Derived,
+			Statement:     "Adjacent levels of SPEC §3 agree within their predicted bounds: GD vs gradient flow within the O(η) first-order gap, finite samples vs population within the O(n^{−1/2}) bound.",
+			Quantity:      "largest ratio measured gap / predicted bound over the agreement checks",
+			PredictedName: "bound ratio", Predicted: Num(1), Relation: LE,
+		},
 	}
-	sizes := s.Clusters[0].AreaSizes()
-	if len(sizes) < 2 {
-		return 0, false
-	}
-	g := 0
-	for j, n := range sizes {
-		if n > sizes[g] {
-			g = j
-		}
-	}
-	for j, n := range sizes {
-		if j != g && 2*n > sizes[g] {
-			return 0, false
-		}
-	}
-	return g, true
-}
-
-// LocalMass returns, for a setting with a global area g (GlobalArea), the
-// mean attention mass that queries of the local areas put on the global area
-// and on their own area, averaged over the local areas measured.
-func LocalMass(m *Measure, g int) (onGlobal, onOwn float64) {
-	n := 0
-	for j, row := range m.Attention.MassByArea[0] {
-		if j == g || math.IsNaN(row[g]) {
-			continue
-		}
-		onGlobal += row[g]
-		onOwn += row[j]
-		n++
-	}
-	if n == 0 {
-		return math.NaN(), math.NaN()
-	}
-	return onGlobal / float64(n), onOwn / float64(n)
-}
-
-// PhaseEvents returns the phase events of a measured trajectory: the first
-// recorded step at which the mean own-area mass passes ½, at which its
-// δ-quantile passes 1 − ε, and, with a global area, at which local queries
-// put less mass on the global area than on their own. Step −1 means the
-// event did not happen within the run; Time is left to the caller (η·step).
-func PhaseEvents(s *Setting, ms []Measure, eps float64) []Event {
-	events := []Event{
-		{Name: "own-area mass passes ½", Step: firstStep(ms, func(m *Measure) bool { return m.Attention.OwnMean >= 0.5 })},
-		{Name: "δ-quantile of own-area mass passes 1 − ε", Step: firstStep(ms, func(m *Measure) bool { return m.Attention.OwnQuantile >= 1-eps })},
-	}
-	if g, ok := GlobalArea(s); ok {
-		events = append(events,
-			Event{Name: "local queries: global-area mass falls below own-area mass", Step: firstStep(ms, func(m *Measure) bool {
-				gm, om := LocalMass(m, g)
-				return gm < om
-			})},
-			Event{Name: "local queries: own-area mass passes ½", Step: firstStep(ms, func(m *Measure) bool {
-				_, om := LocalMass(m, g)
-				return om >= 0.5
-			})},
-			Event{Name: "local queries: own-area mass passes 1 − ε", Step: firstStep(ms, func(m *Measure) bool {
-				_, om := LocalMass(m, g)
-				return om >= 1-eps
-			})})
-	}
-	return events
 }

@@ -11,12 +11,10 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
-
-	"mimverify/internal/atomicfile"
 )
 
-// MaxConfigBytes bounds the size of a config file.
-const MaxConfigBytes = 64 << 20
+// maxConfigBytes bounds the size of a config file.
+const maxConfigBytes = 64 << 20
 
 // fileForm is the on-disk form of a setting: the setting's own fields, plus an
 // optional "preset" naming the setting that the file's fields override.
@@ -30,8 +28,8 @@ type fileForm struct {
 // the other fields override it; without it every required field must be given.
 // Unknown fields are errors. The result is resolved and validated.
 func ParseConfig(data []byte) (Setting, error) {
-	if len(data) > MaxConfigBytes {
-		return Setting{}, fmt.Errorf("config is %d bytes, larger than the %d allowed", len(data), MaxConfigBytes)
+	if len(data) > maxConfigBytes {
+		return Setting{}, fmt.Errorf("config is %d bytes, larger than the %d allowed", len(data), maxConfigBytes)
 	}
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
@@ -104,7 +102,7 @@ func LoadConfig(path string) (Setting, error) {
 		return Setting{}, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
 		return Setting{}, fmt.Errorf("reading %s: %w", path, err)
 	}
@@ -130,15 +128,4 @@ func MarshalConfig(s Setting, yamlForm bool) ([]byte, error) {
 		return append(js, '\n'), nil
 	}
 	return yaml.JSONToYAML(js)
-}
-
-// SaveConfig writes a setting to path atomically, as YAML when the extension
-// is .yaml or .yml and as JSON otherwise.
-func SaveConfig(path string, s Setting) error {
-	ext := strings.ToLower(filepath.Ext(path))
-	data, err := MarshalConfig(s, ext == ".yaml" || ext == ".yml")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 }

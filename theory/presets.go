@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Partition is a way of cutting a square grid into areas (see GridLabels).
+// Partition is a way of cutting a square grid into areas (see gridLabels).
 type Partition struct {
 	// Kind is "blocks" (Size×Size squares), "rows" (bands of Size rows) or
 	// "columns" (bands of Size columns).
@@ -22,10 +22,10 @@ func Columns(w int) Partition { return Partition{"columns", w} }
 
 func (p Partition) String() string { return fmt.Sprintf("%s%d", p.Kind, p.Size) }
 
-// GridLabels returns the area label of each cell of a side×side grid
+// gridLabels returns the area label of each cell of a side×side grid
 // (row-major) under the partition. Bands and blocks at the far edge may be
 // smaller when Size does not divide side.
-func GridLabels(side int, part Partition) ([]int, error) {
+func gridLabels(side int, part Partition) ([]int, error) {
 	if side < 1 {
 		return nil, fmt.Errorf("grid side = %d: must be at least 1", side)
 	}
@@ -63,17 +63,17 @@ func baseSetting() Setting {
 		Mask:     MaskBernoulli,
 		Keys:     KeysUnmasked,
 		Loss:     LossSum,
-		Eta:      DefaultEta,
+		Eta:      defaultEta,
 		Init:     Init{Kind: InitZero},
 		ExtraDim: 4,
 	}
 }
 
-// DefaultEta is the step size of settings built by Grid, GlobalLocal and
+// defaultEta is the step size of settings built by Grid, GlobalLocal and
 // RandomRegions. The named presets set their own η: the largest round value
 // inside the rate regime c·U⁴ ≤ 10 with c = η·λ·γ·π_min (docs/THEORY.md §2),
 // so that the claims are asserted and the runs are short.
-const DefaultEta = 2.0
+const defaultEta = 2.0
 
 // Grid returns a setting on a side×side grid with one equiprobable cluster
 // per partition.
@@ -85,7 +85,7 @@ func Grid(side int, parts ...Partition) (Setting, error) {
 	s.P, s.Side = side*side, side
 	var names []string
 	for _, part := range parts {
-		labels, err := GridLabels(side, part)
+		labels, err := gridLabels(side, part)
 		if err != nil {
 			return Setting{}, err
 		}

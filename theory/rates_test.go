@@ -1,25 +1,24 @@
-package theory_test
+package theory
 
 import (
 	"math"
 	"strings"
 	"testing"
 
-	"mimverify/dynamics"
-	"mimverify/theory"
+	"mimverify/theory/expr"
 )
 
 func TestRateFormulasPrint(t *testing.T) {
-	dec, take, wide := theory.PhaseTimes()
+	dec, take, wide := phaseTimes()
 	cases := []struct {
 		name string
-		e    theory.Expr
+		e    expr.Expr
 		syms []string
 	}{
-		{"AreaWideTime", theory.AreaWideTime(), []string{"c", "κ", "L", "ε", "δ", "ρ"}},
-		{"OwnGapAt", theory.OwnGapAt(), []string{"c", "κ", "L", "t", "ρ"}},
-		{"LossEnvelope", theory.LossEnvelope(), []string{"λ", "γ", "P", "U", "t"}},
-		{"FPGrowthSlope", theory.FPGrowthSlope(), []string{"L", "κ"}},
+		{"AreaWideTime", areaWideTime(), []string{"c", "κ", "L", "ε", "δ", "ρ"}},
+		{"OwnGapAt", ownGapAt(), []string{"c", "κ", "L", "t", "ρ"}},
+		{"LossEnvelope", lossEnvelope(), []string{"λ", "γ", "P", "U", "t"}},
+		{"FPGrowthSlope", fpGrowthSlope(), []string{"L", "κ"}},
 		{"PhaseTimes.decouple", dec, []string{"N_g", "N_o", "C_loc", "z_4"}},
 		{"PhaseTimes.takeover", take, []string{"C_loc", "P", "c"}},
 		{"PhaseTimes.wide", wide, []string{"ε", "z_4"}},
@@ -35,17 +34,17 @@ func TestRateFormulasPrint(t *testing.T) {
 }
 
 func TestRateValuesOnPresets(t *testing.T) {
-	dec, take, wide := theory.PhaseTimes()
-	for _, name := range theory.PresetNames() {
-		s, err := theory.Preset(name)
+	dec, take, wide := phaseTimes()
+	for _, name := range PresetNames() {
+		s, err := Preset(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		env := theory.RateEnv(&s)
+		env := s.Env()
 		env["ε"], env["δ"], env["t"] = 0.1, 0.1, 1000
-		exprs := []theory.Expr{theory.AreaWideTime(), theory.OwnGapAt(), theory.LossEnvelope(), theory.FPGrowthSlope()}
+		exprs := []expr.Expr{areaWideTime(), ownGapAt(), lossEnvelope(), fpGrowthSlope()}
 		if name == "global-local" {
-			for _, p := range theory.PhaseRegime() {
+			for _, p := range phaseRegime() {
 				if ok, l, r, _ := p.Eval(env); !ok {
 					t.Errorf("global-local outside the phase regime: %s (%v vs %v)", p, l, r)
 				}
@@ -64,92 +63,58 @@ func TestRateValuesOnPresets(t *testing.T) {
 				t.Errorf("phase times out of order: %v %v %v", d, k, w)
 			}
 		}
-		for _, p := range theory.AreaWideRegime() {
+		for _, p := range areaWideRegime() {
 			if _, _, _, err := p.Eval(env); err != nil || p.Why == "" {
 				t.Errorf("%s: predicate %s: %v", name, p, err)
 			}
 		}
 		// The gap envelope decreases like t^{-1/2}.
 		env["t"] = 1e6
-		g1 := theory.OwnGapAt().MustEval(env)
+		g1 := ownGapAt().MustEval(env)
 		env["t"] = 4e6
-		if g2 := theory.OwnGapAt().MustEval(env); math.Abs(g1/g2-2) > 0.05 {
+		if g2 := ownGapAt().MustEval(env); math.Abs(g1/g2-2) > 0.05 {
 			t.Errorf("%s: OwnGapAt ratio over ×4 in t = %v, want ≈ 2", name, g1/g2)
 		}
 	}
 }
 
-// TestRatesBoundMeasured runs GD on a small two-cluster grid and checks the
-// measured gap, reconstructable loss and area-wide time against the
-// predicted bounds, and the exact conservation Σ_j A = 0 for constant z.
-func TestRatesBoundMeasured(t *testing.T) {
-	for _, z := range []theory.ZLaw{{Kind: theory.ZUniform, L: 0.5, U: 1.5}, {Kind: theory.ZConstant, L: 1, U: 1}} {
-		s, err := theory.Preset("grid4")
-		if err != nil {
-			t.Fatal(err)
+func TestEnvBindsSettingSymbols(t *testing.T) {
+	s, _ := Preset("default")
+	env := s.Env()
+	// 4×4 blocks, bands of 2 rows of 8 and of 2 columns of 8: every area has 16 cells.
+	if env["C_min"] != 16 || env["C_max"] != 16 || env["N_max"] != 4 || env["P"] != 64 {
+		t.Errorf("Env(default) = %v", env)
+	}
+}
+
+// TestGlobalAreaIgnoresLabels relabels the global-local preset's areas and
+// checks that the global area, and every symbol of Env, follow the layout
+// rather than the labels.
+func TestGlobalAreaIgnoresLabels(t *testing.T) {
+	s, err := Preset("global-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := s.GlobalArea()
+	if !ok {
+		t.Fatal("global-local has no global area")
+	}
+	env := s.Env()
+	for perm := range [3]int{} {
+		r := s.Clone()
+		// Rotate the labels: area j becomes (j + perm) mod 3.
+		for p, a := range r.Clusters[0].Areas {
+			r.Clusters[0].Areas[p] = (a + perm) % 3
 		}
-		s.Z = z
-		s.Eta = 4
-		if err := s.Resolve(); err != nil {
-			t.Fatal(err)
+		rg, ok := r.GlobalArea()
+		if !ok || rg != (g+perm)%3 {
+			t.Errorf("rotation %d: global area %d, %v; want %d", perm, rg, ok, (g+perm)%3)
 		}
-		env := theory.RateEnv(&s)
-		env["ε"], env["δ"] = 0.2, 0.1
-		for _, p := range theory.AreaWideRegime() {
-			if ok, l, r, _ := p.Eval(env); !ok {
-				t.Fatalf("setting outside the regime: %s (%v vs %v)", p, l, r)
+		renv := r.Env()
+		for k, v := range env {
+			if renv[k] != v {
+				t.Errorf("rotation %d: %s = %v, want %v", perm, k, renv[k], v)
 			}
 		}
-		obj, err := dynamics.NewSampleObjective(&s, theory.Samples(&s, 1, 128))
-		if err != nil {
-			t.Fatal(err)
-		}
-		eval := theory.Samples(&s, 99, 256)
-		const steps = 400
-		tr, err := dynamics.Descend(&s, obj, dynamics.DescendOptions{Steps: steps, RecordEvery: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tArea := -1
-		prevOwn := math.Inf(-1)
-		for _, r := range tr.Records {
-			at := theory.MeasureAttention(&s, r.Correlations, eval, 0.1, 0.1, false)
-			if tArea < 0 && at.OwnQuantile >= 1-env["ε"] {
-				tArea = r.Step
-			}
-			fp := theory.SummarizeFP(&s, r.Correlations)
-			if fp.OwnMean < prevOwn-1e-12 {
-				t.Errorf("z %s: A_own decreased at step %d", z.Kind, r.Step)
-			}
-			prevOwn = fp.OwnMean
-			if r.Step < 20 {
-				continue
-			}
-			env["t"] = float64(r.Step)
-			if g, b := 1-at.OwnMean, theory.OwnGapAt().MustEval(env); g > b {
-				t.Errorf("z %s step %d: gap %v > OwnGapAt %v", z.Kind, r.Step, g, b)
-			}
-			if l, b := at.ReconstructableLoss, theory.LossEnvelope().MustEval(env); l > b {
-				t.Errorf("z %s step %d: reconstructable loss %v > LossEnvelope %v", z.Kind, r.Step, l, b)
-			}
-			if z.Kind == theory.ZConstant {
-				for k := range r.A {
-					for p := range r.A[k] {
-						sum := 0.0
-						for _, a := range r.A[k][p] {
-							sum += a
-						}
-						if math.Abs(sum) > 1e-9 {
-							t.Fatalf("step %d: Σ_j A[%d][%d][j] = %v, want 0 (conservation)", r.Step, k, p, sum)
-						}
-					}
-				}
-			}
-		}
-		bound := theory.AreaWideTime().MustEval(env)
-		if tArea < 0 || float64(tArea) > bound {
-			t.Errorf("z %s: area-wide time %d, bound %v", z.Kind, tArea, bound)
-		}
-		t.Logf("z %s: T(0.2, 0.1) = %d, T* = %.1f, ratio %.3f", z.Kind, tArea, bound, float64(tArea)/bound)
 	}
 }

@@ -11,7 +11,7 @@ type Stream uint64
 
 // The random streams of a run.
 const (
-	StreamSamples Stream = iota + 1 // the fixed sample set of GD
+	streamSamples Stream = iota + 1 // the fixed sample set of GD
 	StreamBasis                     // the orthonormal embedding basis
 	StreamInit                      // a Gaussian initialisation of Q
 	StreamSGD                       // fresh samples of SGD
@@ -40,7 +40,7 @@ type Sampler struct {
 }
 
 // NewSampler returns a sampler of s driven by rng. The setting must be valid.
-func NewSampler(s *Setting, rng *rand.Rand) *Sampler {
+func (s *Setting) NewSampler(rng *rand.Rand) *Sampler {
 	return &Sampler{s: s, rng: rng, perm: make([]int, s.P)}
 }
 
@@ -107,8 +107,8 @@ func (sp *Sampler) Draw() Sample {
 
 // Samples returns the fixed sample set of size n for a seed: the set that
 // every engine using samples (full GD, the exact recursion) trains on.
-func Samples(s *Setting, seed uint64, n int) []Sample {
-	sp := NewSampler(s, NewRand(seed, StreamSamples))
+func (s *Setting) Samples(seed uint64, n int) []Sample {
+	sp := s.NewSampler(NewRand(seed, streamSamples))
 	out := make([]Sample, n)
 	for i := range out {
 		out[i] = sp.Draw()

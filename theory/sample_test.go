@@ -22,7 +22,7 @@ func TestSamplerDistribution(t *testing.T) {
 	s.Clusters[0].Prob, s.Clusters[1].Prob = 0.3, 0.7
 	s.Gamma = 0.25
 	const n = 20000
-	smp := Samples(&s, 11, n)
+	smp := s.Samples(11, n)
 	var c0, masked int
 	for _, x := range smp {
 		if err := s.CheckSample(x); err != nil {
@@ -39,10 +39,10 @@ func TestSamplerDistribution(t *testing.T) {
 	}
 	within5Sigma(t, "cluster 0 frequency", c0, n, 0.3)
 	within5Sigma(t, "masked positions", masked, n*s.P, 0.25)
-	if !cmp.Equal(smp, Samples(&s, 11, n)) {
+	if !cmp.Equal(smp, s.Samples(11, n)) {
 		t.Error("the same seed gave different samples")
 	}
-	if cmp.Equal(smp[:10], Samples(&s, 12, 10)) {
+	if cmp.Equal(smp[:10], s.Samples(12, 10)) {
 		t.Error("different seeds gave the same samples")
 	}
 }
@@ -62,7 +62,7 @@ func TestSamplerZLawsAndFixedMasks(t *testing.T) {
 		}
 		high := 0
 		const n = 4000
-		for _, x := range Samples(&s, 3, n) {
+		for _, x := range s.Samples(3, n) {
 			m := 0
 			for _, b := range x.Mask {
 				if b {
@@ -122,12 +122,12 @@ func TestCheckSampleRejects(t *testing.T) {
 
 func TestInitialCorrelations(t *testing.T) {
 	s := validBase()
-	zero := InitialCorrelations(&s, 1)
+	zero := s.InitialCorrelations(1)
 	if a, b := zero.MaxAbs(); a != 0 || b != 0 {
 		t.Errorf("zero init has max |A| = %v, |B| = %v", a, b)
 	}
 	s.Init = Init{InitGaussian, 0.1}
-	c := InitialCorrelations(&s, 1)
+	c := s.InitialCorrelations(1)
 	var sum2 float64
 	n := 0
 	for _, ak := range c.A {
@@ -152,7 +152,7 @@ func TestInitialCorrelations(t *testing.T) {
 	if v := sum2 / float64(n); v < 0.01/3 || v > 0.03 {
 		t.Errorf("sample variance %v, want ≈ σ² = 0.01", v)
 	}
-	if d := c.MaxAbsDiff(InitialCorrelations(&s, 1)); d != 0 {
+	if d := c.MaxAbsDiff(s.InitialCorrelations(1)); d != 0 {
 		t.Error("InitialCorrelations is not deterministic")
 	}
 	cl := c.Clone()

@@ -10,9 +10,9 @@ import (
 // Limits on the size of a setting. They keep a mistyped config from asking for
 // terabytes, and they are part of the validation errors users see.
 const (
-	MaxP        = 4096
-	MaxExtraDim = 4096
-	MaxZ        = 1e6
+	maxP        = 4096
+	maxExtraDim = 4096
+	maxZ        = 1e6
 )
 
 // ZKind names a law of the per-area scalar z ∈ [L, U] (SPEC §1).
@@ -225,8 +225,8 @@ func (s *Setting) Validate() error {
 	bad := func(field string, value any, allowed string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Value: fmt.Sprint(value), Allowed: fmt.Sprintf(allowed, args...)})
 	}
-	if s.P < 2 || s.P > MaxP {
-		bad("P", s.P, "an integer in [2, %d]", MaxP)
+	if s.P < 2 || s.P > maxP {
+		bad("P", s.P, "an integer in [2, %d]", maxP)
 	}
 	if s.Side != 0 && s.Side*s.Side != s.P {
 		bad("side", s.Side, "0 or the square root of P = %d", s.P)
@@ -281,11 +281,11 @@ func (s *Setting) Validate() error {
 	default:
 		bad("z.kind", fmt.Sprintf("%q", s.Z.Kind), "one of constant, uniform, two-point, shared")
 	}
-	if !finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > MaxZ {
-		bad("z.L", s.Z.L, "a number in (0, %g]", MaxZ)
+	if !finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > maxZ {
+		bad("z.L", s.Z.L, "a number in (0, %g]", maxZ)
 	}
-	if !finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > MaxZ {
-		bad("z.U", s.Z.U, "a number in (0, %g]", MaxZ)
+	if !finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > maxZ {
+		bad("z.U", s.Z.U, "a number in (0, %g]", maxZ)
 	} else if finite(s.Z.L) && s.Z.U < s.Z.L {
 		bad("z.U", s.Z.U, "at least z.L = %g", s.Z.L)
 	} else if s.Z.Kind == ZConstant && s.Z.U != s.Z.L {
@@ -328,8 +328,8 @@ func (s *Setting) Validate() error {
 	default:
 		bad("init.kind", fmt.Sprintf("%q", s.Init.Kind), "one of zero, gaussian")
 	}
-	if s.ExtraDim < 0 || s.ExtraDim > MaxExtraDim {
-		bad("extra_dim", s.ExtraDim, "an integer in [0, %d]", MaxExtraDim)
+	if s.ExtraDim < 0 || s.ExtraDim > maxExtraDim {
+		bad("extra_dim", s.ExtraDim, "an integer in [0, %d]", maxExtraDim)
 	}
 	return errors.Join(errs...)
 }
@@ -341,4 +341,31 @@ func (c Cluster) Members() [][]int {
 		m[a] = append(m[a], p)
 	}
 	return m
+}
+
+// GlobalArea returns the dominant area of a one-cluster setting with a
+// global area (the layout of claim C6): an area more than twice as large as
+// every other one. ok is false for other settings. It depends on the areas'
+// sizes only, never on their labels: it is the one definition of the global
+// area that the rates (Env) and the judge share.
+func (s *Setting) GlobalArea() (area int, ok bool) {
+	if len(s.Clusters) != 1 {
+		return 0, false
+	}
+	sizes := s.Clusters[0].AreaSizes()
+	if len(sizes) < 2 {
+		return 0, false
+	}
+	g := 0
+	for j, n := range sizes {
+		if n > sizes[g] {
+			g = j
+		}
+	}
+	for j, n := range sizes {
+		if j != g && 2*n > sizes[g] {
+			return 0, false
+		}
+	}
+	return g, true
 }

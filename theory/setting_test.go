@@ -81,15 +81,15 @@ func TestGridLabels(t *testing.T) {
 		2, 2, 3, 3,
 		2, 2, 3, 3,
 	}
-	got, err := GridLabels(4, Blocks(2))
+	got, err := gridLabels(4, Blocks(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("blocks(2) on 4×4 (-want +got):\n%s", d)
 	}
-	rows, _ := GridLabels(3, Rows(1))
-	cols, _ := GridLabels(3, Columns(2))
+	rows, _ := gridLabels(3, Rows(1))
+	cols, _ := gridLabels(3, Columns(2))
 	if d := cmp.Diff([]int{0, 0, 0, 1, 1, 1, 2, 2, 2}, rows); d != "" {
 		t.Errorf("rows(1) on 3×3:\n%s", d)
 	}
@@ -97,8 +97,8 @@ func TestGridLabels(t *testing.T) {
 		t.Errorf("columns(2) on 3×3 (ragged last band):\n%s", d)
 	}
 	for _, bad := range []Partition{Blocks(0), Rows(5), {"diagonal", 1}} {
-		if _, err := GridLabels(4, bad); err == nil {
-			t.Errorf("GridLabels(4, %v) accepted a bad partition", bad)
+		if _, err := gridLabels(4, bad); err == nil {
+			t.Errorf("gridLabels(4, %v) accepted a bad partition", bad)
 		}
 	}
 }
@@ -183,7 +183,7 @@ func TestValidationNamesFieldAndRange(t *testing.T) {
 		allowed string // a fragment of the allowed range
 	}{
 		{"P too small", func(s *Setting) { s.P = 1 }, "P", "[2, 4096]"},
-		{"P too large", func(s *Setting) { s.P = MaxP + 1 }, "P", "[2, 4096]"},
+		{"P too large", func(s *Setting) { s.P = maxP + 1 }, "P", "[2, 4096]"},
 		{"side not sqrt P", func(s *Setting) { s.Side = 3 }, "side", "square root"},
 		{"no clusters", func(s *Setting) { s.Clusters = nil }, "clusters", "at least one"},
 		{"empty areas", func(s *Setting) { s.Clusters[0].Areas = nil }, "clusters[0].areas", "P = 4"},
@@ -268,7 +268,11 @@ func TestConfigRoundTrip(t *testing.T) {
 		s.Keys, s.Loss, s.Mask = KeysAll, LossMean, MaskFixed
 		for _, ext := range []string{".json", ".yaml"} {
 			path := filepath.Join(dir, name+ext)
-			if err := SaveConfig(path, s); err != nil {
+			data, err := MarshalConfig(s, ext == ".yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			back, err := LoadConfig(path)

@@ -1,61 +1,186 @@
 package theory
 
-import "math"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+)
 
-// Correlations holds the attention correlations of SPEC §2: the FP
-// correlations A[k][p][j] = e_pᵀ Q v_{k,j} and the PP correlations
-// B[p][q] = e_pᵀ Q e_q.
-type Correlations struct {
-	A [][][]float64 `json:"A"`
-	B [][]float64   `json:"B"`
+// Shape is the shape of a setting's attention correlations: P positions and
+// N_k areas in each cluster k. Every state of every engine is one flat vector
+// of Len() numbers — A in (cluster, position, area) order, then B row by row —
+// and Correlations are views onto it, so that engines and the ODE integrator
+// work on the flat vector without copying.
+type Shape struct {
+	P     int
+	Areas []int // N_k per cluster
 }
 
-// NewCorrelations returns zero correlations shaped for s.
-func NewCorrelations(s *Setting) Correlations {
-	c := Correlations{A: make([][][]float64, len(s.Clusters)), B: make([][]float64, s.P)}
-	for k, cl := range s.Clusters {
-		n := cl.NumAreas()
-		c.A[k] = make([][]float64, s.P)
-		flat := make([]float64, s.P*n)
+// Shape returns the shape of the setting's correlations.
+func (s *Setting) Shape() Shape {
+	sh := Shape{P: s.P, Areas: make([]int, len(s.Clusters))}
+	for k, c := range s.Clusters {
+		sh.Areas[k] = c.NumAreas()
+	}
+	return sh
+}
+
+// Len returns the number of entries of A and B: P·Σ_k N_k + P².
+func (sh Shape) Len() int {
+	n := sh.P * sh.P
+	for _, a := range sh.Areas {
+		n += sh.P * a
+	}
+	return n
+}
+
+// New returns zero correlations of this shape.
+func (sh Shape) New() Correlations { return sh.View(make([]float64, sh.Len())) }
+
+// View returns correlations whose A and B are views onto flat, which must
+// have length Len(): writing through either writes the other.
+func (sh Shape) View(flat []float64) Correlations {
+	if len(flat) != sh.Len() {
+		panic(fmt.Sprintf("theory: Shape.View: %d numbers for a shape of %d", len(flat), sh.Len()))
+	}
+	c := Correlations{A: make([][][]float64, len(sh.Areas)), B: make([][]float64, sh.P), flat: flat}
+	i := 0
+	for k, n := range sh.Areas {
+		c.A[k] = make([][]float64, sh.P)
 		for p := range c.A[k] {
-			c.A[k][p] = flat[p*n : (p+1)*n : (p+1)*n]
+			c.A[k][p] = flat[i : i+n : i+n]
+			i += n
 		}
 	}
-	flat := make([]float64, s.P*s.P)
 	for p := range c.B {
-		c.B[p] = flat[p*s.P : (p+1)*s.P : (p+1)*s.P]
+		c.B[p] = flat[i : i+sh.P : i+sh.P]
+		i += sh.P
 	}
 	return c
 }
 
-// Clone returns a deep copy.
-func (c Correlations) Clone() Correlations {
-	o := Correlations{A: make([][][]float64, len(c.A)), B: make([][]float64, len(c.B))}
-	for k := range c.A {
-		o.A[k] = make([][]float64, len(c.A[k]))
-		for p := range c.A[k] {
-			o.A[k][p] = append([]float64(nil), c.A[k][p]...)
+// Check reports whether c has this shape, naming the first mismatch.
+func (sh Shape) Check(c Correlations) error {
+	if len(c.A) != len(sh.Areas) {
+		return fmt.Errorf("A has %d clusters, the setting %d", len(c.A), len(sh.Areas))
+	}
+	for k, n := range sh.Areas {
+		if len(c.A[k]) != sh.P {
+			return fmt.Errorf("A[%d] has %d rows, must be P = %d", k, len(c.A[k]), sh.P)
+		}
+		for p, row := range c.A[k] {
+			if len(row) != n {
+				return fmt.Errorf("A[%d][%d] has %d entries, must be N_%d = %d", k, p, len(row), k, n)
+			}
 		}
 	}
-	for p := range c.B {
-		o.B[p] = append([]float64(nil), c.B[p]...)
+	if len(c.B) != sh.P {
+		return fmt.Errorf("B has %d rows, must be P = %d", len(c.B), sh.P)
 	}
-	return o
+	for p, row := range c.B {
+		if len(row) != sh.P {
+			return fmt.Errorf("B[%d] has %d entries, must be P = %d", p, len(row), sh.P)
+		}
+	}
+	return nil
+}
+
+// EntryName names entry i of the flat vector: "A[k][p][j]" or "B[p][q]".
+func (sh Shape) EntryName(i int) string {
+	for k, n := range sh.Areas {
+		if i < sh.P*n {
+			return fmt.Sprintf("A[%d][%d][%d]", k, i/n, i%n)
+		}
+		i -= sh.P * n
+	}
+	if i < sh.P*sh.P {
+		return fmt.Sprintf("B[%d][%d]", i/sh.P, i%sh.P)
+	}
+	return fmt.Sprintf("entry %d (out of range)", i)
+}
+
+// Correlations holds the attention correlations of SPEC §2: the FP
+// correlations A[k][p][j] = e_pᵀ Q v_{k,j} and the PP correlations
+// B[p][q] = e_pᵀ Q e_q, as views onto one flat vector (see Shape).
+type Correlations struct {
+	A    [][][]float64 `json:"A"`
+	B    [][]float64   `json:"B"`
+	flat []float64
+}
+
+// Flat returns the flat vector behind A and B (see Shape), not a copy.
+func (c Correlations) Flat() []float64 { return c.flat }
+
+// Shape returns the shape of c.
+func (c Correlations) Shape() Shape {
+	sh := Shape{P: len(c.B), Areas: make([]int, len(c.A))}
+	for k := range c.A {
+		if len(c.A[k]) > 0 {
+			sh.Areas[k] = len(c.A[k][0])
+		}
+	}
+	return sh
+}
+
+// Clone returns a deep copy.
+func (c Correlations) Clone() Correlations {
+	return c.Shape().View(append([]float64(nil), c.flat...))
+}
+
+// CopyFrom copies o, which must have c's shape, into c.
+func (c Correlations) CopyFrom(o Correlations) { copy(c.flat, o.flat) }
+
+// UnmarshalJSON decodes A and B (as written by encoding/json) into views of
+// one flat vector, after checking that the rows have a consistent shape.
+func (c *Correlations) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		A [][][]float64 `json:"A"`
+		B [][]float64   `json:"B"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	v := Correlations{A: raw.A, B: raw.B}
+	sh := v.Shape()
+	if err := sh.Check(v); err != nil {
+		return err
+	}
+	*c = sh.New()
+	i := 0
+	for _, ak := range raw.A {
+		for _, row := range ak {
+			i += copy(c.flat[i:], row)
+		}
+	}
+	for _, row := range raw.B {
+		i += copy(c.flat[i:], row)
+	}
+	return nil
+}
+
+// Equal reports whether c and o have the same shape and equal (==) entries;
+// go-cmp uses it to compare states.
+func (c Correlations) Equal(o Correlations) bool {
+	if c.Shape().Check(o) != nil || len(c.flat) != len(o.flat) {
+		return false
+	}
+	for i, x := range c.flat {
+		if x != o.flat[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // MaxAbs returns the largest absolute entry of A and of B.
 func (c Correlations) MaxAbs() (a, b float64) {
-	for _, ak := range c.A {
-		for _, row := range ak {
-			for _, x := range row {
-				a = math.Max(a, math.Abs(x))
-			}
-		}
+	nA := len(c.flat) - len(c.B)*len(c.B)
+	for _, x := range c.flat[:nA] {
+		a = math.Max(a, math.Abs(x))
 	}
-	for _, row := range c.B {
-		for _, x := range row {
-			b = math.Max(b, math.Abs(x))
-		}
+	for _, x := range c.flat[nA:] {
+		b = math.Max(b, math.Abs(x))
 	}
 	return a, b
 }
@@ -64,25 +189,26 @@ func (c Correlations) MaxAbs() (a, b float64) {
 // o, which must have the same shape.
 func (c Correlations) MaxAbsDiff(o Correlations) float64 {
 	d := 0.0
-	for k := range c.A {
-		for p := range c.A[k] {
-			for j, x := range c.A[k][p] {
-				d = math.Max(d, math.Abs(x-o.A[k][p][j]))
-			}
-		}
-	}
-	for p := range c.B {
-		for q, x := range c.B[p] {
-			d = math.Max(d, math.Abs(x-o.B[p][q]))
-		}
+	for i, x := range c.flat {
+		d = math.Max(d, math.Abs(x-o.flat[i]))
 	}
 	return d
 }
 
+// FirstNonFinite returns the index of the first NaN or ±Inf entry of the
+// flat vector and its value; ok is false when every entry is finite.
+func FirstNonFinite(xs []float64) (i int, v float64, ok bool) {
+	for i, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return i, x, true
+		}
+	}
+	return -1, 0, false
+}
+
 // Record is the state of a run at one recorded step.
 type Record struct {
-	// Step is the gradient step t; Time is τ = η·t (for the gradient flow,
-	// the continuous time of the record, and Step its nearest step).
+	// Step is the gradient step t; Time is τ = η·t.
 	Step int     `json:"step"`
 	Time float64 `json:"time"`
 	// Loss is the training loss at this state: the empirical loss on the
@@ -92,6 +218,25 @@ type Record struct {
 	// estimate, and 0 when it is exact.
 	LossStdErr float64 `json:"loss_stderr,omitempty"`
 	Correlations
+}
+
+// UnmarshalJSON decodes a record; the embedded correlations' own decoder
+// would otherwise take the whole object.
+func (r *Record) UnmarshalJSON(data []byte) error {
+	var head struct {
+		Step       int     `json:"step"`
+		Time       float64 `json:"time"`
+		Loss       float64 `json:"loss"`
+		LossStdErr float64 `json:"loss_stderr"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return err
+	}
+	if err := r.Correlations.UnmarshalJSON(data); err != nil {
+		return err
+	}
+	r.Step, r.Time, r.Loss, r.LossStdErr = head.Step, head.Time, head.Loss, head.LossStdErr
+	return nil
 }
 
 // Trajectory is what every engine produces: the records of one run.
@@ -113,103 +258,26 @@ type NonFiniteError struct {
 }
 
 func (e *NonFiniteError) Error() string {
-	return e.Engine + ": " + e.Quantity + " became " + ftoa(e.Value) + " at step " + itoa(e.Step) +
-		" (the step size may be too large for this setting)"
+	return e.Engine + ": " + e.Quantity + " became " + strconv.FormatFloat(e.Value, 'g', -1, 64) +
+		" at step " + strconv.Itoa(e.Step) + " (the step size may be too large for this setting)"
 }
 
 // InitialCorrelations returns (A, B) at step 0 for a seed: zero for the zero
 // initialisation; for the Gaussian one, i.i.d. N(0, σ²) entries drawn from
 // StreamInit in the order A[0][0][0], A[0][0][1], …, A[K−1][P−1][N−1], then B
-// row by row. Every engine starts from these values. They are exactly the
-// projections of a Q with i.i.d. N(0, σ²) entries in the embedding basis,
-// which by rotation invariance is a Q with i.i.d. N(0, σ²) entries in any
-// orthonormal coordinates; the full model fills Q's remaining components from
-// its own stream.
-func InitialCorrelations(s *Setting, seed uint64) Correlations {
-	c := NewCorrelations(s)
+// row by row (the flat order of Shape). Every engine starts from these
+// values. They are exactly the projections of a Q with i.i.d. N(0, σ²)
+// entries in the embedding basis, which by rotation invariance is a Q with
+// i.i.d. N(0, σ²) entries in any orthonormal coordinates; the full model
+// fills Q's remaining components from its own stream.
+func (s *Setting) InitialCorrelations(seed uint64) Correlations {
+	c := s.Shape().New()
 	if s.Init.Kind != InitGaussian {
 		return c
 	}
 	rng := NewRand(seed, StreamInit)
-	for k := range c.A {
-		for p := range c.A[k] {
-			for j := range c.A[k][p] {
-				c.A[k][p][j] = s.Init.Sigma * rng.NormFloat64()
-			}
-		}
-	}
-	for p := range c.B {
-		for q := range c.B[p] {
-			c.B[p][q] = s.Init.Sigma * rng.NormFloat64()
-		}
+	for i := range c.flat {
+		c.flat[i] = s.Init.Sigma * rng.NormFloat64()
 	}
 	return c
-}
-
-// LogSchedule returns about n record steps in [0, steps] spaced evenly in
-// log t, with every step up to 10 included: the schedule that resolves early
-// phase events and late asymptotic rates with the same number of records.
-func LogSchedule(steps, n int) []int {
-	out := []int{0}
-	for t := 1; t <= min(10, steps); t++ {
-		out = append(out, t)
-	}
-	if steps <= 10 {
-		return out
-	}
-	ratio := math.Pow(float64(steps)/10, 1/float64(max(1, n-10)))
-	x := 10.0
-	for {
-		x *= ratio
-		t := int(math.Round(x))
-		if t >= steps {
-			break
-		}
-		if t > out[len(out)-1] {
-			out = append(out, t)
-		}
-	}
-	return append(out, steps)
-}
-
-// Len returns the number of entries of A and B.
-func (c Correlations) Len() int {
-	n := 0
-	for _, ak := range c.A {
-		for _, row := range ak {
-			n += len(row)
-		}
-	}
-	for _, row := range c.B {
-		n += len(row)
-	}
-	return n
-}
-
-// Flatten appends the entries of A (in cluster, position, area order) and
-// then of B (row by row) to dst and returns it; with dst of capacity
-// c.Len() and length 0 it writes in place.
-func (c Correlations) Flatten(dst []float64) []float64 {
-	for _, ak := range c.A {
-		for _, row := range ak {
-			dst = append(dst, row...)
-		}
-	}
-	for _, row := range c.B {
-		dst = append(dst, row...)
-	}
-	return dst
-}
-
-// SetFlat copies v, in Flatten's order, into c.
-func (c Correlations) SetFlat(v []float64) {
-	i := 0
-	for _, ak := range c.A {
-		for _, row := range ak {
-			i += copy(row, v[i:])
-		}
-	}
-	for _, row := range c.B {
-		i += copy(row, v[i:])
-	}
 }

@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
+	"slices"
 	"strings"
 
 	"mimverify/internal/report"
-	"mimverify/proptest"
+	"mimverify/judge"
 	"mimverify/theory"
 )
 
@@ -18,15 +18,13 @@ import (
 var errClaimsFailed = errors.New("at least one asserted claim fails")
 
 // checkFunc is the judge; tests replace it to inject a faulty engine.
-var checkFunc = proptest.Check
-
-var formatByExt = map[string]string{".json": "json", ".md": "markdown", ".html": "html", ".htm": "html", ".xml": "junit", ".txt": "text"}
+var checkFunc = judge.Check
 
 func checkCommand(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format text|json|markdown|html|junit] [--out FILE] [--with-full]", stdout)
+	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format "+strings.Join(report.Formats(false), "|")+"] [--out FILE] [--with-full]", stdout)
 	var sf settingFlags
 	sf.register(fs)
-	format := fs.String("format", "", "text, json, markdown, html or junit (default: from the --out extension, else text)")
+	format := fs.String("format", "", strings.Join(report.Formats(false), ", ")+" (default: from the --out extension, else text)")
 	out := fs.String("out", "", "write the report to this file (default: standard output)")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
 	var jf judgeFlags
@@ -38,17 +36,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f := *format
-	if f == "" {
-		f = "text"
-		if g, ok := formatByExt[strings.ToLower(filepath.Ext(*out))]; ok {
-			f = g
-		}
-	}
-	switch f {
-	case "text", "json", "markdown", "html", "junit":
-	default:
-		return badInput("--format = %q: must be one of text, json, markdown, html, junit", f)
+	f, err := outputFormat(*format, *out, false)
+	if err != nil {
+		return err
 	}
 	opt, err := jf.options()
 	if err != nil {
@@ -118,18 +108,18 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 // options checks the flags, naming the bad one, and builds the judge's
 // options. The ranges are checked here because the judge reads 0 as "the
 // default".
-func (j *judgeFlags) options() (proptest.CheckOptions, error) {
+func (j *judgeFlags) options() (judge.Options, error) {
 	switch {
 	case j.seed < 0:
-		return proptest.CheckOptions{}, badInput("--seed = %d: must be ≥ 0", j.seed)
+		return judge.Options{}, badInput("--seed = %d: must be ≥ 0", j.seed)
 	case !(j.epsilon > 0 && j.epsilon < 0.5):
-		return proptest.CheckOptions{}, badInput("--epsilon = %g: must be in (0, 0.5)", j.epsilon)
+		return judge.Options{}, badInput("--epsilon = %g: must be in (0, 0.5)", j.epsilon)
 	case !(j.delta > 0 && j.delta < 1):
-		return proptest.CheckOptions{}, badInput("--delta = %g: must be in (0, 1)", j.delta)
+		return judge.Options{}, badInput("--delta = %g: must be in (0, 1)", j.delta)
 	case j.samples < 1 || j.eval < 1 || j.maxSteps < 1:
-		return proptest.CheckOptions{}, badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", j.samples, j.eval, j.maxSteps)
+		return judge.Options{}, badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", j.samples, j.eval, j.maxSteps)
 	}
-	opt := proptest.CheckOptions{Epsilon: j.epsilon, Delta: j.delta, Samples: j.samples, Eval: j.eval,
+	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: j.samples, Eval: j.eval,
 		Seed: uint64(j.seed), MaxSteps: j.maxSteps}
 	if j.claims != "" {
 		for _, id := range strings.Split(j.claims, ",") {
@@ -137,4 +127,19 @@ func (j *judgeFlags) options() (proptest.CheckOptions, error) {
 		}
 	}
 	return opt, nil
+}
+
+// outputFormat resolves --format: the named one, else the one --out's
+// extension selects, else text; sweep asks for a format that writes sweeps.
+func outputFormat(format, out string, sweep bool) (string, error) {
+	if format == "" {
+		format = "text"
+		if f, ok := report.ByExtension(out); ok {
+			format = f
+		}
+	}
+	if !slices.Contains(report.Formats(sweep), format) {
+		return "", badInput("--format = %q: must be one of %s", format, strings.Join(report.Formats(sweep), ", "))
+	}
+	return format, nil
 }

@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"mimverify/dynamics"
-	"mimverify/proptest"
+	"mimverify/engine"
+	"mimverify/judge"
 	"mimverify/theory"
 )
 
@@ -45,7 +46,7 @@ func TestCheckWritesEveryFormat(t *testing.T) {
 				t.Errorf("junit: %v, %d tests, %d cases; want 2 (one per claim)", err, suite.Tests, len(suite.Cases))
 			}
 		case "json":
-			var r theory.Report
+			var r judge.Report
 			if err := json.Unmarshal(data, &r); err != nil || len(r.Results) != 2 || r.Results[0].ID != "C2" {
 				t.Errorf("json: %v, results %+v", err, r.Results)
 			}
@@ -84,9 +85,22 @@ func TestCheckBadInputExitsTwo(t *testing.T) {
 	}
 }
 
-// flipped is an engine with a sign error in its FP gradient: the CLI must
-// exit 1 and name the failing claims.
+// flipped is an objective with a sign error in its FP gradient: the CLI
+// must exit 1 and name the failing claims.
 type flipped struct{ dynamics.Objective }
+
+// flippedExact is the exact engine on the flipped objective.
+type flippedExact struct{}
+
+func (flippedExact) ID() engine.ID { return engine.Exact }
+
+func (flippedExact) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
+	o, err := dynamics.NewSampleObjective(p.Setting, p.Samples)
+	if err != nil {
+		return theory.Trajectory{}, err
+	}
+	return dynamics.Descent{Name: engine.Exact, Objective: flipped{o}}.Run(p, sch, obs)
+}
 
 func (f flipped) LossGrad(c, g theory.Correlations) (float64, float64) {
 	l, se := f.Objective.LossGrad(c, g)
@@ -101,13 +115,10 @@ func (f flipped) LossGrad(c, g theory.Correlations) (float64, float64) {
 }
 
 func TestCheckExitsOneWhenAClaimFails(t *testing.T) {
-	defer func(f func(theory.Setting, proptest.CheckOptions) (*theory.Report, error)) { checkFunc = f }(checkFunc)
-	checkFunc = func(s theory.Setting, opt proptest.CheckOptions) (*theory.Report, error) {
-		opt.Objective = func(s *theory.Setting, smp []theory.Sample) (dynamics.Objective, error) {
-			o, err := dynamics.NewSampleObjective(s, smp)
-			return flipped{o}, err
-		}
-		return proptest.Check(s, opt)
+	defer func(f func(theory.Setting, judge.Options) (*judge.Report, error)) { checkFunc = f }(checkFunc)
+	checkFunc = func(s theory.Setting, opt judge.Options) (*judge.Report, error) {
+		opt.Engines = map[engine.ID]engine.Engine{engine.Exact: flippedExact{}}
+		return judge.Check(s, opt)
 	}
 	status, out, _ := runCLI(t, append([]string{"check", "--claims", "C1,C3"}, quick...)...)
 	if status != 1 || !strings.Contains(out, "FAILS") {

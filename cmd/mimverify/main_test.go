@@ -26,16 +26,11 @@ func readRun(t *testing.T, path string) runOutput {
 		t.Fatal(err)
 	}
 	var out runOutput
-	var raw struct {
-		Records []theory.Record `json:"records"`
-	}
-	if err := json.Unmarshal(data, &out); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		t.Fatal(err)
-	}
-	out.Records = raw.Records
 	return out
 }
 

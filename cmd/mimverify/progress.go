@@ -54,6 +54,12 @@ func (p *progress) update(step, total int) {
 	fmt.Fprintf(p.w, "\r%s: step %d/%d (%.1fs%s)\033[K", p.label, step, total, elapsed, eta)
 }
 
+// step is the engines' Observer.Step: it shows progress and never stops a run.
+func (p *progress) step(step, total int) error {
+	p.update(step, total)
+	return nil
+}
+
 func (p *progress) done() {
 	if p.on {
 		fmt.Fprintf(p.w, "\r%s: done in %.1fs\033[K\n", p.label, time.Since(p.start).Seconds())

@@ -3,37 +3,33 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"mimverify/dynamics"
-	"mimverify/empirical"
+	"mimverify/engine"
 	"mimverify/internal/atomicfile"
+	"mimverify/judge"
 	"mimverify/theory"
 )
 
-// runOutput is the file written by 'mimverify run --out' (docs/FORMATS.md).
+// runOutput is the file written by 'mimverify run --out' (docs/FORMATS.md):
+// the small header fields, then the records, each once.
 type runOutput struct {
-	Format      string         `json:"format"`
-	Engine      string         `json:"engine"`
-	Expectation string         `json:"expectation,omitempty"`
-	Seed        uint64         `json:"seed"`
-	Samples     int            `json:"samples"`
-	Steps       int            `json:"steps"`
-	RecordEvery int            `json:"record_every"`
-	Setting     theory.Setting `json:"setting"`
-	Records     []theory.Record
-}
-
-// MarshalJSON keeps "records" last, after the small header fields.
-func (o runOutput) MarshalJSON() ([]byte, error) {
-	type header runOutput
-	return json.Marshal(struct {
-		header
-		Records []theory.Record `json:"records"`
-	}{header(o), o.Records})
+	Format      string          `json:"format"`
+	Engine      string          `json:"engine"`
+	Expectation string          `json:"expectation,omitempty"`
+	Seed        uint64          `json:"seed"`
+	Samples     int             `json:"samples"`
+	Steps       int             `json:"steps"`
+	RecordEvery int             `json:"record_every"`
+	Setting     theory.Setting  `json:"setting"`
+	Records     []theory.Record `json:"records"`
 }
 
 // sampleDump is the file written by 'mimverify run --dump-samples'.
@@ -52,55 +48,73 @@ const (
 // runConfig is everything 'mimverify run' needs, parsed and checked.
 type runConfig struct {
 	setting     theory.Setting
-	engine      string
+	engine      engine.ID
+	spec        judge.EngineSpec
+	opts        judge.EngineOptions
 	on          string
 	steps       int
 	recordEvery int
 	samples     int
 	seed        uint64
-	sgd         bool
-	batch       int
-	popMode     string
-	quadNodes   int
-	relTol      float64
 	samplesFile string
 	out, dump   string
 	progress    string
+	set         map[string]bool // the flags given on the command line
 }
 
-var engines = []string{"full", "exact", "population", "flow"}
+// engineFlags are the run flags that configure one engine or another; the
+// registry (judge.EngineSpec.Flags) says which apply to which.
+var engineFlags = []string{"sgd", "batch", "population", "quad-nodes", "rtol", "on"}
 
-func runCommand(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run [--preset NAME | --config FILE] [--engine full|exact|population|flow] [--steps T] [--record-every K] [--samples N] [--seed S] [--out FILE] [--dump-samples FILE]", stdout)
-	var sf settingFlags
-	sf.register(fs)
-	var c runConfig
-	var eta float64
-	fs.StringVar(&c.engine, "engine", "full", "full: GD on the d×d matrix Q; exact: GD on (A, B), same samples; population: GD on (A, B) under the population expectation; flow: the gradient-flow ODE")
-	fs.StringVar(&c.on, "on", "", "expectation of the reduced engines: samples (the --samples set) or population; default: population for --engine population, samples otherwise")
+// sampleFlags are the flags about the fixed sample set, which an engine
+// under the population expectation does not use.
+var sampleFlags = []string{"samples", "samples-file", "dump-samples"}
+
+func engineNames() string {
+	names := make([]string, len(judge.Engines))
+	for i, e := range judge.Engines {
+		names[i] = string(e.ID)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (c *runConfig) register(fs *flag.FlagSet) {
+	fs.StringVar((*string)(&c.engine), "engine", "full", "the engine: "+engineNames()+" (SPEC §3 levels 0–3)")
+	fs.StringVar(&c.on, "on", "", "flow: the expectation it flows on, samples (the --samples set) or population")
 	fs.IntVar(&c.steps, "steps", 200, "number of gradient steps T (flow: integrate to τ = η·T)")
 	fs.IntVar(&c.recordEvery, "record-every", 10, "record every K steps (step 0 and the last step are always recorded)")
 	fs.IntVar(&c.samples, "samples", 256, "size n of the fixed sample set (SGD: ignored)")
-	var seed int64
-	fs.Int64Var(&seed, "seed", 1, "seed of the samples, the embedding basis and the initialisation (≥ 0)")
-	fs.BoolVar(&c.sgd, "sgd", false, "full engine: SGD with fresh samples each step instead of GD on a fixed set")
-	fs.IntVar(&c.batch, "batch", 64, "SGD batch size")
-	fs.Float64Var(&eta, "eta", 0, "override the setting's step size η (0: keep it)")
-	fs.StringVar(&c.popMode, "population", "auto", "population expectation: auto, enumerate (all masks; small P) or crn (common random numbers)")
-	fs.IntVar(&c.quadNodes, "quad-nodes", 0, "Gauss–Legendre nodes per area for uniform z in the population expectation (0: default)")
-	fs.Float64Var(&c.relTol, "rtol", 1e-8, "flow: relative tolerance of the adaptive integrator")
+	fs.BoolVar(&c.opts.SGD, "sgd", false, "full engine: SGD with fresh samples each step instead of GD on a fixed set")
+	fs.IntVar(&c.opts.Batch, "batch", 64, "full engine, with --sgd: the batch size")
+	fs.StringVar(&c.opts.Population.Mode, "population", "auto", "population expectation: auto, enumerate (all masks; small P) or crn (common random numbers)")
+	fs.IntVar(&c.opts.Population.QuadNodes, "quad-nodes", 0, "Gauss–Legendre nodes per area for uniform z in the population expectation (0: default)")
+	fs.Float64Var(&c.opts.RelTol, "rtol", 1e-8, "flow: relative tolerance of the adaptive integrator")
 	fs.StringVar(&c.samplesFile, "samples-file", "", "read the sample set from a --dump-samples file instead of drawing it")
 	fs.StringVar(&c.out, "out", "", "write the trajectory as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+}
+
+func runCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "run [--preset NAME | --config FILE] [--engine "+strings.ReplaceAll(engineNames(), ", ", "|")+"] [--steps T] [--record-every K] [--samples N] [--seed S] [--out FILE] [--dump-samples FILE]", stdout)
+	var sf settingFlags
+	sf.register(fs)
+	var c runConfig
+	c.register(fs)
+	var eta float64
+	fs.Float64Var(&eta, "eta", 0, "override the setting's step size η (0: keep it)")
+	var seed int64
+	fs.Int64Var(&seed, "seed", 1, "seed of the samples, the embedding basis and the initialisation (≥ 0)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	s, err := sf.load()
 	if err != nil {
 		return err
 	}
-	if eta != 0 {
+	if c.set["eta"] {
 		s.Eta = eta
 		if err := s.Validate(); err != nil {
 			return usageError{fmt.Errorf("--eta: %w", err)}
@@ -114,80 +128,49 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	prog, err := newProgress(stderr, c.progress, "mimverify run --engine "+c.engine)
-	if err != nil {
-		return err
-	}
-
-	samples, err := c.sampleSet()
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	traj, nSamples, err := c.execute(samples, prog.update)
-	prog.done()
-	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) {
-			return fmt.Errorf("stopped: %w", err)
-		}
-		return err
-	}
-	elapsed := time.Since(start)
-
-	if c.dump != "" {
-		dump := sampleDump{Format: samplesFormat, Seed: c.seed, Setting: s, Samples: samples}
-		if err := writeJSON(c.dump, dump); err != nil {
-			return err
-		}
-	}
-	if c.out != "" {
-		out := runOutput{Format: runFormat, Engine: traj.Engine, Expectation: c.on, Seed: c.seed, Samples: nSamples,
-			Steps: c.steps, RecordEvery: c.recordEvery, Setting: s, Records: traj.Records}
-		if err := writeJSON(c.out, out); err != nil {
-			return err
-		}
-	}
-	summarize(stdout, &c, &traj, elapsed)
-	return nil
+	return c.execute(stdout, stderr)
 }
 
 // check validates the flag combination, naming the flag and allowed range.
 func (c *runConfig) check() error {
-	known := false
-	for _, e := range engines {
-		known = known || e == c.engine
+	spec, ok := judge.EngineByID(c.engine)
+	if !ok {
+		return badInput("--engine = %q: must be one of %s", c.engine, engineNames())
 	}
-	if !known {
-		return badInput("--engine = %q: must be one of full, exact, population, flow", c.engine)
+	c.spec = spec
+	for _, f := range engineFlags {
+		if c.set[f] && !slices.Contains(spec.Flags, f) {
+			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
+		}
 	}
-	if c.on == "" {
-		c.on = "samples"
-		if c.engine == "population" {
-			c.on = "population"
+	if c.set["batch"] && !c.opts.SGD {
+		return badInput("--batch: applies only with --sgd")
+	}
+	switch c.on {
+	case "", "samples":
+	case "population":
+		c.opts.OnPopulation = true
+	default:
+		return badInput("--on = %q: must be samples or population", c.on)
+	}
+	if !c.usesSamples() {
+		for _, f := range sampleFlags {
+			if c.set[f] {
+				return badInput("--%s: the %s engine does not train on a sample set", f, c.describe())
+			}
 		}
 	}
 	switch {
-	case c.on != "samples" && c.on != "population":
-		return badInput("--on = %q: must be samples or population", c.on)
-	case c.engine == "full" && c.on != "samples":
-		return badInput("--on = %q: the full engine trains on samples only", c.on)
-	case c.engine == "exact" && c.on != "samples":
-		return badInput("--on = %q: the exact engine trains on samples only (use --engine population)", c.on)
-	case c.engine == "population" && c.on != "population":
-		return badInput("--on = %q: the population engine uses the population expectation (use --engine exact)", c.on)
 	case c.steps < 0 || c.steps > 10_000_000:
 		return badInput("--steps = %d: must be in [0, 10000000]", c.steps)
-	case c.recordEvery < 1:
-		return badInput("--record-every = %d: must be ≥ 1", c.recordEvery)
+	case c.recordEvery < 1 || c.recordEvery > 10_000_000:
+		return badInput("--record-every = %d: must be in [1, 10000000]", c.recordEvery)
 	case c.samples < 1 || c.samples > 1_000_000:
 		return badInput("--samples = %d: must be in [1, 1000000]", c.samples)
-	case c.sgd && c.engine != "full":
-		return badInput("--sgd: only the full engine runs SGD")
-	case c.sgd && (c.batch < 1 || c.batch > 1_000_000):
-		return badInput("--batch = %d: must be in [1, 1000000]", c.batch)
-	case !(c.relTol >= 1e-13 && c.relTol <= 1e-2):
-		return badInput("--rtol = %g: must be in [1e-13, 1e-2]", c.relTol)
+	case c.opts.SGD && (c.opts.Batch < 1 || c.opts.Batch > 1_000_000):
+		return badInput("--batch = %d: must be in [1, 1000000]", c.opts.Batch)
+	case !(c.opts.RelTol >= 1e-13 && c.opts.RelTol <= 1e-2):
+		return badInput("--rtol = %g: must be in [1e-13, 1e-2]", c.opts.RelTol)
 	}
 	if c.steps/c.recordEvery > 100_000 {
 		return badInput("--record-every = %d: at most 100000 records (steps/record-every = %d)", c.recordEvery, c.steps/c.recordEvery)
@@ -195,11 +178,35 @@ func (c *runConfig) check() error {
 	return nil
 }
 
+// usesSamples reports whether the chosen engine trains on the fixed sample
+// set (with --sgd the full engine draws its own).
+func (c *runConfig) usesSamples() bool {
+	return c.spec.OnSamples && !c.opts.OnPopulation
+}
+
+// describe names the engine and its expectation, e.g. "flow on population".
+func (c *runConfig) describe() string {
+	if c.engine == engine.Flow && c.opts.OnPopulation {
+		return "flow (on population)"
+	}
+	return string(c.engine)
+}
+
+func flagList(names []string) string {
+	if len(names) == 0 {
+		return "none beyond the common ones"
+	}
+	return "--" + strings.Join(names, ", --")
+}
+
 // sampleSet draws the fixed sample set, or reads it from --samples-file.
 func (c *runConfig) sampleSet() ([]theory.Sample, error) {
 	s := &c.setting
+	if !c.usesSamples() || c.opts.SGD {
+		return nil, nil
+	}
 	if c.samplesFile == "" {
-		return theory.Samples(s, c.seed, c.samples), nil
+		return s.Samples(c.seed, c.samples), nil
 	}
 	data, err := os.ReadFile(c.samplesFile)
 	if err != nil {
@@ -224,50 +231,74 @@ func (c *runConfig) sampleSet() ([]theory.Sample, error) {
 	return dump.Samples, nil
 }
 
-// execute runs the chosen engine. It returns the trajectory and the number of
-// samples behind its expectation (0 for an exact enumeration).
-func (c *runConfig) execute(samples []theory.Sample, progress func(step, steps int)) (theory.Trajectory, int, error) {
-	s := &c.setting
-	if c.engine == "full" {
-		traj, err := empirical.Train(s, empirical.Options{Steps: c.steps, RecordEvery: c.recordEvery, Seed: c.seed,
-			Samples: samples, SGD: c.sgd, Batch: c.batch, Progress: progress})
-		n := c.samples
-		if c.sgd {
-			n = c.batch
-		}
-		return traj, n, err
-	}
-	var obj dynamics.Objective
-	var err error
-	n := c.samples
-	if c.on == "samples" {
-		obj, err = dynamics.NewSampleObjective(s, samples)
-	} else {
-		var pop *dynamics.PopulationObjective
-		var o dynamics.Objective
-		o, err = dynamics.NewPopulationObjective(s, dynamics.PopulationOptions{Mode: c.popMode, QuadNodes: c.quadNodes, Seed: c.seed})
-		if err != nil {
-			return theory.Trajectory{}, 0, usageError{fmt.Errorf("--population: %w", err)}
-		}
-		obj, pop = o, o.(*dynamics.PopulationObjective)
-		c.on = "population/" + pop.Mode()
-		n = 0
-		if pop.Mode() == "crn" {
-			n = pop.NumTerms()
-		}
-	}
+// execute runs the engine and writes the outputs.
+func (c *runConfig) execute(stdout, stderr io.Writer) error {
+	prog, err := newProgress(stderr, c.progress, "mimverify run --engine "+string(c.engine))
 	if err != nil {
-		return theory.Trajectory{}, 0, err
+		return err
 	}
-	init := theory.InitialCorrelations(s, c.seed)
-	if c.engine == "flow" {
-		traj, err := dynamics.Flow(s, obj, dynamics.FlowOptions{Steps: c.steps, RecordEvery: c.recordEvery, Init: init,
-			RelTol: c.relTol, Progress: progress})
-		return traj, n, err
+	samples, err := c.sampleSet()
+	if err != nil {
+		return err
 	}
-	traj, err := dynamics.Descend(s, obj, dynamics.DescendOptions{Steps: c.steps, RecordEvery: c.recordEvery, Init: init,
-		Engine: c.engine, Progress: progress})
-	return traj, n, err
+	eng, err := c.spec.New(c.opts)
+	if err != nil {
+		return usageError{err}
+	}
+	start := time.Now()
+	p := engine.NewProblem(&c.setting, samples, c.seed)
+	traj, err := eng.Run(p, engine.Every(c.steps, c.recordEvery), engine.Observer{Step: prog.step})
+	prog.done()
+	if err != nil {
+		var nf *theory.NonFiniteError
+		if errors.As(err, &nf) {
+			return fmt.Errorf("stopped: %w", err)
+		}
+		if strings.Contains(err.Error(), "must be") {
+			return usageError{err}
+		}
+		return err
+	}
+	elapsed := time.Since(start)
+	expectation, n := c.expectation(eng)
+	if c.dump != "" {
+		dump := sampleDump{Format: samplesFormat, Seed: c.seed, Setting: c.setting, Samples: samples}
+		if err := writeJSON(c.dump, dump); err != nil {
+			return err
+		}
+	}
+	if c.out != "" {
+		out := runOutput{Format: runFormat, Engine: traj.Engine, Expectation: expectation, Seed: c.seed, Samples: n,
+			Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting, Records: traj.Records}
+		if err := writeJSON(c.out, out); err != nil {
+			return err
+		}
+	}
+	summarize(stdout, c, &traj, expectation, elapsed)
+	return nil
+}
+
+// expectation names the expectation operator the run used and the number
+// of samples behind it (0 for an exact enumeration).
+func (c *runConfig) expectation(eng engine.Engine) (string, int) {
+	var used *dynamics.PopulationObjective
+	switch e := eng.(type) {
+	case *dynamics.Population:
+		used = e.Used
+	case *dynamics.Flow:
+		used = e.Used
+	}
+	switch {
+	case used != nil:
+		n := 0
+		if used.Mode() == dynamics.PopulationCRN {
+			n = used.NumTerms()
+		}
+		return "population/" + used.Mode(), n
+	case c.opts.SGD:
+		return "sgd", c.opts.Batch
+	}
+	return "samples", c.samples
 }
 
 func writeJSON(path string, v any) error {
@@ -278,11 +309,12 @@ func writeJSON(path string, v any) error {
 }
 
 // summarize prints what a person wants to see after a run.
-func summarize(w io.Writer, c *runConfig, traj *theory.Trajectory, elapsed time.Duration) {
+func summarize(w io.Writer, c *runConfig, traj *theory.Trajectory, expectation string, elapsed time.Duration) {
 	first, last := traj.Records[0], traj.Final()
 	a, b := last.MaxAbs()
-	fmt.Fprintf(w, "setting %s (P = %d, %d clusters, d = %d), engine %s on %s, %d steps of η = %g in %.2fs\n",
-		c.setting.Name, c.setting.P, len(c.setting.Clusters), c.setting.Dim(), traj.Engine, c.on, c.steps, c.setting.Eta, elapsed.Seconds())
+	s := &c.setting
+	fmt.Fprintf(w, "setting %s (P = %d, %s, d = %d), engine %s on %s, %d steps of η = %g in %.2fs\n",
+		s.Name, s.P, plural(len(s.Clusters), "cluster"), s.Dim(), traj.Engine, expectation, c.steps, s.Eta, elapsed.Seconds())
 	fmt.Fprintf(w, "loss %.6g → %.6g;  max |A| = %.4g, max |B| = %.4g at step %d\n", first.Loss, last.Loss, a, b, last.Step)
 	if c.out != "" {
 		fmt.Fprintf(w, "trajectory (%d records) written to %s\n", len(traj.Records), c.out)
@@ -290,4 +322,12 @@ func summarize(w io.Writer, c *runConfig, traj *theory.Trajectory, elapsed time.
 	if c.dump != "" {
 		fmt.Fprintf(w, "samples written to %s\n", c.dump)
 	}
+}
+
+// plural writes "1 cluster", "3 clusters".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 
-	"mimverify/proptest"
+	"mimverify/internal/report"
+	"mimverify/judge"
 	"mimverify/theory"
 )
 
@@ -34,17 +33,8 @@ func (v *varyFlag) Set(s string) error {
 
 var sweepFields = []string{"gamma", "eta", "z.kind", "z.L", "z.U", "keys", "loss", "mask", "extra_dim", "epsilon", "delta", "samples", "seed"}
 
-// sweepPoint is one setting of a sweep and its claims' results.
-type sweepPoint struct {
-	Values  map[string]string    `json:"values"`
-	Steps   int                  `json:"steps"`
-	Seconds float64              `json:"seconds"`
-	Results []theory.ClaimResult `json:"results"`
-	Error   string               `json:"error,omitempty"`
-}
-
 // apply sets one field of the setting or of the judge's options.
-func apply(s *theory.Setting, opt *proptest.CheckOptions, field, value string) error {
+func apply(s *theory.Setting, opt *judge.Options, field, value string) error {
 	num := func() (float64, error) {
 		x, err := strconv.ParseFloat(value, 64)
 		if err != nil {
@@ -91,12 +81,12 @@ func apply(s *theory.Setting, opt *proptest.CheckOptions, field, value string) e
 }
 
 func sweepCommand(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sweep", "sweep [--preset NAME | --config FILE] --vary FIELD=V1,V2,… [--vary …] [--claims C3,C7] [--format text|markdown|json] [--out FILE]", stdout)
+	fs := newFlagSet("sweep", "sweep [--preset NAME | --config FILE] --vary FIELD=V1,V2,… [--vary …] [--claims C3,C7] [--format "+strings.Join(report.Formats(true), "|")+"] [--out FILE]", stdout)
 	var sf settingFlags
 	sf.register(fs)
 	var vary varyFlag
 	fs.Var(&vary, "vary", "a field and its values, FIELD=V1,V2,…; repeat for a grid (fields: "+strings.Join(sweepFields, ", ")+")")
-	format := fs.String("format", "text", "text, markdown or json")
+	format := fs.String("format", "", strings.Join(report.Formats(true), ", ")+" (default: from the --out extension, else text)")
 	out := fs.String("out", "", "write the table to this file (default: standard output)")
 	var jf judgeFlags
 	jf.register(fs)
@@ -106,8 +96,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if len(vary) == 0 {
 		return badInput("--vary: give at least one FIELD=V1,V2,…")
 	}
-	if *format != "text" && *format != "markdown" && *format != "json" {
-		return badInput("--format = %q: must be text, markdown or json", *format)
+	f, err := outputFormat(*format, *out, true)
+	if err != nil {
+		return err
 	}
 	base, err := sf.load()
 	if err != nil {
@@ -140,7 +131,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	type job struct {
 		s   theory.Setting
-		opt proptest.CheckOptions
+		opt judge.Options
 	}
 	jobs := make([]job, len(points))
 	for i, pt := range points {
@@ -162,36 +153,28 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	results := make([]sweepPoint, len(points))
+	sw := &judge.Sweep{Format: judge.SweepFormat, Setting: base, Points: make([]judge.SweepPoint, len(points))}
+	for _, ax := range vary {
+		sw.Axes = append(sw.Axes, ax.field)
+	}
 	for i, j := range jobs {
 		prog.update(i, len(jobs))
-		results[i].Values = points[i]
+		pt := &sw.Points[i]
+		pt.Values = points[i]
 		rep, err := checkFunc(j.s, j.opt)
 		if err != nil {
-			results[i].Error = err.Error()
+			pt.Error = err.Error()
 			continue
 		}
-		results[i].Results, results[i].Steps, results[i].Seconds = rep.Results, rep.Run.Steps, rep.Run.Seconds
+		pt.Results, pt.Steps, pt.Seconds = rep.Results, rep.Run.Steps, rep.Run.Seconds
 	}
 	prog.update(len(jobs), len(jobs))
 	prog.done()
-
-	var text string
-	switch *format {
-	case "json":
-		data, err := json.MarshalIndent(struct {
-			Format  string           `json:"format"`
-			Setting theory.Setting   `json:"setting"`
-			Points  []sweepJSONPoint `json:"points"`
-		}{"mimverify.sweep/v1", base, toJSON(results)}, "", "  ")
-		if err != nil {
-			return err
-		}
-		text = string(data) + "\n"
-	default:
-		text = sweepTable(vary, results, *format == "markdown")
+	var buf bytes.Buffer
+	if err := report.WriteSweep(&buf, sw, f); err != nil {
+		return err
 	}
-	if err := emit(stdout, *out, []byte(text)); err != nil || *out == "" {
+	if err := emit(stdout, *out, buf.Bytes()); err != nil || *out == "" {
 		return err
 	}
 	fmt.Fprintf(stdout, "sweep of %d points written to %s\n", len(points), *out)
@@ -204,135 +187,4 @@ func label(vary varyFlag, pt map[string]string) string {
 		parts[i] = ax.field + "=" + pt[ax.field]
 	}
 	return strings.Join(parts, " ")
-}
-
-// sweepResult is one claim's outcome at one point, in the JSON output;
-// a non-finite number (JSON has none) is null.
-type sweepResult struct {
-	ID        string   `json:"id"`
-	Verdict   string   `json:"verdict"`
-	Measured  *float64 `json:"measured"`
-	Relation  string   `json:"relation"`
-	Predicted *float64 `json:"predicted"`
-	Detail    string   `json:"detail,omitempty"`
-}
-
-type sweepJSONPoint struct {
-	Values  map[string]string `json:"values"`
-	Steps   int               `json:"steps"`
-	Seconds float64           `json:"seconds"`
-	Results []sweepResult     `json:"results"`
-	Error   string            `json:"error,omitempty"`
-}
-
-func finiteOrNil(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
-}
-
-func toJSON(ps []sweepPoint) []sweepJSONPoint {
-	out := make([]sweepJSONPoint, len(ps))
-	for i, p := range ps {
-		out[i] = sweepJSONPoint{Values: p.Values, Steps: p.Steps, Seconds: p.Seconds, Error: p.Error}
-		for _, r := range p.Results {
-			out[i].Results = append(out[i].Results, sweepResult{ID: r.ID, Verdict: string(r.Verdict),
-				Measured: finiteOrNil(r.Measured), Relation: r.Relation, Predicted: finiteOrNil(r.Predicted), Detail: r.Detail})
-		}
-	}
-	return out
-}
-
-// sweepTable prints one row per point and, per claim, the verdict with the
-// measured and predicted values.
-func sweepTable(vary varyFlag, ps []sweepPoint, markdown bool) string {
-	var ids []string
-	for _, p := range ps {
-		for _, r := range p.Results {
-			if !slices.Contains(ids, r.ID) {
-				ids = append(ids, r.ID)
-			}
-		}
-	}
-	header := []string{}
-	for _, ax := range vary {
-		header = append(header, ax.field)
-	}
-	header = append(header, "steps")
-	header = append(header, ids...)
-	var rows [][]string
-	for _, p := range ps {
-		row := []string{}
-		for _, ax := range vary {
-			row = append(row, p.Values[ax.field])
-		}
-		if p.Error != "" {
-			row = append(row, "error: "+p.Error)
-			rows = append(rows, row)
-			continue
-		}
-		row = append(row, strconv.Itoa(p.Steps))
-		for _, id := range ids {
-			cell := "—"
-			for _, r := range p.Results {
-				if r.ID != id {
-					continue
-				}
-				switch r.Verdict {
-				case theory.NotAsserted:
-					cell = "n/a"
-				default:
-					cell = fmt.Sprintf("%s %s %s %s", strings.ToUpper(string(r.Verdict)), num(r.Measured), r.Relation, num(r.Predicted))
-				}
-			}
-			row = append(row, cell)
-		}
-		rows = append(rows, row)
-	}
-	var b strings.Builder
-	if markdown {
-		b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
-		for range header {
-			b.WriteString("---|")
-		}
-		b.WriteString("\n")
-		for _, r := range rows {
-			b.WriteString("| " + strings.Join(r, " | ") + " |\n")
-		}
-		return b.String()
-	}
-	width := make([]int, len(header))
-	for i, h := range header {
-		width[i] = len([]rune(h))
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			if i < len(width) {
-				width[i] = max(width[i], len([]rune(c)))
-			}
-		}
-	}
-	line := func(cells []string) {
-		for i, c := range cells {
-			pad := 0
-			if i < len(width) {
-				pad = width[i] - len([]rune(c))
-			}
-			b.WriteString(c + strings.Repeat(" ", pad+2))
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	for _, r := range rows {
-		line(r)
-	}
-	return b.String()
-}
-
-func num(x float64) string {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return "—"
-	}
-	return strconv.FormatFloat(x, 'g', 4, 64)
 }

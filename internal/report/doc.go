@@ -1,15 +1,17 @@
-// Package report renders the outcome of 'mimverify check' (a theory.Report)
-// for people and for machines.
+// Package report renders the outcomes of 'mimverify check' (a judge.Report)
+// and 'mimverify sweep' (a judge.Sweep) for people and for machines.
 //
-// Write and WriteWith take a report and a format name:
+// Each format is one file that registers its name, the file extensions that
+// select it and its writers (Format); Write and WriteSweep take a format
+// name. The check formats:
 //
 //   - "text": a terminal table, one row per claim (verdict, measured value,
 //     relation, predicted value, formula), then the detail of every failing
 //     claim, the failing regime predicates of every claim outside its regime,
 //     and a summary line. Failing claims are marked in the first column.
 //   - "json": the report as indented JSON, in the field names of package
-//     theory. JSON has no NaN or ±Inf: non-finite numbers are written as null
-//     (ReadJSON reads them back as NaN).
+//     judge. JSON has no NaN or ±Inf: non-finite numbers are written as null
+//     by the schema's judge.Float (ReadJSON reads them back as NaN).
 //   - "markdown": the setting, the run, the verdict table, the regime details
 //     and the phase events, for a pull-request comment or a README.
 //   - "html": one self-contained page (no external style sheet, script, font
@@ -18,6 +20,9 @@
 //     form a grid.
 //   - "junit": JUnit XML, one test case per claim, for CI systems: a failing
 //     claim is a failure, a claim outside its regime is skipped.
+//
+// Sweeps are written as text and Markdown tables (one row per point) and as
+// JSON.
 //
 // In every human-readable format a NaN or ±Inf value is printed as "—" in
 // tables and left out of the figures.

@@ -16,7 +16,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"mimverify/theory"
+	"mimverify/judge"
 )
 
 // Figure size, in points.
@@ -51,13 +51,13 @@ type figure struct {
 // group collects the series of one figure.
 type group struct {
 	title  string
-	series []theory.Series
+	series []judge.Series
 	logY   bool
 	logX   bool
 }
 
 // groupSeries groups the series by Figure, in order of first appearance.
-func groupSeries(ss []theory.Series) []*group {
+func groupSeries(ss []judge.Series) []*group {
 	var out []*group
 	byName := map[string]*group{}
 	for _, s := range ss {
@@ -76,17 +76,22 @@ func groupSeries(ss []theory.Series) []*group {
 
 // points returns the drawable points of a series: both coordinates finite
 // and, on a log axis, positive. It also returns how many points were dropped.
-func points(s theory.Series, logX, logY bool) (plotter.XYs, int) {
+func points(s judge.Series, logX, logY bool) (plotter.XYs, int) {
 	n := min(len(s.X), len(s.Y))
 	xys := make(plotter.XYs, 0, n)
+	origin := 0 // step 0 on a log step axis: expected off the plot, not a dropped point
 	for i := 0; i < n; i++ {
-		x, y := s.X[i], s.Y[i]
-		if !finite(x) || !finite(y) || (logY && y <= 0) || (logX && x <= 0) {
+		x, y := float64(s.X[i]), float64(s.Y[i])
+		if logX && x == 0 {
+			origin++
+			continue
+		}
+		if !finite(x) || !finite(y) || (logY && y <= 0) || (logX && x < 0) {
 			continue
 		}
 		xys = append(xys, plotter.XY{X: x, Y: y})
 	}
-	return xys, max(len(s.X), len(s.Y)) - len(xys)
+	return xys, max(len(s.X), len(s.Y)) - len(xys) - origin
 }
 
 // logTicks marks a logarithmic axis at the powers of ten (labelled, every
@@ -134,7 +139,7 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 // eventLines draws the phase events as labelled vertical dashed lines at
 // their steps. It has no data range, so it never widens the axes.
 type eventLines struct {
-	events []theory.Event
+	events []judge.Event
 }
 
 // Plot implements plot.Plotter.
@@ -281,7 +286,7 @@ func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // legendCorner picks the corner of the data area with the fewest points
 // near it, so that the legend hides as little as possible.
-func legendCorner(all []plotter.XYs, events []theory.Event, xmin, xmax, ymin, ymax float64, logX, logY bool) (top, left bool) {
+func legendCorner(all []plotter.XYs, events []judge.Event, xmin, xmax, ymin, ymax float64, logX, logY bool) (top, left bool) {
 	norm := func(v, lo, hi float64, log bool) float64 {
 		if log {
 			v, lo, hi = math.Log(v), math.Log(lo), math.Log(hi)
@@ -360,7 +365,7 @@ func inlineSVG(doc []byte) string {
 
 // renderFigures draws one figure per distinct Series.Figure, in order of
 // first appearance, with the events of the report as vertical lines.
-func renderFigures(r *theory.Report) ([]figure, error) {
+func renderFigures(r *judge.Report) ([]figure, error) {
 	var figs []figure
 	for _, g := range groupSeries(r.Series) {
 		f, err := renderFigure(g, r.Events)
@@ -372,7 +377,7 @@ func renderFigures(r *theory.Report) ([]figure, error) {
 	return figs, nil
 }
 
-func renderFigure(g *group, events []theory.Event) (f figure, err error) {
+func renderFigure(g *group, events []judge.Event) (f figure, err error) {
 	f.Title = g.title
 	defer func() {
 		// gonum/plot panics on some degenerate input (a log axis with no
@@ -479,7 +484,7 @@ func renderFigure(g *group, events []theory.Event) (f figure, err error) {
 		p.Y.Min, p.Y.Max = ymin-pad, ymax+pad
 	}
 
-	var shown []theory.Event
+	var shown []judge.Event
 	for _, ev := range events {
 		s := float64(ev.Step)
 		if ev.Step >= 0 && s >= xmin && s <= xmax {

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"mimverify/theory"
+	"mimverify/judge"
 )
 
 // htmlPredicate is a regime predicate ready for the page.
@@ -19,7 +19,7 @@ type htmlPredicate struct {
 
 // htmlClaim is a claim ready for the page.
 type htmlClaim struct {
-	theory.ClaimResult
+	judge.ClaimResult
 	Class              string // row class: holds, fails, na, unknown
 	Label              string
 	Predicted, Measure string
@@ -158,8 +158,12 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 </html>
 `))
 
+func init() {
+	register(Format{Name: "html", Extensions: []string{".html", ".htm"}, Check: writeHTML})
+}
+
 // writeHTML writes the report as one self-contained HTML page.
-func writeHTML(w io.Writer, r *theory.Report) error {
+func writeHTML(w io.Writer, r *judge.Report) error {
 	figs, err := renderFigures(r)
 	if err != nil {
 		return err
@@ -190,12 +194,12 @@ func writeHTML(w io.Writer, r *theory.Report) error {
 	for _, c := range r.Results {
 		hc := htmlClaim{ClaimResult: c, Label: verdictLabel(c.Verdict), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
 		switch c.Verdict {
-		case theory.Holds:
+		case judge.Holds:
 			hc.Class = "holds"
-		case theory.Fails:
+		case judge.Fails:
 			hc.Class = "fails"
 			hc.Violation = violation(c)
-		case theory.NotAsserted:
+		case judge.NotAsserted:
 			hc.Class = "na"
 		default:
 			hc.Class = "unknown"

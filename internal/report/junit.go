@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"mimverify/theory"
+	"mimverify/judge"
 )
 
 // The JUnit XML schema as Jenkins and GitLab read it: a testsuite with
@@ -80,11 +80,15 @@ func xmlChar(r rune) bool {
 		(r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
+func init() {
+	register(Format{Name: "junit", Extensions: []string{".xml"}, Check: writeJUnit})
+}
+
 // writeJUnit writes the report as JUnit XML.
-func writeJUnit(w io.Writer, r *theory.Report) error {
+func writeJUnit(w io.Writer, r *judge.Report) error {
 	secs := "0"
 	if finite(r.Run.Seconds) && r.Run.Seconds > 0 {
-		secs = strconv.FormatFloat(r.Run.Seconds, 'f', 3, 64)
+		secs = strconv.FormatFloat(float64(r.Run.Seconds), 'f', 3, 64)
 	}
 	s := junitSuite{Name: "mimverify", Time: secs, Tests: len(r.Results)}
 	prop := func(name, value string) {
@@ -97,13 +101,10 @@ func writeJUnit(w io.Writer, r *theory.Report) error {
 	prop("gamma", prose(r.Setting.Gamma))
 	prop("eta", prose(r.Setting.Eta))
 	if len(r.Run.Engines) > 0 {
-		prop("engines", strings.Join(r.Run.Engines, ","))
+		prop("engines", engineList(r.Run.Engines))
 	}
 	prop("steps", strconv.Itoa(r.Run.Steps))
 	prop("seed", strconv.FormatUint(r.Run.Seed, 10))
-	if r.Run.Versions != "" {
-		prop("version", r.Run.Versions)
-	}
 	for _, c := range r.Results {
 		name := strings.TrimSpace(oneLine(c.ID + " " + c.Title))
 		tc := junitCase{Classname: "mimverify.claims", Name: xmlSafe(name), Time: "0"}
@@ -120,11 +121,11 @@ func writeJUnit(w io.Writer, r *theory.Report) error {
 			fmt.Fprintf(&out, "regime: %s\n", evaluated(p))
 		}
 		if len(c.Engines) > 0 {
-			fmt.Fprintf(&out, "engines: %s\n", strings.Join(c.Engines, ", "))
+			fmt.Fprintf(&out, "engines: %s\n", strings.ReplaceAll(engineList(c.Engines), ",", ", "))
 		}
 		switch c.Verdict {
-		case theory.Holds:
-		case theory.Fails:
+		case judge.Holds:
+		case judge.Fails:
 			s.Failures++
 			text := fmt.Sprintf("%s (must be %s %s; %s)", violation(c), c.Relation, prose(c.Predicted), c.Formula)
 			if c.Detail != "" {
@@ -135,7 +136,7 @@ func writeJUnit(w io.Writer, r *theory.Report) error {
 				Type:    "prediction",
 				Text:    xmlSafe(text),
 			}
-		case theory.NotAsserted:
+		case judge.NotAsserted:
 			s.Skipped++
 			tc.Skipped = &junitSkipped{Message: xmlSafe("outside regime: " + oneLine(outsideRegime(c)))}
 		default:

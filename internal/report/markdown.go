@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mimverify/judge"
 	"mimverify/theory"
 )
 
@@ -98,29 +99,30 @@ func settingLines(s *theory.Setting) []string {
 }
 
 // runLines describes the run in short lines (unescaped).
-func runLines(r *theory.RunInfo) []string {
+func runLines(r *judge.RunInfo) []string {
 	lines := []string{
-		fmt.Sprintf("engines: %s", strings.Join(r.Engines, ", ")),
+		fmt.Sprintf("engines: %s", strings.ReplaceAll(engineList(r.Engines), ",", ", ")),
 		fmt.Sprintf("steps: %d; samples: %d; evaluation samples: %d; seed: %d", r.Steps, r.Samples, r.Eval, r.Seed),
 		fmt.Sprintf("ε = %s; δ = %s", prose(r.Epsilon), prose(r.Delta)),
 		fmt.Sprintf("wall time: %s s", prose(r.Seconds)),
-	}
-	if r.Versions != "" {
-		lines = append(lines, "version: "+r.Versions)
 	}
 	return lines
 }
 
 // eventStep formats an event's step, or says it did not happen.
-func eventStep(e theory.Event) (step, time string) {
+func eventStep(e judge.Event) (step, time string) {
 	if e.Step < 0 {
 		return "did not happen", "—"
 	}
 	return strconv.Itoa(e.Step), cell(e.Time)
 }
 
+func init() {
+	register(Format{Name: "markdown", Extensions: []string{".md"}, Check: writeMarkdown, Sweep: sweepMarkdown})
+}
+
 // writeMarkdown writes the report as GitHub-flavoured Markdown.
-func writeMarkdown(w io.Writer, r *theory.Report) error {
+func writeMarkdown(w io.Writer, r *judge.Report) error {
 	bw := bufio.NewWriter(w)
 	title := "mimverify check"
 	if r.Setting.Name != "" {
@@ -143,11 +145,11 @@ func writeMarkdown(w io.Writer, r *theory.Report) error {
 	mdRow(bw, "---", "---", "---", "---", "---", "---:", ":---:", "---:")
 	for _, c := range r.Results {
 		v := mdText(verdictLabel(c.Verdict))
-		if c.Verdict == theory.Fails {
+		if c.Verdict == judge.Fails {
 			v = "**" + v + "**"
 		}
-		mdRow(bw, mdText(c.ID), mdText(c.Title), mdText(c.Provenance), v,
-			mdCode(c.Formula), cell(c.Predicted), mdText(c.Relation), cell(c.Measured))
+		mdRow(bw, mdText(c.ID), mdText(c.Title), mdText(string(c.Provenance)), v,
+			mdCode(c.Formula), cell(c.Predicted), mdText(string(c.Relation)), cell(c.Measured))
 	}
 
 	fmt.Fprintf(bw, "\n## Details\n")
@@ -159,12 +161,12 @@ func writeMarkdown(w io.Writer, r *theory.Report) error {
 		if c.Quantity != "" {
 			fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
 		}
-		fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(c.Relation), mdText(prose(c.Measured)))
-		if c.Verdict == theory.Fails {
+		fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
+		if c.Verdict == judge.Fails {
 			fmt.Fprintf(bw, "- **fails**: %s\n", mdText(violation(c)))
 		}
 		if len(c.Engines) > 0 {
-			fmt.Fprintf(bw, "- engines: %s\n", mdText(strings.Join(c.Engines, ", ")))
+			fmt.Fprintf(bw, "- engines: %s\n", mdText(strings.ReplaceAll(engineList(c.Engines), ",", ", ")))
 		}
 		if c.Detail != "" {
 			fmt.Fprintf(bw, "- detail: %s\n", mdText(c.Detail))

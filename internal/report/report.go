@@ -4,83 +4,124 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
-	"mimverify/theory"
+	"mimverify/engine"
+	"mimverify/judge"
 )
 
-// Formats lists the format names accepted by Write, in the order the help
-// text shows them.
-var Formats = []string{"text", "json", "markdown", "html", "junit"}
-
-// Options adjusts the rendering. The zero value is the plain default.
-type Options struct {
-	// Color asks the text format for ANSI colours (red for failing claims,
-	// green for holding ones). Other formats ignore it.
-	Color bool
+// Format is an output format: its name (--format), the file extensions that
+// select it (--out), and its writers of a check report and of a sweep (nil
+// when the format has none). Each format is one file that registers itself.
+type Format struct {
+	Name       string
+	Extensions []string
+	Check      func(w io.Writer, r *judge.Report) error
+	Sweep      func(w io.Writer, s *judge.Sweep) error
 }
 
-// Write renders r to w in the named format (one of Formats) with the default
-// options. An unknown format is an error naming the allowed ones.
-func Write(w io.Writer, r *theory.Report, format string) error {
-	return WriteWith(w, r, format, Options{})
+// formats is the registry, in registration order (file name order).
+var formats []Format
+
+func register(f Format) { formats = append(formats, f) }
+
+// Formats returns the names of the formats that write check reports (sweep:
+// those that write sweeps), in the order the help text shows them.
+func Formats(sweep bool) []string {
+	var names []string
+	for _, f := range formats {
+		if (sweep && f.Sweep != nil) || (!sweep && f.Check != nil) {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
-// WriteWith is Write with options.
-func WriteWith(w io.Writer, r *theory.Report, format string, opt Options) error {
+// ByExtension returns the format an output file's extension selects.
+func ByExtension(path string) (string, bool) {
+	ext := strings.ToLower(filepath.Ext(path))
+	for _, f := range formats {
+		if slices.Contains(f.Extensions, ext) {
+			return f.Name, true
+		}
+	}
+	return "", false
+}
+
+func lookup(name string, sweep bool) (Format, error) {
+	for _, f := range formats {
+		if f.Name == name && ((sweep && f.Sweep != nil) || (!sweep && f.Check != nil)) {
+			return f, nil
+		}
+	}
+	what := "report"
+	if sweep {
+		what = "sweep"
+	}
+	return Format{}, fmt.Errorf("%s format %q: must be one of %s", what, name, strings.Join(Formats(sweep), ", "))
+}
+
+// Write renders a check report in the named format.
+func Write(w io.Writer, r *judge.Report, format string) error {
 	if r == nil {
 		return fmt.Errorf("report: nil report")
 	}
-	switch format {
-	case "text":
-		return writeText(w, r, opt)
-	case "json":
-		return writeJSON(w, r)
-	case "markdown":
-		return writeMarkdown(w, r)
-	case "html":
-		return writeHTML(w, r)
-	case "junit":
-		return writeJUnit(w, r)
+	f, err := lookup(format, false)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("report format %q: must be one of %s", format, strings.Join(Formats, ", "))
+	return f.Check(w, r)
+}
+
+// WriteSweep renders a sweep in the named format.
+func WriteSweep(w io.Writer, s *judge.Sweep, format string) error {
+	if s == nil {
+		return fmt.Errorf("report: nil sweep")
+	}
+	f, err := lookup(format, true)
+	if err != nil {
+		return err
+	}
+	return f.Sweep(w, s)
 }
 
 // finite reports whether x is neither NaN nor ±Inf.
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+func finite[F ~float64](x F) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
 
 // cell formats a number for a table: four significant digits, "—" when the
 // value is NaN or ±Inf.
-func cell(x float64) string {
+func cell[F ~float64](x F) string {
 	if !finite(x) {
 		return "—"
 	}
-	return strconv.FormatFloat(x, 'g', 4, 64)
+	return strconv.FormatFloat(float64(x), 'g', 4, 64)
 }
 
 // prose formats a number for a sentence: like cell, but a non-finite value
 // is named (NaN, +Inf, −Inf) rather than blanked.
-func prose(x float64) string {
+func prose[F ~float64](x F) string {
 	switch {
-	case math.IsNaN(x):
+	case math.IsNaN(float64(x)):
 		return "NaN"
-	case math.IsInf(x, 1):
+	case math.IsInf(float64(x), 1):
 		return "+Inf"
-	case math.IsInf(x, -1):
+	case math.IsInf(float64(x), -1):
 		return "−Inf"
 	}
-	return strconv.FormatFloat(x, 'g', 4, 64)
+	return strconv.FormatFloat(float64(x), 'g', 4, 64)
 }
 
 // verdictLabel is the verdict as the tables print it.
-func verdictLabel(v theory.Verdict) string {
+func verdictLabel(v judge.Verdict) string {
 	switch v {
-	case theory.Holds:
+	case judge.Holds:
 		return "HOLDS"
-	case theory.Fails:
+	case judge.Fails:
 		return "FAILS"
-	case theory.NotAsserted:
+	case judge.NotAsserted:
 		return "n/a"
 	case "":
 		return "?"
@@ -91,15 +132,15 @@ func verdictLabel(v theory.Verdict) string {
 // tally counts the claims by verdict; other counts unknown verdicts.
 type tally struct{ holds, fails, na, other int }
 
-func count(r *theory.Report) tally {
+func count(r *judge.Report) tally {
 	var t tally
 	for _, c := range r.Results {
 		switch c.Verdict {
-		case theory.Holds:
+		case judge.Holds:
 			t.holds++
-		case theory.Fails:
+		case judge.Fails:
 			t.fails++
-		case theory.NotAsserted:
+		case judge.NotAsserted:
 			t.na++
 		default:
 			t.other++
@@ -120,7 +161,7 @@ func (t tally) summary() string {
 // overall is the verdict of the whole report: FAILS when any claim fails,
 // HOLDS when at least one claim was asserted and all asserted ones hold,
 // NOTHING ASSERTED otherwise.
-func overall(r *theory.Report) string {
+func overall(r *judge.Report) string {
 	t := count(r)
 	switch {
 	case t.fails > 0:
@@ -134,10 +175,10 @@ func overall(r *theory.Report) string {
 }
 
 // failedIDs lists the IDs of the failing claims.
-func failedIDs(r *theory.Report) []string {
+func failedIDs(r *judge.Report) []string {
 	var ids []string
 	for _, c := range r.Results {
-		if c.Verdict == theory.Fails {
+		if c.Verdict == judge.Fails {
 			ids = append(ids, c.ID)
 		}
 	}
@@ -145,7 +186,7 @@ func failedIDs(r *theory.Report) []string {
 }
 
 // headline says the overall verdict in a sentence.
-func headline(r *theory.Report) string {
+func headline(r *judge.Report) string {
 	t := count(r)
 	asserted := t.holds + t.fails
 	switch overall(r) {
@@ -165,8 +206,8 @@ func headline(r *theory.Report) string {
 }
 
 // failingPredicates returns the regime predicates that do not hold.
-func failingPredicates(c theory.ClaimResult) []theory.PredicateResult {
-	var out []theory.PredicateResult
+func failingPredicates(c judge.ClaimResult) []judge.PredicateResult {
+	var out []judge.PredicateResult
 	for _, p := range c.Regime {
 		if !p.Holds {
 			out = append(out, p)
@@ -175,31 +216,15 @@ func failingPredicates(c theory.ClaimResult) []theory.PredicateResult {
 	return out
 }
 
-// operators are the comparison signs a predicate formula may use, longest
-// first so that "<=" is found before "<".
-var operators = []string{"≥", "≤", ">=", "<=", "≠", "!=", "==", ">", "<", "="}
-
-// predicateOp finds the comparison of a predicate formula (its last
-// occurrence of a known sign), or "" if there is none.
-func predicateOp(formula string) string {
-	best, at := "", -1
-	for _, op := range operators {
-		if i := strings.LastIndex(formula, op); i > at {
-			best, at = op, i
-		}
-	}
-	return best
-}
-
 // evaluated writes a predicate with its evaluated sides, e.g.
 // "(1 − γ)·C_min ≥ 4: 2 ≥ 4 is false".
-func evaluated(p theory.PredicateResult) string {
+func evaluated(p judge.PredicateResult) string {
 	truth := "false"
 	if p.Holds {
 		truth = "true"
 	}
-	if op := predicateOp(p.Formula); op != "" {
-		return fmt.Sprintf("%s: %s %s %s is %s", p.Formula, prose(p.Left), op, prose(p.Right), truth)
+	if p.Op != "" {
+		return fmt.Sprintf("%s: %s %s %s is %s", p.Formula, prose(p.Left), p.Op, prose(p.Right), truth)
 	}
 	return fmt.Sprintf("%s: left %s, right %s: %s", p.Formula, prose(p.Left), prose(p.Right), truth)
 }
@@ -207,7 +232,7 @@ func evaluated(p theory.PredicateResult) string {
 // violation is the comparison a failing claim shows, e.g.
 // "measured 0.3 > predicted 0.2". The sign is the true order of the two
 // values, whatever the relation; "vs" when either is not finite.
-func violation(c theory.ClaimResult) string {
+func violation(c judge.ClaimResult) string {
 	op := "vs"
 	if finite(c.Measured) && finite(c.Predicted) {
 		switch {
@@ -224,20 +249,20 @@ func violation(c theory.ClaimResult) string {
 
 // prediction says what the claim predicts and what was measured, e.g.
 // "predicted 0.2 (T*(ε) = …), must hold: measured ≤ predicted; measured 0.31".
-func prediction(c theory.ClaimResult) string {
+func prediction(c judge.ClaimResult) string {
 	pred := "predicted " + prose(c.Predicted)
 	if f := oneLine(c.Formula); f != "" {
 		pred += " (" + f + ")"
 	}
 	if c.Relation != "" {
-		pred += "; holds when measured " + c.Relation + " predicted"
+		pred += "; holds when measured " + string(c.Relation) + " predicted"
 	}
 	return pred + "; measured " + prose(c.Measured)
 }
 
 // outsideRegime says why a claim is not asserted: its failing predicates
 // with their evaluated sides, or its Detail when no predicate fails.
-func outsideRegime(c theory.ClaimResult) string {
+func outsideRegime(c judge.ClaimResult) string {
 	var parts []string
 	for _, p := range failingPredicates(c) {
 		parts = append(parts, evaluated(p))
@@ -266,4 +291,13 @@ func truncate(s string, n int) string {
 // oneLine folds newlines and tabs to spaces.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// engineList joins engine ids with commas.
+func engineList(ids []engine.ID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = string(id)
+	}
+	return strings.Join(parts, ",")
 }

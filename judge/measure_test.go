@@ -1,12 +1,14 @@
-package theory
+package judge
 
 import (
 	"math"
 	"testing"
+
+	"mimverify/theory"
 )
 
-func twoAreaSetting(keys KeyMode) Setting {
-	s := Setting{P: 4, Clusters: []Cluster{{Areas: []int{0, 0, 1, 1}}}, Z: ZLaw{ZUniform, 0.5, 2},
+func twoAreaSetting(keys theory.KeyMode) theory.Setting {
+	s := theory.Setting{P: 4, Clusters: []theory.Cluster{{Areas: []int{0, 0, 1, 1}}}, Z: theory.ZLaw{Kind: theory.ZUniform, L: 0.5, U: 2},
 		Gamma: 0.5, Keys: keys, Eta: 1}
 	if err := s.Resolve(); err != nil {
 		panic(err)
@@ -17,16 +19,16 @@ func twoAreaSetting(keys KeyMode) Setting {
 // The attention statistics of a hand-built state, computed here by hand
 // from the definitions (SPEC §1–§2).
 func TestMeasureAttentionByHand(t *testing.T) {
-	s := twoAreaSetting(KeysUnmasked)
-	c := NewCorrelations(&s)
-	c.A[0][0] = []float64{1.5, -0.5} // query 0 (area 0)
-	c.A[0][2] = []float64{0.2, 0.7}  // query 2 (area 1)
+	s := twoAreaSetting(theory.KeysUnmasked)
+	c := s.Shape().New()
+	copy(c.A[0][0], []float64{1.5, -0.5}) // query 0 (area 0)
+	copy(c.A[0][2], []float64{0.2, 0.7})  // query 2 (area 1)
 	c.B[0][1], c.B[0][3] = 0.3, -0.1
 	c.B[2][1], c.B[2][3] = -0.4, 0.25
 	z := []float64{1, 2}
 	// Image 1: queries 0 and 2 masked, keys 1 (area 0) and 3 (area 1).
 	// Image 2: area 0 fully masked: queries 0 and 1 are irreducible.
-	samples := []Sample{
+	samples := []theory.Sample{
 		{Cluster: 0, Z: z, Mask: []bool{true, false, true, false}},
 		{Cluster: 0, Z: z, Mask: []bool{true, true, false, false}},
 	}
@@ -84,10 +86,10 @@ func TestMeasureAttentionByHand(t *testing.T) {
 // With keys "all", masked keys (the query itself included) take attention
 // through B alone and carry no content.
 func TestMeasureAttentionAllKeys(t *testing.T) {
-	s := twoAreaSetting(KeysAll)
-	c := NewCorrelations(&s)
+	s := twoAreaSetting(theory.KeysAll)
+	c := s.Shape().New()
 	c.B[0][0] = 2 // query 0 attends to itself
-	samples := []Sample{{Cluster: 0, Z: []float64{1, 1}, Mask: []bool{true, false, false, false}}}
+	samples := []theory.Sample{{Cluster: 0, Z: []float64{1, 1}, Mask: []bool{true, false, false, false}}}
 	at := MeasureAttention(&s, c, samples, 0.1, 0, false)
 	e2 := math.Exp(2)
 	own := 1 / (e2 + 3) // key 1 of the four keys, scores 2, 0, 0, 0
@@ -102,8 +104,8 @@ func TestMeasureAttentionAllKeys(t *testing.T) {
 }
 
 func TestSummarizeFP(t *testing.T) {
-	s := twoAreaSetting(KeysUnmasked)
-	c := NewCorrelations(&s)
+	s := twoAreaSetting(theory.KeysUnmasked)
+	c := s.Shape().New()
 	for p, a := range s.Clusters[0].Areas {
 		c.A[0][p][a] = float64(p + 1) // own: 1, 2, 3, 4
 		c.A[0][p][1-a] = -1           // off

@@ -1,4 +1,4 @@
-package proptest
+package judge
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"mimverify/dynamics"
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -150,10 +151,15 @@ func (o *refObjective) LossGrad(c, g theory.Correlations) (float64, float64) {
 	return total * scale, 0
 }
 
-func withFault(f fault) func(*theory.Setting, []theory.Sample) (dynamics.Objective, error) {
-	return func(s *theory.Setting, samples []theory.Sample) (dynamics.Objective, error) {
-		return &refObjective{s: s, samples: samples, f: f}, nil
-	}
+// faultyExact is the exact engine with the reference objective and a fault:
+// Check runs it in place of the registry's exact engine.
+type faultyExact struct{ f fault }
+
+func (faultyExact) ID() engine.ID { return engine.Exact }
+
+func (e faultyExact) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
+	obj := &refObjective{s: p.Setting, samples: p.Samples, f: e.f}
+	return dynamics.Descent{Name: engine.Exact, Objective: obj}.Run(p, sch, obs)
 }
 
 // The reference objective without a fault is the SPEC §2 gradient: it equals
@@ -164,8 +170,8 @@ func TestReferenceObjectiveIsExact(t *testing.T) {
 		s, _ := theory.Preset(name)
 		for _, keys := range []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll} {
 			s.Keys = keys
-			samples := theory.Samples(&s, 3, 40)
-			c := theory.NewCorrelations(&s)
+			samples := s.Samples(3, 40)
+			c := s.Shape().New()
 			rng := theory.NewRand(5, theory.StreamInit)
 			for _, ak := range c.A {
 				for _, row := range ak {
@@ -183,7 +189,7 @@ func TestReferenceObjectiveIsExact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g1, g2 := theory.NewCorrelations(&s), theory.NewCorrelations(&s)
+			g1, g2 := s.Shape().New(), s.Shape().New()
 			l1, _ := prod.LossGrad(c, g1)
 			l2, _ := (&refObjective{s: &s, samples: samples}).LossGrad(c, g2)
 			a, b := g1.MaxAbs()
@@ -204,23 +210,23 @@ func TestInjectedFaultsAreCaught(t *testing.T) {
 	s, _ := theory.Preset("grid4")
 	claims := []string{"C1", "C2", "C3", "C4", "C5", "C6", "C7"}
 	for _, f := range []fault{noFault, signFlip, softmaxNorm, maskIgnored, ppDropped, areaOffByOne} {
-		rep, err := Check(s, CheckOptions{Claims: claims, Samples: 128, Eval: 128, Objective: withFault(f)})
+		rep, err := Check(s, Options{Claims: claims, Samples: 128, Eval: 128, Engines: map[engine.ID]engine.Engine{engine.Exact: faultyExact{f}}})
 		if err != nil {
 			t.Fatalf("%s: %v", faultNames[f], err)
 		}
 		var failed, held []string
 		for _, r := range rep.Results {
 			switch r.Verdict {
-			case theory.Fails:
+			case Fails:
 				failed = append(failed, r.ID)
-			case theory.Holds:
+			case Holds:
 				held = append(held, r.ID)
 			}
 		}
 		t.Logf("fault %-45s fails: %-20s holds: %s", faultNames[f], strings.Join(failed, ","), strings.Join(held, ","))
 		if f == noFault && len(failed) > 0 {
 			for _, r := range rep.Results {
-				if r.Verdict == theory.Fails {
+				if r.Verdict == Fails {
 					t.Errorf("without a fault %s fails: measured %g, predicted %s %g. %s", r.ID, r.Measured, r.Relation, r.Predicted, r.Detail)
 				}
 			}

@@ -1,4 +1,8 @@
-package theory
+// Package expr is a small symbolic-expression language: the predicted
+// quantities of the claims, the predicates of their regimes and the bounds
+// between engines are Exprs, so that a report prints the formula it
+// evaluated, next to its value.
+package expr
 
 import (
 	"fmt"
@@ -8,10 +12,8 @@ import (
 	"strings"
 )
 
-// Expr is a small symbolic expression: it prints its formula (with the
-// paper's symbols: η, γ, P, L, C_min, ε, …) and evaluates it on an Env. The
-// predicted quantities of the claims and the predicates of their regimes are
-// Exprs, so that a report shows the formula next to its value.
+// Expr is a symbolic expression: it prints its formula (with the paper's
+// symbols: η, γ, P, L, C_min, ε, …) and evaluates it on an Env.
 type Expr struct {
 	op   string // "num", "sym", "+", "-", "*", "/", "^", "neg", or a function name
 	val  float64
@@ -103,7 +105,7 @@ func (e Expr) Eval(env Env) (float64, error) {
 }
 
 // MustEval evaluates e and panics on an unbound symbol; for expressions whose
-// symbols are known to be bound (those of SettingEnv).
+// symbols are known to be bound.
 func (e Expr) MustEval(env Env) float64 {
 	v, err := e.Eval(env)
 	if err != nil {
@@ -226,18 +228,50 @@ func (e Expr) String() string {
 	}
 }
 
+// Relation is a comparison between two numbers: the Op of a Predicate, and
+// how a claim's measured value must compare with its prediction.
+type Relation string
+
+// The relations.
+const (
+	LT Relation = "<"
+	LE Relation = "≤"
+	GT Relation = ">"
+	GE Relation = "≥"
+	EQ Relation = "="
+)
+
+// Holds reports whether left r right.
+func (r Relation) Holds(left, right float64) (bool, error) {
+	switch r {
+	case LT:
+		return left < right, nil
+	case LE:
+		return left <= right, nil
+	case GT:
+		return left > right, nil
+	case GE:
+		return left >= right, nil
+	case EQ:
+		return left == right, nil
+	}
+	return false, fmt.Errorf("unknown relation %q", string(r))
+}
+
 // Predicate is one condition of a claim's regime, such as γ ≤ 0.9 or
 // (1−γ)·C_min ≥ 4: a comparison between two expressions.
 type Predicate struct {
 	Left  Expr
-	Op    string // "<", "≤", ">", "≥", "="
+	Op    Relation
 	Right Expr
 	// Why says in words what the condition is for.
 	Why string
 }
 
 // String prints the predicate as a formula.
-func (p Predicate) String() string { return p.Left.String() + " " + p.Op + " " + p.Right.String() }
+func (p Predicate) String() string {
+	return p.Left.String() + " " + string(p.Op) + " " + p.Right.String()
+}
 
 // Eval evaluates both sides and the comparison.
 func (p Predicate) Eval(env Env) (holds bool, left, right float64, err error) {
@@ -247,44 +281,6 @@ func (p Predicate) Eval(env Env) (holds bool, left, right float64, err error) {
 	if right, err = p.Right.Eval(env); err != nil {
 		return false, 0, 0, err
 	}
-	switch p.Op {
-	case "<":
-		holds = left < right
-	case "≤":
-		holds = left <= right
-	case ">":
-		holds = left > right
-	case "≥":
-		holds = left >= right
-	case "=":
-		holds = left == right
-	default:
-		return false, left, right, fmt.Errorf("unknown comparison %q", p.Op)
-	}
-	return holds, left, right, nil
-}
-
-// SettingEnv binds the symbols of a setting:
-//
-//	P        number of positions          K      number of clusters
-//	γ        masking probability          η      step size
-//	L, U     support of z                 d      embedding dimension
-//	N_max    most areas in a cluster      C_min  smallest area size
-//	C_max    largest area size            π_min  smallest cluster probability
-//	σ        initialisation scale (0 for zero init)
-func SettingEnv(s *Setting) Env {
-	env := Env{"P": float64(s.P), "K": float64(len(s.Clusters)), "γ": s.Gamma, "η": s.Eta,
-		"L": s.Z.L, "U": s.Z.U, "d": float64(s.Dim()), "σ": s.Init.Sigma}
-	nMax, cMin, cMax, piMin := 0, s.P, 0, 1.0
-	for _, c := range s.Clusters {
-		nMax = max(nMax, c.NumAreas())
-		for _, n := range c.AreaSizes() {
-			cMin, cMax = min(cMin, n), max(cMax, n)
-		}
-		if c.Prob > 0 {
-			piMin = math.Min(piMin, c.Prob)
-		}
-	}
-	env["N_max"], env["C_min"], env["C_max"], env["π_min"] = float64(nMax), float64(cMin), float64(cMax), piMin
-	return env
+	holds, err = p.Op.Holds(left, right)
+	return holds, left, right, err
 }

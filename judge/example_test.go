@@ -1,11 +1,12 @@
-package proptest_test
+package judge_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 
-	"mimverify/proptest"
+	"mimverify/judge"
+	"mimverify/judge/judgetest"
 	"mimverify/theory"
 )
 
@@ -18,8 +19,8 @@ func TestUserSetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Eta = 5
-	rep := proptest.AssertClaims(t, s, proptest.CheckOptions{Claims: []string{"C2", "C3", "C5"}, Samples: 128, Eval: 128})
-	if rep != nil && rep.Summary[string(theory.Holds)] != 3 {
+	rep := judgetest.AssertClaims(t, s, judge.Options{Claims: []string{"C2", "C3", "C5"}, Samples: 128, Eval: 128})
+	if rep != nil && rep.Summary[string(judge.Holds)] != 3 {
 		t.Errorf("summary %v: want the three claims asserted and holding", rep.Summary)
 	}
 }
@@ -27,7 +28,7 @@ func TestUserSetting(t *testing.T) {
 // Check returns the report that 'mimverify check' prints.
 func ExampleCheck() {
 	s, _ := theory.Preset("grid4")
-	rep, err := proptest.Check(s, proptest.CheckOptions{Claims: []string{"C3", "C6"}, Samples: 128, Eval: 128})
+	rep, err := judge.Check(s, judge.Options{Claims: []string{"C3", "C6"}, Samples: 128, Eval: 128})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,16 +47,16 @@ func TestOutsideRegimeIsNotAsserted(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(*theory.Setting)
-		opt    proptest.CheckOptions
+		opt    judge.Options
 		claims []string
 		pred   string // a fragment of the failing predicate
 	}{
-		{"no global area", func(*theory.Setting) {}, proptest.CheckOptions{}, []string{"C6"}, "K = 1"},
-		{"areas masked out on average", func(s *theory.Setting) { s.Gamma = 0.9 }, proptest.CheckOptions{},
+		{"no global area", func(*theory.Setting) {}, judge.Options{}, []string{"C6"}, "K = 1"},
+		{"areas masked out on average", func(s *theory.Setting) { s.Gamma = 0.9 }, judge.Options{},
 			[]string{"C2", "C3", "C5", "C7"}, "n_min ≥ 1"},
-		{"step size beyond the rate regime", func(s *theory.Setting) { s.Eta = 100 }, proptest.CheckOptions{},
+		{"step size beyond the rate regime", func(s *theory.Setting) { s.Eta = 100 }, judge.Options{},
 			[]string{"C2", "C3", "C4", "C7"}, "c·U⁴ ≤ 10"},
-		{"predicted time beyond the budget", func(*theory.Setting) {}, proptest.CheckOptions{MaxSteps: 50},
+		{"predicted time beyond the budget", func(*theory.Setting) {}, judge.Options{MaxSteps: 50},
 			[]string{"C3", "C5"}, "step budget"},
 	}
 	for _, c := range cases {
@@ -66,12 +67,12 @@ func TestOutsideRegimeIsNotAsserted(t *testing.T) {
 		if opt.MaxSteps == 0 {
 			opt.MaxSteps = 300
 		}
-		rep, err := proptest.Check(s, opt)
+		rep, err := judge.Check(s, opt)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		for _, r := range rep.Results {
-			if r.Verdict != theory.NotAsserted {
+			if r.Verdict != judge.NotAsserted {
 				t.Errorf("%s: %s is %q, want not asserted", c.name, r.ID, r.Verdict)
 				continue
 			}

@@ -1,8 +1,10 @@
-package theory
+package judge
 
 import (
 	"math"
 	"sort"
+
+	"mimverify/theory"
 )
 
 // Attention is what the judge measures of a state (A, B) on a set of
@@ -62,7 +64,7 @@ type Attention struct {
 // set (TVMin and TVMean are NaN otherwise). The scores are those of
 // SPEC §2: s_{p,q} = z_{j(q)} A_{k,p,j(q)} + B_{p,q} for unmasked keys and
 // B_{p,q} for masked keys (keys "all"), normalised by log-sum-exp.
-func MeasureAttention(s *Setting, c Correlations, samples []Sample, eps, delta float64, withTV bool) Attention {
+func MeasureAttention(s *theory.Setting, c theory.Correlations, samples []theory.Sample, eps, delta float64, withTV bool) Attention {
 	K := len(s.Clusters)
 	var at Attention
 	at.OwnByArea = make([][]float64, K)
@@ -110,7 +112,7 @@ func MeasureAttention(s *Setting, c Correlations, samples []Sample, eps, delta f
 			for q := range pi {
 				pi[q] = math.Inf(-1)
 				if smp.Mask[q] {
-					if s.Keys != KeysAll {
+					if s.Keys != theory.KeysAll {
 						continue
 					}
 					pi[q] = c.B[p][q]
@@ -264,7 +266,7 @@ type FPSummary struct {
 }
 
 // SummarizeFP computes the FP/PP summary of c.
-func SummarizeFP(s *Setting, c Correlations) FPSummary {
+func SummarizeFP(s *theory.Setting, c theory.Correlations) FPSummary {
 	var f FPSummary
 	nOwn, nOff := 0, 0
 	for k, cl := range s.Clusters {

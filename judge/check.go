@@ -1,0 +1,345 @@
+package judge
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+
+	"mimverify/empirical"
+	"mimverify/engine"
+	"mimverify/theory"
+)
+
+// Options configures Check. The zero value is the defaults.
+type Options struct {
+	// Claims selects claims by id ("C3", "C4"); empty means all.
+	Claims []string
+	// Epsilon and Delta are the ε and δ of the area-wide claim C3: a
+	// fraction ≥ 1−δ of the reconstructable masked queries must put
+	// attention ≥ 1−ε on their own area. Defaults 0.1 and 0.1.
+	Epsilon, Delta float64
+	// Samples is the size n of the training sample set (default 256), on
+	// which the claims are measured; Eval the number of held-out samples on
+	// which the final attention's generalisation is reported (default 256).
+	Samples, Eval int
+	// Seed seeds the samples, the basis and the initialisation.
+	Seed uint64
+	// Train and Held, when not nil, are the training and held-out samples,
+	// in place of those drawn from Seed (Samples and Eval are then their
+	// sizes); Init, when not empty, is the initial state in place of
+	// Setting.InitialCorrelations(Seed). The relabelling property uses them
+	// to run a relabelled setting on the relabelled data.
+	Train, Held []theory.Sample
+	Init        theory.Correlations
+	// MaxSteps caps the main run (default 20000). The run is long enough to
+	// pass the predicted T*(ε) by 25% when the cap allows.
+	MaxSteps int
+	// WithFull runs the full d×d model for the whole main run and also
+	// measures the claims on it; without it the full model runs only the
+	// T₁ = 50 steps of the exact-reduction claim C1.
+	WithFull bool
+	// Engines, when not nil, replaces engines of the registry by id: the
+	// hook through which the tests inject faults into an engine to show
+	// that the claims catch them.
+	Engines map[engine.ID]engine.Engine
+	// Progress, when not nil, is told of each stage.
+	Progress func(stage string)
+}
+
+func (o *Options) defaults() {
+	if o.Epsilon == 0 {
+		o.Epsilon = 0.1
+	}
+	if o.Delta == 0 {
+		o.Delta = 0.1
+	}
+	if o.Samples == 0 {
+		o.Samples = 256
+	}
+	if o.Eval == 0 {
+		o.Eval = 256
+	}
+	if o.MaxSteps == 0 {
+		o.MaxSteps = 20000
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if !(o.Epsilon > 0 && o.Epsilon < 0.5) {
+		errs = append(errs, fmt.Errorf("epsilon = %g: must be in (0, 0.5)", o.Epsilon))
+	}
+	if !(o.Delta > 0 && o.Delta < 1) {
+		errs = append(errs, fmt.Errorf("delta = %g: must be in (0, 1)", o.Delta))
+	}
+	if o.Samples < 1 || o.Samples > 1<<20 {
+		errs = append(errs, fmt.Errorf("samples = %d: must be in [1, %d]", o.Samples, 1<<20))
+	}
+	if o.Eval < 1 || o.Eval > 1<<16 {
+		errs = append(errs, fmt.Errorf("eval samples = %d: must be in [1, %d]", o.Eval, 1<<16))
+	}
+	if o.MaxSteps < 1 || o.MaxSteps > 10_000_000 {
+		errs = append(errs, fmt.Errorf("max steps = %d: must be in [1, 10000000]", o.MaxSteps))
+	}
+	for _, id := range o.Claims {
+		if _, ok := measurements[id]; !ok {
+			errs = append(errs, fmt.Errorf("claim %q: must be one of C1…C8", id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// engine returns the engine of id: the override of Options.Engines, or the
+// registry's with its default options.
+func (o *Options) engine(id engine.ID) (engine.Engine, error) {
+	if e, ok := o.Engines[id]; ok {
+		return e, nil
+	}
+	spec, ok := EngineByID(id)
+	if !ok {
+		return nil, fmt.Errorf("judge: no engine %q in the registry", id)
+	}
+	return spec.New(EngineOptions{})
+}
+
+// c1Steps is T₁, the length of the full-vs-exact comparison of claim C1.
+const c1Steps = 50
+
+// run is one Check in progress.
+type run struct {
+	opt      Options
+	s        *theory.Setting
+	claims   []theory.Claim
+	steps    int
+	schedule engine.Schedule
+	problem  engine.Problem
+	eval     []theory.Sample
+	ev       *Evidence
+	engines  []engine.ID
+}
+
+// Check runs the engines the selected claims need on the setting, evaluates
+// the claims, and returns the report. An error means bad input or an engine
+// failure (for example a NaN met in training), not a failing claim: those
+// are in the report (Report.Failed).
+func Check(s theory.Setting, opt Options) (*Report, error) {
+	start := time.Now()
+	if opt.Train != nil {
+		opt.Samples = len(opt.Train)
+	}
+	if opt.Held != nil {
+		opt.Eval = len(opt.Held)
+	}
+	opt.defaults()
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	for i, smp := range slices.Concat(opt.Train, opt.Held) {
+		if err := s.CheckSample(smp); err != nil {
+			return nil, fmt.Errorf("given samples[%d]: %w", i, err)
+		}
+	}
+	r := newRun(&s, opt)
+	if err := r.gather(); err != nil {
+		return nil, err
+	}
+	rep := &Report{Format: ReportFormat, Setting: s, Summary: map[string]int{}}
+	for i := range r.claims {
+		rep.add(Evaluate(&r.claims[i], r.ev))
+	}
+	if opt.WithFull {
+		if err := r.judgeFull(rep); err != nil {
+			return nil, err
+		}
+	}
+	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
+	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
+		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Seconds: Float(time.Since(start).Seconds())}
+	return rep, nil
+}
+
+func (rep *Report) add(r ClaimResult) {
+	rep.Results = append(rep.Results, r)
+	rep.Summary[string(r.Verdict)]++
+}
+
+// newRun selects the claims and sizes the main run: long enough to pass the
+// predicted area-wide time T*(ε) by 25% (at least 200 steps) within the
+// step budget, recorded on a log-spaced schedule.
+func newRun(s *theory.Setting, opt Options) *run {
+	claims := theory.Claims()
+	if len(opt.Claims) > 0 {
+		claims = slices.DeleteFunc(claims, func(c theory.Claim) bool { return !slices.Contains(opt.Claims, c.ID) })
+	}
+	env := s.Env()
+	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
+	steps := opt.MaxSteps
+	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
+		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
+	}
+	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
+	env["step budget"] = float64(opt.MaxSteps)
+	r := &run{opt: opt, s: s, claims: claims, steps: steps, schedule: engine.LogSpaced(steps, 200),
+		problem: engine.NewProblem(s, opt.Train, opt.Seed), eval: opt.Held,
+		ev: &Evidence{Setting: s, Env: env}}
+	if opt.Train == nil {
+		r.problem.Samples = s.Samples(opt.Seed, opt.Samples)
+	}
+	if opt.Held == nil {
+		r.eval = s.Samples(opt.Seed+1<<32, opt.Eval)
+	}
+	if opt.Init.A != nil || opt.Init.B != nil {
+		r.problem.Init = opt.Init
+	}
+	return r
+}
+
+// claimByID returns the statement of a claim of theory.Claims.
+func claimByID(id string) theory.Claim {
+	for _, c := range theory.Claims() {
+		if c.ID == id {
+			return c
+		}
+	}
+	panic("judge: no claim " + id)
+}
+
+func (r *run) stage(format string, args ...any) {
+	if r.opt.Progress != nil {
+		r.opt.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *run) needs(id engine.ID) bool {
+	for _, c := range r.claims {
+		if slices.Contains(measurements[c.ID].engines, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// gather runs the engines and fills the evidence.
+func (r *run) gather() error {
+	exact, err := r.opt.engine(engine.Exact)
+	if err != nil {
+		return err
+	}
+	r.stage("exact recursion: %d steps on %d samples", r.steps, r.opt.Samples)
+	main, err := exact.Run(r.problem, r.schedule, engine.Observer{})
+	if err != nil {
+		return err
+	}
+	r.engines = append(r.engines, engine.Exact)
+	r.ev.Main = &main
+	r.stage("measuring attention")
+	// The claims are measured on the distribution GD descends on — the
+	// training samples — to which the derivations of docs/THEORY.md apply
+	// (GD on n samples is GD on their empirical distribution); the
+	// held-out samples measure how the learnt attention generalises.
+	r.ev.Measures = measureAll(r.s, &main, r.problem.Samples, r.opt.Epsilon, r.opt.Delta)
+	held := MeasureAttention(r.s, main.Final().Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
+	r.ev.HeldOut = &held
+	if r.needs(engine.Full) || r.opt.WithFull {
+		if err := r.gatherC1(exact); err != nil {
+			return err
+		}
+	}
+	if r.needs(engine.Flow) || r.needs(engine.Population) {
+		r.stage("agreement between levels (population, flow)")
+		checks, err := agreementChecks(r.s, r.problem)
+		if err != nil {
+			return err
+		}
+		r.ev.Agreement = checks
+		r.engines = append(r.engines, engine.Population, engine.Flow)
+	}
+	return nil
+}
+
+// gatherC1 runs the full model and the exact recursion over the first T₁
+// steps, recording every step, for the exact-reduction claim.
+func (r *run) gatherC1(exact engine.Engine) error {
+	t1 := min(c1Steps, r.steps)
+	r.stage("full model: %d steps on %d samples (C1)", t1, r.opt.Samples)
+	full, oos, err := r.runFull(engine.Every(t1, 1))
+	if err != nil {
+		return err
+	}
+	fe, err := exact.Run(r.problem, engine.Every(t1, 1), engine.Observer{})
+	if err != nil {
+		return err
+	}
+	r.ev.Full, r.ev.FullOutOfSpan, r.ev.FullExact = &full, oos, &fe
+	r.engines = append(r.engines, engine.Full)
+	return nil
+}
+
+// judgeFull measures the trajectory claims (those that read the exact
+// engine alone) again on the full model's trajectory over the whole run.
+func (r *run) judgeFull(rep *Report) error {
+	r.stage("full model: %d steps on %d samples", r.steps, r.opt.Samples)
+	full, _, err := r.runFull(r.schedule)
+	if err != nil {
+		return err
+	}
+	fev := *r.ev
+	fev.Main = &full
+	fev.Measures = measureAll(r.s, &full, r.problem.Samples, r.opt.Epsilon, r.opt.Delta)
+	fheld := MeasureAttention(r.s, full.Final().Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
+	fev.HeldOut = &fheld
+	for i := range r.claims {
+		if slices.Equal(measurements[r.claims[i].ID].engines, []engine.ID{engine.Exact}) {
+			res := Evaluate(&r.claims[i], &fev)
+			res.ID += "/full"
+			res.Engines = []engine.ID{engine.Full}
+			rep.add(res)
+		}
+	}
+	return nil
+}
+
+// runFull trains the full model and returns its trajectory and the largest
+// ratio of Q's out-of-span norm to its rounding bound 4·d·ε·Σ_t‖ΔQ_t‖_F
+// (docs/AGREEMENT.md §1; exact when every step is recorded).
+func (r *run) runFull(sch engine.Schedule) (theory.Trajectory, float64, error) {
+	var prev *mat.Dense
+	moved, worst := 0.0, 0.0
+	var eng engine.Engine = &empirical.Full{Observe: func(step int, q *mat.Dense, e *empirical.Embedding) {
+		if prev != nil {
+			var dq mat.Dense
+			dq.Sub(q, prev)
+			moved += mat.Norm(&dq, 2)
+		}
+		prev = mat.DenseCopyOf(q)
+		_, out := e.OutOfSpan(q)
+		bound := 4 * float64(e.D) * 0x1p-52 * moved
+		if out > 0 {
+			worst = math.Max(worst, out/math.Max(bound, math.SmallestNonzeroFloat64))
+		}
+	}}
+	if e, ok := r.opt.Engines[engine.Full]; ok {
+		eng = e
+	}
+	tr, err := eng.Run(r.problem, sch, engine.Observer{})
+	return tr, worst, err
+}
+
+func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, eps, delta float64) []Measure {
+	ms := make([]Measure, len(tr.Records))
+	for i, r := range tr.Records {
+		// The pairwise total variation is O(|M|²·P) per image: measured at
+		// the last record only, where the diversity claim reads it.
+		ms[i] = Measure{Step: r.Step, Loss: r.Loss,
+			Attention: MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(tr.Records)-1),
+			FP:        SummarizeFP(s, r.Correlations)}
+	}
+	return ms
+}

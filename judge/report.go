@@ -1,0 +1,156 @@
+package judge
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+
+	"mimverify/engine"
+	"mimverify/theory"
+	"mimverify/theory/expr"
+)
+
+// Verdict is the outcome of a claim on a setting.
+type Verdict string
+
+// The verdicts. A claim outside its regime is NotAsserted, never Holds.
+const (
+	Holds       Verdict = "holds"
+	Fails       Verdict = "fails"
+	NotAsserted Verdict = "not asserted"
+)
+
+// Float is a float64 that JSON writes as null when it is NaN or ±Inf (JSON
+// has neither) and reads back from null as NaN: every number of the report
+// schema is a Float, so non-finite values are handled here, once.
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (x Float) MarshalJSON() ([]byte, error) {
+	f := float64(x)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (x *Float) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		*x = Float(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*x = Float(f)
+	return nil
+}
+
+// Floats converts a slice for the report.
+func Floats(xs []float64) []Float {
+	out := make([]Float, len(xs))
+	for i, x := range xs {
+		out[i] = Float(x)
+	}
+	return out
+}
+
+// PredicateResult is one regime predicate evaluated on a setting.
+type PredicateResult struct {
+	// Formula is the predicate as printed, e.g. "(1 − γ)·C_min ≥ 4".
+	Formula string `json:"formula"`
+	// Left and Right are the evaluated sides, compared by Op.
+	Left  Float         `json:"left"`
+	Op    expr.Relation `json:"op"`
+	Right Float         `json:"right"`
+	Holds bool          `json:"holds"`
+	// Why says what the condition is for.
+	Why string `json:"why,omitempty"`
+}
+
+// ClaimResult is a claim evaluated on a setting: its regime, what was
+// measured, the prediction (formula and value) and the verdict.
+type ClaimResult struct {
+	ID         string            `json:"id"`
+	Title      string            `json:"title"`
+	Provenance theory.Provenance `json:"provenance"`
+	Statement  string            `json:"statement"`
+	// Regime lists the predicates; the claim is asserted only when all hold.
+	Regime []PredicateResult `json:"regime"`
+	// Quantity says in words what is measured on the trajectory.
+	Quantity string `json:"quantity"`
+	// Formula is the prediction, e.g. "T*(ε) = c·P/(η·(1 − γ)·C_min·L⁴·ε)".
+	Formula   string `json:"formula"`
+	Predicted Float  `json:"predicted"`
+	// Relation is how the measured value must compare with the predicted
+	// one for the claim to hold.
+	Relation expr.Relation `json:"relation"`
+	Measured Float         `json:"measured"`
+	Verdict  Verdict       `json:"verdict"`
+	// Detail explains the verdict: which predicate fails, or what was seen.
+	Detail string `json:"detail,omitempty"`
+	// Engines lists the engines whose output the claim used.
+	Engines []engine.ID `json:"engines"`
+}
+
+// Series is one curve of a figure: Y against X (X is usually the step).
+type Series struct {
+	// Figure groups series drawn in one plot; Name is the curve's legend.
+	Figure string  `json:"figure"`
+	Name   string  `json:"name"`
+	X      []Float `json:"x"`
+	Y      []Float `json:"y"`
+	// LogY and LogX ask for logarithmic axes (the figure's, when any series
+	// of it asks).
+	LogY bool `json:"log_y,omitempty"`
+	LogX bool `json:"log_x,omitempty"`
+}
+
+// Event is a phase event on a trajectory, as the report draws it: the first
+// recorded step at which something happened, or −1 if it did not happen
+// within the run, and its time η·step.
+type Event struct {
+	Name string `json:"name"`
+	Step int    `json:"step"`
+	Time Float  `json:"time"`
+}
+
+// Report is the outcome of 'mimverify check': the setting, what was run, the
+// claims' results, and the curves and events the human-readable formats draw.
+type Report struct {
+	Format  string         `json:"format"` // ReportFormat
+	Setting theory.Setting `json:"setting"`
+	Run     RunInfo        `json:"run"`
+	Results []ClaimResult  `json:"results"`
+	Series  []Series       `json:"series"`
+	Events  []Event        `json:"events"`
+	Summary map[string]int `json:"summary"` // verdict → count
+}
+
+// ReportFormat is the format tag of a check report (docs/FORMATS.md).
+const ReportFormat = "mimverify.check/v1"
+
+// RunInfo records how the evidence was produced.
+type RunInfo struct {
+	Engines []engine.ID `json:"engines"`
+	Steps   int         `json:"steps"`
+	Samples int         `json:"samples"`
+	Eval    int         `json:"eval_samples"`
+	Seed    uint64      `json:"seed"`
+	Epsilon Float       `json:"epsilon"`
+	Delta   Float       `json:"delta"`
+	Seconds Float       `json:"seconds"`
+}
+
+// Failed reports whether any asserted claim failed.
+func (r *Report) Failed() bool {
+	for _, c := range r.Results {
+		if c.Verdict == Fails {
+			return true
+		}
+	}
+	return false
+}
