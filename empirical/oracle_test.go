@@ -118,7 +118,7 @@ func (o *oracle) sampleLossGrad(Q [][]float64, smp theory.Sample, g [][]float64,
 					}
 				}
 			}
-			pi := softmax(s)
+			pi := oSoftmax(s)
 			for n, q := range ks {
 				for i := 0; i < o.D; i++ {
 					yhat[i] += pi[n] * xt[q][i]
@@ -152,8 +152,8 @@ func (o *oracle) sampleLossGrad(Q [][]float64, smp theory.Sample, g [][]float64,
 	return o.scale * loss
 }
 
-// softmax returns exp(s_n − max s) / Σ exp(s_m − max s).
-func softmax(s []float64) []float64 {
+// oSoftmax returns exp(s_n − max s) / Σ exp(s_m − max s).
+func oSoftmax(s []float64) []float64 {
 	mx := math.Inf(-1)
 	for _, v := range s {
 		mx = math.Max(mx, v)
@@ -175,7 +175,7 @@ func softmax(s []float64) []float64 {
 func (o *oracle) lossGrad(Q [][]float64, samples []theory.Sample, wantGrad bool) (float64, [][]float64) {
 	var g [][]float64
 	if wantGrad {
-		g = zeros(o.D, o.D)
+		g = oZeros(o.D, o.D)
 	}
 	w := 1 / float64(len(samples))
 	loss := 0.0
@@ -244,7 +244,7 @@ func (o *oracle) complexStepGrad(Q [][]float64, samples []theory.Sample) [][]flo
 			qc[a][b] = complex(Q[a][b], 0)
 		}
 	}
-	g := zeros(o.D, o.D)
+	g := oZeros(o.D, o.D)
 	for a := 0; a < o.D; a++ {
 		for b := 0; b < o.D; b++ {
 			qc[a][b] = complex(Q[a][b], eps)
@@ -277,7 +277,7 @@ func (o *oracle) correlations(M [][]float64) (A [][][]float64, B [][]float64) {
 			}
 		}
 	}
-	B = zeros(o.P, o.P)
+	B = oZeros(o.P, o.P)
 	for p := 0; p < o.P; p++ {
 		for q := 0; q < o.P; q++ {
 			B[p][q] = bil(o.pos[p], o.pos[q])
@@ -286,7 +286,7 @@ func (o *oracle) correlations(M [][]float64) (A [][][]float64, B [][]float64) {
 	return A, B
 }
 
-func zeros(r, c int) [][]float64 {
+func oZeros(r, c int) [][]float64 {
 	m := make([][]float64, r)
 	for i := range m {
 		m[i] = make([]float64, c)
@@ -331,11 +331,11 @@ func engineLossGrad(t *testing.T, s *theory.Setting, emb *empirical.Embedding, Q
 		t.Fatal(err)
 	}
 	g := mat.NewDense(emb.D, emb.D, nil)
-	loss := m.LossGrad(toDense(Q), samples, g)
-	if l2 := m.Loss(toDense(Q), samples); l2 != loss {
+	loss := m.LossGrad(oToDense(Q), samples, g)
+	if l2 := m.Loss(oToDense(Q), samples); l2 != loss {
 		t.Errorf("Model.Loss = %v but Model.LossGrad's loss = %v", l2, loss)
 	}
-	return loss, fromDense(g)
+	return loss, oFromDense(g)
 }
 
 // objectiveLossGrad is dynamics.NewSampleObjective(...).LossGrad at (A, B).
@@ -345,8 +345,8 @@ func objectiveLossGrad(t *testing.T, s *theory.Setting, samples []theory.Sample,
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := toCorrelations(s, A, B)
-	g := toCorrelations(s, nil, nil)
+	c := oToCorrelations(s, A, B)
+	g := oToCorrelations(s, nil, nil)
 	loss, _ := obj.LossGrad(c, g)
 	return loss, g.A, g.B
 }
@@ -367,8 +367,8 @@ func trainFull(t *testing.T, s *theory.Setting, seed uint64, samples []theory.Sa
 	return loss, A, B
 }
 
-// toCorrelations copies (A, B) into the theory's shape (zero when nil).
-func toCorrelations(s *theory.Setting, A [][][]float64, B [][]float64) theory.Correlations {
+// oToCorrelations copies (A, B) into the theory's shape (zero when nil).
+func oToCorrelations(s *theory.Setting, A [][][]float64, B [][]float64) theory.Correlations {
 	c := theory.NewCorrelations(s)
 	for k := range A {
 		for p := range A[k] {
@@ -381,7 +381,7 @@ func toCorrelations(s *theory.Setting, A [][][]float64, B [][]float64) theory.Co
 	return c
 }
 
-func toDense(M [][]float64) *mat.Dense {
+func oToDense(M [][]float64) *mat.Dense {
 	d := mat.NewDense(len(M), len(M[0]), nil)
 	for i := range M {
 		for j := range M[i] {
@@ -391,9 +391,9 @@ func toDense(M [][]float64) *mat.Dense {
 	return d
 }
 
-func fromDense(m *mat.Dense) [][]float64 {
+func oFromDense(m *mat.Dense) [][]float64 {
 	r, c := m.Dims()
-	out := zeros(r, c)
+	out := oZeros(r, c)
 	for i := range out {
 		for j := range out[i] {
 			out[i][j] = m.At(i, j)
@@ -483,11 +483,11 @@ func (c oracleCase) setup(t *testing.T, seed uint64) (*theory.Setting, *empirica
 	return s, emb, o, append(samples, allMasked, none)
 }
 
-// randomQ returns a d×d matrix of i.i.d. N(0, σ²) entries in the standard
+// oRandomQ returns a d×d matrix of i.i.d. N(0, σ²) entries in the standard
 // coordinates (so it has components outside the span of SPEC §2 too).
-func randomQ(d int, sigma float64, seed uint64) [][]float64 {
+func oRandomQ(d int, sigma float64, seed uint64) [][]float64 {
 	rng := rand.New(rand.NewPCG(seed, 77))
-	Q := zeros(d, d)
+	Q := oZeros(d, d)
 	for a := range Q {
 		for b := range Q[a] {
 			Q[a][b] = sigma * rng.NormFloat64()
@@ -499,8 +499,8 @@ func randomQ(d int, sigma float64, seed uint64) [][]float64 {
 // ---------------------------------------------------------------------------
 // Comparisons.
 
-// maxAbs returns the largest |M_ab|.
-func maxAbs(M [][]float64) float64 {
+// oMaxAbs returns the largest |M_ab|.
+func oMaxAbs(M [][]float64) float64 {
 	m := 0.0
 	for _, r := range M {
 		for _, x := range r {
@@ -510,8 +510,8 @@ func maxAbs(M [][]float64) float64 {
 	return m
 }
 
-// maxDiff returns the largest |M_ab − N_ab|.
-func maxDiff(M, N [][]float64) float64 {
+// oMaxDiff returns the largest |M_ab − N_ab|.
+func oMaxDiff(M, N [][]float64) float64 {
 	m := 0.0
 	for a := range M {
 		for b := range M[a] {
@@ -521,7 +521,7 @@ func maxDiff(M, N [][]float64) float64 {
 	return m
 }
 
-func flatA(A [][][]float64) [][]float64 {
+func oFlatA(A [][][]float64) [][]float64 {
 	var out [][]float64
 	for _, ak := range A {
 		out = append(out, ak...)
@@ -529,8 +529,8 @@ func flatA(A [][][]float64) [][]float64 {
 	return out
 }
 
-// closeTo reports |got − want| ≤ tol·max(1, |want|).
-func closeTo(got, want, tol float64) bool {
+// oCloseTo reports |got − want| ≤ tol·max(1, |want|).
+func oCloseTo(got, want, tol float64) bool {
 	return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want))
 }
 
@@ -541,7 +541,7 @@ func closeTo(got, want, tol float64) bool {
 // bound 1e-12 (relative to max(1, |value|), or to the largest entry for a
 // gradient) leaves a wide margin for that and still catches any modelling
 // error, which changes O(1) digits.
-const tolFP = 1e-12
+const oracleTol = 1e-12
 
 // TestOracleSelfClosedForm checks the oracle itself against values worked
 // out by hand, so that it cannot share a mistake with the engines through a
@@ -565,7 +565,7 @@ func TestOracleSelfClosedForm(t *testing.T) {
 			o := newOracle(s, emb)
 			const z, A, B00, B01 = 1.7, 0.4, -0.3, 0.9
 			// Q = A e_0 vᵀ + B00 e_0 e_0ᵀ + B01 e_0 e_1ᵀ.
-			Q := zeros(o.D, o.D)
+			Q := oZeros(o.D, o.D)
 			for a := 0; a < o.D; a++ {
 				for b := 0; b < o.D; b++ {
 					Q[a][b] = o.pos[0][a] * (A*o.feat[0][0][b] + B00*o.pos[0][b] + B01*o.pos[1][b])
@@ -582,7 +582,7 @@ func TestOracleSelfClosedForm(t *testing.T) {
 				want = 0.5 * z * z * pi0 * pi0
 			}
 			got, _ := o.lossGrad(Q, []theory.Sample{smp}, false)
-			if !closeTo(got, scale*want, tolFP) {
+			if !oCloseTo(got, scale*want, oracleTol) {
 				t.Errorf("keys %s, loss %s: oracle loss %v, closed form %v", keys, norm, got, scale*want)
 			}
 			all := theory.Sample{Cluster: 0, Z: []float64{z}, Mask: []bool{true, true}}
@@ -592,10 +592,10 @@ func TestOracleSelfClosedForm(t *testing.T) {
 				want = z * z
 			}
 			got, g := o.lossGrad(Q, []theory.Sample{all}, true)
-			if !closeTo(got, scale*want, tolFP) {
+			if !oCloseTo(got, scale*want, oracleTol) {
 				t.Errorf("keys %s, loss %s, all masked: oracle loss %v, closed form %v", keys, norm, got, scale*want)
 			}
-			if m := maxAbs(g); m != 0 {
+			if m := oMaxAbs(g); m != 0 {
 				t.Errorf("keys %s, loss %s, all masked: oracle gradient %v, want 0 (ŷ = 0 whatever Q)", keys, norm, m)
 			}
 		}
@@ -604,28 +604,28 @@ func TestOracleSelfClosedForm(t *testing.T) {
 
 // TestOracleGradient checks the oracle's hand-derived gradient against the
 // complex-step derivative of its own loss on all d² coordinates (both exact
-// to rounding: tolFP), and against a central finite difference along random
+// to rounding: oracleTol), and against a central finite difference along random
 // directions (truncation h²/6·|f”'| ≈ 1e-11 and rounding ε|f|/h ≈ 1e-11 at
 // h = 1e-5 for O(1) derivatives: tolerance 1e-7).
 func TestOracleGradient(t *testing.T) {
 	for ci, c := range oracleCases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, o, samples := c.setup(t, uint64(100+ci))
-			Q := randomQ(o.D, c.sigma, uint64(ci))
+			Q := oRandomQ(o.D, c.sigma, uint64(ci))
 			_, g := o.lossGrad(Q, samples, true)
 			cs := o.complexStepGrad(Q, samples)
-			t.Logf("gradient max %.3g, analytic vs complex step |Δ| %.2g", maxAbs(cs), maxDiff(g, cs))
-			if d := maxDiff(g, cs); d > tolFP*math.Max(1, maxAbs(cs)) {
-				t.Errorf("analytic vs complex-step gradient: max diff %.3g (largest entry %.3g)", d, maxAbs(cs))
+			t.Logf("gradient max %.3g, analytic vs complex step |Δ| %.2g", oMaxAbs(cs), oMaxDiff(g, cs))
+			if d := oMaxDiff(g, cs); d > oracleTol*math.Max(1, oMaxAbs(cs)) {
+				t.Errorf("analytic vs complex-step gradient: max diff %.3g (largest entry %.3g)", d, oMaxAbs(cs))
 			}
-			if maxAbs(g) < 1e-3 {
-				t.Errorf("gradient too small (%.3g) to test anything", maxAbs(g))
+			if oMaxAbs(g) < 1e-3 {
+				t.Errorf("gradient too small (%.3g) to test anything", oMaxAbs(g))
 			}
 			rng := rand.New(rand.NewPCG(uint64(ci), 3))
 			const h = 1e-5
 			for r := 0; r < 3; r++ {
-				dir := randomQ(o.D, 1, rng.Uint64())
-				plus, minus := zeros(o.D, o.D), zeros(o.D, o.D)
+				dir := oRandomQ(o.D, 1, rng.Uint64())
+				plus, minus := oZeros(o.D, o.D), oZeros(o.D, o.D)
 				dd := 0.0
 				for a := range Q {
 					for b := range Q[a] {
@@ -636,7 +636,7 @@ func TestOracleGradient(t *testing.T) {
 				}
 				lp, _ := o.lossGrad(plus, samples, false)
 				lm, _ := o.lossGrad(minus, samples, false)
-				if fd := (lp - lm) / (2 * h); !closeTo(fd, dd, 1e-7) {
+				if fd := (lp - lm) / (2 * h); !oCloseTo(fd, dd, 1e-7) {
 					t.Errorf("direction %d: central difference %.12g, analytic %.12g", r, fd, dd)
 				}
 			}
@@ -651,15 +651,15 @@ func TestOracleVsFullModel(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s, emb, o, samples := c.setup(t, uint64(200+ci))
 			for r := 0; r < 2; r++ {
-				Q := randomQ(o.D, c.sigma, uint64(10*ci+r))
+				Q := oRandomQ(o.D, c.sigma, uint64(10*ci+r))
 				want, wg := o.lossGrad(Q, samples, true)
 				got, gg := engineLossGrad(t, s, emb, Q, samples)
-				t.Logf("Q #%d: loss %.6g, |Δloss| %.2g, gradient max %.3g, |Δ| %.2g", r, want, math.Abs(got-want), maxAbs(wg), maxDiff(gg, wg))
-				if !closeTo(got, want, tolFP) {
+				t.Logf("Q #%d: loss %.6g, |Δloss| %.2g, gradient max %.3g, |Δ| %.2g", r, want, math.Abs(got-want), oMaxAbs(wg), oMaxDiff(gg, wg))
+				if !oCloseTo(got, want, oracleTol) {
 					t.Errorf("Q #%d: Model loss %.17g, oracle %.17g", r, got, want)
 				}
-				if d := maxDiff(gg, wg); d > tolFP*math.Max(1, maxAbs(wg)) {
-					t.Errorf("Q #%d: Model gradient differs from the oracle's by %.3g (largest entry %.3g)", r, d, maxAbs(wg))
+				if d := oMaxDiff(gg, wg); d > oracleTol*math.Max(1, oMaxAbs(wg)) {
+					t.Errorf("Q #%d: Model gradient differs from the oracle's by %.3g (largest entry %.3g)", r, d, oMaxAbs(wg))
 				}
 				// Each sample alone, so that a compensating error across
 				// samples cannot hide.
@@ -667,9 +667,9 @@ func TestOracleVsFullModel(t *testing.T) {
 					one := []theory.Sample{smp}
 					want, wg := o.lossGrad(Q, one, true)
 					got, gg := engineLossGrad(t, s, emb, Q, one)
-					if !closeTo(got, want, tolFP) || maxDiff(gg, wg) > tolFP*math.Max(1, maxAbs(wg)) {
+					if !oCloseTo(got, want, oracleTol) || oMaxDiff(gg, wg) > oracleTol*math.Max(1, oMaxAbs(wg)) {
 						t.Errorf("Q #%d, sample %d %+v: Model loss %.17g vs oracle %.17g, gradient diff %.3g",
-							r, i, smp, got, want, maxDiff(gg, wg))
+							r, i, smp, got, want, oMaxDiff(gg, wg))
 					}
 				}
 			}
@@ -688,21 +688,21 @@ func TestOracleVsSampleObjective(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s, _, o, samples := c.setup(t, uint64(300+ci))
 			for r := 0; r < 2; r++ {
-				Q := randomQ(o.D, c.sigma, uint64(20*ci+r))
+				Q := oRandomQ(o.D, c.sigma, uint64(20*ci+r))
 				want, G := o.lossGrad(Q, samples, true)
 				A, B := o.correlations(Q)
 				wantA, wantB := o.correlations(G)
 				got, gotA, gotB := objectiveLossGrad(t, s, samples, A, B)
 				t.Logf("Q #%d: loss %.6g, |Δloss| %.2g, ∂A max |Δ| %.2g, ∂B max |Δ| %.2g", r, want, math.Abs(got-want),
-					maxDiff(flatA(gotA), flatA(wantA)), maxDiff(gotB, wantB))
-				if !closeTo(got, want, tolFP) {
+					oMaxDiff(oFlatA(gotA), oFlatA(wantA)), oMaxDiff(gotB, wantB))
+				if !oCloseTo(got, want, oracleTol) {
 					t.Errorf("Q #%d: objective loss %.17g, oracle %.17g", r, got, want)
 				}
-				scale := math.Max(1, math.Max(maxAbs(flatA(wantA)), maxAbs(wantB)))
-				if d := maxDiff(flatA(gotA), flatA(wantA)); d > tolFP*scale {
+				scale := math.Max(1, math.Max(oMaxAbs(oFlatA(wantA)), oMaxAbs(wantB)))
+				if d := oMaxDiff(oFlatA(gotA), oFlatA(wantA)); d > oracleTol*scale {
 					t.Errorf("Q #%d: ∂L/∂A differs from the oracle's projection by %.3g (scale %.3g)", r, d, scale)
 				}
-				if d := maxDiff(gotB, wantB); d > tolFP*scale {
+				if d := oMaxDiff(gotB, wantB); d > oracleTol*scale {
 					t.Errorf("Q #%d: ∂L/∂B differs from the oracle's projection by %.3g (scale %.3g)", r, d, scale)
 				}
 			}
@@ -718,28 +718,28 @@ func TestOracleLargeScores(t *testing.T) {
 	for ci, c := range oracleCases[:3] {
 		t.Run(c.name, func(t *testing.T) {
 			s, emb, o, samples := c.setup(t, uint64(400+ci))
-			Q := randomQ(o.D, 1, uint64(ci))
+			Q := oRandomQ(o.D, 1, uint64(ci))
 			for a := range Q {
 				for b := range Q[a] {
 					Q[a][b] *= 300
 				}
 			}
 			A, B := o.correlations(Q)
-			if mb := maxAbs(B); mb < 100 {
+			if mb := oMaxAbs(B); mb < 100 {
 				t.Fatalf("scores not large: max |B| = %v", mb)
 			}
 			want, G := o.lossGrad(Q, samples, true)
 			const tol = 1e-10
 			got, gg := engineLossGrad(t, s, emb, Q, samples)
-			if !closeTo(got, want, tol) || maxDiff(gg, G) > tol*math.Max(1, maxAbs(G)) {
-				t.Errorf("Model: loss %.17g vs oracle %.17g, gradient diff %.3g", got, want, maxDiff(gg, G))
+			if !oCloseTo(got, want, tol) || oMaxDiff(gg, G) > tol*math.Max(1, oMaxAbs(G)) {
+				t.Errorf("Model: loss %.17g vs oracle %.17g, gradient diff %.3g", got, want, oMaxDiff(gg, G))
 			}
 			wantA, wantB := o.correlations(G)
 			got, gotA, gotB := objectiveLossGrad(t, s, samples, A, B)
-			scale := math.Max(1, math.Max(maxAbs(flatA(wantA)), maxAbs(wantB)))
-			if !closeTo(got, want, tol) || maxDiff(flatA(gotA), flatA(wantA)) > tol*scale || maxDiff(gotB, wantB) > tol*scale {
+			scale := math.Max(1, math.Max(oMaxAbs(oFlatA(wantA)), oMaxAbs(wantB)))
+			if !oCloseTo(got, want, tol) || oMaxDiff(oFlatA(gotA), oFlatA(wantA)) > tol*scale || oMaxDiff(gotB, wantB) > tol*scale {
 				t.Errorf("objective: loss %.17g vs oracle %.17g, ∂A diff %.3g, ∂B diff %.3g", got, want,
-					maxDiff(flatA(gotA), flatA(wantA)), maxDiff(gotB, wantB))
+					oMaxDiff(oFlatA(gotA), oFlatA(wantA)), oMaxDiff(gotB, wantB))
 			}
 		})
 	}
@@ -760,19 +760,19 @@ func TestOracleGDVsTrain(t *testing.T) {
 			if len(gotL) != steps+1 {
 				t.Fatalf("Train recorded %d steps, want %d", len(gotL), steps+1)
 			}
-			Q := zeros(o.D, o.D)
+			Q := oZeros(o.D, o.D)
 			moved := 0.0
 			for step := 0; step <= steps; step++ {
 				loss, G := o.lossGrad(Q, samples, true)
 				A, B := o.correlations(Q)
-				scale := math.Max(1, math.Max(maxAbs(flatA(A)), maxAbs(B)))
-				if !closeTo(gotL[step], loss, 1e-10) {
+				scale := math.Max(1, math.Max(oMaxAbs(oFlatA(A)), oMaxAbs(B)))
+				if !oCloseTo(gotL[step], loss, 1e-10) {
 					t.Errorf("step %d: Train loss %.17g, oracle %.17g", step, gotL[step], loss)
 				}
-				if d := math.Max(maxDiff(flatA(gotA[step]), flatA(A)), maxDiff(gotB[step], B)); d > 1e-10*scale {
+				if d := math.Max(oMaxDiff(oFlatA(gotA[step]), oFlatA(A)), oMaxDiff(gotB[step], B)); d > 1e-10*scale {
 					t.Errorf("step %d: Train (A, B) differ from the oracle's by %.3g (scale %.3g)", step, d, scale)
 				}
-				moved = math.Max(moved, maxAbs(B))
+				moved = math.Max(moved, oMaxAbs(B))
 				for a := range Q {
 					for b := range Q[a] {
 						Q[a][b] -= o.eta * G[a][b]
