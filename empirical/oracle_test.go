@@ -343,6 +343,12 @@ func newOracle(s *theory.Setting, emb *empirical.Embedding) *oracle {
 	return o
 }
 
+// oSamples is the fixed sample set of a seed (the samples are the oracle's
+// input, not logic it reuses).
+func oSamples(s *theory.Setting, seed uint64, n int) []theory.Sample {
+	return theory.Samples(s, seed, n)
+}
+
 // engineLossGrad is empirical.Model.LossGrad.
 func engineLossGrad(t *testing.T, s *theory.Setting, emb *empirical.Embedding, Q [][]float64, samples []theory.Sample) (float64, [][]float64) {
 	t.Helper()
@@ -486,7 +492,7 @@ func (c oracleCase) setup(t *testing.T, seed uint64) (*theory.Setting, *empirica
 	}
 	emb := empirical.NewEmbedding(s, seed)
 	o := newOracle(s, emb)
-	samples := theory.Samples(s, seed, c.n)
+	samples := oSamples(s, seed, c.n)
 	last := len(c.clusters) - 1
 	nz := 0
 	for _, a := range c.clusters[last] {
