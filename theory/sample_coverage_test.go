@@ -191,7 +191,10 @@ func TestCoverageBernoulliMask(t *testing.T) {
 		}
 		sizes := make([]int, P+1)
 		total := 0
+		perCluster := make([]int, len(s.Clusters))    // masked positions per cluster
+		imgPerCluster := make([]int, len(s.Clusters)) // images per cluster
 		for _, x := range covDraw(t, &s, uint64(2000+gi), n) {
+			imgPerCluster[x.Cluster]++
 			m := 0
 			for p, b := range x.Mask {
 				if !b {
@@ -207,9 +210,13 @@ func TestCoverageBernoulliMask(t *testing.T) {
 			}
 			sizes[m]++
 			total += m
+			perCluster[x.Cluster] += m
 		}
 		g := "γ = " + covFtoa(gamma)
 		covBinom5(t, g+": masked positions", total, n*P, gamma)
+		for k := range perCluster { // the mask does not depend on the cluster
+			covBinom5(t, g+": masked positions in images of cluster "+covItoa(k), perCluster[k], imgPerCluster[k]*P, gamma)
+		}
 		for p := 0; p < P; p++ {
 			covBinom5(t, g+": position "+covItoa(p)+" masked", perPos[p], n, gamma)
 			for q := p + 1; q < P; q++ {
