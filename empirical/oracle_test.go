@@ -30,6 +30,7 @@ import (
 
 	"mimverify/dynamics"
 	"mimverify/empirical"
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -346,7 +347,7 @@ func newOracle(s *theory.Setting, emb *empirical.Embedding) *oracle {
 // oSamples is the fixed sample set of a seed (the samples are the oracle's
 // input, not logic it reuses).
 func oSamples(s *theory.Setting, seed uint64, n int) []theory.Sample {
-	return theory.Samples(s, seed, n)
+	return s.Samples(seed, n)
 }
 
 // engineLossGrad is empirical.Model.LossGrad.
@@ -377,11 +378,11 @@ func objectiveLossGrad(t *testing.T, s *theory.Setting, samples []theory.Sample,
 	return loss, g.A, g.B
 }
 
-// trainFull is empirical.Train for steps steps from Q(0) = 0, recording
+// trainFull is the full engine (empirical.Full) for steps steps from Q(0) = 0, recording
 // every step; it returns the loss and (A, B) at every step.
 func trainFull(t *testing.T, s *theory.Setting, seed uint64, samples []theory.Sample, steps int) (loss []float64, A [][][][]float64, B [][][]float64) {
 	t.Helper()
-	traj, err := empirical.Train(s, empirical.Options{Steps: steps, RecordEvery: 1, Seed: seed, Samples: samples})
+	traj, err := (&empirical.Full{}).Run(engine.NewProblem(s, samples, seed), engine.Every(steps, 1), engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func trainFull(t *testing.T, s *theory.Setting, seed uint64, samples []theory.Sa
 
 // oToCorrelations copies (A, B) into the theory's shape (zero when nil).
 func oToCorrelations(s *theory.Setting, A [][][]float64, B [][]float64) theory.Correlations {
-	c := theory.NewCorrelations(s)
+	c := s.Shape().New()
 	for k := range A {
 		for p := range A[k] {
 			copy(c.A[k][p], A[k][p])
@@ -800,7 +801,7 @@ func oCompareLarge(t *testing.T, what string, s *theory.Setting, emb *empirical.
 }
 
 // TestOracleGDVsTrain runs a few GD steps Q ← Q − η∇L from Q = 0 with the
-// oracle and compares loss and (A, B) at every step with empirical.Train on
+// oracle and compares loss and (A, B) at every step with the full engine on
 // the same samples and basis. Each step moves Q by η‖∇L‖ = O(1); rounding
 // differences of the previous steps propagate with a factor ≤ 1 + η·Lip per
 // step, so after 6 steps the bound is 1e-10 relative.

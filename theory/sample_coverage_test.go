@@ -31,7 +31,7 @@ func covDraw(t *testing.T, s *theory.Setting, seed uint64, n int) []theory.Sampl
 	if err := s.Resolve(); err != nil {
 		t.Fatal(err)
 	}
-	out := theory.Samples(s, seed, n)
+	out := s.Samples(seed, n)
 	for i, x := range out {
 		if err := s.CheckSample(x); err != nil {
 			t.Fatalf("sample %d: %v", i, err)
