@@ -57,11 +57,6 @@ func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 		return r
 	}
 	r.Predicted = Float(pred)
-	if outside > 0 {
-		r.Measured = Float(math.NaN())
-		r.Verdict, r.Detail = NotAsserted, "outside the regime"
-		return r
-	}
 	if m.measure == nil {
 		r.Measured = Float(math.NaN())
 		r.Verdict, r.Detail = NotAsserted, "the judge has no measurement for this claim"
@@ -69,16 +64,33 @@ func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 	}
 	measured, detail := m.measure(ev, c)
 	r.Measured, r.Detail = Float(measured), detail
+	verdict := compare(c, measured, pred)
+	if outside > 0 {
+		// Outside its regime the claim is not asserted, but it is still
+		// measured: whether it survives beyond the proved regime is what a
+		// sweep over the boundary shows.
+		r.Verdict = NotAsserted
+		if verdict != NotAsserted {
+			r.Empirical = verdict
+		}
+		r.Detail = "outside the regime; " + detail
+		return r
+	}
+	r.Verdict = verdict
+	return r
+}
+
+// compare applies the claim's relation; NotAsserted when either side is
+// NaN (the evidence cannot decide).
+func compare(c *theory.Claim, measured, pred float64) Verdict {
 	holds, err := c.Relation.Holds(measured, pred)
 	switch {
 	case math.IsNaN(measured) || math.IsNaN(pred) || err != nil:
-		r.Verdict = NotAsserted
+		return NotAsserted
 	case holds:
-		r.Verdict = Holds
-	default:
-		r.Verdict = Fails
+		return Holds
 	}
-	return r
+	return Fails
 }
 
 func measureC1(ev *Evidence, c *theory.Claim) (float64, string) {

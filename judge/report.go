@@ -90,6 +90,11 @@ type ClaimResult struct {
 	Relation expr.Relation `json:"relation"`
 	Measured Float         `json:"measured"`
 	Verdict  Verdict       `json:"verdict"`
+	// Empirical is, for a claim outside its regime (Verdict NotAsserted),
+	// how the measured value compares with the prediction all the same:
+	// Holds ("holds empirically") or Fails ("breaks"); empty when the claim
+	// is inside its regime or cannot be measured.
+	Empirical Verdict `json:"empirical,omitempty"`
 	// Detail explains the verdict: which predicate fails, or what was seen.
 	Detail string `json:"detail,omitempty"`
 	// Engines lists the engines whose output the claim used.

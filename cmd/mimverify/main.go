@@ -104,7 +104,9 @@ func mainWithStatus(args []string, stdout, stderr io.Writer) int {
 }
 
 // newFlagSet returns a flag set whose parse errors are usage errors and whose
-// --help prints the command's synopsis and flags to stdout.
+// --help prints the command's synopsis and flags to stdout, once. (The flag
+// package calls Usage on every parse error too; parseFlags shows it only
+// for --help, so that an error message is not buried under the flag list.)
 func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -118,9 +120,13 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			usage()
 			return err
 		}
 		return usageError{err}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,32 +29,57 @@ func (v *varyFlag) Set(s string) error {
 	if !ok || list == "" {
 		return fmt.Errorf("%q: want FIELD=V1,V2,… with FIELD one of %s", s, strings.Join(sweepFields, ", "))
 	}
-	*v = append(*v, axis{field: strings.TrimSpace(field), values: strings.Split(list, ",")})
+	field = strings.TrimSpace(field)
+	for _, a := range *v {
+		if a.field == field {
+			return fmt.Errorf("%q: %s is already an axis (give its values in one --vary)", s, field)
+		}
+	}
+	values := strings.Split(list, ",")
+	for i := range values {
+		values[i] = strings.TrimSpace(values[i])
+		if slices.Contains(values[:i], values[i]) {
+			return fmt.Errorf("%q: value %s given twice", s, values[i])
+		}
+	}
+	*v = append(*v, axis{field: field, values: values})
 	return nil
 }
 
 var sweepFields = []string{"gamma", "eta", "z.kind", "z.L", "z.U", "keys", "loss", "mask", "extra_dim", "epsilon", "delta", "samples", "seed"}
 
-// apply sets one field of the setting or of the judge's options.
+// apply sets one field of the setting or of the judge's options. Numbers
+// must parse whole (integers for integer fields); the judge's options are
+// checked here because the judge reads 0 as "the default", which a value
+// the user wrote must never silently become. The setting's fields are
+// checked by Setting.Validate once every axis is applied.
 func apply(s *theory.Setting, opt *judge.Options, field, value string) error {
-	num := func() (float64, error) {
+	bad := func(allowed string) error { return fmt.Errorf("--vary %s=%s: must be %s", field, value, allowed) }
+	num := func(dst *float64) error {
 		x, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			return 0, fmt.Errorf("--vary %s=%s: not a number", field, value)
+			return bad("a number")
+		}
+		*dst = x
+		return nil
+	}
+	integer := func(lo, hi int) (int, error) {
+		x, err := strconv.Atoi(value)
+		if err != nil || x < lo || x > hi {
+			return 0, bad(fmt.Sprintf("an integer in [%d, %d]", lo, hi))
 		}
 		return x, nil
 	}
 	var err error
-	var x float64
 	switch field {
 	case "gamma":
-		s.Gamma, err = num()
+		return num(&s.Gamma)
 	case "eta":
-		s.Eta, err = num()
+		return num(&s.Eta)
 	case "z.L":
-		s.Z.L, err = num()
+		return num(&s.Z.L)
 	case "z.U":
-		s.Z.U, err = num()
+		return num(&s.Z.U)
 	case "z.kind":
 		s.Z.Kind = theory.ZKind(value)
 	case "keys":
@@ -62,17 +89,20 @@ func apply(s *theory.Setting, opt *judge.Options, field, value string) error {
 	case "mask":
 		s.Mask = theory.MaskScheme(value)
 	case "extra_dim":
-		x, err = num()
-		s.ExtraDim = int(x)
+		s.ExtraDim, err = integer(0, 4096)
 	case "epsilon":
-		opt.Epsilon, err = num()
+		if err = num(&opt.Epsilon); err == nil && !(opt.Epsilon > 0 && opt.Epsilon < 0.5) {
+			err = bad("in (0, 0.5)")
+		}
 	case "delta":
-		opt.Delta, err = num()
+		if err = num(&opt.Delta); err == nil && !(opt.Delta > 0 && opt.Delta < 1) {
+			err = bad("in (0, 1)")
+		}
 	case "samples":
-		x, err = num()
-		opt.Samples = int(x)
+		opt.Samples, err = integer(1, 1<<20)
 	case "seed":
-		x, err = num()
+		var x int
+		x, err = integer(0, math.MaxInt)
 		opt.Seed = uint64(x)
 	default:
 		return fmt.Errorf("--vary %s: unknown field; the fields are %s", field, strings.Join(sweepFields, ", "))
