@@ -75,6 +75,10 @@ type Observer struct {
 	// Record, when not nil, is called with each record as it is made; a
 	// non-nil error stops the run, which returns it (per-record checks).
 	Record func(r *theory.Record) error
+	// Discard passes records to Record without keeping them in the
+	// trajectory, so that a run streaming its records to a file holds one
+	// record in memory, not all of them.
+	Discard bool
 }
 
 func (o Observer) step(t, steps int) error {
@@ -135,7 +139,13 @@ func (r *Recorder) Add(t int, loss, stderr float64, c theory.Correlations) error
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return &theory.NonFiniteError{Engine: string(r.id), Step: t, Quantity: "loss", Value: loss}
 	}
-	r.tr.Records = append(r.tr.Records, theory.Record{Step: t, Time: r.eta * float64(t), Loss: loss, LossStdErr: stderr, Correlations: c.Clone()})
+	rec := theory.Record{Step: t, Time: r.eta * float64(t), Loss: loss, LossStdErr: stderr}
+	if r.obs.Discard {
+		rec.Correlations = c // the observer sees it now and keeps what it wants
+		return r.obs.record(&rec)
+	}
+	rec.Correlations = c.Clone()
+	r.tr.Records = append(r.tr.Records, rec)
 	return r.obs.record(r.tr.Final())
 }
 

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -332,14 +335,29 @@ func (r *run) runFull(sch engine.Schedule) (theory.Trajectory, float64, error) {
 	return tr, worst, err
 }
 
+// measureAll measures every record of a trajectory on the samples. The
+// records are independent, so they are measured concurrently, one record
+// per task on GOMAXPROCS workers; each result lands in its own slot, so the
+// measures are the same whatever the number of workers.
 func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, eps, delta float64) []Measure {
 	ms := make([]Measure, len(tr.Records))
-	for i, r := range tr.Records {
-		// The pairwise total variation is O(|M|²·P) per image: measured at
-		// the last record only, where the diversity claim reads it.
-		ms[i] = Measure{Step: r.Step, Loss: r.Loss,
-			Attention: MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(tr.Records)-1),
-			FP:        SummarizeFP(s, r.Correlations)}
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ms)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(ms); i = int(next.Add(1) - 1) {
+				r := &tr.Records[i]
+				// The pairwise total variation is O(|M|²·P) per image:
+				// measured at the last record only, where the diversity
+				// claim reads it.
+				ms[i] = Measure{Step: r.Step, Loss: r.Loss,
+					Attention: MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(ms)-1),
+					FP:        SummarizeFP(s, r.Correlations)}
+			}
+		}()
 	}
+	wg.Wait()
 	return ms
 }
