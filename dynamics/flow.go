@@ -94,11 +94,11 @@ func (f *Flow) objective(p engine.Problem) (Objective, error) {
 // variational equations behind FlowGap: y = (x, u, q) with x' = −∇L(x),
 // u' = −H(u + ∇L/2), q' = ½‖H∇L‖₂.
 type flowRHS struct {
-	grad       *Gradient
-	n          int
-	withGap    bool
-	g, v, h    []float64
-	deadline   time.Time
+	grad     *Gradient
+	n        int
+	withGap  bool
+	g, v, h  []float64
+	deadline time.Time
 }
 
 // ErrDeadline is wrapped by the error of a flow stopped by its Deadline.
