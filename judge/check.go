@@ -21,6 +21,10 @@ import (
 type Options struct {
 	// Claims selects claims by id ("C3", "C4"); empty means all.
 	Claims []string
+	// Require lists claims that must be asserted and hold: the report
+	// fails when one of them is not asserted (outside its regime, or not
+	// measurable), as when it fails. Each must be among the selected claims.
+	Require []string
 	// Epsilon and Delta are the ε and δ of the area-wide claim C3: a
 	// fraction ≥ 1−δ of the reconstructable masked queries must put
 	// attention ≥ 1−ε on their own area. Defaults 0.1 and 0.1.
@@ -71,6 +75,10 @@ func (o *Options) defaults() {
 	}
 }
 
+// ErrOptions is wrapped by the error of Check for options out of range:
+// bad input, as opposed to an engine's failure.
+var ErrOptions = errors.New("judge: bad options")
+
 func (o *Options) validate() error {
 	var errs []error
 	if !(o.Epsilon > 0 && o.Epsilon < 0.5) {
@@ -88,12 +96,20 @@ func (o *Options) validate() error {
 	if o.MaxSteps < 1 || o.MaxSteps > 10_000_000 {
 		errs = append(errs, fmt.Errorf("max steps = %d: must be in [1, 10000000]", o.MaxSteps))
 	}
-	for _, id := range o.Claims {
+	for _, id := range slices.Concat(o.Claims, o.Require) {
 		if _, ok := measurements[id]; !ok {
 			errs = append(errs, fmt.Errorf("claim %q: must be one of C1…C8", id))
 		}
 	}
-	return errors.Join(errs...)
+	for _, id := range o.Require {
+		if len(o.Claims) > 0 && !slices.Contains(o.Claims, id) {
+			errs = append(errs, fmt.Errorf("required claim %s: must be among the selected claims %v", id, o.Claims))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrOptions, errors.Join(errs...))
+	}
+	return nil
 }
 
 // engine returns the engine of id: the override of Options.Engines, or the
@@ -155,7 +171,9 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	}
 	rep := &Report{Format: ReportFormat, Setting: s, Summary: map[string]int{}}
 	for i := range r.claims {
-		rep.add(Evaluate(&r.claims[i], r.ev))
+		res := Evaluate(&r.claims[i], r.ev)
+		res.Required = slices.Contains(opt.Require, res.ID)
+		rep.add(res)
 	}
 	if opt.WithFull {
 		if err := r.judgeFull(rep); err != nil {

@@ -49,7 +49,8 @@ func presetsCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, name := range theory.PresetNames() {
-		fmt.Fprintf(stdout, "%-15s %s\n", name, theory.PresetDoc(name))
+		doc, requires := theory.PresetInfo(name)
+		fmt.Fprintf(stdout, "%-15s %s Requires %s.\n", name, doc, strings.Join(requires, ", "))
 	}
 	return nil
 }

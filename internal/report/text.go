@@ -98,7 +98,11 @@ func writeText(w io.Writer, r *judge.Report) error {
 	if len(outside) > 0 {
 		fmt.Fprintf(bw, "\nNot asserted (outside the regime):\n")
 		for _, c := range outside {
-			fmt.Fprintf(bw, "  %s\n", name(c))
+			if c.Unmet() {
+				fmt.Fprintf(bw, "  %s — REQUIRED: not asserting it fails the check\n", name(c))
+			} else {
+				fmt.Fprintf(bw, "  %s\n", name(c))
+			}
 			preds := failingPredicates(c)
 			for _, p := range preds {
 				fmt.Fprintf(bw, "      %s", oneLine(evaluated(p)))
