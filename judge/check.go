@@ -247,12 +247,45 @@ func (r *run) needs(id engine.ID) bool {
 	return false
 }
 
-// gather runs the engines and fills the evidence.
+// gather runs the engines and fills the evidence. The agreement stage
+// (C8) shares nothing with the main run, and much of it is serial (the
+// per-sample spread of gradients), so it runs beside the main run and the
+// C1 comparison instead of after them; each stage writes its own part of
+// the evidence, so the result does not depend on the interleaving.
 func (r *run) gather() error {
 	exact, err := r.opt.engine(engine.Exact)
 	if err != nil {
 		return err
 	}
+	var agreement []AgreementCheck
+	var agreementErr error
+	var wg sync.WaitGroup
+	withAgreement := r.needs(engine.Flow) || r.needs(engine.Population)
+	if withAgreement {
+		r.stage("agreement between levels (population, flow), beside the main run")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			agreement, agreementErr = agreementChecks(r.s, r.problem)
+		}()
+	}
+	err = r.gatherMain(exact)
+	if err == nil && (r.needs(engine.Full) || r.opt.WithFull) {
+		err = r.gatherC1(exact)
+	}
+	wg.Wait()
+	if err = errors.Join(err, agreementErr); err != nil {
+		return err
+	}
+	if withAgreement {
+		r.ev.Agreement = agreement
+		r.engines = append(r.engines, engine.Population, engine.Flow)
+	}
+	return nil
+}
+
+// gatherMain runs the main trajectory and measures its records.
+func (r *run) gatherMain(exact engine.Engine) error {
 	r.stage("exact recursion: %d steps on %d samples", r.steps, r.opt.Samples)
 	main, err := exact.Run(r.problem, r.schedule, engine.Observer{})
 	if err != nil {
@@ -268,20 +301,6 @@ func (r *run) gather() error {
 	r.ev.Measures = measureAll(r.s, &main, r.problem.Samples, r.opt.Epsilon, r.opt.Delta)
 	held := MeasureAttention(r.s, main.Final().Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
 	r.ev.HeldOut = &held
-	if r.needs(engine.Full) || r.opt.WithFull {
-		if err := r.gatherC1(exact); err != nil {
-			return err
-		}
-	}
-	if r.needs(engine.Flow) || r.needs(engine.Population) {
-		r.stage("agreement between levels (population, flow)")
-		checks, err := agreementChecks(r.s, r.problem)
-		if err != nil {
-			return err
-		}
-		r.ev.Agreement = checks
-		r.engines = append(r.engines, engine.Population, engine.Flow)
-	}
 	return nil
 }
 
