@@ -11,8 +11,9 @@ build:
 test:
 	$(GO) test ./...
 
+## test-race: the tests under the race detector (about 10× slower; -short skips the longest judge runs)
 test-race:
-	$(GO) test -race ./...
+	$(GO) test -race -short -timeout 60m ./...
 
 ## bench: every benchmark, three counts each (compare runs with benchstat)
 bench:
