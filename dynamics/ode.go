@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"mimverify/theory"
 )
 
 // ODEOptions configures Integrate. The zero value selects the defaults noted
@@ -73,7 +75,7 @@ func (o ODEOptions) resolve() (ODEOptions, error) {
 	bad := func(name string, v float64, allowed string) error {
 		return fmt.Errorf("ode: %s = %v: must be %s", name, v, allowed)
 	}
-	fin := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	fin := theory.Finite
 	if o.RelTol == 0 {
 		o.RelTol = 1e-6
 	}

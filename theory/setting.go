@@ -216,7 +216,10 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s = %s: must be %s", e.Field, e.Value, e.Allowed)
 }
 
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+// Finite reports whether x is neither NaN nor ±Inf: the one test every
+// package uses (engines stop at the first non-finite number; validation
+// rejects them).
+func Finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Validate checks every field against its allowed range. It returns nil or an
 // error joining one *FieldError per problem (use errors.As to inspect them).
@@ -267,7 +270,7 @@ func (s *Setting) Validate() error {
 				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), "labels covering 0..N_k−1 = 0..%d with no gap", n-1)
 			}
 		}
-		if !finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
+		if !Finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
 			bad(f+".prob", c.Prob, "a probability in [0, 1]")
 		} else {
 			probSum += c.Prob
@@ -281,23 +284,23 @@ func (s *Setting) Validate() error {
 	default:
 		bad("z.kind", fmt.Sprintf("%q", s.Z.Kind), "one of constant, uniform, two-point, shared")
 	}
-	if !finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > maxZ {
+	if !Finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > maxZ {
 		bad("z.L", s.Z.L, "a number in (0, %g]", maxZ)
 	}
-	if !finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > maxZ {
+	if !Finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > maxZ {
 		bad("z.U", s.Z.U, "a number in (0, %g]", maxZ)
-	} else if finite(s.Z.L) && s.Z.U < s.Z.L {
+	} else if Finite(s.Z.L) && s.Z.U < s.Z.L {
 		bad("z.U", s.Z.U, "at least z.L = %g", s.Z.L)
 	} else if s.Z.Kind == ZConstant && s.Z.U != s.Z.L {
 		bad("z.U", s.Z.U, "equal to z.L = %g for the constant law", s.Z.L)
 	}
-	if !finite(s.Gamma) || s.Gamma <= 0 || s.Gamma >= 1 {
+	if !Finite(s.Gamma) || s.Gamma <= 0 || s.Gamma >= 1 {
 		bad("gamma", s.Gamma, "a masking probability in the open interval (0, 1)")
 	}
 	switch s.Mask {
 	case MaskBernoulli:
 	case MaskFixed:
-		if m := s.NumFixedMasked(); finite(s.Gamma) && s.P >= 2 && (m < 1 || m > s.P-1) {
+		if m := s.NumFixedMasked(); Finite(s.Gamma) && s.P >= 2 && (m < 1 || m > s.P-1) {
 			bad("gamma", s.Gamma, "such that round(γP) is in [1, P−1] for the fixed mask scheme (P = %d gives %d)", s.P, m)
 		}
 	default:
@@ -313,7 +316,7 @@ func (s *Setting) Validate() error {
 	default:
 		bad("loss", fmt.Sprintf("%q", s.Loss), "one of sum, mean")
 	}
-	if !finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
+	if !Finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
 		bad("eta", s.Eta, "a step size in (0, 1e6]")
 	}
 	switch s.Init.Kind {
@@ -322,7 +325,7 @@ func (s *Setting) Validate() error {
 			bad("init.sigma", s.Init.Sigma, "0 (or absent) for the zero initialisation")
 		}
 	case InitGaussian:
-		if !finite(s.Init.Sigma) || s.Init.Sigma <= 0 || s.Init.Sigma > 10 {
+		if !Finite(s.Init.Sigma) || s.Init.Sigma <= 0 || s.Init.Sigma > 10 {
 			bad("init.sigma", s.Init.Sigma, "a standard deviation in (0, 10] for the gaussian initialisation")
 		}
 	default:

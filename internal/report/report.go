@@ -11,6 +11,7 @@ import (
 
 	"mimverify/engine"
 	"mimverify/judge"
+	"mimverify/theory"
 )
 
 // Format is an output format: its name (--format), the file extensions that
@@ -89,7 +90,7 @@ func WriteSweep(w io.Writer, s *judge.Sweep, format string) error {
 }
 
 // finite reports whether x is neither NaN nor ±Inf.
-func finite[F ~float64](x F) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+func finite[F ~float64](x F) bool { return theory.Finite(float64(x)) }
 
 // cell formats a number for a table: four significant digits, "—" when the
 // value is NaN or ±Inf.
