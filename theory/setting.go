@@ -1,7 +1,6 @@
 package theory
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -13,6 +12,35 @@ const (
 	MaxP        = 4096
 	MaxExtraDim = 4096
 	MaxZ        = 1e6
+	// MaxClusters bounds the number of clusters K. The claims' times grow
+	// like 1/π_min ≥ K, so a setting with more clusters is beyond what the
+	// engines can run; the cap also bounds a setting to K·P ≤ 2²⁰ area
+	// labels, which bounds the cost of reading a config (docs/FORMATS.md).
+	MaxClusters = 256
+	// MaxReportedErrors bounds the problems one error lists; the others are
+	// counted ("… and N more").
+	MaxReportedErrors = 20
+)
+
+// The allowed ranges as the errors state them, shared by Validate and by the
+// config parser's type errors.
+var (
+	allowP        = fmt.Sprintf("an integer in [2, %d]", MaxP)
+	allowSide     = "0 or the square root of P"
+	allowClusters = fmt.Sprintf("a list of 1 to %d clusters {name, areas, prob}", MaxClusters)
+	allowAreas    = fmt.Sprintf("a list of exactly P area labels (P ≤ %d)", MaxP)
+	allowLabel    = "an area label in [0, P−1]"
+	allowProb     = "a probability in [0, 1]"
+	allowZ        = fmt.Sprintf("a number in (0, %g]", MaxZ)
+	allowZKind    = "one of constant, uniform, two-point, shared"
+	allowGamma    = "a masking probability in the open interval (0, 1)"
+	allowMask     = "one of bernoulli, fixed"
+	allowKeys     = "one of unmasked, all"
+	allowLoss     = "one of sum, mean"
+	allowEta      = "a step size in (0, 1e6]"
+	allowInitKind = "one of zero, gaussian"
+	allowSigma    = "0 for the zero initialisation, or a standard deviation in (0, 10] for the gaussian one"
+	allowExtraDim = fmt.Sprintf("an integer in [0, %d]", MaxExtraDim)
 )
 
 // ZKind names a law of the per-area scalar z ∈ [L, U] (SPEC §1).
@@ -216,36 +244,96 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s = %s: must be %s", e.Field, e.Value, e.Allowed)
 }
 
+// errorList collects the problems of one input, keeping the first
+// MaxReportedErrors and counting the rest, so that a file with a million bad
+// labels gives a short message quickly.
+type errorList struct {
+	errs []error
+	more int
+}
+
+func (l *errorList) full() bool { return len(l.errs) >= MaxReportedErrors }
+
+func (l *errorList) add(err error) {
+	if l.full() {
+		l.more++
+		return
+	}
+	l.errs = append(l.errs, err)
+}
+
+func (l *errorList) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	return &Errors{Errs: l.errs, More: l.more}
+}
+
+// Errors is the error of an input with several problems: the first
+// MaxReportedErrors of them, and the number of the others. Its Unwrap lets
+// errors.As find each listed *FieldError.
+type Errors struct {
+	Errs []error
+	More int
+}
+
+func (e *Errors) Error() string {
+	var b strings.Builder
+	for i, err := range e.Errs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(err.Error())
+	}
+	if e.More > 0 {
+		fmt.Fprintf(&b, "\n… and %d more problems (only the first %d are listed)", e.More, len(e.Errs))
+	}
+	return b.String()
+}
+
+func (e *Errors) Unwrap() []error { return e.Errs }
+
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Validate checks every field against its allowed range. It returns nil or an
 // error joining one *FieldError per problem (use errors.As to inspect them).
 func (s *Setting) Validate() error {
-	var errs []error
-	bad := func(field string, value any, allowed string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Value: fmt.Sprint(value), Allowed: fmt.Sprintf(allowed, args...)})
+	var errs errorList
+	bad := func(field string, value any, allowed string) {
+		if errs.full() {
+			errs.more++
+			return
+		}
+		errs.add(&FieldError{Field: field, Value: fmt.Sprint(value), Allowed: allowed})
 	}
 	if s.P < 2 || s.P > MaxP {
-		bad("P", s.P, "an integer in [2, %d]", MaxP)
+		bad("P", s.P, allowP)
 	}
 	if s.Side != 0 && s.Side*s.Side != s.P {
-		bad("side", s.Side, "0 or the square root of P = %d", s.P)
+		bad("side", s.Side, fmt.Sprintf("0 or the square root of P = %d", s.P))
 	}
 	if len(s.Clusters) == 0 {
 		bad("clusters", "[]", "a list of at least one cluster")
+	} else if len(s.Clusters) > MaxClusters {
+		bad("clusters", fmt.Sprintf("(a list of %d clusters)", len(s.Clusters)), allowClusters)
+		return errs.err()
 	}
 	probSum := 0.0
 	for k, c := range s.Clusters {
 		f := fmt.Sprintf("clusters[%d]", k)
 		if len(c.Areas) == 0 {
-			bad(f+".areas", "[]", "a list of P = %d area labels", s.P)
+			bad(f+".areas", "[]", fmt.Sprintf("a list of P = %d area labels", s.P))
 		} else if len(c.Areas) != s.P {
-			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), "a list of exactly P = %d area labels", s.P)
+			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), fmt.Sprintf("a list of exactly P = %d area labels", s.P))
 		}
 		n := 0
 		for p, a := range c.Areas {
 			if a < 0 || a >= s.P {
-				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, "an area label in [0, P−1 = %d]", s.P-1)
+				if errs.full() {
+					errs.more++
+					continue
+				}
+				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, fmt.Sprintf("an area label in [0, P−1 = %d]", s.P-1))
 			} else if a+1 > n {
 				n = a + 1
 			}
@@ -264,11 +352,11 @@ func (s *Setting) Validate() error {
 				}
 			}
 			if len(missing) > 0 {
-				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), "labels covering 0..N_k−1 = 0..%d with no gap", n-1)
+				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), fmt.Sprintf("labels covering 0..N_k−1 = 0..%d with no gap", n-1))
 			}
 		}
 		if !finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
-			bad(f+".prob", c.Prob, "a probability in [0, 1]")
+			bad(f+".prob", c.Prob, allowProb)
 		} else {
 			probSum += c.Prob
 		}
@@ -279,42 +367,42 @@ func (s *Setting) Validate() error {
 	switch s.Z.Kind {
 	case ZConstant, ZUniform, ZTwoPoint, ZShared:
 	default:
-		bad("z.kind", fmt.Sprintf("%q", s.Z.Kind), "one of constant, uniform, two-point, shared")
+		bad("z.kind", fmt.Sprintf("%q", s.Z.Kind), allowZKind)
 	}
 	if !finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > MaxZ {
-		bad("z.L", s.Z.L, "a number in (0, %g]", MaxZ)
+		bad("z.L", s.Z.L, allowZ)
 	}
 	if !finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > MaxZ {
-		bad("z.U", s.Z.U, "a number in (0, %g]", MaxZ)
+		bad("z.U", s.Z.U, allowZ)
 	} else if finite(s.Z.L) && s.Z.U < s.Z.L {
-		bad("z.U", s.Z.U, "at least z.L = %g", s.Z.L)
+		bad("z.U", s.Z.U, fmt.Sprintf("at least z.L = %g", s.Z.L))
 	} else if s.Z.Kind == ZConstant && s.Z.U != s.Z.L {
-		bad("z.U", s.Z.U, "equal to z.L = %g for the constant law", s.Z.L)
+		bad("z.U", s.Z.U, fmt.Sprintf("equal to z.L = %g for the constant law", s.Z.L))
 	}
 	if !finite(s.Gamma) || s.Gamma <= 0 || s.Gamma >= 1 {
-		bad("gamma", s.Gamma, "a masking probability in the open interval (0, 1)")
+		bad("gamma", s.Gamma, allowGamma)
 	}
 	switch s.Mask {
 	case MaskBernoulli:
 	case MaskFixed:
 		if m := s.NumFixedMasked(); finite(s.Gamma) && s.P >= 2 && (m < 1 || m > s.P-1) {
-			bad("gamma", s.Gamma, "such that round(γP) is in [1, P−1] for the fixed mask scheme (P = %d gives %d)", s.P, m)
+			bad("gamma", s.Gamma, fmt.Sprintf("such that round(γP) is in [1, P−1] for the fixed mask scheme (P = %d gives %d)", s.P, m))
 		}
 	default:
-		bad("mask", fmt.Sprintf("%q", s.Mask), "one of bernoulli, fixed")
+		bad("mask", fmt.Sprintf("%q", s.Mask), allowMask)
 	}
 	switch s.Keys {
 	case KeysUnmasked, KeysAll:
 	default:
-		bad("keys", fmt.Sprintf("%q", s.Keys), "one of unmasked, all")
+		bad("keys", fmt.Sprintf("%q", s.Keys), allowKeys)
 	}
 	switch s.Loss {
 	case LossSum, LossMean:
 	default:
-		bad("loss", fmt.Sprintf("%q", s.Loss), "one of sum, mean")
+		bad("loss", fmt.Sprintf("%q", s.Loss), allowLoss)
 	}
 	if !finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
-		bad("eta", s.Eta, "a step size in (0, 1e6]")
+		bad("eta", s.Eta, allowEta)
 	}
 	switch s.Init.Kind {
 	case InitZero:
@@ -326,12 +414,12 @@ func (s *Setting) Validate() error {
 			bad("init.sigma", s.Init.Sigma, "a standard deviation in (0, 10] for the gaussian initialisation")
 		}
 	default:
-		bad("init.kind", fmt.Sprintf("%q", s.Init.Kind), "one of zero, gaussian")
+		bad("init.kind", fmt.Sprintf("%q", s.Init.Kind), allowInitKind)
 	}
 	if s.ExtraDim < 0 || s.ExtraDim > MaxExtraDim {
-		bad("extra_dim", s.ExtraDim, "an integer in [0, %d]", MaxExtraDim)
+		bad("extra_dim", s.ExtraDim, allowExtraDim)
 	}
-	return errors.Join(errs...)
+	return errs.err()
 }
 
 // Members returns the positions of each area, in increasing order.
