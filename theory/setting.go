@@ -262,6 +262,15 @@ func (l *errorList) add(err error) {
 	l.errs = append(l.errs, err)
 }
 
+// bad adds a *FieldError, formatting it only when it will be listed.
+func (l *errorList) bad(field string, value any, allowed string) {
+	if l.full() {
+		l.more++
+		return
+	}
+	l.add(&FieldError{Field: field, Value: fmt.Sprint(value), Allowed: allowed})
+}
+
 func (l *errorList) err() error {
 	if len(l.errs) == 0 {
 		return nil
@@ -299,13 +308,7 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // error joining one *FieldError per problem (use errors.As to inspect them).
 func (s *Setting) Validate() error {
 	var errs errorList
-	bad := func(field string, value any, allowed string) {
-		if errs.full() {
-			errs.more++
-			return
-		}
-		errs.add(&FieldError{Field: field, Value: fmt.Sprint(value), Allowed: allowed})
-	}
+	bad := errs.bad
 	if s.P < 2 || s.P > MaxP {
 		bad("P", s.P, allowP)
 	}
@@ -318,52 +321,7 @@ func (s *Setting) Validate() error {
 		bad("clusters", fmt.Sprintf("(a list of %d clusters)", len(s.Clusters)), allowClusters)
 		return errs.err()
 	}
-	probSum := 0.0
-	for k, c := range s.Clusters {
-		f := fmt.Sprintf("clusters[%d]", k)
-		if len(c.Areas) == 0 {
-			bad(f+".areas", "[]", fmt.Sprintf("a list of P = %d area labels", s.P))
-		} else if len(c.Areas) != s.P {
-			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), fmt.Sprintf("a list of exactly P = %d area labels", s.P))
-		}
-		n := 0
-		for p, a := range c.Areas {
-			if a < 0 || a >= s.P {
-				if errs.full() {
-					errs.more++
-					continue
-				}
-				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, fmt.Sprintf("an area label in [0, P−1 = %d]", s.P-1))
-			} else if a+1 > n {
-				n = a + 1
-			}
-		}
-		if n > 0 {
-			used := make([]bool, n)
-			for _, a := range c.Areas {
-				if a >= 0 && a < n {
-					used[a] = true
-				}
-			}
-			var missing []string
-			for j, u := range used {
-				if !u {
-					missing = append(missing, fmt.Sprint(j))
-				}
-			}
-			if len(missing) > 0 {
-				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), fmt.Sprintf("labels covering 0..N_k−1 = 0..%d with no gap", n-1))
-			}
-		}
-		if !finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
-			bad(f+".prob", c.Prob, allowProb)
-		} else {
-			probSum += c.Prob
-		}
-	}
-	if len(s.Clusters) > 0 && math.Abs(probSum-1) > 1e-9 {
-		bad("clusters[*].prob", probSum, "probabilities summing to 1 (±1e-9)")
-	}
+	s.validateClusters(&errs)
 	switch s.Z.Kind {
 	case ZConstant, ZUniform, ZTwoPoint, ZShared:
 	default:
@@ -420,6 +378,57 @@ func (s *Setting) Validate() error {
 		bad("extra_dim", s.ExtraDim, allowExtraDim)
 	}
 	return errs.err()
+}
+
+// validateClusters checks the clusters' labels and probabilities.
+func (s *Setting) validateClusters(errs *errorList) {
+	bad := errs.bad
+	probSum := 0.0
+	for k, c := range s.Clusters {
+		f := fmt.Sprintf("clusters[%d]", k)
+		if len(c.Areas) == 0 {
+			bad(f+".areas", "[]", fmt.Sprintf("a list of P = %d area labels", s.P))
+		} else if len(c.Areas) != s.P {
+			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), fmt.Sprintf("a list of exactly P = %d area labels", s.P))
+		}
+		n := 0
+		for p, a := range c.Areas {
+			if a < 0 || a >= s.P {
+				if errs.full() {
+					errs.more++
+					continue
+				}
+				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, fmt.Sprintf("an area label in [0, P−1 = %d]", s.P-1))
+			} else if a+1 > n {
+				n = a + 1
+			}
+		}
+		if n > 0 {
+			used := make([]bool, n)
+			for _, a := range c.Areas {
+				if a >= 0 && a < n {
+					used[a] = true
+				}
+			}
+			var missing []string
+			for j, u := range used {
+				if !u {
+					missing = append(missing, fmt.Sprint(j))
+				}
+			}
+			if len(missing) > 0 {
+				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), fmt.Sprintf("labels covering 0..N_k−1 = 0..%d with no gap", n-1))
+			}
+		}
+		if !finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
+			bad(f+".prob", c.Prob, allowProb)
+		} else {
+			probSum += c.Prob
+		}
+	}
+	if len(s.Clusters) > 0 && math.Abs(probSum-1) > 1e-9 {
+		bad("clusters[*].prob", probSum, "probabilities summing to 1 (±1e-9)")
+	}
 }
 
 // Members returns the positions of each area, in increasing order.
