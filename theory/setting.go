@@ -12,11 +12,13 @@ const (
 	MaxP        = 4096
 	MaxExtraDim = 4096
 	MaxZ        = 1e6
-	// MaxClusters bounds the number of clusters K. The claims' times grow
-	// like 1/π_min ≥ K, so a setting with more clusters is beyond what the
-	// engines can run; the cap also bounds a setting to K·P ≤ 2²⁰ area
-	// labels, which bounds the cost of reading a config (docs/FORMATS.md).
-	MaxClusters = 256
+	// MaxClusters bounds the number of clusters K. The presets have 1 to 3;
+	// every engine's cost per step grows at least like K (A has K·P·N_k
+	// entries) and the claims' times like 1/π_min ≥ K, so K = 64 is already
+	// some 20 times the default setting's cost and times. The cap also
+	// bounds a setting to K·P ≤ 2¹⁸ area labels, which bounds the cost of
+	// reading a config (docs/FORMATS.md).
+	MaxClusters = 64
 	// MaxReportedErrors bounds the problems one error lists; the others are
 	// counted ("… and N more").
 	MaxReportedErrors = 20
