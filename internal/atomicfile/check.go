@@ -66,11 +66,13 @@ func CheckOutputs(outputs, inputs map[string]string) error {
 	ids := map[string]identity{}
 	for _, flag := range append(append([]string(nil), outFlags...), inFlags...) {
 		if _, ok := ids[flag]; !ok {
-			path := outputs[flag]
-			if path == "" {
-				path = inputs[flag]
+			if path := outputs[flag]; path != "" {
+				ids[flag] = identify(path)
+			} else if path := inputs[flag]; path == Stdout {
+				ids[flag] = identity{stdin: true} // "-" as an input is the standard input
+			} else {
+				ids[flag] = identify(path)
 			}
-			ids[flag] = identify(path)
 		}
 	}
 	for i, out := range outFlags {
@@ -103,10 +105,12 @@ func sortedFlags(m map[string]string) []string {
 	return flags
 }
 
-// identity is what makes two paths the same file: the standard output, or
+// identity is what makes two paths the same file: the standard input or
+// output, or
 // the destination's absolute path (links followed) and, when it exists, its
 // file information.
 type identity struct {
+	stdin  bool
 	stdout bool
 	abs    string
 	info   fs.FileInfo
@@ -136,6 +140,9 @@ func identify(path string) identity {
 // same reports whether two identities name one file that cannot be shared:
 // devices (such as /dev/null) can.
 func (a identity) same(b identity) bool {
+	if a.stdin || b.stdin {
+		return false
+	}
 	if a.stdout || b.stdout {
 		return a.stdout && b.stdout
 	}

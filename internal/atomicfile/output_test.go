@@ -335,6 +335,9 @@ func TestCheckOutputsRefusesSharedFiles(t *testing.T) {
 			t.Errorf("CheckOutputs(%v) = %v, want an error containing %q", c.outputs, err, c.want)
 		}
 	}
+	if err := CheckOutputs(map[string]string{"--out": "-"}, map[string]string{"--config": "-"}); err != nil {
+		t.Errorf("reading the standard input and writing the standard output: %v", err)
+	}
 	if b, _ := os.ReadFile(config); string(b) != "preset: default\n" {
 		t.Error("the input was changed")
 	}
