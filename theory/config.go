@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
@@ -90,6 +92,11 @@ func parseDocument(data []byte) (*yaml3.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("config is empty: " + mappingHint)
 		}
+		if json.Valid(data) {
+			if yamlSafe := jsonForYAML(data); !bytes.Equal(yamlSafe, data) {
+				return parseDocument(yamlSafe)
+			}
+		}
 		return nil, fmt.Errorf("config is neither valid YAML nor valid JSON: %v", err)
 	}
 	var next yaml3.Node
@@ -101,6 +108,63 @@ func parseDocument(data []byte) (*yaml3.Node, error) {
 	default:
 		return nil, fmt.Errorf("config holds more than one document (the second starts at line %d): a config is exactly one YAML or JSON document", next.Line)
 	}
+}
+
+// jsonForYAML rewrites the two string escapes of valid JSON that YAML lacks,
+// keeping every line where it is: \/ becomes /, and a UTF-16 surrogate pair
+// \uD83D\uDE00 becomes \U0001F600 (a lone surrogate becomes \uFFFD, as
+// encoding/json reads it).
+func jsonForYAML(data []byte) []byte {
+	out := make([]byte, 0, len(data))
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(data):
+			switch data[i+1] {
+			case '/':
+				out = append(out, '/')
+				i++
+				continue
+			case 'u':
+				if r, n := surrogate(data[i:]); n > 0 {
+					out = fmt.Appendf(out, "\\U%08X", r)
+					i += n - 1
+					continue
+				}
+			}
+			out = append(out, c, data[i+1])
+			i++
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// surrogate reads a \uXXXX escape at the start of b that is a UTF-16
+// surrogate: with its pair it returns the code point, alone U+FFFD, and the
+// bytes read; 0 bytes when it is not a surrogate.
+func surrogate(b []byte) (rune, int) {
+	hex4 := func(b []byte) (rune, bool) {
+		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(string(b[2:6]), 16, 32)
+		return rune(v), err == nil
+	}
+	hi, ok := hex4(b)
+	if !ok || !utf16.IsSurrogate(hi) {
+		return 0, 0
+	}
+	if lo, ok := hex4(b[6:]); ok && hi < 0xDC00 && lo >= 0xDC00 && lo <= 0xDFFF {
+		return utf16.DecodeRune(hi, lo), 12
+	}
+	return utf8.RuneError, 6
 }
 
 // lineError is a problem at a line of the config file.

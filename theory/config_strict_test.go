@@ -328,3 +328,16 @@ func TestLargestSettingIsAccepted(t *testing.T) {
 		}
 	}
 }
+
+// Valid JSON is a valid config even where YAML's double-quoted strings
+// differ from JSON's: \/ and surrogate pairs.
+func TestConfigJSONEscapes(t *testing.T) {
+	s, err := ParseConfig([]byte(`{"preset": "default", "name": "a\/b \ud83d\ude00 \u00e9 \ud800"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a/b 😀 é \uFFFD"; s.Name != want {
+		t.Errorf("name = %q, want %q", s.Name, want)
+	}
+	mustFail(t, "{\"preset\": \"default\",\n\"name\": \"a\\/b\",\n\"Gamma\": 0.3}", `line 3: unknown field "Gamma"`)
+}
