@@ -307,7 +307,8 @@ func (e *Errors) Unwrap() []error { return e.Errs }
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Validate checks every field against its allowed range. It returns nil or an
-// error joining one *FieldError per problem (use errors.As to inspect them).
+// *Errors listing one *FieldError per problem, the first MaxReportedErrors of
+// them (use errors.As to inspect them).
 func (s *Setting) Validate() error {
 	var errs errorList
 	bad := errs.bad
