@@ -55,7 +55,7 @@ func ParseConfig(data []byte) (Setting, error) {
 		return Setting{}, fmt.Errorf("config is %d bytes, larger than the %d allowed", len(data), MaxConfigBytes)
 	}
 	if n := countSeparators(data); n > MaxConfigItems {
-		return Setting{}, fmt.Errorf("config holds too many values: %d separators (, - : [ { ? and line breaks), more than the %d a setting may use (at most %d clusters of at most P = %d area labels)", n, MaxConfigItems, MaxClusters, MaxP)
+		return Setting{}, tooManyValues(fmt.Sprint(n))
 	}
 	root, err := parseDocument(data)
 	if err != nil {
@@ -70,6 +70,10 @@ func ParseConfig(data []byte) (Setting, error) {
 		return Setting{}, err
 	}
 	return s, nil
+}
+
+func tooManyValues(count string) error {
+	return fmt.Errorf("config holds too many values: %s separators (, - : [ { ? and line breaks), more than the %d a setting may use (at most %d clusters of at most P = %d area labels)", count, MaxConfigItems, MaxClusters, MaxP)
 }
 
 // countSeparators returns an upper bound on the work of parsing data.
@@ -626,9 +630,9 @@ func LoadConfig(path string) (Setting, error) {
 		return Setting{}, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	data, err := readConfig(f)
 	if err != nil {
-		return Setting{}, fmt.Errorf("reading %s: %w", path, err)
+		return Setting{}, fmt.Errorf("%s: %w", path, err)
 	}
 	s, err := ParseConfig(data)
 	if err != nil {
@@ -638,6 +642,35 @@ func LoadConfig(path string) (Setting, error) {
 		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	return s, nil
+}
+
+// readConfig reads a config, refusing it as soon as it is known to be too
+// large: by its size, or by the separators of its first megabytes.
+func readConfig(f *os.File) ([]byte, error) {
+	var buf bytes.Buffer
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		if info.Size() > MaxConfigBytes {
+			return nil, fmt.Errorf("config is %d bytes, larger than the %d allowed", info.Size(), MaxConfigBytes)
+		}
+	}
+	chunk := make([]byte, 1<<20)
+	seps := 0
+	for {
+		n, err := f.Read(chunk)
+		buf.Write(chunk[:n])
+		if seps += countSeparators(chunk[:n]); seps > MaxConfigItems {
+			return nil, tooManyValues(fmt.Sprintf("at least %d", seps))
+		}
+		if buf.Len() > MaxConfigBytes {
+			return nil, fmt.Errorf("config is larger than the %d bytes allowed", MaxConfigBytes)
+		}
+		if errors.Is(err, io.EOF) {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading: %w", err)
+		}
+	}
 }
 
 // MarshalConfig writes a setting in full (every default made explicit) as

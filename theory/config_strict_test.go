@@ -211,9 +211,20 @@ func TestConfigParseCostIsBounded(t *testing.T) {
 	start = time.Now()
 	mustFail(t, b.String(), "too many values")
 	elapsed = time.Since(start)
-	t.Logf("%.0f MB config with 1.4 M clusters: refused in %v", float64(b.Len())/1e6, elapsed)
+	t.Logf("%.0f MB config with 1.4 M clusters: ParseConfig refused it in %v", float64(b.Len())/1e6, elapsed)
 	if elapsed > 5*time.Second {
 		t.Errorf("refusing took %v", elapsed)
+	}
+	path := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	_, err = LoadConfig(path)
+	elapsed = time.Since(start)
+	t.Logf("the same from a file: LoadConfig refused it in %v", elapsed)
+	if err == nil || !strings.Contains(err.Error(), "too many values") || elapsed > 5*time.Second {
+		t.Errorf("LoadConfig: %v after %v", err, elapsed)
 	}
 }
 
