@@ -35,14 +35,15 @@ const Stdout = "-"
 // the destination, or, for a destination that is not a regular file, the
 // destination itself. It buffers its writes.
 type File struct {
-	path   string // as the user gave it, for messages
-	target string // the destination, symbolic links followed
-	tmp    string // the temporary file, "" when writing through
-	f      *os.File
-	w      *bufio.Writer
-	mode   fs.FileMode // the mode to give the temporary file, 0 to keep it
-	done   bool
-	err    error // the first write error
+	path     string // as the user gave it, for messages
+	target   string // the destination, symbolic links followed
+	tmp      string // the temporary file, "" when writing through
+	f        *os.File
+	w        *bufio.Writer
+	mode     fs.FileMode // the mode to give the temporary file when keepMode
+	keepMode bool
+	done     bool
+	err      error // the first write error
 }
 
 // Create starts writing the output named by path ("-" for the standard
@@ -74,15 +75,17 @@ func Create(path string) (*File, error) {
 		return &File{path: path, target: target, f: f, w: bufio.NewWriterSize(f, 1<<16)}, nil
 	}
 	perm := fs.FileMode(0o666) // the umask applies
-	var keep fs.FileMode
 	if info != nil {
-		perm, keep = 0o600, info.Mode().Perm()
+		perm = 0o600 // until Commit gives it the replaced file's mode
 	}
 	f, tmp, err := createTemp(filepath.Dir(target), perm)
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: cannot create a temporary file in %s: %w", path, filepath.Dir(target), bare(err))
 	}
-	af := &File{path: path, target: target, tmp: tmp, f: f, w: bufio.NewWriterSize(f, 1<<16), mode: keep}
+	af := &File{path: path, target: target, tmp: tmp, f: f, w: bufio.NewWriterSize(f, 1<<16)}
+	if info != nil {
+		af.mode, af.keepMode = info.Mode().Perm(), true
+	}
 	if !register(af) {
 		af.Abort()
 		return nil, fmt.Errorf("writing %s: interrupted", path)
@@ -146,7 +149,7 @@ func (f *File) Commit() error {
 
 // finish syncs, closes and renames the temporary file.
 func (f *File) finish() error {
-	if f.mode != 0 {
+	if f.keepMode {
 		if err := f.f.Chmod(f.mode); err != nil {
 			return fmt.Errorf("writing %s: keeping its mode %v: %w", f.path, f.mode, bare(err))
 		}

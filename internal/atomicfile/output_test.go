@@ -173,7 +173,7 @@ func TestWriteFollowsSymlinks(t *testing.T) {
 func TestWriteKeepsMode(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
-	for _, mode := range []fs.FileMode{0o600, 0o640, 0o755, 0o444} {
+	for _, mode := range []fs.FileMode{0o600, 0o640, 0o755, 0o444, 0} {
 		path := filepath.Join(t.TempDir(), "out")
 		os.WriteFile(path, []byte("old"), 0o600)
 		os.Chmod(path, mode)
