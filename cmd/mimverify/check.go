@@ -32,6 +32,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+		return err
+	}
 	s, err := sf.load()
 	if err != nil {
 		return err

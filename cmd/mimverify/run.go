@@ -126,6 +126,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	if err := checkOutputs(map[string]string{"--out": c.out, "--dump-samples": c.dump}, &sf, map[string]string{"--samples-file": c.samplesFile}); err != nil {
+		return err
+	}
 	s, err := sf.load()
 	if err != nil {
 		return err

@@ -64,6 +64,9 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+		return err
+	}
 	s, err := sf.load()
 	if err != nil {
 		return err
@@ -83,6 +86,20 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return emit(stdout, *out, data)
+}
+
+// checkOutputs refuses, before any work, an output path that cannot be
+// written (a missing or unwritable directory, a directory) or that names an
+// input or another output of the same command: bad input, exit status 2.
+func checkOutputs(outputs map[string]string, sf *settingFlags, inputs map[string]string) error {
+	if inputs == nil {
+		inputs = map[string]string{}
+	}
+	inputs["--config"] = sf.config
+	if err := atomicfile.CheckOutputs(outputs, inputs); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // emit writes a command's output to the file path atomically, or to stdout

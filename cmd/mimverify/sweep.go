@@ -123,6 +123,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+		return err
+	}
 	if len(vary) == 0 {
 		return badInput("--vary: give at least one FIELD=V1,V2,…")
 	}
