@@ -12,7 +12,7 @@ import (
 // every differentiable operator with respect to each of their symbols and
 // compares with gonum's central finite difference. The tolerance: a
 // central difference with step 1e-5 on these O(1) smooth functions has
-// truncation error ~1e-10·|f'''| and rounding error ~1e-11·|f|; 1e-7
+// truncation error ~1e-10·|f”'| and rounding error ~1e-11·|f|; 1e-7
 // relative is far above both and far below a wrong rule (an O(1) error).
 func TestDiffMatchesFiniteDifferences(t *testing.T) {
 	x, y, z := Sym("x"), Sym("y"), Sym("z_1")
