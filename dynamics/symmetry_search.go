@@ -15,7 +15,7 @@ import (
 // (k, j) and the clusters (coloured by π_k and N_k); an atom is joined to
 // the area of each cluster containing it, an area to its cluster.
 type incidence struct {
-	nA, nV int
+	nA, nV  int
 	areaOff []int // vertex of area (k, j) = nA + areaOff[k] + j
 	clOff   int   // vertex of cluster k = clOff + k
 	adj     [][]int
