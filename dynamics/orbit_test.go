@@ -26,8 +26,9 @@ func oneClusterSetting(t testing.TB, n, c int, z float64) theory.Setting {
 
 // compareOrbitPopulation evaluates the orbit objective at a random symmetric
 // state (orbit values N(0, σ²)) and the population enumeration at its lift,
-// and returns the largest gradient difference relative to the largest
-// gradient entry, and the relative loss difference.
+// and returns the largest gradient difference relative to the larger of the
+// largest gradient entry and the loss per position (both O(z²); the gradient can be
+// identically 0, e.g. with a single area), and the relative loss difference.
 func compareOrbitPopulation(t *testing.T, s *theory.Setting, opt OrbitOptions, sigma float64, rng *rand.Rand) (gradRel, lossRel float64) {
 	t.Helper()
 	orb, err := NewOrbit(s, opt)
@@ -48,7 +49,7 @@ func compareOrbitPopulation(t *testing.T, s *theory.Setting, opt OrbitOptions, s
 	gl := theory.NewCorrelations(s)
 	orb.Lift(g, gl)
 	a, b := gp.MaxAbs()
-	scale := math.Max(a, b)
+	scale := math.Max(math.Max(a, b), math.Abs(lp)/float64(s.P))
 	return gl.MaxAbsDiff(gp) / scale, math.Abs(lo-lp) / math.Abs(lp)
 }
 
@@ -59,5 +60,74 @@ func TestOrbitMatchesPopulationOneCluster(t *testing.T) {
 	t.Logf("grad rel %.3g loss rel %.3g", gr, lr)
 	if gr > 1e-12 || lr > 1e-12 {
 		t.Errorf("orbit vs population: gradient %.3g, loss %.3g relative; want ≤ 1e-12", gr, lr)
+	}
+}
+
+// twoClusterP8 is P = 8 with clusters [0,0,1,1,2,2,3,3] and [0,0,0,0,1,1,1,1]
+// (probabilities 0.4, 0.6): a group of order 2⁴·8 = 128... with twins.
+func twoClusterP8(t testing.TB, z theory.ZKind, mask theory.MaskScheme, keys theory.KeyMode, loss theory.LossNorm) theory.Setting {
+	t.Helper()
+	s := theory.Setting{Name: "p8", P: 8, Clusters: []theory.Cluster{
+		{Areas: []int{0, 0, 1, 1, 2, 2, 3, 3}, Prob: 0.4},
+		{Areas: []int{0, 0, 0, 0, 1, 1, 1, 1}, Prob: 0.6},
+	}, Z: theory.ZLaw{Kind: z, L: 0.5, U: 1.5}, Gamma: 0.4, Mask: mask, Keys: keys, Loss: loss, Eta: 1}
+	if z == theory.ZConstant {
+		s.Z.U = s.Z.L
+	}
+	if err := s.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestOrbitMatchesPopulationMatrix: every z law, mask scheme, key mode and
+// loss normalisation on a two-cluster P = 8 setting, with the found group
+// and with the trivial group. Tolerance 1e-12 relative: the two engines sum
+// the same finite expectation in different orders (≤ 2⁸ masks × 3⁴ z nodes
+// terms), rounding ≈ √terms·ε ≈ 1e-14; the binomial tails dropped are
+// < 1e-20.
+func TestOrbitMatchesPopulationMatrix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, z := range []theory.ZKind{theory.ZConstant, theory.ZTwoPoint, theory.ZUniform, theory.ZShared} {
+		for _, mask := range []theory.MaskScheme{theory.MaskBernoulli, theory.MaskFixed} {
+			for _, keys := range []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll} {
+				for _, loss := range []theory.LossNorm{theory.LossSum, theory.LossMean} {
+					s := twoClusterP8(t, z, mask, keys, loss)
+					for _, trivial := range []bool{false, true} {
+						opt := OrbitOptions{QuadNodes: 3}
+						if trivial {
+							opt.Symmetry = TrivialSymmetry(&s)
+						}
+						gr, lr := compareOrbitPopulation(t, &s, opt, 1, rng)
+						if gr > 1e-12 || lr > 1e-12 {
+							t.Errorf("%s %s %s %s trivial=%v: gradient %.3g, loss %.3g relative; want ≤ 1e-12", z, mask, keys, loss, trivial, gr, lr)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestOrbitMatchesPopulationRandom: random small settings (as the exact
+// engine's tests draw them), random laws and options.
+func TestOrbitMatchesPopulationRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	zs := []theory.ZKind{theory.ZConstant, theory.ZTwoPoint, theory.ZUniform, theory.ZShared}
+	masks := []theory.MaskScheme{theory.MaskBernoulli, theory.MaskFixed}
+	keys := []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll}
+	for i := range 24 {
+		s := randomSetting(t, rng, masks[rng.IntN(2)], keys[rng.IntN(2)], theory.LossSum, zs[rng.IntN(4)])
+		if s.P > 8 && s.Z.Kind == theory.ZUniform {
+			continue
+		}
+		sy, err := FindSymmetry(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gr, lr := compareOrbitPopulation(t, &s, OrbitOptions{QuadNodes: 2, Symmetry: sy}, 1.5, rng)
+		if gr > 1e-12 || lr > 1e-12 {
+			t.Errorf("random setting %d (%+v): gradient %.3g, loss %.3g relative", i, s, gr, lr)
+		}
 	}
 }
