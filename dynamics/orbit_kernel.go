@@ -50,6 +50,7 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 func (pr *orbProblem) setWeights(x, z, counts []float64) {
 	for c, cl := range pr.classes {
 		pr.zc[c] = z[cl.area]
+		pr.zc2[c] = pr.zc[c] * pr.zc[c]
 	}
 	m := math.Inf(-1)
 	for g, gr := range pr.groups {
@@ -78,7 +79,8 @@ func (pr *orbProblem) setWeights(x, z, counts []float64) {
 // current weights, adds weight × its gradient into the accumulators when
 // grad, and returns ℓ_{p0}. With pr.exact the within-class second moments of
 // the counts (multivariate hypergeometric given the group totals) are used;
-// otherwise (mean field) every cell holds exactly its share.
+// otherwise (mean field) every cell holds exactly its share. Equations
+// (O1)–(O6) of docs/ORBIT.md §3.
 func (pr *orbProblem) term(x, z, n []float64, za, weight float64, grad bool) float64 {
 	Z, keys := pr.partition(n)
 	if !keys {
@@ -90,49 +92,48 @@ func (pr *orbProblem) term(x, z, n []float64, za, weight float64, grad bool) flo
 		Z, _ = pr.partition(n)
 	}
 	inv := 1 / Z
-	sumQ := 0.0
-	for c, cl := range pr.classes {
-		m := float64(cl.m)
-		q := pr.T[c] * pr.T[c] / m
-		if pr.exact && cl.m > 1 {
-			for g := cl.g0; g < cl.g1; g++ {
-				q += m * pr.w[g] * pr.w[g] * pr.hyperVar(g, n[g], m)
-			}
-		}
-		pr.gA[c] = pr.zc[c] * pr.zc[c] * q * inv * inv // z_C² Σ_{i∈C} S_i²
-		sumQ += pr.gA[c]
+	G := len(pr.groups)
+	w, V, T, gA := pr.w[:G], pr.V[:G], pr.T, pr.gA
+	n = n[:G]
+	hv, cls := pr.hv[:G], pr.gcls[:G]
+	// Q_C = T_C²/m + m Σ_g w_g² V_g (O2), stored as z_C² Q_C / Z² in gA.
+	for c := range T {
+		gA[c] = T[c] * T[c] * pr.invm[c]
 	}
-	ta := pr.T[0] * inv // S_a; the own class is class 0
+	for g := range V {
+		v := hv[g] * n[g] * (pr.gS[g] - n[g])
+		V[g] = v
+		gA[cls[g]] += pr.m[g] * w[g] * w[g] * v
+	}
+	sumQ := 0.0
+	for c := range gA {
+		gA[c] *= pr.zc2[c] * inv * inv
+		sumQ += gA[c]
+	}
+	ta := T[0] * inv // S_a; the own class is class 0
 	za2 := za * za
 	rbar := sumQ - za2*ta
 	loss := 0.5*sumQ - za2*ta + 0.5*za2
 	if !grad {
 		return loss
 	}
-	for c, cl := range pr.classes {
-		m := float64(cl.m)
-		own := 0.0
-		if cl.own {
-			own = za2
+	acc := pr.accA
+	for c := range acc {
+		acc[c] += weight * pr.zc[c] * pr.invm[c] * (gA[c] - pr.own[c]*za2*ta - rbar*T[c]*inv)
+	}
+	accB := pr.accB[:G]
+	wi := weight * inv
+	for g := range accB {
+		c := cls[g]
+		r := n[g]*T[c]*pr.invm[c] + w[g]*pr.m[g]*V[g]
+		gb := w[g] * pr.invS[g] * (pr.zc2[c]*r*inv - (pr.own[c]*za2+rbar)*n[g])
+		if pr.keysAll {
+			gb -= (pr.gS[g] - n[g]) * pr.invS[g] * pr.wm[g] * rbar
 		}
-		tc := pr.T[c] * inv
-		pr.accA[c] += weight * pr.zc[c] / m * (pr.gA[c] - own*ta - rbar*tc)
-		z2 := pr.zc[c] * pr.zc[c]
-		for g := cl.g0; g < cl.g1; g++ {
-			S := float64(pr.groups[g].S)
-			r := n[g] * pr.T[c] / m
-			if pr.exact && cl.m > 1 {
-				r += pr.w[g] * m * pr.hyperVar(g, n[g], m)
-			}
-			gb := pr.w[g] * inv / S * (z2*r*inv - own*n[g] - rbar*n[g])
-			if pr.keysAll {
-				gb -= (S - n[g]) / S * pr.wm[g] * inv * rbar
-			}
-			pr.accB[g] += weight * gb
-		}
+		accB[g] += wi * gb
 	}
 	if pr.keysAll {
-		pr.accSelf -= weight * pr.wself * inv * rbar
+		pr.accSelf -= wi * pr.wself * rbar
 	}
 	return loss
 }
@@ -159,10 +160,28 @@ func (pr *orbProblem) partition(n []float64) (Z float64, keys bool) {
 	return Z, keys
 }
 
-// hyperVar is the variance of one area's count in group g given the group
-// total n: hypergeometric, n draws from S = m·s keys of which s are the
-// area's: n (1/m)(1 − 1/m)(S − n)/(S − 1).
-func (pr *orbProblem) hyperVar(g int, n, m float64) float64 {
-	S := float64(pr.groups[g].S)
-	return n / m * (1 - 1/m) * (S - n) / (S - 1)
+// setConstants tabulates the per-group and per-class constants of term:
+// 1/S, m, the class, and hv_g with V_g = hv_g·n(S − n) the variance of one
+// area's count in group g given the group total n — hypergeometric, n draws
+// from S = m·s keys of which s are the area's: n (1/m)(1 − 1/m)(S − n)/(S − 1)
+// (O3); hv = 0 for m = 1 and for the mean field.
+func (pr *orbProblem) setConstants() {
+	G, C := len(pr.groups), len(pr.classes)
+	pr.gS, pr.invS, pr.m, pr.hv, pr.V = make([]float64, G), make([]float64, G), make([]float64, G), make([]float64, G), make([]float64, G)
+	pr.gcls = make([]int, G)
+	pr.invm, pr.own, pr.zc2 = make([]float64, C), make([]float64, C), make([]float64, C)
+	for c, cl := range pr.classes {
+		pr.invm[c] = 1 / float64(cl.m)
+		if cl.own {
+			pr.own[c] = 1
+		}
+	}
+	for g, gr := range pr.groups {
+		m := float64(pr.classes[gr.class].m)
+		S := float64(gr.S)
+		pr.gS[g], pr.invS[g], pr.m[g], pr.gcls[g] = S, 1/S, m, gr.class
+		if pr.exact && m > 1 {
+			pr.hv[g] = 1 / m * (1 - 1/m) / (S - 1)
+		}
+	}
 }

@@ -54,6 +54,10 @@ type orbProblem struct {
 	accB             []float64 // per group
 	accSelf, accLoss float64
 	wself            float64
+	// Constants of term (setConstants).
+	gS, invS, m, hv, V []float64 // per group
+	gcls               []int     // class of each group
+	invm, own, zc2     []float64 // per class
 }
 
 type orbOut struct{ o, idx int }

@@ -21,6 +21,7 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 			}
 			pr.cweight = []float64{1}
 			pr.addZBlocks(s, opt.QuadNodes, 1)
+			pr.setConstants()
 		}
 		return nil
 	}
@@ -44,6 +45,7 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 			pr.enumerate(s)
 			pr.addZBlocks(s, opt.QuadNodes, len(pr.cweight))
 			pr.exact = true
+			pr.setConstants()
 		}
 		return nil
 	}
@@ -52,6 +54,7 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 	o.sampleLoss = make([]float64, o.nSamples)
 	for _, pr := range o.probs {
 		pr.exact = true
+		pr.setConstants()
 		pr.sampleCRN(s, rng, o.nSamples)
 	}
 	return nil
