@@ -1,8 +1,10 @@
 package dynamics
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"mimverify/theory"
@@ -259,5 +261,127 @@ func TestOrbitPrototype(t *testing.T) {
 		if math.Abs(c.got-c.want) > c.digits/2 {
 			t.Errorf("%s = %.6f, prototype printed %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestOrbitCRN: common random numbers over the counts agree with the exact
+// enumeration and with the population CRN within 4 combined standard
+// errors (a two-sided normal bound, failure probability 6e-5 per check),
+// and the standard error shrinks like n^{-1/2} (ratio √4 = 2 for 4× the
+// samples, within ±25 %: the sample standard deviation of 1024 draws is
+// itself uncertain by ≈ 1/√(2·1024) ≈ 2 %, of 4096 by 1 %, and the ratio of
+// the two by ≈ 3 % — so ±25 % is a loose bound, failed only by a wrong law).
+func TestOrbitCRN(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	s := twoClusterP8(t, theory.ZUniform, theory.MaskFixed, theory.KeysAll, theory.LossSum)
+	exact, err := NewOrbit(&s, OrbitOptions{QuadNodes: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float64, exact.Dim())
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	le, _ := exact.LossGrad(x, nil)
+	var se1 float64
+	for _, n := range []int{1024, 4096} {
+		crn, err := NewOrbit(&s, OrbitOptions{Mode: OrbitCRN, CRNSamples: n, Seed: 3, Symmetry: exact.Symmetry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc, se := crn.LossGrad(x, nil)
+		t.Logf("n = %d: CRN %.6f ± %.2g, exact %.6f", n, lc, se, le)
+		if math.Abs(lc-le) > 4*se {
+			t.Errorf("n = %d: CRN loss %.6f vs exact %.6f: more than 4 standard errors (%.2g)", n, lc, le, se)
+		}
+		if n == 1024 {
+			se1 = se
+		} else if r := se1 / se; r < 1.5 || r > 2.5 {
+			t.Errorf("standard error ratio for 4× samples %.3f, want 2 ± 25 %%", r)
+		}
+	}
+	// default (P = 64): orbit CRN vs population CRN at a random symmetric state.
+	d, err := theory.Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orb, err := NewOrbit(&d, OrbitOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x = make([]float64, orb.Dim())
+	for i := range x {
+		x[i] = 0.5 * rng.NormFloat64()
+	}
+	lo, seo := orb.LossGrad(x, nil)
+	c := theory.NewCorrelations(&d)
+	orb.Lift(x, c)
+	pop := mustPopulation(t, &d, PopulationOptions{Mode: PopulationCRN, Seed: 6})
+	lp, sep := pop.Loss(c)
+	t.Logf("default: orbit %.5f ± %.3g, population %.5f ± %.3g", lo, seo, lp, sep)
+	if math.Abs(lo-lp) > 4*math.Hypot(seo, sep) {
+		t.Errorf("default: orbit CRN %.5f ± %.3g vs population CRN %.5f ± %.3g", lo, seo, lp, sep)
+	}
+}
+
+// TestOrbitDeterministic: the same options give bit-identical results at
+// any GOMAXPROCS (the orbit engine is single-threaded, with a seeded CRN
+// stream).
+func TestOrbitDeterministic(t *testing.T) {
+	d, err := theory.Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(procs int) []float64 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		o, err := NewOrbit(&d, OrbitOptions{Seed: 9, CRNSamples: 256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := DescendOrbit(o, DescendOptions{Steps: 3, RecordEvery: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append(tr.Final().Correlations.Flatten(nil), tr.Final().Loss)
+	}
+	a, b := run(1), run(4)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("entry %d differs: %v vs %v", i, a[i], b[i])
+		}
+	}
+}
+
+// TestDescendOrbitNonFinite: a NaN in the initial state stops the run with
+// a *theory.NonFiniteError at step 0.
+func TestDescendOrbitNonFinite(t *testing.T) {
+	s := oneClusterSetting(t, 3, 3, 1)
+	o, err := NewOrbit(&s, OrbitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init := theory.NewCorrelations(&s)
+	init.A[0][0][0] = math.NaN()
+	_, err = DescendOrbit(o, DescendOptions{Steps: 5, RecordEvery: 1, Init: init})
+	var nf *theory.NonFiniteError
+	if !errors.As(err, &nf) || nf.Step != 0 {
+		t.Fatalf("got %v, want a NonFiniteError at step 0", err)
+	}
+}
+
+// TestOrbitOptionErrors: bad options are rejected with the option's name.
+func TestOrbitOptionErrors(t *testing.T) {
+	s := oneClusterSetting(t, 4, 4, 1)
+	for _, opt := range []OrbitOptions{{Mode: "bogus"}, {QuadNodes: -1}, {CRNSamples: 1}, {Mode: OrbitEnumerate, MaxTerms: 10}} {
+		if _, err := NewOrbit(&s, opt); err == nil {
+			t.Errorf("%+v accepted", opt)
+		}
+	}
+	g4, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewOrbit(&s, OrbitOptions{Symmetry: TrivialSymmetry(&g4)}); err == nil {
+		t.Error("a symmetry of another setting's shape was accepted")
 	}
 }
