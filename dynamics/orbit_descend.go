@@ -65,3 +65,60 @@ func DescendOrbit(o *Orbit, opt DescendOptions) (theory.Trajectory, error) {
 		}
 	}
 }
+
+// FlowOrbit integrates the gradient flow dx/dτ = −g(x) in orbit coordinates
+// over τ ∈ [0, η·opt.Steps] with the adaptive Dormand–Prince integrator
+// (Integrate), recording like Flow (Engine "flow"): the lift of the
+// symmetric subspace's flow, which is the population gradient flow from a
+// symmetric start (docs/ORBIT.md §1). opt.Init, if set, is projected.
+func FlowOrbit(o *Orbit, opt FlowOptions) (theory.Trajectory, error) {
+	tr := theory.Trajectory{Engine: "flow"}
+	if o == nil {
+		return tr, errors.New("flow: nil orbit")
+	}
+	s := &o.s
+	if opt.Steps < 0 || opt.RecordEvery < 0 {
+		return tr, fmt.Errorf("flow: Steps = %d, RecordEvery = %d: must be ≥ 0", opt.Steps, opt.RecordEvery)
+	}
+	x0 := make([]float64, o.Dim())
+	if opt.Init.A != nil || opt.Init.B != nil {
+		if err := checkShape(s, opt.Init); err != nil {
+			return tr, fmt.Errorf("flow: Init: %w", err)
+		}
+		o.Project(opt.Init, x0)
+	}
+	rtol, atol := opt.RelTol, opt.AbsTol
+	if rtol == 0 {
+		rtol = 1e-8
+	}
+	if atol == 0 {
+		atol = 1e-10
+	}
+	steps := flowRecordSteps(opt.Steps, opt.RecordEvery)
+	times := make([]float64, len(steps))
+	for i, t := range steps {
+		times[i] = s.Eta * float64(t)
+	}
+	f := func(_ float64, y, dy []float64) error {
+		o.LossGrad(y, dy)
+		for i := range dy {
+			dy[i] = -dy[i]
+		}
+		return nil
+	}
+	out := func(i int, tau float64, y []float64) error {
+		loss, se := o.LossGrad(y, nil)
+		c := theory.NewCorrelations(s)
+		o.Lift(y, c)
+		tr.Records = append(tr.Records, theory.Record{Step: steps[i], Time: tau, Loss: loss, LossStdErr: se, Correlations: c})
+		if opt.Progress != nil {
+			opt.Progress(steps[i], opt.Steps)
+		}
+		return nil
+	}
+	_, err := Integrate(f, 0, x0, times, ODEOptions{RelTol: rtol, AbsTol: atol, MaxSteps: opt.MaxSteps}, out)
+	if err != nil {
+		return tr, fmt.Errorf("flow (orbit): %w", err)
+	}
+	return tr, nil
+}

@@ -385,3 +385,35 @@ func TestOrbitOptionErrors(t *testing.T) {
 		t.Error("a symmetry of another setting's shape was accepted")
 	}
 }
+
+// TestFlowOrbitMatchesFlow: the orbit gradient flow against Flow on the
+// population enumeration, both at RelTol 1e-10, AbsTol 1e-12. They
+// integrate the same ODE with different step sequences (the error norm is
+// an RMS over a different number of components), so they agree to the
+// integrators' global error: ≤ 1e-7 relative is ~100× the local
+// tolerance times the ≈ 10 accepted steps per unit of τ here.
+func TestFlowOrbitMatchesFlow(t *testing.T) {
+	s := twoClusterP8(t, theory.ZTwoPoint, theory.MaskBernoulli, theory.KeysUnmasked, theory.LossSum)
+	orb, err := NewOrbit(&s, OrbitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := FlowOptions{Steps: 40, RecordEvery: 10, RelTol: 1e-10, AbsTol: 1e-12}
+	to, err := FlowOrbit(orb, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop := mustPopulation(t, &s, PopulationOptions{Mode: PopulationEnumerate})
+	tp, err := Flow(&s, pop, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range tp.Records {
+		a, b := r.Correlations.MaxAbs()
+		d := r.Correlations.MaxAbsDiff(to.Records[i].Correlations) / math.Max(1, math.Max(a, b))
+		t.Logf("step %d: difference %.3g relative", r.Step, d)
+		if r.Step != to.Records[i].Step || !(d <= 1e-7) {
+			t.Errorf("record %d (step %d vs %d): difference %.3g relative", i, r.Step, to.Records[i].Step, d)
+		}
+	}
+}
