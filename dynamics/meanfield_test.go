@@ -147,7 +147,7 @@ func TestMeanFieldError(t *testing.T) {
 		aerr := math.Abs(am-ao) / ao
 		t.Logf("C = %3d: gradient gap %.4g (relative), residual after the leading term %.3g; t = 1000: α orbit %.5f, mean field %.5f, error %.4g", C, relGap, relRes, ao, am, aerr)
 		if C >= 32 {
-			if relRes > 0.2 || relRes > 0.6*prevRes {
+			if !(relRes <= 0.2 && relRes <= 0.6*prevRes) {
 				t.Errorf("C = %d: residual %.3g of the leading term (previous %.3g): want ≤ 0.2 and ≤ 0.6 × the previous (O(1/C))", C, relRes, prevRes)
 			}
 			prevRes = relRes
@@ -156,10 +156,10 @@ func TestMeanFieldError(t *testing.T) {
 	}
 	eg, ea := fitExponent(cs, gaps), fitExponent(cs, aerrs)
 	t.Logf("fitted exponents over C = %v: gradient gap %.3f, α at t = 1000 %.3f", cs, eg, ea)
-	if math.Abs(eg+1) > 0.2 {
+	if !(math.Abs(eg+1) <= 0.2) {
 		t.Errorf("gradient gap exponent %.3f, derived −1", eg)
 	}
-	if ea > -0.8 {
+	if !(ea <= -0.8) {
 		t.Errorf("trajectory error exponent %.3f, bound requires ≤ −1 + 0.2", ea)
 	}
 }

@@ -60,7 +60,7 @@ func TestOrbitMatchesPopulationOneCluster(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	gr, lr := compareOrbitPopulation(t, &s, OrbitOptions{}, 1, rng)
 	t.Logf("grad rel %.3g loss rel %.3g", gr, lr)
-	if gr > 1e-12 || lr > 1e-12 {
+	if !(gr <= 1e-12 && lr <= 1e-12) {
 		t.Errorf("orbit vs population: gradient %.3g, loss %.3g relative; want ≤ 1e-12", gr, lr)
 	}
 }
@@ -101,7 +101,7 @@ func TestOrbitMatchesPopulationMatrix(t *testing.T) {
 							opt.Symmetry = TrivialSymmetry(&s)
 						}
 						gr, lr := compareOrbitPopulation(t, &s, opt, 1, rng)
-						if gr > 1e-12 || lr > 1e-12 {
+						if !(gr <= 1e-12 && lr <= 1e-12) {
 							t.Errorf("%s %s %s %s trivial=%v: gradient %.3g, loss %.3g relative; want ≤ 1e-12", z, mask, keys, loss, trivial, gr, lr)
 						}
 					}
@@ -128,7 +128,7 @@ func TestOrbitMatchesPopulationRandom(t *testing.T) {
 			t.Fatal(err)
 		}
 		gr, lr := compareOrbitPopulation(t, &s, OrbitOptions{QuadNodes: 2, Symmetry: sy}, 1.5, rng)
-		if gr > 1e-12 || lr > 1e-12 {
+		if !(gr <= 1e-12 && lr <= 1e-12) {
 			t.Errorf("random setting %d (%+v): gradient %.3g, loss %.3g relative", i, s, gr, lr)
 		}
 	}
@@ -181,12 +181,12 @@ func TestOrbitDescendMatchesPopulation(t *testing.T) {
 				a, b := r.Correlations.MaxAbs()
 				d := r.Correlations.MaxAbsDiff(to.Records[i].Correlations) / math.Max(1, math.Max(a, b))
 				worst = math.Max(worst, d)
-				if dl := math.Abs(r.Loss - to.Records[i].Loss); dl > 1e-11*r.Loss {
+				if dl := math.Abs(r.Loss - to.Records[i].Loss); !(dl <= 1e-11*r.Loss) {
 					t.Errorf("%s random=%v step %d: loss %v vs %v", tc.name, random, r.Step, r.Loss, to.Records[i].Loss)
 				}
 			}
 			t.Logf("%s random=%v: %d steps, largest state difference %.3g (relative)", tc.name, random, tc.steps, worst)
-			if worst > 1e-11 {
+			if !(worst <= 1e-11) {
 				t.Errorf("%s random=%v: state differs by %.3g relative", tc.name, random, worst)
 			}
 		}
@@ -223,7 +223,7 @@ func TestPopulationPreservesSymmetry(t *testing.T) {
 			orb.Project(r.Correlations, x)
 			orb.Lift(x, proj)
 			a, b := r.Correlations.MaxAbs()
-			if d := proj.MaxAbsDiff(r.Correlations) / math.Max(a, b); d > 1e-12 {
+			if d := proj.MaxAbsDiff(r.Correlations) / math.Max(a, b); !(d <= 1e-12) {
 				t.Errorf("%s step %d: distance to the symmetric subspace %.3g relative", s.Name, r.Step, d)
 			}
 		}
@@ -291,12 +291,12 @@ func TestOrbitCRN(t *testing.T) {
 		}
 		lc, se := crn.LossGrad(x, nil)
 		t.Logf("n = %d: CRN %.6f ± %.2g, exact %.6f", n, lc, se, le)
-		if math.Abs(lc-le) > 4*se {
+		if !(math.Abs(lc-le) <= 4*se) {
 			t.Errorf("n = %d: CRN loss %.6f vs exact %.6f: more than 4 standard errors (%.2g)", n, lc, le, se)
 		}
 		if n == 1024 {
 			se1 = se
-		} else if r := se1 / se; r < 1.5 || r > 2.5 {
+		} else if r := se1 / se; !(r >= 1.5 && r <= 2.5) {
 			t.Errorf("standard error ratio for 4× samples %.3f, want 2 ± 25 %%", r)
 		}
 	}
@@ -319,7 +319,7 @@ func TestOrbitCRN(t *testing.T) {
 	pop := mustPopulation(t, &d, PopulationOptions{Mode: PopulationCRN, Seed: 6})
 	lp, sep := pop.Loss(c)
 	t.Logf("default: orbit %.5f ± %.3g, population %.5f ± %.3g", lo, seo, lp, sep)
-	if math.Abs(lo-lp) > 4*math.Hypot(seo, sep) {
+	if !(math.Abs(lo-lp) <= 4*math.Hypot(seo, sep)) {
 		t.Errorf("default: orbit CRN %.5f ± %.3g vs population CRN %.5f ± %.3g", lo, seo, lp, sep)
 	}
 }
