@@ -28,9 +28,10 @@ func oneClusterSetting(t testing.TB, n, c int, z float64) theory.Setting {
 
 // compareOrbitPopulation evaluates the orbit objective at a random symmetric
 // state (orbit values N(0, σ²)) and the population enumeration at its lift,
-// and returns the largest gradient difference relative to the larger of the
-// largest gradient entry and the loss per position (both O(z²); the gradient can be
-// identically 0, e.g. with a single area), and the relative loss difference.
+// and returns the largest gradient difference and the loss difference, in
+// units of max(largest gradient entry, L₀/P) and max(loss, L₀) where
+// L₀ = ½U²·γP·λ is the loss of predicting nothing (gradient and loss can be
+// identically 0, e.g. with a single area and fixed masks).
 func compareOrbitPopulation(t *testing.T, s *theory.Setting, opt OrbitOptions, sigma float64, rng *rand.Rand) (gradRel, lossRel float64) {
 	t.Helper()
 	orb, err := NewOrbit(s, opt)
@@ -51,8 +52,9 @@ func compareOrbitPopulation(t *testing.T, s *theory.Setting, opt OrbitOptions, s
 	gl := theory.NewCorrelations(s)
 	orb.Lift(g, gl)
 	a, b := gp.MaxAbs()
-	scale := math.Max(math.Max(a, b), math.Abs(lp)/float64(s.P))
-	return gl.MaxAbsDiff(gp) / scale, math.Abs(lo-lp) / math.Abs(lp)
+	l0 := 0.5 * s.Z.U * s.Z.U * s.Gamma * float64(s.P) * s.LossScale()
+	scale := math.Max(math.Max(a, b), l0/float64(s.P))
+	return gl.MaxAbsDiff(gp) / scale, math.Abs(lo-lp) / math.Max(math.Abs(lp), l0)
 }
 
 func TestOrbitMatchesPopulationOneCluster(t *testing.T) {
