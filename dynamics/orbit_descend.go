@@ -122,3 +122,56 @@ func FlowOrbit(o *Orbit, opt FlowOptions) (theory.Trajectory, error) {
 	}
 	return tr, nil
 }
+
+// OrbitVariable describes one orbit variable: its kind ("FP" or "PP"), a
+// representative entry (FP: k, p, j; PP: p, q), its multiplicity (number of
+// entries) and a short meaning.
+type OrbitVariable struct {
+	Kind    string
+	Rep     []int
+	Mult    int
+	Meaning string
+}
+
+// Variables describes the orbit variables in the order of x.
+func (o *Orbit) Variables() []OrbitVariable {
+	s, sy := &o.s, o.sym
+	vars := make([]OrbitVariable, o.Dim())
+	seen := make([]bool, o.Dim())
+	for k, cl := range s.Clusters {
+		for p := range s.P {
+			for j, id := range sy.FPOrbit[k][p] {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				m := "off-area FP"
+				if cl.Areas[p] == j {
+					m = "own-area FP"
+				}
+				vars[id] = OrbitVariable{"FP", []int{k, p, j}, o.mult[id], fmt.Sprintf("%s, cluster %d", m, k)}
+			}
+		}
+	}
+	for p := range s.P {
+		for q := range s.P {
+			id := sy.NumFP + int(sy.PPOrbit[p*s.P+q])
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			m := "diagonal PP"
+			if p != q {
+				same := 0
+				for _, cl := range s.Clusters {
+					if cl.Areas[p] == cl.Areas[q] {
+						same++
+					}
+				}
+				m = fmt.Sprintf("PP, same area in %d of %d clusters", same, len(s.Clusters))
+			}
+			vars[id] = OrbitVariable{"PP", []int{p, q}, o.mult[id], m}
+		}
+	}
+	return vars
+}

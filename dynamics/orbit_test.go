@@ -419,3 +419,24 @@ func TestFlowOrbitMatchesFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestOrbitVariables: the worked case has α, β, B_pp, b₁, b₂ with
+// multiplicities P, 3P, P, P(C−1), 3PC.
+func TestOrbitVariables(t *testing.T) {
+	s := oneClusterSetting(t, 4, 5, 1)
+	o, err := NewOrbit(&s, OrbitOptions{MeanField: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, v := range o.Variables() {
+		got[v.Meaning] = v.Mult
+	}
+	want := map[string]int{"own-area FP, cluster 0": 20, "off-area FP, cluster 0": 60, "diagonal PP": 20,
+		"PP, same area in 1 of 1 clusters": 80, "PP, same area in 0 of 1 clusters": 300}
+	for m, n := range want {
+		if got[m] != n {
+			t.Errorf("%s: multiplicity %d, want %d (all: %v)", m, got[m], n, got)
+		}
+	}
+}
