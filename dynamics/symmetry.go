@@ -130,7 +130,7 @@ func newSymmetryBase(s *theory.Setting) *Symmetry {
 }
 
 // DefaultSymmetryBudget bounds the number of search nodes of FindSymmetry.
-const DefaultSymmetryBudget = 200000
+const DefaultSymmetryBudget = 20000
 
 // FindSymmetry returns the symmetry group of the valid setting s, its
 // generators verified, and its orbits (docs/ORBIT.md §2).
@@ -253,25 +253,19 @@ func (sy *Symmetry) buildOrbits(s *theory.Setting, hg []Generator) {
 			}
 		}
 	}
-	ids := map[int]int{}
+	ids := newLabeler(off[K])
 	sy.FPOrbit = make([][][]int, K)
 	for k, nk := range sy.NumAreas {
 		sy.FPOrbit[k] = make([][]int, s.P)
 		for p := range s.P {
 			row := make([]int, nk)
 			for j := range row {
-				r := uf.find(fpIdx(k, sy.atomOf[p], j))
-				id, ok := ids[r]
-				if !ok {
-					id = len(ids)
-					ids[r] = id
-				}
-				row[j] = id
+				row[j] = ids.of(uf.find(fpIdx(k, sy.atomOf[p], j)))
 			}
 			sy.FPOrbit[k][p] = row
 		}
 	}
-	sy.NumFP = len(ids)
+	sy.NumFP = ids.n
 	// PP pairs (a, b, same) under H: index (a·nA + b)·2 + d, d = 1 for the
 	// diagonal p = q.
 	up := newUnionFind(nA * nA * 2)
@@ -288,39 +282,49 @@ func (sy *Symmetry) buildOrbits(s *theory.Setting, hg []Generator) {
 	}
 	P := s.P
 	sy.PPOrbit = make([]int32, P*P)
-	ids = map[int]int{}
+	ids = newLabeler(nA * nA * 2)
 	for p := range P {
 		for q := range P {
 			d := 0
 			if p == q {
 				d = 1
 			}
-			r := up.find((sy.atomOf[p]*nA+sy.atomOf[q])*2 + d)
-			id, ok := ids[r]
-			if !ok {
-				id = len(ids)
-				ids[r] = id
-			}
-			sy.PPOrbit[p*P+q] = int32(id)
+			sy.PPOrbit[p*P+q] = int32(ids.of(up.find((sy.atomOf[p]*nA+sy.atomOf[q])*2 + d)))
 		}
 	}
-	sy.NumPP = len(ids)
+	sy.NumPP = ids.n
 }
 
-// relabel numbers the classes f(p) by first occurrence.
+// labeler numbers class representatives in [0, size) by first occurrence.
+type labeler struct {
+	id []int
+	n  int
+}
+
+func newLabeler(size int) *labeler {
+	l := &labeler{id: make([]int, size)}
+	for i := range l.id {
+		l.id[i] = -1
+	}
+	return l
+}
+
+func (l *labeler) of(r int) int {
+	if l.id[r] < 0 {
+		l.id[r] = l.n
+		l.n++
+	}
+	return l.id[r]
+}
+
+// relabel numbers the classes f(p) ∈ [0, n) by first occurrence.
 func relabel(n int, f func(int) int) ([]int, int) {
 	out := make([]int, n)
-	ids := map[int]int{}
+	ids := newLabeler(n)
 	for p := range n {
-		r := f(p)
-		id, ok := ids[r]
-		if !ok {
-			id = len(ids)
-			ids[r] = id
-		}
-		out[p] = id
+		out[p] = ids.of(f(p))
 	}
-	return out, len(ids)
+	return out, ids.n
 }
 
 type unionFind []int

@@ -88,44 +88,38 @@ func newIncidence(s *theory.Setting, atoms [][]int) *incidence {
 	return g
 }
 
-// refine refines the colourings cs (one per side) jointly to their coarsest
-// equitable refinement, colour ids shared and canonical (ranks of sorted
-// signatures). It returns false as soon as the sides' colour class sizes
-// differ (no isomorphism maps one onto the other).
+// refine refines the colourings cs (one per side) jointly towards their
+// coarsest equitable refinement, colour ids shared and canonical (ranks of
+// sorted signatures). A vertex's signature is a 64-bit hash of its colour
+// and the multiset of its neighbours' colours (a sum of mixed values, so no
+// sorting): a function of isomorphism-invariant data, so the colouring stays
+// invariant; a hash collision could only leave it coarser, which costs
+// search but never correctness (every automorphism is checked). It returns
+// false as soon as the sides' colour class sizes differ (no isomorphism
+// maps one onto the other).
 func (g *incidence) refine(cs ...[]int) bool {
 	prev := -1
-	sig := make([][]byte, len(cs)*g.nV)
-	nb := make([]int, 0, 16)
+	sig := make([]uint64, len(cs)*g.nV)
 	for {
 		for i, c := range cs {
 			for v := range g.nV {
-				nb = nb[:0]
+				h := mix64(uint64(c[v]) + 0x51ed2701)
+				var nb uint64
 				for _, u := range g.adj[v] {
-					nb = append(nb, c[u])
+					nb += mix64(uint64(c[u]))
 				}
-				sort.Ints(nb)
-				b := binary.AppendUvarint(sig[i*g.nV+v][:0], uint64(c[v]))
-				for _, x := range nb {
-					b = binary.AppendUvarint(b, uint64(x))
-				}
-				sig[i*g.nV+v] = b
+				sig[i*g.nV+v] = mix64(h ^ mix64(nb))
 			}
 		}
-		distinct := make([]string, 0, len(sig))
-		for _, b := range sig {
-			distinct = append(distinct, string(b))
-		}
+		distinct := slices.Clone(sig)
 		slices.Sort(distinct)
 		distinct = slices.Compact(distinct)
-		rank := make(map[string]int, len(distinct))
-		for i, d := range distinct {
-			rank[d] = i
-		}
 		counts := make([]int, len(cs)*len(distinct))
 		for i, c := range cs {
 			for v := range g.nV {
-				c[v] = rank[string(sig[i*g.nV+v])]
-				counts[i*len(distinct)+c[v]]++
+				r, _ := slices.BinarySearch(distinct, sig[i*g.nV+v])
+				c[v] = r
+				counts[i*len(distinct)+r]++
 			}
 		}
 		for i := 1; i < len(cs); i++ {
@@ -138,6 +132,15 @@ func (g *incidence) refine(cs ...[]int) bool {
 		}
 		prev = len(distinct)
 	}
+}
+
+// mix64 is the splitmix64 finaliser.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // firstCell returns the members of the non-singleton colour class of c with
@@ -234,11 +237,16 @@ func (g *incidence) isAutomorphism(phi []int) bool {
 // incidence graph (as vertex permutations), its order by the orbit–
 // stabiliser theorem along a base (|H| = Π_i |orbit of b_i under the
 // stabiliser of b_1..b_{i−1}|), and whether the search completed within
-// budget search nodes.
+// budget search nodes. Orbits at each level are joined with every known
+// generator that fixes the base so far (the generalised twin swaps of
+// twinSwaps and those found at earlier levels), and searched only for the
+// pairs not yet joined.
 func (g *incidence) automorphisms(budget int) (gens [][]int, order *big.Int, complete bool) {
 	order = big.NewInt(1)
 	c := slices.Clone(g.col0)
 	g.refine(c)
+	gens = g.twinSwaps(c)
+	var base []int
 	for {
 		cell := firstCell(c)
 		if cell == nil {
@@ -246,10 +254,14 @@ func (g *incidence) automorphisms(budget int) (gens [][]int, order *big.Int, com
 		}
 		v := cell[0]
 		uf := newUnionFind(g.nV)
-		var level [][]int
 		join := func(phi []int) {
 			for u := range g.nV {
 				uf.union(u, phi[u])
+			}
+		}
+		for _, phi := range gens {
+			if fixes(phi, base) {
+				join(phi)
 			}
 		}
 		cv := individualise(c, v)
@@ -262,7 +274,7 @@ func (g *incidence) automorphisms(budget int) (gens [][]int, order *big.Int, com
 				return gens, nil, false
 			}
 			if phi != nil {
-				level = append(level, phi)
+				gens = append(gens, phi)
 				join(phi)
 			}
 		}
@@ -273,10 +285,71 @@ func (g *incidence) automorphisms(budget int) (gens [][]int, order *big.Int, com
 			}
 		}
 		order.Mul(order, big.NewInt(n))
-		gens = append(gens, level...)
+		base = append(base, v)
 		c = cv
 		g.refine(c)
 	}
+}
+
+func fixes(phi, base []int) bool {
+	for _, b := range base {
+		if phi[b] != b {
+			return false
+		}
+	}
+	return true
+}
+
+// twinSwaps returns the generalised twin transpositions: atoms α, β of the
+// same colour (in the refined colouring c) whose area in every cluster is
+// either the same or private (containing that atom only) are swapped
+// together with their private areas. Within each class of such atoms (by
+// index) the swaps of consecutive members are returned, each checked to be
+// an automorphism; consecutive transpositions generate the symmetric group
+// of the class, and those beyond the first i members fix them, so they
+// serve every level of the base (the base takes the first member of the
+// first non-singleton cell).
+func (g *incidence) twinSwaps(c []int) [][]int {
+	// Signature of an atom: its colour and, per neighbour area, the area's
+	// vertex or −1 when the area holds this atom only.
+	classes := map[string][]int{}
+	var order []string
+	for a := range g.nA {
+		key := binary.AppendUvarint(nil, uint64(c[a]))
+		for _, u := range g.adj[a] {
+			x := u + 1
+			if len(g.adj[u]) == 2 { // one atom and the cluster: private
+				x = 0
+			}
+			key = binary.AppendUvarint(key, uint64(x))
+		}
+		k := string(key)
+		if _, ok := classes[k]; !ok {
+			order = append(order, k)
+		}
+		classes[k] = append(classes[k], a)
+	}
+	var out [][]int
+	for _, k := range order {
+		m := classes[k]
+		for i := 0; i+1 < len(m); i++ {
+			phi := make([]int, g.nV)
+			for v := range phi {
+				phi[v] = v
+			}
+			a, b := m[i], m[i+1]
+			phi[a], phi[b] = b, a
+			for x, u := range g.adj[a] {
+				if w := g.adj[b][x]; w != u {
+					phi[u], phi[w] = w, u
+				}
+			}
+			if g.isAutomorphism(phi) {
+				out = append(out, phi)
+			}
+		}
+	}
+	return out
 }
 
 // lift turns a vertex automorphism into a Generator on positions (atom a's

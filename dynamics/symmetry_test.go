@@ -220,3 +220,30 @@ func TestSymmetryKnownOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestSymmetryGridOrders: every position its own area (P = 64: order 64!,
+// found through the generalised twin swaps), rows × columns of an 8×8 grid
+// (order 2·(8!)²: permute rows, permute columns, transpose — which swaps the
+// two clusters).
+func TestSymmetryGridOrders(t *testing.T) {
+	for _, c := range []struct {
+		parts []theory.Partition
+		want  *big.Int
+	}{
+		{[]theory.Partition{theory.Blocks(1)}, new(big.Int).MulRange(1, 64)},
+		{[]theory.Partition{theory.Rows(1), theory.Columns(1)}, new(big.Int).Mul(big.NewInt(2), new(big.Int).Exp(new(big.Int).MulRange(1, 8), big.NewInt(2), nil))},
+	} {
+		s, err := theory.Grid(8, c.parts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sy, err := FindSymmetry(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sy.Complete || sy.Order.Cmp(c.want) != 0 {
+			t.Errorf("%s: order %v (complete %v), want %v", s.Name, sy.Order, sy.Complete, c.want)
+		}
+		checkClosure(t, &s, sy)
+	}
+}
