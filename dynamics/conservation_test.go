@@ -108,7 +108,7 @@ func TestConservationLaws(t *testing.T) {
 		name := fmt.Sprintf("%s: K=%d z=%s keys=%s mask=%s", tc.law.name, len(s.Clusters), s.Z.Kind, s.Keys, s.Mask)
 		pop := mustPopulation(t, &s, PopulationOptions{Mode: PopulationEnumerate, QuadNodes: 3})
 		c := randomCorr(&s, rng, 1)
-		g := theory.NewCorrelations(&s)
+		g := s.Shape().New()
 		pop.LossGrad(c, g)
 		a, b := g.MaxAbs()
 		r := tc.law.residual(&s, g) / math.Max(a, b)

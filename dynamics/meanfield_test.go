@@ -104,7 +104,7 @@ func TestMeanFieldError(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := theory.NewCorrelations(&s)
+		c := s.Shape().New()
 		for p := range s.P {
 			for q := range s.P {
 				switch {
@@ -131,18 +131,8 @@ func TestMeanFieldError(t *testing.T) {
 		}
 		relGap, relRes := norm2(gap)/norm2(g), norm2(res)/norm2(gap)
 		// Trajectory.
-		mf, err := NewOrbit(&s, OrbitOptions{MeanField: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		to, err := DescendOrbit(orb, DescendOptions{Steps: 1000, RecordEvery: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tm, err := DescendOrbit(mf, DescendOptions{Steps: 1000, RecordEvery: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
+		to, _ := runOrbit(t, &s, OrbitOptions{}, 1000, 1000, theory.Correlations{})
+		tm, _ := runOrbit(t, &s, OrbitOptions{MeanField: true}, 1000, 1000, theory.Correlations{})
 		ao, am := to.Final().Correlations.A[0][0][0], tm.Final().Correlations.A[0][0][0]
 		aerr := math.Abs(am-ao) / ao
 		t.Logf("C = %3d: gradient gap %.4g (relative), residual after the leading term %.3g; t = 1000: α orbit %.5f, mean field %.5f, error %.4g", C, relGap, relRes, ao, am, aerr)

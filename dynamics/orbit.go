@@ -218,7 +218,7 @@ func (o *Orbit) stderr(mean float64) float64 {
 // Objective returns the orbit objective as an Objective on full (A, B): it
 // evaluates at the projection of c onto the symmetric subspace and writes the
 // lifted per-entry gradient, so on symmetric states it is the population
-// objective (and Descend and Flow run on it unchanged).
+// objective (the Descent and Flow engines run on it unchanged).
 func (o *Orbit) Objective() Objective { return orbitObjective{o} }
 
 type orbitObjective struct{ o *Orbit }

@@ -78,8 +78,8 @@ func BenchmarkOrbitDefault(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c := theory.NewCorrelations(&s)
-		g := theory.NewCorrelations(&s)
+		c := s.Shape().New()
+		g := s.Shape().New()
 		for b.Loop() {
 			p.LossGrad(c, g)
 		}

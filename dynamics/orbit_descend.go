@@ -1,127 +1,130 @@
 package dynamics
 
 import (
-	"errors"
 	"fmt"
+	"math"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
-// DescendOrbit runs gradient descent x ← x − η g on the orbit variables with
-// η = s.Eta (s the orbit's setting), which is exactly population GD on the
-// lifted state (docs/ORBIT.md §3). Options and records are those of
-// Descend: opt.Init (if set) is projected onto the symmetric subspace, and
-// each record holds the lifted (A, B). A non-finite loss, gradient or state
-// stops the run with a *theory.NonFiniteError naming the orbit variable.
-func DescendOrbit(o *Orbit, opt DescendOptions) (theory.Trajectory, error) {
-	traj := theory.Trajectory{Engine: opt.Engine}
-	if o == nil {
-		return traj, errors.New("dynamics: descend orbit: nil orbit")
+// The engines of levels 4 and 5 (SPEC §3).
+const (
+	OrbitID     engine.ID = "orbit"     // level 4: population GD on the symmetric subspace
+	MeanFieldID engine.ID = "meanfield" // level 5: the same with counts at their means
+)
+
+// OrbitEngine is level 4 (or, with Options.MeanField, level 5) of SPEC §3:
+// gradient descent x ← x − η g on the orbit variables of the setting's
+// symmetry group, which is exactly population GD on the lifted state
+// (docs/ORBIT.md §1, §3). Records hold the lifted (A, B). The zero value is
+// the orbit engine with the defaults.
+type OrbitEngine struct {
+	Options OrbitOptions
+	// Used is set by Run: the objective it built (symmetry, mode, terms).
+	Used *Orbit
+}
+
+// ID returns MeanFieldID when Options.MeanField, else OrbitID.
+func (e *OrbitEngine) ID() engine.ID {
+	if e.Options.MeanField {
+		return MeanFieldID
 	}
-	s := &o.s
-	if opt.Steps < 0 || opt.Steps > MaxSteps {
-		return traj, fmt.Errorf("dynamics: descend option Steps = %d: must be an integer in [0, %d]", opt.Steps, MaxSteps)
+	return OrbitID
+}
+
+// symmetricTol is the largest distance, relative to max(1, |entry|), of an
+// initial state to its projection that Run accepts as symmetric: a few
+// rounding errors of the averaging (Project sums ≤ P² entries).
+const symmetricTol = 1e-12
+
+// Run descends from p.Init, which must lie on the symmetric subspace (Q(0)
+// = 0 does; a Gaussian initialisation does not, and is an error: the
+// orbit dynamics is population GD only from symmetric states).
+// Options.Seed is replaced by p.Seed. A NaN or ±Inf in the loss, the
+// gradient or the state stops the run with a *theory.NonFiniteError naming
+// the orbit variable and a representative entry.
+func (e *OrbitEngine) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
+	id := e.ID()
+	rec, err := engine.NewRecorder(id, p.Setting, sch, obs)
+	if err != nil {
+		return theory.Trajectory{Engine: string(id)}, err
 	}
-	if len(opt.RecordSteps) == 0 && (opt.RecordEvery < 1 || opt.RecordEvery > MaxSteps) {
-		return traj, fmt.Errorf("dynamics: descend option RecordEvery = %d: must be an integer in [1, %d]", opt.RecordEvery, MaxSteps)
+	c, err := p.Start(id)
+	if err != nil {
+		return rec.Trajectory(), err
 	}
-	rec := map[int]bool{0: true, opt.Steps: true}
-	for _, t := range opt.RecordSteps {
-		rec[t] = true
+	opt := e.Options
+	opt.Seed = p.Seed
+	o, err := NewOrbit(p.Setting, opt)
+	if err != nil {
+		return rec.Trajectory(), err
 	}
+	e.Used = o
 	x := make([]float64, o.Dim())
-	if opt.Init.A != nil || opt.Init.B != nil {
-		if err := checkShape(s, opt.Init); err != nil {
-			return traj, fmt.Errorf("dynamics: descend option Init: %w", err)
+	o.Project(c, x)
+	lift := p.Setting.Shape().New()
+	o.Lift(x, lift)
+	for i, v := range c.Flat() {
+		if d := math.Abs(lift.Flat()[i] - v); !(d <= symmetricTol*math.Max(1, math.Abs(v))) {
+			return rec.Trajectory(), fmt.Errorf("%s: the initial state is not symmetric (%s differs from its orbit average by %.3g): the %s engine runs on the symmetric subspace only (start from Q = 0, or use the population engine)", id, p.Setting.Shape().EntryName(i), d, id)
 		}
-		o.Project(opt.Init, x)
 	}
+	return o.descend(id, rec, sch, x)
+}
+
+// descend is the GD loop of OrbitEngine.Run.
+func (o *Orbit) descend(id engine.ID, rec *engine.Recorder, sch engine.Schedule, x []float64) (theory.Trajectory, error) {
 	g := make([]float64, o.Dim())
-	eta := s.Eta
+	lift := o.s.Shape().New()
+	eta := o.s.Eta
 	for t := 0; ; t++ {
 		loss, se := o.LossGrad(x, g)
-		if !isFinite(loss) {
-			return traj, &theory.NonFiniteError{Engine: opt.Engine, Step: t, Quantity: "loss", Value: loss}
+		if rec.Wants(t) {
+			o.Lift(x, lift)
+			if err := rec.Add(t, loss, se, lift); err != nil {
+				return rec.Trajectory(), err
+			}
+		} else if err := finiteLoss(id, t, loss); err != nil {
+			return rec.Trajectory(), err
 		}
-		if rec[t] || (len(opt.RecordSteps) == 0 && t%opt.RecordEvery == 0) {
-			c := theory.NewCorrelations(s)
-			o.Lift(x, c)
-			traj.Records = append(traj.Records, theory.Record{Step: t, Time: eta * float64(t), Loss: loss, LossStdErr: se, Correlations: c})
+		if t == sch.Steps {
+			return rec.Trajectory(), nil
 		}
-		if t == opt.Steps {
-			return traj, nil
+		if err := o.nonFinite(id, t, "gradient of ", g); err != nil {
+			return rec.Trajectory(), err
 		}
 		for i, gi := range g {
-			if !isFinite(gi) {
-				return traj, &theory.NonFiniteError{Engine: opt.Engine, Step: t, Quantity: fmt.Sprintf("gradient of orbit variable %d", i), Value: gi}
-			}
 			x[i] -= eta * gi
-			if !isFinite(x[i]) {
-				return traj, &theory.NonFiniteError{Engine: opt.Engine, Step: t + 1, Quantity: fmt.Sprintf("orbit variable %d", i), Value: x[i]}
-			}
 		}
-		if opt.Progress != nil {
-			opt.Progress(t+1, opt.Steps)
+		if err := o.nonFinite(id, t+1, "", x); err != nil {
+			return rec.Trajectory(), err
+		}
+		if err := rec.Stepped(t + 1); err != nil {
+			return rec.Trajectory(), err
 		}
 	}
 }
 
-// FlowOrbit integrates the gradient flow dx/dτ = −g(x) in orbit coordinates
-// over τ ∈ [0, η·opt.Steps] with the adaptive Dormand–Prince integrator
-// (Integrate), recording like Flow (Engine "flow"): the lift of the
-// symmetric subspace's flow, which is the population gradient flow from a
-// symmetric start (docs/ORBIT.md §1). opt.Init, if set, is projected.
-func FlowOrbit(o *Orbit, opt FlowOptions) (theory.Trajectory, error) {
-	tr := theory.Trajectory{Engine: "flow"}
-	if o == nil {
-		return tr, errors.New("flow: nil orbit")
-	}
-	s := &o.s
-	if opt.Steps < 0 || opt.RecordEvery < 0 {
-		return tr, fmt.Errorf("flow: Steps = %d, RecordEvery = %d: must be ≥ 0", opt.Steps, opt.RecordEvery)
-	}
-	x0 := make([]float64, o.Dim())
-	if opt.Init.A != nil || opt.Init.B != nil {
-		if err := checkShape(s, opt.Init); err != nil {
-			return tr, fmt.Errorf("flow: Init: %w", err)
-		}
-		o.Project(opt.Init, x0)
-	}
-	rtol, atol := opt.RelTol, opt.AbsTol
-	if rtol == 0 {
-		rtol = 1e-8
-	}
-	if atol == 0 {
-		atol = 1e-10
-	}
-	steps := flowRecordSteps(opt.Steps, opt.RecordEvery)
-	times := make([]float64, len(steps))
-	for i, t := range steps {
-		times[i] = s.Eta * float64(t)
-	}
-	f := func(_ float64, y, dy []float64) error {
-		o.LossGrad(y, dy)
-		for i := range dy {
-			dy[i] = -dy[i]
-		}
+// nonFinite names the first non-finite orbit variable by its index and a
+// representative entry.
+func (o *Orbit) nonFinite(id engine.ID, step int, what string, v []float64) error {
+	i, val, bad := theory.FirstNonFinite(v)
+	if !bad {
 		return nil
 	}
-	out := func(i int, tau float64, y []float64) error {
-		loss, se := o.LossGrad(y, nil)
-		c := theory.NewCorrelations(s)
-		o.Lift(y, c)
-		tr.Records = append(tr.Records, theory.Record{Step: steps[i], Time: tau, Loss: loss, LossStdErr: se, Correlations: c})
-		if opt.Progress != nil {
-			opt.Progress(steps[i], opt.Steps)
-		}
-		return nil
+	vr := o.Variables()[i]
+	name := "A"
+	if vr.Kind == "PP" {
+		name = "B"
 	}
-	_, err := Integrate(f, 0, x0, times, ODEOptions{RelTol: rtol, AbsTol: atol, MaxSteps: opt.MaxSteps}, out)
-	if err != nil {
-		return tr, fmt.Errorf("flow (orbit): %w", err)
+	for _, r := range vr.Rep {
+		name += fmt.Sprintf("[%d]", r)
 	}
-	return tr, nil
+	return &theory.NonFiniteError{Engine: string(id), Step: step, Quantity: fmt.Sprintf("%sorbit variable %d (%s and its orbit)", what, i, name), Value: val}
 }
+
+var _ engine.Engine = (*OrbitEngine)(nil)
 
 // OrbitVariable describes one orbit variable: its kind ("FP" or "PP"), a
 // representative entry (FP: k, p, j; PP: p, q), its multiplicity (number of

@@ -5,8 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -24,6 +26,18 @@ func oneClusterSetting(t testing.TB, n, c int, z float64) theory.Setting {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// runOrbit runs the orbit engine with opt on s from init (zero when empty)
+// and returns the trajectory and the objective it built.
+func runOrbit(t testing.TB, s *theory.Setting, opt OrbitOptions, steps, every int, init theory.Correlations) (theory.Trajectory, *Orbit) {
+	t.Helper()
+	e := &OrbitEngine{Options: opt}
+	tr, err := e.Run(engine.Problem{Setting: s, Init: init}, engine.Every(steps, every), engine.Observer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, e.Used
 }
 
 // compareOrbitPopulation evaluates the orbit objective at a random symmetric
@@ -45,11 +59,11 @@ func compareOrbitPopulation(t *testing.T, s *theory.Setting, opt OrbitOptions, s
 	}
 	g := make([]float64, orb.Dim())
 	lo, _ := orb.LossGrad(x, g)
-	c := theory.NewCorrelations(s)
+	c := s.Shape().New()
 	orb.Lift(x, c)
-	gp := theory.NewCorrelations(s)
+	gp := s.Shape().New()
 	lp, _ := pop.LossGrad(c, gp)
-	gl := theory.NewCorrelations(s)
+	gl := s.Shape().New()
 	orb.Lift(g, gl)
 	a, b := gp.MaxAbs()
 	l0 := 0.5 * s.Z.U * s.Z.U * s.Gamma * float64(s.P) * s.LossScale()
@@ -160,21 +174,18 @@ func TestOrbitDescendMatchesPopulation(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, random := range []bool{false, true} {
-			opt := DescendOptions{Steps: tc.steps, RecordEvery: 5}
+			var init theory.Correlations
 			if random {
 				x := make([]float64, orb.Dim())
 				for i := range x {
 					x[i] = 0.5 * rng.NormFloat64()
 				}
-				opt.Init = theory.NewCorrelations(&s)
-				orb.Lift(x, opt.Init)
+				init = s.Shape().New()
+				orb.Lift(x, init)
 			}
-			to, err := DescendOrbit(orb, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			to, _ := runOrbit(t, &s, OrbitOptions{QuadNodes: 3}, tc.steps, 5, init)
 			pop := mustPopulation(t, &s, PopulationOptions{Mode: PopulationEnumerate, QuadNodes: 3})
-			tp, err := Descend(&s, pop, opt)
+			tp, err := descend(&s, pop, engine.Every(tc.steps, 5), init, engine.Observer{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,14 +224,14 @@ func TestPopulationPreservesSymmetry(t *testing.T) {
 		for i := range x {
 			x[i] = rng.NormFloat64()
 		}
-		init := theory.NewCorrelations(&s)
+		init := s.Shape().New()
 		orb.Lift(x, init)
 		pop := mustPopulation(t, &s, PopulationOptions{Mode: PopulationEnumerate, QuadNodes: 3})
-		tr, err := Descend(&s, pop, DescendOptions{Steps: 100, RecordEvery: 10, Init: init})
+		tr, err := descend(&s, pop, engine.Every(100, 10), init, engine.Observer{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		proj := theory.NewCorrelations(&s)
+		proj := s.Shape().New()
 		for _, r := range tr.Records {
 			orb.Project(r.Correlations, x)
 			orb.Lift(x, proj)
@@ -244,14 +255,7 @@ func TestPopulationPreservesSymmetry(t *testing.T) {
 // a sanity check only (the real test is against the population engine).
 func TestOrbitPrototype(t *testing.T) {
 	s := oneClusterSetting(t, 4, 4, 1)
-	orb, err := NewOrbit(&s, OrbitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := DescendOrbit(orb, DescendOptions{Steps: 1000, RecordEvery: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, orb := runOrbit(t, &s, OrbitOptions{}, 1000, 1000, theory.Correlations{})
 	f := tr.Final()
 	alpha, b1, b2 := f.Correlations.A[0][0][0], f.Correlations.B[0][1], f.Correlations.B[0][4]
 	t.Logf("t=1000: α = %.6f, b₁ = %.6f, b₂ = %.6f, loss %.6f (dim %d, %d terms)", alpha, b1, b2, f.Loss, orb.Dim(), orb.NumTerms())
@@ -316,10 +320,10 @@ func TestOrbitCRN(t *testing.T) {
 		x[i] = 0.5 * rng.NormFloat64()
 	}
 	lo, seo := orb.LossGrad(x, nil)
-	c := theory.NewCorrelations(&d)
+	c := d.Shape().New()
 	orb.Lift(x, c)
 	pop := mustPopulation(t, &d, PopulationOptions{Mode: PopulationCRN, Seed: 6})
-	lp, sep := pop.Loss(c)
+	lp, sep := pop.LossGrad(c, d.Shape().New())
 	t.Logf("default: orbit %.5f ± %.3g, population %.5f ± %.3g", lo, seo, lp, sep)
 	if !(math.Abs(lo-lp) <= 4*math.Hypot(seo, sep)) {
 		t.Errorf("default: orbit CRN %.5f ± %.3g vs population CRN %.5f ± %.3g", lo, seo, lp, sep)
@@ -336,15 +340,12 @@ func TestOrbitDeterministic(t *testing.T) {
 	}
 	run := func(procs int) []float64 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		o, err := NewOrbit(&d, OrbitOptions{Seed: 9, CRNSamples: 256})
+		e := &OrbitEngine{Options: OrbitOptions{CRNSamples: 256}}
+		tr, err := e.Run(engine.Problem{Setting: &d, Seed: 9}, engine.Every(3, 3), engine.Observer{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := DescendOrbit(o, DescendOptions{Steps: 3, RecordEvery: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append(tr.Final().Correlations.Flatten(nil), tr.Final().Loss)
+		return append(tr.Final().Correlations.Flat(), tr.Final().Loss)
 	}
 	a, b := run(1), run(4)
 	for i := range a {
@@ -354,20 +355,34 @@ func TestOrbitDeterministic(t *testing.T) {
 	}
 }
 
-// TestDescendOrbitNonFinite: a NaN in the initial state stops the run with
-// a *theory.NonFiniteError at step 0.
-func TestDescendOrbitNonFinite(t *testing.T) {
+// TestOrbitEngineErrors: a NaN in the initial state stops the run with a
+// *theory.NonFiniteError at step 0; an asymmetric initial state (a Gaussian
+// Q(0)) is refused; a non-finite orbit variable is named by a
+// representative entry.
+func TestOrbitEngineErrors(t *testing.T) {
 	s := oneClusterSetting(t, 3, 3, 1)
+	init := s.Shape().New()
+	init.A[0][0][0] = math.NaN()
+	e := &OrbitEngine{}
+	_, err := e.Run(engine.Problem{Setting: &s, Init: init}, engine.Every(5, 1), engine.Observer{})
+	var nf *theory.NonFiniteError
+	if !errors.As(err, &nf) || nf.Step != 0 {
+		t.Fatalf("got %v, want a NonFiniteError at step 0", err)
+	}
+	s.Init = theory.Init{Kind: theory.InitGaussian, Sigma: 0.1}
+	_, err = e.Run(engine.NewProblem(&s, nil, 1), engine.Every(5, 1), engine.Observer{})
+	if err == nil || !strings.Contains(err.Error(), "not symmetric") {
+		t.Fatalf("Gaussian initial state: got %v, want a refusal", err)
+	}
 	o, err := NewOrbit(&s, OrbitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	init := theory.NewCorrelations(&s)
-	init.A[0][0][0] = math.NaN()
-	_, err = DescendOrbit(o, DescendOptions{Steps: 5, RecordEvery: 1, Init: init})
-	var nf *theory.NonFiniteError
-	if !errors.As(err, &nf) || nf.Step != 0 {
-		t.Fatalf("got %v, want a NonFiniteError at step 0", err)
+	v := make([]float64, o.Dim())
+	v[1] = math.Inf(1)
+	err = o.nonFinite(OrbitID, 7, "gradient of ", v)
+	if !errors.As(err, &nf) || nf.Step != 7 || !strings.Contains(nf.Quantity, "gradient of orbit variable 1 (A[0][0][1]") {
+		t.Fatalf("got %v", err)
 	}
 }
 
@@ -388,25 +403,24 @@ func TestOrbitOptionErrors(t *testing.T) {
 	}
 }
 
-// TestFlowOrbitMatchesFlow: the orbit gradient flow against Flow on the
-// population enumeration, both at RelTol 1e-10, AbsTol 1e-12. They
-// integrate the same ODE with different step sequences (the error norm is
-// an RMS over a different number of components), so they agree to the
-// integrators' global error: ≤ 1e-7 relative is ~100× the local
-// tolerance times the ≈ 10 accepted steps per unit of τ here.
+// TestFlowOrbitMatchesFlow: the flow engine on the orbit objective
+// (Orbit.Objective: project, orbit gradient, lift) against the flow on the
+// population enumeration, both at RelTol 1e-10, AbsTol 1e-12. The two right-
+// hand sides agree to rounding (≈ 1e-15), so the integrators take nearly
+// the same steps; ≤ 1e-7 relative allows for a different step sequence (the
+// global error of either is ≲ 1e-8 here).
 func TestFlowOrbitMatchesFlow(t *testing.T) {
 	s := twoClusterP8(t, theory.ZTwoPoint, theory.MaskBernoulli, theory.KeysUnmasked, theory.LossSum)
 	orb, err := NewOrbit(&s, OrbitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := FlowOptions{Steps: 40, RecordEvery: 10, RelTol: 1e-10, AbsTol: 1e-12}
-	to, err := FlowOrbit(orb, opt)
+	p, sch := engine.Problem{Setting: &s}, engine.Every(40, 10)
+	to, err := (&Flow{Objective: orb.Objective(), RelTol: 1e-10, AbsTol: 1e-12}).Run(p, sch, engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pop := mustPopulation(t, &s, PopulationOptions{Mode: PopulationEnumerate})
-	tp, err := Flow(&s, pop, opt)
+	tp, err := (&Flow{Population: &PopulationOptions{Mode: PopulationEnumerate}, RelTol: 1e-10, AbsTol: 1e-12}).Run(p, sch, engine.Observer{})
 	if err != nil {
 		t.Fatal(err)
 	}
