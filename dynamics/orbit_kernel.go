@@ -14,9 +14,10 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 	clear(pr.accA)
 	clear(pr.accB)
 	G := len(pr.groups)
+	pr.setBWeights(x)
 	for _, b := range pr.blocks {
 		za := b.z[pr.ownArea]
-		pr.setWeights(x, b.z, nil)
+		pr.setWeightsFast(x, b.z)
 		bl := 0.0
 		for cv := b.c0; cv < b.c1; cv++ {
 			w := b.w * pr.cweight[cv]
@@ -40,6 +41,51 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 		}
 	}
 	return pr.wLoss * pr.accLoss
+}
+
+// setBWeights tabulates the z-independent factors of the key weights:
+// eB_g = exp(x_B(g) − m_B) and, for keys "all", exp(x_self − m_B), with m_B
+// the largest of those B variables.
+func (pr *orbProblem) setBWeights(x []float64) {
+	m := math.Inf(-1)
+	for _, gr := range pr.groups {
+		m = max(m, x[gr.pp])
+	}
+	if pr.keysAll {
+		m = max(m, x[pr.self])
+		pr.eSelf = math.Exp(x[pr.self] - m)
+	}
+	for g, gr := range pr.groups {
+		pr.eB[g] = math.Exp(x[gr.pp] - m)
+	}
+}
+
+// setWeightsFast sets the key weights for the z vector as products of
+// factors ≤ 1: w_g = exp(z_C x_A − m_A)·eB_g with m_A = max(0, max_C z_C x_A),
+// masked keys eB_g·e^{−m_A}, the query eSelf·e^{−m_A} — one exponential per
+// class instead of two per group (all share the shift m_A + m_B). If the
+// products underflow (Z < tinySum in term), term falls back to setWeights.
+func (pr *orbProblem) setWeightsFast(x, z []float64) {
+	mA := 0.0
+	for c, cl := range pr.classes {
+		pr.zc[c] = z[cl.area]
+		pr.zc2[c] = pr.zc[c] * pr.zc[c]
+		pr.eA[c] = pr.zc[c] * x[cl.fp]
+		mA = max(mA, pr.eA[c])
+	}
+	for c := range pr.eA {
+		pr.eA[c] = math.Exp(pr.eA[c] - mA)
+	}
+	for g, gr := range pr.groups {
+		pr.w[g] = pr.eA[gr.class] * pr.eB[g]
+	}
+	if pr.keysAll {
+		f := math.Exp(-mA)
+		for g := range pr.groups {
+			pr.wm[g] = pr.eB[g] * f
+		}
+		pr.wself = pr.eSelf * f
+	}
 }
 
 // setWeights sets the per-group key weights for the z vector: unmasked
@@ -69,9 +115,17 @@ func (pr *orbProblem) setWeights(x, z, counts []float64) {
 		m = max(m, x[pr.self])
 		pr.wself = math.Exp(x[pr.self] - m)
 	}
-	for g := range pr.groups {
+	for g, gr := range pr.groups {
 		pr.w[g] = math.Exp(pr.w[g] - m)
 		pr.wm[g] = math.Exp(pr.wm[g] - m)
+		// Cells without keys of a kind may score above the shift: their
+		// weight would overflow and 0·∞ give NaN; they contribute nothing.
+		if counts != nil && counts[g] == 0 {
+			pr.w[g] = 0
+		}
+		if counts != nil && counts[g] == float64(gr.S) {
+			pr.wm[g] = 0
+		}
 	}
 }
 
@@ -88,54 +142,68 @@ func (pr *orbProblem) term(x, z, n []float64, za, weight float64, grad bool) flo
 	}
 	if Z < tinySum {
 		pr.setWeights(x, z, n)
-		defer pr.setWeights(x, z, nil)
+		defer pr.setWeightsFast(x, z)
 		Z, _ = pr.partition(n)
 	}
 	inv := 1 / Z
 	G := len(pr.groups)
-	w, V, T, gA := pr.w[:G], pr.V[:G], pr.T, pr.gA
+	w, u, V, T, gA := pr.w[:G], pr.u[:G], pr.V[:G], pr.T, pr.gA
 	n = n[:G]
 	hv, cls := pr.hv[:G], pr.gcls[:G]
-	// Q_C = T_C²/m + m Σ_g w_g² V_g (O2), stored as z_C² Q_C / Z² in gA.
+	// Normalised masses t_C = T_C/Z (computed before squaring: T² and
+	// 1/Z² may under- and overflow separately), kept in T for this term,
+	// and per-key attention u_g = w_g/Z.
 	for c := range T {
+		T[c] *= inv
 		gA[c] = T[c] * T[c] * pr.invm[c]
 	}
+	// Q_C/Z² = t_C²/m + m Σ_g u_g² V_g (O2), stored as z_C² Q_C / Z² in gA.
 	for g := range V {
+		u[g] = w[g] * inv // ≤ 1/n_g when n_g > 0
+		if n[g] == 0 {
+			u[g] = 0 // an absent cell (its w/Z may be huge) contributes nothing
+		}
 		v := hv[g] * n[g] * (pr.gS[g] - n[g])
 		V[g] = v
-		gA[cls[g]] += pr.m[g] * w[g] * w[g] * v
+		gA[cls[g]] += pr.m[g] * u[g] * u[g] * v
 	}
 	sumQ := 0.0
 	for c := range gA {
-		gA[c] *= pr.zc2[c] * inv * inv
+		gA[c] *= pr.zc2[c]
 		sumQ += gA[c]
 	}
-	ta := T[0] * inv // S_a; the own class is class 0
+	ta := T[0] // S_a; the own class is class 0
 	za2 := za * za
 	rbar := sumQ - za2*ta
 	loss := 0.5*sumQ - za2*ta + 0.5*za2
-	if !grad {
-		return loss
+	if grad {
+		pr.termGrad(n, za2, ta, rbar, inv, weight)
 	}
+	return loss
+}
+
+// termGrad adds weight × the gradient of one term, (O5)–(O6), from the
+// normalised masses and per-key attention that term left in T and u.
+func (pr *orbProblem) termGrad(n []float64, za2, ta, rbar, inv, weight float64) {
+	G := len(pr.groups)
+	w, V, T, gA, cls := pr.u[:G], pr.V[:G], pr.T, pr.gA, pr.gcls[:G]
 	acc := pr.accA
 	for c := range acc {
-		acc[c] += weight * pr.zc[c] * pr.invm[c] * (gA[c] - pr.own[c]*za2*ta - rbar*T[c]*inv)
+		acc[c] += weight * pr.zc[c] * pr.invm[c] * (gA[c] - pr.own[c]*za2*ta - rbar*T[c])
 	}
 	accB := pr.accB[:G]
-	wi := weight * inv
 	for g := range accB {
 		c := cls[g]
 		r := n[g]*T[c]*pr.invm[c] + w[g]*pr.m[g]*V[g]
-		gb := w[g] * pr.invS[g] * (pr.zc2[c]*r*inv - (pr.own[c]*za2+rbar)*n[g])
+		gb := w[g] * pr.invS[g] * (pr.zc2[c]*r - (pr.own[c]*za2+rbar)*n[g])
 		if pr.keysAll {
-			gb -= (pr.gS[g] - n[g]) * pr.invS[g] * pr.wm[g] * rbar
+			gb -= (pr.gS[g] - n[g]) * pr.invS[g] * pr.wm[g] * inv * rbar
 		}
-		accB[g] += wi * gb
+		accB[g] += weight * gb
 	}
 	if pr.keysAll {
-		pr.accSelf -= wi * pr.wself * rbar
+		pr.accSelf -= weight * pr.wself * inv * rbar
 	}
-	return loss
 }
 
 // partition sets the class masses T_C = Σ_{g∈C} n_g w_g and returns the

@@ -54,6 +54,9 @@ type orbProblem struct {
 	accB             []float64 // per group
 	accSelf, accLoss float64
 	wself            float64
+	eB, eA           []float64 // factored weights: per group, per class
+	u                []float64 // per group: attention per key, w/Z, of the current term
+	eSelf            float64
 	// Constants of term (setConstants).
 	gS, invS, m, hv, V []float64 // per group
 	gcls               []int     // class of each group
@@ -231,6 +234,7 @@ func (o *Orbit) newProblem(k, p0 int, wGrad, wLoss float64) *orbProblem {
 	nc, ng := len(pr.classes), len(pr.groups)
 	pr.w, pr.wm, pr.accB = make([]float64, ng), make([]float64, ng), make([]float64, ng)
 	pr.zc, pr.T, pr.gA, pr.accA = make([]float64, nc), make([]float64, nc), make([]float64, nc), make([]float64, nc)
+	pr.eB, pr.eA, pr.u = make([]float64, ng), make([]float64, nc), make([]float64, ng)
 	return pr
 }
 
