@@ -202,10 +202,16 @@ func (o *Orbit) LossGrad(x, g []float64) (loss, stderr float64) {
 	return loss, o.stderr(loss)
 }
 
-func (o *Orbit) stderr(mean float64) float64 {
+func (o *Orbit) stderr(float64) float64 {
 	n := float64(o.nSamples)
 	if o.mode != OrbitCRN || n < 2 {
 		return 0
+	}
+	// The mean of the per-sample totals (the loss minus the control
+	// variate's exact part, §4).
+	mean := 0.0
+	for _, l := range o.sampleLoss {
+		mean += l / n
 	}
 	ss := 0.0
 	for _, l := range o.sampleLoss {

@@ -54,34 +54,43 @@ func BenchmarkOrbitStep(b *testing.B) {
 	}
 }
 
-// BenchmarkOrbitDefault measures one orbit step on the default preset
-// (uniform z: CRN over counts and z, DefaultCRNSamples per query
-// representative) beside one population CRN step at the same sample count.
-func BenchmarkOrbitDefault(b *testing.B) {
-	s, err := theory.Preset("default")
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkOrbitCRN measures one orbit evaluation (CRN over the counts,
+// z drawn with a quadrature control variate, DefaultCRNSamples per query
+// representative) beside one population CRN evaluation (DefaultCRNSamples
+// images) on the default and vit14 presets at Q = 0, reporting the loss
+// standard error of each: the efficiency at equal standard error is
+// (t_pop·se_pop²)/(t_orbit·se_orbit²).
+func BenchmarkOrbitCRN(b *testing.B) {
+	for _, name := range []string{"default", "vit14"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name+"/orbit", func(b *testing.B) {
+			o, err := NewOrbit(&s, OrbitOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float64, o.Dim())
+			g := make([]float64, o.Dim())
+			var se float64
+			for b.Loop() {
+				_, se = o.LossGrad(x, g)
+			}
+			b.ReportMetric(se, "stderr")
+		})
+		b.Run(name+"/population", func(b *testing.B) {
+			p, err := NewPopulationObjective(&s, PopulationOptions{Mode: PopulationCRN})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := s.Shape().New()
+			g := s.Shape().New()
+			var se float64
+			for b.Loop() {
+				_, se = p.LossGrad(c, g)
+			}
+			b.ReportMetric(se, "stderr")
+		})
 	}
-	b.Run("orbit-crn", func(b *testing.B) {
-		o, err := NewOrbit(&s, OrbitOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		x := make([]float64, o.Dim())
-		g := make([]float64, o.Dim())
-		for b.Loop() {
-			o.LossGrad(x, g)
-		}
-	})
-	b.Run("population-crn", func(b *testing.B) {
-		p, err := NewPopulationObjective(&s, PopulationOptions{Mode: PopulationCRN})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c := s.Shape().New()
-		g := s.Shape().New()
-		for b.Loop() {
-			p.LossGrad(c, g)
-		}
-	})
 }

@@ -56,6 +56,7 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		pr.exact = true
 		pr.setConstants()
 		pr.sampleCRN(s, rng, o.nSamples)
+		pr.addControl(s, opt.QuadNodes, o.nSamples)
 	}
 	return nil
 }
@@ -71,10 +72,45 @@ func unmaskedFraction(s *theory.Setting) float64 {
 
 // addZBlocks adds one block per z node covering the first nc count vectors.
 func (pr *orbProblem) addZBlocks(s *theory.Setting, quadNodes, nc int) {
+	pr.addZBlocksRange(s, quadNodes, 0, nc)
+}
+
+func (pr *orbProblem) addZBlocksRange(s *theory.Setting, quadNodes, c0, c1 int) {
 	zs, ws := zNodeTable(s, s.Clusters[pr.k].NumAreas(), quadNodes)
 	for i, z := range zs {
-		pr.blocks = append(pr.blocks, orbBlock{z: z, w: ws[i], c0: 0, c1: nc, sample: -1})
+		pr.blocks = append(pr.blocks, orbBlock{z: z, w: ws[i], c0: c0, c1: c1, sample: -1})
 	}
+}
+
+// addControl turns the n CRN samples into control-variate estimates
+// (docs/ORBIT.md §4): each sample (z_i, n_i) becomes F(z_i, n_i) −
+// F(z_i, n̄) with n̄ the mean counts, and the exact E_z F(z, n̄) is added by
+// the z quadrature, so the estimate stays unbiased (up to the quadrature
+// error) while the variance due to z is removed to first order. Used when
+// z is random and its quadrature has at most 4n nodes (the terms grow at
+// most sixfold: 2n for the pairs, ≤ 4n for the quadrature).
+func (pr *orbProblem) addControl(s *theory.Setting, quadNodes, n int) {
+	zs, _ := zNodeTable(s, s.Clusters[pr.k].NumAreas(), quadNodes)
+	if len(zs) < 2 || len(zs) > 4*n {
+		return
+	}
+	G := len(pr.groups)
+	mean := make([]float64, G)
+	for g, gr := range pr.groups {
+		mean[g] = float64(gr.S) * unmaskedFraction(s)
+	}
+	counts := make([]float64, 0, (2*n+1)*G)
+	cweight := make([]float64, 0, 2*n+1)
+	for i := range pr.blocks {
+		b := &pr.blocks[i]
+		counts = append(counts, pr.counts[b.c0*G:b.c1*G]...)
+		counts = append(counts, mean...)
+		cweight = append(cweight, 1, -1)
+		b.c0, b.c1 = 2*i, 2*i+2
+	}
+	pr.counts = append(counts, mean...)
+	pr.cweight = append(cweight, 1)
+	pr.addZBlocksRange(s, quadNodes, 2*n, 2*n+1)
 }
 
 // countVectors returns the number of count vectors enumeration sums over.
