@@ -98,48 +98,9 @@ func (o *Orbit) buildProblems() error {
 	for _, id := range sy.PPOrbit {
 		o.mult[sy.NumFP+int(id)]++
 	}
-	// Position representatives: the smallest position of each orbit.
-	rep := make([]int, sy.NumPos)
-	size := make([]int, sy.NumPos)
-	for i := range rep {
-		rep[i] = -1
-	}
-	for p := P - 1; p >= 0; p-- {
-		rep[sy.PosOrbit[p]] = p
-		size[sy.PosOrbit[p]]++
-	}
-	// FP and PP representatives in representative rows.
-	fpRep := make([][3]int, sy.NumFP)
-	ppRep := make([][2]int, sy.NumPP)
-	for i := range fpRep {
-		fpRep[i][0] = -1
-	}
-	for i := range ppRep {
-		ppRep[i][0] = -1
-	}
-	for _, p0 := range rep {
-		for k := range sy.FPOrbit {
-			for j, id := range sy.FPOrbit[k][p0] {
-				if fpRep[id][0] < 0 {
-					fpRep[id] = [3]int{k, p0, j}
-				}
-			}
-		}
-		for q := range P {
-			if id := sy.PPOrbit[p0*P+q]; ppRep[id][0] < 0 {
-				ppRep[id] = [2]int{p0, q}
-			}
-		}
-	}
-	for id, r := range fpRep {
-		if r[0] < 0 {
-			return fmt.Errorf("dynamics: orbit: FP orbit %d has no entry in a representative row (not a group's orbits)", id)
-		}
-	}
-	for id, r := range ppRep {
-		if r[0] < 0 {
-			return fmt.Errorf("dynamics: orbit: PP orbit %d has no entry in a representative row (not a group's orbits)", id)
-		}
+	rep, size, fpRep, ppRep, err := o.representatives()
+	if err != nil {
+		return err
 	}
 	qprob := s.Gamma
 	if s.Mask == theory.MaskFixed {
@@ -173,6 +134,51 @@ func (o *Orbit) buildProblems() error {
 		}
 	}
 	return nil
+}
+
+// representatives returns the smallest position of each position orbit
+// and the orbit sizes, and a representative entry of every FP and PP orbit
+// in a representative row (one exists by docs/ORBIT.md §3).
+func (o *Orbit) representatives() (rep, size []int, fpRep [][3]int, ppRep [][2]int, err error) {
+	sy := o.sym
+	P := sy.P
+	rep, size = make([]int, sy.NumPos), make([]int, sy.NumPos)
+	for p := P - 1; p >= 0; p-- {
+		rep[sy.PosOrbit[p]] = p
+		size[sy.PosOrbit[p]]++
+	}
+	fpRep, ppRep = make([][3]int, sy.NumFP), make([][2]int, sy.NumPP)
+	for i := range fpRep {
+		fpRep[i][0] = -1
+	}
+	for i := range ppRep {
+		ppRep[i][0] = -1
+	}
+	for _, p0 := range rep {
+		for k := range sy.FPOrbit {
+			for j, id := range sy.FPOrbit[k][p0] {
+				if fpRep[id][0] < 0 {
+					fpRep[id] = [3]int{k, p0, j}
+				}
+			}
+		}
+		for q := range P {
+			if id := sy.PPOrbit[p0*P+q]; ppRep[id][0] < 0 {
+				ppRep[id] = [2]int{p0, q}
+			}
+		}
+	}
+	for id, r := range fpRep {
+		if r[0] < 0 {
+			return nil, nil, nil, nil, fmt.Errorf("dynamics: orbit: FP orbit %d has no entry in a representative row (not a group's orbits)", id)
+		}
+	}
+	for id, r := range ppRep {
+		if r[0] < 0 {
+			return nil, nil, nil, nil, fmt.Errorf("dynamics: orbit: PP orbit %d has no entry in a representative row (not a group's orbits)", id)
+		}
+	}
+	return rep, size, fpRep, ppRep, nil
 }
 
 // newProblem builds the cells, classes and groups of query p0 in cluster k.
