@@ -140,36 +140,46 @@ func (pr *orbProblem) term(x, z, n []float64, za, weight float64, grad bool) flo
 	if !keys {
 		return 0.5 * za * za // no keys: ŷ = 0
 	}
-	if Z < tinySum {
-		pr.setWeights(x, z, n)
-		defer pr.setWeightsFast(x, z)
-		Z, _ = pr.partition(n)
+	if Z >= tinySum {
+		return pr.termAt(n, Z, za, weight, grad)
 	}
+	pr.setWeights(x, z, n)
+	Z, _ = pr.partition(n)
+	l := pr.termAt(n, Z, za, weight, grad)
+	pr.setWeightsFast(x, z)
+	return l
+}
+
+// termAt is term at the normaliser Z of the current weights.
+func (pr *orbProblem) termAt(n []float64, Z, za, weight float64, grad bool) float64 {
 	inv := 1 / Z
 	G := len(pr.groups)
 	w, u, V, T, gA := pr.w[:G], pr.u[:G], pr.V[:G], pr.T, pr.gA
 	n = n[:G]
-	hv, cls := pr.hv[:G], pr.gcls[:G]
+	hv, cls, gS, mg := pr.hv[:G], pr.gcls[:G], pr.gS[:G], pr.m[:G]
+	invm, zc2 := pr.invm[:len(T)], pr.zc2[:len(T)]
+	gA = gA[:len(T)]
 	// Normalised masses t_C = T_C/Z (computed before squaring: T² and
 	// 1/Z² may under- and overflow separately), kept in T for this term,
 	// and per-key attention u_g = w_g/Z.
 	for c := range T {
 		T[c] *= inv
-		gA[c] = T[c] * T[c] * pr.invm[c]
+		gA[c] = T[c] * T[c] * invm[c]
 	}
 	// Q_C/Z² = t_C²/m + m Σ_g u_g² V_g (O2), stored as z_C² Q_C / Z² in gA.
-	for g := range V {
-		u[g] = w[g] * inv // ≤ 1/n_g when n_g > 0
-		if n[g] == 0 {
-			u[g] = 0 // an absent cell (its w/Z may be huge) contributes nothing
+	for g, ng := range n {
+		ug := w[g] * inv // ≤ 1/n_g when n_g > 0
+		if ng == 0 {
+			ug = 0 // an absent cell (its w/Z may be huge) contributes nothing
 		}
-		v := hv[g] * n[g] * (pr.gS[g] - n[g])
+		u[g] = ug
+		v := hv[g] * ng * (gS[g] - ng)
 		V[g] = v
-		gA[cls[g]] += pr.m[g] * u[g] * u[g] * v
+		gA[cls[g]] += mg[g] * ug * ug * v
 	}
 	sumQ := 0.0
 	for c := range gA {
-		gA[c] *= pr.zc2[c]
+		gA[c] *= zc2[c]
 		sumQ += gA[c]
 	}
 	ta := T[0] // S_a; the own class is class 0
@@ -209,14 +219,14 @@ func (pr *orbProblem) termGrad(n []float64, za2, ta, rbar, inv, weight float64) 
 // partition sets the class masses T_C = Σ_{g∈C} n_g w_g and returns the
 // softmax normaliser Z and whether there is any key.
 func (pr *orbProblem) partition(n []float64) (Z float64, keys bool) {
-	for c, cl := range pr.classes {
-		t := 0.0
-		for g := cl.g0; g < cl.g1; g++ {
-			t += n[g] * pr.w[g]
-			keys = keys || n[g] > 0
-		}
-		pr.T[c] = t
+	G := len(pr.groups)
+	T, w, cls := pr.T, pr.w[:G], pr.gcls[:G]
+	clear(T)
+	for g, ng := range n[:G] {
+		t := ng * w[g]
+		T[cls[g]] += t
 		Z += t
+		keys = keys || ng > 0
 	}
 	if pr.keysAll {
 		for g, gr := range pr.groups {
