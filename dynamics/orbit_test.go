@@ -134,6 +134,7 @@ func TestOrbitMatchesPopulationRandom(t *testing.T) {
 	zs := []theory.ZKind{theory.ZConstant, theory.ZTwoPoint, theory.ZUniform, theory.ZShared}
 	masks := []theory.MaskScheme{theory.MaskBernoulli, theory.MaskFixed}
 	keys := []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll}
+	nontrivial := 0
 	for i := range 24 {
 		s := randomSetting(t, rng, masks[rng.IntN(2)], keys[rng.IntN(2)], theory.LossSum, zs[rng.IntN(4)])
 		if s.P > 8 && s.Z.Kind == theory.ZUniform {
@@ -143,11 +144,18 @@ func TestOrbitMatchesPopulationRandom(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if sy.NumFP+sy.NumPP < sy.FullDim() {
+			nontrivial++
+		}
 		gr, lr := compareOrbitPopulation(t, &s, OrbitOptions{QuadNodes: 2, Symmetry: sy}, 1.5, rng)
 		if !(gr <= 1e-12 && lr <= 1e-12) {
 			t.Errorf("random setting %d (%+v): gradient %.3g, loss %.3g relative", i, s, gr, lr)
 		}
 	}
+	if nontrivial < 10 {
+		t.Errorf("only %d random settings with a non-trivial group: the test would not exercise the reduction", nontrivial)
+	}
+	t.Logf("%d random settings with a non-trivial group", nontrivial)
 }
 
 // TestOrbitDescendMatchesPopulation runs GD with both engines from Q(0) = 0

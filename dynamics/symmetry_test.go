@@ -247,3 +247,38 @@ func TestSymmetryGridOrders(t *testing.T) {
 		checkClosure(t, &s, sy)
 	}
 }
+
+// TestSymmetryRelabelling: permuting the positions, renaming areas and
+// reordering clusters changes neither the group order nor the numbers of
+// orbits (SPEC §4: invariance under relabelling).
+func TestSymmetryRelabelling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	for _, name := range []string{"grid4", "global-local", "default"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.Clone()
+		perm := rng.Perm(s.P)
+		cperm := rng.Perm(len(s.Clusters))
+		for k, cl := range s.Clusters {
+			ren := rng.Perm(cl.NumAreas())
+			areas := make([]int, s.P)
+			for p, a := range cl.Areas {
+				areas[perm[p]] = ren[a]
+			}
+			r.Clusters[cperm[k]] = theory.Cluster{Name: cl.Name, Areas: areas, Prob: cl.Prob}
+		}
+		a, err := FindSymmetry(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := FindSymmetry(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Order.Cmp(b.Order) != 0 || a.NumPos != b.NumPos || a.NumFP != b.NumFP || a.NumPP != b.NumPP {
+			t.Errorf("%s: relabelled setting has order %v, orbits %d/%d/%d; original %v, %d/%d/%d", name, b.Order, b.NumPos, b.NumFP, b.NumPP, a.Order, a.NumPos, a.NumFP, a.NumPP)
+		}
+	}
+}
