@@ -478,3 +478,35 @@ func TestOrbitLargeScores(t *testing.T) {
 		}
 	}
 }
+
+// TestOrbitClusterSwaps: settings whose group permutes clusters (τ ≠ id):
+// rows × columns of a 4×4 grid (transposition swaps the two clusters) and a
+// P = 6 pair of transversal partitions, against the population enumeration.
+func TestOrbitClusterSwaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	g, err := theory.Grid(4, theory.Rows(2), theory.Columns(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Z = theory.ZLaw{Kind: theory.ZShared, L: 0.5, U: 1.5} // 2 nodes × 2 clusters × 2¹⁶ masks
+	g.Keys = theory.KeysAll
+	h := mkSetting(t, 6, []float64{0.5, 0.5}, []int{0, 0, 1, 1, 2, 2}, []int{0, 1, 2, 0, 1, 2})
+	for _, s := range []theory.Setting{g, h} {
+		sy, err := FindSymmetry(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		swaps := false
+		for _, gen := range sy.Gens {
+			swaps = swaps || gen.Cluster[0] != 0
+		}
+		if !swaps {
+			t.Fatalf("%s: no generator swaps the clusters", s.Name)
+		}
+		gr, lr := compareOrbitPopulation(t, &s, OrbitOptions{Symmetry: sy, QuadNodes: 2}, 1, rng)
+		t.Logf("%s: order %v, dim %d of %d: gradient %.3g, loss %.3g relative", s.Name, sy.Order, sy.NumFP+sy.NumPP, sy.FullDim(), gr, lr)
+		if !(gr <= 1e-12 && lr <= 1e-12) {
+			t.Errorf("%s: gradient %.3g, loss %.3g relative", s.Name, gr, lr)
+		}
+	}
+}
