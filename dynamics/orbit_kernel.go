@@ -263,3 +263,62 @@ func (pr *orbProblem) setConstants() {
 		}
 	}
 }
+
+// GradStdErr writes into se (len Dim()) the standard error of each
+// coordinate of the CRN gradient at x: the sample standard deviation of the
+// per-sample gradients (summed over the query representatives; the control
+// variate's quadrature part is a constant) divided by √n. For enumeration
+// and the mean field it writes zeros. It costs about one LossGrad and
+// n·Dim() numbers of memory.
+func (o *Orbit) GradStdErr(x, se []float64) {
+	clear(se)
+	n, D := o.nSamples, o.Dim()
+	if o.mode != OrbitCRN || n < 2 {
+		return
+	}
+	per := make([]float64, n*D)
+	for _, pr := range o.probs {
+		pr.sampleGrads(x, per, D)
+	}
+	fn := float64(n)
+	for j := range se {
+		sum, sq := 0.0, 0.0
+		for i := range n {
+			v := per[i*D+j]
+			sum += v
+			sq += v * v
+		}
+		mean := sum / fn
+		se[j] = math.Sqrt(math.Max(sq-fn*mean*mean, 0) / (fn - 1) / fn)
+	}
+}
+
+// sampleGrads adds each CRN sample's gradient contribution of this problem
+// into per (n rows of D).
+func (pr *orbProblem) sampleGrads(x, per []float64, D int) {
+	G := len(pr.groups)
+	pr.setBWeights(x)
+	for _, b := range pr.blocks {
+		if b.sample < 0 {
+			continue
+		}
+		clear(pr.accA)
+		clear(pr.accB)
+		pr.accSelf = 0
+		pr.setWeightsFast(x, b.z)
+		for cv := b.c0; cv < b.c1; cv++ {
+			pr.term(x, b.z, pr.counts[cv*G:(cv+1)*G], b.z[pr.ownArea], pr.cweight[cv], true)
+		}
+		row := per[b.sample*D : (b.sample+1)*D]
+		for _, out := range pr.fpOut {
+			row[out.o] += pr.wGrad * pr.accA[out.idx]
+		}
+		for _, out := range pr.ppOut {
+			if out.idx < 0 {
+				row[out.o] += pr.wGrad * pr.accSelf
+			} else {
+				row[out.o] += pr.wGrad * pr.accB[out.idx]
+			}
+		}
+	}
+}

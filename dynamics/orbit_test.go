@@ -296,14 +296,30 @@ func TestOrbitCRN(t *testing.T) {
 	for i := range x {
 		x[i] = rng.NormFloat64()
 	}
-	le, _ := exact.LossGrad(x, nil)
+	ge := make([]float64, exact.Dim())
+	le, _ := exact.LossGrad(x, ge)
 	var se1 float64
 	for _, n := range []int{1024, 4096} {
 		crn, err := NewOrbit(&s, OrbitOptions{Mode: OrbitCRN, CRNSamples: n, Seed: 3, Symmetry: exact.Symmetry()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		lc, se := crn.LossGrad(x, nil)
+		gc, gse := make([]float64, crn.Dim()), make([]float64, crn.Dim())
+		lc, se := crn.LossGrad(x, gc)
+		crn.GradStdErr(x, gse)
+		worst := 0.0
+		for i := range gc {
+			if gse[i] > 0 {
+				worst = math.Max(worst, math.Abs(gc[i]-ge[i])/gse[i])
+			}
+		}
+		t.Logf("n = %d: %d gradient coordinates, largest |CRN − exact| = %.2f standard errors", n, len(gc), worst)
+		for i := range gc {
+			// 4 standard errors per coordinate: P(any of the ≤ 20 fails) < 2e-3.
+			if !(math.Abs(gc[i]-ge[i]) <= 4*gse[i]) {
+				t.Errorf("n = %d: gradient %d: CRN %.6g vs exact %.6g, standard error %.2g", n, i, gc[i], ge[i], gse[i])
+			}
+		}
 		t.Logf("n = %d: CRN %.6f ± %.2g, exact %.6f", n, lc, se, le)
 		if !(math.Abs(lc-le) <= 4*se) {
 			t.Errorf("n = %d: CRN loss %.6f vs exact %.6f: more than 4 standard errors (%.2g)", n, lc, le, se)
