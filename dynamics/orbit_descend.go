@@ -8,12 +8,6 @@ import (
 	"mimverify/theory"
 )
 
-// The engines of levels 4 and 5 (SPEC §3).
-const (
-	OrbitID     engine.ID = "orbit"     // level 4: population GD on the symmetric subspace
-	MeanFieldID engine.ID = "meanfield" // level 5: the same with counts at their means
-)
-
 // OrbitEngine is level 4 (or, with Options.MeanField, level 5) of SPEC §3:
 // gradient descent x ← x − η g on the orbit variables of the setting's
 // symmetry group, which is exactly population GD on the lifted state
@@ -25,12 +19,12 @@ type OrbitEngine struct {
 	Used *Orbit
 }
 
-// ID returns MeanFieldID when Options.MeanField, else OrbitID.
+// ID returns engine.MeanField when Options.MeanField, else engine.Orbit.
 func (e *OrbitEngine) ID() engine.ID {
 	if e.Options.MeanField {
-		return MeanFieldID
+		return engine.MeanField
 	}
-	return OrbitID
+	return engine.Orbit
 }
 
 // symmetricTol is the largest distance, relative to max(1, |entry|), of an
@@ -109,7 +103,7 @@ func (o *Orbit) descend(id engine.ID, rec *engine.Recorder, sch engine.Schedule,
 // nonFinite names the first non-finite orbit variable by its index and a
 // representative entry.
 func (o *Orbit) nonFinite(id engine.ID, step int, what string, v []float64) error {
-	i, val, bad := theory.FirstNonFinite(v)
+	i, val, bad := engine.FirstNonFinite(v)
 	if !bad {
 		return nil
 	}

@@ -404,7 +404,7 @@ func TestOrbitEngineErrors(t *testing.T) {
 	}
 	v := make([]float64, o.Dim())
 	v[1] = math.Inf(1)
-	err = o.nonFinite(OrbitID, 7, "gradient of ", v)
+	err = o.nonFinite(engine.Orbit, 7, "gradient of ", v)
 	if !errors.As(err, &nf) || nf.Step != 7 || !strings.Contains(nf.Quantity, "gradient of orbit variable 1 (A[0][0][1]") {
 		t.Fatalf("got %v", err)
 	}

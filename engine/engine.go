@@ -27,6 +27,8 @@ const (
 	Exact      ID = "exact"      // level 1: GD on (A, B), the same samples
 	Population ID = "population" // level 2: GD on (A, B) under the population expectation
 	Flow       ID = "flow"       // level 3: the gradient-flow ODE at τ = η·t
+	Orbit      ID = "orbit"      // level 4: population GD on the setting's symmetric subspace
+	MeanField  ID = "meanfield"  // level 5: the orbit dynamics with cell counts at their means
 )
 
 // Problem is what an engine runs: a setting, the training samples of the

@@ -71,6 +71,13 @@ func EstimateCost(id engine.ID, s *theory.Setting, o EngineOptions, n, steps int
 			c.Seconds *= 6
 		}
 		return c, nil
+	case engine.Orbit, engine.MeanField:
+		// The reduced state is small, and its expectation is enumerated
+		// within a term budget (docs/ORBIT.md §4); what a run holds is the
+		// lifted (A, B) of the record being written and a few states. The
+		// time is bounded by the budget: about 1e6 terms per step of
+		// 1e-7 s each at most.
+		return Cost{8 * state, float64(steps+1) * 0.1 / cores}, nil
 	}
 	return Cost{}, fmt.Errorf("no cost model for engine %q", id)
 }

@@ -448,6 +448,10 @@ func (c *runConfig) expectation() (string, int, error) {
 			terms = 0
 		}
 		return "population/" + mode, terms, nil
+	case c.engine == engine.Orbit:
+		return "population/orbit", 0, nil
+	case c.engine == engine.MeanField:
+		return "mean-field", 0, nil
 	case c.opts.SGD:
 		return "sgd", c.opts.Batch, nil
 	}
