@@ -466,4 +466,3 @@ func (d *decoder) init(v *yaml3.Node) Init {
 	})
 	return in
 }
-
