@@ -23,6 +23,23 @@ func symmetricState(t *rapid.T, s *theory.Setting, o *dynamics.Orbit) ([]float64
 	return x, c
 }
 
+// enumerable draws a setting small enough to enumerate, with Q(0) = 0, and
+// builds its population enumeration and orbit objectives (the case is
+// skipped beyond the enumeration limit).
+func enumerable(t *rapid.T) (*theory.Setting, *dynamics.PopulationObjective, *dynamics.Orbit) {
+	s := Settings(enumerableBounds).Draw(t, "setting")
+	s.Init = theory.Init{Kind: theory.InitZero}
+	pop, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationEnumerate})
+	if err != nil {
+		t.Skip("beyond the enumeration limit")
+	}
+	o, err := dynamics.NewOrbit(&s, dynamics.OrbitOptions{Mode: dynamics.OrbitEnumerate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &s, pop, o
+}
+
 // orbitRoundoff is the agreement allowed between the orbit expectation and
 // the population enumeration: both sum the same terms (masks grouped by
 // their unmasked counts per cell, against one by one), in float64, with
@@ -37,17 +54,8 @@ const orbitRoundoff = 1e-12
 // level 2, exact).
 func TestOrbitEqualsPopulation(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s := Settings(enumerableBounds).Draw(t, "setting")
-		s.Init = theory.Init{Kind: theory.InitZero}
-		pop, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationEnumerate})
-		if err != nil {
-			t.Skip("beyond the enumeration limit")
-		}
-		o, err := dynamics.NewOrbit(&s, dynamics.OrbitOptions{Mode: dynamics.OrbitEnumerate})
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, c := symmetricState(t, &s, o)
+		s, pop, o := enumerable(t)
+		x, c := symmetricState(t, s, o)
 		g := make([]float64, o.Dim())
 		lo, _ := o.LossGrad(x, g)
 		want := s.Shape().New()
@@ -68,19 +76,10 @@ func TestOrbitEqualsPopulation(t *testing.T) {
 // steps.
 func TestPopulationKeepsSymmetry(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s := Settings(enumerableBounds).Draw(t, "setting")
-		s.Init = theory.Init{Kind: theory.InitZero}
-		pop, err := dynamics.NewPopulationObjective(&s, dynamics.PopulationOptions{Mode: dynamics.PopulationEnumerate})
-		if err != nil {
-			t.Skip("beyond the enumeration limit")
-		}
-		o, err := dynamics.NewOrbit(&s, dynamics.OrbitOptions{Mode: dynamics.OrbitEnumerate})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, c := symmetricState(t, &s, o)
+		s, pop, o := enumerable(t)
+		_, c := symmetricState(t, s, o)
 		const steps = 10
-		tr, err := dynamics.Descent{Name: engine.Population, Objective: pop}.Run(engine.Problem{Setting: &s, Init: c}, engine.Every(steps, steps), engine.Observer{})
+		tr, err := dynamics.Descent{Name: engine.Population, Objective: pop}.Run(engine.Problem{Setting: s, Init: c}, engine.Every(steps, steps), engine.Observer{})
 		if err != nil {
 			t.Fatal(err)
 		}
