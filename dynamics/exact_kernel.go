@@ -16,14 +16,28 @@ import (
 // (level 1) is a set with weights 1/n; the population objective (level 2) is
 // either the enumeration of all masks and z quadrature nodes with their
 // probabilities as weights, or a common-random-number sample set.
+//
+// Evaluation (docs/DYNAMICS.md §6, docs/PERFORMANCE.md): the rows p of the
+// gradient are cut into blocks of rowBlock rows, a function of P only; each
+// block is one task, done by one worker, which visits every term in order
+// and evaluates the term's masked queries that fall in its rows. Row p of
+// the gradient is therefore summed over the terms in term order by exactly
+// one worker, whatever the number of workers: the result is bit-identical
+// for any GOMAXPROCS, and no worker holds a private P×P gradient to reduce.
+// Keys are stored grouped by area, so the softmax normaliser is a sum over
+// areas of e^{z_j A_j} times a contiguous per-area sum of e^{B}, and the B
+// gradient is accumulated as a per-area coefficient and multiplied by e^{B}
+// once per evaluation.
 
 // A structure is the part of a term that depends on the cluster and the mask
-// only: the masked queries with their own area, and the keys with their area.
+// only: the masked queries with their own area, and the keys grouped by area.
 // Its index lists live in the flat arrays of weightedSet.
 type structure struct {
 	k      int32 // cluster
-	q0, q1 int32 // queries: weightedSet.qpos/qarea[q0:q1]
-	k0, k1 int32 // keys: weightedSet.kpos/karea[k0:k1]
+	q0, q1 int32 // queries: weightedSet.qpos/qarea[q0:q1], in increasing position
+	k0, k1 int32 // keys: weightedSet.kpos/karea[k0:k1], grouped by area (masked keys last)
+	ko     int32 // weightedSet.koff[ko : ko+N_k+2]: start of each key group, then k1
+	qb     int32 // weightedSet.qblk[qb : qb+nblk+1]: first query of each row block, then q1
 }
 
 // A term is one structure with one z vector and a weight.
@@ -33,17 +47,42 @@ type term struct {
 	w  float64 // probability weight (Σ w = 1 over the set)
 }
 
-// chunkBuf holds the partial loss and gradient of one chunk of terms.
+// chunkBuf holds a loss and a gradient in flat form (per cluster P×N_k, and
+// P×P); PopulationObjective.GradStdErr accumulates per-term gradients in it.
 type chunkBuf struct {
 	loss float64
 	gA   [][]float64 // per cluster, flat P×N_k
 	gB   []float64   // flat P×P
 }
 
-// scratch is the per-worker working memory of the kernel.
+// rowBlock is the number of gradient rows of one task. It must stay 8: the
+// transposed block buffers hold one key's rowBlock entries in one 64-byte
+// cache line, and the group loops index them with r&7.
+const rowBlock = 8
+
+// groupMax is the largest number of queries evaluated together (sharing the
+// loads of the key indices).
+const groupMax = 4
+
+// scratch is the per-worker working memory of the kernel. Every slice is a
+// separate allocation padded by a cache line on each side (padded), so two
+// workers never write to the same cache line.
 type scratch struct {
-	e            []float64 // exp(score) per key
+	e            []float64 // exp(score) per key (termLossGrad, direct path)
 	za, s, r, rr []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
+
+	ebT []float64 // P×rowBlock: ebT[q*rowBlock+i] = exp(B[p0+i][q] − max_q' B[p0+i][q'])
+	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
+	dB  []float64 // rowBlock×P: B-gradient of queries that took the direct path
+	dOn [rowBlock]bool
+	tg  []float64 // groupMax×(maxN+1): per-area sums of ebT of the group's queries
+	cg  []float64 // groupMax×(maxN+1): per-area B coefficients of the group's queries
+}
+
+// padded returns a zeroed slice of n float64 that shares no cache line with
+// any other allocation.
+func padded(n int) []float64 {
+	return make([]float64, n+16)[8 : 8+n : 8+n]
 }
 
 // weightedSet is a weighted set of terms with precomputed index lists and
@@ -52,22 +91,26 @@ type weightedSet struct {
 	P     int
 	nArea []int // N_k per cluster
 	scale float64
+	keys  theory.KeyMode
 
 	structs []structure
 	qpos    []int32 // masked query positions
 	qarea   []int32 // own area of each query
-	kpos    []int32 // key positions
+	kpos    []int32 // key positions, grouped by area
 	karea   []int32 // key area; N_k marks a masked key (keys "all"), whose content is 0
+	koff    []int32 // key group starts of each structure (see structure.ko)
+	qblk    []int32 // row-block query starts of each structure (see structure.qb)
 	terms   []term
 	zs      []float64 // z vectors, each N_k+1 long with a trailing 0 for the masked pseudo-area
 
-	chunk  int        // terms per chunk, a function of len(terms) only
-	bufs   []chunkBuf // one per chunk
-	losses []float64  // per-term loss, scaled, unweighted
-	work   []scratch  // one per worker, grown on demand
-	maxK   int        // largest key count
-	maxN   int        // largest N_k
-	eb     []float64  // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
+	nblk    int       // number of row blocks, ⌈P/rowBlock⌉
+	lstride int       // len(terms) rounded up to a cache line
+	blkLoss []float64 // blkLoss[b*lstride+i]: unscaled loss of term i's queries in block b
+	losses  []float64 // per-term loss, scaled, unweighted
+	work    []scratch // one per worker, grown on demand
+	maxK    int       // largest key count
+	maxN    int       // largest N_k
+	eb      []float64 // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
 }
 
 // tinySum is the softmax normaliser below which the factored evaluation of
@@ -75,46 +118,43 @@ type weightedSet struct {
 // weight lost to underflow (< 1e-308) is < 1e-58 relative to the sum.
 const tinySum = 1e-250
 
-// Chunking constants: a chunk holds at least minChunk terms, and there are at
-// most maxChunks chunks. The chunk size depends only on the number of terms,
-// never on GOMAXPROCS, so the reduction order — and hence every bit of the
-// result — is the same whatever the number of workers.
-const (
-	minChunk  = 32
-	maxChunks = 64
-)
-
 func newWeightedSet(s *theory.Setting) *weightedSet {
-	ws := &weightedSet{P: s.P, scale: s.LossScale(), nArea: make([]int, len(s.Clusters))}
+	ws := &weightedSet{P: s.P, scale: s.LossScale(), nArea: make([]int, len(s.Clusters)), keys: s.Keys}
 	for k, c := range s.Clusters {
 		ws.nArea[k] = c.NumAreas()
 		ws.maxN = max(ws.maxN, ws.nArea[k])
 	}
+	ws.nblk = (s.P + rowBlock - 1) / rowBlock
 	return ws
 }
 
 // addStructure appends the index lists of (cluster k, mask) and returns the
-// structure's index.
+// structure's index. Keys are grouped by area (in increasing position within
+// an area), masked keys (keys "all") last.
 func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32 {
 	areas := s.Clusters[k].Areas
 	n := ws.nArea[k]
-	st := structure{k: int32(k), q0: int32(len(ws.qpos)), k0: int32(len(ws.kpos))}
-	for p, m := range mask {
-		if m {
-			ws.qpos = append(ws.qpos, int32(p))
-			ws.qarea = append(ws.qarea, int32(areas[p]))
+	st := structure{k: int32(k), q0: int32(len(ws.qpos)), k0: int32(len(ws.kpos)),
+		ko: int32(len(ws.koff)), qb: int32(len(ws.qblk))}
+	for b := 0; b <= ws.nblk; b++ {
+		ws.qblk = append(ws.qblk, int32(len(ws.qpos)))
+		for p := b * rowBlock; b < ws.nblk && p < min((b+1)*rowBlock, ws.P); p++ {
+			if mask[p] {
+				ws.qpos = append(ws.qpos, int32(p))
+				ws.qarea = append(ws.qarea, int32(areas[p]))
+			}
 		}
 	}
-	for q, m := range mask {
-		switch {
-		case !m:
-			ws.kpos = append(ws.kpos, int32(q))
-			ws.karea = append(ws.karea, int32(areas[q]))
-		case s.Keys == theory.KeysAll:
-			ws.kpos = append(ws.kpos, int32(q))
-			ws.karea = append(ws.karea, int32(n))
+	for j := 0; j <= n; j++ {
+		ws.koff = append(ws.koff, int32(len(ws.kpos)))
+		for q, m := range mask {
+			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
+				ws.kpos = append(ws.kpos, int32(q))
+				ws.karea = append(ws.karea, int32(j))
+			}
 		}
 	}
+	ws.koff = append(ws.koff, int32(len(ws.kpos)))
 	st.q1, st.k1 = int32(len(ws.qpos)), int32(len(ws.kpos))
 	ws.maxK = max(ws.maxK, int(st.k1-st.k0))
 	ws.structs = append(ws.structs, st)
@@ -129,33 +169,30 @@ func (ws *weightedSet) addZ(z []float64) int32 {
 	return off
 }
 
-// finish sizes the chunks and allocates the buffers once all terms are added.
+// finish allocates the buffers once all terms are added.
 func (ws *weightedSet) finish() {
 	n := len(ws.terms)
-	ws.chunk = max(minChunk, (n+maxChunks-1)/maxChunks)
-	nc := (n + ws.chunk - 1) / ws.chunk
-	ws.bufs = make([]chunkBuf, nc)
-	for i := range ws.bufs {
-		b := &ws.bufs[i]
-		b.gA = make([][]float64, len(ws.nArea))
-		for k, nk := range ws.nArea {
-			b.gA[k] = make([]float64, ws.P*nk)
-		}
-		b.gB = make([]float64, ws.P*ws.P)
-	}
+	ws.lstride = (n + 7) &^ 7
+	ws.blkLoss = make([]float64, ws.nblk*ws.lstride)
 	ws.losses = make([]float64, n)
 	ws.eb = make([]float64, ws.P*ws.P)
 	ws.growWork(1)
 }
 
 func (ws *weightedSet) growWork(n int) {
+	nr := ws.maxN + 1
 	for len(ws.work) < n {
 		ws.work = append(ws.work, scratch{
-			e:  make([]float64, ws.maxK),
-			za: make([]float64, ws.maxN+1),
-			s:  make([]float64, ws.maxN+1),
-			r:  make([]float64, ws.maxN+1),
-			rr: make([]float64, ws.maxN+1),
+			e:   padded(ws.maxK),
+			za:  padded(nr),
+			s:   padded(nr),
+			r:   padded(nr),
+			rr:  padded(nr),
+			ebT: padded(ws.P * rowBlock),
+			cT:  padded(ws.P * rowBlock),
+			dB:  padded(rowBlock * ws.P),
+			tg:  padded(groupMax * nr),
+			cg:  padded(groupMax * nr),
 		})
 	}
 }
@@ -186,21 +223,11 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 	if withGrad {
 		ws.checkShape("gradient", grad)
 	}
-	for p, row := range c.B {
-		m := math.Inf(-1)
-		for _, b := range row {
-			m = max(m, b)
-		}
-		eb := ws.eb[p*ws.P : (p+1)*ws.P]
-		for q, b := range row {
-			eb[q] = expNonPos(b - m)
-		}
-	}
-	nc := len(ws.bufs)
-	workers := min(runtime.GOMAXPROCS(0), nc)
+	nb := ws.nblk
+	workers := min(runtime.GOMAXPROCS(0), nb)
 	if workers <= 1 {
-		for ci := range nc {
-			ws.runChunk(c, ci, &ws.work[0], withGrad)
+		for b := range nb {
+			ws.runBlock(c, grad, b, &ws.work[0], withGrad)
 		}
 	} else {
 		ws.growWork(workers)
@@ -211,74 +238,367 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 			go func() {
 				defer wg.Done()
 				for {
-					ci := int(next.Add(1) - 1)
-					if ci >= nc {
+					b := int(next.Add(1) - 1)
+					if b >= nb {
 						return
 					}
-					ws.runChunk(c, ci, &ws.work[w], withGrad)
+					ws.runBlock(c, grad, b, &ws.work[w], withGrad)
 				}
 			}()
 		}
 		wg.Wait()
 	}
-	// Reduce in chunk order.
+	// Per-term losses: blocks in order; the total: terms in order.
 	loss := 0.0
-	for ci := range ws.bufs {
-		loss += ws.bufs[ci].loss
-	}
-	if !withGrad {
-		return loss
-	}
-	for k, nk := range ws.nArea {
-		for p := 0; p < ws.P; p++ {
-			row := grad.A[k][p]
-			copy(row, ws.bufs[0].gA[k][p*nk:(p+1)*nk])
-			for ci := 1; ci < nc; ci++ {
-				src := ws.bufs[ci].gA[k][p*nk : (p+1)*nk]
-				for j := range row {
-					row[j] += src[j]
-				}
-			}
-		}
-	}
-	for p := 0; p < ws.P; p++ {
-		row := grad.B[p]
-		copy(row, ws.bufs[0].gB[p*ws.P:(p+1)*ws.P])
-		for ci := 1; ci < nc; ci++ {
-			src := ws.bufs[ci].gB[p*ws.P : (p+1)*ws.P]
-			for q := range row {
-				row[q] += src[q]
-			}
-		}
-	}
-	return loss
-}
-
-// runChunk evaluates the terms of chunk ci into its buffer.
-func (ws *weightedSet) runChunk(c theory.Correlations, ci int, sc *scratch, withGrad bool) {
-	b := &ws.bufs[ci]
-	if withGrad {
-		for k := range b.gA {
-			clear(b.gA[k])
-		}
-		clear(b.gB)
-	}
-	lo := ci * ws.chunk
-	hi := min(lo+ws.chunk, len(ws.terms))
-	loss := 0.0
-	for i := lo; i < hi; i++ {
-		t := ws.terms[i]
-		var l float64
-		if withGrad {
-			l = ws.termLossGrad(c, t, b.gA, b.gB, sc, t.w*ws.scale)
-		} else {
-			l = ws.termLossGrad(c, t, nil, nil, sc, 0)
+	for i, t := range ws.terms {
+		l := 0.0
+		for b := 0; b < nb; b++ {
+			l += ws.blkLoss[b*ws.lstride+i]
 		}
 		l *= ws.scale
 		ws.losses[i] = l
 		loss += t.w * l
 	}
-	b.loss = loss
+	return loss
+}
+
+// runBlock evaluates, for every term in order, the masked queries in rows
+// [p0, p0+rowBlock) of block b: their losses into blkLoss and, with
+// withGrad, rows p0.. of the gradient (which no other task touches).
+func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch, withGrad bool) {
+	p0 := b * rowBlock
+	p1 := min(p0+rowBlock, ws.P)
+	ws.fillEB(c, p0, p1, sc)
+	if withGrad {
+		clear(sc.cT)
+		sc.dOn = [rowBlock]bool{}
+		for k := range grad.A {
+			for p := p0; p < p1; p++ {
+				clear(grad.A[k][p])
+			}
+		}
+	} else {
+		grad = theory.Correlations{}
+	}
+	bl := ws.blkLoss[b*ws.lstride:]
+	for i, t := range ws.terms {
+		st := &ws.structs[t.st]
+		qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
+		l := 0.0
+		if qlo < qhi {
+			l = ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale)
+		}
+		bl[i] = l
+	}
+	if !withGrad {
+		return
+	}
+	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
+	P := ws.P
+	for i := 0; i < p1-p0; i++ {
+		row := grad.B[p0+i][:P]
+		for q := range row {
+			row[q] = sc.ebT[q*rowBlock+i] * sc.cT[q*rowBlock+i]
+		}
+		if sc.dOn[i] {
+			for q, d := range sc.dB[i*P : (i+1)*P] {
+				row[q] += d
+			}
+		}
+	}
+}
+
+// fillEB tabulates exp(B[p][q] − max_q' B[p][q']) for the rows [p0, p1):
+// into ws.eb (row-major, kept for termLossGrad) and into the block's
+// transposed copy sc.ebT.
+func (ws *weightedSet) fillEB(c theory.Correlations, p0, p1 int, sc *scratch) {
+	P := ws.P
+	for p := p0; p < p1; p++ {
+		row := c.B[p][:P]
+		m := math.Inf(-1)
+		for _, b := range row {
+			m = max(m, b)
+		}
+		eb := ws.eb[p*P : (p+1)*P]
+		i := p - p0
+		for q, b := range row {
+			v := expNonPos(b - m)
+			eb[q] = v
+			sc.ebT[q*rowBlock+i] = v
+		}
+	}
+}
+
+// blockTerm evaluates the masked queries qpos[qlo:qhi] of term t (all in the
+// block starting at row p0) in groups of at most groupMax, and returns their
+// unscaled loss Σ ℓ_p. With grad.B non-nil it adds weight × their gradient:
+// A rows into grad.A, B coefficients into sc.cT (or sc.dB).
+func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64) float64 {
+	k := int(st.k)
+	n := ws.nArea[k]
+	z := ws.zs[t.z0 : int(t.z0)+n+1]
+	loss := 0.0
+	if st.k0 == st.k1 {
+		// No keys: ŷ_p = 0, ℓ_p = ½ z_a², no dependence on (A, B).
+		for qi := qlo; qi < qhi; qi++ {
+			za := z[ws.qarea[qi]]
+			loss += 0.5 * za * za
+		}
+		return loss
+	}
+	for qi := qlo; qi < qhi; {
+		g := 1
+		if qhi-qi >= 4 {
+			g = 4
+		} else if qhi-qi >= 2 {
+			g = 2
+		}
+		loss += ws.group(c, grad, st, z, qi, g, p0, sc, weight)
+		qi += g
+	}
+	return loss
+}
+
+// group evaluates the g ∈ {1, 2, 4} queries qpos[qi:qi+g] of one term,
+// sharing the loads of its key indices: the per-area sums
+// T_j = Σ_{q ∈ keys of area j} e^{B[p][q] − m_p}, the per-query statistics
+// (queryCoef), then the B-gradient coefficients into sc.cT.
+func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []float64, qi, g, p0 int, sc *scratch, weight float64) float64 {
+	n := ws.nArea[st.k]
+	ng := n // key groups: the areas, and the masked keys with keys "all"
+	if ws.keys == theory.KeysAll {
+		ng++
+	}
+	nr := n + 1
+	koff := ws.koff[st.ko : int(st.ko)+n+2]
+	var r [groupMax]int
+	for m := 0; m < g; m++ {
+		r[m] = int(ws.qpos[qi+m]) - p0
+	}
+	tg, cg := sc.tg[:g*nr], sc.cg[:g*nr]
+	for j := 0; j < ng; j++ {
+		kp := ws.kpos[koff[j]:koff[j+1]]
+		switch g {
+		case 4:
+			tg[j], tg[nr+j], tg[2*nr+j], tg[3*nr+j] = gather4(sc.ebT, kp, r[0], r[1], r[2], r[3])
+		case 2:
+			tg[j], tg[nr+j] = gather2(sc.ebT, kp, r[0], r[1])
+		default:
+			tg[j] = gather1(sc.ebT, kp, r[0])
+		}
+	}
+	loss := 0.0
+	for m := 0; m < g; m++ {
+		loss += ws.queryCoef(c, grad, st, z, koff, qi+m, r[m], tg[m*nr:m*nr+ng], cg[m*nr:m*nr+ng], sc, weight)
+	}
+	if grad.B == nil {
+		return loss
+	}
+	for j := 0; j < ng; j++ {
+		kp := ws.kpos[koff[j]:koff[j+1]]
+		switch g {
+		case 4:
+			scatter4(sc.cT, kp, r[0], r[1], r[2], r[3], cg[j], cg[nr+j], cg[2*nr+j], cg[3*nr+j])
+		case 2:
+			scatter2(sc.cT, kp, r[0], r[1], cg[j], cg[nr+j])
+		default:
+			scatter1(sc.cT, kp, r[0], cg[j])
+		}
+	}
+	return loss
+}
+
+// queryCoef evaluates masked query qpos[qi] (row r of the block) from the
+// per-group sums T (T_j for the areas j < N_k, then the masked keys with
+// keys "all"): it returns ℓ_p, adds weight × ∂ℓ_p/∂A[k][p][·] into grad.A,
+// and writes into cf the B-gradient coefficient of each key group,
+// weight·e^{z_j A_j − m_A}(r_j − r̄)/Σ, so that
+// ∂ℓ_p/∂B[p][q] = e^{B[p][q] − m_p} · cf[j(q)] (SPEC §2). If the factored
+// normaliser underflows it defers to queryDirect and sets cf to 0.
+func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z []float64, koff []int32, qi, r int, T, cf []float64, sc *scratch, weight float64) float64 {
+	k := int(st.k)
+	n := ws.nArea[k]
+	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
+	arow := c.A[k][p][:n]
+	ea, S, rr := sc.za[:len(T)], sc.s[:len(T)], sc.r[:len(T)]
+	// m_A is the largest z_j A_j over the groups that have keys, so every
+	// factor e^{z_j A_j − m_A} is ≤ 1 (a group whose e^{B} sum underflowed
+	// still counts: its keys may carry the largest scores).
+	amax := math.Inf(-1)
+	for j := range T {
+		x := 0.0 // the masked keys' score carries no A (content 0)
+		if j < n {
+			x = z[j] * arow[j]
+		}
+		ea[j] = x
+		if koff[j+1] > koff[j] {
+			amax = max(amax, x)
+		}
+	}
+	sum := 0.0
+	for j, tj := range T {
+		e := 0.0
+		if koff[j+1] > koff[j] {
+			e = expNonPos(ea[j] - amax)
+		}
+		ea[j] = e
+		S[j] = e * tj
+		sum += S[j]
+	}
+	if sum < tinySum {
+		clear(cf)
+		return ws.queryDirect(c, grad, st, z, qi, r, sc, weight)
+	}
+	inv := 1 / sum
+	// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
+	// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
+	lp, rbar := 0.0, 0.0
+	for j := 0; j < n; j++ {
+		S[j] *= inv
+		d := S[j] * z[j]
+		if j == a {
+			d -= z[a]
+		}
+		rr[j] = z[j] * d
+		lp += d * d
+		rbar += S[j] * rr[j]
+	}
+	if grad.B == nil {
+		return 0.5 * lp
+	}
+	coef := weight * inv
+	garow := grad.A[k][p][:n]
+	for j := 0; j < n; j++ {
+		cf[j] = coef * (rr[j] - rbar) * ea[j]
+		garow[j] += weight * z[j] * S[j] * (rr[j] - rbar)
+	}
+	if len(T) > n {
+		cf[n] = coef * (0 - rbar) * ea[n]
+	}
+	return 0.5 * lp
+}
+
+// queryDirect evaluates masked query qpos[qi] (row r of the block) by the
+// direct log-sum-exp exp(s_{p,q} − max s) over its keys, for when the
+// factored weights underflow: it returns ℓ_p, adds weight × the A gradient
+// into grad.A and the B gradient into row r of sc.dB.
+func (ws *weightedSet) queryDirect(c, grad theory.Correlations, st *structure, z []float64, qi, r int, sc *scratch, weight float64) float64 {
+	k := int(st.k)
+	n := ws.nArea[k]
+	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
+	kpos, karea := ws.kpos[st.k0:st.k1], ws.karea[st.k0:st.k1]
+	karea = karea[:len(kpos)]
+	e := sc.e[:len(kpos)]
+	za, S, rr := sc.za[:n+1], sc.s[:n+1], sc.r[:n+1]
+	arow, brow := c.A[k][p][:n], c.B[p][:ws.P]
+	for j, aj := range arow {
+		za[j] = z[j] * aj
+	}
+	za[n] = 0
+	mx := math.Inf(-1)
+	for i, q := range kpos {
+		e[i] = za[karea[i]] + brow[q]
+		mx = max(mx, e[i])
+	}
+	sum := 0.0
+	clear(S)
+	for i, j := range karea {
+		e[i] = math.Exp(e[i] - mx)
+		S[j] += e[i]
+		sum += e[i]
+	}
+	inv := 1 / sum
+	lp, rbar := 0.0, 0.0
+	for j := range S {
+		S[j] *= inv
+		d := S[j] * z[j]
+		if j == a {
+			d -= z[a]
+		}
+		rr[j] = z[j] * d
+		lp += d * d
+		rbar += S[j] * rr[j]
+	}
+	if grad.B == nil {
+		return 0.5 * lp
+	}
+	P := ws.P
+	db := sc.dB[r*P : (r+1)*P]
+	if !sc.dOn[r] {
+		clear(db)
+		sc.dOn[r] = true
+	}
+	coef := weight * inv
+	for i, q := range kpos {
+		db[q] += e[i] * (coef * (rr[karea[i]] - rbar))
+	}
+	garow := grad.A[k][p][:n]
+	for j := range garow {
+		garow[j] += weight * z[j] * S[j] * (rr[j] - rbar)
+	}
+	return 0.5 * lp
+}
+
+// The group loops below read and update one key's rowBlock transposed
+// entries (one cache line) per key index: gatherG returns, for each of the
+// group's rows r_m, Σ_{q∈kp} ebT[q·rowBlock + r_m]; scatterG adds c_m to
+// cT[q·rowBlock + r_m] for every q ∈ kp. The rows of a group are distinct.
+
+func gather4(ebT []float64, kp []int32, r0, r1, r2, r3 int) (t0, t1, t2, t3 float64) {
+	r0, r1, r2, r3 = r0&(rowBlock-1), r1&(rowBlock-1), r2&(rowBlock-1), r3&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+		t2 += e[r2]
+		t3 += e[r3]
+	}
+	return
+}
+
+func gather2(ebT []float64, kp []int32, r0, r1 int) (t0, t1 float64) {
+	r0, r1 = r0&(rowBlock-1), r1&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+	}
+	return
+}
+
+func gather1(ebT []float64, kp []int32, r0 int) (t0 float64) {
+	r0 &= rowBlock - 1
+	for _, q := range kp {
+		t0 += ebT[int(q)*rowBlock+r0]
+	}
+	return
+}
+
+func scatter4(cT []float64, kp []int32, r0, r1, r2, r3 int, c0, c1, c2, c3 float64) {
+	r0, r1, r2, r3 = r0&(rowBlock-1), r1&(rowBlock-1), r2&(rowBlock-1), r3&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		e[r0] += c0
+		e[r1] += c1
+		e[r2] += c2
+		e[r3] += c3
+	}
+}
+
+func scatter2(cT []float64, kp []int32, r0, r1 int, c0, c1 float64) {
+	r0, r1 = r0&(rowBlock-1), r1&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		e[r0] += c0
+		e[r1] += c1
+	}
+}
+
+func scatter1(cT []float64, kp []int32, r0 int, c0 float64) {
+	r0 &= rowBlock - 1
+	for _, q := range kp {
+		cT[int(q)*rowBlock+r0] += c0
+	}
 }
 
 // termLossGrad returns the unscaled loss Σ_{p∈M} ℓ_p of one term and, when
