@@ -58,11 +58,11 @@ type chunkBuf struct {
 // rowBlock is the number of gradient rows of one task. It must stay 8: the
 // transposed block buffers hold one key's rowBlock entries in one 64-byte
 // cache line, and the group loops index them with r&7.
-const rowBlock = 8
+const rowBlock = 16
 
 // groupMax is the largest number of queries evaluated together (sharing the
 // loads of the key indices).
-const groupMax = 4
+const groupMax = 8
 
 // scratch is the per-worker working memory of the kernel. Every slice is a
 // separate allocation padded by a cache line on each side (padded), so two
@@ -77,6 +77,7 @@ type scratch struct {
 	dOn [rowBlock]bool
 	tg  []float64 // groupMax×(maxN+1): per-area sums of ebT of the group's queries
 	cg  []float64 // groupMax×(maxN+1): per-area B coefficients of the group's queries
+	has []bool    // maxN+1: whether each key group of the current structure has keys
 }
 
 // padded returns a zeroed slice of n float64 that shares no cache line with
@@ -103,14 +104,14 @@ type weightedSet struct {
 	terms   []term
 	zs      []float64 // z vectors, each N_k+1 long with a trailing 0 for the masked pseudo-area
 
-	nblk    int       // number of row blocks, ⌈P/rowBlock⌉
-	lstride int       // len(terms) rounded up to a cache line
-	blkLoss []float64 // blkLoss[b*lstride+i]: unscaled loss of term i's queries in block b
-	losses  []float64 // per-term loss, scaled, unweighted
-	work    []scratch // one per worker, grown on demand
-	maxK    int       // largest key count
-	maxN    int       // largest N_k
-	eb      []float64 // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
+	nblk   int       // number of row blocks, ⌈P/rowBlock⌉
+	qloff  []int     // per term: offset of its queries' losses in qloss (len(terms)+1 entries)
+	qloss  []float64 // ℓ_p of every (term, masked query), unscaled
+	losses []float64 // per-term loss, scaled, unweighted
+	work   []scratch // one per worker, grown on demand
+	maxK   int       // largest key count
+	maxN   int       // largest N_k
+	eb     []float64 // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
 }
 
 // tinySum is the softmax normaliser below which the factored evaluation of
@@ -172,8 +173,12 @@ func (ws *weightedSet) addZ(z []float64) int32 {
 // finish allocates the buffers once all terms are added.
 func (ws *weightedSet) finish() {
 	n := len(ws.terms)
-	ws.lstride = (n + 7) &^ 7
-	ws.blkLoss = make([]float64, ws.nblk*ws.lstride)
+	ws.qloff = make([]int, n+1)
+	for i, t := range ws.terms {
+		st := ws.structs[t.st]
+		ws.qloff[i+1] = ws.qloff[i] + int(st.q1-st.q0)
+	}
+	ws.qloss = make([]float64, ws.qloff[n])
 	ws.losses = make([]float64, n)
 	ws.eb = make([]float64, ws.P*ws.P)
 	ws.growWork(1)
@@ -193,6 +198,7 @@ func (ws *weightedSet) growWork(n int) {
 			dB:  padded(rowBlock * ws.P),
 			tg:  padded(groupMax * nr),
 			cg:  padded(groupMax * nr),
+			has: make([]bool, nr+128)[64 : 64+nr],
 		})
 	}
 }
@@ -248,12 +254,12 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 		}
 		wg.Wait()
 	}
-	// Per-term losses: blocks in order; the total: terms in order.
+	// Per-term losses: queries in order; the total: terms in order.
 	loss := 0.0
 	for i, t := range ws.terms {
 		l := 0.0
-		for b := 0; b < nb; b++ {
-			l += ws.blkLoss[b*ws.lstride+i]
+		for _, lp := range ws.qloss[ws.qloff[i]:ws.qloff[i+1]] {
+			l += lp
 		}
 		l *= ws.scale
 		ws.losses[i] = l
@@ -263,7 +269,7 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 }
 
 // runBlock evaluates, for every term in order, the masked queries in rows
-// [p0, p0+rowBlock) of block b: their losses into blkLoss and, with
+// [p0, p0+rowBlock) of block b: their losses into qloss and, with
 // withGrad, rows p0.. of the gradient (which no other task touches).
 func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch, withGrad bool) {
 	p0 := b * rowBlock
@@ -280,15 +286,13 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch,
 	} else {
 		grad = theory.Correlations{}
 	}
-	bl := ws.blkLoss[b*ws.lstride:]
 	for i, t := range ws.terms {
 		st := &ws.structs[t.st]
 		qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
-		l := 0.0
 		if qlo < qhi {
-			l = ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale)
+			off := ws.qloff[i] - int(st.q0)
+			ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
 		}
-		bl[i] = l
 	}
 	if !withGrad {
 		return
@@ -330,40 +334,41 @@ func (ws *weightedSet) fillEB(c theory.Correlations, p0, p1 int, sc *scratch) {
 }
 
 // blockTerm evaluates the masked queries qpos[qlo:qhi] of term t (all in the
-// block starting at row p0) in groups of at most groupMax, and returns their
-// unscaled loss Σ ℓ_p. With grad.B non-nil it adds weight × their gradient:
-// A rows into grad.A, B coefficients into sc.cT (or sc.dB).
-func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64) float64 {
+// block starting at row p0) in groups of at most groupMax, and writes their
+// unscaled losses ℓ_p into ql (one per query). With grad.B non-nil it adds
+// weight × their gradient: A rows into grad.A, B coefficients into sc.cT (or
+// sc.dB).
+func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	k := int(st.k)
 	n := ws.nArea[k]
 	z := ws.zs[t.z0 : int(t.z0)+n+1]
-	loss := 0.0
 	if st.k0 == st.k1 {
 		// No keys: ŷ_p = 0, ℓ_p = ½ z_a², no dependence on (A, B).
 		for qi := qlo; qi < qhi; qi++ {
 			za := z[ws.qarea[qi]]
-			loss += 0.5 * za * za
+			ql[qi-qlo] = 0.5 * za * za
 		}
-		return loss
+		return
 	}
 	for qi := qlo; qi < qhi; {
 		g := 1
-		if qhi-qi >= 4 {
+		if qhi-qi >= 8 {
+			g = 8
+		} else if qhi-qi >= 4 {
 			g = 4
 		} else if qhi-qi >= 2 {
 			g = 2
 		}
-		loss += ws.group(c, grad, st, z, qi, g, p0, sc, weight)
+		ws.group(c, grad, st, z, qi, g, p0, sc, weight, ql[qi-qlo:qi-qlo+g])
 		qi += g
 	}
-	return loss
 }
 
 // group evaluates the g ∈ {1, 2, 4} queries qpos[qi:qi+g] of one term,
 // sharing the loads of its key indices: the per-area sums
 // T_j = Σ_{q ∈ keys of area j} e^{B[p][q] − m_p}, the per-query statistics
 // (queryCoef), then the B-gradient coefficients into sc.cT.
-func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []float64, qi, g, p0 int, sc *scratch, weight float64) float64 {
+func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []float64, qi, g, p0 int, sc *scratch, weight float64, ql []float64) {
 	n := ws.nArea[st.k]
 	ng := n // key groups: the areas, and the masked keys with keys "all"
 	if ws.keys == theory.KeysAll {
@@ -375,10 +380,16 @@ func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []flo
 	for m := 0; m < g; m++ {
 		r[m] = int(ws.qpos[qi+m]) - p0
 	}
+	has := sc.has[:ng]
+	for j := range has {
+		has[j] = koff[j+1] > koff[j]
+	}
 	tg, cg := sc.tg[:g*nr], sc.cg[:g*nr]
 	for j := 0; j < ng; j++ {
 		kp := ws.kpos[koff[j]:koff[j+1]]
 		switch g {
+		case 8:
+			gather8(sc.ebT, kp, &r, tg[j:], nr)
 		case 4:
 			tg[j], tg[nr+j], tg[2*nr+j], tg[3*nr+j] = gather4(sc.ebT, kp, r[0], r[1], r[2], r[3])
 		case 2:
@@ -387,16 +398,17 @@ func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []flo
 			tg[j] = gather1(sc.ebT, kp, r[0])
 		}
 	}
-	loss := 0.0
 	for m := 0; m < g; m++ {
-		loss += ws.queryCoef(c, grad, st, z, koff, qi+m, r[m], tg[m*nr:m*nr+ng], cg[m*nr:m*nr+ng], sc, weight)
+		ql[m] = ws.queryCoef(c, grad, st, z, has, qi+m, r[m], tg[m*nr:m*nr+ng], cg[m*nr:m*nr+ng], sc, weight)
 	}
 	if grad.B == nil {
-		return loss
+		return
 	}
 	for j := 0; j < ng; j++ {
 		kp := ws.kpos[koff[j]:koff[j+1]]
 		switch g {
+		case 8:
+			scatter8(sc.cT, kp, &r, cg[j:], nr)
 		case 4:
 			scatter4(sc.cT, kp, r[0], r[1], r[2], r[3], cg[j], cg[nr+j], cg[2*nr+j], cg[3*nr+j])
 		case 2:
@@ -405,74 +417,83 @@ func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []flo
 			scatter1(sc.cT, kp, r[0], cg[j])
 		}
 	}
-	return loss
 }
 
 // queryCoef evaluates masked query qpos[qi] (row r of the block) from the
 // per-group sums T (T_j for the areas j < N_k, then the masked keys with
-// keys "all"): it returns ℓ_p, adds weight × ∂ℓ_p/∂A[k][p][·] into grad.A,
-// and writes into cf the B-gradient coefficient of each key group,
-// weight·e^{z_j A_j − m_A}(r_j − r̄)/Σ, so that
-// ∂ℓ_p/∂B[p][q] = e^{B[p][q] − m_p} · cf[j(q)] (SPEC §2). If the factored
-// normaliser underflows it defers to queryDirect and sets cf to 0.
-func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z []float64, koff []int32, qi, r int, T, cf []float64, sc *scratch, weight float64) float64 {
+// keys "all"; has[j] says whether group j has keys): it returns ℓ_p, adds
+// weight × ∂ℓ_p/∂A[k][p][·] into grad.A, and writes into cf the B-gradient
+// coefficient of each key group, weight·e^{z_j A_j − m_A}(r_j − r̄)/Σ, so
+// that ∂ℓ_p/∂B[p][q] = e^{B[p][q] − m_p} · cf[j(q)] (SPEC §2). If the
+// factored normaliser underflows it defers to queryDirect and sets cf to 0.
+func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z []float64, has []bool, qi, r int, T, cf []float64, sc *scratch, weight float64) float64 {
 	k := int(st.k)
-	n := ws.nArea[k]
 	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
-	arow := c.A[k][p][:n]
-	ea, S, rr := sc.za[:len(T)], sc.s[:len(T)], sc.r[:len(T)]
+	arow := c.A[k][p]
+	n := len(arow)
+	ng := len(T)
+	ea, S, rr := sc.za[:ng], sc.s[:ng], sc.r[:ng]
+	zf := z // z with its trailing 0, for queryDirect
+	cf, has, z = cf[:ng], has[:ng], z[:ng]
 	// m_A is the largest z_j A_j over the groups that have keys, so every
 	// factor e^{z_j A_j − m_A} is ≤ 1 (a group whose e^{B} sum underflowed
-	// still counts: its keys may carry the largest scores).
+	// still counts: its keys may carry the largest scores). The masked
+	// keys' group (j = N_k) carries no A: its z_j A_j is 0.
 	amax := math.Inf(-1)
-	for j := range T {
-		x := 0.0 // the masked keys' score carries no A (content 0)
-		if j < n {
-			x = z[j] * arow[j]
-		}
+	for j, aj := range arow[:min(n, ng)] {
+		x := z[j] * aj
 		ea[j] = x
-		if koff[j+1] > koff[j] {
-			amax = max(amax, x)
+		if has[j] && !(x <= amax) {
+			amax = x
+		}
+	}
+	if ng > n {
+		ea[n] = 0
+		if has[n] && !(0 <= amax) {
+			amax = 0
 		}
 	}
 	sum := 0.0
-	for j, tj := range T {
+	for j, x := range ea {
 		e := 0.0
-		if koff[j+1] > koff[j] {
-			e = expNonPos(ea[j] - amax)
+		if has[j] {
+			e = expNonPos(x - amax)
 		}
 		ea[j] = e
-		S[j] = e * tj
+		S[j] = e * T[j]
 		sum += S[j]
 	}
 	if sum < tinySum {
 		clear(cf)
-		return ws.queryDirect(c, grad, st, z, qi, r, sc, weight)
+		return ws.queryDirect(c, grad, st, zf, qi, r, sc, weight)
 	}
 	inv := 1 / sum
 	// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
 	// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
 	lp, rbar := 0.0, 0.0
-	for j := 0; j < n; j++ {
-		S[j] *= inv
-		d := S[j] * z[j]
+	za := z[a]
+	for j := range rr[:n] {
+		sj := S[j] * inv
+		S[j] = sj
+		d := sj * z[j]
 		if j == a {
-			d -= z[a]
+			d -= za
 		}
 		rr[j] = z[j] * d
 		lp += d * d
-		rbar += S[j] * rr[j]
+		rbar += sj * rr[j]
 	}
 	if grad.B == nil {
 		return 0.5 * lp
 	}
 	coef := weight * inv
 	garow := grad.A[k][p][:n]
-	for j := 0; j < n; j++ {
-		cf[j] = coef * (rr[j] - rbar) * ea[j]
-		garow[j] += weight * z[j] * S[j] * (rr[j] - rbar)
+	for j := range garow {
+		dr := rr[j] - rbar
+		cf[j] = coef * dr * ea[j]
+		garow[j] += weight * z[j] * S[j] * dr
 	}
-	if len(T) > n {
+	if ng > n {
 		cf[n] = coef * (0 - rbar) * ea[n]
 	}
 	return 0.5 * lp
@@ -544,6 +565,25 @@ func (ws *weightedSet) queryDirect(c, grad theory.Correlations, st *structure, z
 // group's rows r_m, Σ_{q∈kp} ebT[q·rowBlock + r_m]; scatterG adds c_m to
 // cT[q·rowBlock + r_m] for every q ∈ kp. The rows of a group are distinct.
 
+func gather8(ebT []float64, kp []int32, r *[groupMax]int, out []float64, stride int) {
+	const m = rowBlock - 1
+	r0, r1, r2, r3, r4, r5, r6, r7 := r[0]&m, r[1]&m, r[2]&m, r[3]&m, r[4]&m, r[5]&m, r[6]&m, r[7]&m
+	var t0, t1, t2, t3, t4, t5, t6, t7 float64
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+		t2 += e[r2]
+		t3 += e[r3]
+		t4 += e[r4]
+		t5 += e[r5]
+		t6 += e[r6]
+		t7 += e[r7]
+	}
+	out[0], out[stride], out[2*stride], out[3*stride] = t0, t1, t2, t3
+	out[4*stride], out[5*stride], out[6*stride], out[7*stride] = t4, t5, t6, t7
+}
+
 func gather4(ebT []float64, kp []int32, r0, r1, r2, r3 int) (t0, t1, t2, t3 float64) {
 	r0, r1, r2, r3 = r0&(rowBlock-1), r1&(rowBlock-1), r2&(rowBlock-1), r3&(rowBlock-1)
 	for _, q := range kp {
@@ -556,22 +596,61 @@ func gather4(ebT []float64, kp []int32, r0, r1, r2, r3 int) (t0, t1, t2, t3 floa
 	return
 }
 
-func gather2(ebT []float64, kp []int32, r0, r1 int) (t0, t1 float64) {
+func gather2(ebT []float64, kp []int32, r0, r1 int) (float64, float64) {
 	r0, r1 = r0&(rowBlock-1), r1&(rowBlock-1)
-	for _, q := range kp {
-		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+	// Two partial sums per row (even and odd keys).
+	var t0, t1, u0, u1 float64
+	i := 0
+	for ; i+2 <= len(kp); i += 2 {
+		e := (*[rowBlock]float64)(ebT[int(kp[i])*rowBlock:])
+		f := (*[rowBlock]float64)(ebT[int(kp[i+1])*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+		u0 += f[r0]
+		u1 += f[r1]
+	}
+	if i < len(kp) {
+		e := (*[rowBlock]float64)(ebT[int(kp[i])*rowBlock:])
 		t0 += e[r0]
 		t1 += e[r1]
 	}
-	return
+	return t0 + u0, t1 + u1
 }
 
-func gather1(ebT []float64, kp []int32, r0 int) (t0 float64) {
+func gather1(ebT []float64, kp []int32, r0 int) float64 {
 	r0 &= rowBlock - 1
-	for _, q := range kp {
-		t0 += ebT[int(q)*rowBlock+r0]
+	// Four partial sums (keys i mod 4), for instruction-level parallelism.
+	var t0, t1, t2, t3 float64
+	i := 0
+	for ; i+4 <= len(kp); i += 4 {
+		k4 := (*[4]int32)(kp[i:])
+		t0 += ebT[int(k4[0])*rowBlock+r0]
+		t1 += ebT[int(k4[1])*rowBlock+r0]
+		t2 += ebT[int(k4[2])*rowBlock+r0]
+		t3 += ebT[int(k4[3])*rowBlock+r0]
 	}
-	return
+	for ; i < len(kp); i++ {
+		t0 += ebT[int(kp[i])*rowBlock+r0]
+	}
+	return (t0 + t1) + (t2 + t3)
+}
+
+func scatter8(cT []float64, kp []int32, r *[groupMax]int, cf []float64, stride int) {
+	const m = rowBlock - 1
+	r0, r1, r2, r3, r4, r5, r6, r7 := r[0]&m, r[1]&m, r[2]&m, r[3]&m, r[4]&m, r[5]&m, r[6]&m, r[7]&m
+	c0, c1, c2, c3 := cf[0], cf[stride], cf[2*stride], cf[3*stride]
+	c4, c5, c6, c7 := cf[4*stride], cf[5*stride], cf[6*stride], cf[7*stride]
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		e[r0] += c0
+		e[r1] += c1
+		e[r2] += c2
+		e[r3] += c3
+		e[r4] += c4
+		e[r5] += c5
+		e[r6] += c6
+		e[r7] += c7
+	}
 }
 
 func scatter4(cT []float64, kp []int32, r0, r1, r2, r3 int, c0, c1, c2, c3 float64) {
@@ -715,39 +794,38 @@ func (ws *weightedSet) termLossGrad(c theory.Correlations, t term, gA [][]float6
 }
 
 // expNonPos returns e^x for x ≤ 0 (any x is accepted), to within 2 ulp
-// (tested against math.Exp): Cody–Waite reduction x = k ln 2 + r with
-// |r| ≤ ln2/2 and a degree-13 Taylor polynomial for e^r (truncation
-// error |r|^14/14! < 4e-18), evaluated by Estrin's scheme for
-// instruction-level parallelism. Below −708 (near underflow), NaN, or above 0 it defers to
-// math.Exp. It is about 3× faster than math.Exp here, and the kernel's
-// exponentials dominate its cost.
+// (tested against math.Exp): x = (64m + i)·ln2/64 + r with i ∈ [0, 64),
+// |r| ≤ ln2/128 (Cody–Waite: the high part of ln2/64 has 32 significant
+// bits, so m·ln2hi/64 is exact), e^x = 2^m · 2^{i/64} · e^r with 2^{i/64}
+// from a table and a degree-5 polynomial for e^r (truncation error
+// |r|^6/6! < 4e-17), evaluated by Estrin's scheme. Below −708 (near
+// underflow), NaN, or above 0 it defers to math.Exp. It is several times
+// faster than math.Exp, and the kernel's exponentials are a large part of
+// its cost.
 func expNonPos(x float64) float64 {
 	if !(x > -708 && x <= 0) {
 		return math.Exp(x)
 	}
 	const (
-		log2e = 1.44269504088896338700e+00
-		ln2hi = 6.93147180369123816490e-01
-		ln2lo = 1.90821492927058770002e-10
+		invLn2N = 64 / math.Ln2
+		ln2hiN  = 6.93147180369123816490e-01 / 64 // 0x3fe62e42fee00000 / 64
+		ln2loN  = 1.90821492927058770002e-10 / 64
+		shift   = 0x1.8p52 // adding it rounds to an integer, kept in the low bits
 	)
-	k := math.Floor(x*log2e + 0.5)
-	hi := x - k*ln2hi
-	r := hi - k*ln2lo
+	kf := x*invLn2N + shift
+	k := int64(math.Float64bits(kf) - math.Float64bits(shift)) // round(x·64/ln2) ≤ 0
+	kf -= shift
+	r := (x - kf*ln2hiN) - kf*ln2loN
 	r2 := r * r
-	r4 := r2 * r2
-	r8 := r4 * r4
-	// e^r = Σ_{i≤13} r^i/i!, Estrin: pairs (c0 + c1 r), (c2 + c3 r), ...
-	p01 := 1 + r
-	p23 := 1.0/2 + r*(1.0/6)
-	p45 := 1.0/24 + r*(1.0/120)
-	p67 := 1.0/720 + r*(1.0/5040)
-	p89 := 1.0/40320 + r*(1.0/362880)
-	p1011 := 1.0/3628800 + r*(1.0/39916800)
-	p1213 := 1.0/479001600 + r*(1.0/6227020800)
-	q0 := p01 + r2*p23
-	q1 := p45 + r2*p67
-	q2 := p89 + r2*p1011
-	q3 := p1213
-	p := (q0 + r4*q1) + r8*(q2+r4*q3)
-	return math.Float64frombits(math.Float64bits(p) + uint64(int64(k))<<52)
+	p := (1 + r) + r2*((1.0/2+r*(1.0/6))+r2*(1.0/24+r*(1.0/120)))
+	t := exp2Table[k&63] * p
+	return math.Float64frombits(math.Float64bits(t) + uint64(k>>6)<<52)
 }
+
+// exp2Table[i] = 2^{i/64}.
+var exp2Table = func() (t [64]float64) {
+	for i := range t {
+		t[i] = math.Exp2(float64(i) / 64)
+	}
+	return
+}()
