@@ -53,11 +53,12 @@ type Model struct {
 type worker struct {
 	masked, keys []int
 	eqm          []float64 // (block of M)×d: rows e_pᵀ Q of the masked queries
+	karea        []int     // |U|: area of each unmasked key
 	hk           []float64 // |K|×d: key tokens h_q = x̃_q + e_q (unmasked keys first)
-	xu           []float64 // |U|×d: contents x̃_q of the unmasked keys
 	sc           []float64 // |M|×|K|: scores, then attention π, then ∂ℓ/∂s
+	sz           []float64 // |M|×N_k: z_j Σ_{q∈U∩P_j} π_{p,q} (attention mass per area, times z_j)
 	y            []float64 // |M|×d: ŷ_p, then the residual ŷ_p − x_p
-	dd           []float64 // |M|×|U|: (ŷ_p − x_p)·x̃_q
+	rv           []float64 // |M|×N_k: (ŷ_p − x_p)·v_j
 	yr           []float64 // |M|: ŷ_p·(ŷ_p − x_p)
 	t            []float64 // |M|×d: rows Σ_q ∂ℓ/∂s_{p,q} h_qᵀ
 }
@@ -84,17 +85,18 @@ func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
 // Embedding returns the model's embedding.
 func (m *Model) Embedding() *Embedding { return m.emb }
 
-func newWorker(p, d int) *worker {
+func newWorker(p, d, nmax int) *worker {
 	qb := min(p, queryBlock)
 	return &worker{
 		masked: make([]int, 0, p),
 		keys:   make([]int, 0, p),
+		karea:  make([]int, p),
 		eqm:    make([]float64, qb*d),
 		hk:     make([]float64, p*d),
-		xu:     make([]float64, p*d),
 		sc:     make([]float64, qb*p),
+		sz:     make([]float64, qb*nmax),
 		y:      make([]float64, qb*d),
-		dd:     make([]float64, qb*p),
+		rv:     make([]float64, qb*nmax),
 		yr:     make([]float64, qb),
 		t:      make([]float64, qb*d),
 	}
@@ -152,7 +154,11 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 	procs := runtime.GOMAXPROCS(0)
 	round := max(1, procs, min(roundChunks, partialBudget/(8*P*d)))
 	for len(m.workers) < min(procs, round) {
-		m.workers = append(m.workers, newWorker(P, d))
+		nmax := 0
+		for _, cl := range m.s.Clusters {
+			nmax = max(nmax, cl.NumAreas())
+		}
+		m.workers = append(m.workers, newWorker(P, d, nmax))
 	}
 	if wantGrad {
 		for len(m.partials) < min(nChunks, round) {
@@ -267,17 +273,16 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 		return loss
 	}
 
-	// Gather the key tokens and the key contents.
+	// Gather the key tokens (and the unmasked keys' areas).
 	for r, q := range wk.keys {
 		h := wk.hk[r*d : (r+1)*d]
 		eqv := e.row(q)
 		if r < nu {
 			z := smp.Z[areas[q]]
 			v := feat(q)
-			x := wk.xu[r*d : (r+1)*d]
+			wk.karea[r] = areas[q]
 			for i := range h {
-				x[i] = z * v[i]
-				h[i] = x[i] + eqv[i]
+				h[i] = z*v[i] + eqv[i]
 			}
 		} else {
 			copy(h, eqv) // masked key: content 0
@@ -327,13 +332,27 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 		}
 	}
 
-	// ŷ_p = Σ_q π_{p,q} x̃_q (masked keys have x̃_q = 0); then y ← ŷ − x_p.
-	y := wk.y[:nm*d]
-	if nu > 0 {
-		gemm(blas.NoTrans, blas.NoTrans, nm, d, nu, 1, sc, nk, wk.xu, d, 0, y, d)
-	} else {
-		clear(y)
+	// ŷ_p = Σ_q π_{p,q} x̃_q (masked keys have x̃_q = 0). The contents of
+	// cluster k have rank N_k, x̃_q = z_{j(q)} v_{k,j(q)}, so
+	// ŷ_p = Σ_j (z_j Σ_{q∈U∩P_j} π_{p,q}) v_{k,j}: per-area sums of π, then
+	// an |M|×N_k by N_k×d product with the features (rows of vk).
+	na := m.s.Clusters[k].NumAreas()
+	vk := e.rows[e.FeatureIndex(k, 0)*d : e.FeatureIndex(k, na)*d]
+	sz := wk.sz[:nm*na]
+	clear(sz)
+	karea := wk.karea[:nu]
+	for i := 0; i < nm; i++ {
+		row, szi := sc[i*nk:i*nk+nu], sz[i*na:(i+1)*na]
+		for r, j := range karea {
+			szi[j] += row[r]
+		}
+		for j := range szi {
+			szi[j] *= smp.Z[j]
+		}
 	}
+	y := wk.y[:nm*d]
+	gemm(blas.NoTrans, blas.NoTrans, nm, d, na, 1, sz, na, vk, d, 0, y, d)
+	// Then y ← ŷ − x_p.
 	loss := 0.0
 	for i, p := range masked {
 		z := smp.Z[areas[p]]
@@ -354,16 +373,19 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 		return loss
 	}
 
-	// ∂ℓ/∂s_{p,q} = c·π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = c·π_{p,q} (dd_{p,q} − yr_p).
-	dd := wk.dd[:nm*nu]
-	if nu > 0 {
-		gemm(blas.NoTrans, blas.Trans, nm, nu, d, 1, y, d, wk.xu, d, 0, dd, nu)
-	}
+	// ∂ℓ/∂s_{p,q} = c·π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = c·π_{p,q} (x̃_q·(ŷ_p − x_p) − yr_p),
+	// with x̃_q·(ŷ_p − x_p) = z_{j(q)} rv_{p,j(q)}, rv = (Ŷ − X)·V_kᵀ (rank N_k again).
+	rv := wk.rv[:nm*na]
+	gemm(blas.NoTrans, blas.Trans, nm, na, d, 1, y, d, vk, d, 0, rv, na)
 	for i := 0; i < nm; i++ {
 		row := sc[i*nk : (i+1)*nk]
 		yr := wk.yr[i]
-		for j := 0; j < nu; j++ {
-			row[j] = c * row[j] * (dd[i*nu+j] - yr)
+		rvi := rv[i*na : (i+1)*na]
+		for j := range rvi {
+			rvi[j] *= smp.Z[j]
+		}
+		for j, a := range karea {
+			row[j] = c * row[j] * (rvi[a] - yr)
 		}
 		for j := nu; j < nk; j++ {
 			row[j] = c * row[j] * (0 - yr)
