@@ -55,6 +55,23 @@ type chunkBuf struct {
 	gB   []float64   // flat P×P
 }
 
+// A partial holds the gradient rows of one row block computed from one
+// chunk of terms (when there are several chunks per block).
+type partial struct {
+	gA [][]float64 // per cluster, rowBlock×N_k
+	gB []float64   // rowBlock×P
+}
+
+// minTasks is the number of (row block, term chunk) tasks lossGrad aims at:
+// when there are fewer row blocks, the terms are cut into chunks (of at
+// least minChunkTerms terms), each block's chunks computing partial rows that
+// are then summed in chunk order. Both depend only on P and the number of
+// terms, never on GOMAXPROCS.
+const (
+	minTasks      = 32
+	minChunkTerms = 32
+)
+
 // rowBlock is the number of gradient rows of one task. It must stay 8: the
 // transposed block buffers hold one key's rowBlock entries in one 64-byte
 // cache line, and the group loops index them with r&7.
@@ -78,6 +95,8 @@ type scratch struct {
 	tg  []float64 // groupMax×(maxN+1): per-area sums of ebT of the group's queries
 	cg  []float64 // groupMax×(maxN+1): per-area B coefficients of the group's queries
 	has []bool    // maxN+1: whether each key group of the current structure has keys
+
+	view theory.Correlations // gradient rows of the current task when they go to a partial
 }
 
 // padded returns a zeroed slice of n float64 that shares no cache line with
@@ -105,6 +124,9 @@ type weightedSet struct {
 	zs      []float64 // z vectors, each N_k+1 long with a trailing 0 for the masked pseudo-area
 
 	nblk   int       // number of row blocks, ⌈P/rowBlock⌉
+	tch    int       // term chunks per row block (a function of P and len(terms) only)
+	tchunk int       // terms per chunk
+	parts  []partial // with tch > 1: per (block, chunk) partial gradient rows
 	qloff  []int     // per term: offset of its queries' losses in qloss (len(terms)+1 entries)
 	qloss  []float64 // ℓ_p of every (term, masked query), unscaled
 	losses []float64 // per-term loss, scaled, unweighted
@@ -113,6 +135,9 @@ type weightedSet struct {
 	maxN   int       // largest N_k
 	eb     []float64 // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
 }
+
+// directQueries counts the queries evaluated by queryDirect (for the tests).
+var directQueries atomic.Int64
 
 // tinySum is the softmax normaliser below which the factored evaluation of
 // the attention weights falls back to the direct log-sum-exp: above it, every
@@ -181,24 +206,44 @@ func (ws *weightedSet) finish() {
 	ws.qloss = make([]float64, ws.qloff[n])
 	ws.losses = make([]float64, n)
 	ws.eb = make([]float64, ws.P*ws.P)
+	ws.tch = 1
+	if ws.nblk < minTasks {
+		ws.tch = max(1, min((minTasks+ws.nblk-1)/ws.nblk, n/minChunkTerms))
+	}
+	ws.tchunk = (n + ws.tch - 1) / ws.tch
+	if ws.tch > 1 {
+		ws.parts = make([]partial, ws.nblk*ws.tch)
+		for i := range ws.parts {
+			ws.parts[i].gB = padded(rowBlock * ws.P)
+			ws.parts[i].gA = make([][]float64, len(ws.nArea))
+			for k, nk := range ws.nArea {
+				ws.parts[i].gA[k] = padded(rowBlock * nk)
+			}
+		}
+	}
 	ws.growWork(1)
 }
 
 func (ws *weightedSet) growWork(n int) {
 	nr := ws.maxN + 1
 	for len(ws.work) < n {
+		view := theory.Correlations{A: make([][][]float64, len(ws.nArea)), B: make([][]float64, ws.P)}
+		for k := range view.A {
+			view.A[k] = make([][]float64, ws.P)
+		}
 		ws.work = append(ws.work, scratch{
-			e:   padded(ws.maxK),
-			za:  padded(nr),
-			s:   padded(nr),
-			r:   padded(nr),
-			rr:  padded(nr),
-			ebT: padded(ws.P * rowBlock),
-			cT:  padded(ws.P * rowBlock),
-			dB:  padded(rowBlock * ws.P),
-			tg:  padded(groupMax * nr),
-			cg:  padded(groupMax * nr),
-			has: make([]bool, nr+128)[64 : 64+nr],
+			view: view,
+			e:    padded(ws.maxK),
+			za:   padded(nr),
+			s:    padded(nr),
+			r:    padded(nr),
+			rr:   padded(nr),
+			ebT:  padded(ws.P * rowBlock),
+			cT:   padded(ws.P * rowBlock),
+			dB:   padded(rowBlock * ws.P),
+			tg:   padded(groupMax * nr),
+			cg:   padded(groupMax * nr),
+			has:  make([]bool, nr+128)[64 : 64+nr],
 		})
 	}
 }
@@ -229,30 +274,10 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 	if withGrad {
 		ws.checkShape("gradient", grad)
 	}
-	nb := ws.nblk
-	workers := min(runtime.GOMAXPROCS(0), nb)
-	if workers <= 1 {
-		for b := range nb {
-			ws.runBlock(c, grad, b, &ws.work[0], withGrad)
-		}
-	} else {
-		ws.growWork(workers)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					b := int(next.Add(1) - 1)
-					if b >= nb {
-						return
-					}
-					ws.runBlock(c, grad, b, &ws.work[w], withGrad)
-				}
-			}()
-		}
-		wg.Wait()
+	ws.run(phaseEB, ws.nblk, c, grad, withGrad)
+	ws.run(phaseTerms, ws.nblk*ws.tch, c, grad, withGrad)
+	if withGrad && ws.tch > 1 {
+		ws.run(phaseReduce, ws.nblk, c, grad, withGrad)
 	}
 	// Per-term losses: queries in order; the total: terms in order.
 	loss := 0.0
@@ -268,13 +293,112 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 	return loss
 }
 
-// runBlock evaluates, for every term in order, the masked queries in rows
-// [p0, p0+rowBlock) of block b: their losses into qloss and, with
-// withGrad, rows p0.. of the gradient (which no other task touches).
-func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch, withGrad bool) {
+// The phases of lossGrad, each a set of independent tasks.
+const (
+	phaseEB     = iota // task b: the e^B table of row block b
+	phaseTerms         // task b·tch + ch: term chunk ch on row block b
+	phaseReduce        // task b: sum the tch partial gradients of row block b, in chunk order
+)
+
+// run runs tasks 0..n−1 of a phase on up to GOMAXPROCS workers, which take
+// them in any order: each task writes only its own rows, so the result does
+// not depend on the number of workers or on the schedule.
+func (ws *weightedSet) run(phase, n int, c, grad theory.Correlations, withGrad bool) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			ws.task(phase, i, c, grad, withGrad, &ws.work[0])
+		}
+		return
+	}
+	ws.growWork(workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				ws.task(phase, i, c, grad, withGrad, &ws.work[w])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (ws *weightedSet) task(phase, i int, c, grad theory.Correlations, withGrad bool, sc *scratch) {
+	switch phase {
+	case phaseEB:
+		ws.fillEB(c, i)
+	case phaseTerms:
+		b, ch := i/ws.tch, i%ws.tch
+		if withGrad && ws.tch > 1 {
+			grad = ws.partialView(b, ch, sc)
+		}
+		ws.runBlock(c, grad, b, ch, sc, withGrad)
+	case phaseReduce:
+		ws.reduceBlock(grad, i)
+	}
+}
+
+// partialView returns sc.view with the rows of block b pointing into the
+// partial gradient of (block b, term chunk ch).
+func (ws *weightedSet) partialView(b, ch int, sc *scratch) theory.Correlations {
+	part := &ws.parts[b*ws.tch+ch]
+	P := ws.P
+	for i := 0; i < min(rowBlock, P-b*rowBlock); i++ {
+		p := b*rowBlock + i
+		sc.view.B[p] = part.gB[i*P : (i+1)*P]
+		for k, nk := range ws.nArea {
+			sc.view.A[k][p] = part.gA[k][i*nk : (i+1)*nk]
+		}
+	}
+	return sc.view
+}
+
+// reduceBlock writes the rows of block b of grad: the sum of the block's
+// partial gradients in term-chunk order.
+func (ws *weightedSet) reduceBlock(grad theory.Correlations, b int) {
+	P := ws.P
+	parts := ws.parts[b*ws.tch : (b+1)*ws.tch]
+	for i := 0; i < min(rowBlock, P-b*rowBlock); i++ {
+		p := b*rowBlock + i
+		row := grad.B[p][:P]
+		copy(row, parts[0].gB[i*P:(i+1)*P])
+		for _, part := range parts[1:] {
+			for q, x := range part.gB[i*P : (i+1)*P] {
+				row[q] += x
+			}
+		}
+		for k, nk := range ws.nArea {
+			row := grad.A[k][p][:nk]
+			copy(row, parts[0].gA[k][i*nk:(i+1)*nk])
+			for _, part := range parts[1:] {
+				for j, x := range part.gA[k][i*nk : (i+1)*nk] {
+					row[j] += x
+				}
+			}
+		}
+	}
+}
+
+// runBlock evaluates, for the terms of chunk ch in order, the masked
+// queries in rows [p0, p0+rowBlock) of block b: their losses into qloss and,
+// with withGrad, rows p0.. of grad (which no other task touches).
+func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scratch, withGrad bool) {
 	p0 := b * rowBlock
 	p1 := min(p0+rowBlock, ws.P)
-	ws.fillEB(c, p0, p1, sc)
+	P := ws.P
+	for p := p0; p < p1; p++ {
+		i := p - p0
+		for q, v := range ws.eb[p*P : (p+1)*P] {
+			sc.ebT[q*rowBlock+i] = v
+		}
+	}
 	if withGrad {
 		clear(sc.cT)
 		sc.dOn = [rowBlock]bool{}
@@ -286,7 +410,10 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch,
 	} else {
 		grad = theory.Correlations{}
 	}
-	for i, t := range ws.terms {
+	t0 := ch * ws.tchunk
+	t1 := min(t0+ws.tchunk, len(ws.terms))
+	for i := t0; i < t1; i++ {
+		t := ws.terms[i]
 		st := &ws.structs[t.st]
 		qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
 		if qlo < qhi {
@@ -298,7 +425,6 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch,
 		return
 	}
 	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
-	P := ws.P
 	for i := 0; i < p1-p0; i++ {
 		row := grad.B[p0+i][:P]
 		for q := range row {
@@ -312,23 +438,19 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b int, sc *scratch,
 	}
 }
 
-// fillEB tabulates exp(B[p][q] − max_q' B[p][q']) for the rows [p0, p1):
-// into ws.eb (row-major, kept for termLossGrad) and into the block's
-// transposed copy sc.ebT.
-func (ws *weightedSet) fillEB(c theory.Correlations, p0, p1 int, sc *scratch) {
+// fillEB tabulates exp(B[p][q] − max_q' B[p][q']) into ws.eb for the rows
+// of block b.
+func (ws *weightedSet) fillEB(c theory.Correlations, b int) {
 	P := ws.P
-	for p := p0; p < p1; p++ {
+	for p := b * rowBlock; p < min((b+1)*rowBlock, P); p++ {
 		row := c.B[p][:P]
 		m := math.Inf(-1)
 		for _, b := range row {
 			m = max(m, b)
 		}
 		eb := ws.eb[p*P : (p+1)*P]
-		i := p - p0
 		for q, b := range row {
-			v := expNonPos(b - m)
-			eb[q] = v
-			sc.ebT[q*rowBlock+i] = v
+			eb[q] = expNonPos(b - m)
 		}
 	}
 }
@@ -465,7 +587,11 @@ func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z [
 	}
 	if sum < tinySum {
 		clear(cf)
-		return ws.queryDirect(c, grad, st, zf, qi, r, sc, weight)
+		var garow, gbrow []float64
+		if grad.B != nil {
+			garow, gbrow = grad.A[k][p][:n], sc.directRow(r, ws.P)
+		}
+		return ws.queryDirect(c, st, zf, qi, sc, weight, garow, gbrow)
 	}
 	inv := 1 / sum
 	// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
@@ -499,11 +625,24 @@ func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z [
 	return 0.5 * lp
 }
 
-// queryDirect evaluates masked query qpos[qi] (row r of the block) by the
-// direct log-sum-exp exp(s_{p,q} − max s) over its keys, for when the
-// factored weights underflow: it returns ℓ_p, adds weight × the A gradient
-// into grad.A and the B gradient into row r of sc.dB.
-func (ws *weightedSet) queryDirect(c, grad theory.Correlations, st *structure, z []float64, qi, r int, sc *scratch, weight float64) float64 {
+// directRow returns row r of sc.dB, the block's direct-path B gradient,
+// cleared on its first use in the block.
+func (sc *scratch) directRow(r, P int) []float64 {
+	db := sc.dB[r*P : (r+1)*P]
+	if !sc.dOn[r] {
+		clear(db)
+		sc.dOn[r] = true
+	}
+	return db
+}
+
+// queryDirect evaluates masked query qpos[qi] of a structure with keys by
+// the direct log-sum-exp exp(s_{p,q} − max s) over its keys (one exponential
+// per key): it returns ℓ_p and, when garow is not nil, adds weight × the
+// gradient of ℓ_p into garow (A[k][p][·]) and gbrow (B[p][·]). The kernel
+// uses it when the factored weights underflow.
+func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []float64, qi int, sc *scratch, weight float64, garow, gbrow []float64) float64 {
+	directQueries.Add(1)
 	k := int(st.k)
 	n := ws.nArea[k]
 	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
@@ -540,21 +679,14 @@ func (ws *weightedSet) queryDirect(c, grad theory.Correlations, st *structure, z
 		lp += d * d
 		rbar += S[j] * rr[j]
 	}
-	if grad.B == nil {
+	if garow == nil {
 		return 0.5 * lp
-	}
-	P := ws.P
-	db := sc.dB[r*P : (r+1)*P]
-	if !sc.dOn[r] {
-		clear(db)
-		sc.dOn[r] = true
 	}
 	coef := weight * inv
 	for i, q := range kpos {
-		db[q] += e[i] * (coef * (rr[karea[i]] - rbar))
+		gbrow[q] += e[i] * (coef * (rr[karea[i]] - rbar))
 	}
-	garow := grad.A[k][p][:n]
-	for j := range garow {
+	for j := range garow[:n] {
 		garow[j] += weight * z[j] * S[j] * (rr[j] - rbar)
 	}
 	return 0.5 * lp
@@ -682,113 +814,29 @@ func scatter1(cT []float64, kp []int32, r0 int, c0 float64) {
 
 // termLossGrad returns the unscaled loss Σ_{p∈M} ℓ_p of one term and, when
 // gB is non-nil, adds weight × its gradient into gA (per cluster, flat P×N_k)
-// and gB (flat P×P). The formulas are SPEC §2, derived in docs/DYNAMICS.md
-// §3–4: masked keys (keys "all") sit in the pseudo-area N_k with z = 0, so
-// they carry r = 0 and enter B's gradient as π_{p,q}(0 − r̄).
+// and gB (flat P×P). It evaluates every query by the direct log-sum-exp
+// (queryDirect), independently of the e^B table: it serves
+// PopulationObjective.GradStdErr, which needs the gradient term by term.
 func (ws *weightedSet) termLossGrad(c theory.Correlations, t term, gA [][]float64, gB []float64, sc *scratch, weight float64) float64 {
-	st := ws.structs[t.st]
+	st := &ws.structs[t.st]
 	k := int(st.k)
 	n := ws.nArea[k]
-	z := ws.zs[t.z0 : int(t.z0)+n+1]
-	kpos := ws.kpos[st.k0:st.k1]
-	karea := ws.karea[st.k0:st.k1]
-	karea = karea[:len(kpos)]
-	e := sc.e[:len(kpos)]
-	za, S, r := sc.za[:n+1], sc.s[:n+1], sc.r[:n+1]
-	ck := c.A[k]
 	P := ws.P
+	z := ws.zs[t.z0 : int(t.z0)+n+1]
 	loss := 0.0
-	for qi := st.q0; qi < st.q1; qi++ {
-		p := int(ws.qpos[qi])
-		a := int(ws.qarea[qi])
-		zself := z[a]
-		if len(kpos) == 0 {
+	for qi := int(st.q0); qi < int(st.q1); qi++ {
+		if st.k0 == st.k1 {
 			// No keys: ŷ_p = 0, ℓ_p = ½ z_a², no dependence on (A, B).
-			loss += 0.5 * zself * zself
+			za := z[ws.qarea[qi]]
+			loss += 0.5 * za * za
 			continue
 		}
-		arow := ck[p][:n]
-		brow := c.B[p][:P]
-		ebrow := ws.eb[p*P : (p+1)*P]
-		// Scores s_{p,q} = z_{j(q)} A[k][p][j(q)] + B[p][q]. The softmax
-		// weights factor as exp(z_j A_j − m_A) · exp(B_q − m_B): the second
-		// factor is tabulated once per call (ws.eb), so only N_k + 1
-		// exponentials are needed per query instead of one per key. Both
-		// factors are ≤ 1; if their products underflow (sum < tinySum, only
-		// when A or B spans hundreds of units) the direct log-sum-exp is
-		// used instead.
-		amax := 0.0 // za[n] = 0, the masked pseudo-area
-		for j, aj := range arow {
-			za[j] = z[j] * aj
-			amax = max(amax, za[j])
+		var garow, gbrow []float64
+		if gB != nil {
+			p := int(ws.qpos[qi])
+			garow, gbrow = gA[k][p*n:(p+1)*n], gB[p*P:(p+1)*P]
 		}
-		za[n] = 0
-		for j := range za {
-			za[j] = expNonPos(za[j] - amax)
-		}
-		clear(S)
-		sum := 0.0
-		for i, q := range kpos {
-			j := karea[i]
-			v := za[j] * ebrow[q]
-			e[i] = v
-			S[j] += v
-			sum += v
-		}
-		if sum < tinySum {
-			for j, aj := range arow {
-				za[j] = z[j] * aj
-			}
-			za[n] = 0
-			mx := math.Inf(-1)
-			for i, q := range kpos {
-				v := za[karea[i]] + brow[q]
-				e[i] = v
-				if v > mx {
-					mx = v
-				}
-			}
-			sum = 0
-			clear(S)
-			for i, j := range karea {
-				v := math.Exp(e[i] - mx)
-				e[i] = v
-				S[j] += v
-				sum += v
-			}
-		}
-		inv := 1 / sum
-		// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})².
-		lp, rbar := 0.0, 0.0
-		for j := range S {
-			S[j] *= inv
-			d := S[j] * z[j]
-			if j == a {
-				d -= zself
-			}
-			r[j] = z[j] * d
-			lp += d * d
-			rbar += S[j] * r[j]
-		}
-		loss += 0.5 * lp
-		if gB == nil {
-			continue
-		}
-		// ∂ℓ_p/∂B[p][q] = π_{p,q} (r_{j(q)} − r̄).
-		gbrow := gB[p*P : (p+1)*P]
-		coef := weight * inv
-		rr := sc.rr[:n+1]
-		for j := range rr {
-			rr[j] = coef * (r[j] - rbar)
-		}
-		for i, q := range kpos {
-			gbrow[q] += e[i] * rr[karea[i]]
-		}
-		// ∂ℓ_p/∂A[k][p][j] = z_j S_j (r_j − r̄).
-		garow := gA[k][p*n : (p+1)*n]
-		for j := range garow {
-			garow[j] += weight * z[j] * S[j] * (r[j] - rbar)
-		}
+		loss += ws.queryDirect(c, st, z, qi, sc, weight, garow, gbrow)
 	}
 	return loss
 }
