@@ -45,14 +45,31 @@ func benchSettings(b *testing.B) []struct {
 // BenchmarkExactStep measures one gradient step of the level-1 engine: one
 // SampleObjective.LossGrad on n = 256 samples (theory.Samples seed 1) plus
 // the update (A, B) ← (A, B) − η∇, at P = 16, 64, 196, 400 and 1024 (see
-// benchSettings).
+// benchSettings). ns/pair is the time per (masked query, key) pair of the
+// step (wall time: divide by the number of cores used for CPU time).
 func BenchmarkExactStep(b *testing.B) {
 	for _, bc := range benchSettings(b) {
 		b.Run(bc.name, func(b *testing.B) {
 			s := bc.s
-			obj, err := NewSampleObjective(&s, theory.Samples(&s, 1, 256))
+			samples := theory.Samples(&s, 1, 256)
+			obj, err := NewSampleObjective(&s, samples)
 			if err != nil {
 				b.Fatal(err)
+			}
+			// (query, key) pairs per step, for the ns/pair metric.
+			pairs := 0
+			for _, smp := range samples {
+				nm := 0
+				for _, m := range smp.Mask {
+					if m {
+						nm++
+					}
+				}
+				nk := s.P - nm
+				if s.Keys == theory.KeysAll {
+					nk = s.P
+				}
+				pairs += nm * nk
 			}
 			c := theory.NewCorrelations(&s)
 			g := theory.NewCorrelations(&s)
@@ -73,6 +90,7 @@ func BenchmarkExactStep(b *testing.B) {
 					}
 				}
 			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(pairs), "ns/pair")
 		})
 	}
 }
