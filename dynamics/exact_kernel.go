@@ -72,9 +72,11 @@ const (
 	minChunkTerms = 32
 )
 
-// rowBlock is the number of gradient rows of one task. It must stay 8: the
-// transposed block buffers hold one key's rowBlock entries in one 64-byte
-// cache line, and the group loops index them with r&7.
+// rowBlock is the number of gradient rows of one task: a power of two (the
+// group loops index a key's rowBlock transposed entries, two 64-byte cache
+// lines, with r&(rowBlock−1)), large enough that a term has about
+// γ·rowBlock queries in a block to share the key-index loads, small enough
+// that the block's buffers stay in L1/L2 and P = 196 has 13 blocks.
 const rowBlock = 16
 
 // groupMax is the largest number of queries evaluated together (sharing the
@@ -693,7 +695,7 @@ func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []flo
 }
 
 // The group loops below read and update one key's rowBlock transposed
-// entries (one cache line) per key index: gatherG returns, for each of the
+// entries (two cache lines) per key index: gatherG returns, for each of the
 // group's rows r_m, Σ_{q∈kp} ebT[q·rowBlock + r_m]; scatterG adds c_m to
 // cT[q·rowBlock + r_m] for every q ∈ kp. The rows of a group are distinct.
 
