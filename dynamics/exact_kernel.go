@@ -17,14 +17,16 @@ import (
 // either the enumeration of all masks and z quadrature nodes with their
 // probabilities as weights, or a common-random-number sample set.
 //
-// Evaluation (docs/DYNAMICS.md §6, docs/PERFORMANCE.md): the rows p of the
-// gradient are cut into blocks of rowBlock rows, a function of P only; each
-// block is one task, done by one worker, which visits every term in order
-// and evaluates the term's masked queries that fall in its rows. Row p of
-// the gradient is therefore summed over the terms in term order by exactly
-// one worker, whatever the number of workers: the result is bit-identical
-// for any GOMAXPROCS, and no worker holds a private P×P gradient to reduce.
-// Keys are stored grouped by area, so the softmax normaliser is a sum over
+// Evaluation (docs/PERFORMANCE.md, issue 12): the rows p of the gradient are
+// cut into blocks of rowBlock rows, a function of P only. A task is one row
+// block and one chunk of terms (one chunk when there are at least minTasks
+// blocks; the chunking is a function of the number of terms only); it visits
+// its terms in order, evaluates their masked queries that fall in its rows,
+// and writes only those rows (or, with several chunks, a partial of those
+// rows that a last phase sums in chunk order). Row p of the gradient is
+// therefore summed in an order fixed by P and the terms, whatever the number
+// of workers: the result is bit-identical for any GOMAXPROCS, and no worker
+// holds a private P×P gradient to reduce. Keys are stored grouped by area, so the softmax normaliser is a sum over
 // areas of e^{z_j A_j} times a contiguous per-area sum of e^{B}, and the B
 // gradient is accumulated as a per-area coefficient and multiplied by e^{B}
 // once per evaluation.
