@@ -15,9 +15,13 @@ test:
 test-race:
 	$(GO) test -race -short -timeout 60m ./...
 
-## bench: every benchmark, three counts each (compare runs with benchstat)
+## bench: the step benchmarks of both engines at P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each,
+## into bench-exact.txt and bench-full.txt (summarise or compare with benchstat; docs/PERFORMANCE.md)
+BENCHCOUNT ?= 6
 bench:
-	$(GO) test ./... -run '^$$' -bench . -benchmem -count 3
+	$(GO) test ./dynamics -run '^$$' -bench ExactStep -benchmem -count $(BENCHCOUNT) | tee bench-exact.txt
+	$(GO) test ./empirical -run '^$$' -bench 'GDStep/P(16|64|196|400)$$' -benchmem -count $(BENCHCOUNT) -timeout 60m | tee bench-full.txt
+	MIMVERIFY_BENCH_P1024=1 $(GO) test ./empirical -run '^$$' -bench 'GDStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-full.txt
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
@@ -74,4 +78,4 @@ evidence: build
 		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
 
 clean:
-	rm -rf mimverify bin
+	rm -rf mimverify bin bench-exact.txt bench-full.txt
