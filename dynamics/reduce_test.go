@@ -212,8 +212,12 @@ func TestReduceWorkedCase(t *testing.T) {
 // 1e-6), those it says hold are found to hold, and the null space agrees
 // with them: two clusters (the area law and the relations fail), keys
 // "all" (the A row sum fails), i.i.d. z (A row sum fails; relations not
-// applicable).
+// applicable); one cluster with constant z, including unequal areas and
+// fixed masks (everything holds).
 func TestReduceLawsFailWhereDerived(t *testing.T) {
+	// Unequal areas, two position orbits, fixed masks: the relations hold.
+	glFixed := reduceSettings(t)[1]
+	glFixed.Mask = theory.MaskFixed
 	cases := []struct {
 		s                    theory.Setting
 		rowA, area, relation bool
@@ -222,6 +226,7 @@ func TestReduceLawsFailWhereDerived(t *testing.T) {
 		{twoClusterP8(t, theory.ZConstant, theory.MaskBernoulli, theory.KeysAll, theory.LossSum), false, false, false},
 		{twoClusterP8(t, theory.ZTwoPoint, theory.MaskFixed, theory.KeysUnmasked, theory.LossSum), false, false, false},
 		{oneClusterSetting(t, 3, 3, 0.7), true, true, true},
+		{glFixed, true, true, true},
 	}
 	for _, c := range cases {
 		for _, mf := range []bool{false, true} {
