@@ -258,3 +258,97 @@ func TestReduceLawsFailWhereDerived(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceExpressionsRandomSettings: the same comparison as
+// TestReduceExpressionsMatchEngine on 30 random settings (P = 4…10, one to
+// three clusters of 1–4 areas with random labels and probabilities, random
+// γ, z, mask scheme, key rule, loss normalisation), with the found group —
+// often trivial or small, so many orbits, cells and query classes — and the
+// trivial group. Same tolerance and scale.
+func TestReduceExpressionsRandomSettings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	overall := 0.0
+	defer func() { t.Logf("largest difference over the settings: %.3g relative", overall) }()
+	for trial := range 30 {
+		P := 4 + rng.IntN(7)
+		K := 1 + rng.IntN(3)
+		probs := make([]float64, K)
+		areas := make([][]int, K)
+		for k := range K {
+			probs[k] = 1 / float64(K)
+			n := 1 + rng.IntN(4)
+			areas[k] = make([]int, P)
+			for p := range areas[k] {
+				areas[k][p] = p % n // every label used
+			}
+			rng.Shuffle(P, func(i, j int) { areas[k][i], areas[k][j] = areas[k][j], areas[k][i] })
+		}
+		if K == 2 {
+			probs = []float64{0.3, 0.7}
+		}
+		s := mkSetting(t, P, probs, areas...)
+		z := 0.5 + rng.Float64()
+		s.Z = theory.ZLaw{Kind: theory.ZConstant, L: z, U: z}
+		s.Gamma = 0.2 + 0.6*rng.Float64()
+		s.Mask = []theory.MaskScheme{theory.MaskBernoulli, theory.MaskFixed}[rng.IntN(2)]
+		s.Keys = []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll}[rng.IntN(2)]
+		s.Loss = []theory.LossNorm{theory.LossSum, theory.LossMean}[rng.IntN(2)]
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		sy, err := FindSymmetry(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range []*Symmetry{sy, TrivialSymmetry(&s)} {
+			worst := compareSystem(t, &s, g, rng)
+			overall = math.Max(overall, worst)
+			if !(worst <= 1e-12) {
+				t.Errorf("trial %d (P = %d, areas %v, mask %s, keys %s, loss %s, dim %d): differs by %.3g relative",
+					trial, P, areas, s.Mask, s.Keys, s.Loss, g.NumFP+g.NumPP, worst)
+			}
+		}
+	}
+}
+
+// compareSystem returns the largest relative difference between the printed
+// system and Orbit.LossGrad (mean field, symmetry g) over 3 random states.
+func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand) float64 {
+	t.Helper()
+	o, err := NewOrbit(s, OrbitOptions{MeanField: true, Symmetry: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, o.Dim())
+	for i, v := range reducedVariables(s, o) {
+		names[i] = v.Name
+	}
+	m, err := NewMeanFieldSystem(s, g, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g0 := make([]float64, o.Dim())
+	loss0, _ := o.LossGrad(make([]float64, o.Dim()), g0)
+	worst := 0.0
+	for range 3 {
+		x := make([]float64, o.Dim())
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		gr := make([]float64, o.Dim())
+		loss, _ := o.LossGrad(x, gr)
+		rhs, l := evalSystem(t, m, names, x)
+		// Floors (as compareOrbitPopulation): a single area makes the
+		// mean-field loss and gradient identically 0 (S = 1), where the
+		// engine's rounding is relative to l0 = ½z²·γ·P·λ, the loss at
+		// zero attention on the own area, and l0/P per entry.
+		l0 := 0.5 * s.Z.L * s.Z.L * s.Gamma * float64(s.P) * s.LossScale()
+		scale := math.Max(math.Max(normInf(gr), normInf(g0)), l0/float64(s.P))
+		lscale := math.Max(math.Max(math.Abs(loss), loss0), l0)
+		for i := range gr {
+			worst = math.Max(worst, math.Abs(rhs[i]+gr[i])/scale)
+		}
+		worst = math.Max(worst, math.Abs(l-loss)/lscale)
+	}
+	return worst
+}
