@@ -115,10 +115,15 @@ func renderReduceText(o reduceOutput) string {
 	return b.String()
 }
 
-// texNames turns the Greek letters of symbol names into TeX commands.
-var texNames = strings.NewReplacer("α", `\alpha `, "β", `\beta `, "γ", `\gamma `, "π", `\pi `, "Λ", `\Lambda `)
+// texNames turns the Greek letters of symbol names into TeX commands,
+// closed by {} (GitHub's inline math refuses a space before the closing $);
+// before a subscript the command needs no closing.
+var (
+	texSub   = strings.NewReplacer("π_", `\pi_`)
+	texNames = strings.NewReplacer("α", `\alpha{}`, "β", `\beta{}`, "γ", `\gamma{}`, "π", `\pi{}`, "Λ", `\Lambda{}`)
+)
 
-func tex(s string) string { return texNames.Replace(s) }
+func tex(s string) string { return texNames.Replace(texSub.Replace(s)) }
 
 // mathName prints a symbol name as Expr.LaTeX does (T_1 → T_{1}).
 func mathName(n string) string {

@@ -79,7 +79,7 @@ func TestReduceJSONAndMarkdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| $\\alpha $ | FP |", "$$\\frac{d\\alpha }{d\\tau} = ", "$$T_{1} = 3 \\cdot ", "\\exp\\left("} {
+	for _, want := range []string{"| $\\alpha{}$ | FP |", "$$\\frac{d\\alpha{}}{d\\tau} = ", "$$T_{1} = 3 \\cdot ", "\\exp\\left("} {
 		if !strings.Contains(string(mdData), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, mdData)
 		}
