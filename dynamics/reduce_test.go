@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"mimverify/theory"
 	"mimverify/theory/expr"
@@ -351,4 +352,24 @@ func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand)
 		worst = math.Max(worst, math.Abs(l-loss)/lscale)
 	}
 	return worst
+}
+
+// TestReduceBudget: over its time budget, Reduce skips the null space (and
+// says so), still tests the known laws on at most 8 states, and stops the
+// relation check after the first step.
+func TestReduceBudget(t *testing.T) {
+	s := reduceSettings(t)[1]
+	r, err := Reduce(&s, ReduceOptions{Budget: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Laws.Skipped == "" || r.Laws.Singular != nil || len(r.Laws.Found) != 0 || r.Laws.States > 8 {
+		t.Errorf("laws over budget: %+v", r.Laws)
+	}
+	if len(r.Laws.Known) != 3 || !r.Laws.Known[0].Holds {
+		t.Errorf("known laws over budget: %+v", r.Laws.Known)
+	}
+	if r.Relations.Steps != 1 || !r.Relations.Holds {
+		t.Errorf("relations over budget: %+v", r.Relations)
+	}
 }

@@ -106,9 +106,31 @@ func TestReducePresets(t *testing.T) {
 			if o.Equations.ClosedForm || !strings.Contains(o.Equations.Reason, want) {
 				t.Errorf("%v: closed form %v, reason %q", args, o.Equations.ClosedForm, o.Equations.Reason)
 			}
+			// The orbit level of default uses CRN: its laws carry the note.
+			if crn := o.Mode == "crn"; crn != (o.Laws.Note != "") || (p == "default" && !mf && !crn) {
+				t.Errorf("%v: mode %s, note %q", args, o.Mode, o.Laws.Note)
+			}
 			if o.Symmetry.Dim != len(o.Variables) || len(o.Laws.Known) != 3 {
 				t.Errorf("%v: dim %d, %d variables, %d known laws", args, o.Symmetry.Dim, len(o.Variables), len(o.Laws.Known))
 			}
+		}
+	}
+}
+
+// TestReduceTwoClusterMarkdown: a two-cluster setting with constant z has
+// cluster probabilities as parameters (π_0, π_1), rendered in TeX.
+func TestReduceTwoClusterMarkdown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "two.yaml")
+	if err := os.WriteFile(path, []byte("preset: grid4\nz: {kind: constant, L: 1.3}\nkeys: all\nmask: fixed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, out, errOut := runCLI(t, "reduce", "--config", path, "--meanfield", "--format", "markdown")
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, errOut)
+	}
+	for _, want := range []string{"| $\\pi_{0}$ | 0.5 |", "| $m$ | 8 |", "\\pi_{1}", "\\frac{d", "$$Z_{1} = "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q", want)
 		}
 	}
 }
