@@ -46,8 +46,8 @@ func lawsHeader(l reduceLaws) string {
 	if l.Skipped != "" {
 		return "null space not computed: " + l.Skipped
 	}
-	return fmt.Sprintf("null space of the per-entry gradients at %d random symmetric states (x ~ N(0,1) per variable), by SVD of the row-normalised matrix; rank tolerance σ ≤ %g·σ₁. Rank %d (smallest kept σ/σ₁ = %.3g, largest dropped %.3g), so %d independent laws w·x = const:",
-		l.States, l.RankTolerance, l.Rank, l.SmallestKept, l.LargestNull, len(l.Found))
+	return fmt.Sprintf("null space of the per-entry gradients at %d random symmetric states (x ~ N(0,1) per variable), by SVD of the row-normalised matrix; rank tolerance σ ≤ %g·σ₁. Rank %d (smallest kept σ/σ₁ = %.3g, largest dropped %.3g), so %s w·x = const:",
+		l.States, l.RankTolerance, l.Rank, l.SmallestKept, l.LargestNull, plural(len(l.Found), "independent law"))
 }
 
 func relationLine(r reduceRelations) string {
@@ -88,7 +88,7 @@ func renderReduceText(o reduceOutput) string {
 	}
 	line("  Known laws (docs/ORBIT.md §6), tested on the same gradients:")
 	for _, k := range o.Laws.Known {
-		line("    %s: %s (%d instances, worst residual %.2g); predicted %s: %s", k.Name, holdsWord(k.Holds), k.Instances, k.Residual, holdsWord(k.Predicted), k.Why)
+		line("    %s: %s (%s, worst residual %.2g); predicted %s: %s", k.Name, holdsWord(k.Holds), plural(k.Instances, "instance"), k.Residual, holdsWord(k.Predicted), k.Why)
 	}
 	line("\n%s", relationLine(o.Relations))
 	line("\nRight-hand side")
