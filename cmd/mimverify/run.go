@@ -58,6 +58,7 @@ type runConfig struct {
 	seed        uint64
 	samplesFile string
 	out, dump   string
+	format      string // of --out: json or npz
 	progress    string
 	set         map[string]bool // the flags given on the command line
 }
@@ -90,7 +91,8 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.opts.Population.QuadNodes, "quad-nodes", 0, "Gauss–Legendre nodes per area for uniform z in the population expectation (0: default)")
 	fs.Float64Var(&c.opts.RelTol, "rtol", 1e-8, "flow: relative tolerance of the adaptive integrator")
 	fs.StringVar(&c.samplesFile, "samples-file", "", "read the sample set from a --dump-samples file instead of drawing it")
-	fs.StringVar(&c.out, "out", "", "write the trajectory as JSON to this file (docs/FORMATS.md)")
+	fs.StringVar(&c.out, "out", "", "write the trajectory to this file (docs/FORMATS.md)")
+	fs.StringVar(&c.format, "format", "", "of --out: json or npz (NumPy arrays; default: from the --out extension, else json)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
 }
@@ -138,6 +140,9 @@ func (c *runConfig) check() error {
 		return badInput("--engine = %q: must be one of %s", c.engine, engineNames())
 	}
 	c.spec = spec
+	if err := c.trajectoryFormat(); err != nil {
+		return err
+	}
 	for _, f := range engineFlags {
 		if c.set[f] && !slices.Contains(spec.Flags, f) {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
@@ -270,7 +275,11 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	if c.out != "" {
 		out := runOutput{Format: runFormat, Engine: traj.Engine, Expectation: expectation, Seed: c.seed, Samples: n,
 			Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting, Records: traj.Records}
-		if err := writeJSON(c.out, out); err != nil {
+		write := writeJSON
+		if c.format == "npz" {
+			write = func(path string, v any) error { return writeNPZ(path, v.(runOutput)) }
+		}
+		if err := write(c.out, out); err != nil {
 			return err
 		}
 	}
