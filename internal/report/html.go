@@ -200,7 +200,7 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 		pg.Class = "none"
 	}
 	for _, c := range r.Results {
-		hc := htmlClaim{ClaimResult: c, Label: verdictLabel(c.Verdict), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
+		hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
 		switch c.Verdict {
 		case judge.Holds:
 			hc.Class = "holds"

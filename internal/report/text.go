@@ -44,7 +44,7 @@ func writeText(w io.Writer, r *judge.Report) error {
 		}
 		rows = append(rows, []string{
 			mark, oneLine(c.ID), truncate(oneLine(c.Title), titleWidth), oneLine(string(c.Provenance)),
-			verdictLabel(c.Verdict), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), oneLine(c.Formula),
+			resultLabel(c), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), oneLine(c.Formula),
 		})
 	}
 	widths := make([]int, len(header))
@@ -99,6 +99,9 @@ func writeText(w io.Writer, r *judge.Report) error {
 		fmt.Fprintf(bw, "\nNot asserted (outside the regime):\n")
 		for _, c := range outside {
 			fmt.Fprintf(bw, "  %s\n", name(c))
+			if c.Empirical != "" {
+				fmt.Fprintf(bw, "      measured all the same: %s, %s\n", strings.TrimPrefix(resultLabel(c), "n/a, "), violation(c))
+			}
 			preds := failingPredicates(c)
 			for _, p := range preds {
 				fmt.Fprintf(bw, "      %s", oneLine(evaluated(p)))
