@@ -11,8 +11,9 @@ build:
 test:
 	$(GO) test ./...
 
+## test-race: the tests under the race detector (about 10× slower; -short skips the longest judge runs)
 test-race:
-	$(GO) test -race ./...
+	$(GO) test -race -short -timeout 60m ./...
 
 ## bench: every benchmark, three counts each (compare runs with benchstat)
 bench:
@@ -70,6 +71,8 @@ evidence: build
 	$(GO) build -o bin/evidence ./tools/evidence
 	for a in $(RATES); do echo "### rates $$a"; ./bin/evidence rates $$a -v || exit 1; done > docs/evidence/rates.txt
 	for a in $(PHASES); do echo "### phase $$a"; ./bin/evidence phase $$a || exit 1; done > docs/evidence/phase.txt
+	$(GO) test -count=1 -v -run 'TestFlowQuadraticClosedForm|TestFlowVsGDOrderEta|TestFlowGapBound|TestFlowVsDescendGrid4' ./dynamics > docs/evidence/tests-flow.txt
+	$(GO) test -count=1 -v -run 'TestDescentToFlow|TestFullEqualsExact|TestSamplesToPopulation|TestEnumerationMatchesCRN' ./proptest > docs/evidence/tests-agreement.txt
 	./mimverify check --format markdown --out docs/evidence/check-default.md --progress never
 	./mimverify check --preset global-local --format markdown --out docs/evidence/check-global-local.md --progress never
 	./mimverify sweep --preset default --vary gamma=0.3,0.5,0.7 --vary z.kind=constant,uniform,two-point \

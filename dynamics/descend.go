@@ -73,8 +73,8 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 }
 
 func finiteLoss(id engine.ID, t int, loss float64) error {
-	if _, v, bad := theory.FirstNonFinite([]float64{loss}); bad {
-		return &theory.NonFiniteError{Engine: string(id), Step: t, Quantity: "loss", Value: v}
+	if !theory.Finite(loss) {
+		return &theory.NonFiniteError{Engine: string(id), Step: t, Quantity: "loss", Value: loss}
 	}
 	return nil
 }

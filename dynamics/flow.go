@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"mimverify/engine"
 	"mimverify/theory"
@@ -24,6 +25,10 @@ type Flow struct {
 	RelTol, AbsTol float64
 	// MaxSteps bounds the integrator's attempted steps; 0 selects 1e6.
 	MaxSteps int
+	// Deadline, when not zero, stops the integration with ErrDeadline once
+	// passed: a stiff flow (large η·z) can need millions of steps, and its
+	// cost cannot be known before it is integrated.
+	Deadline time.Time
 	// Used is set by Run to the population objective it built, if any.
 	Used *PopulationObjective
 }
@@ -89,15 +94,20 @@ func (f *Flow) objective(p engine.Problem) (Objective, error) {
 // variational equations behind FlowGap: y = (x, u, q) with x' = −∇L(x),
 // u' = −H(u + ∇L/2), q' = ½‖H∇L‖₂.
 type flowRHS struct {
-	grad       *Gradient
-	n          int
-	withGap    bool
-	g, v, h    []float64
-	lastLoss   float64
-	lastStdErr float64
+	grad     *Gradient
+	n        int
+	withGap  bool
+	g, v, h  []float64
+	deadline time.Time
 }
 
-func (r *flowRHS) eval(_ float64, y, dy []float64) error {
+// ErrDeadline is wrapped by the error of a flow stopped by its Deadline.
+var ErrDeadline = errors.New("flow: time budget exceeded")
+
+func (r *flowRHS) eval(tau float64, y, dy []float64) error {
+	if !r.deadline.IsZero() && time.Now().After(r.deadline) {
+		return fmt.Errorf("%w at τ = %.6g", ErrDeadline, tau)
+	}
 	n := r.n
 	if !r.withGap {
 		r.grad.At(y, dy)
@@ -141,7 +151,7 @@ func (f *Flow) run(p engine.Problem, sch engine.Schedule, obs engine.Observer, w
 	}
 	sh, eta := p.Setting.Shape(), p.Setting.Eta
 	n := sh.Len()
-	rhs := &flowRHS{grad: NewGradient(sh, obj), n: n, withGap: withGap}
+	rhs := &flowRHS{grad: NewGradient(sh, obj), n: n, withGap: withGap, deadline: f.Deadline}
 	y0 := x0.Flat()
 	if withGap {
 		y0 = append(y0, make([]float64, n+1)...) // x, u, q

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"mimverify/theory"
 )
 
 // ODEOptions configures Integrate. The zero value selects the defaults noted
@@ -62,60 +64,6 @@ var ErrStepUnderflow = errors.New("ode: step size underflow")
 // were attempted before the last output time was reached.
 var ErrMaxSteps = errors.New("ode: MaxSteps exceeded")
 
-// Dormand–Prince 5(4) tableau (Dormand & Prince 1980; Hairer, Nørsett &
-// Wanner, Solving ODEs I, Table II.5.2), exact rational values.
-const (
-	dpC2 = 1.0 / 5
-	dpC3 = 3.0 / 10
-	dpC4 = 4.0 / 5
-	dpC5 = 8.0 / 9
-
-	dpA21 = 1.0 / 5
-
-	dpA31 = 3.0 / 40
-	dpA32 = 9.0 / 40
-
-	dpA41 = 44.0 / 45
-	dpA42 = -56.0 / 15
-	dpA43 = 32.0 / 9
-
-	dpA51 = 19372.0 / 6561
-	dpA52 = -25360.0 / 2187
-	dpA53 = 64448.0 / 6561
-	dpA54 = -212.0 / 729
-
-	dpA61 = 9017.0 / 3168
-	dpA62 = -355.0 / 33
-	dpA63 = 46732.0 / 5247
-	dpA64 = 49.0 / 176
-	dpA65 = -5103.0 / 18656
-
-	// The fifth-order weights b_i are the seventh row (FSAL): b = a_7·.
-	dpA71 = 35.0 / 384
-	dpA73 = 500.0 / 1113
-	dpA74 = 125.0 / 192
-	dpA75 = -2187.0 / 6784
-	dpA76 = 11.0 / 84
-
-	// e_i = b_i − b̂_i, with b̂ the embedded fourth-order weights
-	// (5179/57600, 0, 7571/16695, 393/640, −92097/339200, 187/2100, 1/40).
-	dpE1 = 71.0 / 57600
-	dpE3 = -71.0 / 16695
-	dpE4 = 71.0 / 1920
-	dpE5 = -17253.0 / 339200
-	dpE6 = 22.0 / 525
-	dpE7 = -1.0 / 40
-
-	// Dense output coefficients of the continuous extension (Hairer's
-	// CONTD5, dopri5.f).
-	dpD1 = -12715105075.0 / 11282082432
-	dpD3 = 87487479700.0 / 32700410799
-	dpD4 = -10690763975.0 / 1880347072
-	dpD5 = 701980252875.0 / 199316789632
-	dpD6 = -1453857185.0 / 822651844
-	dpD7 = 69997945.0 / 29380423
-)
-
 // Step-size control constants (Hairer–Nørsett–Wanner, dopri5.f defaults).
 const (
 	odeSafety = 0.9
@@ -123,172 +71,11 @@ const (
 	odeFacMax = 10  // hnew/h ≤ 10
 )
 
-// dopri holds the workspace of one integration: nothing is allocated per step.
-type dopri struct {
-	f                          func(t float64, y, dy []float64) error
-	n                          int
-	k1, k2, k3, k4, k5, k6, k7 []float64
-	ytmp, ynew, yerr           []float64
-	r1, r2, r3, r4, r5         []float64 // dense-output coefficients
-	yout                       []float64
-	evals                      int
-}
-
-func newDopri(f func(t float64, y, dy []float64) error, n int) *dopri {
-	buf := make([]float64, 16*n)
-	next := func() []float64 { s := buf[:n:n]; buf = buf[n:]; return s }
-	d := &dopri{f: f, n: n}
-	d.k1, d.k2, d.k3, d.k4, d.k5, d.k6, d.k7 = next(), next(), next(), next(), next(), next(), next()
-	d.ytmp, d.ynew, d.yerr = next(), next(), next()
-	d.r1, d.r2, d.r3, d.r4, d.r5 = next(), next(), next(), next(), next()
-	d.yout = next()
-	return d
-}
-
-// eval calls f and checks the derivative for non-finite values.
-func (d *dopri) eval(t float64, y, dy []float64) error {
-	d.evals++
-	if err := d.f(t, y, dy); err != nil {
-		return err
-	}
-	for i, v := range dy {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return &NonFiniteDerivativeError{T: t, Index: i, Value: v}
-		}
-	}
-	return nil
-}
-
-// step takes one trial step of size h from (t, y) with d.k1 = f(t, y): it
-// fills d.ynew with the fifth-order solution, d.k7 with f(t+h, ynew), and
-// d.yerr with the difference between the fifth- and fourth-order solutions.
-func (d *dopri) step(t, h float64, y []float64) error {
-	k1, k2, k3, k4, k5, k6, k7, yt := d.k1, d.k2, d.k3, d.k4, d.k5, d.k6, d.k7, d.ytmp
-	for i := range yt {
-		yt[i] = y[i] + h*dpA21*k1[i]
-	}
-	if err := d.eval(t+dpC2*h, yt, k2); err != nil {
-		return err
-	}
-	for i := range yt {
-		yt[i] = y[i] + h*(dpA31*k1[i]+dpA32*k2[i])
-	}
-	if err := d.eval(t+dpC3*h, yt, k3); err != nil {
-		return err
-	}
-	for i := range yt {
-		yt[i] = y[i] + h*(dpA41*k1[i]+dpA42*k2[i]+dpA43*k3[i])
-	}
-	if err := d.eval(t+dpC4*h, yt, k4); err != nil {
-		return err
-	}
-	for i := range yt {
-		yt[i] = y[i] + h*(dpA51*k1[i]+dpA52*k2[i]+dpA53*k3[i]+dpA54*k4[i])
-	}
-	if err := d.eval(t+dpC5*h, yt, k5); err != nil {
-		return err
-	}
-	for i := range yt {
-		yt[i] = y[i] + h*(dpA61*k1[i]+dpA62*k2[i]+dpA63*k3[i]+dpA64*k4[i]+dpA65*k5[i])
-	}
-	if err := d.eval(t+h, yt, k6); err != nil {
-		return err
-	}
-	yn := d.ynew
-	for i := range yn {
-		yn[i] = y[i] + h*(dpA71*k1[i]+dpA73*k3[i]+dpA74*k4[i]+dpA75*k5[i]+dpA76*k6[i])
-	}
-	if err := d.eval(t+h, yn, k7); err != nil {
-		return err
-	}
-	for i := range d.yerr {
-		d.yerr[i] = h * (dpE1*k1[i] + dpE3*k3[i] + dpE4*k4[i] + dpE5*k5[i] + dpE6*k6[i] + dpE7*k7[i])
-	}
-	return nil
-}
-
-// errNorm is the Hairer–Nørsett–Wanner error norm of d.yerr:
-// sqrt(1/n Σ (err_i / (atol + rtol·max(|y_i|, |ynew_i|)))²).
-func (d *dopri) errNorm(y []float64, rtol, atol float64) float64 {
-	s := 0.0
-	for i, e := range d.yerr {
-		sk := atol + rtol*math.Max(math.Abs(y[i]), math.Abs(d.ynew[i]))
-		s += (e / sk) * (e / sk)
-	}
-	return math.Sqrt(s / float64(d.n))
-}
-
-// prepareDense computes the coefficients of the continuous extension on the
-// step from (t, y) to (t+h, ynew); it must run before k1 is overwritten.
-func (d *dopri) prepareDense(h float64, y []float64) {
-	for i := range y {
-		ydiff := d.ynew[i] - y[i]
-		bspl := h*d.k1[i] - ydiff
-		d.r1[i] = y[i]
-		d.r2[i] = ydiff
-		d.r3[i] = bspl
-		d.r4[i] = ydiff - h*d.k7[i] - bspl
-		d.r5[i] = h * (dpD1*d.k1[i] + dpD3*d.k3[i] + dpD4*d.k4[i] + dpD5*d.k5[i] + dpD6*d.k6[i] + dpD7*d.k7[i])
-	}
-}
-
-// dense evaluates the continuous extension at θ = (t − t_old)/h ∈ [0, 1]
-// into d.yout.
-func (d *dopri) dense(theta float64) []float64 {
-	t1 := 1 - theta
-	for i := range d.yout {
-		d.yout[i] = d.r1[i] + theta*(d.r2[i]+t1*(d.r3[i]+theta*(d.r4[i]+t1*d.r5[i])))
-	}
-	return d.yout
-}
-
-// rmsScaled returns sqrt(1/n Σ (v_i/sk_i)²) with sk_i = atol + rtol·|y_i|.
-func rmsScaled(v, y []float64, rtol, atol float64) float64 {
-	s := 0.0
-	for i := range v {
-		sk := atol + rtol*math.Abs(y[i])
-		s += (v[i] / sk) * (v[i] / sk)
-	}
-	return math.Sqrt(s / float64(len(v)))
-}
-
-// initialStep is the starting-step algorithm of Hairer–Nørsett–Wanner
-// (Solving ODEs I, §II.4; HINIT in dopri5.f) for a method of order 5, with
-// d.k1 = f(t, y).
-func (d *dopri) initialStep(t float64, y []float64, rtol, atol, hmax float64) (float64, error) {
-	d0 := rmsScaled(y, y, rtol, atol)
-	d1 := rmsScaled(d.k1, y, rtol, atol)
-	var h0 float64
-	if d0 < 1e-5 || d1 < 1e-5 {
-		h0 = 1e-6
-	} else {
-		h0 = 0.01 * d0 / d1
-	}
-	h0 = math.Min(h0, hmax)
-	for i := range y {
-		d.ytmp[i] = y[i] + h0*d.k1[i]
-	}
-	if err := d.eval(t+h0, d.ytmp, d.k2); err != nil {
-		return 0, err
-	}
-	for i := range y {
-		d.yerr[i] = d.k2[i] - d.k1[i]
-	}
-	d2 := rmsScaled(d.yerr, y, rtol, atol) / h0
-	var h1 float64
-	if m := math.Max(d1, d2); m <= 1e-15 {
-		h1 = math.Max(1e-6, h0*1e-3)
-	} else {
-		h1 = math.Pow(0.01/m, 1.0/5)
-	}
-	return math.Min(math.Min(100*h0, h1), hmax), nil
-}
-
 func (o ODEOptions) resolve() (ODEOptions, error) {
 	bad := func(name string, v float64, allowed string) error {
 		return fmt.Errorf("ode: %s = %v: must be %s", name, v, allowed)
 	}
-	fin := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	fin := theory.Finite
 	if o.RelTol == 0 {
 		o.RelTol = 1e-6
 	}
@@ -343,140 +130,229 @@ func Integrate(f func(t float64, y, dy []float64) error, t0 float64, y0 []float6
 	if err != nil {
 		return st, err
 	}
-	if math.IsNaN(t0) || math.IsInf(t0, 0) {
-		return st, fmt.Errorf("ode: t0 = %v: must be finite", t0)
-	}
-	for i, t := range times {
-		if math.IsNaN(t) || math.IsInf(t, 0) || t < t0 || (i > 0 && t < times[i-1]) {
-			return st, fmt.Errorf("ode: times[%d] = %v: output times must be finite, ≥ t0 = %v and non-decreasing", i, t, t0)
-		}
-	}
-	n := len(y0)
-	if n == 0 {
-		return st, errors.New("ode: empty state y0")
-	}
-	for i, v := range y0 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return st, fmt.Errorf("ode: y0[%d] = %v: must be finite", i, v)
-		}
+	if err := checkODEInput(t0, y0, times); err != nil {
+		return st, err
 	}
 	if len(times) == 0 {
 		return st, nil
 	}
-	d := newDopri(f, n)
+	d := newDopri(f, len(y0))
 	defer func() { st.Evals = d.evals }()
-	y := make([]float64, n)
-	copy(y, y0)
-	next := 0
-	for next < len(times) && times[next] == t0 {
-		copy(d.yout, y)
-		if err := out(next, t0, d.yout); err != nil {
-			return st, err
+	r := &odeRun{d: d, opt: opt, times: times, out: out, t: t0, y: make([]float64, len(y0))}
+	copy(r.y, y0)
+	if err := r.reportInitial(); err != nil || r.next == len(times) {
+		return st, err
+	}
+	if err := r.start(); err != nil {
+		return st, err
+	}
+	err = r.run()
+	return r.st, err
+}
+
+// checkODEInput checks the initial condition and the output times.
+func checkODEInput(t0 float64, y0, times []float64) error {
+	if math.IsNaN(t0) || math.IsInf(t0, 0) {
+		return fmt.Errorf("ode: t0 = %v: must be finite", t0)
+	}
+	for i, t := range times {
+		if math.IsNaN(t) || math.IsInf(t, 0) || t < t0 || (i > 0 && t < times[i-1]) {
+			return fmt.Errorf("ode: times[%d] = %v: output times must be finite, ≥ t0 = %v and non-decreasing", i, t, t0)
 		}
-		next++
 	}
-	if next == len(times) {
-		return st, nil
+	if len(y0) == 0 {
+		return errors.New("ode: empty state y0")
 	}
-	tend := times[len(times)-1]
-	t := t0
-	hmax := tend - t0
-	if opt.MaxStep > 0 {
-		hmax = math.Min(hmax, opt.MaxStep)
+	for i, v := range y0 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("ode: y0[%d] = %v: must be finite", i, v)
+		}
 	}
-	if err := d.eval(t, y, d.k1); err != nil {
-		return st, fmt.Errorf("ode: at t0: %w", err)
+	return nil
+}
+
+// odeRun is the state of one call of Integrate.
+type odeRun struct {
+	d     *dopri
+	opt   ODEOptions // resolved
+	times []float64
+	out   func(i int, t float64, y []float64) error
+	next  int // index of the next output time to report
+	// t and y are the current time and solution, h the next trial step,
+	// hmax its bound and tend the last output time.
+	t, h, hmax, tend float64
+	y                []float64
+	// rejectedLast records that a step was rejected since the last
+	// accepted one: the step after it then does not grow.
+	rejectedLast bool
+	st           ODEStats
+}
+
+// adaptive reports whether the error control chooses the steps (no FixedStep).
+func (r *odeRun) adaptive() bool { return r.opt.FixedStep == 0 }
+
+// reportInitial reports y0 at the output times equal to t0.
+func (r *odeRun) reportInitial() error {
+	for r.next < len(r.times) && r.times[r.next] == r.t {
+		copy(r.d.yout, r.y)
+		if err := r.out(r.next, r.t, r.d.yout); err != nil {
+			return err
+		}
+		r.next++
 	}
-	var h float64
+	return nil
+}
+
+// start evaluates f at t0, which the first step needs (FSAL keeps it
+// current afterwards), and picks the first trial step.
+func (r *odeRun) start() error {
+	r.tend = r.times[len(r.times)-1]
+	r.hmax = r.tend - r.t
+	if r.opt.MaxStep > 0 {
+		r.hmax = math.Min(r.hmax, r.opt.MaxStep)
+	}
+	if err := r.d.eval(r.t, r.y, r.d.k1); err != nil {
+		return fmt.Errorf("ode: at t0: %w", err)
+	}
 	switch {
-	case opt.FixedStep > 0:
-		h = opt.FixedStep
-	case opt.InitialStep > 0:
-		h = math.Min(opt.InitialStep, hmax)
+	case r.opt.FixedStep > 0:
+		r.h = r.opt.FixedStep
+	case r.opt.InitialStep > 0:
+		r.h = math.Min(r.opt.InitialStep, r.hmax)
 	default:
-		if h, err = d.initialStep(t, y, opt.RelTol, opt.AbsTol, hmax); err != nil {
-			return st, fmt.Errorf("ode: choosing the initial step: %w", err)
+		h, err := r.d.initialStep(r.t, r.y, r.opt.RelTol, r.opt.AbsTol, r.hmax)
+		if err != nil {
+			return fmt.Errorf("ode: choosing the initial step: %w", err)
+		}
+		r.h = h
+	}
+	return nil
+}
+
+// run steps until the last output time has been reported.
+func (r *odeRun) run() error {
+	for r.next < len(r.times) {
+		last, err := r.fitStep()
+		if err != nil {
+			return err
+		}
+		ok, fac, err := r.try()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := r.accept(last, fac); err != nil {
+			return err
 		}
 	}
-	rejectedLast := false
-	var nf *NonFiniteDerivativeError
-	for next < len(times) {
-		if st.Accepted+st.Rejected >= opt.MaxSteps {
-			return st, fmt.Errorf("%w: %d steps attempted, reached t = %.17g of %.17g", ErrMaxSteps, opt.MaxSteps, t, tend)
+	return nil
+}
+
+// fitStep checks the step budget, stretches or shortens the trial step so
+// that the last one lands exactly on the last output time (last reports
+// that it does), and checks the step against the resolution of t.
+func (r *odeRun) fitStep() (last bool, err error) {
+	if r.st.Accepted+r.st.Rejected >= r.opt.MaxSteps {
+		return false, fmt.Errorf("%w: %d steps attempted, reached t = %.17g of %.17g", ErrMaxSteps, r.opt.MaxSteps, r.t, r.tend)
+	}
+	// Stretching a step by up to 1% avoids a sliver of a last step; fixed
+	// steps only absorb rounding, so that the step size stays as asked.
+	stretch := 1.01
+	if r.opt.FixedStep > 0 {
+		stretch = 1 + 1e-9
+	}
+	if r.t+stretch*r.h >= r.tend {
+		r.h = r.tend - r.t
+		last = true
+	}
+	if r.h <= 10*math.Abs(r.t)*0x1p-52 || r.h <= 0 {
+		return last, fmt.Errorf("%w at t = %.17g (h = %g)", ErrStepUnderflow, r.t, r.h)
+	}
+	return last, nil
+}
+
+// try takes a trial step of size r.h and reports whether it is accepted,
+// with the factor fac the error control proposes for the next step (1 for
+// fixed steps). A rejected step has already shrunk r.h.
+func (r *odeRun) try() (ok bool, fac float64, err error) {
+	if err := r.d.step(r.t, r.h, r.y); err != nil {
+		var nf *NonFiniteDerivativeError
+		if !r.adaptive() || !errors.As(err, &nf) {
+			return false, 0, err
 		}
-		last := false
-		stretch := 1.01
-		if opt.FixedStep > 0 {
-			stretch = 1 + 1e-9
+		// A trial stage left the region where f is finite: shrink.
+		r.st.Rejected++
+		r.rejectedLast = true
+		if r.h*odeFacMin <= 10*math.Abs(r.t)*0x1p-52 {
+			return false, 0, err
 		}
-		if t+stretch*h >= tend {
-			h = tend - t
-			last = true
+		r.h *= odeFacMin
+		return false, 0, nil
+	}
+	if !r.adaptive() {
+		return true, 1.0, nil
+	}
+	e := r.d.errNorm(r.y, r.opt.RelTol, r.opt.AbsTol)
+	if math.IsNaN(e) {
+		e = math.Inf(1)
+	}
+	fac = odeSafety * math.Pow(math.Max(e, 1e-300), -1.0/5)
+	fac = math.Max(odeFacMin, math.Min(odeFacMax, fac))
+	if e > 1 {
+		r.st.Rejected++
+		r.rejectedLast = true
+		r.h *= math.Min(1, fac)
+		return false, fac, nil
+	}
+	return true, fac, nil
+}
+
+// accept moves to the end of the step just taken (exactly tend when it is
+// the last), reports the output times it covers, and sets the next trial
+// step from fac.
+func (r *odeRun) accept(last bool, fac float64) error {
+	r.st.Accepted++
+	r.st.LastStep = r.h
+	tnew := r.t + r.h
+	if last {
+		tnew = r.tend
+	}
+	r.d.prepareDense(r.h, r.y)
+	if err := r.reportStep(tnew); err != nil {
+		return err
+	}
+	copy(r.y, r.d.ynew)
+	r.d.k1, r.d.k7 = r.d.k7, r.d.k1 // FSAL
+	r.t = tnew
+	if r.opt.FixedStep > 0 {
+		r.h = r.opt.FixedStep
+	} else {
+		if r.rejectedLast {
+			fac = math.Min(fac, 1)
 		}
-		if h <= 10*math.Abs(t)*0x1p-52 || h <= 0 {
-			return st, fmt.Errorf("%w at t = %.17g (h = %g)", ErrStepUnderflow, t, h)
-		}
-		if err := d.step(t, h, y); err != nil {
-			if opt.FixedStep == 0 && errors.As(err, &nf) {
-				// A trial stage left the region where f is finite: shrink.
-				st.Rejected++
-				rejectedLast = true
-				if h*odeFacMin <= 10*math.Abs(t)*0x1p-52 {
-					return st, err
-				}
-				h *= odeFacMin
-				continue
-			}
-			return st, err
-		}
-		fac := 1.0
-		if opt.FixedStep == 0 {
-			e := d.errNorm(y, opt.RelTol, opt.AbsTol)
-			if math.IsNaN(e) {
-				e = math.Inf(1)
-			}
-			fac = odeSafety * math.Pow(math.Max(e, 1e-300), -1.0/5)
-			fac = math.Max(odeFacMin, math.Min(odeFacMax, fac))
-			if e > 1 {
-				st.Rejected++
-				rejectedLast = true
-				h *= math.Min(1, fac)
-				continue
-			}
-		}
-		// Accept.
-		st.Accepted++
-		st.LastStep = h
-		tnew := t + h
-		if last {
-			tnew = tend
-		}
-		d.prepareDense(h, y)
-		for next < len(times) && times[next] <= tnew {
-			var yo []float64
-			if times[next] == tnew {
-				yo = d.yout
-				copy(yo, d.ynew)
-			} else {
-				yo = d.dense((times[next] - t) / h)
-			}
-			if err := out(next, times[next], yo); err != nil {
-				return st, err
-			}
-			next++
-		}
-		copy(y, d.ynew)
-		d.k1, d.k7 = d.k7, d.k1 // FSAL
-		t = tnew
-		if opt.FixedStep > 0 {
-			h = opt.FixedStep
+		r.h = math.Min(r.h*fac, r.hmax)
+	}
+	r.rejectedLast = false
+	return nil
+}
+
+// reportStep reports the output times in (r.t, tnew], through the dense
+// output except at tnew itself, where the step's own solution is exact.
+func (r *odeRun) reportStep(tnew float64) error {
+	for r.next < len(r.times) && r.times[r.next] <= tnew {
+		var yo []float64
+		if r.times[r.next] == tnew {
+			yo = r.d.yout
+			copy(yo, r.d.ynew)
 		} else {
-			if rejectedLast {
-				fac = math.Min(fac, 1)
-			}
-			h = math.Min(h*fac, hmax)
+			yo = r.d.dense((r.times[r.next] - r.t) / r.h)
 		}
-		rejectedLast = false
+		if err := r.out(r.next, r.times[r.next], yo); err != nil {
+			return err
+		}
+		r.next++
 	}
-	return st, nil
+	return nil
 }

@@ -136,37 +136,9 @@ func NewPopulationObjective(s *theory.Setting, opt PopulationOptions) (*Populati
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("dynamics: population objective: invalid setting: %w", err)
 	}
-	if opt.Mode == "" {
-		opt.Mode = PopulationAuto
-	}
-	switch opt.Mode {
-	case PopulationAuto, PopulationEnumerate, PopulationCRN:
-	default:
-		return nil, fmt.Errorf("dynamics: population option Mode = %q: must be one of auto, enumerate, crn", opt.Mode)
-	}
-	if opt.QuadNodes == 0 {
-		opt.QuadNodes = DefaultQuadNodes
-	}
-	if opt.QuadNodes < 1 || opt.QuadNodes > MaxQuadNodes {
-		return nil, fmt.Errorf("dynamics: population option QuadNodes = %d: must be an integer in [1, %d] (0 for the default %d)", opt.QuadNodes, MaxQuadNodes, DefaultQuadNodes)
-	}
-	if opt.CRNSamples == 0 {
-		opt.CRNSamples = DefaultCRNSamples
-	}
-	if opt.CRNSamples < MinCRNSamples || opt.CRNSamples > MaxCRNSamples {
-		return nil, fmt.Errorf("dynamics: population option CRNSamples = %d: must be an integer in [%d, %d] (0 for the default %d)", opt.CRNSamples, MinCRNSamples, MaxCRNSamples, DefaultCRNSamples)
-	}
-	terms, ok := CountTerms(s, opt.QuadNodes)
-	mode := opt.Mode
-	if mode == PopulationAuto {
-		mode = PopulationCRN
-		if ok {
-			mode = PopulationEnumerate
-		}
-	}
-	if mode == PopulationEnumerate && !ok {
-		return nil, fmt.Errorf("dynamics: population option Mode = \"enumerate\": setting %q needs P = %d ≤ %d and %.4g enumeration terms ≤ %d (masks × z nodes; lower QuadNodes or use mode crn)",
-			s.Name, s.P, MaxEnumerateP, terms, MaxEnumerateTerms)
+	opt, mode, _, err := opt.Resolve(s)
+	if err != nil {
+		return nil, err
 	}
 	o := &PopulationObjective{s: s.Clone(), mode: mode, quadNodes: opt.QuadNodes}
 	o.ws = newWeightedSet(&o.s)
@@ -183,6 +155,50 @@ func NewPopulationObjective(s *theory.Setting, opt PopulationOptions) (*Populati
 	}
 	o.ws.finish()
 	return o, nil
+}
+
+// Resolve fills the defaults of the options and decides the mode that
+// NewPopulationObjective will use on s, with its number of weighted terms
+// (enumeration terms, or CRN samples), before any is built: the CLI names
+// the expectation of a run before the run starts. Bad options give an
+// error naming the option and its allowed range.
+func (opt PopulationOptions) Resolve(s *theory.Setting) (resolved PopulationOptions, mode string, terms int, err error) {
+	if opt.Mode == "" {
+		opt.Mode = PopulationAuto
+	}
+	switch opt.Mode {
+	case PopulationAuto, PopulationEnumerate, PopulationCRN:
+	default:
+		return opt, "", 0, fmt.Errorf("dynamics: population option Mode = %q: must be one of auto, enumerate, crn", opt.Mode)
+	}
+	if opt.QuadNodes == 0 {
+		opt.QuadNodes = DefaultQuadNodes
+	}
+	if opt.QuadNodes < 1 || opt.QuadNodes > MaxQuadNodes {
+		return opt, "", 0, fmt.Errorf("dynamics: population option QuadNodes = %d: must be an integer in [1, %d] (0 for the default %d)", opt.QuadNodes, MaxQuadNodes, DefaultQuadNodes)
+	}
+	if opt.CRNSamples == 0 {
+		opt.CRNSamples = DefaultCRNSamples
+	}
+	if opt.CRNSamples < MinCRNSamples || opt.CRNSamples > MaxCRNSamples {
+		return opt, "", 0, fmt.Errorf("dynamics: population option CRNSamples = %d: must be an integer in [%d, %d] (0 for the default %d)", opt.CRNSamples, MinCRNSamples, MaxCRNSamples, DefaultCRNSamples)
+	}
+	n, ok := CountTerms(s, opt.QuadNodes)
+	mode = opt.Mode
+	if mode == PopulationAuto {
+		mode = PopulationCRN
+		if ok {
+			mode = PopulationEnumerate
+		}
+	}
+	if mode == PopulationEnumerate && !ok {
+		return opt, "", 0, fmt.Errorf("dynamics: population option Mode = \"enumerate\": setting %q needs P = %d ≤ %d and %.4g enumeration terms ≤ %d (masks × z nodes; lower QuadNodes or use mode crn)",
+			s.Name, s.P, MaxEnumerateP, n, MaxEnumerateTerms)
+	}
+	if mode == PopulationCRN {
+		return opt, mode, opt.CRNSamples, nil
+	}
+	return opt, mode, int(n), nil
 }
 
 // zNodes returns the z nodes of a cluster with n areas and their weights

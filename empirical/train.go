@@ -3,7 +3,6 @@ package empirical
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -134,13 +133,13 @@ func (f *Full) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (
 			if f.Observe != nil {
 				f.Observe(t, q, e)
 			}
-		} else if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		} else if !theory.Finite(loss) {
 			return rec.Trajectory(), &theory.NonFiniteError{Engine: string(engine.Full), Step: t, Quantity: "loss", Value: loss}
 		}
 		if last {
 			return rec.Trajectory(), nil
 		}
-		if _, v, bad := theory.FirstNonFinite(grad.RawMatrix().Data); bad {
+		if _, v, bad := engine.FirstNonFinite(grad.RawMatrix().Data); bad {
 			return rec.Trajectory(), &theory.NonFiniteError{Engine: string(engine.Full), Step: t, Quantity: "gradient of Q", Value: v}
 		}
 		grad.Scale(-s.Eta, grad)

@@ -13,7 +13,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"mimverify/theory"
 )
@@ -28,6 +27,8 @@ const (
 	Exact      ID = "exact"      // level 1: GD on (A, B), the same samples
 	Population ID = "population" // level 2: GD on (A, B) under the population expectation
 	Flow       ID = "flow"       // level 3: the gradient-flow ODE at τ = η·t
+	Orbit      ID = "orbit"      // level 4: population GD on the setting's symmetric subspace
+	MeanField  ID = "meanfield"  // level 5: the orbit dynamics with cell counts at their means
 )
 
 // Problem is what an engine runs: a setting, the training samples of the
@@ -60,7 +61,7 @@ func (p *Problem) Start(id ID) (theory.Correlations, error) {
 		return theory.Correlations{}, fmt.Errorf("%s: initial state: %w", id, err)
 	}
 	c := p.Init.Clone()
-	if i, v, bad := theory.FirstNonFinite(c.Flat()); bad {
+	if i, v, bad := FirstNonFinite(c.Flat()); bad {
 		return theory.Correlations{}, &theory.NonFiniteError{Engine: string(id), Step: 0, Quantity: "initial " + sh.EntryName(i), Value: v}
 	}
 	return c, nil
@@ -75,6 +76,10 @@ type Observer struct {
 	// Record, when not nil, is called with each record as it is made; a
 	// non-nil error stops the run, which returns it (per-record checks).
 	Record func(r *theory.Record) error
+	// Discard passes records to Record without keeping them in the
+	// trajectory, so that a run streaming its records to a file holds one
+	// record in memory, not all of them.
+	Discard bool
 }
 
 func (o Observer) step(t, steps int) error {
@@ -120,7 +125,7 @@ func NewRecorder(id ID, s *theory.Setting, sch Schedule, obs Observer) (*Recorde
 	if s == nil {
 		return nil, errors.New(string(id) + ": no setting")
 	}
-	if math.IsNaN(s.Eta) || math.IsInf(s.Eta, 0) || s.Eta <= 0 {
+	if !theory.Finite(s.Eta) || s.Eta <= 0 {
 		return nil, fmt.Errorf("%s: eta = %g: must be a finite step size > 0", id, s.Eta)
 	}
 	return &Recorder{id: id, sch: sch, obs: obs, tr: theory.Trajectory{Engine: string(id)}, eta: s.Eta}, nil
@@ -132,10 +137,16 @@ func (r *Recorder) Wants(t int) bool { return r.sch.Has(t) }
 // Add records the state c at step t with its loss (a deep copy of c is
 // kept), after checking that the loss is finite.
 func (r *Recorder) Add(t int, loss, stderr float64, c theory.Correlations) error {
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+	if !theory.Finite(loss) {
 		return &theory.NonFiniteError{Engine: string(r.id), Step: t, Quantity: "loss", Value: loss}
 	}
-	r.tr.Records = append(r.tr.Records, theory.Record{Step: t, Time: r.eta * float64(t), Loss: loss, LossStdErr: stderr, Correlations: c.Clone()})
+	rec := theory.Record{Step: t, Time: r.eta * float64(t), Loss: loss, LossStdErr: stderr}
+	if r.obs.Discard {
+		rec.Correlations = c // the observer sees it now and keeps what it wants
+		return r.obs.record(&rec)
+	}
+	rec.Correlations = c.Clone()
+	r.tr.Records = append(r.tr.Records, rec)
 	return r.obs.record(r.tr.Final())
 }
 
@@ -149,7 +160,7 @@ func (r *Recorder) Trajectory() theory.Trajectory { return r.tr }
 // of a flat vector of the setting's shape, named by what (e.g. "gradient of
 // "), or nil when every entry is finite.
 func NonFinite(id ID, sh theory.Shape, step int, what string, flat []float64) error {
-	if i, v, bad := theory.FirstNonFinite(flat); bad {
+	if i, v, bad := FirstNonFinite(flat); bad {
 		return &theory.NonFiniteError{Engine: string(id), Step: step, Quantity: what + sh.EntryName(i), Value: v}
 	}
 	return nil
@@ -160,4 +171,15 @@ func NonFinite(id ID, sh theory.Shape, step int, what string, flat []float64) er
 // (theory.Setting.InitialCorrelations).
 func NewProblem(s *theory.Setting, samples []theory.Sample, seed uint64) Problem {
 	return Problem{Setting: s, Samples: samples, Init: s.InitialCorrelations(seed), Seed: seed}
+}
+
+// FirstNonFinite returns the index of the first NaN or ±Inf of xs and its
+// value; ok is false when every entry is finite.
+func FirstNonFinite(xs []float64) (i int, v float64, ok bool) {
+	for i, x := range xs {
+		if !theory.Finite(x) {
+			return i, x, true
+		}
+	}
+	return -1, 0, false
 }

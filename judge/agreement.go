@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -124,6 +125,12 @@ func agreementChecks(s *theory.Setting, p engine.Problem) ([]AgreementCheck, err
 	return []AgreementCheck{flow, pop}, nil
 }
 
+// flowBudget bounds the integrator's steps in the GD-vs-flow check: at the
+// presets it needs a few hundred; tens of thousands mean a stiff flow
+// (η·‖H‖ large), outside the regime where the O(η) bound is meant to be
+// tested, and would take minutes.
+const flowBudget = 20000
+
 func flowAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, error) {
 	sub := p.Samples[:min(64, len(p.Samples))]
 	obj, err := dynamics.NewSampleObjective(s, sub)
@@ -144,7 +151,10 @@ func flowAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, error) 
 	if err != nil {
 		return AgreementCheck{}, err
 	}
-	fl, fg, err := (&dynamics.Flow{Objective: obj, RelTol: 1e-10, AbsTol: 1e-12}).RunGap(q, sch, engine.Observer{})
+	fl, fg, err := (&dynamics.Flow{Objective: obj, RelTol: 1e-10, AbsTol: 1e-12, MaxSteps: flowBudget}).RunGap(q, sch, engine.Observer{})
+	if errors.Is(err, dynamics.ErrMaxSteps) {
+		return AgreementCheck{}, fmt.Errorf("agreement stage (C8): the gradient flow needed more than %d integrator steps over τ = %g: it is stiff at this η and z (lower eta or z.U, or leave C8 out with --claims)", flowBudget, small.Eta*flowSteps)
+	}
 	if err != nil {
 		return AgreementCheck{}, err
 	}

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -18,6 +21,10 @@ import (
 type Options struct {
 	// Claims selects claims by id ("C3", "C4"); empty means all.
 	Claims []string
+	// Require lists claims that must be asserted and hold: the report
+	// fails when one of them is not asserted (outside its regime, or not
+	// measurable), as when it fails. Each must be among the selected claims.
+	Require []string
 	// Epsilon and Delta are the ε and δ of the area-wide claim C3: a
 	// fraction ≥ 1−δ of the reconstructable masked queries must put
 	// attention ≥ 1−ε on their own area. Defaults 0.1 and 0.1.
@@ -68,6 +75,10 @@ func (o *Options) defaults() {
 	}
 }
 
+// ErrOptions is wrapped by the error of Check for options out of range:
+// bad input, as opposed to an engine's failure.
+var ErrOptions = errors.New("judge: bad options")
+
 func (o *Options) validate() error {
 	var errs []error
 	if !(o.Epsilon > 0 && o.Epsilon < 0.5) {
@@ -85,12 +96,20 @@ func (o *Options) validate() error {
 	if o.MaxSteps < 1 || o.MaxSteps > 10_000_000 {
 		errs = append(errs, fmt.Errorf("max steps = %d: must be in [1, 10000000]", o.MaxSteps))
 	}
-	for _, id := range o.Claims {
+	for _, id := range slices.Concat(o.Claims, o.Require) {
 		if _, ok := measurements[id]; !ok {
 			errs = append(errs, fmt.Errorf("claim %q: must be one of C1…C8", id))
 		}
 	}
-	return errors.Join(errs...)
+	for _, id := range o.Require {
+		if len(o.Claims) > 0 && !slices.Contains(o.Claims, id) {
+			errs = append(errs, fmt.Errorf("required claim %s: must be among the selected claims %v", id, o.Claims))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrOptions, errors.Join(errs...))
+	}
+	return nil
 }
 
 // engine returns the engine of id: the override of Options.Engines, or the
@@ -152,7 +171,9 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	}
 	rep := &Report{Format: ReportFormat, Setting: s, Summary: map[string]int{}}
 	for i := range r.claims {
-		rep.add(Evaluate(&r.claims[i], r.ev))
+		res := Evaluate(&r.claims[i], r.ev)
+		res.Required = slices.Contains(opt.Require, res.ID)
+		rep.add(res)
 	}
 	if opt.WithFull {
 		if err := r.judgeFull(rep); err != nil {
@@ -227,12 +248,45 @@ func (r *run) needs(id engine.ID) bool {
 	return false
 }
 
-// gather runs the engines and fills the evidence.
+// gather runs the engines and fills the evidence. The agreement stage
+// (C8) shares nothing with the main run, and much of it is serial (the
+// per-sample spread of gradients), so it runs beside the main run and the
+// C1 comparison instead of after them; each stage writes its own part of
+// the evidence, so the result does not depend on the interleaving.
 func (r *run) gather() error {
 	exact, err := r.opt.engine(engine.Exact)
 	if err != nil {
 		return err
 	}
+	var agreement []AgreementCheck
+	var agreementErr error
+	var wg sync.WaitGroup
+	withAgreement := r.needs(engine.Flow) || r.needs(engine.Population)
+	if withAgreement {
+		r.stage("agreement between levels (population, flow), beside the main run")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			agreement, agreementErr = agreementChecks(r.s, r.problem)
+		}()
+	}
+	err = r.gatherMain(exact)
+	if err == nil && (r.needs(engine.Full) || r.opt.WithFull) {
+		err = r.gatherC1(exact)
+	}
+	wg.Wait()
+	if err = errors.Join(err, agreementErr); err != nil {
+		return err
+	}
+	if withAgreement {
+		r.ev.Agreement = agreement
+		r.engines = append(r.engines, engine.Population, engine.Flow)
+	}
+	return nil
+}
+
+// gatherMain runs the main trajectory and measures its records.
+func (r *run) gatherMain(exact engine.Engine) error {
 	r.stage("exact recursion: %d steps on %d samples", r.steps, r.opt.Samples)
 	main, err := exact.Run(r.problem, r.schedule, engine.Observer{})
 	if err != nil {
@@ -248,20 +302,6 @@ func (r *run) gather() error {
 	r.ev.Measures = measureAll(r.s, &main, r.problem.Samples, r.opt.Epsilon, r.opt.Delta)
 	held := MeasureAttention(r.s, main.Final().Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
 	r.ev.HeldOut = &held
-	if r.needs(engine.Full) || r.opt.WithFull {
-		if err := r.gatherC1(exact); err != nil {
-			return err
-		}
-	}
-	if r.needs(engine.Flow) || r.needs(engine.Population) {
-		r.stage("agreement between levels (population, flow)")
-		checks, err := agreementChecks(r.s, r.problem)
-		if err != nil {
-			return err
-		}
-		r.ev.Agreement = checks
-		r.engines = append(r.engines, engine.Population, engine.Flow)
-	}
 	return nil
 }
 
@@ -333,14 +373,29 @@ func (r *run) runFull(sch engine.Schedule) (theory.Trajectory, float64, error) {
 	return tr, worst, err
 }
 
+// measureAll measures every record of a trajectory on the samples. The
+// records are independent, so they are measured concurrently, one record
+// per task on GOMAXPROCS workers; each result lands in its own slot, so the
+// measures are the same whatever the number of workers.
 func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, eps, delta float64) []Measure {
 	ms := make([]Measure, len(tr.Records))
-	for i, r := range tr.Records {
-		// The pairwise total variation is O(|M|²·P) per image: measured at
-		// the last record only, where the diversity claim reads it.
-		ms[i] = Measure{Step: r.Step, Loss: r.Loss,
-			Attention: MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(tr.Records)-1),
-			FP:        SummarizeFP(s, r.Correlations)}
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ms)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(ms); i = int(next.Add(1) - 1) {
+				r := &tr.Records[i]
+				// The pairwise total variation is O(|M|²·P) per image:
+				// measured at the last record only, where the diversity
+				// claim reads it.
+				ms[i] = Measure{Step: r.Step, Loss: r.Loss,
+					Attention: MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(ms)-1),
+					FP:        SummarizeFP(s, r.Correlations)}
+			}
+		}()
 	}
+	wg.Wait()
 	return ms
 }

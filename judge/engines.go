@@ -48,6 +48,14 @@ var Engines = []EngineSpec{
 		func(o EngineOptions) (engine.Engine, error) { return &dynamics.Population{Options: o.Population}, nil }},
 	{engine.Flow, 3, "the gradient-flow ODE at τ = η·t (samples, or --on population)", true, []string{"rtol", "on", "population", "quad-nodes"},
 		newFlow},
+	{engine.Orbit, 4, "population GD on the symmetric subspace, in orbit variables (docs/ORBIT.md)", false, []string{"quad-nodes"},
+		func(o EngineOptions) (engine.Engine, error) {
+			return &dynamics.OrbitEngine{Options: dynamics.OrbitOptions{QuadNodes: o.Population.QuadNodes}}, nil
+		}},
+	{engine.MeanField, 5, "the orbit dynamics with the unmasked counts at their means: the large-area limit", false, []string{"quad-nodes"},
+		func(o EngineOptions) (engine.Engine, error) {
+			return &dynamics.OrbitEngine{Options: dynamics.OrbitOptions{MeanField: true, QuadNodes: o.Population.QuadNodes}}, nil
+		}},
 }
 
 func newFlow(o EngineOptions) (engine.Engine, error) {

@@ -65,181 +65,255 @@ type Attention struct {
 // SPEC §2: s_{p,q} = z_{j(q)} A_{k,p,j(q)} + B_{p,q} for unmasked keys and
 // B_{p,q} for masked keys (keys "all"), normalised by log-sum-exp.
 func MeasureAttention(s *theory.Setting, c theory.Correlations, samples []theory.Sample, eps, delta float64, withTV bool) Attention {
+	sums := newAttentionSums(s)
+	pi := make([]float64, s.P) // reused by every query: the attention of the current one
+	for _, smp := range samples {
+		sums.addSample(s, c, smp, pi, withTV)
+	}
+	return sums.finish(len(samples), eps, delta)
+}
+
+// attentionSums accumulates what MeasureAttention needs over the samples.
+// Until finish, the fields of at that are means hold sums, and the losses
+// hold totals over all images.
+type attentionSums struct {
+	at Attention
+	// counts[k][j] and queryCounts[k][p] count the reconstructable queries
+	// behind at.OwnByArea[k][j] (and at.MassByArea[k][j]) and
+	// at.OwnByQuery[k][p].
+	counts, queryCounts [][]int
+	// own lists the own-area mass of every reconstructable query, and tvs
+	// the total variations of the pairs measured.
+	own, tvs []float64
+	// gapFP and gapPP are the sums of Δ_FP and Δ_PP behind FPShare.
+	gapFP, gapPP float64
+}
+
+func newAttentionSums(s *theory.Setting) *attentionSums {
 	K := len(s.Clusters)
-	var at Attention
+	sums := &attentionSums{counts: make([][]int, K), queryCounts: make([][]int, K)}
+	at := &sums.at
 	at.OwnByArea = make([][]float64, K)
 	at.MassByArea = make([][][]float64, K)
-	counts := make([][]int, K)
 	at.OwnByQuery = make([][]float64, K)
-	queryCounts := make([][]int, K)
 	for k, cl := range s.Clusters {
 		n := cl.NumAreas()
 		at.OwnByArea[k] = make([]float64, n)
 		at.OwnByQuery[k] = make([]float64, s.P)
-		queryCounts[k] = make([]int, s.P)
-		counts[k] = make([]int, n)
+		sums.queryCounts[k] = make([]int, s.P)
+		sums.counts[k] = make([]int, n)
 		at.MassByArea[k] = make([][]float64, n)
 		for j := range at.MassByArea[k] {
 			at.MassByArea[k][j] = make([]float64, n)
 		}
 	}
-	var own []float64
-	pi := make([]float64, s.P)
-	var tvs []float64
-	var gapFP, gapPP float64
-	type query struct {
-		p, area int
-		pi      []float64
-	}
-	for _, smp := range samples {
-		k := smp.Cluster
-		areas := s.Clusters[k].Areas
-		n := len(smp.Z)
-		unmaskedIn := make([]int, n)
-		for q, m := range smp.Mask {
-			if !m {
-				unmaskedIn[areas[q]]++
-			}
+	return sums
+}
+
+// tvQuery is a reconstructable query kept for the pairwise total variation:
+// its area and a copy of its attention.
+type tvQuery struct {
+	area int
+	pi   []float64
+}
+
+// addSample measures every masked query of one image. pi is scratch space of
+// length P.
+func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, smp theory.Sample, pi []float64, withTV bool) {
+	areas := s.Clusters[smp.Cluster].Areas
+	unmaskedIn := make([]int, len(smp.Z))
+	for q, m := range smp.Mask {
+		if !m {
+			unmaskedIn[areas[q]]++
 		}
-		var recon []query
-		for p, m := range smp.Mask {
-			if !m {
+	}
+	var recon []tvQuery
+	for p, m := range smp.Mask {
+		if !m {
+			continue
+		}
+		a := areas[p]
+		S := attend(s, c, smp, p, pi)
+		loss := queryLoss(S, smp.Z, a) * s.LossScale()
+		if unmaskedIn[a] == 0 {
+			sums.at.Irreducible++
+			sums.at.IrreducibleLoss += loss
+			continue
+		}
+		sums.addReconstructable(c, smp, areas, p, S, unmaskedIn, loss)
+		if withTV {
+			recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
+		}
+	}
+	sums.tvs = appendPairTV(sums.tvs, recon)
+}
+
+// attend fills pi with the attention of the masked query p of smp over the
+// keys and returns S, the attention mass on the unmasked keys of each area.
+// The scores are those of SPEC §2, normalised by log-sum-exp; a key that
+// takes no attention (masked, under keys "unmasked") gets exactly 0. When no
+// key can take attention at all, pi and S are all zero.
+func attend(s *theory.Setting, c theory.Correlations, smp theory.Sample, p int, pi []float64) []float64 {
+	k := smp.Cluster
+	areas := s.Clusters[k].Areas
+	mx := math.Inf(-1)
+	for q := range pi {
+		pi[q] = math.Inf(-1)
+		if smp.Mask[q] {
+			if s.Keys != theory.KeysAll {
 				continue
 			}
-			a := areas[p]
-			// Scores and softmax over the keys.
-			mx := math.Inf(-1)
-			for q := range pi {
-				pi[q] = math.Inf(-1)
-				if smp.Mask[q] {
-					if s.Keys != theory.KeysAll {
-						continue
-					}
-					pi[q] = c.B[p][q]
-				} else {
-					pi[q] = smp.Z[areas[q]]*c.A[k][p][areas[q]] + c.B[p][q]
-				}
-				mx = math.Max(mx, pi[q])
-			}
-			S := make([]float64, n)
-			if !math.IsInf(mx, -1) {
-				sum := 0.0
-				for q := range pi {
-					if math.IsInf(pi[q], -1) {
-						pi[q] = 0
-						continue
-					}
-					pi[q] = math.Exp(pi[q] - mx)
-					sum += pi[q]
-				}
-				for q := range pi {
-					pi[q] /= sum
-					if !smp.Mask[q] {
-						S[areas[q]] += pi[q]
-					}
-				}
-			} else {
-				clear(pi)
-			}
-			loss := 0.0
-			for j := range S {
-				r := S[j] * smp.Z[j]
-				if j == a {
-					r -= smp.Z[a]
-				}
-				loss += 0.5 * r * r
-			}
-			loss *= s.LossScale()
-			if unmaskedIn[a] == 0 {
-				at.Irreducible++
-				at.IrreducibleLoss += loss
+			pi[q] = c.B[p][q]
+		} else {
+			pi[q] = smp.Z[areas[q]]*c.A[k][p][areas[q]] + c.B[p][q]
+		}
+		mx = math.Max(mx, pi[q])
+	}
+	S := make([]float64, len(smp.Z))
+	if math.IsInf(mx, -1) {
+		clear(pi)
+		return S
+	}
+	sum := 0.0
+	for q := range pi {
+		if math.IsInf(pi[q], -1) {
+			pi[q] = 0
+			continue
+		}
+		pi[q] = math.Exp(pi[q] - mx)
+		sum += pi[q]
+	}
+	for q := range pi {
+		pi[q] /= sum
+		if !smp.Mask[q] {
+			S[areas[q]] += pi[q]
+		}
+	}
+	return S
+}
+
+// queryLoss is the unnormalised loss ½‖ŷ_p − x_p‖² of a query of area a
+// whose attention puts mass S[j] on area j: ŷ_p = Σ_j S_j z_j v_j and
+// x_p = z_a v_a, with the v_j orthonormal.
+func queryLoss(S, z []float64, a int) float64 {
+	loss := 0.0
+	for j := range S {
+		r := S[j] * z[j]
+		if j == a {
+			r -= z[a]
+		}
+		loss += 0.5 * r * r
+	}
+	return loss
+}
+
+// addReconstructable records the reconstructable query p of area a = areas[p],
+// with area masses S and loss loss.
+func (sums *attentionSums) addReconstructable(c theory.Correlations, smp theory.Sample, areas []int, p int, S []float64, unmaskedIn []int, loss float64) {
+	k, a := smp.Cluster, areas[p]
+	at := &sums.at
+	at.Queries++
+	at.ReconstructableLoss += loss
+	if fp, pp, ok := logitGaps(c, smp, areas, p, unmaskedIn[a]); ok {
+		sums.gapFP += fp
+		sums.gapPP += pp
+	}
+	sums.own = append(sums.own, S[a])
+	at.OwnByArea[k][a] += S[a]
+	sums.counts[k][a]++
+	at.OwnByQuery[k][p] += S[a]
+	sums.queryCounts[k][p]++
+	for j := range S {
+		at.MassByArea[k][a][j] += S[j]
+	}
+}
+
+// logitGaps returns Δ_FP and Δ_PP of query p (see Attention.FPShare), which
+// has ownKeys unmasked keys in its own area; ok is false when it has no
+// unmasked key outside it, and so no gap to split.
+func logitGaps(c theory.Correlations, smp theory.Sample, areas []int, p, ownKeys int) (fp, pp float64, ok bool) {
+	off := unmaskedKeys(smp.Mask) - ownKeys
+	if off <= 0 {
+		return 0, 0, false
+	}
+	k, a := smp.Cluster, areas[p]
+	var fpOff, ppOwn, ppOff float64
+	for q, m := range smp.Mask {
+		if m {
+			continue
+		}
+		if areas[q] == a {
+			ppOwn += c.B[p][q]
+		} else {
+			fpOff += smp.Z[areas[q]] * c.A[k][p][areas[q]]
+			ppOff += c.B[p][q]
+		}
+	}
+	fp = smp.Z[a]*c.A[k][p][a] - fpOff/float64(off)
+	pp = ppOwn/float64(ownKeys) - ppOff/float64(off)
+	return fp, pp, true
+}
+
+// appendPairTV appends to tvs the total variation between the attention of
+// every pair of queries of one image that lie in different areas.
+func appendPairTV(tvs []float64, recon []tvQuery) []float64 {
+	for i := range recon {
+		for j := i + 1; j < len(recon); j++ {
+			if recon[i].area == recon[j].area {
 				continue
 			}
-			at.Queries++
-			at.ReconstructableLoss += loss
-			if off := unmaskedKeys(smp.Mask) - unmaskedIn[a]; off > 0 {
-				var fpOff, ppOwn, ppOff float64
-				for q, m := range smp.Mask {
-					if m {
-						continue
-					}
-					if areas[q] == a {
-						ppOwn += c.B[p][q]
-					} else {
-						fpOff += smp.Z[areas[q]] * c.A[k][p][areas[q]]
-						ppOff += c.B[p][q]
-					}
-				}
-				gapFP += smp.Z[a]*c.A[k][p][a] - fpOff/float64(off)
-				gapPP += ppOwn/float64(unmaskedIn[a]) - ppOff/float64(off)
+			tv := 0.0
+			for q := range recon[i].pi {
+				tv += math.Abs(recon[i].pi[q] - recon[j].pi[q])
 			}
-			own = append(own, S[a])
-			at.OwnByArea[k][a] += S[a]
-			counts[k][a]++
-			at.OwnByQuery[k][p] += S[a]
-			queryCounts[k][p]++
-			for j := range S {
-				at.MassByArea[k][a][j] += S[j]
-			}
-			if withTV {
-				recon = append(recon, query{p, a, append([]float64(nil), pi...)})
-			}
-		}
-		for i := range recon {
-			for j := i + 1; j < len(recon); j++ {
-				if recon[i].area == recon[j].area {
-					continue
-				}
-				tv := 0.0
-				for q := range recon[i].pi {
-					tv += math.Abs(recon[i].pi[q] - recon[j].pi[q])
-				}
-				tv /= 2
-				tvs = append(tvs, tv)
-			}
+			tv /= 2
+			tvs = append(tvs, tv)
 		}
 	}
-	if len(samples) > 0 {
-		at.ReconstructableLoss /= float64(len(samples))
-		at.IrreducibleLoss /= float64(len(samples))
+	return tvs
+}
+
+// finish turns the sums over nSamples images into the statistics.
+func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
+	at := sums.at
+	if nSamples > 0 {
+		at.ReconstructableLoss /= float64(nSamples)
+		at.IrreducibleLoss /= float64(nSamples)
 	}
-	for k := range queryCounts {
-		for p, n := range queryCounts[k] {
-			if n == 0 {
-				at.OwnByQuery[k][p] = math.NaN()
-			} else {
-				at.OwnByQuery[k][p] /= float64(n)
-			}
+	for k := range sums.queryCounts {
+		for p, n := range sums.queryCounts[k] {
+			at.OwnByQuery[k][p] = meanOf(at.OwnByQuery[k][p], n)
 		}
 	}
-	for k := range counts {
-		for j, n := range counts[k] {
-			if n == 0 {
-				at.OwnByArea[k][j] = math.NaN()
-				for i := range at.MassByArea[k][j] {
-					at.MassByArea[k][j][i] = math.NaN()
-				}
-				continue
-			}
-			at.OwnByArea[k][j] /= float64(n)
+	for k := range sums.counts {
+		for j, n := range sums.counts[k] {
+			at.OwnByArea[k][j] = meanOf(at.OwnByArea[k][j], n)
 			for i := range at.MassByArea[k][j] {
-				at.MassByArea[k][j][i] /= float64(n)
+				at.MassByArea[k][j][i] = meanOf(at.MassByArea[k][j][i], n)
 			}
 		}
 	}
 	at.FPShare = math.NaN()
-	if gapFP != 0 || gapPP != 0 {
-		at.FPShare = gapFP / (math.Abs(gapFP) + math.Abs(gapPP))
+	if sums.gapFP != 0 || sums.gapPP != 0 {
+		at.FPShare = sums.gapFP / (math.Abs(sums.gapFP) + math.Abs(sums.gapPP))
 	}
-	at.Pairs = len(tvs)
-	at.TVMin, at.TVMean, at.TVQuantile = summarize(tvs, 2*delta)
-	at.OwnMin, at.OwnMean, at.OwnQuantile = summarize(own, delta)
+	at.Pairs = len(sums.tvs)
+	at.TVMin, at.TVMean, at.TVQuantile = summarize(sums.tvs, 2*delta)
+	at.OwnMin, at.OwnMean, at.OwnQuantile = summarize(sums.own, delta)
 	at.OwnReached = math.NaN()
-	if len(own) > 0 {
+	if len(sums.own) > 0 {
 		// own is sorted: the queries at or above 1 − ε form its tail.
-		at.OwnReached = float64(len(own)-sort.SearchFloat64s(own, 1-eps)) / float64(len(own))
+		at.OwnReached = float64(len(sums.own)-sort.SearchFloat64s(sums.own, 1-eps)) / float64(len(sums.own))
 	}
 	return at
+}
+
+// meanOf is sum/n, or NaN when nothing was summed.
+func meanOf(sum float64, n int) float64 {
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
 }
 
 // summarize returns the minimum, the mean and the q-quantile of xs — the

@@ -99,7 +99,14 @@ type ClaimResult struct {
 	Detail string `json:"detail,omitempty"`
 	// Engines lists the engines whose output the claim used.
 	Engines []engine.ID `json:"engines"`
+	// Required marks a claim the check had to assert (Options.Require, a
+	// preset's required claims): not asserted, it fails the report.
+	Required bool `json:"required,omitempty"`
 }
+
+// Unmet reports whether the claim is required and not asserted: a missing
+// result that fails the report as a failing claim does.
+func (c *ClaimResult) Unmet() bool { return c.Required && c.Verdict == NotAsserted }
 
 // Series is one curve of a figure: Y against X (X is usually the step).
 type Series struct {
@@ -153,10 +160,11 @@ type RunInfo struct {
 	Seconds Float       `json:"seconds"`
 }
 
-// Failed reports whether any asserted claim failed.
+// Failed reports whether any asserted claim failed, or a required claim was
+// not asserted.
 func (r *Report) Failed() bool {
 	for _, c := range r.Results {
-		if c.Verdict == Fails {
+		if c.Verdict == Fails || c.Unmet() {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package theory
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -194,19 +195,33 @@ func withEta(eta float64, make func() (Setting, error)) func() (Setting, error) 
 type presetInfo struct {
 	doc  string
 	make func() (Setting, error)
+	// requires lists the claims the preset must assert: a check of the
+	// preset fails when one of them is not asserted, as when it fails.
+	requires []string
+}
+
+// everyClaimBut lists C1…C8 without the given ones.
+func everyClaimBut(except ...string) []string {
+	var ids []string
+	for _, c := range []string{"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"} {
+		if !slices.Contains(except, c) {
+			ids = append(ids, c)
+		}
+	}
+	return ids
 }
 
 var presets = map[string]presetInfo{
 	"default": {"8×8 grid (P = 64), three clusters: 4×4 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5], η = 10. No PP pattern alone solves it: which positions share an area depends on the cluster.",
-		withEta(10, func() (Setting, error) { return Grid(8, Blocks(4), Rows(2), Columns(2)) })},
+		withEta(10, func() (Setting, error) { return Grid(8, Blocks(4), Rows(2), Columns(2)) }), everyClaimBut("C6")},
 	"vit14": {"14×14 grid (P = 196, a ViT-B/16 at 224 px), three clusters: 7×7 blocks, bands of 2 rows, bands of 2 columns; γ = 0.5, z ~ uniform[0.5, 1.5], η = 10.",
-		withEta(10, func() (Setting, error) { return Grid(14, Blocks(7), Rows(2), Columns(2)) })},
+		withEta(10, func() (Setting, error) { return Grid(14, Blocks(7), Rows(2), Columns(2)) }), everyClaimBut("C6")},
 	"grid4": {"4×4 grid (P = 16), two clusters: 2×2 blocks and bands of 2 rows, η = 5; small (use --population crn beyond constant or two-point z laws).",
-		withEta(5, func() (Setting, error) { return Grid(4, Blocks(2), Rows(2)) })},
+		withEta(5, func() (Setting, error) { return Grid(4, Blocks(2), Rows(2)) }), everyClaimBut("C6")},
 	"global-local": {"one cluster on a line of 16 positions: a global area of 10 and local areas of 3 and 3, η = 2 (the phase claim C6).",
-		func() (Setting, error) { return GlobalLocal(10, 3, 3) }},
+		func() (Setting, error) { return GlobalLocal(10, 3, 3) }, everyClaimBut()},
 	"random-regions": {"8×8 grid, three clusters each cut into 4 random contiguous regions (seed 1), η = 10.",
-		withEta(10, func() (Setting, error) { return RandomRegions(8, 4, 3, 1) })},
+		withEta(10, func() (Setting, error) { return RandomRegions(8, 4, 3, 1) }), everyClaimBut("C6")},
 }
 
 // PresetNames returns the names of the built-in presets, sorted.
@@ -219,8 +234,12 @@ func PresetNames() []string {
 	return names
 }
 
-// PresetDoc returns the one-line description of a preset.
-func PresetDoc(name string) string { return presets[name].doc }
+// PresetInfo returns the one-line description of a preset and the claims it
+// must assert (C6, for one, needs a global area that most presets lack).
+func PresetInfo(name string) (doc string, requires []string) {
+	p := presets[name]
+	return p.doc, slices.Clone(p.requires)
+}
 
 // Preset returns the named built-in setting, resolved and valid.
 func Preset(name string) (Setting, error) {

@@ -1,7 +1,6 @@
 package theory
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -13,6 +12,37 @@ const (
 	maxP        = 4096
 	maxExtraDim = 4096
 	maxZ        = 1e6
+	// maxClusters bounds the number of clusters K. The presets have 1 to 3;
+	// every engine's cost per step grows at least like K (A has K·P·N_k
+	// entries) and the claims' times like 1/π_min ≥ K, so K = 64 is already
+	// some 20 times the default setting's cost and times. The cap also
+	// bounds a setting to K·P ≤ 2¹⁸ area labels, which bounds the cost of
+	// reading a config (docs/FORMATS.md).
+	maxClusters = 64
+	// maxReportedErrors bounds the problems one error lists; the others are
+	// counted ("… and N more").
+	maxReportedErrors = 20
+)
+
+// The allowed ranges as the errors state them, shared by Validate and by the
+// config parser's type errors.
+var (
+	allowP        = fmt.Sprintf("an integer in [2, %d]", maxP)
+	allowSide     = "0 or the square root of P"
+	allowClusters = fmt.Sprintf("a list of 1 to %d clusters {name, areas, prob}", maxClusters)
+	allowAreas    = fmt.Sprintf("a list of exactly P area labels (P ≤ %d)", maxP)
+	allowLabel    = "an area label in [0, P−1]"
+	allowProb     = "a probability in [0, 1]"
+	allowZ        = fmt.Sprintf("a number in (0, %g]", maxZ)
+	allowZKind    = "one of constant, uniform, two-point, shared"
+	allowGamma    = "a masking probability in the open interval (0, 1)"
+	allowMask     = "one of bernoulli, fixed"
+	allowKeys     = "one of unmasked, all"
+	allowLoss     = "one of sum, mean"
+	allowEta      = "a step size in (0, 1e6]"
+	allowInitKind = "one of zero, gaussian"
+	allowSigma    = "0 for the zero initialisation, or a standard deviation in (0, 10] for the gaussian one"
+	allowExtraDim = fmt.Sprintf("an integer in [0, %d]", maxExtraDim)
 )
 
 // ZKind names a law of the per-area scalar z ∈ [L, U] (SPEC §1).
@@ -216,36 +246,165 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s = %s: must be %s", e.Field, e.Value, e.Allowed)
 }
 
-func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+// errorList collects the problems of one input, keeping the first
+// maxReportedErrors and counting the rest, so that a file with a million bad
+// labels gives a short message quickly.
+type errorList struct {
+	errs []error
+	more int
+}
+
+func (l *errorList) full() bool { return len(l.errs) >= maxReportedErrors }
+
+func (l *errorList) add(err error) {
+	if l.full() {
+		l.more++
+		return
+	}
+	l.errs = append(l.errs, err)
+}
+
+// bad adds a *FieldError, formatting it only when it will be listed.
+func (l *errorList) bad(field string, value any, allowed string) {
+	if l.full() {
+		l.more++
+		return
+	}
+	l.add(&FieldError{Field: field, Value: fmt.Sprint(value), Allowed: allowed})
+}
+
+func (l *errorList) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	return &multiError{Errs: l.errs, More: l.more}
+}
+
+// multiError is the error of an input with several problems: the first
+// maxReportedErrors of them, and the number of the others. Its Unwrap lets
+// errors.As find each listed *FieldError.
+type multiError struct {
+	Errs []error
+	More int
+}
+
+func (e *multiError) Error() string {
+	var b strings.Builder
+	for i, err := range e.Errs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(err.Error())
+	}
+	if e.More > 0 {
+		fmt.Fprintf(&b, "\n… and %d more problems (only the first %d are listed)", e.More, len(e.Errs))
+	}
+	return b.String()
+}
+
+func (e *multiError) Unwrap() []error { return e.Errs }
+
+// Finite reports whether x is neither NaN nor ±Inf: the one test every
+// package uses (engines stop at the first non-finite number; validation
+// rejects them).
+func Finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Validate checks every field against its allowed range. It returns nil or an
-// error joining one *FieldError per problem (use errors.As to inspect them).
+// *errorList listing one *FieldError per problem, the first maxReportedErrors of
+// them (use errors.As to inspect them).
 func (s *Setting) Validate() error {
-	var errs []error
-	bad := func(field string, value any, allowed string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Value: fmt.Sprint(value), Allowed: fmt.Sprintf(allowed, args...)})
-	}
+	var errs errorList
+	bad := errs.bad
 	if s.P < 2 || s.P > maxP {
-		bad("P", s.P, "an integer in [2, %d]", maxP)
+		bad("P", s.P, allowP)
 	}
 	if s.Side != 0 && s.Side*s.Side != s.P {
-		bad("side", s.Side, "0 or the square root of P = %d", s.P)
+		bad("side", s.Side, fmt.Sprintf("0 or the square root of P = %d", s.P))
 	}
 	if len(s.Clusters) == 0 {
 		bad("clusters", "[]", "a list of at least one cluster")
+	} else if len(s.Clusters) > maxClusters {
+		bad("clusters", fmt.Sprintf("(a list of %d clusters)", len(s.Clusters)), allowClusters)
+		return errs.err()
 	}
+	s.validateClusters(&errs)
+	switch s.Z.Kind {
+	case ZConstant, ZUniform, ZTwoPoint, ZShared:
+	default:
+		bad("z.kind", fmt.Sprintf("%q", s.Z.Kind), allowZKind)
+	}
+	if !Finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > maxZ {
+		bad("z.L", s.Z.L, allowZ)
+	}
+	if !Finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > maxZ {
+		bad("z.U", s.Z.U, allowZ)
+	} else if Finite(s.Z.L) && s.Z.U < s.Z.L {
+		bad("z.U", s.Z.U, fmt.Sprintf("at least z.L = %g", s.Z.L))
+	} else if s.Z.Kind == ZConstant && s.Z.U != s.Z.L {
+		bad("z.U", s.Z.U, fmt.Sprintf("equal to z.L = %g for the constant law", s.Z.L))
+	}
+	if !Finite(s.Gamma) || s.Gamma <= 0 || s.Gamma >= 1 {
+		bad("gamma", s.Gamma, allowGamma)
+	}
+	switch s.Mask {
+	case MaskBernoulli:
+	case MaskFixed:
+		if m := s.NumFixedMasked(); Finite(s.Gamma) && s.P >= 2 && (m < 1 || m > s.P-1) {
+			bad("gamma", s.Gamma, fmt.Sprintf("such that round(γP) is in [1, P−1] for the fixed mask scheme (P = %d gives %d)", s.P, m))
+		}
+	default:
+		bad("mask", fmt.Sprintf("%q", s.Mask), allowMask)
+	}
+	switch s.Keys {
+	case KeysUnmasked, KeysAll:
+	default:
+		bad("keys", fmt.Sprintf("%q", s.Keys), allowKeys)
+	}
+	switch s.Loss {
+	case LossSum, LossMean:
+	default:
+		bad("loss", fmt.Sprintf("%q", s.Loss), allowLoss)
+	}
+	if !Finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
+		bad("eta", s.Eta, allowEta)
+	}
+	switch s.Init.Kind {
+	case InitZero:
+		if s.Init.Sigma != 0 {
+			bad("init.sigma", s.Init.Sigma, "0 (or absent) for the zero initialisation")
+		}
+	case InitGaussian:
+		if !Finite(s.Init.Sigma) || s.Init.Sigma <= 0 || s.Init.Sigma > 10 {
+			bad("init.sigma", s.Init.Sigma, "a standard deviation in (0, 10] for the gaussian initialisation")
+		}
+	default:
+		bad("init.kind", fmt.Sprintf("%q", s.Init.Kind), allowInitKind)
+	}
+	if s.ExtraDim < 0 || s.ExtraDim > maxExtraDim {
+		bad("extra_dim", s.ExtraDim, allowExtraDim)
+	}
+	return errs.err()
+}
+
+// validateClusters checks the clusters' labels and probabilities.
+func (s *Setting) validateClusters(errs *errorList) {
+	bad := errs.bad
 	probSum := 0.0
 	for k, c := range s.Clusters {
 		f := fmt.Sprintf("clusters[%d]", k)
 		if len(c.Areas) == 0 {
-			bad(f+".areas", "[]", "a list of P = %d area labels", s.P)
+			bad(f+".areas", "[]", fmt.Sprintf("a list of P = %d area labels", s.P))
 		} else if len(c.Areas) != s.P {
-			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), "a list of exactly P = %d area labels", s.P)
+			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), fmt.Sprintf("a list of exactly P = %d area labels", s.P))
 		}
 		n := 0
 		for p, a := range c.Areas {
 			if a < 0 || a >= s.P {
-				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, "an area label in [0, P−1 = %d]", s.P-1)
+				if errs.full() {
+					errs.more++
+					continue
+				}
+				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, fmt.Sprintf("an area label in [0, P−1 = %d]", s.P-1))
 			} else if a+1 > n {
 				n = a + 1
 			}
@@ -264,11 +423,11 @@ func (s *Setting) Validate() error {
 				}
 			}
 			if len(missing) > 0 {
-				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), "labels covering 0..N_k−1 = 0..%d with no gap", n-1)
+				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), fmt.Sprintf("labels covering 0..N_k−1 = 0..%d with no gap", n-1))
 			}
 		}
-		if !finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
-			bad(f+".prob", c.Prob, "a probability in [0, 1]")
+		if !Finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
+			bad(f+".prob", c.Prob, allowProb)
 		} else {
 			probSum += c.Prob
 		}
@@ -276,62 +435,6 @@ func (s *Setting) Validate() error {
 	if len(s.Clusters) > 0 && math.Abs(probSum-1) > 1e-9 {
 		bad("clusters[*].prob", probSum, "probabilities summing to 1 (±1e-9)")
 	}
-	switch s.Z.Kind {
-	case ZConstant, ZUniform, ZTwoPoint, ZShared:
-	default:
-		bad("z.kind", fmt.Sprintf("%q", s.Z.Kind), "one of constant, uniform, two-point, shared")
-	}
-	if !finite(s.Z.L) || s.Z.L <= 0 || s.Z.L > maxZ {
-		bad("z.L", s.Z.L, "a number in (0, %g]", maxZ)
-	}
-	if !finite(s.Z.U) || s.Z.U <= 0 || s.Z.U > maxZ {
-		bad("z.U", s.Z.U, "a number in (0, %g]", maxZ)
-	} else if finite(s.Z.L) && s.Z.U < s.Z.L {
-		bad("z.U", s.Z.U, "at least z.L = %g", s.Z.L)
-	} else if s.Z.Kind == ZConstant && s.Z.U != s.Z.L {
-		bad("z.U", s.Z.U, "equal to z.L = %g for the constant law", s.Z.L)
-	}
-	if !finite(s.Gamma) || s.Gamma <= 0 || s.Gamma >= 1 {
-		bad("gamma", s.Gamma, "a masking probability in the open interval (0, 1)")
-	}
-	switch s.Mask {
-	case MaskBernoulli:
-	case MaskFixed:
-		if m := s.NumFixedMasked(); finite(s.Gamma) && s.P >= 2 && (m < 1 || m > s.P-1) {
-			bad("gamma", s.Gamma, "such that round(γP) is in [1, P−1] for the fixed mask scheme (P = %d gives %d)", s.P, m)
-		}
-	default:
-		bad("mask", fmt.Sprintf("%q", s.Mask), "one of bernoulli, fixed")
-	}
-	switch s.Keys {
-	case KeysUnmasked, KeysAll:
-	default:
-		bad("keys", fmt.Sprintf("%q", s.Keys), "one of unmasked, all")
-	}
-	switch s.Loss {
-	case LossSum, LossMean:
-	default:
-		bad("loss", fmt.Sprintf("%q", s.Loss), "one of sum, mean")
-	}
-	if !finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
-		bad("eta", s.Eta, "a step size in (0, 1e6]")
-	}
-	switch s.Init.Kind {
-	case InitZero:
-		if s.Init.Sigma != 0 {
-			bad("init.sigma", s.Init.Sigma, "0 (or absent) for the zero initialisation")
-		}
-	case InitGaussian:
-		if !finite(s.Init.Sigma) || s.Init.Sigma <= 0 || s.Init.Sigma > 10 {
-			bad("init.sigma", s.Init.Sigma, "a standard deviation in (0, 10] for the gaussian initialisation")
-		}
-	default:
-		bad("init.kind", fmt.Sprintf("%q", s.Init.Kind), "one of zero, gaussian")
-	}
-	if s.ExtraDim < 0 || s.ExtraDim > maxExtraDim {
-		bad("extra_dim", s.ExtraDim, "an integer in [0, %d]", maxExtraDim)
-	}
-	return errors.Join(errs...)
 }
 
 // Members returns the positions of each area, in increasing order.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,8 +27,13 @@ func TestPresetsAreValid(t *testing.T) {
 		if err := s.Validate(); err != nil {
 			t.Errorf("preset %s is invalid: %v", name, err)
 		}
-		if PresetDoc(name) == "" {
-			t.Errorf("preset %s has no description", name)
+		doc, requires := PresetInfo(name)
+		if doc == "" || len(requires) == 0 {
+			t.Errorf("preset %s has no description or no required claims", name)
+		}
+		// C6 needs a global area: a preset that requires it must have one.
+		if _, global := s.GlobalArea(); slices.Contains(requires, "C6") != global {
+			t.Errorf("preset %s requires %v with global area %v", name, requires, global)
 		}
 	}
 	if _, err := Preset("nope"); err == nil || !strings.Contains(err.Error(), "default") {

@@ -195,17 +195,6 @@ func (c Correlations) MaxAbsDiff(o Correlations) float64 {
 	return d
 }
 
-// FirstNonFinite returns the index of the first NaN or ±Inf entry of the
-// flat vector and its value; ok is false when every entry is finite.
-func FirstNonFinite(xs []float64) (i int, v float64, ok bool) {
-	for i, x := range xs {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return i, x, true
-		}
-	}
-	return -1, 0, false
-}
-
 // Record is the state of a run at one recorded step.
 type Record struct {
 	// Step is the gradient step t; Time is τ = η·t.

@@ -33,6 +33,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+		return err
+	}
 	s, err := sf.load()
 	if err != nil {
 		return err
@@ -44,6 +47,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	opt, err := jf.options()
 	if err != nil {
 		return err
+	}
+	if opt.Require == nil {
+		opt.Require = presetRequires(&sf, opt.Claims)
 	}
 	opt.WithFull = *withFull
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
@@ -60,7 +66,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 		if errors.As(err, &nf) {
 			return fmt.Errorf("stopped: %w", err)
 		}
-		if strings.Contains(err.Error(), ": must be") {
+		if errors.Is(err, judge.ErrOptions) || errors.As(err, new(*theory.FieldError)) {
 			return usageError{err}
 		}
 		return err
@@ -95,15 +101,17 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 
 // judgeFlags are the judge's flags, shared by check and sweep.
 type judgeFlags struct {
-	claims, progress string
-	seed             int64
-	samples, eval    int
-	maxSteps         int
-	epsilon, delta   float64
+	claims, require string
+	progress        string
+	seed            int64
+	samples, eval   int
+	maxSteps        int
+	epsilon, delta  float64
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&j.claims, "claims", "", "comma-separated claim ids to evaluate (default: all of C1…C8)")
+	fs.StringVar(&j.require, "require", "", "comma-separated claim ids that must be asserted: one outside its regime fails the check (default: a preset's required claims, see 'mimverify presets')")
 	fs.Int64Var(&j.seed, "seed", 1, "seed of the samples, the basis and the initialisation (≥ 0)")
 	fs.IntVar(&j.samples, "samples", 256, "training samples n (the claims are measured on them)")
 	fs.IntVar(&j.eval, "eval", 256, "held-out samples on which the learnt attention's generalisation is reported")
@@ -129,11 +137,8 @@ func (j *judgeFlags) options() (judge.Options, error) {
 	}
 	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: j.samples, Eval: j.eval,
 		Seed: uint64(j.seed), MaxSteps: j.maxSteps}
-	if j.claims != "" {
-		for _, id := range strings.Split(j.claims, ",") {
-			opt.Claims = append(opt.Claims, strings.ToUpper(strings.TrimSpace(id)))
-		}
-	}
+	opt.Claims = claimList(j.claims)
+	opt.Require = claimList(j.require)
 	return opt, nil
 }
 
@@ -150,4 +155,32 @@ func outputFormat(format, out string, sweep bool) (string, error) {
 		return "", badInput("--format = %q: must be one of %s", format, strings.Join(report.Formats(sweep), ", "))
 	}
 	return format, nil
+}
+
+// claimList splits a comma-separated list of claim ids.
+func claimList(s string) []string {
+	var ids []string
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// presetRequires returns the claims a preset must assert, among the
+// selected ones: the default of --require when the setting is a preset.
+func presetRequires(sf *settingFlags, selected []string) []string {
+	if sf.config != "" {
+		return nil
+	}
+	name := sf.preset
+	if name == "" {
+		name = "default"
+	}
+	_, requires := theory.PresetInfo(name)
+	if len(selected) > 0 {
+		requires = slices.DeleteFunc(requires, func(id string) bool { return !slices.Contains(selected, id) })
+	}
+	return requires
 }

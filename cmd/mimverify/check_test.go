@@ -170,3 +170,26 @@ func TestSweep(t *testing.T) {
 		}
 	}
 }
+
+// "Not asserted" is a result, not a pass: a required claim outside its
+// regime fails the check (exit 1), whether required by --require or by the
+// preset; a claim the preset does not require may stay not asserted.
+func TestRequiredClaimNotAssertedFails(t *testing.T) {
+	cases := []struct {
+		args   []string
+		status int
+		want   string
+	}{
+		{[]string{"--claims", "C3,C6", "--require", "C6"}, 1, "required but not asserted: C6"},
+		{[]string{"--claims", "C3,C6"}, 0, "HOLDS"},                                           // grid4 does not require C6 (no global area)
+		{[]string{"--claims", "C3", "--max-steps", "50"}, 1, "required but not asserted: C3"}, // T* beyond the budget
+		{[]string{"--claims", "C3", "--require", "C5"}, 2, "must be among the selected claims"},
+		{[]string{"--require", "C9"}, 2, "C9"},
+	}
+	for _, c := range cases {
+		status, out, errs := runCLI(t, append(append([]string{"check"}, c.args...), quick...)...)
+		if status != c.status || !strings.Contains(out+errs, c.want) {
+			t.Errorf("%v: status %d, output %q %q; want %d and %q", c.args, status, out, errs, c.status, c.want)
+		}
+	}
+}

@@ -19,7 +19,7 @@ const tinyPlan = "--preset grid4 --vary gamma=0.3,0.5 --vary keys=unmasked,all -
 func fakeMimverify(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	script := fmt.Sprintf("#!/bin/sh\nMIMVERIFY_TEST_MAIN=1 exec %q \"$@\"\n", os.Args[0])
+	script := fmt.Sprintf("#!/bin/sh\nMIMVERIFY_AS_CLI=1 exec %q \"$@\"\n", os.Args[0])
 	if err := os.WriteFile(filepath.Join(dir, "mimverify"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}

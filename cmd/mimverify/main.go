@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"mimverify/internal/atomicfile"
 )
 
 // usageError marks bad input: the command exits with status 2.
@@ -66,7 +68,13 @@ Commands:
 	fmt.Fprintf(w, "\nRun 'mimverify COMMAND --help' for a command's flags.\n")
 }
 
-func main() { os.Exit(mainWithStatus(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	// An interrupt removes the temporary files of outputs being written.
+	stop := atomicfile.CleanupOnSignal()
+	status := mainWithStatus(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(status)
+}
 
 // mainWithStatus runs the CLI and returns its exit status; tests call it
 // directly.

@@ -162,6 +162,15 @@ func TestBadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{[]string{"--samples-file", badSamples}, "cluster"},
 		{[]string{"--progress", "sometimes"}, "--progress"},
 		{[]string{"--stepz", "3"}, "stepz"},
+		{[]string{"--preset", "vit14", "--engine", "full", "--max-memory", "0.001"}, "--max-memory allows"},
+		{[]string{"--preset", "vit14", "--engine", "full", "--steps", "10000000", "--max-hours", "1"}, "--max-hours allows"},
+		{[]string{"--max-memory", "-1"}, "max-memory"},
+		{[]string{"--engine", "exact", "--quad-nodes", "4"}, "--quad-nodes: does not apply to the exact engine"},
+		{[]string{"--engine", "full", "--batch", "8"}, "--batch: applies only with --sgd"},
+		{[]string{"--engine", "population", "--dump-samples", "x.json"}, "does not train on a sample set"},
+		{[]string{"--engine", "flow", "--on", "population", "--samples", "9"}, "does not train on a sample set"},
+		{[]string{"--record-every", "20000000"}, "--record-every"},
+		{[]string{"--preset", "vit14", "--engine", "exact", "--steps", "10000000", "--record-every", "1", "--max-hours", "0"}, "GB free"},
 		{[]string{"extra"}, "unexpected argument"},
 	}
 	for _, c := range cases {

@@ -9,7 +9,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
-	"mimverify/internal/atomicfile"
+	"mimverify/theory"
 )
 
 // trajectoryFormat resolves 'run --format': json or npz, by default from
@@ -27,49 +27,60 @@ func (c *runConfig) trajectoryFormat() error {
 	return nil
 }
 
-// writeNPZ writes a trajectory as a NumPy .npz archive (docs/FORMATS.md):
-// per record its step, time and loss; A as one array per cluster k, "A{k}"
-// of shape (records, P, N_k); B of shape (records, P, P); and the header
-// fields of the JSON form, setting included, as a JSON string "meta". A
-// float64 costs 8 bytes instead of ~20 characters of JSON.
-func writeNPZ(path string, out runOutput) error {
-	recs := out.Records
-	steps := make([]int64, len(recs))
-	times := make([]float64, len(recs))
-	loss := make([]float64, len(recs))
-	stderr := make([]float64, len(recs))
-	b := make([][][]float64, len(recs))
-	for i, r := range recs {
-		steps[i], times[i], loss[i], stderr[i], b[i] = int64(r.Step), r.Time, r.Loss, r.LossStdErr, r.B
-	}
-	meta := out
-	meta.Records = nil
-	js, err := json.Marshal(meta)
+// npzStream collects a run's records and writes them, when the run ends, as
+// a NumPy .npz archive (docs/FORMATS.md): per record its step, time and
+// loss; A as one array per cluster k, "A{k}" of shape (records, P, N_k); B
+// of shape (records, P, P); and the header fields of the JSON form, setting
+// included, as a JSON string "meta". An array's header gives its shape
+// first, so unlike the JSON stream the records are kept until the end: a
+// float64 costs 8 bytes in memory and on disk instead of ~20 characters.
+type npzStream struct {
+	w                    io.Writer
+	meta                 runOutput
+	steps                []int64
+	times, loss, stderrs []float64
+	corr                 []theory.Correlations
+}
+
+func newNPZStream(w io.Writer, meta runOutput) *npzStream { return &npzStream{w: w, meta: meta} }
+
+// add keeps a copy of the record: the engine reuses its correlations.
+func (st *npzStream) add(r *theory.Record) error {
+	st.steps = append(st.steps, int64(r.Step))
+	st.times = append(st.times, r.Time)
+	st.loss = append(st.loss, r.Loss)
+	st.stderrs = append(st.stderrs, r.LossStdErr)
+	st.corr = append(st.corr, r.Correlations.Clone())
+	return nil
+}
+
+func (st *npzStream) close() error {
+	js, err := json.Marshal(st.meta)
 	if err != nil {
 		return err
 	}
-	arrays := []struct {
+	b := make([][][]float64, len(st.corr))
+	for i, c := range st.corr {
+		b[i] = c.B
+	}
+	type array struct {
 		name string
 		v    any
-	}{{"meta", string(js)}, {"step", steps}, {"time", times}, {"loss", loss}, {"loss_stderr", stderr}, {"B", b}}
-	for k := range out.Setting.Clusters {
-		a := make([][][]float64, len(recs))
-		for i, r := range recs {
-			a[i] = r.A[k]
-		}
-		arrays = append(arrays, struct {
-			name string
-			v    any
-		}{fmt.Sprintf("A%d", k), a})
 	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		zw := npz.NewWriter(w)
-		for _, a := range arrays {
-			// np.savez names each entry NAME.npy; np.load keys it NAME.
-			if err := zw.Write(a.name+".npy", a.v); err != nil {
-				return err
-			}
+	arrays := []array{{"meta", string(js)}, {"step", st.steps}, {"time", st.times}, {"loss", st.loss}, {"loss_stderr", st.stderrs}, {"B", b}}
+	for k := range st.meta.Setting.Clusters {
+		a := make([][][]float64, len(st.corr))
+		for i, c := range st.corr {
+			a[i] = c.A[k]
 		}
-		return zw.Close()
-	})
+		arrays = append(arrays, array{fmt.Sprintf("A%d", k), a})
+	}
+	zw := npz.NewWriter(st.w)
+	for _, a := range arrays {
+		// np.savez names each entry NAME.npy; np.load keys it NAME.
+		if err := zw.Write(a.name+".npy", a.v); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
 }

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"mimverify/dynamics"
@@ -60,6 +64,8 @@ type runConfig struct {
 	out, dump   string
 	format      string // of --out: json or npz
 	progress    string
+	maxMemory   float64 // bytes
+	maxHours    float64
 	set         map[string]bool // the flags given on the command line
 }
 
@@ -95,6 +101,16 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.format, "format", "", "of --out: json or npz (NumPy arrays; default: from the --out extension, else json)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	c.maxMemory = judge.AvailableMemory()
+	fs.Func("max-memory", fmt.Sprintf("refuse a run estimated to need more memory than this, in GB (default %.3g: 80%% of this machine's)", c.maxMemory/1e9), func(v string) error {
+		gb, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(gb > 0 && gb <= 1e6) {
+			return fmt.Errorf("must be a number of GB in (0, 1e6]")
+		}
+		c.maxMemory = gb * 1e9
+		return nil
+	})
+	fs.Float64Var(&c.maxHours, "max-hours", 24, "refuse a run estimated to take longer than this many hours (0: no limit)")
 }
 
 func runCommand(args []string, stdout, stderr io.Writer) error {
@@ -112,6 +128,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	if err := checkOutputs(map[string]string{"--out": c.out, "--dump-samples": c.dump}, &sf, map[string]string{"--samples-file": c.samplesFile}); err != nil {
+		return err
+	}
 	s, err := sf.load()
 	if err != nil {
 		return err
@@ -176,9 +195,29 @@ func (c *runConfig) check() error {
 		return badInput("--batch = %d: must be in [1, 1000000]", c.opts.Batch)
 	case !(c.opts.RelTol >= 1e-13 && c.opts.RelTol <= 1e-2):
 		return badInput("--rtol = %g: must be in [1e-13, 1e-2]", c.opts.RelTol)
+	case !(c.maxHours >= 0 && c.maxHours <= 1e6):
+		return badInput("--max-hours = %g: must be in [0, 1e6]", c.maxHours)
 	}
-	if c.steps/c.recordEvery > 100_000 {
-		return badInput("--record-every = %d: at most 100000 records (steps/record-every = %d)", c.recordEvery, c.steps/c.recordEvery)
+	return nil
+}
+
+// checkOutputSize refuses, before the run, a trajectory file larger than
+// the free space of the disk it goes to: records are streamed, so memory is
+// not the limit, the disk is. A JSON number takes at most 24 bytes.
+func (c *runConfig) checkOutputSize() error {
+	if c.out == "" {
+		return nil
+	}
+	records := float64(c.steps/c.recordEvery + 2)
+	bytes := records * (24*float64(c.setting.Shape().Len()) + 128)
+	var st syscall.Statfs_t
+	dir := filepath.Dir(c.out)
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return nil // not a local file system we can ask: let the write find out
+	}
+	if free := float64(st.Bavail) * float64(st.Bsize); bytes > free {
+		return badInput("--out: the trajectory would take about %.3g GB (%.0f records of %d numbers); %s has %.3g GB free: raise --record-every or lower --steps",
+			bytes/1e9, records, c.setting.Shape().Len(), dir, free/1e9)
 	}
 	return nil
 }
@@ -236,7 +275,10 @@ func (c *runConfig) sampleSet() ([]theory.Sample, error) {
 	return dump.Samples, nil
 }
 
-// execute runs the engine and writes the outputs.
+// execute runs the engine and writes the outputs. The trajectory is
+// streamed: each record is encoded into --out as the engine makes it, and
+// only the first and the last are kept (for the summary), so a run with a
+// million records holds one in memory.
 func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	prog, err := newProgress(stderr, c.progress, "mimverify run --engine "+string(c.engine))
 	if err != nil {
@@ -246,68 +288,186 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkCost(); err != nil {
+		return err
+	}
+	if err := c.checkOutputSize(); err != nil {
+		return err
+	}
 	eng, err := c.spec.New(c.opts)
 	if err != nil {
 		return usageError{err}
 	}
-	start := time.Now()
-	p := engine.NewProblem(&c.setting, samples, c.seed)
-	traj, err := eng.Run(p, engine.Every(c.steps, c.recordEvery), engine.Observer{Step: prog.step})
-	prog.done()
-	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) {
-			return fmt.Errorf("stopped: %w", err)
+	var deadline time.Time
+	if c.maxHours > 0 {
+		deadline = time.Now().Add(time.Duration(c.maxHours * float64(time.Hour)))
+		if f, ok := eng.(*dynamics.Flow); ok {
+			f.Deadline = deadline
 		}
-		if strings.Contains(err.Error(), "must be") {
-			return usageError{err}
-		}
-		return err
 	}
-	elapsed := time.Since(start)
-	expectation, n := c.expectation(eng)
+	expectation, n, err := c.expectation()
+	if err != nil {
+		return usageError{err}
+	}
 	if c.dump != "" {
 		dump := sampleDump{Format: samplesFormat, Seed: c.seed, Setting: c.setting, Samples: samples}
 		if err := writeJSON(c.dump, dump); err != nil {
 			return err
 		}
 	}
-	if c.out != "" {
-		out := runOutput{Format: runFormat, Engine: traj.Engine, Expectation: expectation, Seed: c.seed, Samples: n,
-			Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting, Records: traj.Records}
-		write := writeJSON
-		if c.format == "npz" {
-			write = func(path string, v any) error { return writeNPZ(path, v.(runOutput)) }
+	start := time.Now()
+	var kept recordKeeper
+	run := func(w io.Writer) (err error) {
+		obs := engine.Observer{Step: func(step, steps int) error {
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				return fmt.Errorf("stopped at step %d of %d: the time budget of --max-hours %g is spent", step, steps, c.maxHours)
+			}
+			return prog.step(step, steps)
+		}, Discard: true, Record: kept.keep}
+		if w != nil {
+			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
+				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
+			var enc interface {
+				add(*theory.Record) error
+				close() error
+			} = newRecordStream(w, header)
+			if c.format == "npz" {
+				enc = newNPZStream(w, header)
+			}
+			obs.Record = func(r *theory.Record) error { kept.keep(r); return enc.add(r) }
+			defer func() {
+				if err == nil {
+					err = enc.close()
+				}
+			}()
 		}
-		if err := write(c.out, out); err != nil {
-			return err
-		}
+		_, err = eng.Run(engine.NewProblem(&c.setting, samples, c.seed), engine.Every(c.steps, c.recordEvery), obs)
+		return err
 	}
-	summarize(stdout, c, &traj, expectation, elapsed)
+	if c.out == "" {
+		err = run(nil)
+	} else {
+		err = atomicfile.Write(c.out, run)
+	}
+	prog.done()
+	if err != nil {
+		var nf *theory.NonFiniteError
+		if errors.As(err, &nf) {
+			return fmt.Errorf("stopped: %w", err)
+		}
+		return err
+	}
+	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
 }
 
-// expectation names the expectation operator the run used and the number
-// of samples behind it (0 for an exact enumeration).
-func (c *runConfig) expectation(eng engine.Engine) (string, int) {
-	var used *dynamics.PopulationObjective
-	switch e := eng.(type) {
-	case *dynamics.Population:
-		used = e.Used
-	case *dynamics.Flow:
-		used = e.Used
+// checkCost refuses, as bad input, a run whose estimated memory exceeds
+// --max-memory or whose estimated time exceeds --max-hours, naming the
+// estimate and the fields that set it.
+func (c *runConfig) checkCost() error {
+	n := c.samples
+	cost, err := judge.EstimateCost(c.engine, &c.setting, c.opts, n, c.steps)
+	if err != nil {
+		return usageError{err}
 	}
+	if cost.Bytes > c.maxMemory {
+		return badInput("the %s engine on this setting needs about %.3g GB (P = %d, d = %d, %d samples); --max-memory allows %.3g GB: lower P, extra_dim, clusters or --samples, or raise --max-memory",
+			c.engine, cost.Bytes/1e9, c.setting.P, c.setting.Dim(), n, c.maxMemory/1e9)
+	}
+	if hours := cost.Seconds / 3600; c.maxHours > 0 && hours > c.maxHours {
+		return badInput("the %s engine would take about %.3g hours for %d steps (P = %d, d = %d, %d samples); --max-hours allows %g: lower --steps, P or --samples, or raise --max-hours",
+			c.engine, hours, c.steps, c.setting.P, c.setting.Dim(), n, c.maxHours)
+	}
+	return nil
+}
+
+// recordKeeper keeps copies of the first and the last record of a run.
+type recordKeeper struct {
+	first, last *theory.Record
+	count       int
+}
+
+func (k *recordKeeper) keep(r *theory.Record) error {
+	cp := *r
+	cp.Correlations = r.Clone()
+	if k.first == nil {
+		k.first = &cp
+	}
+	k.last = &cp
+	k.count++
+	return nil
+}
+
+// recordStream writes a run output as it is produced: the header fields,
+// then each record, in the JSON layout of runOutput.
+type recordStream struct {
+	w   io.Writer
+	n   int
+	err error
+}
+
+func newRecordStream(w io.Writer, header runOutput) *recordStream {
+	st := &recordStream{w: w}
+	b, err := json.Marshal(header)
+	if err != nil {
+		st.err = err
+		return st
+	}
+	// The header ends with "records":null}; the records follow in its place.
+	b = bytes.TrimSuffix(b, []byte(`null}`))
+	_, st.err = w.Write(b)
+	if st.err == nil {
+		_, st.err = io.WriteString(w, "[")
+	}
+	return st
+}
+
+func (st *recordStream) add(r *theory.Record) error {
+	if st.err != nil {
+		return st.err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		st.err = err
+		return err
+	}
+	if st.n > 0 {
+		b = append([]byte{','}, b...)
+	}
+	st.n++
+	_, st.err = st.w.Write(b)
+	return st.err
+}
+
+func (st *recordStream) close() error {
+	if st.err != nil {
+		return st.err
+	}
+	_, err := io.WriteString(st.w, "]}\n")
+	return err
+}
+
+// expectation names the expectation operator the run uses and the number
+// of samples behind it (0 for an exact enumeration), before it runs.
+func (c *runConfig) expectation() (string, int, error) {
 	switch {
-	case used != nil:
-		n := 0
-		if used.Mode() == dynamics.PopulationCRN {
-			n = used.NumTerms()
+	case c.engine == engine.Population || c.opts.OnPopulation:
+		_, mode, terms, err := c.opts.Population.Resolve(&c.setting)
+		if err != nil {
+			return "", 0, err
 		}
-		return "population/" + used.Mode(), n
+		if mode == dynamics.PopulationEnumerate {
+			terms = 0
+		}
+		return "population/" + mode, terms, nil
+	case c.engine == engine.Orbit:
+		return "population/orbit", 0, nil
+	case c.engine == engine.MeanField:
+		return "mean-field", 0, nil
 	case c.opts.SGD:
-		return "sgd", c.opts.Batch
+		return "sgd", c.opts.Batch, nil
 	}
-	return "samples", c.samples
+	return "samples", c.samples, nil
 }
 
 func writeJSON(path string, v any) error {
@@ -318,15 +478,15 @@ func writeJSON(path string, v any) error {
 }
 
 // summarize prints what a person wants to see after a run.
-func summarize(w io.Writer, c *runConfig, traj *theory.Trajectory, expectation string, elapsed time.Duration) {
-	first, last := traj.Records[0], traj.Final()
+func summarize(w io.Writer, c *runConfig, kept *recordKeeper, expectation string, elapsed time.Duration) {
+	first, last := kept.first, kept.last
 	a, b := last.MaxAbs()
 	s := &c.setting
 	fmt.Fprintf(w, "setting %s (P = %d, %s, d = %d), engine %s on %s, %d steps of η = %g in %.2fs\n",
-		s.Name, s.P, plural(len(s.Clusters), "cluster"), s.Dim(), traj.Engine, expectation, c.steps, s.Eta, elapsed.Seconds())
+		s.Name, s.P, plural(len(s.Clusters), "cluster"), s.Dim(), c.engine, expectation, c.steps, s.Eta, elapsed.Seconds())
 	fmt.Fprintf(w, "loss %.6g → %.6g;  max |A| = %.4g, max |B| = %.4g at step %d\n", first.Loss, last.Loss, a, b, last.Step)
 	if c.out != "" {
-		fmt.Fprintf(w, "trajectory (%d records) written to %s\n", len(traj.Records), c.out)
+		fmt.Fprintf(w, "trajectory (%d records) written to %s\n", kept.count, c.out)
 	}
 	if c.dump != "" {
 		fmt.Fprintf(w, "samples written to %s\n", c.dump)

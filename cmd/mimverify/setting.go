@@ -49,7 +49,8 @@ func presetsCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, name := range theory.PresetNames() {
-		fmt.Fprintf(stdout, "%-15s %s\n", name, theory.PresetDoc(name))
+		doc, requires := theory.PresetInfo(name)
+		fmt.Fprintf(stdout, "%-15s %s Requires %s.\n", name, doc, strings.Join(requires, ", "))
 	}
 	return nil
 }
@@ -61,6 +62,9 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", "yaml or json (default: from the --out extension, else yaml)")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
 		return err
 	}
 	s, err := sf.load()
@@ -83,6 +87,20 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	data = compactLabels(data, s.Side, f == "yaml")
 	return emit(stdout, *out, data)
+}
+
+// checkOutputs refuses, before any work, an output path that cannot be
+// written (a missing or unwritable directory, a directory) or that names an
+// input or another output of the same command: bad input, exit status 2.
+func checkOutputs(outputs map[string]string, sf *settingFlags, inputs map[string]string) error {
+	if inputs == nil {
+		inputs = map[string]string{}
+	}
+	inputs["--config"] = sf.config
+	if err := atomicfile.CheckOutputs(outputs, inputs); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // emit writes a command's output to the file path atomically, or to stdout

@@ -98,6 +98,11 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 // runner checks the flags, naming the bad one, and builds the plan's
 // runner; every point is checked before any runs.
 func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, string, error) {
+	// The outputs are checked before anything runs: a mistyped path
+	// fails at once, not after hours of points.
+	if err := checkOutputs(map[string]string{"--out": wf.out, "--results": wf.results}, sf, nil); err != nil {
+		return nil, "", err
+	}
 	if len(wf.vary) == 0 {
 		return nil, "", badInput("--vary: give at least one FIELD=V1,V2,…")
 	}

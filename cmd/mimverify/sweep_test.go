@@ -15,20 +15,12 @@ import (
 	"mimverify/judge"
 )
 
-// TestMain lets a test run the CLI as a separate process by re-executing
-// the test binary: with MIMVERIFY_TEST_MAIN=1 it is the mimverify command.
-func TestMain(m *testing.M) {
-	if os.Getenv("MIMVERIFY_TEST_MAIN") == "1" {
-		os.Exit(mainWithStatus(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
-// cliProcess returns the mimverify command as a child process.
+// cliProcess returns the mimverify command as a child process: the test
+// binary re-executed as the CLI (TestMain, MIMVERIFY_AS_CLI).
 func cliProcess(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "MIMVERIFY_TEST_MAIN=1"), env...)
+	cmd.Env = append(append(os.Environ(), "MIMVERIFY_AS_CLI=1"), env...)
 	return cmd
 }
 

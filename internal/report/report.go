@@ -11,6 +11,7 @@ import (
 
 	"mimverify/engine"
 	"mimverify/judge"
+	"mimverify/theory"
 )
 
 // Format is an output format: its name (--format), the file extensions that
@@ -89,7 +90,7 @@ func WriteSweep(w io.Writer, s *judge.Sweep, format string) error {
 }
 
 // finite reports whether x is neither NaN nor ±Inf.
-func finite[F ~float64](x F) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+func finite[F ~float64](x F) bool { return theory.Finite(float64(x)) }
 
 // cell formats a number for a table: four significant digits, "—" when the
 // value is NaN or ±Inf.
@@ -179,7 +180,7 @@ func (t tally) summary() string {
 func overall(r *judge.Report) string {
 	t := count(r)
 	switch {
-	case t.fails > 0:
+	case t.fails > 0 || len(unmetIDs(r)) > 0:
 		return "FAILS"
 	case t.other > 0:
 		return "INCOMPLETE"
@@ -200,18 +201,35 @@ func failedIDs(r *judge.Report) []string {
 	return ids
 }
 
+// unmetIDs lists the IDs of the required claims that were not asserted.
+func unmetIDs(r *judge.Report) []string {
+	var ids []string
+	for _, c := range r.Results {
+		if c.Unmet() {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
 // headline says the overall verdict in a sentence.
 func headline(r *judge.Report) string {
 	t := count(r)
 	asserted := t.holds + t.fails
 	switch overall(r) {
 	case "FAILS":
-		ids := failedIDs(r)
-		verb := "fails"
-		if len(ids) > 1 {
-			verb = "fail"
+		var parts []string
+		if ids := failedIDs(r); len(ids) > 0 {
+			verb := "fails"
+			if len(ids) > 1 {
+				verb = "fail"
+			}
+			parts = append(parts, fmt.Sprintf("%d of %d asserted claims %s (%s)", t.fails, asserted, verb, strings.Join(ids, ", ")))
 		}
-		return fmt.Sprintf("FAILS: %d of %d asserted claims %s (%s)", t.fails, asserted, verb, strings.Join(ids, ", "))
+		if ids := unmetIDs(r); len(ids) > 0 {
+			parts = append(parts, fmt.Sprintf("required but not asserted: %s", strings.Join(ids, ", ")))
+		}
+		return "FAILS: " + strings.Join(parts, "; ")
 	case "HOLDS":
 		return fmt.Sprintf("HOLDS: all %d asserted claims hold (%d not asserted)", asserted, t.na)
 	case "INCOMPLETE":

@@ -19,8 +19,39 @@ func init() {
 
 // writeText writes the terminal table.
 func writeText(w io.Writer, r *judge.Report) error {
+	// bw keeps the first write error, which Flush returns: the helpers
+	// need not check each write.
 	bw := bufio.NewWriter(w)
+	writeTextHeader(bw, r)
+	writeTextTable(bw, r.Results)
 
+	var fails, outside, other []judge.ClaimResult
+	for _, c := range r.Results {
+		switch c.Verdict {
+		case judge.Fails:
+			fails = append(fails, c)
+		case judge.NotAsserted:
+			outside = append(outside, c)
+		case judge.Holds:
+		default:
+			other = append(other, c)
+		}
+	}
+	writeTextFailing(bw, fails)
+	writeTextNotAsserted(bw, outside)
+	if len(other) > 0 {
+		fmt.Fprintf(bw, "\nWithout a verdict:\n")
+		for _, c := range other {
+			fmt.Fprintf(bw, "  %s: verdict %q. %s\n", claimName(c), string(c.Verdict), oneLine(c.Detail))
+		}
+	}
+	fmt.Fprintf(bw, "\n%s\n", count(r).summary())
+	return bw.Flush()
+}
+
+// writeTextHeader writes the line naming the setting and the run, and the
+// headline.
+func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 	title := "mimverify check"
 	if r.Setting.Name != "" {
 		title += " — " + r.Setting.Name
@@ -34,10 +65,14 @@ func writeText(w io.Writer, r *judge.Report) error {
 	}
 	fmt.Fprintln(bw)
 	fmt.Fprintf(bw, "%s\n\n", headline(r))
+}
 
+// writeTextTable writes one row per claim, in aligned columns, failing
+// claims marked ">>" in the margin.
+func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
 	header := []string{"", "ID", "CLAIM", "SOURCE", "VERDICT", "MEASURED", "REL", "PREDICTED", "FORMULA"}
 	rows := [][]string{header}
-	for _, c := range r.Results {
+	for _, c := range results {
 		mark := ""
 		if c.Verdict == judge.Fails {
 			mark = ">>"
@@ -60,7 +95,7 @@ func writeText(w io.Writer, r *judge.Report) error {
 				line.WriteString("  ")
 			}
 			pad := ""
-			if i < len(row)-1 {
+			if i < len(row)-1 { // no trailing padding after the last column
 				pad = strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s))
 			}
 			line.WriteString(s)
@@ -68,63 +103,62 @@ func writeText(w io.Writer, r *judge.Report) error {
 		}
 		fmt.Fprintln(bw, strings.TrimRight(line.String(), " "))
 	}
-	if len(r.Results) == 0 {
+	if len(results) == 0 {
 		fmt.Fprintln(bw, "   (no claims)")
 	}
+}
 
-	var fails, outside, other []judge.ClaimResult
-	for _, c := range r.Results {
-		switch c.Verdict {
-		case judge.Fails:
-			fails = append(fails, c)
-		case judge.NotAsserted:
-			outside = append(outside, c)
-		case judge.Holds:
-		default:
-			other = append(other, c)
+// claimName is a claim's ID and title, on one line.
+func claimName(c judge.ClaimResult) string { return oneLine(c.ID + " " + c.Title) }
+
+// writeTextFailing details the failing claims: by how much the measurement
+// misses the prediction, and the judge's detail.
+func writeTextFailing(bw *bufio.Writer, fails []judge.ClaimResult) {
+	if len(fails) == 0 {
+		return
+	}
+	fmt.Fprintf(bw, "\nFailing claims:\n")
+	for _, c := range fails {
+		fmt.Fprintf(bw, "  FAILS %s\n", claimName(c))
+		fmt.Fprintf(bw, "      %s (must be %s %s; %s)\n", violation(c), c.Relation, prose(c.Predicted), oneLine(c.Formula))
+		if c.Detail != "" {
+			fmt.Fprintf(bw, "      %s\n", oneLine(c.Detail))
 		}
 	}
-	name := func(c judge.ClaimResult) string { return oneLine(c.ID + " " + c.Title) }
-	if len(fails) > 0 {
-		fmt.Fprintf(bw, "\nFailing claims:\n")
-		for _, c := range fails {
-			fmt.Fprintf(bw, "  FAILS %s\n", name(c))
-			fmt.Fprintf(bw, "      %s (must be %s %s; %s)\n", violation(c), c.Relation, prose(c.Predicted), oneLine(c.Formula))
-			if c.Detail != "" {
-				fmt.Fprintf(bw, "      %s\n", oneLine(c.Detail))
+}
+
+// writeTextNotAsserted details the claims outside their regime: the regime
+// predicates that fail, evaluated, and the judge's detail, if any.
+func writeTextNotAsserted(bw *bufio.Writer, outside []judge.ClaimResult) {
+	if len(outside) == 0 {
+		return
+	}
+	fmt.Fprintf(bw, "\nNot asserted (outside the regime):\n")
+	for _, c := range outside {
+		if c.Unmet() {
+			fmt.Fprintf(bw, "  %s — REQUIRED: not asserting it fails the check\n", claimName(c))
+		} else {
+			fmt.Fprintf(bw, "  %s\n", claimName(c))
+		}
+		if c.Empirical != "" {
+			fmt.Fprintf(bw, "      measured all the same: %s, %s\n", strings.TrimPrefix(resultLabel(c), "n/a, "), violation(c))
+		}
+		preds := failingPredicates(c)
+		for _, p := range preds {
+			fmt.Fprintf(bw, "      %s", oneLine(evaluated(p)))
+			if p.Why != "" {
+				fmt.Fprintf(bw, " (%s)", oneLine(p.Why))
+			}
+			fmt.Fprintln(bw)
+		}
+		// Say something even when no predicate is recorded as failing, so
+		// that the verdict is never left unexplained.
+		if len(preds) == 0 || c.Detail != "" {
+			if d := oneLine(c.Detail); d != "" {
+				fmt.Fprintf(bw, "      %s\n", d)
+			} else {
+				fmt.Fprintf(bw, "      (no regime predicate recorded as failing)\n")
 			}
 		}
 	}
-	if len(outside) > 0 {
-		fmt.Fprintf(bw, "\nNot asserted (outside the regime):\n")
-		for _, c := range outside {
-			fmt.Fprintf(bw, "  %s\n", name(c))
-			if c.Empirical != "" {
-				fmt.Fprintf(bw, "      measured all the same: %s, %s\n", strings.TrimPrefix(resultLabel(c), "n/a, "), violation(c))
-			}
-			preds := failingPredicates(c)
-			for _, p := range preds {
-				fmt.Fprintf(bw, "      %s", oneLine(evaluated(p)))
-				if p.Why != "" {
-					fmt.Fprintf(bw, " (%s)", oneLine(p.Why))
-				}
-				fmt.Fprintln(bw)
-			}
-			if len(preds) == 0 || c.Detail != "" {
-				if d := oneLine(c.Detail); d != "" {
-					fmt.Fprintf(bw, "      %s\n", d)
-				} else {
-					fmt.Fprintf(bw, "      (no regime predicate recorded as failing)\n")
-				}
-			}
-		}
-	}
-	if len(other) > 0 {
-		fmt.Fprintf(bw, "\nWithout a verdict:\n")
-		for _, c := range other {
-			fmt.Fprintf(bw, "  %s: verdict %q. %s\n", name(c), string(c.Verdict), oneLine(c.Detail))
-		}
-	}
-	fmt.Fprintf(bw, "\n%s\n", count(r).summary())
-	return bw.Flush()
 }

@@ -1,0 +1,142 @@
+package dynamics
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"mimverify/theory"
+)
+
+// TestSampleBitIdentical checks that the loss and gradient are bit-identical
+// at GOMAXPROCS 1 and 2 (the chunk size does not depend on it).
+func TestSampleBitIdentical(t *testing.T) {
+	s, err := theory.Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Keys = theory.KeysAll
+	o := mustSample(t, &s, s.Samples(3, 300))
+	c := randomCorr(&s, rand.New(rand.NewPCG(3, 4)), 0.5)
+	compareProcs(t, &s, o, c)
+}
+
+func compareProcs(t *testing.T, s *theory.Setting, o Objective, c theory.Correlations) {
+	t.Helper()
+	old := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(old)
+	g1 := s.Shape().New()
+	l1, se1 := o.LossGrad(c, g1)
+	runtime.GOMAXPROCS(2)
+	g2 := s.Shape().New()
+	l2, se2 := o.LossGrad(c, g2)
+	if l1 != l2 || se1 != se2 {
+		t.Errorf("loss %v±%v at GOMAXPROCS=1, %v±%v at 2", l1, se1, l2, se2)
+	}
+	x1, x2 := g1.Flat(), g2.Flat()
+	for i := range x1 {
+		if x1[i] != x2[i] {
+			t.Fatalf("gradient coordinate %d: %v at GOMAXPROCS=1, %v at 2", i, x1[i], x2[i])
+		}
+	}
+}
+
+// TestSampleObjectiveErrors checks the constructor's validation.
+func TestSampleObjectiveErrors(t *testing.T) {
+	s, _ := theory.Preset("grid4")
+	if _, err := NewSampleObjective(&s, nil); err == nil {
+		t.Error("empty sample set accepted")
+	}
+	bad := s.Samples(1, 2)
+	bad[1].Z = bad[1].Z[:1]
+	if _, err := NewSampleObjective(&s, bad); err == nil {
+		t.Error("sample with a wrong z length accepted")
+	}
+	bad = s.Samples(1, 2)
+	bad[0].Cluster = 5
+	if _, err := NewSampleObjective(&s, bad); err == nil {
+		t.Error("sample with a bad cluster accepted")
+	}
+}
+
+// TestSampleNoAllocs checks that LossGrad does not allocate per sample.
+func TestSampleNoAllocs(t *testing.T) {
+	s, _ := theory.Preset("default")
+	old := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(old)
+	o := mustSample(t, &s, s.Samples(1, 128))
+	c := s.Shape().New()
+	g := s.Shape().New()
+	if n := testing.AllocsPerRun(5, func() { o.LossGrad(c, g) }); n != 0 {
+		t.Errorf("LossGrad allocates %v times per call at GOMAXPROCS=1, want 0", n)
+	}
+}
+
+// TestSampleLargeScores checks the loss when the factored softmax weights
+// exp(z_j A_j − m_A)·exp(B_q − m_B) underflow (the key with the largest B
+// lies in the area with the smallest z·A, by hundreds of units), which
+// forces the direct log-sum-exp path, against the closed form.
+func TestSampleLargeScores(t *testing.T) {
+	s := theory.Setting{
+		P: 3, Clusters: []theory.Cluster{{Areas: []int{0, 0, 1}}},
+		Z: theory.ZLaw{Kind: theory.ZUniform, L: 0.5, U: 1.5}, Gamma: 0.5, Eta: 1,
+	}
+	if err := s.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	z0, z1 := 0.7, 1.3
+	c := s.Shape().New()
+	c.A[0][0][0], c.A[0][0][1] = 800/z0, 0 // z·A: 800 on area 0, 0 on area 1
+	c.B[0][1], c.B[0][2] = -1000, 0        // key 1 (area 0) far below key 2 (area 1)
+	// Scores: s1 = 800 − 1000 = −200, s2 = 0. Both factored weights,
+	// e^{0}·e^{−1000} and e^{−800}·e^{0}, underflow to 0.
+	pi1 := 1 / (1 + math.Exp(200))
+	pi2 := 1 - pi1
+	want := 0.5 * ((pi1*z0-z0)*(pi1*z0-z0) + (pi2*z1)*(pi2*z1))
+	o := mustSample(t, &s, []theory.Sample{{Cluster: 0, Z: []float64{z0, z1}, Mask: []bool{true, false, false}}})
+	if got := lossAt(o, c); !(math.Abs(got-want) <= 1e-14) {
+		t.Errorf("loss %.17g, closed form %.17g", got, want)
+	}
+	// Now s1 = 800 − 750 = 50 dominates: π1 = 1/(1 + e^{−50}).
+	c.B[0][1] = -750
+	pi1 = 1 / (1 + math.Exp(-50))
+	pi2 = 1 - pi1
+	want = 0.5 * ((pi1*z0-z0)*(pi1*z0-z0) + (pi2*z1)*(pi2*z1))
+	if got := lossAt(o, c); !(math.Abs(got-want) <= 1e-14) {
+		t.Errorf("loss %.17g, closed form %.17g", got, want)
+	}
+}
+
+// TestExpNonPos checks the kernel's exponential against math.Exp to 4 ulp
+// (relative 8.9e-16) on [−708, 0], and its fallbacks.
+func TestExpNonPos(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	worst := 0.0
+	for i := range 200000 {
+		var x float64
+		switch i % 3 {
+		case 0:
+			x = -708 * rng.Float64()
+		case 1:
+			x = -rng.Float64()
+		default:
+			x = -20 * rng.Float64()
+		}
+		want, got := math.Exp(x), expNonPos(x)
+		rel := math.Abs(got-want) / want
+		worst = max(worst, rel)
+		if !(rel <= 8.9e-16) {
+			t.Fatalf("expNonPos(%.17g) = %.17g, math.Exp %.17g (rel %.3g)", x, got, want, rel)
+		}
+	}
+	t.Logf("worst relative error %.3g", worst)
+	for _, x := range []float64{0, -708, -709, -800, math.Inf(-1), 1, 3.5} {
+		if got, want := expNonPos(x), math.Exp(x); !(got == want || math.Abs(got-want) <= 8.9e-16*want) {
+			t.Errorf("expNonPos(%g) = %g, want %g", x, got, want)
+		}
+	}
+	if !math.IsNaN(expNonPos(math.NaN())) {
+		t.Error("expNonPos(NaN) is not NaN")
+	}
+}

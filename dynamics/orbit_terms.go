@@ -1,0 +1,270 @@
+package dynamics
+
+import (
+	"fmt"
+	"math"
+
+	"mimverify/theory"
+)
+
+// buildTerms fills the blocks of every problem: the mean field (counts at
+// their means), the exact enumeration of the count vectors, or common random
+// numbers, with the z nodes of the setting's law (docs/ORBIT.md §4–5).
+func (o *Orbit) buildTerms(opt OrbitOptions) error {
+	s := &o.s
+	if o.mf {
+		o.mode = "meanfield"
+		for _, pr := range o.probs {
+			pr.counts = make([]float64, len(pr.groups))
+			for g, gr := range pr.groups {
+				pr.counts[g] = float64(gr.S) * unmaskedFraction(s)
+			}
+			pr.cweight = []float64{1}
+			pr.addZBlocks(s, opt.QuadNodes, 1)
+			pr.setConstants()
+		}
+		return nil
+	}
+	total := 0.0
+	for _, pr := range o.probs {
+		zs, _ := zNodeTable(s, s.Clusters[pr.k].NumAreas(), opt.QuadNodes)
+		total += float64(len(zs)) * pr.countVectors(s)
+	}
+	o.mode = opt.Mode
+	if o.mode == OrbitAuto {
+		o.mode = OrbitCRN
+		if total <= float64(opt.MaxTerms) {
+			o.mode = OrbitEnumerate
+		}
+	}
+	if o.mode == OrbitEnumerate {
+		if total > float64(opt.MaxTerms) {
+			return fmt.Errorf("dynamics: orbit option Mode = \"enumerate\": setting %q needs %.4g terms > MaxTerms = %d (raise MaxTerms or use mode crn)", s.Name, total, opt.MaxTerms)
+		}
+		for _, pr := range o.probs {
+			pr.enumerate(s)
+			pr.addZBlocks(s, opt.QuadNodes, len(pr.cweight))
+			pr.exact = true
+			pr.setConstants()
+		}
+		return nil
+	}
+	rng := theory.NewRand(opt.Seed, theory.StreamCRN)
+	o.nSamples = opt.CRNSamples
+	o.sampleLoss = make([]float64, o.nSamples)
+	for _, pr := range o.probs {
+		pr.exact = true
+		pr.setConstants()
+		pr.sampleCRN(s, rng, o.nSamples)
+		pr.addControl(s, opt.QuadNodes, o.nSamples)
+	}
+	return nil
+}
+
+// unmaskedFraction is the probability that a key q ≠ p0 is unmasked given
+// that the query p0 is masked.
+func unmaskedFraction(s *theory.Setting) float64 {
+	if s.Mask == theory.MaskFixed {
+		return float64(s.P-s.NumFixedMasked()) / float64(s.P-1)
+	}
+	return 1 - s.Gamma
+}
+
+// addZBlocks adds one block per z node covering the first nc count vectors.
+func (pr *orbProblem) addZBlocks(s *theory.Setting, quadNodes, nc int) {
+	pr.addZBlocksRange(s, quadNodes, 0, nc)
+}
+
+func (pr *orbProblem) addZBlocksRange(s *theory.Setting, quadNodes, c0, c1 int) {
+	zs, ws := zNodeTable(s, s.Clusters[pr.k].NumAreas(), quadNodes)
+	for i, z := range zs {
+		pr.blocks = append(pr.blocks, orbBlock{z: z, w: ws[i], c0: c0, c1: c1, sample: -1})
+	}
+}
+
+// addControl turns the n CRN samples into control-variate estimates
+// (docs/ORBIT.md §4): each sample (z_i, n_i) becomes F(z_i, n_i) −
+// F(z_i, n̄) with n̄ the mean counts, and the exact E_z F(z, n̄) is added by
+// the z quadrature, so the estimate stays unbiased (up to the quadrature
+// error) while the variance due to z is removed to first order. Used when
+// z is random and its quadrature has at most 4n nodes (the terms grow at
+// most sixfold: 2n for the pairs, ≤ 4n for the quadrature).
+func (pr *orbProblem) addControl(s *theory.Setting, quadNodes, n int) {
+	zs, _ := zNodeTable(s, s.Clusters[pr.k].NumAreas(), quadNodes)
+	if len(zs) < 2 || len(zs) > 4*n {
+		return
+	}
+	G := len(pr.groups)
+	mean := make([]float64, G)
+	for g, gr := range pr.groups {
+		mean[g] = float64(gr.S) * unmaskedFraction(s)
+	}
+	counts := make([]float64, 0, (2*n+1)*G)
+	cweight := make([]float64, 0, 2*n+1)
+	for i := range pr.blocks {
+		b := &pr.blocks[i]
+		counts = append(counts, pr.counts[b.c0*G:b.c1*G]...)
+		counts = append(counts, mean...)
+		cweight = append(cweight, 1, -1)
+		b.c0, b.c1 = 2*i, 2*i+2
+	}
+	pr.counts = append(counts, mean...)
+	pr.cweight = append(cweight, 1)
+	pr.addZBlocksRange(s, quadNodes, 2*n, 2*n+1)
+}
+
+// countVectors returns the number of count vectors enumeration sums over.
+func (pr *orbProblem) countVectors(s *theory.Setting) float64 {
+	n := 1.0
+	for g, gr := range pr.groups {
+		if s.Mask == theory.MaskFixed {
+			if g < len(pr.groups)-1 {
+				n *= float64(gr.S + 1)
+			}
+			continue
+		}
+		lo, hi := trimTails(binomPMF(gr.S, 1-s.Gamma), orbitTailEps)
+		n *= float64(hi - lo + 1)
+	}
+	return n
+}
+
+// enumerate lists every count vector with its probability: independent
+// binomials (bernoulli masks, tails of mass ≤ orbitTailEps dropped) or the
+// multivariate hypergeometric law of U = P − round(γP) unmasked keys among
+// the P − 1 (fixed masks), docs/ORBIT.md §4.
+func (pr *orbProblem) enumerate(s *theory.Setting) {
+	G := len(pr.groups)
+	fixed := s.Mask == theory.MaskFixed
+	lo, hi := make([]int, G), make([]int, G)
+	pmf := make([][]float64, G)
+	lc := make([][]float64, G)
+	for g, gr := range pr.groups {
+		if fixed {
+			hi[g] = gr.S
+			lc[g] = make([]float64, gr.S+1)
+			for n := range lc[g] {
+				lc[g][n] = logChoose(gr.S, n)
+			}
+			continue
+		}
+		pmf[g] = binomPMF(gr.S, 1-s.Gamma)
+		lo[g], hi[g] = trimTails(pmf[g], orbitTailEps)
+	}
+	U := s.P - s.NumFixedMasked()
+	norm := logChoose(s.P-1, U)
+	n := make([]int, G)
+	copy(n, lo)
+	free := G // groups enumerated freely (fixed: the last is determined)
+	if fixed {
+		free = G - 1
+	}
+	for {
+		w := 1.0
+		ok := true
+		if fixed {
+			sum := 0
+			for g := range free {
+				sum += n[g]
+			}
+			n[G-1] = U - sum
+			ok = n[G-1] >= 0 && n[G-1] <= pr.groups[G-1].S
+			if ok {
+				l := -norm
+				for g := range G {
+					l += lc[g][n[g]]
+				}
+				w = math.Exp(l)
+			}
+		} else {
+			for g := range G {
+				w *= pmf[g][n[g]]
+			}
+		}
+		if ok && w > 0 {
+			for _, c := range n {
+				pr.counts = append(pr.counts, float64(c))
+			}
+			pr.cweight = append(pr.cweight, w)
+		}
+		g := 0
+		for ; g < free; g++ {
+			if n[g]++; n[g] <= hi[g] {
+				break
+			}
+			n[g] = lo[g]
+		}
+		if g == free {
+			break
+		}
+	}
+	if fixed {
+		// Normalise: the weights sum to 1 exactly; this removes the
+		// log-gamma rounding of the common factor.
+		sum := 0.0
+		for _, w := range pr.cweight {
+			sum += w
+		}
+		for i := range pr.cweight {
+			pr.cweight[i] /= sum
+		}
+	}
+}
+
+// sampleCRN draws n (z, counts) samples, one block each with weight 1/n.
+func (pr *orbProblem) sampleCRN(s *theory.Setting, rng interface {
+	Float64() float64
+	IntN(int) int
+}, n int) {
+	N := s.Clusters[pr.k].NumAreas()
+	G := len(pr.groups)
+	U := s.P - s.NumFixedMasked()
+	for i := range n {
+		z := make([]float64, N)
+		L, Up := s.Z.L, s.Z.U
+		shared := L + (Up-L)*rng.Float64()
+		for j := range z {
+			switch s.Z.Kind {
+			case theory.ZConstant:
+				z[j] = L
+			case theory.ZUniform:
+				z[j] = L + (Up-L)*rng.Float64()
+			case theory.ZTwoPoint:
+				z[j] = L
+				if rng.Float64() < 0.5 {
+					z[j] = Up
+				}
+			case theory.ZShared:
+				z[j] = shared
+			}
+		}
+		c0 := len(pr.cweight)
+		if s.Mask == theory.MaskFixed {
+			// Selection sampling of U unmasked keys among the P − 1.
+			need, left := U, s.P-1
+			for g := range G {
+				c := 0
+				for range pr.groups[g].S {
+					if rng.IntN(left) < need {
+						c++
+						need--
+					}
+					left--
+				}
+				pr.counts = append(pr.counts, float64(c))
+			}
+		} else {
+			for g := range G {
+				c := 0
+				for range pr.groups[g].S {
+					if rng.Float64() >= s.Gamma {
+						c++
+					}
+				}
+				pr.counts = append(pr.counts, float64(c))
+			}
+		}
+		pr.cweight = append(pr.cweight, 1)
+		pr.blocks = append(pr.blocks, orbBlock{z: z, w: 1 / float64(n), c0: c0, c1: c0 + 1, sample: i})
+	}
+}
