@@ -77,7 +77,11 @@ func cellLabel(cc judge.CellClaim, seeds int) string {
 // line plot (one axis) of one claim.
 type sweepFigure struct {
 	ID, Title string
-	plot      *plot.Plot
+	// Kind names the files: phase, ratio or line.
+	Kind string
+	plot *plot.Plot
+	// legend, when not nil, is drawn at the right of the plot.
+	legend func(draw.Canvas)
 }
 
 // sweepFigures draws one figure per claim: a phase diagram over the first
@@ -93,13 +97,15 @@ func sweepFigures(sw *judge.Sweep) (figs []sweepFigure, err error) {
 		return nil, nil
 	}
 	for _, id := range sweepClaims(sw) {
-		var p *plot.Plot
-		if len(sw.Axes) == 2 {
-			p = phaseDiagram(sw, id)
-		} else {
-			p = linePlot(sw, id)
+		if len(sw.Axes) == 1 {
+			p := linePlot(sw, id)
+			figs = append(figs, sweepFigure{ID: id, Title: p.Title.Text, Kind: "line", plot: p})
+			continue
 		}
-		figs = append(figs, sweepFigure{ID: id, Title: p.Title.Text, plot: p})
+		p := phaseDiagram(sw, id)
+		figs = append(figs, sweepFigure{ID: id, Title: p.Title.Text, Kind: "phase", plot: p, legend: drawPhaseLegend})
+		p, legend := ratioDiagram(sw, id)
+		figs = append(figs, sweepFigure{ID: id, Title: p.Title.Text, Kind: "ratio", plot: p, legend: legend})
 	}
 	return figs, nil
 }
@@ -149,26 +155,32 @@ func phaseDiagram(sw *judge.Sweep, id string) *plot.Plot {
 	p.X.Tick.Marker, p.Y.Tick.Marker = valueTicks(xa.Values), valueTicks(ya.Values)
 	p.X.Min, p.X.Max = -0.5, float64(len(xa.Values))-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(len(ya.Values))-0.5
-	g := phaseGrid{nx: len(xa.Values), ny: len(ya.Values), seeds: sw.Plan.Seeds}
-	g.class = make([]phaseClass, g.nx*g.ny)
-	g.label = make([]string, g.nx*g.ny)
-	g.inside = make([]bool, g.nx*g.ny)
-	for i := range g.class {
-		g.class[i] = classNone
-	}
+	g := newPhaseGrid(sw)
 	for _, c := range sw.Cells {
 		cc, ok := cellClaim(c, id)
-		if !ok || c.Cell >= len(g.class) {
+		if !ok || c.Cell >= len(g.fill) {
 			continue
 		}
-		// Cell = y·nx + x: the first axis varies slowest.
-		g.class[c.Cell], g.label[c.Cell] = classify(cc), cellLabel(cc, g.seeds)
-		// The boundary separates cells asserted at most seeds from the rest
-		// (the regime rarely depends on the seed: only through a seed axis).
-		g.inside[c.Cell] = 2*cc.InRegime > g.seeds
+		cl := classify(cc)
+		g.fill[c.Cell], g.label[c.Cell] = classColors[cl], cellLabel(cc, sw.Plan.Seeds)
+		g.dark[c.Cell] = cl == classHolds || cl == classFails
+		g.inside[c.Cell] = 2*cc.InRegime > sw.Plan.Seeds
 	}
 	p.Add(g)
 	return p
+}
+
+// newPhaseGrid returns the grid of a two-axis sweep with every cell grey
+// ("not measured") until filled. Cell = y·nx + x: the first axis varies
+// slowest, and is drawn up.
+func newPhaseGrid(sw *judge.Sweep) phaseGrid {
+	g := phaseGrid{nx: len(sw.Plan.Axes[1].Values), ny: len(sw.Plan.Axes[0].Values)}
+	n := g.nx * g.ny
+	g.fill, g.label, g.dark, g.inside = make([]color.Color, n), make([]string, n), make([]bool, n), make([]bool, n)
+	for i := range g.fill {
+		g.fill[i] = classColors[classNone]
+	}
+	return g
 }
 
 // legendWidth is the room at the right of a phase diagram for its legend.
@@ -189,12 +201,17 @@ func drawPhaseLegend(c draw.Canvas) {
 	c.FillText(txt, vg.Point{X: x + box + vg.Points(5), Y: y}, "regime boundary")
 }
 
-// phaseGrid draws the cells of a phase diagram.
+// phaseGrid draws the cells of a phase diagram: each filled and labelled
+// (in white on a dark fill), and a thick line between cells inside and
+// outside the regime. The boundary counts a cell as inside when most of
+// its seeds were asserted (the regime depends on the seed only through a
+// seed axis).
 type phaseGrid struct {
-	nx, ny, seeds int
-	class         []phaseClass
-	label         []string
-	inside        []bool
+	nx, ny int
+	fill   []color.Color
+	label  []string
+	dark   []bool
+	inside []bool
 }
 
 // Plot implements plot.Plotter.
@@ -206,10 +223,9 @@ func (g phaseGrid) Plot(c draw.Canvas, p *plot.Plot) {
 			i := y*g.nx + x
 			x0, x1 := trX(float64(x)-0.5), trX(float64(x)+0.5)
 			y0, y1 := trY(float64(y)-0.5), trY(float64(y)+0.5)
-			col := classColors[g.class[i]]
-			c.FillPolygon(col, []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
+			c.FillPolygon(g.fill[i], []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
 			txt.Color = color.Black
-			if g.class[i] == classHolds || g.class[i] == classFails {
+			if g.dark[i] {
 				txt.Color = color.White
 			}
 			c.FillText(txt, vg.Point{X: (x0 + x1) / 2, Y: (y0 + y1) / 2}, g.label[i])
@@ -328,10 +344,10 @@ func (f sweepFigure) render(sw *judge.Sweep, format string) ([]byte, error) {
 		return nil, err
 	}
 	dc := draw.New(c)
-	if len(sw.Axes) == 2 {
+	if f.legend != nil {
 		// The legend goes beside the grid, where it hides no cell.
 		f.plot.Draw(draw.Crop(dc, 0, -vg.Points(legendWidth), 0, 0))
-		drawPhaseLegend(draw.Crop(dc, w-vg.Points(legendWidth), 0, 0, 0))
+		f.legend(draw.Crop(dc, w-vg.Points(legendWidth), 0, 0, 0))
 	} else {
 		f.plot.Draw(dc)
 	}
@@ -342,9 +358,9 @@ func (f sweepFigure) render(sw *judge.Sweep, format string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteSweepFigures writes each figure of a sweep into dir as
-// phase-ID.svg and phase-ID.png (or line-ID.*), each atomically, and
-// returns the files' paths.
+// WriteSweepFigures writes each figure of a sweep into dir as SVG and PNG
+// files named by kind and claim (phase-C3.svg, ratio-C3.png, line-C3.svg),
+// each atomically, and returns the files' paths.
 func WriteSweepFigures(dir string, sw *judge.Sweep) ([]string, error) {
 	figs, err := sweepFigures(sw)
 	if err != nil {
@@ -356,10 +372,6 @@ func WriteSweepFigures(dir string, sw *judge.Sweep) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	kind := "phase"
-	if len(sw.Axes) == 1 {
-		kind = "line"
-	}
 	var files []string
 	for _, f := range figs {
 		for _, format := range []string{"svg", "png"} {
@@ -367,7 +379,7 @@ func WriteSweepFigures(dir string, sw *judge.Sweep) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("report: figure %s: %w", f.ID, err)
 			}
-			path := filepath.Join(dir, kind+"-"+f.ID+"."+format)
+			path := filepath.Join(dir, f.Kind+"-"+f.ID+"."+format)
 			if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 				return nil, err
 			}

@@ -79,8 +79,8 @@ func TestSweepFormats(t *testing.T) {
 		t.Errorf("CSV row of a point that breaks: %s", got)
 	}
 	html := render("html")
-	if n := strings.Count(html, "<svg"); n != 1 || !strings.Contains(html, `class="breaks"`) || !strings.Contains(html, `class="emp"`) {
-		t.Errorf("HTML: %d figures (want the C3 phase diagram), classes for breaks/holds empirically present: %v %v",
+	if n := strings.Count(html, "<svg"); n != 2 || !strings.Contains(html, `class="breaks"`) || !strings.Contains(html, `class="emp"`) {
+		t.Errorf("HTML: %d figures (want C3's verdict and ratio diagrams), classes for breaks/holds empirically present: %v %v",
 			n, strings.Contains(html, `class="breaks"`), strings.Contains(html, `class="emp"`))
 	}
 	if md := render("markdown"); !strings.Contains(md, "![C3: where it holds](data:image/svg+xml;base64,") {
