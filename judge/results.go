@@ -24,6 +24,10 @@ type ResultsHeader struct {
 	Plan   *Plan `json:"plan"`
 }
 
+// ErrOtherPlan marks a results file written by another plan or shard: bad
+// input, not a failure.
+var ErrOtherPlan = errors.New("results file of another plan")
+
 // resultsLine is every later line: one finished point, keyed by the plan.
 type resultsLine struct {
 	PlanHash string     `json:"plan_hash"`
@@ -53,8 +57,8 @@ func openResults(path string, plan *Plan, shard Shard) (*resultsFile, map[int]Sw
 	}
 	if hdr != nil && (hdr.PlanHash != rf.hash || hdr.Shard != shard.String()) {
 		f.Close()
-		return nil, nil, fmt.Errorf("results file %s holds plan %s shard %s, not this sweep's plan %s shard %s: give another --results file, or remove it to start over",
-			path, hdr.PlanHash, hdr.Shard, rf.hash, shard)
+		return nil, nil, fmt.Errorf("%w: %s holds plan %s shard %s, not this sweep's plan %s shard %s: give another --results file, or remove it to start over",
+			ErrOtherPlan, path, hdr.PlanHash, hdr.Shard, rf.hash, shard)
 	}
 	// Drop a line cut short by a kill (or a header never finished).
 	if err := f.Truncate(good); err != nil {

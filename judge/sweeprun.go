@@ -90,6 +90,7 @@ func (r *Runner) runAll(todo []Point, total int, done map[int]SweepPoint, out *r
 	}
 	queue := make(chan Point)
 	finished := make(chan SweepPoint)
+	stop := make(chan struct{}) // closed when the results file fails: no new point starts
 	var wg sync.WaitGroup
 	for range min(jobs, max(len(todo), 1)) {
 		wg.Go(func() {
@@ -99,8 +100,13 @@ func (r *Runner) runAll(todo []Point, total int, done map[int]SweepPoint, out *r
 		})
 	}
 	go func() {
+	feed:
 		for _, p := range todo {
-			queue <- p
+			select {
+			case queue <- p:
+			case <-stop:
+				break feed
+			}
 		}
 		close(queue)
 		wg.Wait()
@@ -117,7 +123,9 @@ func (r *Runner) runAll(todo []Point, total int, done map[int]SweepPoint, out *r
 		done[sp.Index] = sp
 		n++
 		if out != nil && werr == nil {
-			werr = out.append(sp)
+			if werr = out.append(sp); werr != nil {
+				close(stop)
+			}
 		}
 		if r.Progress != nil {
 			r.Progress(n, total)

@@ -37,6 +37,13 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	inputs := map[string]string{}
+	for i, path := range files {
+		inputs[fmt.Sprintf("results file %d", i+1)] = path
+	}
+	if err := checkOutputs(map[string]string{"--out": *out}, &settingFlags{}, inputs); err != nil {
+		return err
+	}
 	sw, err := mergeResults(files)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,7 +85,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	sw, err := runner.Run()
 	prog.done()
 	if err != nil {
-		if strings.Contains(err.Error(), "holds plan") || strings.Contains(err.Error(), "must be") {
+		if errors.Is(err, judge.ErrOtherPlan) {
 			return usageError{fmt.Errorf("--results: %w", err)}
 		}
 		return err
