@@ -107,6 +107,9 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 	if len(wf.vary) == 0 {
 		return nil, "", badInput("--vary: give at least one FIELD=V1,V2,…")
 	}
+	if wf.figs != "" && len(wf.vary) > 2 {
+		return nil, "", badInput("--figures: the figures draw one or two axes, the sweep has %d (use the tables, or fix an axis)", len(wf.vary))
+	}
 	f, err := outputFormat(wf.format, wf.out, true)
 	if err != nil {
 		return nil, "", err

@@ -209,7 +209,7 @@ func TestSweepMeasuresOutsideRegimeAndSeeds(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range [][]string{{"--seeds", "0"}, {"--jobs", "0"}, {"--shard", "3/3", "--results", "x"}, {"--shard", "0/2"}} {
+	for _, bad := range [][]string{{"--seeds", "0"}, {"--jobs", "0"}, {"--shard", "3/3", "--results", "x"}, {"--shard", "0/2"}, {"--figures", "d", "--vary", "keys=all", "--vary", "loss=sum"}} {
 		full := append([]string{"sweep", "--preset", "grid4", "--vary", "gamma=0.5"}, bad...)
 		if status, _, errs := runCLI(t, full...); status != 2 || !strings.Contains(errs, bad[0]) {
 			t.Errorf("sweep %v: status %d (%s), want 2 naming %s", bad, status, errs, bad[0])
