@@ -69,7 +69,7 @@ figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
 <h2>Points</h2>
 <p>Inside its regime a claim holds or fails; outside it, it is not asserted but still measured: “holds empirically” or “breaks”, with the first failing regime predicate.</p>
 <table><thead><tr>{{range .PointHead}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>{{range .PointRows}}<tr>{{range .}}<td class="{{.Class}}">{{.Text}}</td>{{end}}</tr>{{end}}</tbody></table>
+<tbody>{{range .PointRows}}<tr>{{range .}}<td{{with .Class}} class="{{.}}"{{end}}>{{.Text}}</td>{{end}}</tr>{{end}}</tbody></table>
 </main>
 </body>
 </html>
