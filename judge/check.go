@@ -182,6 +182,7 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		}
 	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
+	rep.Maps = attentionMaps(&s, r.ev.Main)
 	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
 		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Seconds: Float(time.Since(start).Seconds())}
 	return rep, nil

@@ -139,6 +139,9 @@ type Report struct {
 	Results []ClaimResult  `json:"results"`
 	Series  []Series       `json:"series"`
 	Events  []Event        `json:"events"`
+	// Maps are attention maps of the main run: per cluster a few queries
+	// at a few steps (local and diverse attention made visible).
+	Maps    []AttentionMap `json:"maps,omitempty"`
 	Summary map[string]int `json:"summary"` // verdict → count
 }
 

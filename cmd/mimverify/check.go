@@ -21,11 +21,12 @@ var errClaimsFailed = errors.New("at least one asserted claim fails")
 var checkFunc = judge.Check
 
 func checkCommand(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format "+strings.Join(report.Formats(false), "|")+"] [--out FILE] [--with-full]", stdout)
+	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format "+strings.Join(report.Formats(false), "|")+"] [--out FILE] [--figures DIR] [--with-full]", stdout)
 	var sf settingFlags
 	sf.register(fs)
 	format := fs.String("format", "", strings.Join(report.Formats(false), ", ")+" (default: from the --out extension, else text)")
 	out := fs.String("out", "", "write the report to this file (default: standard output)")
+	figs := fs.String("figures", "", "also write the report's figures and attention maps as SVG files into this directory")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
 	var jf judgeFlags
 	jf.register(fs)
@@ -76,6 +77,13 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := emit(stdout, *out, buf.Bytes()); err != nil {
 		return err
+	}
+	if *figs != "" {
+		files, err := report.WriteCheckFigures(*figs, rep)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d figure files written to %s\n", len(files), *figs)
 	}
 	if *out != "" {
 		// The file is for a program or a browser; the terminal still gets

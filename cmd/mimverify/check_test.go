@@ -147,7 +147,7 @@ func TestSweep(t *testing.T) {
 	if err := json.Unmarshal(data, &out); err != nil {
 		t.Fatal(err)
 	}
-	if out.Format != "mimverify.sweep/v1" || len(out.Points) != 4 {
+	if out.Format != judge.SweepFormat || len(out.Points) != 4 {
 		t.Fatalf("format %q with %d points, want 4 (2 × 2)", out.Format, len(out.Points))
 	}
 	for _, p := range out.Points {

@@ -9,6 +9,7 @@
 //	mimverify run      [--preset NAME | --config FILE] [--engine E] [flags]   train and record a trajectory
 //	mimverify sweep    [--preset NAME | --config FILE] --vary FIELD=V1,V2,… [--claims …]
 //	                                                                          the claims over a grid of settings
+//	mimverify merge    [--format F] [--out FILE] RESULTS.jsonl…              combine a sharded sweep's results files
 //	mimverify presets                                                         list the built-in settings
 //	mimverify setting  [--preset NAME | --config FILE] [--out FILE]           print a resolved setting
 //	mimverify reduce   [--preset NAME | --config FILE] [--meanfield] [--format text|markdown|json] [--out FILE]
@@ -48,6 +49,7 @@ func init() {
 	commands = []command{
 		{"check", "evaluate the paper's claims C1–C8 on a setting; exit 1 if any asserted claim fails", checkCommand},
 		{"sweep", "evaluate the claims over a grid of settings (where the theory holds and where it breaks)", sweepCommand},
+		{"merge", "combine the results files of a sharded sweep into one sweep", mergeCommand},
 		{"run", "train one engine on a setting and write its trajectory as JSON", runCommand},
 		{"presets", "list the built-in settings", presetsCommand},
 		{"setting", "print a resolved setting (every default made explicit) as YAML or JSON", settingCommand},

@@ -62,6 +62,7 @@ type runConfig struct {
 	seed        uint64
 	samplesFile string
 	out, dump   string
+	format      string // of --out: json or npz
 	progress    string
 	maxMemory   float64 // bytes
 	maxHours    float64
@@ -96,7 +97,8 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.opts.Population.QuadNodes, "quad-nodes", 0, "Gauss–Legendre nodes per area for uniform z in the population expectation (0: default)")
 	fs.Float64Var(&c.opts.RelTol, "rtol", 1e-8, "flow: relative tolerance of the adaptive integrator")
 	fs.StringVar(&c.samplesFile, "samples-file", "", "read the sample set from a --dump-samples file instead of drawing it")
-	fs.StringVar(&c.out, "out", "", "write the trajectory as JSON to this file (docs/FORMATS.md)")
+	fs.StringVar(&c.out, "out", "", "write the trajectory to this file (docs/FORMATS.md)")
+	fs.StringVar(&c.format, "format", "", "of --out: json or npz (NumPy arrays; default: from the --out extension, else json)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
 	c.maxMemory = judge.AvailableMemory()
@@ -157,6 +159,9 @@ func (c *runConfig) check() error {
 		return badInput("--engine = %q: must be one of %s", c.engine, engineNames())
 	}
 	c.spec = spec
+	if err := c.trajectoryFormat(); err != nil {
+		return err
+	}
 	for _, f := range engineFlags {
 		if c.set[f] && !slices.Contains(spec.Flags, f) {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
@@ -320,8 +325,15 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 			return prog.step(step, steps)
 		}, Discard: true, Record: kept.keep}
 		if w != nil {
-			enc := newRecordStream(w, runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
-				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting})
+			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
+				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
+			var enc interface {
+				add(*theory.Record) error
+				close() error
+			} = newRecordStream(w, header)
+			if c.format == "npz" {
+				enc = newNPZStream(w, header)
+			}
 			obs.Record = func(r *theory.Record) error { kept.keep(r); return enc.add(r) }
 			defer func() {
 				if err == nil {

@@ -85,6 +85,7 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	data = compactLabels(data, s.Side, f == "yaml")
 	return emit(stdout, *out, data)
 }
 

@@ -57,6 +57,7 @@ type htmlPage struct {
 	Events     []htmlEvent
 	Setting    []string
 	Partitions []htmlPartition
+	Maps       []mapCluster
 	Run        []string
 	Format     string
 }
@@ -77,6 +78,7 @@ header.banner .summary{margin:.2rem 0 0;opacity:.95}
 header.fails{background:#b3261e}header.holds{background:#1e7b34}header.none{background:#5f6368}header.unknown{background:#8a6d00}
 h2{font-size:1.2rem;margin:1.6rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table.events{width:auto;min-width:40%}
+table.maps{width:auto}table.maps td{vertical-align:middle}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.92rem}
 th,td{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
@@ -145,6 +147,12 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{end}}</tbody>
 </table>
 {{end}}
+{{if .Maps}}<h2>Attention maps</h2>
+<p>The attention of a masked query patch (red outline) over the grid, for an image of each cluster with every z at the middle of its range and the query the only masked patch; darker is more attention (each map scaled to its largest weight), grey lines are the cluster's area borders. Local, diverse attention: each query ends up on its own area.</p>
+{{range .Maps}}<h3>{{.Caption}}</h3>
+<table class="maps"><thead><tr><th></th>{{range .Steps}}<th>step {{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr><td>{{.Label}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>
+{{end}}{{end}}
 <h2>Setting</h2>
 <ul class="facts">{{range .Setting}}<li>{{.}}</li>{{end}}</ul>
 {{if .Partitions}}<div class="parts">
@@ -192,7 +200,7 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 		pg.Class = "none"
 	}
 	for _, c := range r.Results {
-		hc := htmlClaim{ClaimResult: c, Label: verdictLabel(c.Verdict), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
+		hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
 		switch c.Verdict {
 		case judge.Holds:
 			hc.Class = "holds"
@@ -236,6 +244,7 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 			SVG: template.HTML(partitionSVG(&r.Setting, c)),
 		})
 	}
+	pg.Maps = mapClusters(r)
 	bw := bufio.NewWriter(w)
 	if err := pageTemplate.Execute(bw, pg); err != nil {
 		return fmt.Errorf("report: writing HTML: %w", err)

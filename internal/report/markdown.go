@@ -144,7 +144,7 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 	mdRow(bw, "ID", "Claim", "Source", "Verdict", "Formula", "Predicted", "Relation", "Measured")
 	mdRow(bw, "---", "---", "---", "---", "---", "---:", ":---:", "---:")
 	for _, c := range r.Results {
-		v := mdText(verdictLabel(c.Verdict))
+		v := mdText(resultLabel(c))
 		if c.Verdict == judge.Fails {
 			v = "**" + v + "**"
 		}
@@ -154,7 +154,7 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 
 	fmt.Fprintf(bw, "\n## Details\n")
 	for _, c := range r.Results {
-		fmt.Fprintf(bw, "\n### %s %s: %s\n\n", mdText(c.ID), mdText(c.Title), mdText(verdictLabel(c.Verdict)))
+		fmt.Fprintf(bw, "\n### %s %s: %s\n\n", mdText(c.ID), mdText(c.Title), mdText(resultLabel(c)))
 		if c.Statement != "" {
 			fmt.Fprintf(bw, "%s\n\n", mdText(c.Statement))
 		}

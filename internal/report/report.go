@@ -130,6 +130,21 @@ func verdictLabel(v judge.Verdict) string {
 	return strings.ToUpper(string(v))
 }
 
+// resultLabel is a claim's verdict as the check reports print it: the
+// verdict, and for a claim outside its regime what its measurement says all
+// the same — "n/a, holds empirically" or "n/a, breaks".
+func resultLabel(c judge.ClaimResult) string {
+	if c.Verdict == judge.NotAsserted {
+		switch c.Empirical {
+		case judge.Holds:
+			return "n/a, holds empirically"
+		case judge.Fails:
+			return "n/a, breaks"
+		}
+	}
+	return verdictLabel(c.Verdict)
+}
+
 // tally counts the claims by verdict; other counts unknown verdicts.
 type tally struct{ holds, fails, na, other int }
 

@@ -12,22 +12,23 @@ import (
 )
 
 // sweepRows returns the sweep as a table: one row per point with its axis
-// values, its steps and, per claim, the verdict with the measured and
-// predicted values ("n/a" outside the regime, "—" when not evaluated).
+// values (and seed, when the plan repeats seeds), its steps and, per claim,
+// claimCell's summary of the verdict and the measurement.
 func sweepRows(sw *judge.Sweep) (header []string, rows [][]string) {
-	var ids []string
-	for _, p := range sw.Points {
-		for _, r := range p.Results {
-			if !slices.Contains(ids, r.ID) {
-				ids = append(ids, r.ID)
-			}
-		}
+	ids := sweepClaims(sw)
+	header = slices.Clone(sw.Axes)
+	seeds := sw.Plan != nil && sw.Plan.Seeds > 1
+	if seeds {
+		header = append(header, "seed")
 	}
-	header = append(append(slices.Clone(sw.Axes), "steps"), ids...)
+	header = append(append(header, "steps"), ids...)
 	for _, p := range sw.Points {
 		row := make([]string, 0, len(header))
 		for _, ax := range sw.Axes {
 			row = append(row, p.Values[ax])
+		}
+		if seeds {
+			row = append(row, strconv.FormatUint(p.Seed, 10))
 		}
 		if p.Error != "" {
 			rows = append(rows, append(row, "error: "+oneLine(p.Error)))
@@ -37,13 +38,8 @@ func sweepRows(sw *judge.Sweep) (header []string, rows [][]string) {
 		for _, id := range ids {
 			c := "—"
 			for _, r := range p.Results {
-				if r.ID != id {
-					continue
-				}
-				if r.Verdict == judge.NotAsserted {
-					c = "n/a"
-				} else {
-					c = fmt.Sprintf("%s %s %s %s", strings.ToUpper(string(r.Verdict)), cell(r.Measured), r.Relation, cell(r.Predicted))
+				if r.ID == id {
+					c = claimCell(r)
 				}
 			}
 			row = append(row, c)
@@ -53,9 +49,100 @@ func sweepRows(sw *judge.Sweep) (header []string, rows [][]string) {
 	return header, rows
 }
 
+// sweepClaims lists the claim ids of a sweep in order of first appearance.
+func sweepClaims(sw *judge.Sweep) []string {
+	var ids []string
+	for _, p := range sw.Points {
+		for _, r := range p.Results {
+			if !slices.Contains(ids, r.ID) {
+				ids = append(ids, r.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// claimCell is a claim's result in a sweep table: the verdict, measured,
+// relation and predicted inside the regime; outside it, "holds empirically"
+// or "breaks" with the same numbers and the first failing predicate — a
+// measurement is never hidden behind "n/a".
+func claimCell(r judge.ClaimResult) string {
+	nums := fmt.Sprintf("%s %s %s", cell(r.Measured), r.Relation, cell(r.Predicted))
+	switch {
+	case r.Verdict == judge.Holds || r.Verdict == judge.Fails:
+		return strings.ToUpper(string(r.Verdict)) + " " + nums
+	case r.Verdict != judge.NotAsserted:
+		return verdictLabel(r.Verdict)
+	}
+	outside := "n/a"
+	if bad := failingPredicates(r); len(bad) > 0 {
+		outside = "outside " + truncate(oneLine(bad[0].Formula), 28)
+	}
+	switch r.Empirical {
+	case judge.Holds:
+		return "holds empirically " + nums + " (" + outside + ")"
+	case judge.Fails:
+		return "breaks " + nums + " (" + outside + ")"
+	}
+	return outside + ", not measured"
+}
+
+// empiricalLabel is a claim's verdict in words, outside the regime too.
+func empiricalLabel(r judge.ClaimResult) string {
+	switch {
+	case r.Verdict != judge.NotAsserted:
+		return verdictLabel(r.Verdict)
+	case r.Empirical == judge.Holds:
+		return "holds empirically"
+	case r.Empirical == judge.Fails:
+		return "breaks"
+	}
+	return "n/a"
+}
+
+// cellRows is the per-cell summary over seeds: per claim, how many seeds
+// met the prediction, the fraction and its 95 % Wilson interval.
+func cellRows(sw *judge.Sweep) (header []string, rows [][]string) {
+	ids := sweepClaims(sw)
+	header = append(slices.Clone(sw.Axes), ids...)
+	for _, c := range sw.Cells {
+		row := make([]string, 0, len(header))
+		for _, ax := range sw.Axes {
+			row = append(row, c.Values[ax])
+		}
+		for _, id := range ids {
+			txt := "—"
+			for _, cc := range c.Claims {
+				if cc.ID == id && cc.Seeds > 0 {
+					txt = fmt.Sprintf("%d/%d = %s [%s, %s]", cc.Holds, cc.Seeds, cell(cc.Fraction), cell(cc.Low), cell(cc.High))
+					if cc.InRegime < cc.Seeds {
+						txt += fmt.Sprintf(" (%d outside regime)", cc.Seeds-cc.InRegime)
+					}
+				}
+			}
+			row = append(row, txt)
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// repeated reports whether the sweep ran several seeds per cell.
+func repeated(sw *judge.Sweep) bool { return sw.Plan != nil && sw.Plan.Seeds > 1 }
+
 // sweepText writes the sweep as an aligned text table.
 func sweepText(w io.Writer, sw *judge.Sweep) error {
 	header, rows := sweepRows(sw)
+	if err := textTable(w, header, rows); err != nil || !repeated(sw) {
+		return err
+	}
+	fmt.Fprintf(w, "\nper cell over %d seeds: seeds meeting the prediction, fraction [95%% Wilson interval]\n", sw.Plan.Seeds)
+	header, rows = cellRows(sw)
+	return textTable(w, header, rows)
+}
+
+// textTable writes an aligned text table.
+func textTable(w io.Writer, header []string, rows [][]string) error {
 	width := make([]int, len(header))
 	for _, r := range append([][]string{header}, rows...) {
 		for i, c := range r {
@@ -81,7 +168,20 @@ func sweepText(w io.Writer, sw *judge.Sweep) error {
 
 // sweepMarkdown writes the sweep as a Markdown table.
 func sweepMarkdown(w io.Writer, sw *judge.Sweep) error {
+	if err := markdownFigures(w, sw); err != nil {
+		return err
+	}
 	header, rows := sweepRows(sw)
+	if err := mdTable(w, header, rows); err != nil || !repeated(sw) {
+		return err
+	}
+	fmt.Fprintf(w, "\nPer cell over %d seeds: seeds meeting the prediction, fraction [95 %% Wilson interval].\n\n", sw.Plan.Seeds)
+	header, rows = cellRows(sw)
+	return mdTable(w, header, rows)
+}
+
+// mdTable writes a Markdown table.
+func mdTable(w io.Writer, header []string, rows [][]string) error {
 	var b strings.Builder
 	b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
 	for range header {

@@ -79,7 +79,7 @@ func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
 		}
 		rows = append(rows, []string{
 			mark, oneLine(c.ID), truncate(oneLine(c.Title), titleWidth), oneLine(string(c.Provenance)),
-			verdictLabel(c.Verdict), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), oneLine(c.Formula),
+			resultLabel(c), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), oneLine(c.Formula),
 		})
 	}
 	widths := make([]int, len(header))
@@ -139,6 +139,9 @@ func writeTextNotAsserted(bw *bufio.Writer, outside []judge.ClaimResult) {
 			fmt.Fprintf(bw, "  %s — REQUIRED: not asserting it fails the check\n", claimName(c))
 		} else {
 			fmt.Fprintf(bw, "  %s\n", claimName(c))
+		}
+		if c.Empirical != "" {
+			fmt.Fprintf(bw, "      measured all the same: %s, %s\n", strings.TrimPrefix(resultLabel(c), "n/a, "), violation(c))
 		}
 		preds := failingPredicates(c)
 		for _, p := range preds {

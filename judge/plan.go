@@ -1,0 +1,271 @@
+package judge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"mimverify/theory"
+)
+
+// Axis is one varied field of a sweep and its values, as the user wrote
+// them (the values are applied by ApplyField).
+type Axis struct {
+	Field  string   `json:"field"`
+	Values []string `json:"values"`
+}
+
+// SweepFields are the fields a sweep can vary: the setting's scalar fields
+// and the judge's options.
+var SweepFields = []string{"gamma", "eta", "z.kind", "z.L", "z.U", "keys", "loss", "mask", "extra_dim", "epsilon", "delta", "samples", "seed"}
+
+// MaxPlanPoints bounds a plan (cells × seeds): a mistyped --vary should not
+// queue a year of work.
+const MaxPlanPoints = 100_000
+
+// Plan is a sweep before it runs: a base setting and judge options, the
+// axes of a grid around them, and the number of seeds per grid cell. It is
+// what a results file is keyed by (Hash): a rerun with the same plan
+// resumes, a different plan is refused.
+type Plan struct {
+	Setting theory.Setting `json:"setting"`
+	Axes    []Axis         `json:"axes"`
+	// Seeds is the number of seeds per cell: seed s₀, s₀+1, …, s₀+Seeds−1,
+	// where s₀ is Seed (or the cell's value of a "seed" axis).
+	Seeds int `json:"seeds"`
+	// The judge's options, with the defaults made explicit so that two
+	// plans that run the same points hash the same.
+	Claims   []string `json:"claims,omitempty"`
+	Seed     uint64   `json:"seed"`
+	Samples  int      `json:"samples"`
+	Eval     int      `json:"eval_samples"`
+	MaxSteps int      `json:"max_steps"`
+	Epsilon  Float    `json:"epsilon"`
+	Delta    Float    `json:"delta"`
+}
+
+// NewPlan builds a plan from a base setting and options (zero options take
+// the judge's defaults). It does not check the points: Points does.
+func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
+	opt.defaults()
+	return &Plan{Setting: base, Axes: axes, Seeds: seeds, Claims: opt.Claims, Seed: opt.Seed,
+		Samples: opt.Samples, Eval: opt.Eval, MaxSteps: opt.MaxSteps,
+		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta)}
+}
+
+// Options returns the plan's base judge options.
+func (p *Plan) Options() Options {
+	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
+		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta)}
+}
+
+// Hash identifies the plan: the SHA-256 of its JSON form (struct fields in
+// declaration order, so the same plan always hashes the same), in hex.
+func (p *Plan) Hash() string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic("judge: plan cannot be encoded: " + err.Error()) // only Float and strings: cannot happen
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
+}
+
+// Cells returns the number of grid cells (the product of the axes' sizes).
+func (p *Plan) Cells() int {
+	n := 1
+	for _, ax := range p.Axes {
+		n *= len(ax.Values)
+	}
+	return n
+}
+
+// Point is one run of a plan: a grid cell and a seed, with the setting and
+// options that run it.
+type Point struct {
+	// Index is the point's place in the plan: Cell·Seeds + Rep. Results,
+	// shards and merges are keyed by it.
+	Index, Cell, Rep int
+	// Values are the axes' values at the cell, in the order of Plan.Axes.
+	Values  []string
+	Setting theory.Setting
+	Options Options
+}
+
+// ValueMap returns the point's axis values by field.
+func (p *Plan) ValueMap(values []string) map[string]string {
+	m := make(map[string]string, len(values))
+	for i, ax := range p.Axes {
+		m[ax.Field] = values[i]
+	}
+	return m
+}
+
+// Points returns every point of the plan in plan order — the first axis
+// varies slowest, the seed fastest — after checking each one, so that bad
+// input fails before anything runs. The error names the axis or the
+// setting's field and the point.
+func (p *Plan) Points() ([]Point, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	cells := p.Cells()
+	points := make([]Point, 0, cells*p.Seeds)
+	values := make([]string, len(p.Axes))
+	for cell := range cells {
+		// Mixed radix, last axis fastest.
+		rest := cell
+		for i := len(p.Axes) - 1; i >= 0; i-- {
+			n := len(p.Axes[i].Values)
+			values[i] = p.Axes[i].Values[rest%n]
+			rest /= n
+		}
+		s, opt := p.Setting.Clone(), p.Options()
+		for i, ax := range p.Axes {
+			if err := ApplyField(&s, &opt, ax.Field, values[i]); err != nil {
+				return nil, err
+			}
+		}
+		if s.Z.Kind == theory.ZConstant {
+			s.Z.U = s.Z.L // a constant law is z = L, whatever order the axes came in
+		}
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("point %s: %w", p.label(values), err)
+		}
+		base := opt.Seed
+		for rep := range p.Seeds {
+			if base > math.MaxUint64-uint64(rep) {
+				return nil, fmt.Errorf("point %s: seed %d + %d overflows", p.label(values), base, rep)
+			}
+			opt.Seed = base + uint64(rep)
+			points = append(points, Point{Index: cell*p.Seeds + rep, Cell: cell, Rep: rep,
+				Values: slices.Clone(values), Setting: s.Clone(), Options: opt})
+		}
+	}
+	return points, nil
+}
+
+func (p *Plan) check() error {
+	if len(p.Axes) == 0 {
+		return fmt.Errorf("axes: give at least one")
+	}
+	if p.Seeds < 1 {
+		return fmt.Errorf("seeds = %d: must be ≥ 1", p.Seeds)
+	}
+	n := p.Seeds
+	for i, ax := range p.Axes {
+		if !slices.Contains(SweepFields, ax.Field) {
+			return fmt.Errorf("axis %s: unknown field; the fields are %s", ax.Field, strings.Join(SweepFields, ", "))
+		}
+		if len(ax.Values) == 0 {
+			return fmt.Errorf("axis %s: no values", ax.Field)
+		}
+		for _, other := range p.Axes[:i] {
+			if other.Field == ax.Field {
+				return fmt.Errorf("axis %s: given twice", ax.Field)
+			}
+		}
+		if n > MaxPlanPoints/len(ax.Values) {
+			return fmt.Errorf("axes × seeds: more than %d points", MaxPlanPoints)
+		}
+		n *= len(ax.Values)
+	}
+	return nil
+}
+
+func (p *Plan) label(values []string) string {
+	parts := make([]string, len(values))
+	for i, ax := range p.Axes {
+		parts[i] = ax.Field + "=" + values[i]
+	}
+	return strings.Join(parts, " ")
+}
+
+// ApplyField sets one field of the setting or of the judge's options to a
+// value as the user wrote it. Numbers must parse whole (integers for integer
+// fields). The judge's options are range-checked here because the judge
+// reads 0 as "the default", which a value the user wrote must never
+// silently become; the setting's fields are checked by Setting.Validate
+// once every axis is applied.
+func ApplyField(s *theory.Setting, opt *Options, field, value string) error {
+	bad := func(allowed string) error { return fmt.Errorf("axis %s=%s: must be %s", field, value, allowed) }
+	num := func(dst *float64) error {
+		x, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return bad("a number")
+		}
+		*dst = x
+		return nil
+	}
+	integer := func(lo, hi int) (int, error) {
+		x, err := strconv.Atoi(value)
+		if err != nil || x < lo || x > hi {
+			return 0, bad(fmt.Sprintf("an integer in [%d, %d]", lo, hi))
+		}
+		return x, nil
+	}
+	var err error
+	switch field {
+	case "gamma":
+		return num(&s.Gamma)
+	case "eta":
+		return num(&s.Eta)
+	case "z.L":
+		return num(&s.Z.L)
+	case "z.U":
+		return num(&s.Z.U)
+	case "z.kind":
+		s.Z.Kind = theory.ZKind(value)
+	case "keys":
+		s.Keys = theory.KeyMode(value)
+	case "loss":
+		s.Loss = theory.LossNorm(value)
+	case "mask":
+		s.Mask = theory.MaskScheme(value)
+	case "extra_dim":
+		s.ExtraDim, err = integer(0, 4096)
+	case "epsilon":
+		if err = num(&opt.Epsilon); err == nil && !(opt.Epsilon > 0 && opt.Epsilon < 0.5) {
+			err = bad("in (0, 0.5)")
+		}
+	case "delta":
+		if err = num(&opt.Delta); err == nil && !(opt.Delta > 0 && opt.Delta < 1) {
+			err = bad("in (0, 1)")
+		}
+	case "samples":
+		opt.Samples, err = integer(1, 1<<20)
+	case "seed":
+		var x int
+		x, err = integer(0, math.MaxInt)
+		opt.Seed = uint64(x)
+	default:
+		return fmt.Errorf("axis %s: unknown field; the fields are %s", field, strings.Join(SweepFields, ", "))
+	}
+	return err
+}
+
+// Shard selects a deterministic slice of a plan: the points whose index is
+// I modulo N (0 ≤ I < N). Dealing the points round-robin rather than in
+// blocks spreads the slow corners of a grid over every shard.
+type Shard struct{ I, N int }
+
+// ParseShard reads "i/n".
+func ParseShard(s string) (Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("%q: must be i/n with integers 0 ≤ i < n", s)
+	}
+	return Shard{i, n}, nil
+}
+
+func (sh Shard) String() string { return fmt.Sprintf("%d/%d", sh.I, max(sh.N, 1)) }
+
+// Has reports whether the point of the given index is in the shard (the
+// zero Shard holds every point).
+func (sh Shard) Has(index int) bool { return sh.N <= 1 || index%sh.N == sh.I }
