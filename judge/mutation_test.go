@@ -100,6 +100,9 @@ func runGateCheck(t *testing.T, preset string) outcome {
 }
 
 func TestMutationGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the mutation gate runs 30 checks (make mutants)")
+	}
 	if mutant.Active() != "" {
 		t.Fatalf("%s=%s is set: the gate switches the mutants itself", mutant.EnvVar, mutant.Active())
 	}
