@@ -96,3 +96,34 @@ func TestPopulationKeepsSymmetry(t *testing.T) {
 		}
 	})
 }
+
+// TestSamplesToOrbit: the O(n^{-1/2}) law of TestSamplesToPopulation with
+// the orbit engine as the population reference, on a setting beyond the
+// enumeration of masks (P = 36, 2³⁶ masks) that the orbit expectation still
+// computes exactly: the exact recursion on n samples converges to the
+// reduced system at the predicted rate.
+func TestSamplesToOrbit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("48 exact runs")
+	}
+	s, err := theory.Grid(6, theory.Blocks(3), theory.Rows(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Z = theory.ZLaw{Kind: theory.ZConstant, L: 1, U: 1}
+	s.Eta = 2
+	if err := s.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := dynamics.CountTerms(&s, 0); ok {
+		t.Fatal("the setting is enumerable: the test is meant for one beyond enumeration")
+	}
+	orbit := &dynamics.OrbitEngine{Options: dynamics.OrbitOptions{Mode: dynamics.OrbitEnumerate}}
+	init := s.InitialCorrelations(1)
+	path, err := orbit.Run(engine.Problem{Setting: &s, Init: init}, engine.Every(lawSteps, 1), engine.Observer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("orbit reference: %d variables for %d entries", orbit.Used.Dim(), s.Shape().Len())
+	checkSampleLaw(t, &s, path, init)
+}

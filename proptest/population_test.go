@@ -18,12 +18,7 @@ var enumerableBounds = Bounds{MaxP: 8, MaxClusters: 2, MaxAreas: 4, Gaussian: tr
 // predicted O(n^{-1/2}) distance of the population recursion, and the
 // distance halves when n grows 4×.
 func TestSamplesToPopulation(t *testing.T) {
-	const (
-		steps = 20
-		reps  = 24  // independent sample sets per n
-		pool  = 400 // fresh samples estimating Cov(G)
-		n     = 256 // and 4n: large enough that the O(1/n) second-order term is small
-	)
+	const steps = lawSteps
 	rapid.Check(t, func(t *rapid.T) {
 		s := Settings(enumerableBounds).Draw(t, "setting")
 		if _, ok := dynamics.CountTerms(&s, 0); !ok {
@@ -38,57 +33,84 @@ func TestSamplesToPopulation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		target := path.Final().Correlations
-		poolSamples := s.Samples(1<<30, pool)
-		poolObj, err := dynamics.NewSampleObjective(&s, poolSamples)
-		if err != nil {
-			t.Fatal(err)
-		}
-		G := judge.Expansion(&s, poolObj, path.Records, 15)
-		var rms, preds [2]float64
-		for i, size := range []int{n, 4 * n} {
-			ms := 0.0
-			for r := 0; r < reps; r++ {
-				obj, err := dynamics.NewSampleObjective(&s, s.Samples(uint64(1000*i+r), size))
-				if err != nil {
-					t.Fatal(err)
-				}
-				tr, err := descend(&s, obj, steps, steps, init)
-				if err != nil {
-					t.Fatal(err)
-				}
-				d := dist2(tr.Final().Correlations, target)
-				ms += d * d
-			}
-			rms[i] = math.Sqrt(ms / reps)
-			pred := predictedSampleGap(&s, path.Records, poolSamples, size)
-			preds[i] = pred
-			// κ = 2: the RMS over 24 sample sets exceeds twice its
-			// expectation with probability < 1e-6 (χ²₂₄ tail). The
-			// prediction takes the GD map as the identity (Φ ≈ I); G, the
-			// measured amplification of perturbations along the path (≥ 1),
-			// bounds what an expanding map adds (helpers_test.go). 1e-12 absorbs rounding
-			// when both are zero.
-			if rms[i] > 2*G*pred+1e-12 {
-				t.Fatalf("n = %d: RMS distance to the population path %.4g > 2 × G × predicted = 2 × %.3g × %.4g", size, rms[i], G, pred)
-			}
-		}
-		// The halving is the first-order (O(n^{-1/2})) law: it is asserted
-		// where the first-order term is the leading one, i.e. the measured
-		// distance is not far below its prediction. Far below it (rapid
-		// found P = 3 with areas of size 1 and z nearly constant: measured
-		// 2.8e-4 against 1.3e-2), GD contracts the sampling noise or the
-		// per-sample gradients vanish at a common optimum, the O(1/n) term
-		// leads, and the ratio tends to 4 or beyond.
-		if rms[1] > 1e-10 && rms[0] >= preds[0]/4 {
-			// E[RMS(n)²]/E[RMS(4n)²] = 4 to first order; with 24 sets each the
-			// ratio of RMS falls outside [1.2, 3.4] with probability < 1e-3
-			// even when a single direction carries all the variance (F₂₄,₂₄).
-			if r := rms[0] / rms[1]; r < 1.2 || r > 3.4 {
-				t.Fatalf("RMS distance %.4g at n = %d and %.4g at n = %d: ratio %.3g, predicted 2", rms[0], n, rms[1], 4*n, r)
-			}
-		}
+		checkSampleLaw(t, &s, path, init)
 	})
+}
+
+// fataler is what the sample-law check needs of *testing.T and *rapid.T.
+type fataler interface {
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// Sizes of the sample-law checks.
+const (
+	lawSteps = 20
+	lawReps  = 24  // independent sample sets per n
+	lawPool  = 400 // fresh samples estimating Cov(G)
+	lawN     = 256 // and 4n: large enough that the O(1/n) second-order term is small
+)
+
+// checkSampleLaw asserts, against a population path from init, that the
+// exact recursion on n samples stays within the predicted O(n^{-1/2})
+// distance of it and that the distance halves when n grows 4×.
+func checkSampleLaw(t fataler, s *theory.Setting, path theory.Trajectory, init theory.Correlations) {
+	const (
+		steps = lawSteps
+		reps  = lawReps
+		pool  = lawPool
+		n     = lawN
+	)
+	target := path.Final().Correlations
+	poolSamples := s.Samples(1<<30, pool)
+	poolObj, err := dynamics.NewSampleObjective(s, poolSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	G := judge.Expansion(s, poolObj, path.Records, 15)
+	var rms, preds [2]float64
+	for i, size := range []int{n, 4 * n} {
+		ms := 0.0
+		for r := 0; r < reps; r++ {
+			obj, err := dynamics.NewSampleObjective(s, s.Samples(uint64(1000*i+r), size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := descend(s, obj, steps, steps, init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := dist2(tr.Final().Correlations, target)
+			ms += d * d
+		}
+		rms[i] = math.Sqrt(ms / reps)
+		pred := predictedSampleGap(s, path.Records, poolSamples, size)
+		preds[i] = pred
+		// κ = 2: the RMS over 24 sample sets exceeds twice its
+		// expectation with probability < 1e-6 (χ²₂₄ tail). The
+		// prediction takes the GD map as the identity (Φ ≈ I); G, the
+		// measured amplification of perturbations along the path (≥ 1),
+		// bounds what an expanding map adds (helpers_test.go). 1e-12 absorbs rounding
+		// when both are zero.
+		if rms[i] > 2*G*pred+1e-12 {
+			t.Fatalf("n = %d: RMS distance to the population path %.4g > 2 × G × predicted = 2 × %.3g × %.4g", size, rms[i], G, pred)
+		}
+	}
+	// The halving is the first-order (O(n^{-1/2})) law: it is asserted
+	// where the first-order term is the leading one, i.e. the measured
+	// distance is not far below its prediction. Far below it (rapid
+	// found P = 3 with areas of size 1 and z nearly constant: measured
+	// 2.8e-4 against 1.3e-2), GD contracts the sampling noise or the
+	// per-sample gradients vanish at a common optimum, the O(1/n) term
+	// leads, and the ratio tends to 4 or beyond.
+	if rms[1] > 1e-10 && rms[0] >= preds[0]/4 {
+		// E[RMS(n)²]/E[RMS(4n)²] = 4 to first order; with 24 sets each the
+		// ratio of RMS falls outside [1.2, 3.4] with probability < 1e-3
+		// even when a single direction carries all the variance (F₂₄,₂₄).
+		if r := rms[0] / rms[1]; r < 1.2 || r > 3.4 {
+			t.Fatalf("RMS distance %.4g at n = %d and %.4g at n = %d: ratio %.3g, predicted 2", rms[0], n, rms[1], 4*n, r)
+		}
+	}
 }
 
 // TestEnumerationMatchesCRN: the population loss and gradient by exact
