@@ -163,7 +163,11 @@ func TestSweep(t *testing.T) {
 			t.Errorf("C6 on grid4 (two clusters) is %q, want not asserted", p.Results[1].Verdict)
 		}
 	}
-	for _, bad := range [][]string{{"--vary", "colour=red"}, {"--vary", "gamma"}, {"--vary", "gamma=1.5"}, {}} {
+	for _, bad := range [][]string{{"--vary", "colour=red"}, {"--vary", "gamma"}, {"--vary", "gamma=1.5"}, {},
+		// Values the judge would read as "the default", fractions of integers,
+		// an axis given twice, a value given twice: refused, never run.
+		{"--vary", "samples=0"}, {"--vary", "samples=1.5"}, {"--vary", "epsilon=0"}, {"--vary", "delta=0"},
+		{"--vary", "gamma=0.3,0.4", "--vary", "gamma=0.6"}, {"--vary", "gamma=0.3,0.3"}, {"--vary", "seed=-1"}} {
 		status, _, errs := runCLI(t, append([]string{"sweep", "--preset", "grid4"}, bad...)...)
 		if status != 2 {
 			t.Errorf("sweep %v: status %d (%s), want 2", bad, status, errs)

@@ -37,7 +37,7 @@ func readRun(t *testing.T, path string) runOutput {
 func TestHelpOnEveryCommand(t *testing.T) {
 	for _, c := range commands {
 		status, out, _ := runCLI(t, c.name, "--help")
-		if status != 0 || !strings.Contains(out, "Usage: mimverify "+c.name) {
+		if status != 0 || !strings.Contains(out, "Usage: mimverify "+c.name) || strings.Count(out, "Usage:") != 1 {
 			t.Errorf("%s --help: status %d, output %q", c.name, status, out)
 		}
 	}
