@@ -15,9 +15,13 @@ test:
 test-race:
 	$(GO) test -race -short -timeout 60m ./...
 
-## bench: every benchmark, three counts each (compare runs with benchstat)
+## bench: the step benchmarks of both engines at P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each,
+## into bench-exact.txt and bench-full.txt (summarise or compare with benchstat; docs/PERFORMANCE.md)
+BENCHCOUNT ?= 6
 bench:
-	$(GO) test ./... -run '^$$' -bench . -benchmem -count 3
+	$(GO) test ./dynamics -run '^$$' -bench ExactStep -benchmem -count $(BENCHCOUNT) | tee bench-exact.txt
+	$(GO) test ./empirical -run '^$$' -bench 'GDStep/P(16|64|196|400)$$' -benchmem -count $(BENCHCOUNT) -timeout 60m | tee bench-full.txt
+	MIMVERIFY_BENCH_P1024=1 $(GO) test ./empirical -run '^$$' -bench 'GDStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-full.txt
 
 ## sweep-bench: the 1,000-point sweep of docs/PERFORMANCE.md (default; C2, C3, C5, C7), timed;
 ## SHARD=0/10 runs a deterministic tenth of it (resumable: rerun to continue)
@@ -85,4 +89,4 @@ evidence: build
 		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
 
 clean:
-	rm -rf mimverify bin
+	rm -rf mimverify bin bench-exact.txt bench-full.txt

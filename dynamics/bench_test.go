@@ -6,20 +6,70 @@ import (
 	"mimverify/theory"
 )
 
+// benchSettings are the settings of the step benchmarks: the presets grid4
+// (P = 16), default (P = 64) and vit14 (P = 196), and two larger grids of
+// three clusters × 4 areas (blocks of side/2, bands of side/4 rows, bands of
+// side/4 columns; η = 10): 20×20 (P = 400) and 32×32 (P = 1024).
+func benchSettings(b *testing.B) []struct {
+	name string
+	s    theory.Setting
+} {
+	b.Helper()
+	var out []struct {
+		name string
+		s    theory.Setting
+	}
+	for _, bc := range []struct {
+		name, preset string
+		side         int
+	}{{"P16", "grid4", 0}, {"P64", "default", 0}, {"P196", "vit14", 0}, {"P400", "", 20}, {"P1024", "", 32}} {
+		var s theory.Setting
+		var err error
+		if bc.preset != "" {
+			s, err = theory.Preset(bc.preset)
+		} else {
+			s, err = theory.Grid(bc.side, theory.Blocks(bc.side/2), theory.Rows(bc.side/4), theory.Columns(bc.side/4))
+			s.Eta = 10
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, struct {
+			name string
+			s    theory.Setting
+		}{bc.name, s})
+	}
+	return out
+}
+
 // BenchmarkExactStep measures one gradient step of the level-1 engine: one
 // SampleObjective.LossGrad on n = 256 samples (theory.Samples seed 1) plus
-// the update (A, B) ← (A, B) − η∇, at P = 16 (grid4), 64 (default) and 196
-// (vit14).
+// the update (A, B) ← (A, B) − η∇, at P = 16, 64, 196, 400 and 1024 (see
+// benchSettings). ns/pair is the time per (masked query, key) pair of the
+// step (wall time: divide by the number of cores used for CPU time).
 func BenchmarkExactStep(b *testing.B) {
-	for _, bc := range []struct{ name, preset string }{{"P16", "grid4"}, {"P64", "default"}, {"P196", "vit14"}} {
+	for _, bc := range benchSettings(b) {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := theory.Preset(bc.preset)
+			s := bc.s
+			samples := s.Samples(1, 256)
+			obj, err := NewSampleObjective(&s, samples)
 			if err != nil {
 				b.Fatal(err)
 			}
-			obj, err := NewSampleObjective(&s, s.Samples(1, 256))
-			if err != nil {
-				b.Fatal(err)
+			// (query, key) pairs per step, for the ns/pair metric.
+			pairs := 0
+			for _, smp := range samples {
+				nm := 0
+				for _, m := range smp.Mask {
+					if m {
+						nm++
+					}
+				}
+				nk := s.P - nm
+				if s.Keys == theory.KeysAll {
+					nk = s.P
+				}
+				pairs += nm * nk
 			}
 			c := s.Shape().New()
 			g := s.Shape().New()
@@ -40,6 +90,7 @@ func BenchmarkExactStep(b *testing.B) {
 					}
 				}
 			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(pairs), "ns/pair")
 		})
 	}
 }

@@ -16,14 +16,30 @@ import (
 // (level 1) is a set with weights 1/n; the population objective (level 2) is
 // either the enumeration of all masks and z quadrature nodes with their
 // probabilities as weights, or a common-random-number sample set.
+//
+// Evaluation (docs/PERFORMANCE.md, issue 12): the rows p of the gradient are
+// cut into blocks of rowBlock rows, a function of P only. A task is one row
+// block and one chunk of terms (one chunk when there are at least minTasks
+// blocks; the chunking is a function of the number of terms only); it visits
+// its terms in order, evaluates their masked queries that fall in its rows,
+// and writes only those rows (or, with several chunks, a partial of those
+// rows that a last phase sums in chunk order). Row p of the gradient is
+// therefore summed in an order fixed by P and the terms, whatever the number
+// of workers: the result is bit-identical for any GOMAXPROCS, and no worker
+// holds a private P×P gradient to reduce. Keys are stored grouped by area, so the softmax normaliser is a sum over
+// areas of e^{z_j A_j} times a contiguous per-area sum of e^{B}, and the B
+// gradient is accumulated as a per-area coefficient and multiplied by e^{B}
+// once per evaluation.
 
 // A structure is the part of a term that depends on the cluster and the mask
-// only: the masked queries with their own area, and the keys with their area.
+// only: the masked queries with their own area, and the keys grouped by area.
 // Its index lists live in the flat arrays of weightedSet.
 type structure struct {
 	k      int32 // cluster
-	q0, q1 int32 // queries: weightedSet.qpos/qarea[q0:q1]
-	k0, k1 int32 // keys: weightedSet.kpos/karea[k0:k1]
+	q0, q1 int32 // queries: weightedSet.qpos/qarea[q0:q1], in increasing position
+	k0, k1 int32 // keys: weightedSet.kpos/karea[k0:k1], grouped by area (masked keys last)
+	ko     int32 // weightedSet.koff[ko : ko+N_k+2]: start of each key group, then k1
+	qb     int32 // weightedSet.qblk[qb : qb+nblk+1]: first query of each row block, then q1
 }
 
 // A term is one structure with one z vector and a weight.
@@ -33,17 +49,64 @@ type term struct {
 	w  float64 // probability weight (Σ w = 1 over the set)
 }
 
-// chunkBuf holds the partial loss and gradient of one chunk of terms.
+// chunkBuf holds a loss and a gradient in flat form (per cluster P×N_k, and
+// P×P); PopulationObjective.GradStdErr accumulates per-term gradients in it.
 type chunkBuf struct {
 	loss float64
 	gA   [][]float64 // per cluster, flat P×N_k
 	gB   []float64   // flat P×P
 }
 
-// scratch is the per-worker working memory of the kernel.
+// A partial holds the gradient rows of one row block computed from one
+// chunk of terms (when there are several chunks per block).
+type partial struct {
+	gA [][]float64 // per cluster, rowBlock×N_k
+	gB []float64   // rowBlock×P
+}
+
+// minTasks is the number of (row block, term chunk) tasks lossGrad aims at:
+// when there are fewer row blocks, the terms are cut into chunks (of at
+// least minChunkTerms terms), each block's chunks computing partial rows that
+// are then summed in chunk order. Both depend only on P and the number of
+// terms, never on GOMAXPROCS.
+const (
+	minTasks      = 32
+	minChunkTerms = 32
+)
+
+// rowBlock is the number of gradient rows of one task: a power of two (the
+// group loops index a key's rowBlock transposed entries, two 64-byte cache
+// lines, with r&(rowBlock−1)), large enough that a term has about
+// γ·rowBlock queries in a block to share the key-index loads, small enough
+// that the block's buffers stay in L1/L2 and P = 196 has 13 blocks.
+const rowBlock = 16
+
+// groupMax is the largest number of queries evaluated together (sharing the
+// loads of the key indices).
+const groupMax = 8
+
+// scratch is the per-worker working memory of the kernel. Every slice is a
+// separate allocation padded by a cache line on each side (padded), so two
+// workers never write to the same cache line.
 type scratch struct {
-	e            []float64 // exp(score) per key
+	e            []float64 // exp(score) per key (termLossGrad, direct path)
 	za, s, r, rr []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
+
+	ebT []float64 // P×rowBlock: ebT[q*rowBlock+i] = exp(B[p0+i][q] − max_q' B[p0+i][q'])
+	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
+	dB  []float64 // rowBlock×P: B-gradient of queries that took the direct path
+	dOn [rowBlock]bool
+	tg  []float64 // groupMax×(maxN+1): per-area sums of ebT of the group's queries
+	cg  []float64 // groupMax×(maxN+1): per-area B coefficients of the group's queries
+	has []bool    // maxN+1: whether each key group of the current structure has keys
+
+	view theory.Correlations // gradient rows of the current task when they go to a partial
+}
+
+// padded returns a zeroed slice of n float64 that shares no cache line with
+// any other allocation.
+func padded(n int) []float64 {
+	return make([]float64, n+16)[8 : 8+n : 8+n]
 }
 
 // weightedSet is a weighted set of terms with precomputed index lists and
@@ -52,69 +115,76 @@ type weightedSet struct {
 	P     int
 	nArea []int // N_k per cluster
 	scale float64
+	keys  theory.KeyMode
 
 	structs []structure
 	qpos    []int32 // masked query positions
 	qarea   []int32 // own area of each query
-	kpos    []int32 // key positions
+	kpos    []int32 // key positions, grouped by area
 	karea   []int32 // key area; N_k marks a masked key (keys "all"), whose content is 0
+	koff    []int32 // key group starts of each structure (see structure.ko)
+	qblk    []int32 // row-block query starts of each structure (see structure.qb)
 	terms   []term
 	zs      []float64 // z vectors, each N_k+1 long with a trailing 0 for the masked pseudo-area
 
-	chunk  int        // terms per chunk, a function of len(terms) only
-	bufs   []chunkBuf // one per chunk
-	losses []float64  // per-term loss, scaled, unweighted
-	work   []scratch  // one per worker, grown on demand
-	maxK   int        // largest key count
-	maxN   int        // largest N_k
-	eb     []float64  // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
+	nblk   int       // number of row blocks, ⌈P/rowBlock⌉
+	tch    int       // term chunks per row block (a function of P and len(terms) only)
+	tchunk int       // terms per chunk
+	parts  []partial // with tch > 1: per (block, chunk) partial gradient rows
+	qloff  []int     // per term: offset of its queries' losses in qloss (len(terms)+1 entries)
+	qloss  []float64 // ℓ_p of every (term, masked query), unscaled
+	losses []float64 // per-term loss, scaled, unweighted
+	work   []scratch // one per worker, grown on demand
+	maxK   int       // largest key count
+	maxN   int       // largest N_k
+	eb     []float64 // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
 }
+
+// directQueries counts the queries evaluated by queryDirect (for the tests).
+var directQueries atomic.Int64
 
 // tinySum is the softmax normaliser below which the factored evaluation of
 // the attention weights falls back to the direct log-sum-exp: above it, every
 // weight lost to underflow (< 1e-308) is < 1e-58 relative to the sum.
 const tinySum = 1e-250
 
-// Chunking constants: a chunk holds at least minChunk terms, and there are at
-// most maxChunks chunks. The chunk size depends only on the number of terms,
-// never on GOMAXPROCS, so the reduction order — and hence every bit of the
-// result — is the same whatever the number of workers.
-const (
-	minChunk  = 32
-	maxChunks = 64
-)
-
 func newWeightedSet(s *theory.Setting) *weightedSet {
-	ws := &weightedSet{P: s.P, scale: s.LossScale(), nArea: make([]int, len(s.Clusters))}
+	ws := &weightedSet{P: s.P, scale: s.LossScale(), nArea: make([]int, len(s.Clusters)), keys: s.Keys}
 	for k, c := range s.Clusters {
 		ws.nArea[k] = c.NumAreas()
 		ws.maxN = max(ws.maxN, ws.nArea[k])
 	}
+	ws.nblk = (s.P + rowBlock - 1) / rowBlock
 	return ws
 }
 
 // addStructure appends the index lists of (cluster k, mask) and returns the
-// structure's index.
+// structure's index. Keys are grouped by area (in increasing position within
+// an area), masked keys (keys "all") last.
 func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32 {
 	areas := s.Clusters[k].Areas
 	n := ws.nArea[k]
-	st := structure{k: int32(k), q0: int32(len(ws.qpos)), k0: int32(len(ws.kpos))}
-	for p, m := range mask {
-		if m {
-			ws.qpos = append(ws.qpos, int32(p))
-			ws.qarea = append(ws.qarea, int32(areas[p]))
+	st := structure{k: int32(k), q0: int32(len(ws.qpos)), k0: int32(len(ws.kpos)),
+		ko: int32(len(ws.koff)), qb: int32(len(ws.qblk))}
+	for b := 0; b <= ws.nblk; b++ {
+		ws.qblk = append(ws.qblk, int32(len(ws.qpos)))
+		for p := b * rowBlock; b < ws.nblk && p < min((b+1)*rowBlock, ws.P); p++ {
+			if mask[p] {
+				ws.qpos = append(ws.qpos, int32(p))
+				ws.qarea = append(ws.qarea, int32(areas[p]))
+			}
 		}
 	}
-	for q, m := range mask {
-		switch {
-		case !m:
-			ws.kpos = append(ws.kpos, int32(q))
-			ws.karea = append(ws.karea, int32(areas[q]))
-		case s.Keys == theory.KeysAll:
-			ws.kpos = append(ws.kpos, int32(q))
-			ws.karea = append(ws.karea, int32(n))
+	for j := 0; j <= n; j++ {
+		ws.koff = append(ws.koff, int32(len(ws.kpos)))
+		for q, m := range mask {
+			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
+				ws.kpos = append(ws.kpos, int32(q))
+				ws.karea = append(ws.karea, int32(j))
+			}
 		}
 	}
+	ws.koff = append(ws.koff, int32(len(ws.kpos)))
 	st.q1, st.k1 = int32(len(ws.qpos)), int32(len(ws.kpos))
 	ws.maxK = max(ws.maxK, int(st.k1-st.k0))
 	ws.structs = append(ws.structs, st)
@@ -129,33 +199,55 @@ func (ws *weightedSet) addZ(z []float64) int32 {
 	return off
 }
 
-// finish sizes the chunks and allocates the buffers once all terms are added.
+// finish allocates the buffers once all terms are added.
 func (ws *weightedSet) finish() {
 	n := len(ws.terms)
-	ws.chunk = max(minChunk, (n+maxChunks-1)/maxChunks)
-	nc := (n + ws.chunk - 1) / ws.chunk
-	ws.bufs = make([]chunkBuf, nc)
-	for i := range ws.bufs {
-		b := &ws.bufs[i]
-		b.gA = make([][]float64, len(ws.nArea))
-		for k, nk := range ws.nArea {
-			b.gA[k] = make([]float64, ws.P*nk)
-		}
-		b.gB = make([]float64, ws.P*ws.P)
+	ws.qloff = make([]int, n+1)
+	for i, t := range ws.terms {
+		st := ws.structs[t.st]
+		ws.qloff[i+1] = ws.qloff[i] + int(st.q1-st.q0)
 	}
+	ws.qloss = make([]float64, ws.qloff[n])
 	ws.losses = make([]float64, n)
 	ws.eb = make([]float64, ws.P*ws.P)
+	ws.tch = 1
+	if ws.nblk < minTasks {
+		ws.tch = max(1, min((minTasks+ws.nblk-1)/ws.nblk, n/minChunkTerms))
+	}
+	ws.tchunk = (n + ws.tch - 1) / ws.tch
+	if ws.tch > 1 {
+		ws.parts = make([]partial, ws.nblk*ws.tch)
+		for i := range ws.parts {
+			ws.parts[i].gB = padded(rowBlock * ws.P)
+			ws.parts[i].gA = make([][]float64, len(ws.nArea))
+			for k, nk := range ws.nArea {
+				ws.parts[i].gA[k] = padded(rowBlock * nk)
+			}
+		}
+	}
 	ws.growWork(1)
 }
 
 func (ws *weightedSet) growWork(n int) {
+	nr := ws.maxN + 1
 	for len(ws.work) < n {
+		view := theory.Correlations{A: make([][][]float64, len(ws.nArea)), B: make([][]float64, ws.P)}
+		for k := range view.A {
+			view.A[k] = make([][]float64, ws.P)
+		}
 		ws.work = append(ws.work, scratch{
-			e:  make([]float64, ws.maxK),
-			za: make([]float64, ws.maxN+1),
-			s:  make([]float64, ws.maxN+1),
-			r:  make([]float64, ws.maxN+1),
-			rr: make([]float64, ws.maxN+1),
+			view: view,
+			e:    padded(ws.maxK),
+			za:   padded(nr),
+			s:    padded(nr),
+			r:    padded(nr),
+			rr:   padded(nr),
+			ebT:  padded(ws.P * rowBlock),
+			cT:   padded(ws.P * rowBlock),
+			dB:   padded(rowBlock * ws.P),
+			tg:   padded(groupMax * nr),
+			cg:   padded(groupMax * nr),
+			has:  make([]bool, nr+128)[64 : 64+nr],
 		})
 	}
 }
@@ -174,7 +266,7 @@ func (ws *weightedSet) checkShape(name string, c theory.Correlations) {
 		ok = len(c.B[p]) == ws.P
 	}
 	if !ok {
-		panic(fmt.Sprintf("dynamics: %s correlations do not have the setting's shape (K = %d clusters, P = %d); build them with theory.NewCorrelations", name, len(ws.nArea), ws.P))
+		panic(fmt.Sprintf("dynamics: %s correlations do not have the setting's shape (K = %d clusters, P = %d); build them with Setting.Shape().New()", name, len(ws.nArea), ws.P))
 	}
 }
 
@@ -186,248 +278,606 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 	if withGrad {
 		ws.checkShape("gradient", grad)
 	}
-	for p, row := range c.B {
-		m := math.Inf(-1)
-		for _, b := range row {
-			m = max(m, b)
-		}
-		eb := ws.eb[p*ws.P : (p+1)*ws.P]
-		for q, b := range row {
-			eb[q] = expNonPos(b - m)
-		}
+	ws.run(phaseEB, ws.nblk, c, grad, withGrad)
+	ws.run(phaseTerms, ws.nblk*ws.tch, c, grad, withGrad)
+	if withGrad && ws.tch > 1 {
+		ws.run(phaseReduce, ws.nblk, c, grad, withGrad)
 	}
-	nc := len(ws.bufs)
-	workers := min(runtime.GOMAXPROCS(0), nc)
-	if workers <= 1 {
-		for ci := range nc {
-			ws.runChunk(c, ci, &ws.work[0], withGrad)
-		}
-	} else {
-		ws.growWork(workers)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					ci := int(next.Add(1) - 1)
-					if ci >= nc {
-						return
-					}
-					ws.runChunk(c, ci, &ws.work[w], withGrad)
-				}
-			}()
-		}
-		wg.Wait()
-	}
-	// Reduce in chunk order.
+	// Per-term losses: queries in order; the total: terms in order.
 	loss := 0.0
-	for ci := range ws.bufs {
-		loss += ws.bufs[ci].loss
-	}
-	if !withGrad {
-		return loss
-	}
-	for k, nk := range ws.nArea {
-		for p := 0; p < ws.P; p++ {
-			row := grad.A[k][p]
-			copy(row, ws.bufs[0].gA[k][p*nk:(p+1)*nk])
-			for ci := 1; ci < nc; ci++ {
-				src := ws.bufs[ci].gA[k][p*nk : (p+1)*nk]
-				for j := range row {
-					row[j] += src[j]
-				}
-			}
-		}
-	}
-	for p := 0; p < ws.P; p++ {
-		row := grad.B[p]
-		copy(row, ws.bufs[0].gB[p*ws.P:(p+1)*ws.P])
-		for ci := 1; ci < nc; ci++ {
-			src := ws.bufs[ci].gB[p*ws.P : (p+1)*ws.P]
-			for q := range row {
-				row[q] += src[q]
-			}
-		}
-	}
-	return loss
-}
-
-// runChunk evaluates the terms of chunk ci into its buffer.
-func (ws *weightedSet) runChunk(c theory.Correlations, ci int, sc *scratch, withGrad bool) {
-	b := &ws.bufs[ci]
-	if withGrad {
-		for k := range b.gA {
-			clear(b.gA[k])
-		}
-		clear(b.gB)
-	}
-	lo := ci * ws.chunk
-	hi := min(lo+ws.chunk, len(ws.terms))
-	loss := 0.0
-	for i := lo; i < hi; i++ {
-		t := ws.terms[i]
-		var l float64
-		if withGrad {
-			l = ws.termLossGrad(c, t, b.gA, b.gB, sc, t.w*ws.scale)
-		} else {
-			l = ws.termLossGrad(c, t, nil, nil, sc, 0)
+	for i, t := range ws.terms {
+		l := 0.0
+		for _, lp := range ws.qloss[ws.qloff[i]:ws.qloff[i+1]] {
+			l += lp
 		}
 		l *= ws.scale
 		ws.losses[i] = l
 		loss += t.w * l
 	}
-	b.loss = loss
+	return loss
+}
+
+// The phases of lossGrad, each a set of independent tasks.
+const (
+	phaseEB     = iota // task b: the e^B table of row block b
+	phaseTerms         // task b·tch + ch: term chunk ch on row block b
+	phaseReduce        // task b: sum the tch partial gradients of row block b, in chunk order
+)
+
+// run runs tasks 0..n−1 of a phase on up to GOMAXPROCS workers, which take
+// them in any order: each task writes only its own rows, so the result does
+// not depend on the number of workers or on the schedule.
+func (ws *weightedSet) run(phase, n int, c, grad theory.Correlations, withGrad bool) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			ws.task(phase, i, c, grad, withGrad, &ws.work[0])
+		}
+		return
+	}
+	ws.growWork(workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				ws.task(phase, i, c, grad, withGrad, &ws.work[w])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (ws *weightedSet) task(phase, i int, c, grad theory.Correlations, withGrad bool, sc *scratch) {
+	switch phase {
+	case phaseEB:
+		ws.fillEB(c, i)
+	case phaseTerms:
+		b, ch := i/ws.tch, i%ws.tch
+		if withGrad && ws.tch > 1 {
+			grad = ws.partialView(b, ch, sc)
+		}
+		ws.runBlock(c, grad, b, ch, sc, withGrad)
+	case phaseReduce:
+		ws.reduceBlock(grad, i)
+	}
+}
+
+// partialView returns sc.view with the rows of block b pointing into the
+// partial gradient of (block b, term chunk ch).
+func (ws *weightedSet) partialView(b, ch int, sc *scratch) theory.Correlations {
+	part := &ws.parts[b*ws.tch+ch]
+	P := ws.P
+	for i := 0; i < min(rowBlock, P-b*rowBlock); i++ {
+		p := b*rowBlock + i
+		sc.view.B[p] = part.gB[i*P : (i+1)*P]
+		for k, nk := range ws.nArea {
+			sc.view.A[k][p] = part.gA[k][i*nk : (i+1)*nk]
+		}
+	}
+	return sc.view
+}
+
+// reduceBlock writes the rows of block b of grad: the sum of the block's
+// partial gradients in term-chunk order.
+func (ws *weightedSet) reduceBlock(grad theory.Correlations, b int) {
+	P := ws.P
+	parts := ws.parts[b*ws.tch : (b+1)*ws.tch]
+	for i := 0; i < min(rowBlock, P-b*rowBlock); i++ {
+		p := b*rowBlock + i
+		row := grad.B[p][:P]
+		copy(row, parts[0].gB[i*P:(i+1)*P])
+		for _, part := range parts[1:] {
+			for q, x := range part.gB[i*P : (i+1)*P] {
+				row[q] += x
+			}
+		}
+		for k, nk := range ws.nArea {
+			row := grad.A[k][p][:nk]
+			copy(row, parts[0].gA[k][i*nk:(i+1)*nk])
+			for _, part := range parts[1:] {
+				for j, x := range part.gA[k][i*nk : (i+1)*nk] {
+					row[j] += x
+				}
+			}
+		}
+	}
+}
+
+// runBlock evaluates, for the terms of chunk ch in order, the masked
+// queries in rows [p0, p0+rowBlock) of block b: their losses into qloss and,
+// with withGrad, rows p0.. of grad (which no other task touches).
+func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scratch, withGrad bool) {
+	p0 := b * rowBlock
+	p1 := min(p0+rowBlock, ws.P)
+	P := ws.P
+	for p := p0; p < p1; p++ {
+		i := p - p0
+		for q, v := range ws.eb[p*P : (p+1)*P] {
+			sc.ebT[q*rowBlock+i] = v
+		}
+	}
+	if withGrad {
+		clear(sc.cT)
+		sc.dOn = [rowBlock]bool{}
+		for k := range grad.A {
+			for p := p0; p < p1; p++ {
+				clear(grad.A[k][p])
+			}
+		}
+	} else {
+		grad = theory.Correlations{}
+	}
+	t0 := ch * ws.tchunk
+	t1 := min(t0+ws.tchunk, len(ws.terms))
+	for i := t0; i < t1; i++ {
+		t := ws.terms[i]
+		st := &ws.structs[t.st]
+		qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
+		if qlo < qhi {
+			off := ws.qloff[i] - int(st.q0)
+			ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
+		}
+	}
+	if !withGrad {
+		return
+	}
+	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
+	for i := 0; i < p1-p0; i++ {
+		row := grad.B[p0+i][:P]
+		for q := range row {
+			row[q] = sc.ebT[q*rowBlock+i] * sc.cT[q*rowBlock+i]
+		}
+		if sc.dOn[i] {
+			for q, d := range sc.dB[i*P : (i+1)*P] {
+				row[q] += d
+			}
+		}
+	}
+}
+
+// fillEB tabulates exp(B[p][q] − max_q' B[p][q']) into ws.eb for the rows
+// of block b.
+func (ws *weightedSet) fillEB(c theory.Correlations, b int) {
+	P := ws.P
+	for p := b * rowBlock; p < min((b+1)*rowBlock, P); p++ {
+		row := c.B[p][:P]
+		m := math.Inf(-1)
+		for _, b := range row {
+			m = max(m, b)
+		}
+		eb := ws.eb[p*P : (p+1)*P]
+		for q, b := range row {
+			eb[q] = expNonPos(b - m)
+		}
+	}
+}
+
+// blockTerm evaluates the masked queries qpos[qlo:qhi] of term t (all in the
+// block starting at row p0) in groups of at most groupMax, and writes their
+// unscaled losses ℓ_p into ql (one per query). With grad.B non-nil it adds
+// weight × their gradient: A rows into grad.A, B coefficients into sc.cT (or
+// sc.dB).
+func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
+	k := int(st.k)
+	n := ws.nArea[k]
+	z := ws.zs[t.z0 : int(t.z0)+n+1]
+	if st.k0 == st.k1 {
+		// No keys: ŷ_p = 0, ℓ_p = ½ z_a², no dependence on (A, B).
+		for qi := qlo; qi < qhi; qi++ {
+			za := z[ws.qarea[qi]]
+			ql[qi-qlo] = 0.5 * za * za
+		}
+		return
+	}
+	for qi := qlo; qi < qhi; {
+		g := 1
+		if qhi-qi >= 8 {
+			g = 8
+		} else if qhi-qi >= 4 {
+			g = 4
+		} else if qhi-qi >= 2 {
+			g = 2
+		}
+		ws.group(c, grad, st, z, qi, g, p0, sc, weight, ql[qi-qlo:qi-qlo+g])
+		qi += g
+	}
+}
+
+// group evaluates the g ∈ {1, 2, 4} queries qpos[qi:qi+g] of one term,
+// sharing the loads of its key indices: the per-area sums
+// T_j = Σ_{q ∈ keys of area j} e^{B[p][q] − m_p}, the per-query statistics
+// (queryCoef), then the B-gradient coefficients into sc.cT.
+func (ws *weightedSet) group(c, grad theory.Correlations, st *structure, z []float64, qi, g, p0 int, sc *scratch, weight float64, ql []float64) {
+	n := ws.nArea[st.k]
+	ng := n // key groups: the areas, and the masked keys with keys "all"
+	if ws.keys == theory.KeysAll {
+		ng++
+	}
+	nr := n + 1
+	koff := ws.koff[st.ko : int(st.ko)+n+2]
+	var r [groupMax]int
+	for m := 0; m < g; m++ {
+		r[m] = int(ws.qpos[qi+m]) - p0
+	}
+	has := sc.has[:ng]
+	for j := range has {
+		has[j] = koff[j+1] > koff[j]
+	}
+	tg, cg := sc.tg[:g*nr], sc.cg[:g*nr]
+	for j := 0; j < ng; j++ {
+		kp := ws.kpos[koff[j]:koff[j+1]]
+		switch g {
+		case 8:
+			gather8(sc.ebT, kp, &r, tg[j:], nr)
+		case 4:
+			tg[j], tg[nr+j], tg[2*nr+j], tg[3*nr+j] = gather4(sc.ebT, kp, r[0], r[1], r[2], r[3])
+		case 2:
+			tg[j], tg[nr+j] = gather2(sc.ebT, kp, r[0], r[1])
+		default:
+			tg[j] = gather1(sc.ebT, kp, r[0])
+		}
+	}
+	for m := 0; m < g; m++ {
+		ql[m] = ws.queryCoef(c, grad, st, z, has, qi+m, r[m], tg[m*nr:m*nr+ng], cg[m*nr:m*nr+ng], sc, weight)
+	}
+	if grad.B == nil {
+		return
+	}
+	for j := 0; j < ng; j++ {
+		kp := ws.kpos[koff[j]:koff[j+1]]
+		switch g {
+		case 8:
+			scatter8(sc.cT, kp, &r, cg[j:], nr)
+		case 4:
+			scatter4(sc.cT, kp, r[0], r[1], r[2], r[3], cg[j], cg[nr+j], cg[2*nr+j], cg[3*nr+j])
+		case 2:
+			scatter2(sc.cT, kp, r[0], r[1], cg[j], cg[nr+j])
+		default:
+			scatter1(sc.cT, kp, r[0], cg[j])
+		}
+	}
+}
+
+// queryCoef evaluates masked query qpos[qi] (row r of the block) from the
+// per-group sums T (T_j for the areas j < N_k, then the masked keys with
+// keys "all"; has[j] says whether group j has keys): it returns ℓ_p, adds
+// weight × ∂ℓ_p/∂A[k][p][·] into grad.A, and writes into cf the B-gradient
+// coefficient of each key group, weight·e^{z_j A_j − m_A}(r_j − r̄)/Σ, so
+// that ∂ℓ_p/∂B[p][q] = e^{B[p][q] − m_p} · cf[j(q)] (SPEC §2). If the
+// factored normaliser underflows it defers to queryDirect and sets cf to 0.
+func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z []float64, has []bool, qi, r int, T, cf []float64, sc *scratch, weight float64) float64 {
+	k := int(st.k)
+	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
+	arow := c.A[k][p]
+	n := len(arow)
+	ng := len(T)
+	ea, S, rr := sc.za[:ng], sc.s[:ng], sc.r[:ng]
+	zf := z // z with its trailing 0, for queryDirect
+	cf, has, z = cf[:ng], has[:ng], z[:ng]
+	// m_A is the largest z_j A_j over the groups that have keys, so every
+	// factor e^{z_j A_j − m_A} is ≤ 1 (a group whose e^{B} sum underflowed
+	// still counts: its keys may carry the largest scores). The masked
+	// keys' group (j = N_k) carries no A: its z_j A_j is 0.
+	amax := math.Inf(-1)
+	for j, aj := range arow[:min(n, ng)] {
+		x := z[j] * aj
+		ea[j] = x
+		if has[j] && !(x <= amax) {
+			amax = x
+		}
+	}
+	if ng > n {
+		ea[n] = 0
+		if has[n] && !(0 <= amax) {
+			amax = 0
+		}
+	}
+	sum := 0.0
+	for j, x := range ea {
+		e := 0.0
+		if has[j] {
+			e = expNonPos(x - amax)
+		}
+		ea[j] = e
+		S[j] = e * T[j]
+		sum += S[j]
+	}
+	if sum < tinySum {
+		clear(cf)
+		var garow, gbrow []float64
+		if grad.B != nil {
+			garow, gbrow = grad.A[k][p][:n], sc.directRow(r, ws.P)
+		}
+		return ws.queryDirect(c, st, zf, qi, sc, weight, garow, gbrow)
+	}
+	inv := 1 / sum
+	// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
+	// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
+	lp, rbar := 0.0, 0.0
+	za := z[a]
+	for j := range rr[:n] {
+		sj := S[j] * inv
+		S[j] = sj
+		d := sj * z[j]
+		if j == a {
+			d -= za
+		}
+		rr[j] = z[j] * d
+		lp += d * d
+		rbar += sj * rr[j]
+	}
+	if grad.B == nil {
+		return 0.5 * lp
+	}
+	coef := weight * inv
+	garow := grad.A[k][p][:n]
+	for j := range garow {
+		dr := rr[j] - rbar
+		cf[j] = coef * dr * ea[j]
+		garow[j] += weight * z[j] * S[j] * dr
+	}
+	if ng > n {
+		cf[n] = coef * (0 - rbar) * ea[n]
+	}
+	return 0.5 * lp
+}
+
+// directRow returns row r of sc.dB, the block's direct-path B gradient,
+// cleared on its first use in the block.
+func (sc *scratch) directRow(r, P int) []float64 {
+	db := sc.dB[r*P : (r+1)*P]
+	if !sc.dOn[r] {
+		clear(db)
+		sc.dOn[r] = true
+	}
+	return db
+}
+
+// queryDirect evaluates masked query qpos[qi] of a structure with keys by
+// the direct log-sum-exp exp(s_{p,q} − max s) over its keys (one exponential
+// per key): it returns ℓ_p and, when garow is not nil, adds weight × the
+// gradient of ℓ_p into garow (A[k][p][·]) and gbrow (B[p][·]). The kernel
+// uses it when the factored weights underflow.
+func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []float64, qi int, sc *scratch, weight float64, garow, gbrow []float64) float64 {
+	directQueries.Add(1)
+	k := int(st.k)
+	n := ws.nArea[k]
+	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
+	kpos, karea := ws.kpos[st.k0:st.k1], ws.karea[st.k0:st.k1]
+	karea = karea[:len(kpos)]
+	e := sc.e[:len(kpos)]
+	za, S, rr := sc.za[:n+1], sc.s[:n+1], sc.r[:n+1]
+	arow, brow := c.A[k][p][:n], c.B[p][:ws.P]
+	for j, aj := range arow {
+		za[j] = z[j] * aj
+	}
+	za[n] = 0
+	mx := math.Inf(-1)
+	for i, q := range kpos {
+		e[i] = za[karea[i]] + brow[q]
+		mx = max(mx, e[i])
+	}
+	sum := 0.0
+	clear(S)
+	for i, j := range karea {
+		e[i] = math.Exp(e[i] - mx)
+		S[j] += e[i]
+		sum += e[i]
+	}
+	inv := 1 / sum
+	lp, rbar := 0.0, 0.0
+	for j := range S {
+		S[j] *= inv
+		d := S[j] * z[j]
+		if j == a {
+			d -= z[a]
+		}
+		rr[j] = z[j] * d
+		lp += d * d
+		rbar += S[j] * rr[j]
+	}
+	if garow == nil {
+		return 0.5 * lp
+	}
+	coef := weight * inv
+	for i, q := range kpos {
+		gbrow[q] += e[i] * (coef * (rr[karea[i]] - rbar))
+	}
+	for j := range garow[:n] {
+		garow[j] += weight * z[j] * S[j] * (rr[j] - rbar)
+	}
+	return 0.5 * lp
+}
+
+// The group loops below read and update one key's rowBlock transposed
+// entries (two cache lines) per key index: gatherG returns, for each of the
+// group's rows r_m, Σ_{q∈kp} ebT[q·rowBlock + r_m]; scatterG adds c_m to
+// cT[q·rowBlock + r_m] for every q ∈ kp. The rows of a group are distinct.
+
+func gather8(ebT []float64, kp []int32, r *[groupMax]int, out []float64, stride int) {
+	const m = rowBlock - 1
+	r0, r1, r2, r3, r4, r5, r6, r7 := r[0]&m, r[1]&m, r[2]&m, r[3]&m, r[4]&m, r[5]&m, r[6]&m, r[7]&m
+	var t0, t1, t2, t3, t4, t5, t6, t7 float64
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+		t2 += e[r2]
+		t3 += e[r3]
+		t4 += e[r4]
+		t5 += e[r5]
+		t6 += e[r6]
+		t7 += e[r7]
+	}
+	out[0], out[stride], out[2*stride], out[3*stride] = t0, t1, t2, t3
+	out[4*stride], out[5*stride], out[6*stride], out[7*stride] = t4, t5, t6, t7
+}
+
+func gather4(ebT []float64, kp []int32, r0, r1, r2, r3 int) (t0, t1, t2, t3 float64) {
+	r0, r1, r2, r3 = r0&(rowBlock-1), r1&(rowBlock-1), r2&(rowBlock-1), r3&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+		t2 += e[r2]
+		t3 += e[r3]
+	}
+	return
+}
+
+func gather2(ebT []float64, kp []int32, r0, r1 int) (float64, float64) {
+	r0, r1 = r0&(rowBlock-1), r1&(rowBlock-1)
+	// Two partial sums per row (even and odd keys).
+	var t0, t1, u0, u1 float64
+	i := 0
+	for ; i+2 <= len(kp); i += 2 {
+		e := (*[rowBlock]float64)(ebT[int(kp[i])*rowBlock:])
+		f := (*[rowBlock]float64)(ebT[int(kp[i+1])*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+		u0 += f[r0]
+		u1 += f[r1]
+	}
+	if i < len(kp) {
+		e := (*[rowBlock]float64)(ebT[int(kp[i])*rowBlock:])
+		t0 += e[r0]
+		t1 += e[r1]
+	}
+	return t0 + u0, t1 + u1
+}
+
+func gather1(ebT []float64, kp []int32, r0 int) float64 {
+	r0 &= rowBlock - 1
+	// Four partial sums (keys i mod 4), for instruction-level parallelism.
+	var t0, t1, t2, t3 float64
+	i := 0
+	for ; i+4 <= len(kp); i += 4 {
+		k4 := (*[4]int32)(kp[i:])
+		t0 += ebT[int(k4[0])*rowBlock+r0]
+		t1 += ebT[int(k4[1])*rowBlock+r0]
+		t2 += ebT[int(k4[2])*rowBlock+r0]
+		t3 += ebT[int(k4[3])*rowBlock+r0]
+	}
+	for ; i < len(kp); i++ {
+		t0 += ebT[int(kp[i])*rowBlock+r0]
+	}
+	return (t0 + t1) + (t2 + t3)
+}
+
+func scatter8(cT []float64, kp []int32, r *[groupMax]int, cf []float64, stride int) {
+	const m = rowBlock - 1
+	r0, r1, r2, r3, r4, r5, r6, r7 := r[0]&m, r[1]&m, r[2]&m, r[3]&m, r[4]&m, r[5]&m, r[6]&m, r[7]&m
+	c0, c1, c2, c3 := cf[0], cf[stride], cf[2*stride], cf[3*stride]
+	c4, c5, c6, c7 := cf[4*stride], cf[5*stride], cf[6*stride], cf[7*stride]
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		e[r0] += c0
+		e[r1] += c1
+		e[r2] += c2
+		e[r3] += c3
+		e[r4] += c4
+		e[r5] += c5
+		e[r6] += c6
+		e[r7] += c7
+	}
+}
+
+func scatter4(cT []float64, kp []int32, r0, r1, r2, r3 int, c0, c1, c2, c3 float64) {
+	r0, r1, r2, r3 = r0&(rowBlock-1), r1&(rowBlock-1), r2&(rowBlock-1), r3&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		e[r0] += c0
+		e[r1] += c1
+		e[r2] += c2
+		e[r3] += c3
+	}
+}
+
+func scatter2(cT []float64, kp []int32, r0, r1 int, c0, c1 float64) {
+	r0, r1 = r0&(rowBlock-1), r1&(rowBlock-1)
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		e[r0] += c0
+		e[r1] += c1
+	}
+}
+
+func scatter1(cT []float64, kp []int32, r0 int, c0 float64) {
+	r0 &= rowBlock - 1
+	for _, q := range kp {
+		cT[int(q)*rowBlock+r0] += c0
+	}
 }
 
 // termLossGrad returns the unscaled loss Σ_{p∈M} ℓ_p of one term and, when
 // gB is non-nil, adds weight × its gradient into gA (per cluster, flat P×N_k)
-// and gB (flat P×P). The formulas are SPEC §2, derived in docs/DYNAMICS.md
-// §3–4: masked keys (keys "all") sit in the pseudo-area N_k with z = 0, so
-// they carry r = 0 and enter B's gradient as π_{p,q}(0 − r̄).
+// and gB (flat P×P). It evaluates every query by the direct log-sum-exp
+// (queryDirect), independently of the e^B table: it serves
+// PopulationObjective.GradStdErr, which needs the gradient term by term.
 func (ws *weightedSet) termLossGrad(c theory.Correlations, t term, gA [][]float64, gB []float64, sc *scratch, weight float64) float64 {
-	st := ws.structs[t.st]
+	st := &ws.structs[t.st]
 	k := int(st.k)
 	n := ws.nArea[k]
-	z := ws.zs[t.z0 : int(t.z0)+n+1]
-	kpos := ws.kpos[st.k0:st.k1]
-	karea := ws.karea[st.k0:st.k1]
-	karea = karea[:len(kpos)]
-	e := sc.e[:len(kpos)]
-	za, S, r := sc.za[:n+1], sc.s[:n+1], sc.r[:n+1]
-	ck := c.A[k]
 	P := ws.P
+	z := ws.zs[t.z0 : int(t.z0)+n+1]
 	loss := 0.0
-	for qi := st.q0; qi < st.q1; qi++ {
-		p := int(ws.qpos[qi])
-		a := int(ws.qarea[qi])
-		zself := z[a]
-		if len(kpos) == 0 {
+	for qi := int(st.q0); qi < int(st.q1); qi++ {
+		if st.k0 == st.k1 {
 			// No keys: ŷ_p = 0, ℓ_p = ½ z_a², no dependence on (A, B).
-			loss += 0.5 * zself * zself
+			za := z[ws.qarea[qi]]
+			loss += 0.5 * za * za
 			continue
 		}
-		arow := ck[p][:n]
-		brow := c.B[p][:P]
-		ebrow := ws.eb[p*P : (p+1)*P]
-		// Scores s_{p,q} = z_{j(q)} A[k][p][j(q)] + B[p][q]. The softmax
-		// weights factor as exp(z_j A_j − m_A) · exp(B_q − m_B): the second
-		// factor is tabulated once per call (ws.eb), so only N_k + 1
-		// exponentials are needed per query instead of one per key. Both
-		// factors are ≤ 1; if their products underflow (sum < tinySum, only
-		// when A or B spans hundreds of units) the direct log-sum-exp is
-		// used instead.
-		amax := 0.0 // za[n] = 0, the masked pseudo-area
-		for j, aj := range arow {
-			za[j] = z[j] * aj
-			amax = max(amax, za[j])
+		var garow, gbrow []float64
+		if gB != nil {
+			p := int(ws.qpos[qi])
+			garow, gbrow = gA[k][p*n:(p+1)*n], gB[p*P:(p+1)*P]
 		}
-		za[n] = 0
-		for j := range za {
-			za[j] = expNonPos(za[j] - amax)
-		}
-		clear(S)
-		sum := 0.0
-		for i, q := range kpos {
-			j := karea[i]
-			v := za[j] * ebrow[q]
-			e[i] = v
-			S[j] += v
-			sum += v
-		}
-		if sum < tinySum {
-			for j, aj := range arow {
-				za[j] = z[j] * aj
-			}
-			za[n] = 0
-			mx := math.Inf(-1)
-			for i, q := range kpos {
-				v := za[karea[i]] + brow[q]
-				e[i] = v
-				if v > mx {
-					mx = v
-				}
-			}
-			sum = 0
-			clear(S)
-			for i, j := range karea {
-				v := math.Exp(e[i] - mx)
-				e[i] = v
-				S[j] += v
-				sum += v
-			}
-		}
-		inv := 1 / sum
-		// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})².
-		lp, rbar := 0.0, 0.0
-		for j := range S {
-			S[j] *= inv
-			d := S[j] * z[j]
-			if j == a {
-				d -= zself
-			}
-			r[j] = z[j] * d
-			lp += d * d
-			rbar += S[j] * r[j]
-		}
-		loss += 0.5 * lp
-		if gB == nil {
-			continue
-		}
-		// ∂ℓ_p/∂B[p][q] = π_{p,q} (r_{j(q)} − r̄).
-		gbrow := gB[p*P : (p+1)*P]
-		coef := weight * inv
-		rr := sc.rr[:n+1]
-		for j := range rr {
-			rr[j] = coef * (r[j] - rbar)
-		}
-		for i, q := range kpos {
-			gbrow[q] += e[i] * rr[karea[i]]
-		}
-		// ∂ℓ_p/∂A[k][p][j] = z_j S_j (r_j − r̄).
-		garow := gA[k][p*n : (p+1)*n]
-		for j := range garow {
-			garow[j] += weight * z[j] * S[j] * (r[j] - rbar)
-		}
+		loss += ws.queryDirect(c, st, z, qi, sc, weight, garow, gbrow)
 	}
 	return loss
 }
 
 // expNonPos returns e^x for x ≤ 0 (any x is accepted), to within 2 ulp
-// (tested against math.Exp): Cody–Waite reduction x = k ln 2 + r with
-// |r| ≤ ln2/2 and a degree-13 Taylor polynomial for e^r (truncation
-// error |r|^14/14! < 4e-18), evaluated by Estrin's scheme for
-// instruction-level parallelism. Below −708 (near underflow), NaN, or above 0 it defers to
-// math.Exp. It is about 3× faster than math.Exp here, and the kernel's
-// exponentials dominate its cost.
+// (tested against math.Exp): x = (64m + i)·ln2/64 + r with i ∈ [0, 64),
+// |r| ≤ ln2/128 (Cody–Waite: the high part of ln2/64 has 32 significant
+// bits, so m·ln2hi/64 is exact), e^x = 2^m · 2^{i/64} · e^r with 2^{i/64}
+// from a table and a degree-5 polynomial for e^r (truncation error
+// |r|^6/6! < 4e-17), evaluated by Estrin's scheme. Below −708 (near
+// underflow), NaN, or above 0 it defers to math.Exp. It is several times
+// faster than math.Exp, and the kernel's exponentials are a large part of
+// its cost.
 func expNonPos(x float64) float64 {
 	if !(x > -708 && x <= 0) {
 		return math.Exp(x)
 	}
 	const (
-		log2e = 1.44269504088896338700e+00
-		ln2hi = 6.93147180369123816490e-01
-		ln2lo = 1.90821492927058770002e-10
+		invLn2N = 64 / math.Ln2
+		ln2hiN  = 6.93147180369123816490e-01 / 64 // 0x3fe62e42fee00000 / 64
+		ln2loN  = 1.90821492927058770002e-10 / 64
+		shift   = 0x1.8p52 // adding it rounds to an integer, kept in the low bits
 	)
-	k := math.Floor(x*log2e + 0.5)
-	hi := x - k*ln2hi
-	r := hi - k*ln2lo
+	kf := x*invLn2N + shift
+	k := int64(math.Float64bits(kf) - math.Float64bits(shift)) // round(x·64/ln2) ≤ 0
+	kf -= shift
+	r := (x - kf*ln2hiN) - kf*ln2loN
 	r2 := r * r
-	r4 := r2 * r2
-	r8 := r4 * r4
-	// e^r = Σ_{i≤13} r^i/i!, Estrin: pairs (c0 + c1 r), (c2 + c3 r), ...
-	p01 := 1 + r
-	p23 := 1.0/2 + r*(1.0/6)
-	p45 := 1.0/24 + r*(1.0/120)
-	p67 := 1.0/720 + r*(1.0/5040)
-	p89 := 1.0/40320 + r*(1.0/362880)
-	p1011 := 1.0/3628800 + r*(1.0/39916800)
-	p1213 := 1.0/479001600 + r*(1.0/6227020800)
-	q0 := p01 + r2*p23
-	q1 := p45 + r2*p67
-	q2 := p89 + r2*p1011
-	q3 := p1213
-	p := (q0 + r4*q1) + r8*(q2+r4*q3)
-	return math.Float64frombits(math.Float64bits(p) + uint64(int64(k))<<52)
+	p := (1 + r) + r2*((1.0/2+r*(1.0/6))+r2*(1.0/24+r*(1.0/120)))
+	t := exp2Table[k&63] * p
+	return math.Float64frombits(math.Float64bits(t) + uint64(k>>6)<<52)
 }
+
+// exp2Table[i] = 2^{i/64}.
+var exp2Table = func() (t [64]float64) {
+	for i := range t {
+		t[i] = math.Exp2(float64(i) / 64)
+	}
+	return
+}()

@@ -19,6 +19,9 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 		za := b.z[pr.ownArea]
 		pr.setWeightsFast(x, b.z)
 		bl := 0.0
+		if b.c0 < 0 {
+			bl = pr.evalEnum(x, b, za, g != nil)
+		}
 		for cv := b.c0; cv < b.c1; cv++ {
 			w := b.w * pr.cweight[cv]
 			bl += pr.cweight[cv] * pr.term(x, b.z, pr.counts[cv*G:(cv+1)*G], za, w, g != nil)
@@ -41,6 +44,16 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 		}
 	}
 	return pr.wLoss * pr.accLoss
+}
+
+// evalEnum evaluates block b over the exact enumeration of the counts and
+// returns Σ_vectors probability × ℓ.
+func (pr *orbProblem) evalEnum(x []float64, b orbBlock, za float64, grad bool) float64 {
+	bl := 0.0
+	pr.enum.each(func(n []float64, w float64) {
+		bl += w * pr.term(x, b.z, n, za, b.w*w, grad)
+	})
+	return bl
 }
 
 // setBWeights tabulates the z-independent factors of the key weights:

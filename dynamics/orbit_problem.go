@@ -42,7 +42,9 @@ type orbProblem struct {
 	fpOut []orbOut // FP orbits whose representative is in row (k, p0): class
 	ppOut []orbOut // PP orbits whose representative is in row p0: group (−1: self)
 
-	// Terms: blocks of one z vector each and a list of count vectors.
+	// Terms: blocks of one z vector each and a list of count vectors, or
+	// (c0 < 0) the exact enumeration.
+	enum    *orbEnum
 	blocks  []orbBlock
 	counts  []float64 // count vectors, len(groups) each
 	cweight []float64 // probability of each count vector
@@ -77,6 +79,10 @@ type orbBlock struct {
 func (pr *orbProblem) numTerms() int {
 	n := 0
 	for _, b := range pr.blocks {
+		if b.c0 < 0 {
+			n += pr.enum.count
+			continue
+		}
 		n += b.c1 - b.c0
 	}
 	return n

@@ -1,6 +1,7 @@
 package empirical
 
 import (
+	"os"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -10,13 +11,30 @@ import (
 
 // BenchmarkGDStep measures one full-batch GD step (loss and gradient at Q,
 // then the update) on n = 256 samples, from a non-trivial Q (after one step
-// from zero, so that the attention is not uniform).
+// from zero, so that the attention is not uniform), at P = 16 (grid4), 64
+// (default), 196 (vit14), 400 and 1024 (three clusters × 4 areas on 20×20
+// and 32×32 grids, η = 10, as in dynamics.BenchmarkExactStep). P = 1024
+// takes tens of seconds per step and runs only with MIMVERIFY_BENCH_P1024=1
+// (make bench sets it, with -benchtime 1x).
 func BenchmarkGDStep(b *testing.B) {
-	for _, c := range []struct{ name, preset string }{
-		{"P16", "grid4"}, {"P64", "default"}, {"P196", "vit14"},
+	for _, c := range []struct {
+		name, preset string
+		side         int
+	}{
+		{"P16", "grid4", 0}, {"P64", "default", 0}, {"P196", "vit14", 0}, {"P400", "", 20}, {"P1024", "", 32},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s, err := theory.Preset(c.preset)
+			if c.side == 32 && os.Getenv("MIMVERIFY_BENCH_P1024") != "1" {
+				b.Skip("P = 1024: set MIMVERIFY_BENCH_P1024=1 (tens of seconds per step)")
+			}
+			var s theory.Setting
+			var err error
+			if c.preset != "" {
+				s, err = theory.Preset(c.preset)
+			} else {
+				s, err = theory.Grid(c.side, theory.Blocks(c.side/2), theory.Rows(c.side/4), theory.Columns(c.side/4))
+				s.Eta = 10
+			}
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -53,11 +53,13 @@ type Model struct {
 type worker struct {
 	masked, keys []int
 	eqm          []float64 // (block of M)×d: rows e_pᵀ Q of the masked queries
+	karea        []int     // |U|: area of each unmasked key
 	hk           []float64 // |K|×d: key tokens h_q = x̃_q + e_q (unmasked keys first)
-	xu           []float64 // |U|×d: contents x̃_q of the unmasked keys
+	hkT          []float64 // d×|K|: the same, transposed
 	sc           []float64 // |M|×|K|: scores, then attention π, then ∂ℓ/∂s
+	sz           []float64 // |M|×N_k: z_j Σ_{q∈U∩P_j} π_{p,q} (attention mass per area, times z_j)
 	y            []float64 // |M|×d: ŷ_p, then the residual ŷ_p − x_p
-	dd           []float64 // |M|×|U|: (ŷ_p − x_p)·x̃_q
+	rv           []float64 // |M|×N_k: (ŷ_p − x_p)·v_j
 	yr           []float64 // |M|: ŷ_p·(ŷ_p − x_p)
 	t            []float64 // |M|×d: rows Σ_q ∂ℓ/∂s_{p,q} h_qᵀ
 }
@@ -84,17 +86,19 @@ func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
 // Embedding returns the model's embedding.
 func (m *Model) Embedding() *Embedding { return m.emb }
 
-func newWorker(p, d int) *worker {
+func newWorker(p, d, nmax int) *worker {
 	qb := min(p, queryBlock)
 	return &worker{
 		masked: make([]int, 0, p),
 		keys:   make([]int, 0, p),
+		karea:  make([]int, p),
 		eqm:    make([]float64, qb*d),
 		hk:     make([]float64, p*d),
-		xu:     make([]float64, p*d),
+		hkT:    make([]float64, p*d),
 		sc:     make([]float64, qb*p),
+		sz:     make([]float64, qb*nmax),
 		y:      make([]float64, qb*d),
-		dd:     make([]float64, qb*p),
+		rv:     make([]float64, qb*nmax),
 		yr:     make([]float64, qb),
 		t:      make([]float64, qb*d),
 	}
@@ -152,7 +156,11 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 	procs := runtime.GOMAXPROCS(0)
 	round := max(1, procs, min(roundChunks, partialBudget/(8*P*d)))
 	for len(m.workers) < min(procs, round) {
-		m.workers = append(m.workers, newWorker(P, d))
+		nmax := 0
+		for _, cl := range m.s.Clusters {
+			nmax = max(nmax, cl.NumAreas())
+		}
+		m.workers = append(m.workers, newWorker(P, d, nmax))
 	}
 	if wantGrad {
 		for len(m.partials) < min(nChunks, round) {
@@ -166,52 +174,7 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 	c := m.scale / float64(n) // d(loss)/d(per-sample loss)
 	loss := 0.0
 	for r0 := 0; r0 < nChunks; r0 += round {
-		r1 := min(r0+round, nChunks)
-		run := func(wk *worker, next *atomic.Int64) {
-			for {
-				ci := int(next.Add(1)) - 1 + r0
-				if ci >= r1 {
-					return
-				}
-				var part []float64
-				if wantGrad {
-					part = m.partials[ci-r0]
-					clear(part)
-				}
-				lo, hi := ci*ChunkSize, min((ci+1)*ChunkSize, n)
-				l := 0.0
-				for i := lo; i < hi; i++ {
-					l += m.sample(wk, &samples[i], part, c)
-				}
-				m.ploss[ci-r0] = l
-			}
-		}
-		var next atomic.Int64
-		nw := min(procs, r1-r0, len(m.workers))
-		if nw <= 1 {
-			run(m.workers[0], &next)
-		} else {
-			var wg sync.WaitGroup
-			for w := 0; w < nw; w++ {
-				wg.Add(1)
-				go func(wk *worker) {
-					defer wg.Done()
-					run(wk, &next)
-				}(m.workers[w])
-			}
-			wg.Wait()
-		}
-		// Reduce in chunk order: the sum does not depend on which worker
-		// computed which chunk.
-		for ci := r0; ci < r1; ci++ {
-			loss += m.ploss[ci-r0]
-			if wantGrad {
-				part := m.partials[ci-r0]
-				for i, x := range part {
-					m.w[i] += x
-				}
-			}
-		}
+		loss = m.round(samples, r0, min(r0+round, nChunks), procs, wantGrad, c, loss)
 	}
 	if wantGrad {
 		// ∇Q = Σ_p e_p W[p]ᵀ = E_pos W (E_pos: d×P, columns e_p).
@@ -219,6 +182,59 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 		gemm(blas.Trans, blas.NoTrans, d, d, P, 1, e.rows, d, m.w, d, 0, g.Data, g.Stride)
 	}
 	return loss * m.scale / float64(n)
+}
+
+// round evaluates the chunks [r0, r1) of the samples on up to procs
+// workers, each chunk into its own partial (loss, and W when wantGrad), then
+// adds them to loss and m.w in chunk order, and returns the new loss.
+func (m *Model) round(samples []theory.Sample, r0, r1, procs int, wantGrad bool, c, loss float64) float64 {
+	n := len(samples)
+	run := func(wk *worker, next *atomic.Int64) {
+		for {
+			ci := int(next.Add(1)) - 1 + r0
+			if ci >= r1 {
+				return
+			}
+			var part []float64
+			if wantGrad {
+				part = m.partials[ci-r0]
+				clear(part)
+			}
+			lo, hi := ci*ChunkSize, min((ci+1)*ChunkSize, n)
+			l := 0.0
+			for i := lo; i < hi; i++ {
+				l += m.sample(wk, &samples[i], part, c)
+			}
+			m.ploss[ci-r0] = l
+		}
+	}
+	var next atomic.Int64
+	nw := min(procs, r1-r0, len(m.workers))
+	if nw <= 1 {
+		run(m.workers[0], &next)
+	} else {
+		var wg sync.WaitGroup
+		for w := 0; w < nw; w++ {
+			wg.Add(1)
+			go func(wk *worker) {
+				defer wg.Done()
+				run(wk, &next)
+			}(m.workers[w])
+		}
+		wg.Wait()
+	}
+	// Reduce in chunk order: the sum does not depend on which worker
+	// computed which chunk.
+	for ci := r0; ci < r1; ci++ {
+		loss += m.ploss[ci-r0]
+		if wantGrad {
+			part := m.partials[ci-r0]
+			for i, x := range part {
+				m.w[i] += x
+			}
+		}
+	}
+	return loss
 }
 
 type blas64General struct {
@@ -267,20 +283,27 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 		return loss
 	}
 
-	// Gather the key tokens and the key contents.
+	// Gather the key tokens (and the unmasked keys' areas).
 	for r, q := range wk.keys {
 		h := wk.hk[r*d : (r+1)*d]
 		eqv := e.row(q)
 		if r < nu {
 			z := smp.Z[areas[q]]
 			v := feat(q)
-			x := wk.xu[r*d : (r+1)*d]
+			wk.karea[r] = areas[q]
 			for i := range h {
-				x[i] = z * v[i]
-				h[i] = x[i] + eqv[i]
+				h[i] = z*v[i] + eqv[i]
 			}
 		} else {
 			copy(h, eqv) // masked key: content 0
+		}
+	}
+	if part != nil {
+		hkT := wk.hkT[:d*nk]
+		for r := 0; r < nk; r++ {
+			for i, x := range wk.hk[r*d : (r+1)*d] {
+				hkT[i*nk+r] = x
+			}
 		}
 	}
 	// The queries, in blocks of at most queryBlock (every row is independent
@@ -294,10 +317,7 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 // queries processes one block of masked queries of a sample whose keys are
 // gathered in wk (the first nu unmasked), and returns their unscaled loss.
 func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int, part []float64, c float64) float64 {
-	e := m.emb
-	d := e.D
-	k := smp.Cluster
-	areas := m.s.Clusters[k].Areas
+	d := m.emb.D
 	nm := len(masked)
 
 	// Query rows e_pᵀ Q.
@@ -305,10 +325,33 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 		copy(wk.eqm[i*d:(i+1)*d], m.eq[p*d:(p+1)*d])
 	}
 
-	// Scores s_{p,q} = e_pᵀ Q h_q, then π = softmax over the keys (shifted by
-	// the row maximum: log-sum-exp).
+	// Scores s_{p,q} = e_pᵀ Q h_q, then π = softmax over the keys.
 	sc := wk.sc[:nm*nk]
 	gemm(blas.NoTrans, blas.Trans, nm, nk, d, 1, wk.eqm, d, wk.hk, d, 0, sc, nk)
+	softmaxRows(sc, nm, nk)
+
+	loss := m.residuals(wk, smp, masked, nu, nk)
+	if part == nil {
+		return loss
+	}
+	m.scoreGrad(wk, smp, nm, nu, nk, c)
+	// W[p] += Σ_q ∂ℓ/∂s_{p,q} h_q, as dot products of the rows of ∂ℓ/∂s
+	// with the columns of H_K (gonum's dot kernel, faster here than its axpy).
+	t := wk.t[:nm*d]
+	gemm(blas.NoTrans, blas.Trans, nm, d, nk, 1, sc, nk, wk.hkT, nk, 0, t, d)
+	for i, p := range masked {
+		dst := part[p*d : (p+1)*d]
+		src := t[i*d : (i+1)*d]
+		for j, x := range src {
+			dst[j] += x
+		}
+	}
+	return loss
+}
+
+// softmaxRows replaces each of the nm rows of sc (nk scores each) by its
+// softmax, shifted by the row maximum (log-sum-exp).
+func softmaxRows(sc []float64, nm, nk int) {
 	for i := 0; i < nm; i++ {
 		row := sc[i*nk : (i+1)*nk]
 		mx := math.Inf(-1)
@@ -326,14 +369,44 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 			row[j] *= inv
 		}
 	}
+}
 
-	// ŷ_p = Σ_q π_{p,q} x̃_q (masked keys have x̃_q = 0); then y ← ŷ − x_p.
-	y := wk.y[:nm*d]
-	if nu > 0 {
-		gemm(blas.NoTrans, blas.NoTrans, nm, d, nu, 1, sc, nk, wk.xu, d, 0, y, d)
-	} else {
-		clear(y)
+// features returns the rows v_{k,0..N_k−1} of the features of cluster k
+// (N_k×d, contiguous in the embedding) and N_k.
+func (m *Model) features(k int) ([]float64, int) {
+	e := m.emb
+	na := m.s.Clusters[k].NumAreas()
+	return e.rows[e.FeatureIndex(k, 0)*e.D : e.FeatureIndex(k, na)*e.D], na
+}
+
+// residuals computes, from the attention π in wk.sc, the predictions
+// ŷ_p = Σ_q π_{p,q} x̃_q of the masked queries (masked keys have x̃_q = 0),
+// leaves the residuals ŷ_p − x_p in wk.y and ŷ_p·(ŷ_p − x_p) in wk.yr, and
+// returns the unscaled loss ½ Σ ‖ŷ_p − x_p‖². The contents of cluster k
+// have rank N_k, x̃_q = z_{j(q)} v_{k,j(q)}, so
+// ŷ_p = Σ_j (z_j Σ_{q∈U∩P_j} π_{p,q}) v_{k,j}: per-area sums of π, then an
+// |M|×N_k by N_k×d product with the features.
+func (m *Model) residuals(wk *worker, smp *theory.Sample, masked []int, nu, nk int) float64 {
+	e := m.emb
+	d := e.D
+	k := smp.Cluster
+	areas := m.s.Clusters[k].Areas
+	nm := len(masked)
+	vk, na := m.features(k)
+	sc, sz := wk.sc[:nm*nk], wk.sz[:nm*na]
+	clear(sz)
+	karea := wk.karea[:nu]
+	for i := 0; i < nm; i++ {
+		row, szi := sc[i*nk:i*nk+nu], sz[i*na:(i+1)*na]
+		for r, j := range karea {
+			szi[j] += row[r]
+		}
+		for j := range szi {
+			szi[j] *= smp.Z[j]
+		}
 	}
+	y := wk.y[:nm*d]
+	gemm(blas.NoTrans, blas.NoTrans, nm, d, na, 1, sz, na, vk, d, 0, y, d)
 	loss := 0.0
 	for i, p := range masked {
 		z := smp.Z[areas[p]]
@@ -350,36 +423,33 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 		wk.yr[i] = yr
 		loss += sq / 2
 	}
-	if part == nil {
-		return loss
-	}
+	return loss
+}
 
-	// ∂ℓ/∂s_{p,q} = c·π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = c·π_{p,q} (dd_{p,q} − yr_p).
-	dd := wk.dd[:nm*nu]
-	if nu > 0 {
-		gemm(blas.NoTrans, blas.Trans, nm, nu, d, 1, y, d, wk.xu, d, 0, dd, nu)
-	}
+// scoreGrad replaces the attention π in wk.sc by c·∂ℓ/∂s_{p,q} =
+// c·π_{p,q} (x̃_q − ŷ_p)·(ŷ_p − x_p) = c·π_{p,q} (x̃_q·(ŷ_p − x_p) − yr_p), with
+// x̃_q·(ŷ_p − x_p) = z_{j(q)} rv_{p,j(q)}, rv = (Ŷ − X)·V_kᵀ (rank N_k again;
+// masked keys have x̃_q = 0).
+func (m *Model) scoreGrad(wk *worker, smp *theory.Sample, nm, nu, nk int, c float64) {
+	d := m.emb.D
+	vk, na := m.features(smp.Cluster)
+	sc, y, rv := wk.sc[:nm*nk], wk.y[:nm*d], wk.rv[:nm*na]
+	gemm(blas.NoTrans, blas.Trans, nm, na, d, 1, y, d, vk, d, 0, rv, na)
+	karea := wk.karea[:nu]
 	for i := 0; i < nm; i++ {
 		row := sc[i*nk : (i+1)*nk]
 		yr := wk.yr[i]
-		for j := 0; j < nu; j++ {
-			row[j] = c * row[j] * (dd[i*nu+j] - yr)
+		rvi := rv[i*na : (i+1)*na]
+		for j := range rvi {
+			rvi[j] *= smp.Z[j]
+		}
+		for j, a := range karea {
+			row[j] = c * row[j] * (rvi[a] - yr)
 		}
 		for j := nu; j < nk; j++ {
 			row[j] = c * row[j] * (0 - yr)
 		}
 	}
-	// W[p] += Σ_q ∂ℓ/∂s_{p,q} h_q.
-	t := wk.t[:nm*d]
-	gemm(blas.NoTrans, blas.NoTrans, nm, d, nk, 1, sc, nk, wk.hk, d, 0, t, d)
-	for i, p := range masked {
-		dst := part[p*d : (p+1)*d]
-		src := t[i*d : (i+1)*d]
-		for j, x := range src {
-			dst[j] += x
-		}
-	}
-	return loss
 }
 
 var impl gonum.Implementation

@@ -12,6 +12,8 @@
 //	mimverify merge    [--format F] [--out FILE] RESULTS.jsonl…              combine a sharded sweep's results files
 //	mimverify presets                                                         list the built-in settings
 //	mimverify setting  [--preset NAME | --config FILE] [--out FILE]           print a resolved setting
+//	mimverify reduce   [--preset NAME | --config FILE] [--meanfield] [--format text|markdown|json] [--out FILE]
+//	                                                                          print the symmetry-reduced system
 //
 // Run "mimverify COMMAND --help" for the flags of a command. Exit status: 0 on
 // success, 1 when a run fails (for example a NaN met during training), 2 on bad
@@ -51,6 +53,7 @@ func init() {
 		{"run", "train one engine on a setting and write its trajectory as JSON", runCommand},
 		{"presets", "list the built-in settings", presetsCommand},
 		{"setting", "print a resolved setting (every default made explicit) as YAML or JSON", settingCommand},
+		{"reduce", "print the symmetry-reduced system: variables, conservation laws, right-hand side", reduceCommand},
 	}
 }
 

@@ -56,7 +56,7 @@ func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 	if r.Setting.Name != "" {
 		title += " — " + r.Setting.Name
 	}
-	fmt.Fprintf(bw, "%s: P = %d, %d clusters, γ = %s, η = %s", oneLine(title), r.Setting.P, len(r.Setting.Clusters), prose(r.Setting.Gamma), prose(r.Setting.Eta))
+	fmt.Fprintf(bw, "%s: P = %d, %s, γ = %s, η = %s", oneLine(title), r.Setting.P, plural(len(r.Setting.Clusters), "cluster"), prose(r.Setting.Gamma), prose(r.Setting.Eta))
 	if len(r.Run.Engines) > 0 {
 		fmt.Fprintf(bw, "; engines %s", strings.ReplaceAll(engineList(r.Run.Engines), ",", ", "))
 	}
@@ -161,4 +161,12 @@ func writeTextNotAsserted(bw *bufio.Writer, outside []judge.ClaimResult) {
 			}
 		}
 	}
+}
+
+// plural writes "1 cluster", "3 clusters".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -153,55 +153,20 @@ func neg(a Expr) Expr {
 
 // LaTeX prints the expression for a Markdown or TeX document: \frac for
 // quotients, \cdot for products, ^{…} for powers, \sqrt{…}, and subscripts
-// after "_" braced (C_min → C_{min}).
-func (e Expr) LaTeX() string {
-	paren := func(a Expr, min int) string {
-		if a.precedence() < min {
-			return `\left(` + a.LaTeX() + `\right)`
-		}
-		return a.LaTeX()
-	}
-	switch e.op {
-	case "num":
-		return strconv.FormatFloat(e.val, 'g', -1, 64)
-	case "sym":
-		if name, sub, ok := strings.Cut(e.name, "_"); ok {
+// after "_" braced (C_min → C_{min}); numbers keep every digit.
+func (e Expr) LaTeX() string { return e.format(&latex) }
+
+var latex = notation{
+	minus: " - ", times: ` \cdot `, open: `\left(`, close: `\right)`,
+	number: func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) },
+	symbol: func(s string) string {
+		if name, sub, ok := strings.Cut(s, "_"); ok {
 			return name + "_{" + sub + "}"
 		}
-		return e.name
-	case "neg":
-		return "-" + paren(e.args[0], 3)
-	case "+":
-		var b strings.Builder
-		for i, a := range e.args {
-			switch {
-			case i > 0 && a.op == "neg":
-				b.WriteString(" - " + paren(a.args[0], 2))
-			case i > 0:
-				b.WriteString(" + " + paren(a, 1))
-			default:
-				b.WriteString(paren(a, 1))
-			}
-		}
-		return b.String()
-	case "-":
-		return paren(e.args[0], 1) + " - " + paren(e.args[1], 2)
-	case "*":
-		parts := make([]string, len(e.args))
-		for i, a := range e.args {
-			parts[i] = paren(a, 2)
-		}
-		return strings.Join(parts, ` \cdot `)
-	case "/":
-		return `\frac{` + e.args[0].LaTeX() + `}{` + e.args[1].LaTeX() + `}`
-	case "^":
-		return paren(e.args[0], 5) + "^{" + e.args[1].LaTeX() + "}"
-	case "√":
-		return `\sqrt{` + e.args[0].LaTeX() + `}`
-	}
-	parts := make([]string, len(e.args))
-	for i, a := range e.args {
-		parts[i] = a.LaTeX()
-	}
-	return `\` + e.op + `\left(` + strings.Join(parts, ", ") + `\right)`
+		return s
+	},
+	quotient: func(n *notation, a, b Expr) string { return `\frac{` + a.format(n) + `}{` + b.format(n) + `}` },
+	power:    func(n *notation, a, b Expr) string { return n.paren(a, 5) + "^{" + b.format(n) + "}" },
+	root:     func(n *notation, a Expr) string { return `\sqrt{` + a.format(n) + `}` },
+	function: func(op string) string { return `\` + op },
 }

@@ -163,69 +163,99 @@ var superscripts = map[rune]rune{'0': '⁰', '1': '¹', '2': '²', '3': '³', '4
 
 // String prints the formula with the usual conventions: · for products,
 // − for minus, superscripts for small integer powers, parentheses only where
-// precedence needs them.
-func (e Expr) String() string {
-	paren := func(a Expr, min int) string {
-		if a.precedence() < min {
-			return "(" + a.String() + ")"
+// precedence needs them. A constant subexpression prints as its value.
+func (e Expr) String() string { return e.format(&plain) }
+
+// notation is how a formula prints: the separators and brackets, and the
+// forms that differ between plain text (String) and LaTeX (LaTeX).
+type notation struct {
+	minus, times, open, close string
+	number                    func(float64) string
+	symbol                    func(string) string
+	quotient                  func(n *notation, a, b Expr) string
+	power                     func(n *notation, a, b Expr) string
+	root                      func(n *notation, a Expr) string
+	function                  func(op string) string
+	folds                     bool // print constant subexpressions as their value
+}
+
+var plain = notation{
+	minus: " − ", times: "·", open: "(", close: ")",
+	number: func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) },
+	symbol: func(s string) string { return s },
+	quotient: func(n *notation, a, b Expr) string {
+		return n.paren(a, 2) + "/" + n.paren(b, 3)
+	},
+	power: func(n *notation, a, b Expr) string {
+		base := n.paren(a, 5)
+		if b.op == "num" && b.val == math.Trunc(b.val) && math.Abs(b.val) < 100 {
+			var s strings.Builder
+			for _, r := range strconv.Itoa(int(b.val)) {
+				s.WriteRune(superscripts[r])
+			}
+			return base + s.String()
 		}
-		return a.String()
+		return base + "^" + n.paren(b, 5)
+	},
+	root:     func(n *notation, a Expr) string { return "√" + n.paren(a, 5) },
+	function: func(op string) string { return op },
+	folds:    true,
+}
+
+// paren prints a in parentheses when it binds less tightly than min.
+func (n *notation) paren(a Expr, min int) string {
+	if a.precedence() < min {
+		return n.open + a.format(n) + n.close
 	}
-	if e.op != "num" && e.op != "sym" && len(e.Symbols()) == 0 {
-		// A constant subexpression prints as its value.
+	return a.format(n)
+}
+
+func (e Expr) format(n *notation) string {
+	if n.folds && e.op != "num" && e.op != "sym" && len(e.Symbols()) == 0 {
 		if v, err := e.Eval(nil); err == nil {
-			return Num(v).String()
+			return n.number(v)
 		}
 	}
 	switch e.op {
 	case "num":
-		return strconv.FormatFloat(e.val, 'g', 4, 64)
+		return n.number(e.val)
 	case "sym":
-		return e.name
+		return n.symbol(e.name)
 	case "neg":
-		return "−" + paren(e.args[0], 3)
+		return strings.TrimSpace(n.minus) + n.paren(e.args[0], 3)
 	case "+":
 		var b strings.Builder
 		for i, a := range e.args {
 			switch {
 			case i > 0 && a.op == "neg":
-				b.WriteString(" − " + paren(a.args[0], 2))
+				b.WriteString(n.minus + n.paren(a.args[0], 2))
 			case i > 0:
-				b.WriteString(" + " + paren(a, 1))
+				b.WriteString(" + " + n.paren(a, 1))
 			default:
-				b.WriteString(paren(a, 1))
+				b.WriteString(n.paren(a, 1))
 			}
 		}
 		return b.String()
 	case "-":
-		return paren(e.args[0], 1) + " − " + paren(e.args[1], 2)
+		return n.paren(e.args[0], 1) + n.minus + n.paren(e.args[1], 2)
 	case "*":
 		parts := make([]string, len(e.args))
 		for i, a := range e.args {
-			parts[i] = paren(a, 2)
+			parts[i] = n.paren(a, 2)
 		}
-		return strings.Join(parts, "·")
+		return strings.Join(parts, n.times)
 	case "/":
-		return paren(e.args[0], 2) + "/" + paren(e.args[1], 3)
+		return n.quotient(n, e.args[0], e.args[1])
 	case "^":
-		base := paren(e.args[0], 5)
-		if ex := e.args[1]; ex.op == "num" && ex.val == math.Trunc(ex.val) && math.Abs(ex.val) < 100 {
-			var b strings.Builder
-			for _, r := range strconv.Itoa(int(ex.val)) {
-				b.WriteRune(superscripts[r])
-			}
-			return base + b.String()
-		}
-		return base + "^" + paren(e.args[1], 5)
+		return n.power(n, e.args[0], e.args[1])
 	case "√":
-		return "√" + paren(e.args[0], 5)
-	default:
-		parts := make([]string, len(e.args))
-		for i, a := range e.args {
-			parts[i] = a.String()
-		}
-		return e.op + "(" + strings.Join(parts, ", ") + ")"
+		return n.root(n, e.args[0])
 	}
+	parts := make([]string, len(e.args))
+	for i, a := range e.args {
+		parts[i] = a.format(n)
+	}
+	return n.function(e.op) + n.open + strings.Join(parts, ", ") + n.close
 }
 
 // Relation is a comparison between two numbers: the Op of a Predicate, and
