@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race bench sweep-bench lint fuzz proptest-long evidence clean
+.PHONY: all build test test-race mutants bench sweep-bench lint fuzz proptest-long evidence clean
 
 all: lint test
 
@@ -14,6 +14,10 @@ test:
 ## test-race: the tests under the race detector (about 10× slower; -short skips the longest judge runs)
 test-race:
 	$(GO) test -race -short -timeout 60m ./...
+
+## mutants: the mutation gate — check on default and global-local with each mutant of internal/mutant switched on (docs/JUDGE.md)
+mutants:
+	$(GO) test -tags mutants -count=1 -timeout 30m -run 'TestMutationGate|TestMutantCatalogue' -v ./judge/
 
 ## bench: the step benchmarks of both engines at P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each,
 ## into bench-exact.txt and bench-full.txt (summarise or compare with benchstat; docs/PERFORMANCE.md)
@@ -37,6 +41,7 @@ sweep-bench: build
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags mutants ./...
 
 ## fuzz: the config loader, 60 s
 fuzz:

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"mimverify/engine"
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -43,6 +44,9 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 		return rec.Trajectory(), err
 	}
 	sh, eta := p.Setting.Shape(), p.Setting.Eta
+	if mutant.On(mutant.LearningRate) {
+		eta *= 0.7
+	}
 	grad := sh.New()
 	x, g := c.Flat(), grad.Flat()
 	for t := 0; ; t++ {

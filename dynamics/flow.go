@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mimverify/engine"
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -108,6 +109,9 @@ func (r *flowRHS) eval(tau float64, y, dy []float64) error {
 	if !r.deadline.IsZero() && time.Now().After(r.deadline) {
 		return fmt.Errorf("%w at τ = %.6g", ErrDeadline, tau)
 	}
+	if mutant.On(mutant.LearningRate) {
+		defer scaleBy(0.7, dy) // dy is scaled once eval has filled it
+	}
 	n := r.n
 	if !r.withGap {
 		r.grad.At(y, dy)
@@ -188,6 +192,13 @@ func (f *Flow) run(p engine.Problem, sch engine.Schedule, obs engine.Observer, w
 	}
 	_, err = Integrate(rhs.eval, 0, y0, times, opt, out)
 	return rec.Trajectory(), gap, flowError(err, sh, n, eta)
+}
+
+// scaleBy multiplies xs by a.
+func scaleBy(a float64, xs []float64) {
+	for i := range xs {
+		xs[i] *= a
+	}
 }
 
 // flowError turns the integrator's errors into the engine's.

@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"mimverify/engine"
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -143,6 +144,9 @@ func (f *Full) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (
 			return rec.Trajectory(), &theory.NonFiniteError{Engine: string(engine.Full), Step: t, Quantity: "gradient of Q", Value: v}
 		}
 		grad.Scale(-s.Eta, grad)
+		if mutant.On(mutant.LearningRate) {
+			grad.Scale(0.7, grad)
+		}
 		q.Add(q, grad)
 		if err := rec.Stepped(t + 1); err != nil {
 			return rec.Trajectory(), err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"mimverify/engine"
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -127,6 +128,9 @@ func measureC2(ev *Evidence, _ *theory.Claim) (float64, string) {
 func measureC3(ev *Evidence, _ *theory.Claim) (float64, string) {
 	eps := ev.Env["ε"]
 	step := firstStep(ev.Measures, func(m *Measure) bool { return m.Attention.OwnQuantile >= 1-eps })
+	if mutant.On(mutant.C3WrongSide) {
+		step = firstStep(ev.Measures, func(m *Measure) bool { return m.Attention.OwnQuantile < 1-eps })
+	}
 	last := ev.Measures[len(ev.Measures)-1]
 	detail := fmt.Sprintf("own-area mass at step %d: mean %.4f, δ-quantile %.4f, min %.4f over %d queries, ≥ 1 − ε for a fraction %.4f", last.Step, last.Attention.OwnMean, last.Attention.OwnQuantile, last.Attention.OwnMin, last.Attention.Queries, last.Attention.OwnReached)
 	if ev.HeldOut != nil {

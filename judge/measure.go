@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -181,12 +182,19 @@ func attend(s *theory.Setting, c theory.Correlations, smp theory.Sample, p int, 
 			continue
 		}
 		pi[q] = math.Exp(pi[q] - mx)
+		if mutant.On(mutant.SoftmaxNoShift) {
+			pi[q] *= math.Exp(mx) // the shift undone: exp(s) overflows once a score passes ~709
+		}
 		sum += pi[q]
 	}
 	for q := range pi {
 		pi[q] /= sum
 		if !smp.Mask[q] {
-			S[areas[q]] += pi[q]
+			j := areas[q]
+			if mutant.On(mutant.AreaShift) {
+				j = (j + 1) % len(S)
+			}
+			S[j] += pi[q]
 		}
 	}
 	return S
@@ -299,6 +307,9 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 	}
 	at.Pairs = len(sums.tvs)
 	at.TVMin, at.TVMean, at.TVQuantile = summarize(sums.tvs, 2*delta)
+	if mutant.On(mutant.QuantileSide) {
+		delta = 1 - delta
+	}
 	at.OwnMin, at.OwnMean, at.OwnQuantile = summarize(sums.own, delta)
 	at.OwnReached = math.NaN()
 	if len(sums.own) > 0 {

@@ -3,6 +3,8 @@ package theory
 import (
 	"math"
 
+	"mimverify/internal/mutant"
+
 	// The formulas below read as formulas with the builders unqualified;
 	// this file and claims.go are the only ones that dot-import.
 	. "mimverify/theory/expr"
@@ -43,6 +45,9 @@ import (
 func (s *Setting) Env() Env {
 	env := Env{"P": float64(s.P), "K": float64(len(s.Clusters)), "γ": s.Gamma, "η": s.Eta,
 		"L": s.Z.L, "U": s.Z.U, "d": float64(s.Dim()), "σ": s.Init.Sigma}
+	if mutant.On(mutant.SupportSwapped) {
+		env["L"], env["U"] = s.Z.U, s.Z.L
+	}
 	nMax, cMin, cMax, piMin := 0, s.P, 0, 1.0
 	for _, c := range s.Clusters {
 		nMax = max(nMax, c.NumAreas())
@@ -69,6 +74,9 @@ func (s *Setting) addRateSymbols(env Env) {
 	if s.Keys == KeysAll {
 		// Masked keys form a pseudo-area whose logit A cannot lower: κ = 1 (§3.3).
 		kappa = 1
+	}
+	if mutant.On(mutant.KappaInverted) {
+		kappa = 1 / kappa
 	}
 	env["λ"] = lam
 	env["κ"] = kappa

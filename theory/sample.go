@@ -3,6 +3,9 @@ package theory
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+
+	"mimverify/internal/mutant"
 )
 
 // Stream separates the independent random streams drawn from one seed, so
@@ -51,7 +54,13 @@ func (sp *Sampler) Draw() Sample {
 	// Cluster: inverse CDF; the last cluster absorbs rounding of the sum.
 	u := sp.rng.Float64()
 	smp.Cluster = len(s.Clusters) - 1
+	if mutant.On(mutant.ClusterNoLast) {
+		u *= 1 - s.Clusters[len(s.Clusters)-1].Prob
+	}
 	for k, c := range s.Clusters {
+		if mutant.On(mutant.ClusterUniform) {
+			c.Prob = 1 / float64(len(s.Clusters))
+		}
 		if u < c.Prob {
 			smp.Cluster = k
 			break
@@ -69,6 +78,9 @@ func (sp *Sampler) Draw() Sample {
 	case ZUniform:
 		for j := range smp.Z {
 			smp.Z[j] = L + (U-L)*sp.rng.Float64()
+			if mutant.On(mutant.ZPerImage) {
+				smp.Z[j] = smp.Z[0]
+			}
 		}
 	case ZTwoPoint:
 		for j := range smp.Z {
@@ -87,8 +99,15 @@ func (sp *Sampler) Draw() Sample {
 	smp.Mask = make([]bool, s.P)
 	switch s.Mask {
 	case MaskBernoulli:
+		gamma := s.Gamma
+		if mutant.On(mutant.MaskRate) {
+			gamma *= 0.8
+		}
+		if mutant.On(mutant.MaskComplement) {
+			gamma = 1 - gamma
+		}
 		for p := range smp.Mask {
-			smp.Mask[p] = sp.rng.Float64() < s.Gamma
+			smp.Mask[p] = sp.rng.Float64() < gamma
 		}
 	case MaskFixed:
 		// Partial Fisher–Yates: the first m entries of a random permutation.
@@ -100,6 +119,11 @@ func (sp *Sampler) Draw() Sample {
 			j := i + sp.rng.IntN(s.P-i)
 			sp.perm[i], sp.perm[j] = sp.perm[j], sp.perm[i]
 			smp.Mask[sp.perm[i]] = true
+		}
+	}
+	if mutant.On(mutant.MaskLeak) && sp.rng.IntN(4) == 0 {
+		if p := slices.Index(smp.Mask, true); p >= 0 {
+			smp.Mask[p] = false
 		}
 	}
 	return smp

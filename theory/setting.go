@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"mimverify/internal/mutant"
 )
 
 // Limits on the size of a setting. They keep a mistyped config from asking for
@@ -184,7 +186,7 @@ func (s *Setting) NumFixedMasked() int { return int(math.Round(s.Gamma * float64
 // LossScale returns the factor applied to ½ Σ_{p∈M} ‖ŷ_p − x_p‖²: 1 for the
 // sum normalisation, 1/P for the mean.
 func (s *Setting) LossScale() float64 {
-	if s.Loss == LossMean {
+	if s.Loss == LossMean || mutant.On(mutant.LossPerP) {
 		return 1 / float64(s.P)
 	}
 	return 1

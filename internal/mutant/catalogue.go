@@ -1,0 +1,68 @@
+// Package mutant is the catalogue of plausible wrong models that the
+// mutation gate (judge/mutation_test.go, `make mutants`) switches on one at a
+// time to show which of them `mimverify check` catches (docs/JUDGE.md).
+//
+// Each mutant is a one-line fault in code that several engines share — the
+// sampler, the loss normalisation, the update rule, the measurements, the
+// rates — guarded at its site by `if mutant.On(mutant.X) {…}`. In the
+// ordinary build On is the constant false (off.go), so the compiler removes
+// the hooks and no binary can switch a mutant on; only a build with the tag
+// `mutants` (on.go) can, and only tests do.
+package mutant
+
+// Name identifies one mutant of the catalogue.
+type Name string
+
+// The mutants. Where and what each changes is in Catalogue.
+const (
+	MaskRate       Name = "mask-rate"        // Bernoulli mask probability 0.8·γ
+	MaskComplement Name = "mask-complement"  // Bernoulli mask probability 1 − γ
+	MaskLeak       Name = "mask-leak"        // a masked position unmasked in a quarter of the images
+	ZPerImage      Name = "z-per-image"      // uniform law: one z per image, not per area
+	ClusterUniform Name = "cluster-uniform"  // cluster probabilities ignored (uniform choice)
+	ClusterNoLast  Name = "cluster-no-last"  // the last cluster is never drawn
+	LossPerP       Name = "loss-per-p"       // the sum loss also divided by P
+	LearningRate   Name = "learning-rate"    // every engine steps at 0.7·η
+	AreaShift      Name = "area-shift"       // measurement: mass of area j credited to area j+1
+	QuantileSide   Name = "quantile-side"    // measurement: δ-quantile taken at 1 − δ
+	C3WrongSide    Name = "c3-wrong-side"    // C3: first step below 1 − ε instead of at or above
+	SoftmaxNoShift Name = "softmax-no-shift" // measurement: softmax without the max shift
+	KappaInverted  Name = "kappa-inverted"   // rates: κ → 1/κ
+	SupportSwapped Name = "support-swapped"  // rates: L and U swapped
+)
+
+// Mutant describes one entry of the catalogue: where the fault is and what
+// it does.
+type Mutant struct {
+	Name  Name
+	Where string
+	What  string
+}
+
+// Catalogue lists every mutant, in the order of docs/JUDGE.md's table.
+var Catalogue = []Mutant{
+	{MaskRate, "theory/sample.go (Draw, bernoulli mask)", "each position is masked with probability 0.8·γ instead of γ"},
+	{MaskComplement, "theory/sample.go (Draw, bernoulli mask)", "each position is masked with probability 1 − γ (γ and 1 − γ confused)"},
+	{MaskLeak, "theory/sample.go (Draw, after the mask)", "in a quarter of the images the first masked position is left unmasked: its content leaks into the keys"},
+	{ZPerImage, "theory/sample.go (Draw, uniform z law)", "one z is drawn per image and shared by all its areas, instead of one per area"},
+	{ClusterUniform, "theory/sample.go (Draw, cluster choice)", "the cluster probabilities π_k are ignored: every cluster is drawn with probability 1/K"},
+	{ClusterNoLast, "theory/sample.go (Draw, cluster choice)", "the last cluster is never drawn (its probability is given to the others)"},
+	{LossPerP, "theory/setting.go (LossScale)", "the sum loss is divided by P as if it were the mean loss (engines, measurement and rates all see λ = 1/P)"},
+	{LearningRate, "dynamics/descend.go, empirical/train.go, dynamics/flow.go (the update of every engine)", "every engine learns at 0.7 times the step size: GD on (A, B) and on Q steps by 0.7·η, the flow's right-hand side is scaled by 0.7"},
+	{AreaShift, "judge/measure.go (attend)", "the attention mass on area j is credited to area j+1 (mod N_k)"},
+	{QuantileSide, "judge/measure.go (finish)", "the δ-quantile of the own-area mass is taken at 1 − δ"},
+	{C3WrongSide, "judge/claims.go (measureC3)", "C3's time is the first step whose δ-quantile is below 1 − ε instead of at or above it"},
+	{SoftmaxNoShift, "judge/measure.go (attend)", "the measurement's softmax exponentiates the scores without subtracting their maximum (overflows at large scores)"},
+	{KappaInverted, "theory/rates.go (addRateSymbols)", "the asymptotic rate factor κ is inverted"},
+	{SupportSwapped, "theory/rates.go (Env)", "the support symbols L and U are swapped in the rates' environment"},
+}
+
+// Lookup returns the catalogue entry of a name.
+func Lookup(n Name) (Mutant, bool) {
+	for _, m := range Catalogue {
+		if m.Name == n {
+			return m, true
+		}
+	}
+	return Mutant{}, false
+}

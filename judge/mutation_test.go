@@ -1,0 +1,181 @@
+//go:build mutants
+
+package judge_test
+
+import (
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mimverify/internal/mutant"
+	"mimverify/judge"
+	"mimverify/theory"
+)
+
+// The mutation gate (docs/JUDGE.md, "The mutation gate"; `make mutants`):
+//
+//	go test -tags mutants -run TestMutationGate ./judge/
+//
+// runs judge.Check on the presets below with each mutant of the catalogue
+// switched on, records which claims fail, and asserts that the unmutated
+// model passes and that every mutant of expectCaught is caught where it is
+// listed. "Caught" means what makes `mimverify check` exit non-zero: an
+// asserted claim fails, a required claim is not asserted, or Check errs.
+
+// gatePresets are the settings the gate checks, with each preset's required
+// claims (theory.PresetInfo) as `mimverify check --preset` requires them.
+var gatePresets = []string{"default", "global-local"}
+
+// gateOptions are those of `mimverify check` but for the sample sizes,
+// halved to keep the gate within a few minutes; the step budget is the
+// CLI's (a smaller one would itself make mutants "caught" by pushing T*
+// past it).
+func gateOptions(preset string) judge.Options {
+	_, req := theory.PresetInfo(preset)
+	return judge.Options{Samples: 128, Eval: 128, Require: req}
+}
+
+// expectCaught lists, per mutant, the presets on which the current judge
+// catches it: measured, not wished for (docs/JUDGE.md's catch table). A
+// mutant missing here is not caught by the current claims; the gate logs it
+// with the outcome, and logs a mutant caught where it was not expected so
+// that this table and the document can be updated.
+//
+// Measured with gateOptions (docs/JUDGE.md, "The mutation gate"):
+// 4 of the 14 mutants are caught, by the claims in the comments.
+var expectCaught = map[mutant.Name][]string{
+	// T* grows by P: C3 and C5 leave their regime (T* > step budget).
+	mutant.LossPerP: {"default", "global-local"},
+	// The own-area mass is wrong: C2's loss, C3, C7 (and C6's phases).
+	mutant.AreaShift: {"default", "global-local"},
+	// T* grows by κ² (3.5× on global-local): 20150 > 20000, C3 and C5
+	// leave their regime there; on default T* stays within the budget.
+	mutant.KappaInverted: {"global-local"},
+	// The envelopes use U⁴ for L⁴: far tighter than the dynamics allow.
+	mutant.SupportSwapped: {"default", "global-local"},
+}
+
+// outcome is what one Check under one mutant gave.
+type outcome struct {
+	failed  []string // failing claims, and required claims not asserted (marked "unmet")
+	err     error
+	seconds float64
+}
+
+func (o outcome) caught() bool { return o.err != nil || len(o.failed) > 0 }
+
+func (o outcome) String() string {
+	switch {
+	case o.err != nil:
+		return "error: " + o.err.Error()
+	case len(o.failed) > 0:
+		return strings.Join(o.failed, ", ")
+	}
+	return "not caught"
+}
+
+func runGateCheck(t *testing.T, preset string) outcome {
+	t.Helper()
+	s, err := theory.Preset(preset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := judge.Check(s, gateOptions(preset))
+	o := outcome{err: err, seconds: time.Since(start).Seconds()}
+	if err != nil {
+		return o
+	}
+	for _, r := range rep.Results {
+		switch {
+		case r.Verdict == judge.Fails:
+			o.failed = append(o.failed, r.ID)
+		case r.Unmet():
+			o.failed = append(o.failed, r.ID+" unmet")
+		}
+	}
+	return o
+}
+
+func TestMutationGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the mutation gate runs 30 checks (make mutants)")
+	}
+	if mutant.Active() != "" {
+		t.Fatalf("%s=%s is set: the gate switches the mutants itself", mutant.EnvVar, mutant.Active())
+	}
+	start := time.Now()
+	for _, preset := range gatePresets {
+		o := runGateCheck(t, preset)
+		if o.caught() {
+			t.Fatalf("%s without a mutant: %v — the gate means nothing while the unmutated model fails", preset, o)
+		}
+		t.Logf("%-16s %-14s passes (%.1f s)", "none", preset, o.seconds)
+	}
+	rows := []string{"| mutant | " + strings.Join(gatePresets, " | ") + " |", "|---|" + strings.Repeat("---|", len(gatePresets))}
+	caught := 0
+	for _, m := range mutant.Catalogue {
+		if !mutantSelected(m.Name) {
+			continue
+		}
+		row := "| " + string(m.Name) + " |"
+		any := false
+		for _, preset := range gatePresets {
+			restore := mutant.Set(m.Name)
+			o := runGateCheck(t, preset)
+			restore()
+			want := slices.Contains(expectCaught[m.Name], preset)
+			switch {
+			case want && !o.caught():
+				t.Errorf("%s on %s: not caught, but the catch table says it is", m.Name, preset)
+			case !want && o.caught():
+				t.Logf("%s on %s: caught (%v) but not in expectCaught: update the table and docs/JUDGE.md", m.Name, preset, o)
+			}
+			t.Logf("%-16s %-14s %s (%.1f s)", m.Name, preset, o, o.seconds)
+			any = any || o.caught()
+			row += " " + o.String() + " |"
+		}
+		if any {
+			caught++
+		}
+		rows = append(rows, row)
+	}
+	t.Logf("caught on at least one preset: %d of %d; gate %.0f s\n%s", caught, len(rows)-2, time.Since(start).Seconds(), strings.Join(rows, "\n"))
+}
+
+// onlyMutants restricts the gate to some mutants, e.g.
+//
+//	go test -tags mutants -run TestMutationGate ./judge/ -args -mutants=area-shift,kappa-inverted
+var onlyMutants = flag.String("mutants", "", "comma-separated mutants the gate runs (default: the whole catalogue)")
+
+// mutantSelected reports whether the gate runs mutant n (-mutants).
+func mutantSelected(n mutant.Name) bool {
+	if *onlyMutants == "" {
+		return true
+	}
+	return slices.Contains(strings.Split(*onlyMutants, ","), string(n))
+}
+
+// Every mutant named in the gate's table is in the catalogue, and the
+// catalogue has no duplicate.
+func TestMutantCatalogue(t *testing.T) {
+	seen := map[mutant.Name]bool{}
+	for _, m := range mutant.Catalogue {
+		if seen[m.Name] || m.Where == "" || m.What == "" {
+			t.Errorf("catalogue entry %q duplicated or undocumented", m.Name)
+		}
+		seen[m.Name] = true
+	}
+	for n, presets := range expectCaught {
+		if !seen[n] {
+			t.Errorf("expectCaught names %q, not in the catalogue", n)
+		}
+		for _, p := range presets {
+			if !slices.Contains(gatePresets, p) {
+				t.Errorf("expectCaught[%s] names preset %q, not one of the gate's", n, p)
+			}
+		}
+	}
+}
