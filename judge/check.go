@@ -350,6 +350,9 @@ var errSettled = errors.New("judge: the claims' measurements are settled")
 func (r *run) settled(ms []Measure) bool {
 	eps := r.opt.Epsilon
 	last := firstStep(ms, func(m *Measure) bool { return m.Attention.OwnQuantile >= 1-eps })
+	if last < 0 {
+		return false
+	}
 	if g, global := r.s.GlobalArea(); global {
 		// The local queries' last phase event: their own-area mass passes
 		// 1 − ε (after their decoupling and takeover, which C6 orders).
@@ -358,9 +361,6 @@ func (r *run) settled(ms []Measure) bool {
 			return false
 		}
 		last = max(last, local)
-	}
-	if last < 0 {
-		return false
 	}
 	return ms[len(ms)-1].Step >= max(minMainSteps, 4*last)
 }
