@@ -105,19 +105,8 @@ func attentionSVG(s *theory.Setting, c theory.Cluster, m judge.AttentionMap) str
 		col := fmt.Sprintf("#%02x%02x%02x", int(255-v*(255-0x08)), int(255-v*(255-0x30)), int(255-v*(255-0x6b)))
 		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="%g" height="%g" fill="%s"><title>position %d: %s</title></rect>`, x, y, size, size, col, q, prose(wt))
 	}
-	var path strings.Builder
-	for p, a := range c.Areas {
-		r, col := p/cols, p%cols
-		x, y := float64(col)*size, float64(r)*size
-		if col+1 < cols && c.Areas[p+1] != a {
-			fmt.Fprintf(&path, "M%g %gV%g", x+size, y, y+size)
-		}
-		if r+1 < rows && c.Areas[p+cols] != a {
-			fmt.Fprintf(&path, "M%g %gH%g", x, y+size, x+size)
-		}
-	}
-	if path.Len() > 0 {
-		fmt.Fprintf(&b, `<path d="%s" stroke="#999" stroke-width="1" fill="none"/>`, path.String())
+	if path := areaBorders(c.Areas, rows, cols, size); path != "" {
+		fmt.Fprintf(&b, `<path d="%s" stroke="#999" stroke-width="1" fill="none"/>`, path)
 	}
 	qx, qy := float64(m.Query%cols)*size, float64(m.Query/cols)*size
 	fmt.Fprintf(&b, `<rect x="%g" y="%g" width="%g" height="%g" fill="none" stroke="#d7191c" stroke-width="2"/>`, qx, qy, size, size)

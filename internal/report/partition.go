@@ -72,19 +72,8 @@ func partitionSVG(s *theory.Setting, c theory.Cluster) string {
 		}
 	}
 	// Area borders: a dark line between neighbours of different areas.
-	var path strings.Builder
-	for p, a := range c.Areas {
-		r, col := p/cols, p%cols
-		x, y := float64(col)*size, float64(r)*size
-		if col+1 < cols && c.Areas[p+1] != a {
-			fmt.Fprintf(&path, "M%g %gV%g", x+size, y, y+size)
-		}
-		if r+1 < rows && c.Areas[p+cols] != a {
-			fmt.Fprintf(&path, "M%g %gH%g", x, y+size, x+size)
-		}
-	}
-	if path.Len() > 0 {
-		fmt.Fprintf(&b, `<path d="%s" stroke="#222" stroke-width="1.5" fill="none"/>`, path.String())
+	if path := areaBorders(c.Areas, rows, cols, size); path != "" {
+		fmt.Fprintf(&b, `<path d="%s" stroke="#222" stroke-width="1.5" fill="none"/>`, path)
 	}
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%g" height="%g" fill="none" stroke="#222" stroke-width="1.5"/>`, w, h)
 	b.WriteString(`</g></svg>`)
@@ -96,4 +85,21 @@ func posTitle(s *theory.Setting, rows, p, a int) string {
 		return fmt.Sprintf("position %d (row %d, column %d): area %d", p, p/s.Side, p%s.Side, a)
 	}
 	return fmt.Sprintf("position %d: area %d", p, a)
+}
+
+// areaBorders is the SVG path of the lines between grid neighbours of
+// different areas, for cells of the given size ("" when there is none).
+func areaBorders(areas []int, rows, cols int, size float64) string {
+	var path strings.Builder
+	for p, a := range areas {
+		r, col := p/cols, p%cols
+		x, y := float64(col)*size, float64(r)*size
+		if col+1 < cols && areas[p+1] != a {
+			fmt.Fprintf(&path, "M%g %gV%g", x+size, y, y+size)
+		}
+		if r+1 < rows && areas[p+cols] != a {
+			fmt.Fprintf(&path, "M%g %gH%g", x, y+size, x+size)
+		}
+	}
+	return path.String()
 }
