@@ -276,6 +276,10 @@ func (r *run) gather() error {
 		err = r.gatherC1(exact)
 	}
 	wg.Wait()
+	var stiff *stiffFlowError
+	if errors.As(agreementErr, &stiff) {
+		r.ev.AgreementNote, agreementErr, withAgreement = stiff.Error(), nil, false
+	}
 	if err = errors.Join(err, agreementErr); err != nil {
 		return err
 	}

@@ -221,6 +221,9 @@ func measureC7(ev *Evidence, _ *theory.Claim) (float64, string) {
 
 func measureC8(ev *Evidence, _ *theory.Claim) (float64, string) {
 	if len(ev.Agreement) == 0 {
+		if ev.AgreementNote != "" {
+			return math.NaN(), ev.AgreementNote
+		}
 		return math.NaN(), "no agreement check was run"
 	}
 	worst := 0.0

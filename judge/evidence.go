@@ -32,8 +32,10 @@ type Evidence struct {
 	// FullExact is the exact recursion over the same T₁ steps, recorded at
 	// every step like Full.
 	FullExact *theory.Trajectory
-	// Agreement lists the engine-agreement checks of C8 (SPEC §3).
-	Agreement []AgreementCheck
+	// Agreement lists the engine-agreement checks of C8 (SPEC §3);
+	// AgreementNote says why there are none when they could not be run.
+	Agreement     []AgreementCheck
+	AgreementNote string
 }
 
 // Measure is the judge's measurement of one record of the main trajectory.

@@ -50,3 +50,15 @@ func TestSettledWaitsForEveryEvent(t *testing.T) {
 		}
 	}
 }
+
+// A C8 whose flow check ran out of its integrator budget is not asserted,
+// with the reason, rather than failing the whole check.
+func TestStiffAgreementIsNotAsserted(t *testing.T) {
+	c := claimByID("C8")
+	s, _ := theory.Preset("grid4")
+	ev := &Evidence{Setting: &s, Env: s.Env(), AgreementNote: (&stiffFlowError{"stiff"}).Error()}
+	r := Evaluate(&c, ev)
+	if r.Verdict != NotAsserted || r.Detail != "agreement stage (C8): stiff" {
+		t.Errorf("C8 with a stiff flow: %s, %q", r.Verdict, r.Detail)
+	}
+}
