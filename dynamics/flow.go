@@ -30,8 +30,6 @@ type Flow struct {
 	// passed: a stiff flow (large η·z) can need millions of steps, and its
 	// cost cannot be known before it is integrated.
 	Deadline time.Time
-	// Used is set by Run to the population objective it built, if any.
-	Used *PopulationObjective
 }
 
 // FlowGap is the a-posteriori estimate of the gap between gradient descent
@@ -81,12 +79,7 @@ func (f *Flow) objective(p engine.Problem) (Objective, error) {
 	case f.Population != nil:
 		opt := *f.Population
 		opt.Seed = p.Seed
-		obj, err := NewPopulationObjective(p.Setting, opt)
-		if err != nil {
-			return nil, err
-		}
-		f.Used = obj
-		return obj, nil
+		return NewPopulationObjective(p.Setting, opt)
 	}
 	return NewSampleObjective(p.Setting, p.Samples)
 }

@@ -38,14 +38,10 @@ func newProgress(stderr io.Writer, mode, label string) (*progress, error) {
 // update is the engines' Progress callback; it redraws at most ten times a
 // second.
 func (p *progress) update(step, total int) {
-	if !p.on {
+	now, ok := p.due(step, total)
+	if !ok {
 		return
 	}
-	now := time.Now()
-	if step < total && now.Sub(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = now
 	elapsed := now.Sub(p.start).Seconds()
 	eta := ""
 	if step > 0 && step < total {
@@ -71,4 +67,18 @@ func (p *progress) stage(name string) {
 	if p.on {
 		fmt.Fprintf(p.w, "\r%s: %s (%.1fs)\033[K", p.label, name, time.Since(p.start).Seconds())
 	}
+}
+
+// due reports whether a progress line is to be drawn now: on a terminal
+// only, at most ten times a second, and always for the last count.
+func (p *progress) due(done, total int) (time.Time, bool) {
+	if !p.on {
+		return time.Time{}, false
+	}
+	now := time.Now()
+	if done < total && now.Sub(p.last) < 100*time.Millisecond {
+		return now, false
+	}
+	p.last = now
+	return now, true
 }

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"time"
 
 	"mimverify/internal/report"
 	"mimverify/judge"
@@ -168,13 +167,9 @@ func writeSweep(stdout io.Writer, sw *judge.Sweep, format, out, figs string) err
 // points shows how many points of a sweep are done, at most ten times a
 // second (on a terminal only, like every progress line).
 func (p *progress) points(done, total int) {
-	if !p.on {
+	now, ok := p.due(done, total)
+	if !ok {
 		return
 	}
-	now := time.Now()
-	if done < total && now.Sub(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = now
 	fmt.Fprintf(p.w, "\r%s: %d/%d points (%.1fs)\033[K", p.label, done, total, now.Sub(p.start).Seconds())
 }
