@@ -249,6 +249,16 @@ func (r *run) needs(id engine.ID) bool {
 	return false
 }
 
+// needsSharp reports whether a selected claim has a sharp prediction.
+func (r *run) needsSharp() bool {
+	for _, c := range r.claims {
+		if _, ok := sharpPredictions[c.ID]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // gather runs the engines and fills the evidence. The agreement stage
 // (C8) shares nothing with the main run, and much of it is serial (the
 // per-sample spread of gradients), so it runs beside the main run and the
@@ -272,6 +282,14 @@ func (r *run) gather() error {
 		}()
 	}
 	err = r.gatherMain(exact)
+	if err == nil && r.needsSharp() {
+		r.stage("reduced ODE (orbit engine): the sharp predictions, beside the rest")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.ev.Sharp = r.gatherSharp()
+		}()
+	}
 	if err == nil && (r.needs(engine.Full) || r.opt.WithFull) {
 		err = r.gatherC1(exact)
 	}

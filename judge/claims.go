@@ -64,8 +64,15 @@ func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 		return r
 	}
 	measured, detail := m.measure(ev, c)
-	r.Measured, r.Detail = Float(measured), detail
 	verdict := compare(c, measured, pred)
+	r.Sharp = sharpFor(c.ID, ev, measured)
+	if verdict == Holds && r.Sharp.Available() && !r.Sharp.Inside {
+		// The envelope holds but the reduced ODE says the value is wrong:
+		// a model that learns too slowly, or too fast, within the slack.
+		verdict = Fails
+		detail = fmt.Sprintf("outside the sharp band [%.4g, %.4g] around the reduced ODE's %.4g; ", float64(r.Sharp.Low), float64(r.Sharp.High), float64(r.Sharp.Predicted)) + detail
+	}
+	r.Measured, r.Detail = Float(measured), detail
 	if outside > 0 {
 		// Outside its regime the claim is not asserted, but it is still
 		// measured: whether it survives beyond the proved regime is what a

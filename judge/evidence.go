@@ -36,6 +36,9 @@ type Evidence struct {
 	// AgreementNote says why there are none when they could not be run.
 	Agreement     []AgreementCheck
 	AgreementNote string
+	// Sharp is the reduced engine's prediction at the records of Main
+	// (docs/SHARP.md), nil when it was not run.
+	Sharp *Sharp
 }
 
 // Measure is the judge's measurement of one record of the main trajectory.

@@ -50,6 +50,13 @@ type Attention struct {
 	TVMin, TVMean, TVQuantile float64
 	// Pairs counts the pairs behind TVMin and TVMean.
 	Pairs int
+	// OwnMeanSE, OwnReachedSE and ReconstructableLossSE are the standard
+	// errors of OwnMean, OwnReached and ReconstructableLoss as estimates of
+	// their expectation over images: the images are independent, the
+	// queries of one image are not, so they are computed from per-image
+	// sums (the ratio estimator's for the two per-query means; NaN with
+	// fewer than two images). docs/SHARP.md §2.
+	OwnMeanSE, OwnReachedSE, ReconstructableLossSE float64
 	// FPShare is the share of the own-vs-other logit gap carried by the FP
 	// correlations, over reconstructable queries that have keys both in and
 	// out of their own area: ΣΔ_FP / (|ΣΔ_FP| + |ΣΔ_PP|), where for query p
@@ -86,6 +93,9 @@ type attentionSums struct {
 	// own lists the own-area mass of every reconstructable query, and tvs
 	// the total variations of the pairs measured.
 	own, tvs []float64
+	// images holds, per image, its first index in own and its
+	// reconstructable loss, for the standard errors.
+	images []imageSums
 	// gapFP and gapPP are the sums of Δ_FP and Δ_PP behind FPShare.
 	gapFP, gapPP float64
 }
@@ -111,6 +121,13 @@ func newAttentionSums(s *theory.Setting) *attentionSums {
 	return sums
 }
 
+// imageSums is one image's part of the sums: its reconstructable queries'
+// own-area masses are own[first:] up to the next image's first.
+type imageSums struct {
+	first int
+	loss  float64
+}
+
 // tvQuery is a reconstructable query kept for the pairwise total variation:
 // its area and a copy of its attention.
 type tvQuery struct {
@@ -129,6 +146,8 @@ func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, s
 		}
 	}
 	var recon []tvQuery
+	sums.images = append(sums.images, imageSums{first: len(sums.own)})
+	img := &sums.images[len(sums.images)-1]
 	for p, m := range smp.Mask {
 		if !m {
 			continue
@@ -142,6 +161,7 @@ func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, s
 			continue
 		}
 		sums.addReconstructable(c, smp, areas, p, S, unmaskedIn, loss)
+		img.loss += loss
 		if withTV {
 			recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
 		}
@@ -306,6 +326,7 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 		at.FPShare = sums.gapFP / (math.Abs(sums.gapFP) + math.Abs(sums.gapPP))
 	}
 	at.Pairs = len(sums.tvs)
+	at.OwnMeanSE, at.OwnReachedSE, at.ReconstructableLossSE = sums.standardErrors(eps)
 	at.TVMin, at.TVMean, at.TVQuantile = summarize(sums.tvs, 2*delta)
 	if mutant.On(mutant.QuantileSide) {
 		delta = 1 - delta
@@ -317,6 +338,59 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 		at.OwnReached = float64(len(sums.own)-sort.SearchFloat64s(sums.own, 1-eps)) / float64(len(sums.own))
 	}
 	return at
+}
+
+// standardErrors returns the standard errors of the mean own-area mass,
+// of the fraction of queries at or above 1 − eps (ratio estimators over the
+// images: Σ_i o_i / Σ_i m_i with o_i the image's sum and m_i its number of
+// reconstructable queries) and of the reconstructable loss per image. It
+// reads own before it is sorted.
+func (sums *attentionSums) standardErrors(eps float64) (own, reached, loss float64) {
+	n := len(sums.images)
+	if n < 2 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	m := make([]float64, n)
+	o, r, l := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, img := range sums.images {
+		end := len(sums.own)
+		if i+1 < n {
+			end = sums.images[i+1].first
+		}
+		m[i], l[i] = float64(end-img.first), img.loss
+		for _, v := range sums.own[img.first:end] {
+			o[i] += v
+			if v >= 1-eps {
+				r[i]++
+			}
+		}
+	}
+	ones := make([]float64, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	return ratioSE(o, m), ratioSE(r, m), ratioSE(l, ones)
+}
+
+// ratioSE is the standard error of the ratio estimator Σx/Σm over n
+// independent units, to first order: √(Σ(x_i − R m_i)² / (n(n−1))) / m̄
+// (with m ≡ 1 the standard error of a mean). NaN when Σm = 0.
+func ratioSE(x, m []float64) float64 {
+	n := float64(len(x))
+	sx, sm := 0.0, 0.0
+	for i := range x {
+		sx += x[i]
+		sm += m[i]
+	}
+	if sm == 0 {
+		return math.NaN()
+	}
+	R, ss := sx/sm, 0.0
+	for i := range x {
+		d := x[i] - R*m[i]
+		ss += d * d
+	}
+	return math.Sqrt(ss/(n*(n-1))) / (sm / n)
 }
 
 // meanOf is sum/n, or NaN when nothing was summed.

@@ -99,6 +99,9 @@ type ClaimResult struct {
 	Detail string `json:"detail,omitempty"`
 	// Engines lists the engines whose output the claim used.
 	Engines []engine.ID `json:"engines"`
+	// Sharp is the claim's sharp prediction with its band, or why it has
+	// none (docs/SHARP.md); nil when the claim was not evaluated.
+	Sharp *SharpResult `json:"sharp,omitempty"`
 	// Required marks a claim the check had to assert (Options.Require, a
 	// preset's required claims): not asserted, it fails the report.
 	Required bool `json:"required,omitempty"`

@@ -1,0 +1,103 @@
+package dynamics
+
+// This file reads the population law of a masked query's attention off the
+// orbit terms: the distribution that the judge's sharp predictions compare
+// the measured attention with (docs/SHARP.md §1). It shares the orbit
+// kernel's softmax (partition, termAt) but none of the judge's measurement
+// code, so a fault in the measurement is not mirrored in the prediction.
+
+// AttentionTerm is one term of the population law of the attention of a
+// masked query: one query representative in one cluster, one z vector and
+// one vector of unmasked key counts.
+type AttentionTerm struct {
+	// Cluster, Query and Area are the cluster k, the representative query
+	// position p0 and its area a_k(p0).
+	Cluster, Query, Area int
+	// Weight is the expected number of masked queries per image that the
+	// term stands for: |orbit(p0)| · π_k · Pr(p0 masked) · Pr(z, counts).
+	// Summed over all terms it is the expected number of masked queries of
+	// an image.
+	Weight float64
+	// Reconstructable reports whether the query's own area has an unmasked
+	// key in this term.
+	Reconstructable bool
+	// Own is the attention mass on the unmasked keys of the query's area.
+	Own float64
+	// Loss is the query's ½‖ŷ − x‖², before the setting's loss scale.
+	Loss float64
+	// Mass[j] is the expected attention mass on the unmasked keys of area
+	// j of the cluster (areas lumped into one class share the class's mass
+	// equally). The slice is reused between calls.
+	Mass []float64
+}
+
+// EachAttention calls f with every term of the population law of the
+// masked queries' attention at the orbit state x. With exact enumeration
+// and the mean field the terms are those LossGrad sums; in CRN mode they
+// are the plain common-random-number draws (weight 1/n each, without the
+// control variates, which are differences and not a law), so the law is
+// then a Monte Carlo sample of CRNSamples draws per representative.
+func (o *Orbit) EachAttention(x []float64, f func(AttentionTerm)) {
+	for _, pr := range o.probs {
+		pr.eachAttention(o, x, f)
+	}
+}
+
+func (pr *orbProblem) eachAttention(o *Orbit, x []float64, f func(AttentionTerm)) {
+	t := AttentionTerm{Cluster: pr.k, Query: pr.p0, Area: pr.ownArea, Mass: make([]float64, len(pr.areaClass))}
+	perQuery := pr.wLoss / o.s.LossScale()
+	G := len(pr.groups)
+	pr.setBWeights(x)
+	for _, b := range pr.blocks {
+		if o.mode == OrbitCRN && b.sample < 0 {
+			continue // the control variates' quadrature at the mean counts
+		}
+		pr.setWeightsFast(x, b.z)
+		emit := func(n []float64, w float64) {
+			t.Weight = perQuery * b.w * w
+			pr.attentionTerm(x, b.z, n, &t)
+			f(t)
+		}
+		switch {
+		case b.c0 < 0:
+			pr.enum.each(emit)
+		case o.mode == OrbitCRN:
+			emit(pr.counts[b.c0*G:(b.c0+1)*G], pr.cweight[b.c0]) // the draw, not its control
+		default:
+			for cv := b.c0; cv < b.c1; cv++ {
+				emit(pr.counts[cv*G:(cv+1)*G], pr.cweight[cv])
+			}
+		}
+	}
+}
+
+// attentionTerm fills t's attention fields for count vector n at the
+// weights of z set by setWeightsFast (restored on return).
+func (pr *orbProblem) attentionTerm(x, z, n []float64, t *AttentionTerm) {
+	za := z[pr.ownArea]
+	own := pr.classes[0] // the own area is class 0, alone
+	ownKeys := 0.0
+	for g := own.g0; g < own.g1; g++ {
+		ownKeys += n[g]
+	}
+	t.Reconstructable = ownKeys > 0
+	clear(t.Mass)
+	Z, keys := pr.partition(n)
+	if !keys {
+		t.Own, t.Loss = 0, 0.5*za*za // no keys: ŷ = 0
+		return
+	}
+	fallback := Z < tinySum
+	if fallback {
+		pr.setWeights(x, z, n)
+		Z, _ = pr.partition(n)
+	}
+	t.Loss = pr.termAt(n, Z, za, 0, false) // leaves T[c] = T_C/Z
+	t.Own = pr.T[0]
+	for j, c := range pr.areaClass {
+		t.Mass[j] = pr.T[c] / float64(pr.classes[c].m)
+	}
+	if fallback {
+		pr.setWeightsFast(x, z)
+	}
+}

@@ -1,0 +1,394 @@
+package judge
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"gonum.org/v1/gonum/stat"
+
+	"mimverify/dynamics"
+	"mimverify/engine"
+	"mimverify/theory"
+)
+
+// The sharp predictions (docs/SHARP.md): beside each closed-form envelope,
+// the value the reduced ODE predicts for the same setting and schedule —
+// population gradient descent in orbit variables, exact for the population
+// dynamics — with a band derived from the standard errors of the two sides.
+
+// PopMeasure is the reduced engine's prediction, at one record, of what the
+// judge measures on the training samples: the population law of the masked
+// queries' attention (dynamics.Orbit.EachAttention), summarised by code
+// that shares nothing with MeasureAttention.
+type PopMeasure struct {
+	Step int
+	// Queries is the expected number of reconstructable masked queries per
+	// image.
+	Queries float64
+	// OwnMean, OwnQuantile and OwnReached are the population counterparts
+	// of Attention's (the mean own-area mass, its δ-quantile, the fraction
+	// at or above 1 − ε, over reconstructable queries), and
+	// ReconstructableLoss the expected reconstructable loss per image.
+	OwnMean, OwnQuantile, OwnReached, ReconstructableLoss float64
+	// The ...SE are the Monte Carlo standard errors of the prediction
+	// itself: 0 for an exact enumeration and the mean field, the spread of
+	// the common random numbers otherwise.
+	OwnMeanSE, OwnReachedSE, ReconstructableLossSE float64
+	// LocalGlobal and LocalOwn are, with a global area, the mean mass the
+	// local areas' queries put on the global area and on their own area
+	// (the curves of C6's phase events); NaN without one.
+	LocalGlobal, LocalOwn float64
+}
+
+// Sharp is the evidence of the sharp predictions: the reduced engine's
+// trajectory measured at the main run's records, or why there is none.
+type Sharp struct {
+	// Engine is the reduced engine (engine.Orbit) and Mode its orbit mode
+	// (enumerate or crn, with CRNSamples draws per query representative).
+	Engine     engine.ID
+	Mode       string
+	CRNSamples int
+	Measures   []PopMeasure
+	// Note says why there is no prediction (Measures empty).
+	Note string
+}
+
+// sharpZ is the band's half-width in standard errors: two-sided, a false
+// alarm rate of 0.27 % per Gaussian comparison.
+const sharpZ = 3
+
+// sharpTermBudget bounds the (term, step) evaluations of the reduced run:
+// about 10 s of one core at ~50 ns per term. Beyond it the CRN draws per
+// representative are cut (their spread enters the band) down to
+// sharpMinCRN draws per representative; past that the prediction is not
+// made.
+const (
+	sharpTermBudget = 2e8
+	sharpMinCRN     = 256
+)
+
+// gatherSharp runs the orbit engine on the setting from the problem's
+// initial state, recorded at the main run's records, and measures the
+// population law of the attention at each record.
+func (r *run) gatherSharp() *Sharp {
+	opt, why := sharpOptions(r.s, r.schedule.Steps)
+	if why != "" {
+		return &Sharp{Engine: engine.Orbit, Note: why}
+	}
+	eng := &dynamics.OrbitEngine{Options: opt}
+	sh := &Sharp{Engine: engine.Orbit}
+	var x []float64
+	obs := engine.Observer{Record: func(rec *theory.Record) error {
+		o := eng.Used
+		if x == nil {
+			x = make([]float64, o.Dim())
+		}
+		o.Project(rec.Correlations, x)
+		sh.Measures = append(sh.Measures, measurePopulation(r.s, o, x, rec.Step, r.opt.Epsilon, r.opt.Delta))
+		return nil
+	}, Discard: true}
+	_, err := eng.Run(r.problem, r.schedule, obs)
+	if err != nil {
+		var nf *theory.NonFiniteError
+		if errors.As(err, &nf) {
+			return &Sharp{Engine: engine.Orbit, Note: "the reduced run met a non-finite value: " + err.Error()}
+		}
+		return &Sharp{Engine: engine.Orbit, Note: "the reduced run failed: " + err.Error()}
+	}
+	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
+	if sh.Mode != dynamics.OrbitCRN {
+		sh.CRNSamples = 0
+	}
+	return sh
+}
+
+// sharpOptions chooses the orbit options for a run of the given steps
+// within sharpTermBudget, or says why no prediction is made.
+func sharpOptions(s *theory.Setting, steps int) (dynamics.OrbitOptions, string) {
+	opt := dynamics.OrbitOptions{}
+	o, err := dynamics.NewOrbit(s, opt)
+	if err != nil {
+		return opt, "the orbit engine cannot run on this setting: " + err.Error()
+	}
+	work := float64(o.NumTerms()) * float64(steps+1)
+	if work <= sharpTermBudget {
+		return opt, ""
+	}
+	if o.Mode() != dynamics.OrbitCRN {
+		// An enumeration over budget: CRN at the default number of draws
+		// costs less than the enumeration it replaces.
+		opt.Mode = dynamics.OrbitCRN
+		if o, err = dynamics.NewOrbit(s, opt); err != nil {
+			return opt, err.Error()
+		}
+		work = float64(o.NumTerms()) * float64(steps+1)
+	}
+	n := dynamics.DefaultCRNSamples
+	for work > sharpTermBudget && n/2 >= sharpMinCRN {
+		n /= 2
+		work /= 2
+	}
+	if work > sharpTermBudget {
+		return opt, fmt.Sprintf("the reduced run would take %.3g term evaluations (%d steps), beyond the budget of %.3g", work, steps, sharpTermBudget)
+	}
+	opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, n
+	return opt, ""
+}
+
+// popTerm is one reconstructable term of the population law, as
+// measurePopulation keeps it.
+type popTerm struct {
+	stratum    int // the query representative's problem: CRN draws within one are exchangeable
+	w, own, ls float64
+	area       int
+	onG, onOwn float64
+}
+
+// measurePopulation summarises the population law of the attention at the
+// orbit state x (docs/SHARP.md §1).
+func measurePopulation(s *theory.Setting, o *dynamics.Orbit, x []float64, step int, eps, delta float64) PopMeasure {
+	g, global := s.GlobalArea()
+	var terms []popTerm
+	stratum, last := -1, [2]int{-1, -1}
+	o.EachAttention(x, func(t dynamics.AttentionTerm) {
+		if key := [2]int{t.Cluster, t.Query}; key != last {
+			stratum, last = stratum+1, key
+		}
+		if !t.Reconstructable || t.Weight == 0 {
+			return
+		}
+		pt := popTerm{stratum: stratum, w: t.Weight, own: t.Own, ls: t.Loss * s.LossScale(), area: t.Area}
+		if global {
+			pt.onG, pt.onOwn = t.Mass[g], t.Mass[t.Area]
+		}
+		terms = append(terms, pt)
+	})
+	m := PopMeasure{Step: step, LocalGlobal: math.NaN(), LocalOwn: math.NaN()}
+	crn := o.Mode() == dynamics.OrbitCRN
+	W := 0.0
+	for _, t := range terms {
+		W += t.w
+	}
+	m.Queries = W
+	var own, reached, loss float64
+	for _, t := range terms {
+		own += t.w * t.own
+		loss += t.w * t.ls
+		if t.own >= 1-eps {
+			reached += t.w
+		}
+	}
+	m.OwnMean, m.OwnReached, m.ReconstructableLoss = own/W, reached/W, loss
+	if crn {
+		m.OwnMeanSE = crnSE(terms, func(t popTerm) float64 { return t.w * (t.own - m.OwnMean) }) / W
+		m.OwnReachedSE = crnSE(terms, func(t popTerm) float64 { return t.w * (indicator(t.own >= 1-eps) - m.OwnReached) }) / W
+		m.ReconstructableLossSE = crnSE(terms, func(t popTerm) float64 { return t.w * t.ls })
+	}
+	m.OwnQuantile = weightedQuantile(terms, delta)
+	if global {
+		m.LocalGlobal, m.LocalOwn = localMasses(terms, g)
+	}
+	return m
+}
+
+func indicator(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// crnSE is the Monte Carlo standard error of Σ_i d(t_i) when the terms of
+// each stratum are i.i.d. draws of equal weight (the CRN draws of one query
+// representative) and the strata independent: √Σ_strata n_s/(n_s − 1) ·
+// Σ_{i∈s} (d_i − d̄_s)². Terms outside the law's support (irreducible
+// queries) were dropped, which the per-stratum means absorb only
+// approximately; it is the order of the error that matters (§2).
+func crnSE(terms []popTerm, d func(popTerm) float64) float64 {
+	ss := 0.0
+	for i := 0; i < len(terms); {
+		j := i
+		for j < len(terms) && terms[j].stratum == terms[i].stratum {
+			j++
+		}
+		n := float64(j - i)
+		if n > 1 {
+			mean := 0.0
+			for _, t := range terms[i:j] {
+				mean += d(t) / n
+			}
+			v := 0.0
+			for _, t := range terms[i:j] {
+				v += (d(t) - mean) * (d(t) - mean)
+			}
+			ss += v * n / (n - 1)
+		}
+		i = j
+	}
+	return math.Sqrt(ss)
+}
+
+// weightedQuantile is the δ-quantile of the own-area mass under the
+// terms' weights (gonum's empirical quantile: the smallest value whose
+// cumulative weight reaches δ of the total).
+func weightedQuantile(terms []popTerm, delta float64) float64 {
+	if len(terms) == 0 {
+		return math.NaN()
+	}
+	idx := make([]int, len(terms))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return terms[idx[a]].own < terms[idx[b]].own })
+	xs, ws := make([]float64, len(idx)), make([]float64, len(idx))
+	for i, j := range idx {
+		xs[i], ws[i] = terms[j].own, terms[j].w
+	}
+	return stat.Quantile(delta, stat.Empirical, xs, ws)
+}
+
+// localMasses averages, over the local areas of cluster 0 (all but the
+// global area g), the mean mass their reconstructable queries put on g and
+// on their own area — as localMass does on the measured attention.
+func localMasses(terms []popTerm, g int) (onGlobal, onOwn float64) {
+	type acc struct{ w, g, own float64 }
+	byArea := map[int]*acc{}
+	for _, t := range terms {
+		if t.area == g {
+			continue
+		}
+		a := byArea[t.area]
+		if a == nil {
+			a = &acc{}
+			byArea[t.area] = a
+		}
+		a.w += t.w
+		a.g += t.w * t.onG
+		a.own += t.w * t.onOwn
+	}
+	if len(byArea) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	areas := make([]int, 0, len(byArea))
+	for j := range byArea {
+		areas = append(areas, j)
+	}
+	slices.Sort(areas) // a fixed summation order
+	for _, j := range areas {
+		a := byArea[j]
+		onGlobal += a.g / a.w
+		onOwn += a.own / a.w
+	}
+	n := float64(len(areas))
+	return onGlobal / n, onOwn / n
+}
+
+// SharpResult is a claim's sharp prediction: the reduced ODE's value for
+// what the claim measures, and the band the measured value must lie in
+// (docs/SHARP.md §2). Note alone is set when the claim has none.
+type SharpResult struct {
+	Engine    engine.ID `json:"engine,omitempty"`
+	Predicted Float     `json:"predicted"`
+	Low       Float     `json:"low"`
+	High      Float     `json:"high"`
+	// Ratio is measured/predicted, the tightness figure.
+	Ratio  Float `json:"ratio"`
+	Inside bool  `json:"inside"`
+	// Band says how the band was derived, with its numbers.
+	Band string `json:"band,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// Available reports whether the claim has a sharp prediction.
+func (r *SharpResult) Available() bool { return r != nil && r.Note == "" }
+
+// sharpPredictions maps a claim id to its sharp prediction, given the
+// evidence and the claim's measured value. Claims without an entry say why
+// in sharpNotes.
+var sharpPredictions = map[string]func(ev *Evidence, measured float64) SharpResult{
+	"C2": sharpC2,
+	"C3": sharpC3,
+	"C7": sharpC7,
+}
+
+var sharpNotes = map[string]string{
+	"C1": "C1 is itself sharp: the full model and the exact recursion agree to rounding",
+	"C4": "no sharp prediction yet: the FP share is a ratio of logit-gap sums that the orbit terms do not carry",
+	"C5": "no sharp prediction: the total variation between two queries of one image needs their joint law, which the orbit terms (one query at a time) do not carry",
+	"C6": "no sharp prediction yet for the phase times (docs/SHARP.md §4)",
+	"C8": "C8 compares engines against derived bounds already (docs/AGREEMENT.md)",
+}
+
+// noSharp is the result of a claim without a sharp prediction.
+func noSharp(why string) *SharpResult {
+	nan := Float(math.NaN())
+	return &SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, Note: why}
+}
+
+// sharpFor evaluates a claim's sharp prediction on the evidence.
+func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
+	f, ok := sharpPredictions[id]
+	switch {
+	case !ok:
+		return noSharp(sharpNotes[id])
+	case ev.Sharp == nil:
+		return noSharp("the reduced engine was not run")
+	case ev.Sharp.Note != "":
+		return noSharp(ev.Sharp.Note)
+	case len(ev.Sharp.Measures) != len(ev.Measures):
+		return noSharp(fmt.Sprintf("the reduced run has %d records, the main run %d", len(ev.Sharp.Measures), len(ev.Measures)))
+	}
+	r := f(ev, measured)
+	r.Engine = ev.Sharp.Engine
+	r.Ratio = Float(measured / float64(r.Predicted))
+	return &r
+}
+
+// pointBand is the band pred ± sharpZ·√(se_measured² + se_predicted²)
+// around a value measured as a mean over the training images.
+func pointBand(measured, pred, seMeasured, sePred float64) SharpResult {
+	se := math.Hypot(seMeasured, sePred)
+	lo, hi := pred-sharpZ*se, pred+sharpZ*se
+	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi),
+		Inside: measured >= lo && measured <= hi,
+		Band:   fmt.Sprintf("±%d·SE, SE = √(SE_n² + SE_pred²) = √(%.3g² + %.3g²)", sharpZ, seMeasured, sePred)}
+}
+
+func sharpC2(ev *Evidence, measured float64) SharpResult {
+	last, pm := ev.Measures[len(ev.Measures)-1].Attention, ev.Sharp.Measures[len(ev.Measures)-1]
+	return pointBand(measured, pm.ReconstructableLoss, last.ReconstructableLossSE, pm.ReconstructableLossSE)
+}
+
+func sharpC7(ev *Evidence, measured float64) SharpResult {
+	last, pm := ev.Measures[len(ev.Measures)-1].Attention, ev.Sharp.Measures[len(ev.Measures)-1]
+	return pointBand(measured, 1-pm.OwnMean, last.OwnMeanSE, pm.OwnMeanSE)
+}
+
+// sharpC3 predicts the first record at which the δ-quantile of own-area
+// mass reaches 1 − ε. The measured quantile reaches it when the measured
+// fraction at or above 1 − ε reaches 1 − δ; that fraction lies within
+// sharpZ standard errors of the population's R(t) (§2), so the measured
+// time lies between the first record where R + z·SE ≥ 1 − δ and the first
+// where R − z·SE ≥ 1 − δ.
+func sharpC3(ev *Evidence, measured float64) SharpResult {
+	eps, delta := ev.Env["ε"], ev.Env["δ"]
+	pm, ms := ev.Sharp.Measures, ev.Measures
+	first := func(cond func(i int) bool) float64 {
+		for i := range pm {
+			if cond(i) {
+				return float64(pm[i].Step)
+			}
+		}
+		return math.Inf(1)
+	}
+	se := func(i int) float64 { return math.Hypot(ms[i].Attention.OwnReachedSE, pm[i].OwnReachedSE) }
+	pred := first(func(i int) bool { return pm[i].OwnQuantile >= 1-eps })
+	lo := first(func(i int) bool { return pm[i].OwnReached+sharpZ*se(i) >= 1-delta })
+	hi := first(func(i int) bool { return pm[i].OwnReached-sharpZ*se(i) >= 1-delta })
+	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi),
+		Inside: measured >= lo && measured <= hi,
+		Band: fmt.Sprintf("the first records where the population fraction R(t) at or above 1 − ε, ±%d·SE (measured and predicted, in quadrature), reaches 1 − δ", sharpZ)}
+}
