@@ -70,7 +70,7 @@ func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 		// The envelope holds but the reduced ODE says the value is wrong:
 		// a model that learns too slowly, or too fast, within the slack.
 		verdict = Fails
-		detail = fmt.Sprintf("outside the sharp band [%.4g, %.4g] around the reduced ODE's %.4g; ", float64(r.Sharp.Low), float64(r.Sharp.High), float64(r.Sharp.Predicted)) + detail
+		detail = fmt.Sprintf("outside the sharp band of the reduced ODE (%s); ", r.Sharp.Band) + detail
 	}
 	r.Measured, r.Detail = Float(measured), detail
 	if outside > 0 {

@@ -57,6 +57,12 @@ type Attention struct {
 	// sums (the ratio estimator's for the two per-query means; NaN with
 	// fewer than two images). docs/SHARP.md §2.
 	OwnMeanSE, OwnReachedSE, ReconstructableLossSE float64
+	// FPShareSE is the standard error of FPShare (the ratio estimator
+	// linearised over images). LocalOwnSE and LocalGapSE are, with a
+	// global area g, those of the local queries' mean own-area mass and of
+	// their mass on g minus it (the curves of C6's events, localMass);
+	// NaN without a global area.
+	FPShareSE, LocalOwnSE, LocalGapSE float64
 	// FPShare is the share of the own-vs-other logit gap carried by the FP
 	// correlations, over reconstructable queries that have keys both in and
 	// out of their own area: ΣΔ_FP / (|ΣΔ_FP| + |ΣΔ_PP|), where for query p
@@ -93,16 +99,20 @@ type attentionSums struct {
 	// own lists the own-area mass of every reconstructable query, and tvs
 	// the total variations of the pairs measured.
 	own, tvs []float64
-	// images holds, per image, its first index in own and its
-	// reconstructable loss, for the standard errors.
+	// images holds each image's part of the sums, for the standard
+	// errors; global is the setting's global area (−1: none).
 	images []imageSums
+	global int
 	// gapFP and gapPP are the sums of Δ_FP and Δ_PP behind FPShare.
 	gapFP, gapPP float64
 }
 
 func newAttentionSums(s *theory.Setting) *attentionSums {
 	K := len(s.Clusters)
-	sums := &attentionSums{counts: make([][]int, K), queryCounts: make([][]int, K)}
+	sums := &attentionSums{counts: make([][]int, K), queryCounts: make([][]int, K), global: -1}
+	if g, ok := s.GlobalArea(); ok {
+		sums.global = g
+	}
 	at := &sums.at
 	at.OwnByArea = make([][]float64, K)
 	at.MassByArea = make([][][]float64, K)
@@ -126,6 +136,11 @@ func newAttentionSums(s *theory.Setting) *attentionSums {
 type imageSums struct {
 	first int
 	loss  float64
+	// fp and pp are the image's sums of Δ_FP and Δ_PP (FPShare).
+	fp, pp float64
+	// With a global area, per area of cluster 0: the reconstructable
+	// queries, their own-area mass and their mass on the global area.
+	count, own, onG []float64
 }
 
 // tvQuery is a reconstructable query kept for the pairwise total variation:
@@ -148,6 +163,10 @@ func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, s
 	var recon []tvQuery
 	sums.images = append(sums.images, imageSums{first: len(sums.own)})
 	img := &sums.images[len(sums.images)-1]
+	if sums.global >= 0 && smp.Cluster == 0 {
+		n := len(smp.Z)
+		img.count, img.own, img.onG = make([]float64, n), make([]float64, n), make([]float64, n)
+	}
 	for p, m := range smp.Mask {
 		if !m {
 			continue
@@ -160,8 +179,7 @@ func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, s
 			sums.at.IrreducibleLoss += loss
 			continue
 		}
-		sums.addReconstructable(c, smp, areas, p, S, unmaskedIn, loss)
-		img.loss += loss
+		sums.addReconstructable(c, smp, areas, p, S, unmaskedIn, loss, img)
 		if withTV {
 			recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
 		}
@@ -237,14 +255,22 @@ func queryLoss(S, z []float64, a int) float64 {
 
 // addReconstructable records the reconstructable query p of area a = areas[p],
 // with area masses S and loss loss.
-func (sums *attentionSums) addReconstructable(c theory.Correlations, smp theory.Sample, areas []int, p int, S []float64, unmaskedIn []int, loss float64) {
+func (sums *attentionSums) addReconstructable(c theory.Correlations, smp theory.Sample, areas []int, p int, S []float64, unmaskedIn []int, loss float64, img *imageSums) {
 	k, a := smp.Cluster, areas[p]
 	at := &sums.at
 	at.Queries++
 	at.ReconstructableLoss += loss
+	img.loss += loss
 	if fp, pp, ok := logitGaps(c, smp, areas, p, unmaskedIn[a]); ok {
 		sums.gapFP += fp
 		sums.gapPP += pp
+		img.fp += fp
+		img.pp += pp
+	}
+	if img.count != nil {
+		img.count[a]++
+		img.own[a] += S[a]
+		img.onG[a] += S[sums.global]
 	}
 	sums.own = append(sums.own, S[a])
 	at.OwnByArea[k][a] += S[a]
@@ -326,7 +352,7 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 		at.FPShare = sums.gapFP / (math.Abs(sums.gapFP) + math.Abs(sums.gapPP))
 	}
 	at.Pairs = len(sums.tvs)
-	at.OwnMeanSE, at.OwnReachedSE, at.ReconstructableLossSE = sums.standardErrors(eps)
+	sums.standardErrors(&at, eps)
 	at.TVMin, at.TVMean, at.TVQuantile = summarize(sums.tvs, 2*delta)
 	if mutant.On(mutant.QuantileSide) {
 		delta = 1 - delta
@@ -340,36 +366,94 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 	return at
 }
 
-// standardErrors returns the standard errors of the mean own-area mass,
-// of the fraction of queries at or above 1 − eps (ratio estimators over the
-// images: Σ_i o_i / Σ_i m_i with o_i the image's sum and m_i its number of
-// reconstructable queries) and of the reconstructable loss per image. It
-// reads own before it is sorted.
-func (sums *attentionSums) standardErrors(eps float64) (own, reached, loss float64) {
+// standardErrors sets the standard errors of at from the per-image sums
+// (docs/SHARP.md §2): ratio estimators over the images, Σ_i x_i / Σ_i m_i
+// with x_i an image's sum and m_i its number of reconstructable queries,
+// linearised. It reads own before it is sorted.
+func (sums *attentionSums) standardErrors(at *Attention, eps float64) {
+	nan := math.NaN()
+	at.OwnMeanSE, at.OwnReachedSE, at.ReconstructableLossSE, at.FPShareSE, at.LocalOwnSE, at.LocalGapSE = nan, nan, nan, nan, nan, nan
 	n := len(sums.images)
 	if n < 2 {
-		return math.NaN(), math.NaN(), math.NaN()
+		return
 	}
-	m := make([]float64, n)
+	m, ones := make([]float64, n), make([]float64, n)
 	o, r, l := make([]float64, n), make([]float64, n), make([]float64, n)
+	fp, gap := make([]float64, n), make([]float64, n)
+	sFP, sPP := sign(sums.gapFP), sign(sums.gapPP)
 	for i, img := range sums.images {
 		end := len(sums.own)
 		if i+1 < n {
 			end = sums.images[i+1].first
 		}
-		m[i], l[i] = float64(end-img.first), img.loss
+		m[i], l[i], ones[i] = float64(end-img.first), img.loss, 1
 		for _, v := range sums.own[img.first:end] {
 			o[i] += v
 			if v >= 1-eps {
 				r[i]++
 			}
 		}
+		// FPShare = ΣΔ_FP / (|ΣΔ_FP| + |ΣΔ_PP|): a ratio of image sums.
+		fp[i], gap[i] = img.fp, sFP*img.fp+sPP*img.pp
 	}
-	ones := make([]float64, n)
-	for i := range ones {
-		ones[i] = 1
+	at.OwnMeanSE, at.OwnReachedSE, at.ReconstructableLossSE = ratioSE(o, m), ratioSE(r, m), ratioSE(l, ones)
+	at.FPShareSE = ratioSE(fp, gap)
+	if sums.global >= 0 {
+		at.LocalOwnSE = localSE(sums.images, sums.global, func(img *imageSums, j int) float64 { return img.own[j] })
+		at.LocalGapSE = localSE(sums.images, sums.global, func(img *imageSums, j int) float64 { return img.onG[j] - img.own[j] })
 	}
-	return ratioSE(o, m), ratioSE(r, m), ratioSE(l, ones)
+}
+
+func sign(x float64) float64 {
+	if x < 0 {
+		return -1
+	}
+	return 1
+}
+
+// localSE is the standard error of the average over the local areas j ≠ g
+// of the per-area ratio means Σ_i val_ij / Σ_i count_ij (localMass),
+// linearised over images: u_i = (1/A) Σ_j (val_ij − R_j count_ij)/m̄_j.
+func localSE(images []imageSums, g int, val func(img *imageSums, j int) float64) float64 {
+	var areas int
+	for i := range images {
+		areas = max(areas, len(images[i].count))
+	}
+	n := float64(len(images))
+	R, mbar := make([]float64, areas), make([]float64, areas)
+	for j := range areas {
+		v, c := 0.0, 0.0
+		for i := range images {
+			if images[i].count != nil {
+				v += val(&images[i], j)
+				c += images[i].count[j]
+			}
+		}
+		if c > 0 {
+			R[j], mbar[j] = v/c, c/n
+		}
+	}
+	local := 0
+	for j := range areas {
+		if j != g && mbar[j] > 0 {
+			local++
+		}
+	}
+	if local == 0 {
+		return math.NaN()
+	}
+	ss := 0.0
+	for i := range images {
+		u := 0.0
+		for j := range areas {
+			if j != g && mbar[j] > 0 && images[i].count != nil {
+				u += (val(&images[i], j) - R[j]*images[i].count[j]) / mbar[j]
+			}
+		}
+		u /= float64(local)
+		ss += u * u
+	}
+	return math.Sqrt(ss / (n * (n - 1)))
 }
 
 // ratioSE is the standard error of the ratio estimator Σx/Σm over n

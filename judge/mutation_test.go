@@ -24,15 +24,43 @@ import (
 // listed. "Caught" means what makes `mimverify check` exit non-zero: an
 // asserted claim fails, a required claim is not asserted, or Check errs.
 
-// gatePresets are the settings the gate checks, with each preset's required
+// gatePresets are the settings the gate checks, each with its required
 // claims (theory.PresetInfo) as `mimverify check --preset` requires them.
-var gatePresets = []string{"default", "global-local"}
+// "coverage" is grid4 with γ = 0.3 and cluster probabilities 0.7 and 0.3:
+// on default and global-local (γ = ½, equiprobable or single clusters) the
+// mutants that confuse γ with 1 − γ or ignore π_k draw the very same
+// samples, bit for bit, and no judge could see them there.
+var gatePresets = []string{"default", "global-local", "coverage"}
+
+func gateSetting(t *testing.T, name string) theory.Setting {
+	t.Helper()
+	if name != "coverage" {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Name, s.Gamma = "coverage", 0.3
+	s.Clusters[0].Prob, s.Clusters[1].Prob = 0.7, 0.3
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // gateOptions are those of `mimverify check` but for the sample sizes,
 // halved to keep the gate within a few minutes; the step budget is the
 // CLI's (a smaller one would itself make mutants "caught" by pushing T*
 // past it).
 func gateOptions(preset string) judge.Options {
+	if preset == "coverage" {
+		preset = "grid4"
+	}
 	_, req := theory.PresetInfo(preset)
 	return judge.Options{Samples: 128, Eval: 128, Require: req}
 }
@@ -78,10 +106,7 @@ func (o outcome) String() string {
 
 func runGateCheck(t *testing.T, preset string) outcome {
 	t.Helper()
-	s, err := theory.Preset(preset)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := gateSetting(t, preset)
 	start := time.Now()
 	rep, err := judge.Check(s, gateOptions(preset))
 	o := outcome{err: err, seconds: time.Since(start).Seconds()}

@@ -1,0 +1,78 @@
+package judge_test
+
+import (
+	"fmt"
+	"testing"
+
+	"mimverify/judge"
+	"mimverify/theory"
+)
+
+// tightnessSettings are the presets and the sweep grid of the tightness
+// test: grid4 with γ on both sides of ½, keys "all", the loss "mean", and
+// a larger step.
+func tightnessSettings(t *testing.T) []theory.Setting {
+	var out []theory.Setting
+	for _, name := range []string{"default", "global-local", "grid4"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	for _, edit := range []struct {
+		name string
+		f    func(*theory.Setting)
+	}{
+		{"gamma=0.3", func(s *theory.Setting) { s.Gamma = 0.3 }},
+		{"gamma=0.6", func(s *theory.Setting) { s.Gamma = 0.6 }},
+		{"keys=all", func(s *theory.Setting) { s.Keys = theory.KeysAll }},
+		{"loss=mean,eta=80", func(s *theory.Setting) { s.Loss = theory.LossMean; s.Eta = 80 }},
+		{"eta=10", func(s *theory.Setting) { s.Eta = 10 }},
+	} {
+		s, _ := theory.Preset("grid4")
+		edit.f(&s)
+		s.Name = "grid4 " + edit.name
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestSharpTightness runs the check on the presets and the grid and
+// asserts, for every claim with a sharp prediction inside its regime, that
+// the measured value lies in the derived band and that measured/predicted
+// lies in [0.8, 1.25] (issue 10 item 2). The table it logs is
+// docs/SHARP.md §5's.
+func TestSharpTightness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs eight checks")
+	}
+	table := "| setting | claim | measured | sharp prediction | band | ratio |\n|---|---|---|---|---|---|\n"
+	for _, s := range tightnessSettings(t) {
+		rep, err := judge.Check(s, judge.Options{Seed: 1, Claims: []string{"C2", "C3", "C7"}})
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		for _, r := range rep.Results {
+			sh := r.Sharp
+			if !sh.Available() {
+				t.Errorf("%s %s: no sharp prediction: %s", s.Name, r.ID, sh.Note)
+				continue
+			}
+			table += fmt.Sprintf("| %s | %s | %.4g | %.4g | [%.4g, %.4g] | %.3f |\n", s.Name, r.ID, float64(r.Measured), float64(sh.Predicted), float64(sh.Low), float64(sh.High), float64(sh.Ratio))
+			if r.Verdict == judge.NotAsserted {
+				continue // outside the regime: reported, not asserted
+			}
+			if !sh.Inside {
+				t.Errorf("%s %s: measured %.4g outside the sharp band (%s)", s.Name, r.ID, float64(r.Measured), sh.Band)
+			}
+			if ratio := float64(sh.Ratio); !(ratio >= 0.8 && ratio <= 1.25) {
+				t.Errorf("%s %s: measured/predicted = %.3f, outside [0.8, 1.25]", s.Name, r.ID, ratio)
+			}
+		}
+	}
+	t.Log("\n" + table)
+}
