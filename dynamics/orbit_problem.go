@@ -61,6 +61,7 @@ type orbProblem struct {
 	eSelf            float64
 	// Constants of term (setConstants).
 	gS, invS, m, hv, V []float64 // per group
+	mhv                []float64 // per group: m·hv (termEnum)
 	gcls               []int     // class of each group
 	invm, own, zc2     []float64 // per class
 }

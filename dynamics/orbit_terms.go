@@ -41,8 +41,10 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		if total > float64(opt.MaxTerms) {
 			return fmt.Errorf("dynamics: orbit option Mode = \"enumerate\": setting %q needs %.4g terms > MaxTerms = %d (raise MaxTerms or use mode crn)", s.Name, total, opt.MaxTerms)
 		}
+		budget := orbitEnumStoreBytes
 		for _, pr := range o.probs {
 			pr.enumerate(s)
+			budget = pr.enum.store(budget)
 			pr.addZBlocksRange(s, opt.QuadNodes, -1, -1) // c0 < 0: the enumeration
 			pr.exact = true
 			pr.setConstants()
@@ -129,10 +131,23 @@ func (pr *orbProblem) countVectors(s *theory.Setting) float64 {
 	return n
 }
 
-// orbEnum is the exact enumeration of the count vectors of one problem,
-// generated on the fly (nothing stored per vector): the odometer over
-// N_g ∈ [lo_g, hi_g] (fixed masks: the last group determined by
-// Σ_g N_g = U), with probability norm·Π_g tab_g[N_g].
+// orbitEnumStoreBytes is the memory, over all problems of one Orbit, that
+// the exact enumeration may spend on storing its count vectors and their
+// probabilities ((G+1)·8 bytes per vector, G groups): stored, an evaluation
+// reads them instead of regenerating them (the odometer and the closure
+// cost ≈ 25 % of the per-vector time with two groups, docs/ORBIT.md §7).
+// Beyond it (many groups, or enumerations near MaxTerms) they are
+// generated on the fly, so memory stays O(Σ_g S_g) per problem. 64 MB is
+// small beside the other engines' states at the P where enumerations get
+// that large, and holds 2.8 million vectors with two groups (the default
+// MaxTerms is 2^20). The results do not depend on it: both ways yield the
+// same vectors and probabilities, bit for bit, in the same order.
+const orbitEnumStoreBytes = 64 << 20
+
+// orbEnum is the exact enumeration of the count vectors of one problem:
+// the odometer over N_g ∈ [lo_g, hi_g] (fixed masks: the last group
+// determined by Σ_g N_g = U), with probability norm·Π_g tab_g[N_g],
+// generated on the fly or, when store found room, read from vecs and prob.
 type orbEnum struct {
 	lo, hi []int
 	tab    [][]float64
@@ -141,6 +156,26 @@ type orbEnum struct {
 	count  int // vectors of positive probability
 	idx    []int
 	n      []float64
+	vecs   []float64 // stored count vectors (count·G), or nil
+	prob   []float64 // their probabilities
+}
+
+// store keeps the count vectors and their probabilities if they fit in
+// budget bytes, and returns the budget left.
+func (e *orbEnum) store(budget int) int {
+	G := len(e.lo)
+	need := e.count * (G + 1) * 8
+	if need > budget {
+		return budget
+	}
+	vecs := make([]float64, 0, e.count*G)
+	prob := make([]float64, 0, e.count)
+	e.each(func(n []float64, w float64) {
+		vecs = append(vecs, n...)
+		prob = append(prob, w)
+	})
+	e.vecs, e.prob = vecs, prob
+	return budget - need
 }
 
 // enumerate sets up the count vectors and their probabilities: independent
@@ -188,6 +223,13 @@ func (pr *orbProblem) enumerate(s *theory.Setting) {
 // probability (its slice is reused).
 func (e *orbEnum) each(f func(n []float64, w float64)) {
 	G := len(e.lo)
+	if e.prob != nil {
+		for i, w := range e.prob {
+			copy(e.n, e.vecs[i*G:(i+1)*G])
+			f(e.n, w)
+		}
+		return
+	}
 	copy(e.idx, e.lo)
 	free := G // groups enumerated freely (fixed: the last is determined)
 	if e.fixedU >= 0 {
