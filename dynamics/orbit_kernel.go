@@ -46,114 +46,6 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 	return pr.wLoss * pr.accLoss
 }
 
-// evalEnum evaluates block b over the exact enumeration of the counts and
-// returns Σ_vectors probability × ℓ. Stored vectors are read directly (no
-// closure call per vector); both ways call termEnum in the same order.
-func (pr *orbProblem) evalEnum(x []float64, b orbBlock, za float64, grad bool) float64 {
-	bl := 0.0
-	e := pr.enum
-	if e.prob == nil {
-		e.each(func(n []float64, w float64) {
-			bl += w * pr.termEnum(x, b.z, n, za, b.w*w, grad)
-		})
-		return bl
-	}
-	G := len(pr.groups)
-	for i, w := range e.prob {
-		bl += w * pr.termEnum(x, b.z, e.vecs[i*G:(i+1)*G:(i+1)*G], za, b.w*w, grad)
-	}
-	return bl
-}
-
-// termEnum is term for the exact enumeration, fused into three passes over
-// the classes (each over its contiguous groups), with the within-class
-// variance m_g·V_g = mhv_g·n_g(S_g − n_g) formed on the fly: the same
-// formulas (O1)–(O6), summed in a slightly different order (equal to term
-// up to rounding). The underflow fallback is term's.
-func (pr *orbProblem) termEnum(x, z, n []float64, za, weight float64, grad bool) float64 {
-	G := len(pr.groups)
-	n = n[:G]
-	w, wm, u, mV := pr.w[:G], pr.wm[:G], pr.u[:G], pr.V[:G]
-	gS, mhv := pr.gS[:G], pr.mhv[:G]
-	C := len(pr.classes)
-	T, gA, invm, zc2 := pr.T[:C], pr.gA[:C], pr.invm[:C], pr.zc2[:C]
-	Z, keys := 0.0, pr.keysAll
-	for c, cl := range pr.classes {
-		t := 0.0
-		for g := cl.g0; g < cl.g1; g++ {
-			t += n[g] * w[g]
-			keys = keys || n[g] > 0
-		}
-		T[c] = t
-		Z += t
-	}
-	if !keys {
-		return 0.5 * za * za // no keys: ŷ = 0
-	}
-	if pr.keysAll {
-		for g := range wm {
-			Z += (gS[g] - n[g]) * wm[g]
-		}
-		Z += pr.wself
-	}
-	if !(Z >= tinySum) {
-		return pr.term(x, z, n, za, weight, grad)
-	}
-	inv := 1 / Z
-	sumQ := 0.0
-	for c, cl := range pr.classes {
-		tc := T[c] * inv
-		T[c] = tc
-		q := tc * tc * invm[c]
-		for g := cl.g0; g < cl.g1; g++ {
-			ug := w[g] * inv
-			if n[g] == 0 {
-				ug = 0 // an absent cell (its w/Z may be huge) contributes nothing
-			}
-			v := mhv[g] * n[g] * (gS[g] - n[g])
-			u[g], mV[g] = ug, v
-			q += ug * ug * v
-		}
-		q *= zc2[c]
-		gA[c] = q
-		sumQ += q
-	}
-	ta := T[0] // the own class is class 0
-	za2 := za * za
-	if grad {
-		pr.termEnumGrad(n, za2, ta, sumQ-za2*ta, inv, weight)
-	}
-	return 0.5*sumQ - za2*ta + 0.5*za2
-}
-
-// termEnumGrad is termGrad for termEnum (which left t_C in T, u_g in u and
-// m_g·V_g in V).
-func (pr *orbProblem) termEnumGrad(n []float64, za2, ta, rbar, inv, weight float64) {
-	G := len(pr.groups)
-	n = n[:G]
-	u, mV, gS, invS, accB := pr.u[:G], pr.V[:G], pr.gS[:G], pr.invS[:G], pr.accB[:G]
-	C := len(pr.classes)
-	T, gA, invm, zc, zc2, own, accA := pr.T[:C], pr.gA[:C], pr.invm[:C], pr.zc[:C], pr.zc2[:C], pr.own[:C], pr.accA[:C]
-	for c, cl := range pr.classes {
-		tc := T[c]
-		oz := own[c] * za2
-		accA[c] += weight * zc[c] * invm[c] * (gA[c] - oz*ta - rbar*tc)
-		a, k := tc*invm[c], oz+rbar
-		for g := cl.g0; g < cl.g1; g++ {
-			r := n[g]*a + u[g]*mV[g]
-			accB[g] += weight * u[g] * invS[g] * (zc2[c]*r - k*n[g])
-		}
-	}
-	if pr.keysAll {
-		f := weight * inv * rbar
-		wm := pr.wm[:G]
-		for g := range accB {
-			accB[g] -= f * (gS[g] - n[g]) * invS[g] * wm[g]
-		}
-		pr.accSelf -= f * pr.wself
-	}
-}
-
 // setBWeights tabulates the z-independent factors of the key weights:
 // eB_g = exp(x_B(g) − m_B) and, for keys "all", exp(x_self − m_B), with m_B
 // the largest of those B variables.
@@ -357,7 +249,6 @@ func (pr *orbProblem) partition(n []float64) (Z float64, keys bool) {
 func (pr *orbProblem) setConstants() {
 	G, C := len(pr.groups), len(pr.classes)
 	pr.gS, pr.invS, pr.m, pr.hv, pr.V = make([]float64, G), make([]float64, G), make([]float64, G), make([]float64, G), make([]float64, G)
-	pr.mhv = make([]float64, G)
 	pr.gcls = make([]int, G)
 	pr.invm, pr.own, pr.zc2 = make([]float64, C), make([]float64, C), make([]float64, C)
 	for c, cl := range pr.classes {
@@ -373,7 +264,6 @@ func (pr *orbProblem) setConstants() {
 		if pr.exact && m > 1 {
 			pr.hv[g] = 1 / m * (1 - 1/m) / (S - 1)
 		}
-		pr.mhv[g] = m * pr.hv[g]
 	}
 }
 

@@ -59,9 +59,9 @@ type orbProblem struct {
 	eB, eA           []float64 // factored weights: per group, per class
 	u                []float64 // per group: attention per key, w/Z, of the current term
 	eSelf            float64
+	es               orbEnumScratch // the enumeration kernel's chunk (evalEnum)
 	// Constants of term (setConstants).
 	gS, invS, m, hv, V []float64 // per group
-	mhv                []float64 // per group: m·hv (termEnum)
 	gcls               []int     // class of each group
 	invm, own, zc2     []float64 // per class
 }
