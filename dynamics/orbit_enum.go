@@ -10,8 +10,8 @@ import (
 // the exact enumeration may spend on storing its count vectors and their
 // probabilities (≈ (G+1)·8 bytes per vector, G groups): stored, an
 // evaluation reads them instead of regenerating them with the odometer
-// (≈ 6 ns per vector and z node, a quarter of the step with two groups,
-// docs/ORBIT.md §7). Beyond it (many
+// (≈ 10 ns per vector and z node with two groups, beside ≈ 14 ns for the
+// rest of the evaluation, docs/ORBIT.md §7). Beyond it (many
 // groups, or enumerations near MaxTerms) they are generated on the fly, a
 // chunk at a time, so memory stays O(Σ_g S_g + orbitChunk·G) per problem.
 // 64 MB is small beside the other engines' states at the P where
