@@ -94,3 +94,35 @@ func BenchmarkOrbitCRN(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOrbitEnumStored measures the P = 1024 step of BenchmarkOrbitStep
+// with the count vectors stored (the default within orbitEnumStoreBytes)
+// and generated on the fly (the fallback beyond it), alternately.
+func BenchmarkOrbitEnumStored(b *testing.B) {
+	s := gridOneCluster(b, 32)
+	for _, stored := range []bool{true, false} {
+		name := "stored"
+		if !stored {
+			name = "generated"
+		}
+		b.Run(name, func(b *testing.B) {
+			o, err := NewOrbit(&s, OrbitOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !stored {
+				for _, pr := range o.probs {
+					pr.enum.vecs, pr.enum.prob = nil, nil
+				}
+			}
+			x := make([]float64, o.Dim())
+			g := make([]float64, o.Dim())
+			for b.Loop() {
+				o.LossGrad(x, g)
+				for i := range x {
+					x[i] -= s.Eta * g[i]
+				}
+			}
+		})
+	}
+}

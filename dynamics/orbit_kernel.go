@@ -46,16 +46,6 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 	return pr.wLoss * pr.accLoss
 }
 
-// evalEnum evaluates block b over the exact enumeration of the counts and
-// returns Σ_vectors probability × ℓ.
-func (pr *orbProblem) evalEnum(x []float64, b orbBlock, za float64, grad bool) float64 {
-	bl := 0.0
-	pr.enum.each(func(n []float64, w float64) {
-		bl += w * pr.term(x, b.z, n, za, b.w*w, grad)
-	})
-	return bl
-}
-
 // setBWeights tabulates the z-independent factors of the key weights:
 // eB_g = exp(x_B(g) − m_B) and, for keys "all", exp(x_self − m_B), with m_B
 // the largest of those B variables.

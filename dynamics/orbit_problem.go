@@ -59,6 +59,7 @@ type orbProblem struct {
 	eB, eA           []float64 // factored weights: per group, per class
 	u                []float64 // per group: attention per key, w/Z, of the current term
 	eSelf            float64
+	es               orbEnumScratch // the enumeration kernel's chunk (evalEnum)
 	// Constants of term (setConstants).
 	gS, invS, m, hv, V []float64 // per group
 	gcls               []int     // class of each group

@@ -2,7 +2,6 @@ package dynamics
 
 import (
 	"fmt"
-	"math"
 
 	"mimverify/theory"
 )
@@ -41,8 +40,10 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		if total > float64(opt.MaxTerms) {
 			return fmt.Errorf("dynamics: orbit option Mode = \"enumerate\": setting %q needs %.4g terms > MaxTerms = %d (raise MaxTerms or use mode crn)", s.Name, total, opt.MaxTerms)
 		}
+		budget := orbitEnumStoreBytes
 		for _, pr := range o.probs {
 			pr.enumerate(s)
+			budget = pr.enum.store(budget)
 			pr.addZBlocksRange(s, opt.QuadNodes, -1, -1) // c0 < 0: the enumeration
 			pr.exact = true
 			pr.setConstants()
@@ -127,103 +128,6 @@ func (pr *orbProblem) countVectors(s *theory.Setting) float64 {
 		n *= float64(hi - lo + 1)
 	}
 	return n
-}
-
-// orbEnum is the exact enumeration of the count vectors of one problem,
-// generated on the fly (nothing stored per vector): the odometer over
-// N_g ∈ [lo_g, hi_g] (fixed masks: the last group determined by
-// Σ_g N_g = U), with probability norm·Π_g tab_g[N_g].
-type orbEnum struct {
-	lo, hi []int
-	tab    [][]float64
-	fixedU int // U for fixed masks, −1 for bernoulli
-	norm   float64
-	count  int // vectors of positive probability
-	idx    []int
-	n      []float64
-}
-
-// enumerate sets up the count vectors and their probabilities: independent
-// binomials (bernoulli masks, tails of mass ≤ orbitTailEps dropped) or the
-// multivariate hypergeometric law of U = P − round(γP) unmasked keys among
-// the P − 1 (fixed masks: Π_g C(S_g, N_g) scaled per group, normalised by
-// its sum over the vectors — exact up to rounding), docs/ORBIT.md §4.
-func (pr *orbProblem) enumerate(s *theory.Setting) {
-	G := len(pr.groups)
-	e := &orbEnum{lo: make([]int, G), hi: make([]int, G), tab: make([][]float64, G), fixedU: -1, norm: 1,
-		idx: make([]int, G), n: make([]float64, G)}
-	for g, gr := range pr.groups {
-		if s.Mask == theory.MaskFixed {
-			lc := make([]float64, gr.S+1)
-			m := math.Inf(-1)
-			for n := range lc {
-				lc[n] = logChoose(gr.S, n)
-				m = max(m, lc[n])
-			}
-			e.tab[g] = make([]float64, gr.S+1)
-			for n, l := range lc {
-				e.tab[g][n] = math.Exp(l - m)
-			}
-			e.hi[g] = gr.S
-			continue
-		}
-		e.tab[g] = binomPMF(gr.S, 1-s.Gamma)
-		e.lo[g], e.hi[g] = trimTails(e.tab[g], orbitTailEps)
-	}
-	if s.Mask == theory.MaskFixed {
-		e.fixedU = s.P - s.NumFixedMasked()
-	}
-	sum := 0.0
-	e.each(func(_ []float64, w float64) {
-		sum += w
-		e.count++
-	})
-	if e.fixedU >= 0 {
-		e.norm = 1 / sum
-	}
-	pr.enum = e
-}
-
-// each calls f with every count vector of positive probability and its
-// probability (its slice is reused).
-func (e *orbEnum) each(f func(n []float64, w float64)) {
-	G := len(e.lo)
-	copy(e.idx, e.lo)
-	free := G // groups enumerated freely (fixed: the last is determined)
-	if e.fixedU >= 0 {
-		free = G - 1
-	}
-	for {
-		w := e.norm
-		if e.fixedU >= 0 {
-			last := e.fixedU
-			for g := range free {
-				last -= e.idx[g]
-			}
-			if last < 0 || last > e.hi[G-1] {
-				w = 0
-			} else {
-				e.idx[G-1] = last
-			}
-		}
-		for g := 0; g < G && w > 0; g++ {
-			e.n[g] = float64(e.idx[g])
-			w *= e.tab[g][e.idx[g]]
-		}
-		if w > 0 {
-			f(e.n, w)
-		}
-		g := 0
-		for ; g < free; g++ {
-			if e.idx[g]++; e.idx[g] <= e.hi[g] {
-				break
-			}
-			e.idx[g] = e.lo[g]
-		}
-		if g == free {
-			return
-		}
-	}
 }
 
 // sampleCRN draws n (z, counts) samples, one block each with weight 1/n.
