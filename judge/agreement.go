@@ -113,6 +113,8 @@ var (
 //   - samples → population (§2): the exact recursion on the n training
 //     samples and the population recursion after 20 steps, against
 //     sampleBound.
+//   - the samples' law (§6): the training samples' statistics against the
+//     setting's law (sampleLawCheck).
 func agreementChecks(s *theory.Setting, p engine.Problem) ([]AgreementCheck, error) {
 	flow, err := flowAgreement(s, p)
 	if err != nil {
@@ -122,7 +124,7 @@ func agreementChecks(s *theory.Setting, p engine.Problem) ([]AgreementCheck, err
 	if err != nil {
 		return nil, err
 	}
-	return []AgreementCheck{flow, pop}, nil
+	return []AgreementCheck{flow, pop, sampleLawCheck(s, p.Samples)}, nil
 }
 
 // stiffFlowError reports a GD-vs-flow check that ran out of its integrator

@@ -86,6 +86,7 @@ func (r *run) gatherSharp() *Sharp {
 	}
 	eng := &dynamics.OrbitEngine{Options: opt}
 	sh := &Sharp{Engine: engine.Orbit}
+	var pm popMeasurer
 	var x []float64
 	obs := engine.Observer{Record: func(rec *theory.Record) error {
 		o := eng.Used
@@ -93,7 +94,7 @@ func (r *run) gatherSharp() *Sharp {
 			x = make([]float64, o.Dim())
 		}
 		o.Project(rec.Correlations, x)
-		sh.Measures = append(sh.Measures, measurePopulation(r.s, o, x, rec.Step, r.opt.Epsilon, r.opt.Delta))
+		sh.Measures = append(sh.Measures, pm.measure(r.s, o, x, rec.Step, r.opt.Epsilon))
 		return nil
 	}, Discard: true}
 	_, err := eng.Run(r.problem, r.schedule, obs)
@@ -104,6 +105,10 @@ func (r *run) gatherSharp() *Sharp {
 		}
 		return &Sharp{Engine: engine.Orbit, Note: "the reduced run failed: " + err.Error()}
 	}
+	// The terms of the last record are still in pm: its δ-quantile, for
+	// the report (the crossing times use the fraction at or above 1 − ε,
+	// which needs no sort).
+	sh.Measures[len(sh.Measures)-1].OwnQuantile = weightedQuantile(pm.terms, r.opt.Delta)
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
 	if sh.Mode != dynamics.OrbitCRN {
 		sh.CRNSamples = 0
@@ -153,11 +158,17 @@ type popTerm struct {
 	onG, onOwn float64
 }
 
-// measurePopulation summarises the population law of the attention at the
-// orbit state x (docs/SHARP.md §1).
-func measurePopulation(s *theory.Setting, o *dynamics.Orbit, x []float64, step int, eps, delta float64) PopMeasure {
+// popMeasurer summarises the population law of the attention at orbit
+// states (docs/SHARP.md §1); it keeps its terms buffer between records.
+type popMeasurer struct {
+	terms []popTerm
+}
+
+// measure summarises the law at the orbit state x. OwnQuantile is left
+// NaN (weightedQuantile on m.terms gives it).
+func (pm *popMeasurer) measure(s *theory.Setting, o *dynamics.Orbit, x []float64, step int, eps float64) PopMeasure {
 	g, global := s.GlobalArea()
-	var terms []popTerm
+	terms := pm.terms[:0]
 	stratum, last := -1, [2]int{-1, -1}
 	o.EachAttention(x, func(t dynamics.AttentionTerm) {
 		if key := [2]int{t.Cluster, t.Query}; key != last {
@@ -172,28 +183,25 @@ func measurePopulation(s *theory.Setting, o *dynamics.Orbit, x []float64, step i
 		}
 		terms = append(terms, pt)
 	})
-	m := PopMeasure{Step: step, LocalGlobal: math.NaN(), LocalOwn: math.NaN()}
-	crn := o.Mode() == dynamics.OrbitCRN
+	pm.terms = terms
+	m := PopMeasure{Step: step, OwnQuantile: math.NaN(), LocalGlobal: math.NaN(), LocalOwn: math.NaN()}
 	W := 0.0
-	for _, t := range terms {
-		W += t.w
-	}
-	m.Queries = W
 	var own, reached, loss float64
 	for _, t := range terms {
+		W += t.w
 		own += t.w * t.own
 		loss += t.w * t.ls
 		if t.own >= 1-eps {
 			reached += t.w
 		}
 	}
+	m.Queries = W
 	m.OwnMean, m.OwnReached, m.ReconstructableLoss = own/W, reached/W, loss
-	if crn {
+	if o.Mode() == dynamics.OrbitCRN {
 		m.OwnMeanSE = crnSE(terms, func(t popTerm) float64 { return t.w * (t.own - m.OwnMean) }) / W
 		m.OwnReachedSE = crnSE(terms, func(t popTerm) float64 { return t.w * (indicator(t.own >= 1-eps) - m.OwnReached) }) / W
 		m.ReconstructableLossSE = crnSE(terms, func(t popTerm) float64 { return t.w * t.ls })
 	}
-	m.OwnQuantile = weightedQuantile(terms, delta)
 	if global {
 		m.LocalGlobal, m.LocalOwn = localMasses(terms, g)
 	}
@@ -415,7 +423,7 @@ func sharpC7(ev *Evidence, _ float64) SharpResult {
 // time lies between the first record where R + z·SE ≥ 1 − δ and the first
 // where R − z·SE ≥ 1 − δ.
 func sharpC3(ev *Evidence, measured float64) SharpResult {
-	eps, delta := ev.Env["ε"], ev.Env["δ"]
+	delta := ev.Env["δ"] // ε is in the measures: OwnReached counts the mass at or above 1 − ε
 	pm, ms := ev.Sharp.Measures, ev.Measures
 	first := func(cond func(i int) bool) float64 {
 		for i := range pm {
@@ -426,7 +434,7 @@ func sharpC3(ev *Evidence, measured float64) SharpResult {
 		return math.Inf(1)
 	}
 	se := func(i int) float64 { return math.Hypot(ms[i].Attention.OwnReachedSE, pm[i].OwnReachedSE) }
-	pred := first(func(i int) bool { return pm[i].OwnQuantile >= 1-eps })
+	pred := first(func(i int) bool { return pm[i].OwnReached >= 1-delta })
 	lo := first(func(i int) bool { return pm[i].OwnReached+sharpZ*se(i) >= 1-delta })
 	hi := first(func(i int) bool { return pm[i].OwnReached-sharpZ*se(i) >= 1-delta })
 	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi),

@@ -55,7 +55,8 @@ func TestPopulationLawMatchesAllMasks(t *testing.T) {
 		x := make([]float64, eng.Used.Dim())
 		eng.Used.Project(last.Correlations, x)
 		const eps, delta = 0.1, 0.1
-		pop := measurePopulation(&s, eng.Used, x, last.Step, eps, delta)
+		var pm popMeasurer
+		pop := pm.measure(&s, eng.Used, x, last.Step, eps)
 		all := MeasureAttention(&s, last.Correlations, allMasks(&s), eps, delta, false)
 		perImage := float64(all.Queries) / float64(len(s.Clusters)<<s.P)
 		for _, c := range []struct {

@@ -1,0 +1,193 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"mimverify/theory"
+	"mimverify/theory/expr"
+)
+
+// The samples → population link of C8 presumes that the training samples
+// are draws from the setting's law; every engine that trains on samples
+// inherits a fault of the sampler, and the reduced ODE does not (it takes
+// the law's expectation analytically). sampleLawCheck tests the samples'
+// statistics against the law directly (docs/AGREEMENT.md §6).
+
+// lawStat is one statistic of the samples, standardised: z = (observed −
+// expected)/sd under the law, or ±Inf for a value the law cannot produce.
+type lawStat struct {
+	name string
+	z    float64
+}
+
+// sampleLawCheck returns the check "the training samples follow the
+// setting's law": the largest |z| over the statistics below against the
+// two-sided Bonferroni bound z_B for a false-alarm rate sharpAlpha over
+// all of them.
+func sampleLawCheck(s *theory.Setting, samples []theory.Sample) AgreementCheck {
+	var stats []lawStat
+	stats = append(stats, clusterStats(s, samples)...)
+	stats = append(stats, maskStats(s, samples)...)
+	stats = append(stats, zStats(s, samples)...)
+	worst := lawStat{name: "none", z: 0}
+	for _, st := range stats {
+		if !(math.Abs(st.z) <= math.Abs(worst.z)) {
+			worst = st
+		}
+	}
+	zB := distuv.UnitNormal.Quantile(1 - sharpAlpha/(2*float64(len(stats))))
+	return AgreementCheck{
+		Name:     fmt.Sprintf("training samples (n = %d) vs the setting's law, %d statistics; largest: %s, z = %.3g", len(samples), len(stats), worst.name, worst.z),
+		Quantity: "max |z| over the sample statistics", Measured: math.Abs(worst.z),
+		Bound: expr.Sym("z_B"), Env: expr.Env{"z_B": zB}}
+}
+
+// binomialZ standardises a count k of n Bernoulli(p) trials; for p ∈ {0, 1}
+// any other count is impossible (±Inf).
+func binomialZ(k, n int, p float64) float64 {
+	mean := float64(n) * p
+	sd := math.Sqrt(mean * (1 - p))
+	if sd == 0 {
+		if float64(k) == mean {
+			return 0
+		}
+		return math.Copysign(math.Inf(1), float64(k)-mean)
+	}
+	return (float64(k) - mean) / sd
+}
+
+// clusterStats: the number of images of each cluster, Binomial(n, π_k).
+func clusterStats(s *theory.Setting, samples []theory.Sample) []lawStat {
+	counts := make([]int, len(s.Clusters))
+	for _, smp := range samples {
+		counts[smp.Cluster]++
+	}
+	out := make([]lawStat, len(s.Clusters))
+	for k, c := range s.Clusters {
+		out[k] = lawStat{fmt.Sprintf("images of cluster %d", k), binomialZ(counts[k], len(samples), c.Prob)}
+	}
+	return out
+}
+
+// maskStats: for Bernoulli masks, the number of images masking each
+// position, Binomial(n, γ), and the total masked, Binomial(nP, γ); for
+// fixed masks, every image masks exactly round(γP) positions (its
+// positions uniformly: Binomial(n, m/P) per position).
+func maskStats(s *theory.Setting, samples []theory.Sample) []lawStat {
+	n := len(samples)
+	perPos := make([]int, s.P)
+	total, wrongSize := 0, 0
+	for _, smp := range samples {
+		m := 0
+		for p, masked := range smp.Mask {
+			if masked {
+				perPos[p]++
+				m++
+			}
+		}
+		total += m
+		if s.Mask == theory.MaskFixed && m != s.NumFixedMasked() {
+			wrongSize++
+		}
+	}
+	rate := s.Gamma
+	var out []lawStat
+	if s.Mask == theory.MaskFixed {
+		rate = float64(s.NumFixedMasked()) / float64(s.P)
+		out = append(out, lawStat{"images without exactly round(γP) masked positions", binomialZ(wrongSize, n, 0)})
+	} else {
+		out = append(out, lawStat{"masked positions in all", binomialZ(total, n*s.P, rate)})
+	}
+	for p, k := range perPos {
+		out = append(out, lawStat{fmt.Sprintf("images masking position %d", p), binomialZ(k, n, rate)})
+	}
+	return out
+}
+
+// zStats tests the z values: their range and, per law, their mean and
+// their spread within an image (independent areas, or one shared z).
+func zStats(s *theory.Setting, samples []theory.Sample) []lawStat {
+	L, U := s.Z.L, s.Z.U
+	outside, values, ups := 0, 0, 0
+	sum := 0.0
+	for _, smp := range samples {
+		for _, z := range smp.Z {
+			values++
+			sum += z
+			if !(z >= L && z <= U) || (s.Z.Kind == theory.ZConstant && z != L) || (s.Z.Kind == theory.ZTwoPoint && z != L && z != U) {
+				outside++
+			}
+			if z == U {
+				ups++
+			}
+		}
+	}
+	out := []lawStat{{"z values the law cannot produce", binomialZ(outside, values, 0)}}
+	switch {
+	case s.Z.Kind == theory.ZConstant || U == L:
+	case s.Z.Kind == theory.ZTwoPoint:
+		out = append(out, lawStat{"z values at U", binomialZ(ups, values, 0.5)})
+	default:
+		// Uniform on [L, U]: mean (L+U)/2, variance σ² = (U−L)²/12.
+		count := values
+		if s.Z.Kind == theory.ZShared {
+			count = len(samples)
+			sum = 0
+			for _, smp := range samples {
+				sum += smp.Z[0]
+			}
+		}
+		sd := (U - L) / math.Sqrt(12)
+		out = append(out, lawStat{"mean z", (sum/float64(count) - (L+U)/2) / (sd / math.Sqrt(float64(count)))})
+		out = append(out, withinImageStats(s, samples)...)
+	}
+	return out
+}
+
+// withinImageStats tests the spread of z within images, per cluster with
+// N ≥ 2 areas: the unbiased sample variance s² of an image's z values has
+// mean σ² and variance σ⁴(2/(N−1) + κ/N) for i.i.d. uniform z (excess
+// kurtosis κ = −6/5); a shared z has s² = 0 exactly.
+func withinImageStats(s *theory.Setting, samples []theory.Sample) []lawStat {
+	sigma2 := (s.Z.U - s.Z.L) * (s.Z.U - s.Z.L) / 12
+	var out []lawStat
+	for k, cl := range s.Clusters {
+		N := cl.NumAreas()
+		if N < 2 {
+			continue
+		}
+		n, sum := 0, 0.0
+		for _, smp := range samples {
+			if smp.Cluster == k {
+				n++
+				sum += sampleVariance(smp.Z)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		name := fmt.Sprintf("spread of z within images of cluster %d", k)
+		if s.Z.Kind == theory.ZShared {
+			out = append(out, lawStat{name, binomialZ(int(math.Ceil(sum)), n, 0)})
+			continue
+		}
+		v := sigma2 * sigma2 * (2/float64(N-1) - 1.2/float64(N))
+		out = append(out, lawStat{name, (sum/float64(n) - sigma2) / math.Sqrt(v/float64(n))})
+	}
+	return out
+}
+
+func sampleVariance(x []float64) float64 {
+	mean := 0.0
+	for _, v := range x {
+		mean += v / float64(len(x))
+	}
+	ss := 0.0
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	return ss / float64(len(x)-1)
+}
