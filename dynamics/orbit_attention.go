@@ -25,6 +25,14 @@ type AttentionTerm struct {
 	Own float64
 	// Loss is the query's ½‖ŷ − x‖², before the setting's loss scale.
 	Loss float64
+	// GapFP and GapPP are the query's own-vs-other logit gaps carried by
+	// the FP and the PP correlations (the judge's Attention.FPShare): Δ_FP
+	// = z_a A_{k,p0,a} − mean_{q off} z_{j(q)} A_{k,p0,j(q)} and Δ_PP =
+	// mean_{q own} B_{p0,q} − mean_{q off} B_{p0,q} over unmasked keys;
+	// HasGap is false (and both 0) unless the query has unmasked keys both
+	// in and out of its area.
+	GapFP, GapPP float64
+	HasGap       bool
 	// Mass[j] is the expected attention mass on the unmasked keys of area
 	// j of the cluster (areas lumped into one class share the class's mass
 	// equally). The slice is reused between calls.
@@ -81,6 +89,7 @@ func (pr *orbProblem) attentionTerm(x, z, n []float64, t *AttentionTerm) {
 		ownKeys += n[g]
 	}
 	t.Reconstructable = ownKeys > 0
+	pr.logitGaps(x, n, ownKeys, t)
 	clear(t.Mass)
 	Z, keys := pr.partition(n)
 	if !keys {
@@ -99,5 +108,29 @@ func (pr *orbProblem) attentionTerm(x, z, n []float64, t *AttentionTerm) {
 	}
 	if fallback {
 		pr.setWeightsFast(x, z)
+	}
+}
+
+// logitGaps sets t's Δ_FP and Δ_PP for count vector n (ownKeys of them in
+// the own area) at the z of the current block (pr.zc, set with the
+// weights). Keys of one group share their B variable, and areas lumped in
+// a class share their A variable and z, so the sums over keys are sums
+// over groups weighted by their counts.
+func (pr *orbProblem) logitGaps(x, n []float64, ownKeys float64, t *AttentionTerm) {
+	var fpOff, ppOwn, ppOff, offKeys float64
+	for g, gr := range pr.groups {
+		if gr.class == 0 {
+			ppOwn += n[g] * x[gr.pp]
+			continue
+		}
+		offKeys += n[g]
+		fpOff += n[g] * pr.zc[gr.class] * x[pr.classes[gr.class].fp]
+		ppOff += n[g] * x[gr.pp]
+	}
+	t.HasGap = ownKeys > 0 && offKeys > 0
+	t.GapFP, t.GapPP = 0, 0
+	if t.HasGap {
+		t.GapFP = pr.zc[0]*x[pr.classes[0].fp] - fpOff/offKeys
+		t.GapPP = ppOwn/ownKeys - ppOff/offKeys
 	}
 }
