@@ -50,6 +50,11 @@ type Options struct {
 	// measures the claims on it; without it the full model runs only the
 	// T₁ = 50 steps of the exact-reduction claim C1.
 	WithFull bool
+	// NoSharp skips the sharp predictions (docs/SHARP.md): the claims are
+	// then judged on their envelopes alone and each says so. Their reduced
+	// run costs more than a small main run (default at n = 16: ~10×), so
+	// sweeps set it unless asked (--sharp).
+	NoSharp bool
 	// Engines, when not nil, replaces engines of the registry by id: the
 	// hook through which the tests inject faults into an engine to show
 	// that the claims catch them.
@@ -251,6 +256,9 @@ func (r *run) needs(id engine.ID) bool {
 
 // needsSharp reports whether a selected claim has a sharp prediction.
 func (r *run) needsSharp() bool {
+	if r.opt.NoSharp {
+		return false
+	}
 	for _, c := range r.claims {
 		if _, ok := sharpPredictions[c.ID]; ok {
 			return true

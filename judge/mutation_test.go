@@ -65,24 +65,64 @@ func gateOptions(preset string) judge.Options {
 	return judge.Options{Samples: 128, Eval: 128, Require: req}
 }
 
-// expectCaught lists, per mutant, the presets on which the current judge
+// expectCaught lists, per mutant, the settings on which the current judge
 // catches it: measured, not wished for (docs/JUDGE.md's catch table). A
 // mutant missing here is not caught by the current claims; the gate logs it
 // with the outcome, and logs a mutant caught where it was not expected so
 // that this table and the document can be updated.
 //
-// Measured with gateOptions (docs/JUDGE.md, "The mutation gate"):
-// 4 of the 14 mutants are caught, by the claims in the comments.
+// Measured with gateOptions and -full (docs/JUDGE.md, "The mutation gate");
+// the claims that catch each are in the comments.
 var expectCaught = map[mutant.Name][]string{
+	// Fewer masked patches: C8's sample law (masked positions), and the
+	// sharp curves of C2 and C7 (the reduced ODE takes γ from the setting).
+	mutant.MaskRate: {"global-local", "coverage", "default"},
+	// γ ↔ 1 − γ: the same draws when γ = ½; at γ = 0.3 C8's sample law and
+	// the sharp C2, C3, C7.
+	mutant.MaskComplement: {"coverage"},
+	// One position fewer masked in a quarter of the images: C8's sample
+	// law (masked position 0) on global-local only, at 2–5 % above its
+	// bound: a marginal catch, to be read as such.
+	mutant.MaskLeak: {"global-local"},
+	// One z per image: C8's sample law (no spread within images), sharp C2, C7.
+	mutant.ZPerImage: {"global-local", "coverage", "default"},
+	// π_k ignored: the same draws for equiprobable clusters; with 0.7/0.3,
+	// C8's sample law (images per cluster).
+	mutant.ClusterUniform: {"coverage"},
+	// The last cluster never drawn: C8's sample law, sharp C2, C7.
+	mutant.ClusterNoLast: {"coverage", "default"},
 	// T* grows by P: C3 and C5 leave their regime (T* > step budget).
-	mutant.LossPerP: {"default", "global-local"},
+	mutant.LossPerP: {"global-local", "coverage", "default"},
+	// Every engine that trains learns at 0.7·η; the reduced ODE keeps η:
+	// the sharp curves of C2 and C7.
+	mutant.LearningRate: {"global-local", "coverage", "default"},
 	// The own-area mass is wrong: C2's loss, C3, C7 (and C6's phases).
-	mutant.AreaShift: {"default", "global-local"},
-	// T* grows by κ² (3.5× on global-local): 20150 > 20000, C3 and C5
-	// leave their regime there; on default T* stays within the budget.
-	mutant.KappaInverted: {"global-local"},
+	mutant.AreaShift: {"global-local", "coverage", "default"},
+	// The δ-quantile at 1 − δ: C3 far earlier than the reduced ODE's time.
+	mutant.QuantileSide: {"global-local", "coverage", "default"},
+	// C3 read from the wrong side: step 0, far before the band.
+	mutant.C3WrongSide: {"global-local", "coverage", "default"},
+	// T* grows by κ² (3.5× on global-local): past the 20000-step budget,
+	// C3 and C5 leave their regime there and on coverage; on default T*
+	// stays within the budget (the envelopes only loosen).
+	mutant.KappaInverted: {"global-local", "coverage"},
 	// The envelopes use U⁴ for L⁴: far tighter than the dynamics allow.
-	mutant.SupportSwapped: {"default", "global-local"},
+	mutant.SupportSwapped: {"global-local", "coverage", "default"},
+}
+
+// fullGate runs every mutant on every setting, for the complete table of
+// docs/JUDGE.md; without it a mutant runs only on the first setting
+// expectCaught lists for it (the cheapest first; every setting when it
+// lists none), which asserts the goal — caught somewhere — and keeps
+// .ci/run short.
+var fullGate = flag.Bool("full", false, "run every mutant on every gate setting (the catch table)")
+
+// gateSettingsFor returns the settings the gate runs mutant n on.
+func gateSettingsFor(n mutant.Name) []string {
+	if want := expectCaught[n]; !*fullGate && len(want) > 0 {
+		return want[:1]
+	}
+	return gatePresets
 }
 
 // outcome is what one Check under one mutant gave.
@@ -148,6 +188,10 @@ func TestMutationGate(t *testing.T) {
 		row := "| " + string(m.Name) + " |"
 		any := false
 		for _, preset := range gatePresets {
+			if !slices.Contains(gateSettingsFor(m.Name), preset) {
+				row += " (not run) |"
+				continue
+			}
 			restore := mutant.Set(m.Name)
 			o := runGateCheck(t, preset)
 			restore()

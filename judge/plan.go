@@ -47,6 +47,9 @@ type Plan struct {
 	MaxSteps int      `json:"max_steps"`
 	Epsilon  Float    `json:"epsilon"`
 	Delta    Float    `json:"delta"`
+	// Sharp runs the sharp predictions at every point (Options.NoSharp
+	// false); omitted when off, so that plans made before it hash the same.
+	Sharp bool `json:"sharp,omitempty"`
 }
 
 // NewPlan builds a plan from a base setting and options (zero options take
@@ -55,13 +58,13 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 	opt.defaults()
 	return &Plan{Setting: base, Axes: axes, Seeds: seeds, Claims: opt.Claims, Seed: opt.Seed,
 		Samples: opt.Samples, Eval: opt.Eval, MaxSteps: opt.MaxSteps,
-		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta)}
+		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Sharp: !opt.NoSharp}
 }
 
 // Options returns the plan's base judge options.
 func (p *Plan) Options() Options {
 	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
-		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta)}
+		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp}
 }
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in

@@ -388,7 +388,7 @@ var sharpPredictions = map[string]func(ev *Evidence, measured float64) SharpResu
 
 var sharpNotes = map[string]string{
 	"C1": "C1 is itself sharp: the full model and the exact recursion agree to rounding",
-	"C5": "no sharp prediction: the total variation between two queries of one image needs their joint law, which the orbit terms (one query at a time) do not carry",
+	"C5": "the total variation between two queries of one image needs their joint law, which the orbit terms (one query at a time) do not carry",
 	"C8": "C8 compares engines against derived bounds already (docs/AGREEMENT.md)",
 }
 
@@ -405,7 +405,7 @@ func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
 	case !ok:
 		return noSharp(sharpNotes[id])
 	case ev.Sharp == nil:
-		return noSharp("the reduced engine was not run")
+		return noSharp("not computed (Options.NoSharp; sweeps without --sharp)")
 	case ev.Sharp.Note != "":
 		return noSharp(ev.Sharp.Note)
 	case len(ev.Sharp.Measures) != len(ev.Measures):

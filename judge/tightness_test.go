@@ -27,8 +27,6 @@ func tightnessSettings(t *testing.T) []theory.Setting {
 		{"gamma=0.3", func(s *theory.Setting) { s.Gamma = 0.3 }},
 		{"gamma=0.6", func(s *theory.Setting) { s.Gamma = 0.6 }},
 		{"keys=all", func(s *theory.Setting) { s.Keys = theory.KeysAll }},
-		{"loss=mean,eta=80", func(s *theory.Setting) { s.Loss = theory.LossMean; s.Eta = 80 }},
-		{"eta=10", func(s *theory.Setting) { s.Eta = 10 }},
 	} {
 		s, _ := theory.Preset("grid4")
 		edit.f(&s)
@@ -42,34 +40,44 @@ func tightnessSettings(t *testing.T) []theory.Setting {
 }
 
 // TestSharpTightness runs the check on the presets and the grid and
-// asserts, for every claim with a sharp prediction inside its regime, that
-// the measured value lies in the derived band and that measured/predicted
-// lies in [0.8, 1.25] (issue 10 item 2). The table it logs is
-// docs/SHARP.md §5's.
+// asserts, for every claim with an asserted sharp prediction inside its
+// regime, that the measured value lies in the derived band, and that
+// measured/predicted lies in [0.8, 1.25] — for the crossing times of C3
+// and C6 wherever their band itself lies within [0.8, 1.25]·predicted
+// (issue 10 item 2; docs/SHARP.md §5). The table it logs is §5's.
 func TestSharpTightness(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs eight checks")
+		t.Skip("runs six checks")
 	}
 	table := "| setting | claim | measured | sharp prediction | band | ratio |\n|---|---|---|---|---|---|\n"
 	for _, s := range tightnessSettings(t) {
-		rep, err := judge.Check(s, judge.Options{Seed: 1, Claims: []string{"C2", "C3", "C7"}})
+		rep, err := judge.Check(s, judge.Options{Seed: 1, Claims: []string{"C2", "C3", "C6", "C7"}})
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
 		for _, r := range rep.Results {
 			sh := r.Sharp
+			_, global := s.GlobalArea()
 			if !sh.Available() {
-				t.Errorf("%s %s: no sharp prediction: %s", s.Name, r.ID, sh.Note)
+				if r.ID != "C6" || global {
+					t.Errorf("%s %s: no sharp prediction: %s", s.Name, r.ID, sh.Note)
+				}
 				continue
 			}
-			table += fmt.Sprintf("| %s | %s | %.4g | %.4g | [%.4g, %.4g] | %.3f |\n", s.Name, r.ID, float64(r.Measured), float64(sh.Predicted), float64(sh.Low), float64(sh.High), float64(sh.Ratio))
+			pred, lo, hi, ratio := float64(sh.Predicted), float64(sh.Low), float64(sh.High), float64(sh.Ratio)
+			table += fmt.Sprintf("| %s | %s | %.4g | %.4g | [%.4g, %.4g] | %.3f |\n", s.Name, r.ID, float64(r.Measured), pred, lo, hi, ratio)
 			if r.Verdict == judge.NotAsserted {
 				continue // outside the regime: reported, not asserted
 			}
 			if !sh.Inside {
 				t.Errorf("%s %s: measured %.4g outside the sharp band (%s)", s.Name, r.ID, float64(r.Measured), sh.Band)
 			}
-			if ratio := float64(sh.Ratio); !(ratio >= 0.8 && ratio <= 1.25) {
+			// A crossing time (C3, C6) is asserted tight only where its
+			// derived band is: it inherits the noise of a fraction of n
+			// images near its threshold (docs/SHARP.md §5).
+			crossing := r.ID == "C3" || r.ID == "C6"
+			narrow := lo >= 0.8*pred && hi <= 1.25*pred
+			if (!crossing || narrow) && !(ratio >= 0.8 && ratio <= 1.25) {
 				t.Errorf("%s %s: measured/predicted = %.3f, outside [0.8, 1.25]", s.Name, r.ID, ratio)
 			}
 		}

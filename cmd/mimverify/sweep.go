@@ -47,6 +47,7 @@ type sweepFlags struct {
 	format, out          string
 	seeds, jobs          int
 	shard, results, figs string
+	sharp                bool
 }
 
 func (f *sweepFlags) register(fs *flag.FlagSet) {
@@ -56,6 +57,7 @@ func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.seeds, "seeds", 1, "run each grid cell with this many seeds (--seed, --seed+1, …) and report how often each claim holds")
 	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "points run at once (the results do not depend on it)")
 	fs.StringVar(&f.shard, "shard", "", "run only shard i of n (i/n, 0 ≤ i < n; needs --results); 'mimverify merge' combines the shards")
+	fs.BoolVar(&f.sharp, "sharp", false, "also judge each point against the reduced ODE's sharp predictions, as check does (docs/SHARP.md; ≈10× the cost of a point at --samples 16)")
 	fs.StringVar(&f.results, "results", "", "stream each finished point to this JSON Lines file; a rerun of the same sweep resumes from it")
 	fs.StringVar(&f.figs, "figures", "", "also write the phase diagrams (two axes) or line plots (one axis) as SVG and PNG files into this directory")
 }
@@ -136,6 +138,7 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 	if err != nil {
 		return nil, "", err
 	}
+	opt.NoSharp = !wf.sharp
 	r.Plan = judge.NewPlan(base, opt, wf.vary, wf.seeds)
 	if _, err := r.Plan.Points(); err != nil {
 		return nil, "", usageError{fmt.Errorf("--vary: %w", err)}

@@ -24,7 +24,9 @@ type htmlClaim struct {
 	Label              string
 	Predicted, Measure string
 	Violation          string
-	Regime             []htmlPredicate
+	// SharpText and SharpBand say the sharp prediction (sharpLine).
+	SharpText, SharpBand string
+	Regime               []htmlPredicate
 }
 
 // htmlPartition is one cluster's partition map.
@@ -124,6 +126,7 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{if .Statement}}<p class="why">{{.Statement}}</p>{{end}}
 {{if .Quantity}}<p class="why">Measured: {{.Quantity}}.{{if .Engines}} Engines: {{range $i, $e := .Engines}}{{if $i}}, {{end}}{{$e}}{{end}}.{{end}}</p>{{end}}
 {{if .Violation}}<p class="why"><strong>Fails: {{.Violation}}.</strong></p>{{end}}
+{{if .SharpText}}<p class="why">Sharp prediction: {{.SharpText}}{{if .SharpBand}} — band: {{.SharpBand}}{{end}}.</p>{{end}}
 {{if .Detail}}<p class="why">{{.Detail}}</p>{{end}}
 {{if .Regime}}<ul class="regime">{{range .Regime}}<li class="{{if .Holds}}ok{{else}}bad{{end}}"><span class="mark">{{if .Holds}}✓{{else}}✗{{end}}</span><code>{{.Text}}</code>{{if .Why}} — {{.Why}}{{end}}</li>{{end}}</ul>{{end}}
 </td></tr>
@@ -200,7 +203,10 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 		pg.Class = "none"
 	}
 	for _, c := range r.Results {
-		hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured)}
+		hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured), SharpText: sharpLine(c)}
+		if c.Sharp != nil {
+			hc.SharpBand = c.Sharp.Band
+		}
 		switch c.Verdict {
 		case judge.Holds:
 			hc.Class = "holds"

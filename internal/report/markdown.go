@@ -162,6 +162,12 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 			fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
 		}
 		fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
+		if l := sharpLine(c); l != "" {
+			fmt.Fprintf(bw, "- sharp prediction: %s\n", mdText(l))
+			if c.Sharp.Band != "" {
+				fmt.Fprintf(bw, "- band: %s\n", mdText(c.Sharp.Band))
+			}
+		}
 		if c.Verdict == judge.Fails {
 			fmt.Fprintf(bw, "- **fails**: %s\n", mdText(violation(c)))
 		}

@@ -334,3 +334,25 @@ func engineList(ids []engine.ID) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// sharpLine says a claim's sharp prediction in one line (docs/SHARP.md):
+// the reduced ODE's value, the band, measured/predicted and whether the
+// measured value is inside; or why there is none. Empty when the claim was
+// not evaluated.
+func sharpLine(c judge.ClaimResult) string {
+	sh := c.Sharp
+	switch {
+	case sh == nil:
+		return ""
+	case !sh.Available() && math.IsNaN(float64(sh.Predicted)):
+		return "no sharp prediction: " + oneLine(sh.Note)
+	}
+	status := "inside the band"
+	switch {
+	case !sh.Available():
+		status = "not asserted"
+	case !sh.Inside:
+		status = "OUTSIDE the band"
+	}
+	return fmt.Sprintf("reduced ODE (%s) predicts %s, band [%s, %s], measured/predicted %s: %s", sh.Engine, prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio), status)
+}

@@ -24,6 +24,7 @@ func writeText(w io.Writer, r *judge.Report) error {
 	bw := bufio.NewWriter(w)
 	writeTextHeader(bw, r)
 	writeTextTable(bw, r.Results)
+	writeTextSharp(bw, r.Results)
 
 	var fails, outside, other []judge.ClaimResult
 	for _, c := range r.Results {
@@ -105,6 +106,19 @@ func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
 	}
 	if len(results) == 0 {
 		fmt.Fprintln(bw, "   (no claims)")
+	}
+}
+
+// writeTextSharp lists the sharp predictions beside the envelopes.
+func writeTextSharp(bw *bufio.Writer, results []judge.ClaimResult) {
+	var lines []string
+	for _, c := range results {
+		if l := sharpLine(c); l != "" {
+			lines = append(lines, fmt.Sprintf("  %-3s %s", oneLine(c.ID), l))
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(bw, "\nSharp predictions (the reduced ODE on the same setting and schedule, docs/SHARP.md):\n%s\n", strings.Join(lines, "\n"))
 	}
 }
 
