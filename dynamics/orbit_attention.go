@@ -134,3 +134,14 @@ func (pr *orbProblem) logitGaps(x, n []float64, ownKeys float64, t *AttentionTer
 		t.GapPP = ppOwn/ownKeys - ppOff/offKeys
 	}
 }
+
+// Work returns the number of (term, key group) pairs one evaluation sums
+// over: the cost model of an orbit step (a term's cost is linear in its
+// problem's key groups), for callers that budget a run before it starts.
+func (o *Orbit) Work() float64 {
+	w := 0.0
+	for _, pr := range o.probs {
+		w += float64(pr.numTerms()) * float64(len(pr.groups)+len(pr.classes))
+	}
+	return w
+}

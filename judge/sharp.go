@@ -72,22 +72,23 @@ const (
 	sharpAlpha = 0.0027
 )
 
-// sharpWorkBudget bounds the work of the reduced run, counted as terms ×
-// orbit variables × steps (a term's cost grows with its key groups, which
-// the number of variables bounds): about 5 ns each on this machine's cores
-// (default: 25 344 terms × 13 variables ≈ 0.6 ms a step), so the budget is
-// ≈ 10 s. Beyond it the CRN draws per representative are cut (their spread
+// sharpWorkBudget bounds the reduced run's cost, counted as
+// dynamics.Orbit.Work (term × key-group pairs per evaluation) × (steps +
+// 3·records): a step costs ≈ 14 ns per pair in CRN mode and ≈ 6 ns in
+// enumeration, a record's measurement one to three steps (measured on the
+// presets, docs/SHARP.md §3), so the budget is about 8 s of one core.
+// Beyond it the CRN draws per representative are halved (their spread
 // enters the band) down to sharpMinCRN; past that there is no prediction.
 const (
-	sharpWorkBudget = 2e9
-	sharpMinCRN     = 256
+	sharpWorkBudget = 6e8
+	sharpMinCRN     = 128
 )
 
 // gatherSharp runs the orbit engine on the setting from the problem's
 // initial state, recorded at the main run's records, and measures the
 // population law of the attention at each record.
 func (r *run) gatherSharp() *Sharp {
-	opt, why := sharpOptions(r.s, r.schedule.Steps)
+	opt, why := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record))
 	if why != "" {
 		return &Sharp{Engine: engine.Orbit, Note: why}
 	}
@@ -119,41 +120,51 @@ func (r *run) gatherSharp() *Sharp {
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
 	if sh.Mode != dynamics.OrbitCRN {
 		sh.CRNSamples = 0
+	} else if sh.CRNSamples == 0 {
+		sh.CRNSamples = dynamics.DefaultCRNSamples
 	}
 	return sh
 }
 
 // sharpOptions chooses the orbit options for a run of the given steps
-// within sharpWorkBudget, or says why no prediction is made.
-func sharpOptions(s *theory.Setting, steps int) (dynamics.OrbitOptions, string) {
+// and records within sharpWorkBudget, or says why no prediction is made.
+func sharpOptions(s *theory.Setting, steps, records int) (dynamics.OrbitOptions, string) {
 	opt := dynamics.OrbitOptions{}
-	o, err := dynamics.NewOrbit(s, opt)
+	sy, err := dynamics.FindSymmetry(s)
 	if err != nil {
 		return opt, "the orbit engine cannot run on this setting: " + err.Error()
 	}
-	work := func(o *dynamics.Orbit) float64 { return float64(o.NumTerms()) * float64(o.Dim()) * float64(steps+1) }
-	w := work(o)
+	opt.Symmetry = sy
+	cost := func() (float64, error) {
+		o, err := dynamics.NewOrbit(s, opt)
+		if err != nil {
+			return 0, err
+		}
+		if o.Mode() != dynamics.OrbitCRN {
+			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
+		}
+		return o.Work() * float64(steps+1+3*records), nil
+	}
+	w, err := cost()
+	if err != nil {
+		return opt, "the orbit engine cannot run on this setting: " + err.Error()
+	}
 	if w <= sharpWorkBudget {
 		return opt, ""
 	}
-	if o.Mode() != dynamics.OrbitCRN {
-		// An enumeration over budget: CRN draws instead.
-		opt.Mode = dynamics.OrbitCRN
-		if o, err = dynamics.NewOrbit(s, opt); err != nil {
+	opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
+	for {
+		if w, err = cost(); err != nil {
 			return opt, err.Error()
 		}
-		w = work(o)
+		if w <= sharpWorkBudget {
+			return opt, ""
+		}
+		if opt.CRNSamples/2 < sharpMinCRN {
+			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 8 s)", w, steps, records, opt.CRNSamples, sharpWorkBudget)
+		}
+		opt.CRNSamples /= 2
 	}
-	n := dynamics.DefaultCRNSamples
-	for w > sharpWorkBudget && n/2 >= sharpMinCRN {
-		n /= 2
-		w /= 2
-	}
-	if w > sharpWorkBudget {
-		return opt, fmt.Sprintf("the reduced run would cost %.3g term-variable evaluations over %d steps even with %d CRN draws per representative, beyond the budget of %.3g (about 10 s)", w, steps, n, sharpWorkBudget)
-	}
-	opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, n
-	return opt, ""
 }
 
 // popTerm is one reconstructable term of the population law, as
@@ -359,10 +370,13 @@ func localMasses(terms []popTerm, g int, crn bool) (onGlobal, onOwn, seOwn, seGa
 // what the claim measures, and the band the measured value must lie in
 // (docs/SHARP.md §2). Note alone is set when the claim has none.
 type SharpResult struct {
-	Engine    engine.ID `json:"engine,omitempty"`
-	Predicted Float     `json:"predicted"`
-	Low       Float     `json:"low"`
-	High      Float     `json:"high"`
+	Engine engine.ID `json:"engine,omitempty"`
+	// Mode is the reduced run's expectation: "enumerate", or "crn, N
+	// draws per query representative".
+	Mode      string `json:"mode,omitempty"`
+	Predicted Float  `json:"predicted"`
+	Low       Float  `json:"low"`
+	High      Float  `json:"high"`
 	// Ratio is measured/predicted, the tightness figure.
 	Ratio  Float `json:"ratio"`
 	Inside bool  `json:"inside"`
@@ -412,7 +426,10 @@ func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
 		return noSharp(fmt.Sprintf("the reduced run has %d records, the main run %d", len(ev.Sharp.Measures), len(ev.Measures)))
 	}
 	r := f(ev, measured)
-	r.Engine = ev.Sharp.Engine
+	r.Engine, r.Mode = ev.Sharp.Engine, ev.Sharp.Mode
+	if r.Mode == dynamics.OrbitCRN {
+		r.Mode = fmt.Sprintf("crn, %d draws per query representative", ev.Sharp.CRNSamples)
+	}
 	return &r
 }
 

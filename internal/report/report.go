@@ -354,5 +354,5 @@ func sharpLine(c judge.ClaimResult) string {
 	case !sh.Inside:
 		status = "OUTSIDE the band"
 	}
-	return fmt.Sprintf("reduced ODE (%s) predicts %s, band [%s, %s], measured/predicted %s: %s", sh.Engine, prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio), status)
+	return fmt.Sprintf("reduced ODE (%s, %s) predicts %s, band [%s, %s], measured/predicted %s: %s", sh.Engine, sh.Mode, prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio), status)
 }
