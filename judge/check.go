@@ -50,6 +50,15 @@ type Options struct {
 	// measures the claims on it; without it the full model runs only the
 	// T₁ = 50 steps of the exact-reduction claim C1.
 	WithFull bool
+	// Main is the engine of the main run: engine.Exact (the default: GD on
+	// the n training samples, on which the claims are measured) or
+	// engine.Orbit: population GD on the symmetry orbits, the claims
+	// measured on the population law of the attention (docs/SHARP.md §1)
+	// and C5's pairwise total variation on the held-out samples at the
+	// last record; C1 and C8, which compare engines on samples, are then
+	// not asserted, and there are no sharp predictions (the main run is
+	// the reduced ODE). Sweeps over many points use it (docs/SWEEPS.md).
+	Main engine.ID
 	// NoSharp skips the sharp predictions (docs/SHARP.md): the claims are
 	// then judged on their envelopes alone and each says so. Their reduced
 	// run costs more than a small main run (default at n = 16: ~10×), so
@@ -98,6 +107,9 @@ func (o *Options) validate() error {
 	}
 	if o.Eval < 1 || o.Eval > 1<<16 {
 		errs = append(errs, fmt.Errorf("eval samples = %d: must be in [1, %d]", o.Eval, 1<<16))
+	}
+	if o.Main != "" && o.Main != engine.Exact && o.Main != engine.Orbit {
+		errs = append(errs, fmt.Errorf("main engine %q: must be exact or orbit", o.Main))
 	}
 	if o.MaxSteps < 1 || o.MaxSteps > 10_000_000 {
 		errs = append(errs, fmt.Errorf("max steps = %d: must be in [1, 10000000]", o.MaxSteps))
@@ -273,6 +285,9 @@ func (r *run) needsSharp() bool {
 // C1 comparison instead of after them; each stage writes its own part of
 // the evidence, so the result does not depend on the interleaving.
 func (r *run) gather() error {
+	if r.opt.Main == engine.Orbit {
+		return r.gatherOrbitMain()
+	}
 	exact, err := r.opt.engine(engine.Exact)
 	if err != nil {
 		return err
@@ -355,17 +370,23 @@ func (r *run) gatherMain(exact engine.Engine) error {
 	// last record only, where the diversity claim reads it.
 	last := main.Final()
 	measures[len(measures)-1] = measure(last, true)
+	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
+	r.finishMain(&main, measures, &held)
+	r.engines = append(r.engines, engine.Exact)
+	return nil
+}
+
+// finishMain records the main run's evidence and sets the run's length,
+// schedule and t to what the main run recorded.
+func (r *run) finishMain(main *theory.Trajectory, measures []Measure, held *Attention) {
+	last := main.Final()
 	r.steps = last.Step
 	r.ev.Env["t"] = float64(last.Step)
 	r.schedule = engine.Schedule{Steps: last.Step}
 	for _, rec := range main.Records {
 		r.schedule.Record = append(r.schedule.Record, rec.Step)
 	}
-	r.engines = append(r.engines, engine.Exact)
-	r.ev.Main, r.ev.Measures = &main, measures
-	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
-	r.ev.HeldOut = &held
-	return nil
+	r.ev.Main, r.ev.Measures, r.ev.HeldOut = main, measures, held
 }
 
 // minMainSteps is the shortest main run: enough for C4's and C7's slopes in

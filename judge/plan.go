@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -47,6 +48,8 @@ type Plan struct {
 	MaxSteps int      `json:"max_steps"`
 	Epsilon  Float    `json:"epsilon"`
 	Delta    Float    `json:"delta"`
+	// Engine is the main run's engine (Options.Main); omitted for exact.
+	Engine engine.ID `json:"engine,omitempty"`
 	// Sharp runs the sharp predictions at every point (Options.NoSharp
 	// false); omitted when off, so that plans made before it hash the same.
 	Sharp bool `json:"sharp,omitempty"`
@@ -56,15 +59,19 @@ type Plan struct {
 // the judge's defaults). It does not check the points: Points does.
 func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 	opt.defaults()
-	return &Plan{Setting: base, Axes: axes, Seeds: seeds, Claims: opt.Claims, Seed: opt.Seed,
+	p := &Plan{Setting: base, Axes: axes, Seeds: seeds, Claims: opt.Claims, Seed: opt.Seed,
 		Samples: opt.Samples, Eval: opt.Eval, MaxSteps: opt.MaxSteps,
-		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Sharp: !opt.NoSharp}
+		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Sharp: !opt.NoSharp, Engine: opt.Main}
+	if p.Engine == engine.Exact {
+		p.Engine = ""
+	}
+	return p
 }
 
 // Options returns the plan's base judge options.
 func (p *Plan) Options() Options {
 	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
-		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp}
+		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp, Main: p.Engine}
 }
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in

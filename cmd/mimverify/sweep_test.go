@@ -210,10 +210,37 @@ func TestSweepMeasuresOutsideRegimeAndSeeds(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range [][]string{{"--seeds", "0"}, {"--jobs", "0"}, {"--shard", "3/3", "--results", "x"}, {"--shard", "0/2"}, {"--figures", "d", "--vary", "keys=all", "--vary", "loss=sum"}} {
+	for _, bad := range [][]string{{"--seeds", "0"}, {"--jobs", "0"}, {"--shard", "3/3", "--results", "x"}, {"--shard", "0/2"}, {"--figures", "d", "--vary", "keys=all", "--vary", "loss=sum"},
+		{"--engine", "full"}, {"--sharp", "--engine", "orbit"}} {
 		full := append([]string{"sweep", "--preset", "grid4", "--vary", "gamma=0.5"}, bad...)
 		if status, _, errs := runCLI(t, full...); status != 2 || !strings.Contains(errs, bad[0]) {
 			t.Errorf("sweep %v: status %d (%s), want 2 naming %s", bad, status, errs, bad[0])
+		}
+	}
+}
+
+// A sweep on the orbit engine measures the claims on the population law:
+// each point names the orbit engine and asserts C2 and C3 on grid4.
+func TestSweepOnTheOrbitEngine(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "s.json")
+	args := []string{"sweep", "--preset", "grid4", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--engine", "orbit",
+		"--progress", "never", "--out", out}
+	if status, _, errs := runCLI(t, args...); status != 0 {
+		t.Fatalf("status %d: %s", status, errs)
+	}
+	data, _ := os.ReadFile(out)
+	var sw judge.Sweep
+	if err := json.Unmarshal(data, &sw); err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Points) != 2 || sw.Plan.Engine != "orbit" {
+		t.Fatalf("%d points, plan engine %q; want 2 on orbit", len(sw.Points), sw.Plan.Engine)
+	}
+	for _, p := range sw.Points {
+		for _, r := range p.Results {
+			if r.Verdict != judge.Holds {
+				t.Errorf("γ = %s, %s: %s (%s)", p.Values["gamma"], r.ID, r.Verdict, r.Detail)
+			}
 		}
 	}
 }
