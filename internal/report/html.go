@@ -173,6 +173,29 @@ func init() {
 	register(Format{Name: "html", Extensions: []string{".html", ".htm"}, Check: writeHTML})
 }
 
+// newHTMLClaim is one claim's row and detail.
+func newHTMLClaim(c judge.ClaimResult) htmlClaim {
+	hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured), SharpText: sharpLine(c)}
+	if c.Sharp != nil {
+		hc.SharpBand = c.Sharp.Band
+	}
+	switch c.Verdict {
+	case judge.Holds:
+		hc.Class = "holds"
+	case judge.Fails:
+		hc.Class = "fails"
+		hc.Violation = violation(c)
+	case judge.NotAsserted:
+		hc.Class = "na"
+	default:
+		hc.Class = "unknown"
+	}
+	for _, p := range c.Regime {
+		hc.Regime = append(hc.Regime, htmlPredicate{Holds: p.Holds, Text: evaluated(p), Why: p.Why})
+	}
+	return hc
+}
+
 // writeHTML writes the report as one self-contained HTML page.
 func writeHTML(w io.Writer, r *judge.Report) error {
 	figs, err := renderFigures(r)
@@ -203,25 +226,7 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 		pg.Class = "none"
 	}
 	for _, c := range r.Results {
-		hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured), SharpText: sharpLine(c)}
-		if c.Sharp != nil {
-			hc.SharpBand = c.Sharp.Band
-		}
-		switch c.Verdict {
-		case judge.Holds:
-			hc.Class = "holds"
-		case judge.Fails:
-			hc.Class = "fails"
-			hc.Violation = violation(c)
-		case judge.NotAsserted:
-			hc.Class = "na"
-		default:
-			hc.Class = "unknown"
-		}
-		for _, p := range c.Regime {
-			hc.Regime = append(hc.Regime, htmlPredicate{Holds: p.Holds, Text: evaluated(p), Why: p.Why})
-		}
-		pg.Claims = append(pg.Claims, hc)
+		pg.Claims = append(pg.Claims, newHTMLClaim(c))
 	}
 	for _, f := range figs {
 		// The SVG comes from vgsvg, which escapes every text it draws.

@@ -154,43 +154,7 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 
 	fmt.Fprintf(bw, "\n## Details\n")
 	for _, c := range r.Results {
-		fmt.Fprintf(bw, "\n### %s %s: %s\n\n", mdText(c.ID), mdText(c.Title), mdText(resultLabel(c)))
-		if c.Statement != "" {
-			fmt.Fprintf(bw, "%s\n\n", mdText(c.Statement))
-		}
-		if c.Quantity != "" {
-			fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
-		}
-		fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
-		if l := sharpLine(c); l != "" {
-			fmt.Fprintf(bw, "- sharp prediction: %s\n", mdText(l))
-			if c.Sharp.Band != "" {
-				fmt.Fprintf(bw, "- band: %s\n", mdText(c.Sharp.Band))
-			}
-		}
-		if c.Verdict == judge.Fails {
-			fmt.Fprintf(bw, "- **fails**: %s\n", mdText(violation(c)))
-		}
-		if len(c.Engines) > 0 {
-			fmt.Fprintf(bw, "- engines: %s\n", mdText(strings.ReplaceAll(engineList(c.Engines), ",", ", ")))
-		}
-		if c.Detail != "" {
-			fmt.Fprintf(bw, "- detail: %s\n", mdText(c.Detail))
-		}
-		if len(c.Regime) > 0 {
-			fmt.Fprintf(bw, "- regime:\n")
-			for _, p := range c.Regime {
-				mark := "holds"
-				if !p.Holds {
-					mark = "**fails**"
-				}
-				line := fmt.Sprintf("  - %s: %s", mark, mdText(evaluated(p)))
-				if p.Why != "" {
-					line += " (" + mdText(p.Why) + ")"
-				}
-				fmt.Fprintln(bw, line)
-			}
-		}
+		writeMarkdownClaim(bw, c)
 	}
 
 	if len(r.Events) > 0 {
@@ -203,4 +167,45 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// writeMarkdownClaim writes one claim's details.
+func writeMarkdownClaim(bw *bufio.Writer, c judge.ClaimResult) {
+	fmt.Fprintf(bw, "\n### %s %s: %s\n\n", mdText(c.ID), mdText(c.Title), mdText(resultLabel(c)))
+	if c.Statement != "" {
+		fmt.Fprintf(bw, "%s\n\n", mdText(c.Statement))
+	}
+	if c.Quantity != "" {
+		fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
+	}
+	fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
+	if l := sharpLine(c); l != "" {
+		fmt.Fprintf(bw, "- sharp prediction: %s\n", mdText(l))
+		if c.Sharp.Band != "" {
+			fmt.Fprintf(bw, "- band: %s\n", mdText(c.Sharp.Band))
+		}
+	}
+	if c.Verdict == judge.Fails {
+		fmt.Fprintf(bw, "- **fails**: %s\n", mdText(violation(c)))
+	}
+	if len(c.Engines) > 0 {
+		fmt.Fprintf(bw, "- engines: %s\n", mdText(strings.ReplaceAll(engineList(c.Engines), ",", ", ")))
+	}
+	if c.Detail != "" {
+		fmt.Fprintf(bw, "- detail: %s\n", mdText(c.Detail))
+	}
+	if len(c.Regime) > 0 {
+		fmt.Fprintf(bw, "- regime:\n")
+		for _, p := range c.Regime {
+			mark := "holds"
+			if !p.Holds {
+				mark = "**fails**"
+			}
+			line := fmt.Sprintf("  - %s: %s", mark, mdText(evaluated(p)))
+			if p.Why != "" {
+				line += " (" + mdText(p.Why) + ")"
+			}
+			fmt.Fprintln(bw, line)
+		}
+	}
 }
