@@ -76,12 +76,13 @@ const (
 // dynamics.Orbit.Work (term × key-group pairs per evaluation) × (steps +
 // 3·records): a step costs ≈ 14 ns per pair in CRN mode and ≈ 6 ns in
 // enumeration, a record's measurement one to three steps (measured on the
-// presets, docs/SHARP.md §3), so the budget is about 8 s of one core.
+// presets, docs/SHARP.md §3), so the budget is about 5 s of one core: on
+// default the main run and its measurements take about as much.
 // Beyond it the CRN draws per representative are halved (their spread
 // enters the band) down to sharpMinCRN; past that there is no prediction.
 const (
-	sharpWorkBudget = 6e8
-	sharpMinCRN     = 128
+	sharpWorkBudget = 3.5e8
+	sharpMinCRN     = 64
 )
 
 // gatherSharp runs the orbit engine on the setting from the problem's
@@ -161,7 +162,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (dynamics.OrbitOptions,
 			return opt, ""
 		}
 		if opt.CRNSamples/2 < sharpMinCRN {
-			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 8 s)", w, steps, records, opt.CRNSamples, sharpWorkBudget)
+			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", w, steps, records, opt.CRNSamples, sharpWorkBudget)
 		}
 		opt.CRNSamples /= 2
 	}
