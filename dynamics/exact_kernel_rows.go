@@ -1,0 +1,47 @@
+package dynamics
+
+// The row loops of the exact kernel (docs/PERFORMANCE.md, issue 12): for a
+// term's masked queries in one row block, gatherRows sums e^{B − m} over the
+// keys of one area for all rowBlock rows of the block at once, and
+// scatterRows adds one B-gradient coefficient per row to every key of the
+// area. Rows without a query of the term are computed too (their sums are
+// not read; their coefficients are 0), which costs nothing in SIMD and
+// avoids splitting the queries into groups.
+//
+// On amd64 both loops are SSE2 assembly (exact_kernel_rows_amd64.s); the
+// portable loops below are the definition and the fallback (build tag
+// purego or another architecture). Both sum each row in key order starting
+// from +0, so they give the same bits. The assembly does no bounds checks:
+// kernelRows checks once per call that the table holds every key of kp
+// (every key position is < P by construction, addStructure).
+
+// gatherRowsGo sets out[i] = Σ_{q∈kp} ebT[q·rowBlock + i] for every row i,
+// summing in the order of kp.
+func gatherRowsGo(ebT []float64, kp []int32, out *[rowBlock]float64) {
+	var t [rowBlock]float64
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
+		for i := range t {
+			t[i] += e[i]
+		}
+	}
+	*out = t
+}
+
+// scatterRowsGo adds c[i] to cT[q·rowBlock + i] for every q ∈ kp and row i.
+func scatterRowsGo(cT []float64, kp []int32, c *[rowBlock]float64) {
+	for _, q := range kp {
+		e := (*[rowBlock]float64)(cT[int(q)*rowBlock:])
+		for i := range e {
+			e[i] += c[i]
+		}
+	}
+}
+
+// checkRows panics unless tab (ebT or cT) holds the rowBlock entries of
+// every key position below P: the assembly loops rely on it.
+func checkRows(tab []float64, P int) {
+	if len(tab) < P*rowBlock {
+		panic("dynamics: kernel row table shorter than P·rowBlock")
+	}
+}
