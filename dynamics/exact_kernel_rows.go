@@ -8,24 +8,31 @@ package dynamics
 // not read; their coefficients are 0), which costs nothing in SIMD and
 // avoids splitting the queries into groups.
 //
-// On amd64 both loops are SSE2 assembly (exact_kernel_rows_amd64.s); the
-// portable loops below are the definition and the fallback (build tag
-// purego or another architecture). Both sum each row in key order starting
-// from +0, so they give the same bits. The assembly does no bounds checks:
-// kernelRows checks once per call that the table holds every key of kp
-// (every key position is < P by construction, addStructure).
+// On amd64 with AVX2 both loops are assembly (exact_kernel_rows_amd64.s);
+// the portable loops below are the definition and the fallback (no AVX2,
+// build tag purego, or another architecture). Both give the same bits
+// (TestRowLoopsMatchGo): the gather sums each row over the keys at even and
+// at odd positions of kp separately, in key order from +0, and adds the two
+// (two independent addition chains per row). The assembly does no bounds
+// checks: runBlock checks once per task that the tables hold rowBlock
+// entries per position (checkRows), and every key position is < P by
+// construction (addStructure).
 
-// gatherRowsGo sets out[i] = Σ_{q∈kp} ebT[q·rowBlock + i] for every row i,
-// summing in the order of kp.
+// gatherRowsGo sets out[i] = Σ_{q∈kp} ebT[q·rowBlock + i] for every row i:
+// the sum over the keys kp[0], kp[2], … plus the sum over kp[1], kp[3], …,
+// each in order.
 func gatherRowsGo(ebT []float64, kp []int32, out *[rowBlock]float64) {
-	var t [rowBlock]float64
-	for _, q := range kp {
+	var t [2][rowBlock]float64
+	for n, q := range kp {
 		e := (*[rowBlock]float64)(ebT[int(q)*rowBlock:])
-		for i := range t {
-			t[i] += e[i]
+		s := &t[n&1]
+		for i := range s {
+			s[i] += e[i]
 		}
 	}
-	*out = t
+	for i := range out {
+		out[i] = t[0][i] + t[1][i]
+	}
 }
 
 // scatterRowsGo adds c[i] to cT[q·rowBlock + i] for every q ∈ kp and row i.

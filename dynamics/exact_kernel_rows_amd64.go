@@ -2,26 +2,34 @@
 
 package dynamics
 
-//go:noescape
-func gatherRowsAsm(ebT *float64, kp *int32, nk int, out *[rowBlock]float64)
+import "golang.org/x/sys/cpu"
 
 //go:noescape
-func scatterRowsAsm(cT *float64, kp *int32, nk int, c *[rowBlock]float64)
+func gatherRowsAVX2(ebT *float64, kp *int32, nk int, out *[rowBlock]float64)
 
-// gatherRows is gatherRowsGo in SSE2. The caller guarantees (checkRows) that
-// ebT holds rowBlock entries for every key position in kp.
+//go:noescape
+func scatterRowsAVX2(cT *float64, kp *int32, nk int, c *[rowBlock]float64)
+
+// haveAVX2 selects the assembly loops (the portable ones otherwise).
+var haveAVX2 = cpu.X86.HasAVX2
+
+// gatherRows is gatherRowsGo, in AVX2 when the CPU has it. The caller
+// guarantees (checkRows) that ebT holds rowBlock entries for every key
+// position in kp: the assembly does no bounds checks.
 func gatherRows(ebT []float64, kp []int32, out *[rowBlock]float64) {
-	if len(kp) == 0 {
-		*out = [rowBlock]float64{}
+	if !haveAVX2 || len(kp) == 0 {
+		gatherRowsGo(ebT, kp, out)
 		return
 	}
-	gatherRowsAsm(&ebT[0], &kp[0], len(kp), out)
+	gatherRowsAVX2(&ebT[0], &kp[0], len(kp), out)
 }
 
-// scatterRows is scatterRowsGo in SSE2, under the same guarantee.
+// scatterRows is scatterRowsGo, in AVX2 when the CPU has it, under the
+// same guarantee.
 func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) {
-	if len(kp) == 0 {
+	if !haveAVX2 || len(kp) == 0 {
+		scatterRowsGo(cT, kp, c)
 		return
 	}
-	scatterRowsAsm(&cT[0], &kp[0], len(kp), c)
+	scatterRowsAVX2(&cT[0], &kp[0], len(kp), c)
 }

@@ -2,112 +2,104 @@
 
 #include "textflag.h"
 
-// The row loops of the exact kernel in SSE2 (part of the amd64 baseline, so
-// no CPU feature check): see exact_kernel_rows.go. A key's rowBlock = 16
-// transposed entries are 128 bytes at byte offset q·128; eight XMM registers
-// hold the 16 rows (X15, Go's zero register, is not used). Each row is summed in key order from +0, exactly as the
-// portable Go loops do, so both give the same bits.
+// The row loops of the exact kernel in AVX2 (used when the CPU has it,
+// exact_kernel_rows_amd64.go): see exact_kernel_rows.go for the definition.
+// A key's rowBlock = 16 transposed entries are 128 bytes at byte offset
+// q·128, four YMM registers. The gather keeps two sets of sums, over the
+// keys at even and at odd positions of kp (two independent addition chains),
+// each in key order from +0, and returns even + odd, exactly as
+// gatherRowsGo does; the scatter adds c to each key's entries. Both give the
+// bits of the portable loops.
 
-// func gatherRowsAsm(ebT *float64, kp *int32, nk int, out *[16]float64)
-TEXT ·gatherRowsAsm(SB), NOSPLIT, $0-32
+// func gatherRowsAVX2(ebT *float64, kp *int32, nk int, out *[16]float64)
+TEXT ·gatherRowsAVX2(SB), NOSPLIT, $0-32
 	MOVQ ebT+0(FP), SI
 	MOVQ kp+8(FP), BX
 	MOVQ nk+16(FP), CX
 	MOVQ out+24(FP), DI
-	XORPD X0, X0
-	XORPD X1, X1
-	XORPD X2, X2
-	XORPD X3, X3
-	XORPD X4, X4
-	XORPD X5, X5
-	XORPD X6, X6
-	XORPD X7, X7
-	TESTQ CX, CX
-	JZ    gdone
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ   CX, $2
+	JLT    gtail
 
-gloop:
+gpair:
+	MOVLQSX (BX), AX
+	MOVLQSX 4(BX), DX
+	SHLQ    $7, AX
+	SHLQ    $7, DX
+	ADDQ    SI, AX
+	ADDQ    SI, DX
+	VADDPD  0(AX), Y0, Y0
+	VADDPD  32(AX), Y1, Y1
+	VADDPD  64(AX), Y2, Y2
+	VADDPD  96(AX), Y3, Y3
+	VADDPD  0(DX), Y4, Y4
+	VADDPD  32(DX), Y5, Y5
+	VADDPD  64(DX), Y6, Y6
+	VADDPD  96(DX), Y7, Y7
+	ADDQ    $8, BX
+	SUBQ    $2, CX
+	CMPQ    CX, $2
+	JGE     gpair
+
+gtail:
+	TESTQ   CX, CX
+	JZ      gdone
 	MOVLQSX (BX), AX
 	SHLQ    $7, AX
 	ADDQ    SI, AX
-	MOVUPD  0(AX), X8
-	MOVUPD  16(AX), X9
-	MOVUPD  32(AX), X10
-	MOVUPD  48(AX), X11
-	ADDPD   X8, X0
-	ADDPD   X9, X1
-	ADDPD   X10, X2
-	ADDPD   X11, X3
-	MOVUPD  64(AX), X12
-	MOVUPD  80(AX), X13
-	MOVUPD  96(AX), X14
-	MOVUPD  112(AX), X8
-	ADDPD   X12, X4
-	ADDPD   X13, X5
-	ADDPD   X14, X6
-	ADDPD   X8, X7
-	ADDQ    $4, BX
-	DECQ    CX
-	JNZ     gloop
+	VADDPD  0(AX), Y0, Y0
+	VADDPD  32(AX), Y1, Y1
+	VADDPD  64(AX), Y2, Y2
+	VADDPD  96(AX), Y3, Y3
 
 gdone:
-	MOVUPD X0, 0(DI)
-	MOVUPD X1, 16(DI)
-	MOVUPD X2, 32(DI)
-	MOVUPD X3, 48(DI)
-	MOVUPD X4, 64(DI)
-	MOVUPD X5, 80(DI)
-	MOVUPD X6, 96(DI)
-	MOVUPD X7, 112(DI)
+	VADDPD  Y4, Y0, Y0
+	VADDPD  Y5, Y1, Y1
+	VADDPD  Y6, Y2, Y2
+	VADDPD  Y7, Y3, Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
 	RET
 
-// func scatterRowsAsm(cT *float64, kp *int32, nk int, c *[16]float64)
-TEXT ·scatterRowsAsm(SB), NOSPLIT, $0-32
+// func scatterRowsAVX2(cT *float64, kp *int32, nk int, c *[16]float64)
+TEXT ·scatterRowsAVX2(SB), NOSPLIT, $0-32
 	MOVQ cT+0(FP), SI
 	MOVQ kp+8(FP), BX
 	MOVQ nk+16(FP), CX
 	MOVQ c+24(FP), DI
 	TESTQ CX, CX
 	JZ    sdone
-	MOVUPD 0(DI), X0
-	MOVUPD 16(DI), X1
-	MOVUPD 32(DI), X2
-	MOVUPD 48(DI), X3
-	MOVUPD 64(DI), X4
-	MOVUPD 80(DI), X5
-	MOVUPD 96(DI), X6
-	MOVUPD 112(DI), X7
+	VMOVUPD 0(DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
 
 sloop:
 	MOVLQSX (BX), AX
 	SHLQ    $7, AX
 	ADDQ    SI, AX
-	MOVUPD  0(AX), X8
-	MOVUPD  16(AX), X9
-	MOVUPD  32(AX), X10
-	MOVUPD  48(AX), X11
-	ADDPD   X0, X8
-	ADDPD   X1, X9
-	ADDPD   X2, X10
-	ADDPD   X3, X11
-	MOVUPD  X8, 0(AX)
-	MOVUPD  X9, 16(AX)
-	MOVUPD  X10, 32(AX)
-	MOVUPD  X11, 48(AX)
-	MOVUPD  64(AX), X12
-	MOVUPD  80(AX), X13
-	MOVUPD  96(AX), X14
-	MOVUPD  112(AX), X8
-	ADDPD   X4, X12
-	ADDPD   X5, X13
-	ADDPD   X6, X14
-	ADDPD   X7, X8
-	MOVUPD  X12, 64(AX)
-	MOVUPD  X13, 80(AX)
-	MOVUPD  X14, 96(AX)
-	MOVUPD  X8, 112(AX)
+	VADDPD  0(AX), Y0, Y4
+	VADDPD  32(AX), Y1, Y5
+	VADDPD  64(AX), Y2, Y6
+	VADDPD  96(AX), Y3, Y7
+	VMOVUPD Y4, 0(AX)
+	VMOVUPD Y5, 32(AX)
+	VMOVUPD Y6, 64(AX)
+	VMOVUPD Y7, 96(AX)
 	ADDQ    $4, BX
 	DECQ    CX
 	JNZ     sloop
+	VZEROUPPER
 
 sdone:
 	RET
