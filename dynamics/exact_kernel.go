@@ -464,7 +464,7 @@ func (ws *weightedSet) fillEB(c theory.Correlations, b int) {
 // block starting at row p0) and writes their unscaled losses ℓ_p into ql
 // (one per query). For every key group j it sums e^{B − m} over the group's
 // keys for all the block's rows at once (gatherRows: T_j of each query), then
-// evaluates each query (queryExps, queryCoef); with grad.B non-nil it adds weight ×
+// evaluates each query (queryExps, blockCoefs); with grad.B non-nil it adds weight ×
 // their gradient: A rows into grad.A, and the B coefficients of all the
 // queries, one per (row, group), into sc.cT (scatterRows) or sc.dB.
 func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
@@ -496,11 +496,7 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 		clear(cg)
 	}
 	ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
-	for qi := qlo; qi < qhi; qi++ {
-		r := int(ws.qpos[qi]) - p0
-		i := qi - qlo
-		ql[i] = ws.queryCoef(c, grad, st, z, qi, r, sc.ea[i*ng:(i+1)*ng], tg[r:], cg[r:], sc, weight)
-	}
+	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
 	if !withGrad {
 		return
 	}

@@ -6,9 +6,10 @@ import (
 	"mimverify/theory"
 )
 
-// The per-query evaluation of the exact kernel: one query's attention, loss
-// and gradient coefficients (queryCoef), and the direct log-sum-exp fallback
-// for a softmax whose factored sum underflows (queryDirect).
+// The per-query evaluation of the exact kernel: the factors e^{z_j A_j − m_A}
+// of a block's queries (queryExps), their attention, losses and gradient
+// coefficients (blockCoefs), and the direct log-sum-exp fallback for a
+// softmax whose factored sum underflows (queryDirect).
 
 // queryExps writes, for each masked query qpos[qi] of a term in one block
 // (qlo ≤ qi < qhi, i = qi − qlo), the factors ea[i·ng + j] =
@@ -50,65 +51,74 @@ func (ws *weightedSet) queryExps(c theory.Correlations, st *structure, z []float
 	expNonPosSlice(ea[:(qhi-qlo)*ng])
 }
 
-// queryCoef evaluates masked query qpos[qi] (row r of the block) from its
-// factors ea[j] = e^{z_j A_j − m_A} (queryExps) and the per-group sums
-// T[j·rowBlock] = Σ_{q∈group j} e^{B[p][q] − m_p} (the areas j < N_k, then
-// the masked keys with keys "all"): it returns ℓ_p, adds
-// weight × ∂ℓ_p/∂A[k][p][·] into grad.A, and writes into cf[j·rowBlock] the
-// B-gradient coefficient of each key group, weight·e^{z_j A_j − m_A}(r_j − r̄)/Σ,
-// so that ∂ℓ_p/∂B[p][q] = e^{B[p][q] − m_p} · cf[j(q)·rowBlock] (SPEC §2).
-// If the factored normaliser underflows it defers to queryDirect and leaves
-// cf (cleared by the caller) at 0.
-func (ws *weightedSet) queryCoef(c, grad theory.Correlations, st *structure, z []float64, qi, r int, ea, T, cf []float64, sc *scratch, weight float64) float64 {
+// blockCoefs evaluates the masked queries qpos[qlo:qhi] of a term in the
+// block starting at row p0 (query i = qi − qlo in row r = qpos[qi] − p0)
+// from their factors sc.ea[i·ng + j] = e^{z_j A_j − m_A} (queryExps) and the
+// per-group sums T_j = sc.tg[j·rowBlock + r] = Σ_{q∈group j} e^{B[p][q] − m_p}
+// (the areas j < N_k, then the masked keys with keys "all"). For each query
+// it writes ℓ_p into ql[i], adds weight × ∂ℓ_p/∂A[k][p][·] into grad.A, and
+// writes into sc.cg[j·rowBlock + r] the B-gradient coefficient of each key
+// group, weight·e^{z_j A_j − m_A}(r_j − r̄)/Σ, so that
+// ∂ℓ_p/∂B[p][q] = e^{B[p][q] − m_p} · cg[j(q)·rowBlock + r] (SPEC §2). A
+// query whose factored normaliser underflows is evaluated by queryDirect
+// instead, its coefficients left (cleared by the caller) at 0.
+func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z []float64, ng, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	k := int(st.k)
-	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
 	n := ws.nArea[k]
-	ng := len(ea)
-	S, rr := sc.s[:ng], sc.r[:ng]
-	zf := z // z with its trailing 0, for queryDirect
-	z = z[:ng]
-	sum := 0.0
-	for j, e := range ea {
-		S[j] = e * T[j*rowBlock]
-		sum += S[j]
+	S, rr, zg := sc.s[:ng], sc.r[:ng], z[:ng]
+	var gA [][]float64
+	if grad.B != nil {
+		gA = grad.A[k]
 	}
-	if sum < tinySum {
-		var garow, gbrow []float64
-		if grad.B != nil {
-			garow, gbrow = grad.A[k][p][:n], sc.directRow(r, ws.P)
+	for qi := qlo; qi < qhi; qi++ {
+		i := qi - qlo
+		p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
+		r := p - p0
+		ea, T := sc.ea[i*ng:(i+1)*ng], sc.tg[r:]
+		sum := 0.0
+		for j, e := range ea {
+			S[j] = e * T[j*rowBlock]
+			sum += S[j]
 		}
-		return ws.queryDirect(c, st, zf, qi, sc, weight, garow, gbrow)
-	}
-	inv := 1 / sum
-	// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
-	// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
-	lp, rbar := 0.0, 0.0
-	za := z[a]
-	for j := range rr[:n] {
-		sj := S[j] * inv
-		S[j] = sj
-		d := sj * z[j]
-		if j == a {
-			d -= za
+		if sum < tinySum {
+			var garow, gbrow []float64
+			if gA != nil {
+				garow, gbrow = gA[p][:n], sc.directRow(r, ws.P)
+			}
+			ql[i] = ws.queryDirect(c, st, z, qi, sc, weight, garow, gbrow)
+			continue
 		}
-		rr[j] = z[j] * d
-		lp += d * d
-		rbar += sj * rr[j]
+		inv := 1 / sum
+		// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
+		// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
+		lp, rbar := 0.0, 0.0
+		za := zg[a]
+		for j := range rr[:n] {
+			sj := S[j] * inv
+			S[j] = sj
+			d := sj * zg[j]
+			if j == a {
+				d -= za
+			}
+			rr[j] = zg[j] * d
+			lp += d * d
+			rbar += sj * rr[j]
+		}
+		ql[i] = 0.5 * lp
+		if gA == nil {
+			continue
+		}
+		coef := weight * inv
+		garow, cf := gA[p][:n], sc.cg[r:]
+		for j := range garow {
+			dr := rr[j] - rbar
+			cf[j*rowBlock] = coef * dr * ea[j]
+			garow[j] += weight * zg[j] * S[j] * dr
+		}
+		if ng > n {
+			cf[n*rowBlock] = coef * (0 - rbar) * ea[n]
+		}
 	}
-	if grad.B == nil {
-		return 0.5 * lp
-	}
-	coef := weight * inv
-	garow := grad.A[k][p][:n]
-	for j := range garow {
-		dr := rr[j] - rbar
-		cf[j*rowBlock] = coef * dr * ea[j]
-		garow[j] += weight * z[j] * S[j] * dr
-	}
-	if ng > n {
-		cf[n*rowBlock] = coef * (0 - rbar) * ea[n]
-	}
-	return 0.5 * lp
 }
 
 // directRow returns row r of sc.dB, the block's direct-path B gradient,
