@@ -68,9 +68,14 @@ type partial struct {
 // when there are fewer row blocks, the terms are cut into chunks (of at
 // least minChunkTerms terms), each block's chunks computing partial rows that
 // are then summed in chunk order. Both depend only on P and the number of
-// terms, never on GOMAXPROCS.
+// terms, never on GOMAXPROCS. Chunks are not free (each task repeats its
+// block's e^B transposition, clearing and final product, and the partials
+// must be summed: 6–8 % of the CPU time at P = 196 with 3 chunks), so
+// minTasks is only as large as two workers need: with 12 or more blocks of
+// similar cost (P ≥ 177) the blocks alone balance two workers to within one
+// block.
 const (
-	minTasks      = 32
+	minTasks      = 12
 	minChunkTerms = 32
 )
 
