@@ -8,9 +8,10 @@ package dynamics
 // not read; their coefficients are 0), which costs nothing in SIMD and
 // avoids splitting the queries into groups.
 //
-// On amd64 with AVX2 both loops are assembly (exact_kernel_rows_amd64.s);
-// the portable loops below are the definition and the fallback (no AVX2,
-// build tag purego, or another architecture). Both give the same bits
+// On amd64 with AVX-512F or AVX2 both loops are assembly
+// (exact_kernel_rows_amd64.s); the portable loops below are the definition
+// and the fallback (neither extension, build tag purego, or another
+// architecture). Both give the same bits
 // (TestRowLoopsMatchGo): the gather sums each row over the keys at even and
 // at odd positions of kp separately, in key order from +0, and adds the two
 // (two independent addition chains per row). The assembly does no bounds

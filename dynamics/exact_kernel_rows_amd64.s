@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// The row loops of the exact kernel in AVX2 (used when the CPU has it,
-// exact_kernel_rows_amd64.go): see exact_kernel_rows.go for the definition.
+// The row loops of the exact kernel in AVX2 and AVX-512 (used when the CPU
+// has them, exact_kernel_rows_amd64.go): see exact_kernel_rows.go for the definition.
 // A key's rowBlock = 16 transposed entries are 128 bytes at byte offset
 // q·128, four YMM registers. The gather keeps two sets of sums, over the
 // keys at even and at odd positions of kp (two independent addition chains),
@@ -102,4 +102,80 @@ sloop:
 	VZEROUPPER
 
 sdone:
+	RET
+
+// The same loops in AVX-512 (two ZMM registers per key), preferred when the
+// CPU has AVX-512F: same operations in the same order, same bits.
+
+// func gatherRowsAVX512(ebT *float64, kp *int32, nk int, out *[16]float64)
+TEXT ·gatherRowsAVX512(SB), NOSPLIT, $0-32
+	MOVQ   ebT+0(FP), SI
+	MOVQ   kp+8(FP), BX
+	MOVQ   nk+16(FP), CX
+	MOVQ   out+24(FP), DI
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	CMPQ   CX, $2
+	JLT    htail
+
+hpair:
+	MOVLQSX (BX), AX
+	MOVLQSX 4(BX), DX
+	SHLQ    $7, AX
+	SHLQ    $7, DX
+	ADDQ    SI, AX
+	ADDQ    SI, DX
+	VADDPD  0(AX), Z0, Z0
+	VADDPD  64(AX), Z1, Z1
+	VADDPD  0(DX), Z2, Z2
+	VADDPD  64(DX), Z3, Z3
+	ADDQ    $8, BX
+	SUBQ    $2, CX
+	CMPQ    CX, $2
+	JGE     hpair
+
+htail:
+	TESTQ   CX, CX
+	JZ      hdone
+	MOVLQSX (BX), AX
+	SHLQ    $7, AX
+	ADDQ    SI, AX
+	VADDPD  0(AX), Z0, Z0
+	VADDPD  64(AX), Z1, Z1
+
+hdone:
+	VADDPD  Z2, Z0, Z0
+	VADDPD  Z3, Z1, Z1
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VZEROUPPER
+	RET
+
+// func scatterRowsAVX512(cT *float64, kp *int32, nk int, c *[16]float64)
+TEXT ·scatterRowsAVX512(SB), NOSPLIT, $0-32
+	MOVQ    cT+0(FP), SI
+	MOVQ    kp+8(FP), BX
+	MOVQ    nk+16(FP), CX
+	MOVQ    c+24(FP), DI
+	TESTQ   CX, CX
+	JZ      tdone
+	VMOVUPD 0(DI), Z0
+	VMOVUPD 64(DI), Z1
+
+tloop:
+	MOVLQSX (BX), AX
+	SHLQ    $7, AX
+	ADDQ    SI, AX
+	VADDPD  0(AX), Z0, Z4
+	VADDPD  64(AX), Z1, Z5
+	VMOVUPD Z4, 0(AX)
+	VMOVUPD Z5, 64(AX)
+	ADDQ    $4, BX
+	DECQ    CX
+	JNZ     tloop
+	VZEROUPPER
+
+tdone:
 	RET

@@ -141,10 +141,18 @@ func TestExpNonPos(t *testing.T) {
 	}
 }
 
-// TestRowLoopsMatchGo checks that gatherRows and scatterRows (SSE2 assembly
-// on amd64) give the same bits as the portable loops, on random tables and
-// key lists (repeated keys, empty lists, zeros and signed values).
+// TestRowLoopsMatchGo checks that gatherRows and scatterRows (assembly on
+// amd64, every variant the CPU has: exact_kernel_rows_amd64_test.go) give the
+// same bits as the portable loops.
 func TestRowLoopsMatchGo(t *testing.T) {
+	checkRowLoops(t)
+}
+
+// checkRowLoops compares gatherRows and scatterRows with the portable loops
+// on random tables and key lists (repeated keys, empty lists, odd and even
+// lengths, signed values over many magnitudes).
+func checkRowLoops(t *testing.T) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
 	const P = 53
 	tab := make([]float64, P*rowBlock)
