@@ -75,10 +75,12 @@ var exp2Table = func() (t [64]float64) {
 	return
 }()
 
-// expNonPosSlice sets x[i] = expNonPos(x[i]) for every i, with the same
+// expNonPosSliceGo sets x[i] = expNonPos(x[i]) for every i, with the same
 // operations (so the same bits), in one loop: the exponentials are
-// independent, and the loop lets the processor overlap them.
-func expNonPosSlice(x []float64) {
+// independent, and the loop lets the processor overlap them. It is the
+// definition of expNonPosSlice, which runs eight at a time in AVX-512 when
+// the CPU has it (exact_kernel_rows_amd64.go).
+func expNonPosSliceGo(x []float64) {
 	const (
 		invLn2N = 64 / math.Ln2
 		ln2hiN  = 6.93147180369123816490e-01 / 64
