@@ -57,12 +57,12 @@ func expNonPos(x float64) float64 {
 		ln2loN  = 1.90821492927058770002e-10 / 64
 		shift   = 0x1.8p52 // adding it rounds to an integer, kept in the low bits
 	)
-	kf := x*invLn2N + shift
+	kf := float64(x*invLn2N) + shift
 	k := int64(math.Float64bits(kf) - math.Float64bits(shift)) // round(x·64/ln2) ≤ 0
 	kf -= shift
-	r := (x - kf*ln2hiN) - kf*ln2loN
+	r := (x - float64(kf*ln2hiN)) - float64(kf*ln2loN)
 	r2 := r * r
-	p := (1 + r) + r2*((1.0/2+r*(1.0/6))+r2*(1.0/24+r*(1.0/120)))
+	p := (1 + r) + float64(r2*((1.0/2+float64(r*(1.0/6)))+float64(r2*(1.0/24+float64(r*(1.0/120))))))
 	t := exp2Table[k&63] * p
 	return math.Float64frombits(math.Float64bits(t) + uint64(k>>6)<<52)
 }
@@ -76,7 +76,8 @@ var exp2Table = func() (t [64]float64) {
 }()
 
 // expNonPosSliceGo sets x[i] = expNonPos(x[i]) for every i, with the same
-// operations (so the same bits), in one loop: the exponentials are
+// operations (so the same bits; the float64 conversions in both forbid fused
+// multiply-adds, GOAMD64=v3, which the assembly does not do), in one loop: the exponentials are
 // independent, and the loop lets the processor overlap them. It is the
 // definition of expNonPosSlice, which runs eight at a time in AVX-512 when
 // the CPU has it (exact_kernel_rows_amd64.go).
@@ -92,12 +93,12 @@ func expNonPosSliceGo(x []float64) {
 			x[i] = math.Exp(v)
 			continue
 		}
-		kf := v*invLn2N + shift
+		kf := float64(v*invLn2N) + shift
 		k := int64(math.Float64bits(kf) - math.Float64bits(shift))
 		kf -= shift
-		r := (v - kf*ln2hiN) - kf*ln2loN
+		r := (v - float64(kf*ln2hiN)) - float64(kf*ln2loN)
 		r2 := r * r
-		p := (1 + r) + r2*((1.0/2+r*(1.0/6))+r2*(1.0/24+r*(1.0/120)))
+		p := (1 + r) + float64(r2*((1.0/2+float64(r*(1.0/6)))+float64(r2*(1.0/24+float64(r*(1.0/120))))))
 		t := exp2Table[k&63] * p
 		x[i] = math.Float64frombits(math.Float64bits(t) + uint64(k>>6)<<52)
 	}
