@@ -19,13 +19,18 @@ test-race:
 mutants:
 	$(GO) test -tags mutants -count=1 -timeout 30m -run 'TestMutationGate|TestMutantCatalogue' -v ./judge/
 
-## bench: the step benchmarks of both engines at P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each,
-## into bench-exact.txt and bench-full.txt (summarise or compare with benchstat; docs/PERFORMANCE.md)
+## bench: the step benchmarks of the three engines (exact, population in CRN mode, full) at
+## P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each, into bench-exact.txt, bench-population.txt and
+## bench-full.txt, then summarised by benchstat when it is installed (docs/PERFORMANCE.md)
 BENCHCOUNT ?= 6
 bench:
 	$(GO) test ./dynamics -run '^$$' -bench ExactStep -benchmem -count $(BENCHCOUNT) | tee bench-exact.txt
+	$(GO) test ./dynamics -run '^$$' -bench 'PopulationStep/P(16|64|196|400)$$' -benchmem -count $(BENCHCOUNT) -timeout 60m | tee bench-population.txt
+	MIMVERIFY_BENCH_P1024=1 $(GO) test ./dynamics -run '^$$' -bench 'PopulationStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-population.txt
 	$(GO) test ./empirical -run '^$$' -bench 'GDStep/P(16|64|196|400)$$' -benchmem -count $(BENCHCOUNT) -timeout 60m | tee bench-full.txt
 	MIMVERIFY_BENCH_P1024=1 $(GO) test ./empirical -run '^$$' -bench 'GDStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-full.txt
+	@if command -v benchstat >/dev/null; then benchstat bench-exact.txt; benchstat bench-population.txt; benchstat bench-full.txt; \
+	else echo "bench: benchstat not found (go install golang.org/x/perf/cmd/benchstat@latest)"; fi
 
 ## sweep-bench: the 1,000-point sweep of docs/PERFORMANCE.md (default; C2, C3, C5, C7; the
 ## judge's default samples), timed, on the orbit engine (ENGINE=exact for the n-sample runs);
@@ -96,4 +101,4 @@ evidence: build
 		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
 
 clean:
-	rm -rf mimverify bin bench-exact.txt bench-full.txt
+	rm -rf mimverify bin bench-exact.txt bench-population.txt bench-full.txt

@@ -1,6 +1,7 @@
 package dynamics
 
 import (
+	"os"
 	"testing"
 
 	"mimverify/theory"
@@ -71,25 +72,63 @@ func BenchmarkExactStep(b *testing.B) {
 				}
 				pairs += nm * nk
 			}
-			c := s.Shape().New()
-			g := s.Shape().New()
 			b.ReportAllocs()
 			b.ResetTimer()
-			for b.Loop() {
-				obj.LossGrad(c, g)
-				for k := range c.A {
-					for p := range c.A[k] {
-						for j := range c.A[k][p] {
-							c.A[k][p][j] -= s.Eta * g.A[k][p][j]
-						}
-					}
-				}
-				for p := range c.B {
-					for q := range c.B[p] {
-						c.B[p][q] -= s.Eta * g.B[p][q]
-					}
+			benchDescend(b, &s, obj)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(pairs), "ns/pair")
+		})
+	}
+}
+
+// benchDescend runs b.N steps of gradient descent with obj from (A, B) = 0
+// (continuing the descent across iterations): one LossGrad plus the update
+// (A, B) ← (A, B) − η∇ per iteration.
+func benchDescend(b *testing.B, s *theory.Setting, obj Objective) {
+	c := s.Shape().New()
+	g := s.Shape().New()
+	for b.Loop() {
+		obj.LossGrad(c, g)
+		for k := range c.A {
+			for p := range c.A[k] {
+				for j := range c.A[k][p] {
+					c.A[k][p][j] -= s.Eta * g.A[k][p][j]
 				}
 			}
+		}
+		for p := range c.B {
+			for q := range c.B[p] {
+				c.B[p][q] -= s.Eta * g.B[p][q]
+			}
+		}
+	}
+}
+
+// BenchmarkPopulationStep measures one gradient step of the level-2 engine
+// (dynamics.Population) in common-random-number mode with the default
+// DefaultCRNSamples = 4096 samples (seed 1): one PopulationObjective.LossGrad
+// (loss, standard error, gradient) plus the update, at the P of
+// BenchmarkExactStep. ns/pair is the time per (masked query, key) pair of the
+// step. P = 1024 (about a second of CPU per step) runs only with
+// MIMVERIFY_BENCH_P1024=1 (make bench sets it, with -benchtime 1x).
+func BenchmarkPopulationStep(b *testing.B) {
+	for _, bc := range benchSettings(b) {
+		b.Run(bc.name, func(b *testing.B) {
+			if bc.s.P == 1024 && os.Getenv("MIMVERIFY_BENCH_P1024") != "1" {
+				b.Skip("P = 1024: set MIMVERIFY_BENCH_P1024=1 (about a second of CPU per step)")
+			}
+			s := bc.s
+			obj, err := NewPopulationObjective(&s, PopulationOptions{Mode: PopulationCRN, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pairs := 0
+			for _, t := range obj.ws.terms {
+				st := obj.ws.structs[t.st]
+				pairs += int(st.q1-st.q0) * int(st.k1-st.k0)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			benchDescend(b, &s, obj)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(pairs), "ns/pair")
 		})
 	}

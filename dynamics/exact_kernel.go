@@ -68,22 +68,23 @@ type partial struct {
 // when there are fewer row blocks, the terms are cut into chunks (of at
 // least minChunkTerms terms), each block's chunks computing partial rows that
 // are then summed in chunk order. Both depend only on P and the number of
-// terms, never on GOMAXPROCS.
+// terms, never on GOMAXPROCS. Chunks are not free (each task repeats its
+// block's e^B transposition, clearing and final product, and the partials
+// must be summed: 6–8 % of the CPU time at P = 196 with 3 chunks), so
+// minTasks is only as large as two workers need: with 12 or more blocks of
+// similar cost (P ≥ 177) the blocks alone balance two workers to within one
+// block.
 const (
-	minTasks      = 32
+	minTasks      = 12
 	minChunkTerms = 32
 )
 
-// rowBlock is the number of gradient rows of one task: a power of two (the
-// group loops index a key's rowBlock transposed entries, two 64-byte cache
-// lines, with r&(rowBlock−1)), large enough that a term has about
+// rowBlock is the number of gradient rows of one task: 16 (the row loops,
+// exact_kernel_rows_amd64.s, hold a key's 16 transposed entries, two 64-byte
+// cache lines, in eight registers), large enough that a term has about
 // γ·rowBlock queries in a block to share the key-index loads, small enough
 // that the block's buffers stay in L1/L2 and P = 196 has 13 blocks.
 const rowBlock = 16
-
-// groupMax is the largest number of queries evaluated together (sharing the
-// loads of the key indices).
-const groupMax = 8
 
 // scratch is the per-worker working memory of the kernel. Every slice is a
 // separate allocation padded by a cache line on each side (padded), so two
@@ -96,9 +97,10 @@ type scratch struct {
 	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
 	dB  []float64 // rowBlock×P: B-gradient of queries that took the direct path
 	dOn [rowBlock]bool
-	tg  []float64 // groupMax×(maxN+1): per-area sums of ebT of the group's queries
-	cg  []float64 // groupMax×(maxN+1): per-area B coefficients of the group's queries
+	tg  []float64 // (maxN+1)×rowBlock: per key group, the sums of ebT over its keys for the block's rows
+	cg  []float64 // (maxN+1)×rowBlock: per key group, the B coefficient of each row's query
 	has []bool    // maxN+1: whether each key group of the current structure has keys
+	ea  []float64 // rowBlock×(maxN+1): e^{z_j A_j − m_A} of the block's queries (queryExps)
 
 	view theory.Correlations // gradient rows of the current task when they go to a partial
 }
@@ -245,9 +247,10 @@ func (ws *weightedSet) growWork(n int) {
 			ebT:  padded(ws.P * rowBlock),
 			cT:   padded(ws.P * rowBlock),
 			dB:   padded(rowBlock * ws.P),
-			tg:   padded(groupMax * nr),
-			cg:   padded(groupMax * nr),
+			tg:   padded(nr * rowBlock),
+			cg:   padded(nr * rowBlock),
 			has:  make([]bool, nr+128)[64 : 64+nr],
+			ea:   padded(rowBlock * nr),
 		})
 	}
 }
@@ -397,6 +400,8 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	p0 := b * rowBlock
 	p1 := min(p0+rowBlock, ws.P)
 	P := ws.P
+	checkRows(sc.ebT, P)
+	checkRows(sc.cT, P)
 	for p := p0; p < p1; p++ {
 		i := p - p0
 		for q, v := range ws.eb[p*P : (p+1)*P] {
@@ -454,16 +459,19 @@ func (ws *weightedSet) fillEB(c theory.Correlations, b int) {
 		}
 		eb := ws.eb[p*P : (p+1)*P]
 		for q, b := range row {
-			eb[q] = expNonPos(b - m)
+			eb[q] = b - m
 		}
+		expNonPosSlice(eb)
 	}
 }
 
 // blockTerm evaluates the masked queries qpos[qlo:qhi] of term t (all in the
-// block starting at row p0) in groups of at most groupMax, and writes their
-// unscaled losses ℓ_p into ql (one per query). With grad.B non-nil it adds
-// weight × their gradient: A rows into grad.A, B coefficients into sc.cT (or
-// sc.dB).
+// block starting at row p0) and writes their unscaled losses ℓ_p into ql
+// (one per query). For every key group j it sums e^{B − m} over the group's
+// keys for all the block's rows at once (gatherRows: T_j of each query), then
+// evaluates each query (queryExps, blockCoefs); with grad.B non-nil it adds weight ×
+// their gradient: A rows into grad.A, and the B coefficients of all the
+// queries, one per (row, group), into sc.cT (scatterRows) or sc.dB.
 func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	k := int(st.k)
 	n := ws.nArea[k]
@@ -476,16 +484,30 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 		}
 		return
 	}
-	for qi := qlo; qi < qhi; {
-		g := 1
-		if qhi-qi >= 8 {
-			g = 8
-		} else if qhi-qi >= 4 {
-			g = 4
-		} else if qhi-qi >= 2 {
-			g = 2
+	ng := n // key groups: the areas, and the masked keys with keys "all"
+	if ws.keys == theory.KeysAll {
+		ng++
+	}
+	koff := ws.koff[st.ko : int(st.ko)+ng+1]
+	has := sc.has[:ng]
+	tg, cg := sc.tg[:ng*rowBlock], sc.cg[:ng*rowBlock]
+	for j := range has {
+		kp := ws.kpos[koff[j]:koff[j+1]]
+		has[j] = len(kp) > 0
+		gatherRows(sc.ebT, kp, (*[rowBlock]float64)(tg[j*rowBlock:]))
+	}
+	withGrad := grad.B != nil
+	if withGrad {
+		clear(cg)
+	}
+	ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
+	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
+	if !withGrad {
+		return
+	}
+	for j, h := range has {
+		if h {
+			scatterRows(sc.cT, ws.kpos[koff[j]:koff[j+1]], (*[rowBlock]float64)(cg[j*rowBlock:]))
 		}
-		ws.group(c, grad, st, z, qi, g, p0, sc, weight, ql[qi-qlo:qi-qlo+g])
-		qi += g
 	}
 }

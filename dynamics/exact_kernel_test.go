@@ -140,3 +140,67 @@ func TestExpNonPos(t *testing.T) {
 		t.Error("expNonPos(NaN) is not NaN")
 	}
 }
+
+// TestRowLoopsMatchGo checks that gatherRows and scatterRows (assembly on
+// amd64, every variant the CPU has: exact_kernel_rows_amd64_test.go) give the
+// same bits as the portable loops.
+func TestRowLoopsMatchGo(t *testing.T) {
+	checkRowLoops(t)
+}
+
+// checkRowLoops compares gatherRows and scatterRows with the portable loops
+// on random tables and key lists (repeated keys, empty lists, odd and even
+// lengths, signed values over many magnitudes).
+func checkRowLoops(t *testing.T) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 8))
+	const P = 53
+	tab := make([]float64, P*rowBlock)
+	for i := range tab {
+		tab[i] = rng.NormFloat64() * math.Exp(rng.NormFloat64()*5)
+	}
+	for trial := range 200 {
+		kp := make([]int32, rng.IntN(40)*min(trial, 1))
+		for i := range kp {
+			kp[i] = int32(rng.IntN(P))
+		}
+		var out1, out2, c [rowBlock]float64
+		gatherRows(tab, kp, &out1)
+		gatherRowsGo(tab, kp, &out2)
+		if out1 != out2 {
+			t.Fatalf("gather, trial %d: %v vs %v", trial, out1, out2)
+		}
+		for i := range c {
+			c[i] = rng.NormFloat64()
+		}
+		c1, c2 := append([]float64(nil), tab...), append([]float64(nil), tab...)
+		scatterRows(c1, kp, &c)
+		scatterRowsGo(c2, kp, &c)
+		for i := range c1 {
+			if math.Float64bits(c1[i]) != math.Float64bits(c2[i]) {
+				t.Fatalf("scatter, trial %d, entry %d: %v vs %v", trial, i, c1[i], c2[i])
+			}
+		}
+	}
+}
+
+// TestExpNonPosSlice checks that the batched exponential gives the bits of
+// expNonPos, including the arguments it defers to math.Exp.
+func TestExpNonPosSlice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := []float64{0, math.Copysign(0, -1), -708, -707.9, -745, -800, 1e-300, 3, math.Inf(-1), math.NaN()}
+	for range 5000 {
+		x = append(x, -rng.ExpFloat64()*math.Exp(rng.NormFloat64()*3))
+	}
+	// The edge values again, inside groups of eight of the AVX-512 path.
+	for i, v := range []float64{-707.9999999, math.Copysign(0, -1), 0, -1e-300, -5e-324, -708, math.NaN(), 1e-300} {
+		x[100+13*i] = v
+	}
+	y := append([]float64(nil), x...)
+	expNonPosSlice(y)
+	for i, v := range x {
+		if w := expNonPos(v); math.Float64bits(w) != math.Float64bits(y[i]) && !(math.IsNaN(w) && math.IsNaN(y[i])) {
+			t.Fatalf("expNonPosSlice(%v) = %v, expNonPos = %v", v, y[i], w)
+		}
+	}
+}

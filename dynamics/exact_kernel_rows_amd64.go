@@ -1,0 +1,75 @@
+//go:build amd64 && !purego
+
+package dynamics
+
+import "golang.org/x/sys/cpu"
+
+//go:noescape
+func gatherRowsAVX2(ebT *float64, kp *int32, nk int, out *[rowBlock]float64)
+
+//go:noescape
+func scatterRowsAVX2(cT *float64, kp *int32, nk int, c *[rowBlock]float64)
+
+//go:noescape
+func gatherRowsAVX512(ebT *float64, kp *int32, nk int, out *[rowBlock]float64)
+
+//go:noescape
+func scatterRowsAVX512(cT *float64, kp *int32, nk int, c *[rowBlock]float64)
+
+// rowLoops selects the row loops: 2 for AVX-512, 1 for AVX2, 0 for the
+// portable ones (a variable so that the tests can compare all three).
+var rowLoops = func() int {
+	switch {
+	case cpu.X86.HasAVX512F:
+		return 2
+	case cpu.X86.HasAVX2:
+		return 1
+	}
+	return 0
+}()
+
+// gatherRows is gatherRowsGo, in AVX-512 or AVX2 when the CPU has it. The
+// caller guarantees (checkRows) that ebT holds rowBlock entries for every key
+// position in kp: the assembly does no bounds checks.
+func gatherRows(ebT []float64, kp []int32, out *[rowBlock]float64) {
+	switch {
+	case len(kp) == 0 || rowLoops == 0:
+		gatherRowsGo(ebT, kp, out)
+	case rowLoops == 2:
+		gatherRowsAVX512(&ebT[0], &kp[0], len(kp), out)
+	default:
+		gatherRowsAVX2(&ebT[0], &kp[0], len(kp), out)
+	}
+}
+
+// scatterRows is scatterRowsGo, in AVX-512 or AVX2 when the CPU has it,
+// under the same guarantee.
+func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) {
+	switch {
+	case len(kp) == 0 || rowLoops == 0:
+		scatterRowsGo(cT, kp, c)
+	case rowLoops == 2:
+		scatterRowsAVX512(&cT[0], &kp[0], len(kp), c)
+	default:
+		scatterRowsAVX2(&cT[0], &kp[0], len(kp), c)
+	}
+}
+
+//go:noescape
+func expNonPosAVX512(x *float64, n int, tab *[64]float64) int
+
+// expNonPosSlice is expNonPosSliceGo, eight at a time in AVX-512 when the
+// CPU has it (the same operations in the same order: the same bits,
+// TestExpNonPosSlice); a group of eight with an argument outside (−708, 0]
+// and the last entries take the Go loop.
+func expNonPosSlice(x []float64) {
+	i := 0
+	for rowLoops == 2 && len(x)-i >= 8 {
+		i += expNonPosAVX512(&x[i], len(x)-i, &exp2Table)
+		if len(x)-i >= 8 {
+			expNonPosSliceGo(x[i : i+8])
+			i += 8
+		}
+	}
+	expNonPosSliceGo(x[i:])
+}
