@@ -382,8 +382,11 @@ type SharpResult struct {
 	Predicted Float  `json:"predicted"`
 	Low       Float  `json:"low"`
 	High      Float  `json:"high"`
-	// Ratio is measured/predicted, the tightness figure.
+	// Ratio is measured/predicted, the tightness figure, and SE the
+	// combined standard error at the last record behind a curve's band
+	// (null for crossing times, whose band is in steps).
 	Ratio  Float `json:"ratio"`
+	SE     Float `json:"se"`
 	Inside bool  `json:"inside"`
 	// Band says how the band was derived, with its numbers.
 	Band string `json:"band,omitempty"`
@@ -414,7 +417,7 @@ var sharpNotes = map[string]string{
 // noSharp is the result of a claim without a sharp prediction.
 func noSharp(why string) *SharpResult {
 	nan := Float(math.NaN())
-	return &SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, Note: why}
+	return &SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: why}
 }
 
 // sharpFor evaluates a claim's sharp prediction on the evidence.
@@ -450,7 +453,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 	z := distuv.UnitNormal.Quantile(1 - sharpAlpha/(2*float64(R)))
 	worst, worstStep, inside, compared := 0.0, 0, true, 0
 	nan := math.NaN()
-	r := SharpResult{Predicted: Float(nan), Low: Float(nan), High: Float(nan), Ratio: Float(nan)}
+	r := SharpResult{Predicted: Float(nan), Low: Float(nan), High: Float(nan), Ratio: Float(nan), SE: Float(nan)}
 	for i := range R {
 		m, seM := measured(i)
 		p, seP := pred(&ev.Sharp.Measures[i])
@@ -470,7 +473,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 			worst, worstStep = dev, ev.Measures[i].Step
 		}
 		if i == R-1 {
-			r.Predicted, r.Low, r.High, r.Ratio = Float(p), Float(p-z*se), Float(p+z*se), Float(m/p)
+			r.Predicted, r.Low, r.High, r.Ratio, r.SE = Float(p), Float(p-z*se), Float(p+z*se), Float(m/p), Float(se)
 		}
 	}
 	r.Inside = inside && compared > 0
@@ -539,7 +542,7 @@ func sharpC3(ev *Evidence, measured float64) SharpResult {
 		func(i int) (float64, float64) { return pm[i].OwnReached, pm[i].OwnReachedSE },
 		func(i int) float64 { return ms[i].Attention.OwnReachedSE },
 		1-ev.Env["δ"], true, sharpZ)
-	return SharpResult{Predicted: Float(p), Low: Float(lo), High: Float(hi), Ratio: Float(measured / p),
+	return SharpResult{Predicted: Float(p), Low: Float(lo), High: Float(hi), Ratio: Float(measured / p), SE: Float(math.NaN()),
 		Inside: measured >= lo && measured <= hi,
 		Band:   fmt.Sprintf("the first records where the population fraction R(t) at or above 1 − ε, ±%.2f·SE (measured and predicted, in quadrature), reaches 1 − δ", sharpZ)}
 }
@@ -569,7 +572,7 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 func sharpC6(ev *Evidence, _ float64) SharpResult {
 	nan := Float(math.NaN())
 	if _, ok := ev.Setting.GlobalArea(); !ok {
-		return SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, Note: "the setting has no global area"}
+		return SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: "the setting has no global area"}
 	}
 	pm, ms := ev.Sharp.Measures, ev.Measures
 	ph := phaseEvents(ev, ev.Env["ε"])
@@ -589,7 +592,7 @@ func sharpC6(ev *Evidence, _ float64) SharpResult {
 		{"own-area mass ½", ph.LocalHalf, own, seOwn, 0.5, true},
 		{"own-area mass 1 − ε", ph.LocalWide, own, seOwn, 1 - ev.Env["ε"], true},
 	}
-	r := SharpResult{Inside: true}
+	r := SharpResult{Inside: true, SE: Float(math.NaN())}
 	var parts []string
 	for _, e := range events {
 		p, lo, hi := crossingBand(ev, e.curve, e.se, e.thr, e.up, z)
