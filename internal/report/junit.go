@@ -106,52 +106,15 @@ func writeJUnit(w io.Writer, r *judge.Report) error {
 	prop("steps", strconv.Itoa(r.Run.Steps))
 	prop("seed", strconv.FormatUint(r.Run.Seed, 10))
 	for _, c := range r.Results {
-		name := strings.TrimSpace(oneLine(c.ID + " " + c.Title))
-		tc := junitCase{Classname: "mimverify.claims", Name: xmlSafe(name), Time: "0"}
-		var out strings.Builder
-		if c.Statement != "" {
-			fmt.Fprintf(&out, "%s\n", oneLine(c.Statement))
-		}
-		fmt.Fprintf(&out, "verdict: %s\nprovenance: %s\n", c.Verdict, c.Provenance)
-		if c.Quantity != "" {
-			fmt.Fprintf(&out, "quantity: %s\n", oneLine(c.Quantity))
-		}
-		fmt.Fprintf(&out, "prediction: %s\n", prediction(c))
-		for _, p := range c.Regime {
-			fmt.Fprintf(&out, "regime: %s\n", evaluated(p))
-		}
-		if len(c.Engines) > 0 {
-			fmt.Fprintf(&out, "engines: %s\n", strings.ReplaceAll(engineList(c.Engines), ",", ", "))
-		}
-		switch c.Verdict {
-		case judge.Holds:
-		case judge.Fails:
+		tc := newJUnitCase(c)
+		switch {
+		case tc.Failure != nil:
 			s.Failures++
-			text := fmt.Sprintf("%s (must be %s %s; %s)", violation(c), c.Relation, prose(c.Predicted), c.Formula)
-			if c.Detail != "" {
-				text += "\n" + c.Detail
-			}
-			tc.Failure = &junitFailure{
-				Message: xmlSafe(violation(c)),
-				Type:    "prediction",
-				Text:    xmlSafe(text),
-			}
-		case judge.NotAsserted:
+		case tc.Skipped != nil:
 			s.Skipped++
-			msg := "outside regime: " + oneLine(outsideRegime(c))
-			if c.Empirical != "" {
-				// Measured all the same: say what the measurement shows.
-				msg = strings.TrimPrefix(resultLabel(c), "n/a, ") + " " + msg
-			}
-			tc.Skipped = &junitSkipped{Message: xmlSafe(msg)}
-		default:
+		case tc.Error != nil:
 			s.Errors++
-			tc.Error = &junitFailure{
-				Message: xmlSafe(fmt.Sprintf("no verdict (%q)", string(c.Verdict))),
-				Text:    xmlSafe(c.Detail),
-			}
 		}
-		tc.SystemOut = &junitText{xmlSafe(out.String())}
 		s.Cases = append(s.Cases, tc)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -167,4 +130,50 @@ func writeJUnit(w io.Writer, r *judge.Report) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// newJUnitCase is one claim's test case: a failure for fails, skipped for
+// not asserted, an error without a verdict; its system-out says the
+// statement, the prediction, the sharp prediction and the regime.
+func newJUnitCase(c judge.ClaimResult) junitCase {
+	name := strings.TrimSpace(oneLine(c.ID + " " + c.Title))
+	tc := junitCase{Classname: "mimverify.claims", Name: xmlSafe(name), Time: "0"}
+	var out strings.Builder
+	if c.Statement != "" {
+		fmt.Fprintf(&out, "%s\n", oneLine(c.Statement))
+	}
+	fmt.Fprintf(&out, "verdict: %s\nprovenance: %s\n", c.Verdict, c.Provenance)
+	if c.Quantity != "" {
+		fmt.Fprintf(&out, "quantity: %s\n", oneLine(c.Quantity))
+	}
+	fmt.Fprintf(&out, "prediction: %s\n", prediction(c))
+	if l := sharpLine(c); l != "" {
+		fmt.Fprintf(&out, "sharp: %s\n", l)
+	}
+	for _, p := range c.Regime {
+		fmt.Fprintf(&out, "regime: %s\n", evaluated(p))
+	}
+	if len(c.Engines) > 0 {
+		fmt.Fprintf(&out, "engines: %s\n", strings.ReplaceAll(engineList(c.Engines), ",", ", "))
+	}
+	switch c.Verdict {
+	case judge.Holds:
+	case judge.Fails:
+		text := fmt.Sprintf("%s (must be %s %s; %s)", violation(c), c.Relation, prose(c.Predicted), c.Formula)
+		if c.Detail != "" {
+			text += "\n" + c.Detail
+		}
+		tc.Failure = &junitFailure{Message: xmlSafe(violation(c)), Type: "prediction", Text: xmlSafe(text)}
+	case judge.NotAsserted:
+		msg := "outside regime: " + oneLine(outsideRegime(c))
+		if c.Empirical != "" {
+			// Measured all the same: say what the measurement shows.
+			msg = strings.TrimPrefix(resultLabel(c), "n/a, ") + " " + msg
+		}
+		tc.Skipped = &junitSkipped{Message: xmlSafe(msg)}
+	default:
+		tc.Error = &junitFailure{Message: xmlSafe(fmt.Sprintf("no verdict (%q)", string(c.Verdict))), Text: xmlSafe(c.Detail)}
+	}
+	tc.SystemOut = &junitText{xmlSafe(out.String())}
+	return tc
 }

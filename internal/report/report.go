@@ -266,6 +266,12 @@ func evaluated(p judge.PredicateResult) string {
 // "measured 0.3 > predicted 0.2". The sign is the true order of the two
 // values, whatever the relation; "vs" when either is not finite.
 func violation(c judge.ClaimResult) string {
+	if sh := c.Sharp; sh.Available() && !sh.Inside {
+		if holds, err := c.Relation.Holds(float64(c.Measured), float64(c.Predicted)); err == nil && holds {
+			return fmt.Sprintf("measured %s outside the reduced ODE's sharp band (%s), though within the envelope (%s %s)",
+				prose(c.Measured), oneLine(sh.Band), c.Relation, prose(c.Predicted))
+		}
+	}
 	op := "vs"
 	if finite(c.Measured) && finite(c.Predicted) {
 		switch {

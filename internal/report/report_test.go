@@ -236,3 +236,20 @@ func TestMarkdown(t *testing.T) {
 		t.Errorf("events table = %q", ev)
 	}
 }
+
+// A claim that fails only its sharp band says so: the measured value
+// within the envelope, outside the reduced ODE's band, in every format
+// that explains failures.
+func TestSharpFailureSaysWhy(t *testing.T) {
+	c := judge.ClaimResult{ID: "C2", Title: "convergence", Verdict: judge.Fails, Relation: "≤",
+		Measured: 0.009, Predicted: 0.6,
+		Sharp: &judge.SharpResult{Engine: "orbit", Predicted: 0.0069, Low: 0.0034, High: 0.0104, Ratio: 1.3,
+			Band: "±4.26·SE at each of the 135 records; the largest deviation is 16.46·SE, at step 5"}}
+	rep := &judge.Report{Format: judge.ReportFormat, Results: []judge.ClaimResult{c}, Summary: map[string]int{"fails": 1}}
+	for _, format := range []string{"text", "markdown", "junit", "html"} {
+		out := render(t, rep, format)
+		if !strings.Contains(out, "outside the reduced ODE") || !strings.Contains(out, "16.46·SE") {
+			t.Errorf("%s: the sharp failure is not explained:\n%s", format, out)
+		}
+	}
+}
