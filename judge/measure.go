@@ -87,6 +87,18 @@ func MeasureAttention(s *theory.Setting, c theory.Correlations, samples []theory
 	return sums.finish(len(samples), eps, delta)
 }
 
+// pairTVs returns the total variations of every pair of reconstructable
+// queries in different areas of one image, over the samples (the values
+// behind Attention.TVQuantile), unsorted.
+func pairTVs(s *theory.Setting, c theory.Correlations, samples []theory.Sample) []float64 {
+	sums := newAttentionSums(s)
+	pi := make([]float64, s.P)
+	for _, smp := range samples {
+		sums.addSample(s, c, smp, pi, true)
+	}
+	return sums.tvs
+}
+
 // attentionSums accumulates what MeasureAttention needs over the samples.
 // Until finish, the fields of at that are means hold sums, and the losses
 // hold totals over all images.

@@ -60,9 +60,21 @@ type Sharp struct {
 	Mode       string
 	CRNSamples int
 	Measures   []PopMeasure
+	// PoolTV lists, sorted, the pairwise total variations (C5) of the
+	// last record's state on PoolImages fresh images.
+	PoolTV     []float64
+	PoolImages int
+	// TrainImages is the number n of training images the claims are
+	// measured on.
+	TrainImages int
 	// Note says why there is no prediction (Measures empty).
 	Note string
 }
+
+// sharpPoolFactor sizes the pool of fresh images C5's prediction is
+// measured on: twice the training images, so that the pool's own error is
+// half the measured quantile's in variance.
+const sharpPoolFactor = 2
 
 // sharpAlpha is the false-alarm rate of one claim's sharp comparison for a
 // Gaussian error: 10⁻⁴, so that a correct model fails a check of its five
@@ -101,12 +113,15 @@ func (r *run) gatherSharp() *Sharp {
 	sh := &Sharp{Engine: engine.Orbit}
 	var pm popMeasurer
 	var x []float64
+	var last theory.Correlations
 	obs := engine.Observer{Record: func(rec *theory.Record) error {
 		o := eng.Used
 		if x == nil {
 			x = make([]float64, o.Dim())
+			last = rec.Correlations.Clone()
 		}
 		o.Project(rec.Correlations, x)
+		last.CopyFrom(rec.Correlations)
 		sh.Measures = append(sh.Measures, pm.measure(r.s, o, x, rec.Step, r.opt.Epsilon))
 		return nil
 	}, Discard: true}
@@ -122,6 +137,12 @@ func (r *run) gatherSharp() *Sharp {
 	// the report (the crossing times use the fraction at or above 1 − ε,
 	// which needs no sort).
 	sh.Measures[len(sh.Measures)-1].OwnQuantile = weightedQuantile(pm.terms, r.opt.Delta)
+	// C5 needs the joint law of two queries of an image, which the orbit
+	// terms do not carry: the final state's pairwise total variations on
+	// a pool of fresh images stand for it (§1).
+	pool := r.s.Samples(r.opt.Seed+3<<32, sharpPoolFactor*len(r.problem.Samples))
+	sh.PoolImages, sh.PoolTV, sh.TrainImages = len(pool), pairTVs(r.s, last, pool), len(r.problem.Samples)
+	sort.Float64s(sh.PoolTV)
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
 	if sh.Mode != dynamics.OrbitCRN {
 		sh.CRNSamples = 0
@@ -404,13 +425,13 @@ var sharpPredictions = map[string]func(ev *Evidence, measured float64) SharpResu
 	"C2": sharpC2,
 	"C3": sharpC3,
 	"C4": sharpC4,
+	"C5": sharpC5,
 	"C6": sharpC6,
 	"C7": sharpC7,
 }
 
 var sharpNotes = map[string]string{
 	"C1": "C1 is itself sharp: the full model and the exact recursion agree to rounding",
-	"C5": "the total variation between two queries of one image needs their joint law, which the orbit terms (one query at a time) do not carry",
 	"C8": "C8 compares engines against derived bounds already (docs/AGREEMENT.md)",
 }
 
@@ -607,4 +628,30 @@ func sharpC6(ev *Evidence, _ float64) SharpResult {
 	}
 	r.Band = fmt.Sprintf("events of the local queries (±%.2f·SE, Bonferroni over 3): %s", z, strings.Join(parts, "; "))
 	return r
+}
+
+// sharpC5 predicts the 2δ-quantile of the pairwise total variation at the
+// last record from the reduced ODE's final state on a pool of fresh images
+// (the joint law of two queries is not in the orbit terms). The measured
+// quantile of n images estimates the level 2δ of the law; the fraction of
+// pairs below a value is a mean over images of per-image fractions in
+// [0, 1], whose variance is at most p(1 − p), so its standard error is at
+// most √(p(1 − p)(1/n + 1/n_pool)) with the pool's; the band is the pool's
+// quantiles at the levels 2δ ∓ sharpZ of it (docs/SHARP.md §2).
+func sharpC5(ev *Evidence, measured float64) SharpResult {
+	nan := Float(math.NaN())
+	sh := ev.Sharp
+	if len(sh.PoolTV) == 0 {
+		return SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: "no pair of queries in different areas in the pool"}
+	}
+	p := 2 * ev.Env["δ"]
+	n := float64(sh.TrainImages)
+	se := math.Sqrt(p * (1 - p) * (1/n + 1/float64(sh.PoolImages)))
+	q := func(level float64) float64 {
+		return stat.Quantile(math.Min(1, math.Max(0, level)), stat.Empirical, sh.PoolTV, nil)
+	}
+	pred, lo, hi := q(p), q(p-sharpZ*se), q(p+sharpZ*se)
+	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: nan,
+		Inside: measured >= lo && measured <= hi,
+		Band: fmt.Sprintf("the %d-image pool's quantiles at the levels 2δ ∓ %.2f·SE_level, SE_level = √(p(1 − p)(1/n + 1/n_pool)) = %.3g", sh.PoolImages, sharpZ, se)}
 }
