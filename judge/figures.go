@@ -51,6 +51,7 @@ func figures(s *theory.Setting, ev *Evidence, eps float64) ([]Series, []Event) {
 		{Figure: "PP correlations", Name: "max |B|", X: X, Y: col(func(m *Measure) float64 { return m.FP.MaxAbsB })},
 		{Figure: "PP correlations", Name: "FP share of the logit gap (C4)", X: X, Y: col(func(m *Measure) float64 { return m.Attention.FPShare })},
 	}
+	series = append(series, sharpSeries(ev, X)...)
 	g, global := s.GlobalArea()
 	if global {
 		series = append(series,
@@ -69,6 +70,28 @@ func figures(s *theory.Setting, ev *Evidence, eps float64) ([]Series, []Event) {
 		}
 	}
 	return series, phaseEvents(ev, eps).Events(s.Eta, global)
+}
+
+// sharpSeries returns the reduced ODE's curves (docs/SHARP.md) beside the
+// measured ones, when the sharp predictions were made: the reconstructable
+// loss, 1 − the mean own-area mass and the fraction at or above 1 − ε.
+func sharpSeries(ev *Evidence, X []Float) []Series {
+	sh := ev.Sharp
+	if sh == nil || len(sh.Measures) != len(ev.Measures) {
+		return nil
+	}
+	col := func(f func(p *PopMeasure) float64) []Float {
+		y := make([]Float, len(sh.Measures))
+		for i := range sh.Measures {
+			y[i] = Float(f(&sh.Measures[i]))
+		}
+		return y
+	}
+	return []Series{
+		{Figure: "loss", Name: "reconstructable part, reduced ODE (sharp)", X: X, Y: col(func(p *PopMeasure) float64 { return p.ReconstructableLoss })},
+		{Figure: "attention mass on own area", Name: "fraction ≥ 1 − ε, reduced ODE (sharp)", X: X, Y: col(func(p *PopMeasure) float64 { return p.OwnReached })},
+		{Figure: "1 − attention mass on own area", Name: "1 − mean, reduced ODE (sharp)", X: X, Y: col(func(p *PopMeasure) float64 { return 1 - p.OwnMean })},
+	}
 }
 
 func evalOrNaN(e expr.Expr, env expr.Env) float64 {
