@@ -653,5 +653,5 @@ func sharpC5(ev *Evidence, measured float64) SharpResult {
 	pred, lo, hi := q(p), q(p-sharpZ*se), q(p+sharpZ*se)
 	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: nan,
 		Inside: measured >= lo && measured <= hi,
-		Band: fmt.Sprintf("the %d-image pool's quantiles at the levels 2δ ∓ %.2f·SE_level, SE_level = √(p(1 − p)(1/n + 1/n_pool)) = %.3g", sh.PoolImages, sharpZ, se)}
+		Band:   fmt.Sprintf("the %d-image pool's quantiles at the levels 2δ ∓ %.2f·SE_level, SE_level = √(p(1 − p)(1/n + 1/n_pool)) = %.3g", sh.PoolImages, sharpZ, se)}
 }
