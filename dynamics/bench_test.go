@@ -1,10 +1,10 @@
 package dynamics
 
 import (
-	"gonum.org/v1/gonum/floats"
-
 	"os"
 	"testing"
+
+	"gonum.org/v1/gonum/floats"
 
 	"mimverify/theory"
 )

@@ -1,12 +1,12 @@
 package dynamics
 
 import (
-	"gonum.org/v1/gonum/floats"
-
 	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"gonum.org/v1/gonum/floats"
 
 	"mimverify/engine"
 	"mimverify/theory"
