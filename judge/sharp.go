@@ -448,7 +448,7 @@ func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
 	case !ok:
 		return noSharp(sharpNotes[id])
 	case ev.Sharp == nil:
-		return noSharp("not computed (Options.NoSharp; sweeps without --sharp)")
+		return noSharp("not computed (check --sharp=false, or a sweep without --sharp)")
 	case ev.Sharp.Note != "":
 		return noSharp(ev.Sharp.Note)
 	case len(ev.Sharp.Measures) != len(ev.Measures):

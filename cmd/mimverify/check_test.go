@@ -197,3 +197,16 @@ func TestRequiredClaimNotAssertedFails(t *testing.T) {
 		}
 	}
 }
+
+// check --sharp=false judges the envelopes alone and says so per claim;
+// the default makes the sharp predictions.
+func TestCheckSharpFlag(t *testing.T) {
+	status, out, errs := runCLI(t, "check", "--preset", "global-local", "--claims", "C2", "--sharp=false", "--progress", "never")
+	if status != 0 || !strings.Contains(out, "not computed (check --sharp=false") {
+		t.Errorf("--sharp=false: status %d, output:\n%s%s", status, out, errs)
+	}
+	status, out, errs = runCLI(t, "check", "--preset", "global-local", "--claims", "C2", "--progress", "never")
+	if status != 0 || !strings.Contains(out, "reduced ODE (orbit, enumerate) predicts") {
+		t.Errorf("default: status %d, output:\n%s%s", status, out, errs)
+	}
+}
