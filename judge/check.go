@@ -328,6 +328,9 @@ func (r *run) gather() error {
 		r.ev.Agreement = agreement
 		r.engines = append(r.engines, engine.Population, engine.Flow)
 	}
+	if r.ev.Sharp != nil && r.ev.Sharp.Note == "" {
+		r.engines = append(r.engines, engine.Orbit)
+	}
 	return nil
 }
 
