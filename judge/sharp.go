@@ -472,15 +472,21 @@ func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
 func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm *PopMeasure) (v, se float64)) SharpResult {
 	R := len(ev.Measures)
 	z := distuv.UnitNormal.Quantile(1 - sharpAlpha/(2*float64(R)))
-	worst, worstStep, inside, compared := 0.0, 0, true, 0
+	worst, worstStep, inside, compared, skipped := 0.0, 0, true, 0, 0
 	nan := math.NaN()
 	r := SharpResult{Predicted: Float(nan), Low: Float(nan), High: Float(nan), Ratio: Float(nan), SE: Float(nan)}
 	for i := range R {
 		m, seM := measured(i)
 		p, seP := pred(&ev.Sharp.Measures[i])
 		se := math.Hypot(seM, seP)
-		if math.IsNaN(m) && math.IsNaN(p) {
-			continue // neither side defined (e.g. the FP share at Q = 0)
+		if math.IsNaN(m) || math.IsNaN(p) {
+			// Undefined on a side (the FP share at Q = 0; no
+			// reconstructable query in the law or the images): nothing to
+			// compare at this record, said in the band's text.
+			if !(math.IsNaN(m) && math.IsNaN(p)) {
+				skipped++
+			}
+			continue
 		}
 		compared++
 		dev := math.Abs(m-p) / se
@@ -499,6 +505,9 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 	}
 	r.Inside = inside && compared > 0
 	r.Band = fmt.Sprintf("±%.2f·SE at each of the %d records (SE = √(SE_n² + SE_pred²); Bonferroni for a %.2g false-alarm rate); the largest deviation is %.2f·SE, at step %d", z, compared, sharpAlpha, worst, worstStep)
+	if skipped > 0 {
+		r.Band += fmt.Sprintf("; %d records defined on one side only, not compared", skipped)
+	}
 	return r
 }
 
