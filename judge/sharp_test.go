@@ -4,6 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"mimverify/dynamics"
 	"mimverify/engine"
 	"mimverify/theory"
@@ -81,6 +84,153 @@ func TestPopulationLawMatchesAllMasks(t *testing.T) {
 		}
 		if !(pop.OwnMean > 0.3 && pop.OwnMean < 0.99) {
 			t.Errorf("keys %s: own-area mass %g at step 40: the state is not in the interesting range the test needs", keys, pop.OwnMean)
+		}
+	}
+}
+
+// synthEvidence is evidence with R records whose measured reconstructable
+// loss is the predicted one plus dev(i) standard errors (SE 0.01 measured,
+// 0 predicted), and whose fraction at or above 1 − ε rises linearly.
+func synthEvidence(R int, dev func(i int) float64) *Evidence {
+	ev := &Evidence{Env: map[string]float64{"ε": 0.1, "δ": 0.1}, Sharp: &Sharp{}}
+	for i := range R {
+		pred := 1.0 / float64(i+1)
+		reached := float64(i) / float64(R-1)
+		ev.Measures = append(ev.Measures, Measure{Step: 10 * i, Attention: Attention{
+			ReconstructableLoss: pred + dev(i)*0.01, ReconstructableLossSE: 0.01,
+			OwnReached: reached, OwnReachedSE: 0.01}})
+		ev.Sharp.Measures = append(ev.Sharp.Measures, PopMeasure{Step: 10 * i, ReconstructableLoss: pred, OwnReached: reached})
+	}
+	return ev
+}
+
+// The curve band holds a curve within z_R standard errors everywhere and
+// rejects one that leaves it at a single record, on either side.
+func TestCurveBandEdges(t *testing.T) {
+	const R = 50
+	z := distuv.UnitNormal.Quantile(1 - sharpAlpha/(2*R))
+	for _, c := range []struct {
+		name   string
+		dev    func(i int) float64
+		inside bool
+	}{
+		{"on the prediction", func(int) float64 { return 0 }, true},
+		{"just inside everywhere", func(int) float64 { return 0.99 * z }, true},
+		{"just outside at one record, above", func(i int) float64 { return map[bool]float64{true: 1.01 * z}[i == 17] }, false},
+		{"just outside at one record, below", func(i int) float64 { return map[bool]float64{true: -1.01 * z}[i == 3] }, false},
+	} {
+		ev := synthEvidence(R, c.dev)
+		r := sharpC2(ev, ev.Measures[R-1].Attention.ReconstructableLoss)
+		if r.Inside != c.inside {
+			t.Errorf("%s: inside = %v, want %v (%s)", c.name, r.Inside, c.inside, r.Band)
+		}
+	}
+}
+
+// The crossing band of C3 brackets the predicted crossing by the records
+// where R ± z·SE reaches 1 − δ, and a measured time outside it fails.
+func TestCrossingBandEdges(t *testing.T) {
+	ev := synthEvidence(101, func(int) float64 { return 0 })
+	zse := 0.01 * sharpZ
+	// R(i) = i/100 reaches 1 − δ = 0.9 at record 90 (step 900); R ± z·SE
+	// reaches it at the first records i ≥ 100·(0.9 ∓ z·SE).
+	lo, hi := 10*math.Ceil(100*(0.9-zse)), 10*math.Ceil(100*(0.9+zse))
+	r := sharpC3(ev, 900)
+	if float64(r.Predicted) != 900 || float64(r.Low) != lo || float64(r.High) != hi || !r.Inside {
+		t.Errorf("band %v [%v, %v], inside %v; want 900 [%v, %v]", r.Predicted, r.Low, r.High, r.Inside, lo, hi)
+	}
+	if early := sharpC3(ev, lo-10); early.Inside {
+		t.Errorf("a crossing one record before the band is inside: %+v", early)
+	}
+	if late := sharpC3(ev, hi+10); late.Inside {
+		t.Errorf("a crossing one record after the band is inside: %+v", late)
+	}
+}
+
+// The CRN standard errors of the population law (crnSE) are what they
+// claim: over 24 independent sets of draws at one state, the spread of
+// the mean own-area mass, the fraction at or above 1 − ε and the loss
+// matches the mean reported SE. The spread of 24 values is itself known to
+// ±15 % (1/√(2·23)); [0.6, 1.6] is about three of those. The state (8
+// steps from Q = 0) and the threshold put the fraction near ½: near 0 or 1
+// a set of draws with no miss reports SE 0, the rare-event bias of any
+// plug-in binomial SE.
+func TestCRNStandardErrors(t *testing.T) {
+	s, err := theory.Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &dynamics.OrbitEngine{Options: dynamics.OrbitOptions{CRNSamples: 256}}
+	tr, err := eng.Run(engine.NewProblem(&s, nil, 1), engine.Every(8, 8), engine.Observer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seeds = 24
+	vals := make([][3]float64, seeds)
+	var ses [3]float64
+	for i := range seeds {
+		o, err := dynamics.NewOrbit(&s, dynamics.OrbitOptions{CRNSamples: 256, Seed: uint64(100 + i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float64, o.Dim())
+		o.Project(tr.Final().Correlations, x)
+		var pm popMeasurer
+		m := pm.measure(&s, o, x, 8, 0.22) // 1 − ε at the mean own-area mass
+		vals[i] = [3]float64{m.OwnMean, m.OwnReached, m.ReconstructableLoss}
+		ses[0] += m.OwnMeanSE / seeds
+		ses[1] += m.OwnReachedSE / seeds
+		ses[2] += m.ReconstructableLossSE / seeds
+	}
+	for k, name := range []string{"mean own-area mass", "fraction ≥ 1 − ε", "reconstructable loss"} {
+		col := make([]float64, seeds)
+		for i := range vals {
+			col[i] = vals[i][k]
+		}
+		sd := stat.StdDev(col, nil)
+		if r := sd / ses[k]; !(r >= 0.6 && r <= 1.6) {
+			t.Errorf("%s: spread over draws %.3g, mean reported SE %.3g (ratio %.2f)", name, sd, ses[k], r)
+		} else {
+			t.Logf("%s: mean %.3g, spread %.3g, reported SE %.3g (ratio %.2f)", name, stat.Mean(col, nil), sd, ses[k], r)
+		}
+	}
+}
+
+// The measured side's standard errors (per-image ratio estimators) are
+// what they claim: over 24 independent sets of 128 images at one state,
+// the spread of the mean own-area mass, the fraction at or above 1 − ε,
+// the reconstructable loss and the FP share matches the mean reported SE
+// (the same [0.6, 1.6] as TestCRNStandardErrors).
+func TestImageStandardErrors(t *testing.T) {
+	s, err := theory.Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := (&dynamics.OrbitEngine{}).Run(engine.NewProblem(&s, nil, 1), engine.Every(8, 8), engine.Observer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tr.Final().Correlations
+	const sets = 24
+	stats := func(a *Attention) [4][2]float64 {
+		return [4][2]float64{{a.OwnMean, a.OwnMeanSE}, {a.OwnReached, a.OwnReachedSE},
+			{a.ReconstructableLoss, a.ReconstructableLossSE}, {a.FPShare, a.FPShareSE}}
+	}
+	var vals [4][]float64
+	var ses [4]float64
+	for i := range sets {
+		a := MeasureAttention(&s, c, s.Samples(uint64(200+i), 128), 0.22, 0.1, false)
+		for k, v := range stats(&a) {
+			vals[k] = append(vals[k], v[0])
+			ses[k] += v[1] / sets
+		}
+	}
+	for k, name := range []string{"mean own-area mass", "fraction ≥ 1 − ε", "reconstructable loss", "FP share"} {
+		sd := stat.StdDev(vals[k], nil)
+		if r := sd / ses[k]; !(r >= 0.6 && r <= 1.6) {
+			t.Errorf("%s: spread over image sets %.3g, mean reported SE %.3g (ratio %.2f)", name, sd, ses[k], r)
+		} else {
+			t.Logf("%s: mean %.3g, spread %.3g, reported SE %.3g (ratio %.2f)", name, stat.Mean(vals[k], nil), sd, ses[k], r)
 		}
 	}
 }
