@@ -356,7 +356,8 @@ func sharpLine(c judge.ClaimResult) string {
 	status := "inside the band"
 	switch {
 	case !sh.Available():
-		status = "not asserted"
+		why, _, _ := strings.Cut(sh.Note, ";")
+		status = "reported, not asserted (" + strings.TrimPrefix(oneLine(why), "reported, not asserted: ") + ")"
 	case !sh.Inside:
 		status = "OUTSIDE the band"
 	}
