@@ -283,14 +283,8 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	samples, err := c.sampleSet()
+	samples, err := c.checkedSamples()
 	if err != nil {
-		return err
-	}
-	if err := c.checkCost(); err != nil {
-		return err
-	}
-	if err := c.checkOutputSize(); err != nil {
 		return err
 	}
 	eng, err := c.spec.New(c.opts)
@@ -358,6 +352,19 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	}
 	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
+}
+
+// checkedSamples returns the run's sample set once the run's cost and its
+// output's size are within their limits.
+func (c *runConfig) checkedSamples() ([]theory.Sample, error) {
+	samples, err := c.sampleSet()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkCost(); err != nil {
+		return nil, err
+	}
+	return samples, c.checkOutputSize()
 }
 
 // checkCost refuses, as bad input, a run whose estimated memory exceeds
