@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/engine"
 	"mimverify/internal/mutant"
 	"mimverify/theory"
@@ -171,7 +173,7 @@ func (f *Flow) run(p engine.Problem, sch engine.Schedule, obs engine.Observer, w
 				dev.Flat()[j] = eta * u
 			}
 			gap.Deviation = append(gap.Deviation, dev)
-			gap.Predicted = append(gap.Predicted, maxAbs(dev.Flat()))
+			gap.Predicted = append(gap.Predicted, floats.Norm(dev.Flat(), math.Inf(1)))
 			gap.Bound = append(gap.Bound, eta*y[2*n])
 		}
 		return rec.Stepped(sch.Record[i])
@@ -213,12 +215,4 @@ func flowError(err error, sh theory.Shape, n int, eta float64) error {
 		return &theory.NonFiniteError{Engine: string(engine.Flow), Step: int(math.Round(nd.T / eta)), Quantity: q, Value: nd.Value}
 	}
 	return fmt.Errorf("flow: %w", err)
-}
-
-func maxAbs(xs []float64) float64 {
-	m := 0.0
-	for _, x := range xs {
-		m = math.Max(m, math.Abs(x))
-	}
-	return m
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/theory"
 )
 
@@ -120,7 +122,7 @@ func checkRelations(s *theory.Setting, o *Orbit, opt ReduceOptions) Relations {
 			x[i] -= s.Eta * g[i]
 		}
 		r.Steps = t
-		scale := normInf(x)
+		scale := floats.Norm(x, math.Inf(1))
 		for _, p0 := range reps {
 			for k, cl := range s.Clusters {
 				sum := make([]float64, cl.NumAreas())

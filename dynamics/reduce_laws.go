@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"mimverify/theory"
@@ -98,7 +99,7 @@ func findLaws(s *theory.Setting, o *Orbit, names []string, opt ReduceOptions) La
 		x := state()
 		se := make([]float64, D)
 		o.GradStdErr(x, se)
-		laws.CRNRelErr = l2norm(se) / l2norm(gt.grad(x))
+		laws.CRNRelErr = floats.Norm(se, 2) / floats.Norm(gt.grad(x), 2)
 		laws.Note = fmt.Sprintf("the orbit gradients are common-random-number estimates (mode crn, relative standard error ‖se‖/‖g‖ = %.2g at a random state). "+
 			"The CRN objective is symmetric only in law: an orbit's per-entry gradient is estimated at one representative entry, so a law of the population "+
 			"(e.g. Σ_q B[p][q]) holds only to the sampling error, and the null space holds only the laws exact for every sample. "+
@@ -112,7 +113,7 @@ func (l *Laws) nullSpace(grads [][]float64, names []string) {
 	M, D := len(grads), len(grads[0])
 	G := mat.NewDense(M, D, nil)
 	for i, g := range grads {
-		n := normInf(g)
+		n := floats.Norm(g, math.Inf(1))
 		if n == 0 {
 			n = 1
 		}
@@ -291,32 +292,16 @@ func lawText(w []float64, names []string) string {
 	return b.String()
 }
 
-func normInf(v []float64) float64 {
-	m := 0.0
-	for _, x := range v {
-		m = math.Max(m, math.Abs(x))
-	}
-	return m
-}
-
-func l2norm(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x * x
-	}
-	return math.Sqrt(s)
-}
-
 // residual returns max over grads of |w·g|/(‖w‖·‖g‖) (0 for g = 0).
 func residual(w []float64, grads [][]float64) float64 {
 	worst := 0.0
-	nw := l2norm(w)
+	nw := floats.Norm(w, 2)
 	for _, g := range grads {
 		d := 0.0
 		for i, c := range w {
 			d += c * g[i]
 		}
-		if ng := l2norm(g); ng > 0 && nw > 0 {
+		if ng := floats.Norm(g, 2); ng > 0 && nw > 0 {
 			worst = math.Max(worst, math.Abs(d)/(nw*ng))
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/theory"
 	"mimverify/theory/expr"
 )
@@ -111,7 +113,7 @@ func TestReduceExpressionsMatchEngine(t *testing.T) {
 			g := make([]float64, o.Dim())
 			loss, _ := o.LossGrad(x, g)
 			rhs, l := evalSystem(t, m, names, x)
-			scale := math.Max(normInf(g), normInf(g0))
+			scale := math.Max(floats.Norm(g, math.Inf(1)), floats.Norm(g0, math.Inf(1)))
 			for i := range g {
 				worst = math.Max(worst, math.Abs(rhs[i]+g[i])/scale)
 			}
@@ -144,7 +146,7 @@ func TestReduceComparisonDetects(t *testing.T) {
 	o.LossGrad(x, g)
 	m.Params["γ"] += 1e-6
 	rhs, _ := evalSystem(t, m, names, x)
-	if d := math.Abs(rhs[0]+g[0]) / normInf(g); !(d > 1e-9) {
+	if d := math.Abs(rhs[0]+g[0]) / floats.Norm(g, math.Inf(1)); !(d > 1e-9) {
 		t.Errorf("γ perturbed by 1e-6: difference %.3g, the comparison would not notice", d)
 	}
 	m.Params["γ"] -= 1e-6
@@ -152,7 +154,7 @@ func TestReduceComparisonDetects(t *testing.T) {
 	// printed right-hand side; drop the divisor and the check fails.
 	m.RHS[1] = expr.Mul(expr.Num(float64(m.Divisor[1])), m.RHS[1])
 	rhs, _ = evalSystem(t, m, names, x)
-	if rel := math.Abs(rhs[1]+g[1]) / normInf(g); !(rel > 1e-3) {
+	if rel := math.Abs(rhs[1]+g[1]) / floats.Norm(g, math.Inf(1)); !(rel > 1e-3) {
 		t.Errorf("right-hand side without its divisor %d differs from −g_β by only %.3g", m.Divisor[1], rel)
 	}
 }
@@ -344,7 +346,7 @@ func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand)
 		// engine's rounding is relative to l0 = ½z²·γ·P·λ, the loss at
 		// zero attention on the own area, and l0/P per entry.
 		l0 := 0.5 * s.Z.L * s.Z.L * s.Gamma * float64(s.P) * s.LossScale()
-		scale := math.Max(math.Max(normInf(gr), normInf(g0)), l0/float64(s.P))
+		scale := math.Max(math.Max(floats.Norm(gr, math.Inf(1)), floats.Norm(g0, math.Inf(1))), l0/float64(s.P))
 		lscale := math.Max(math.Max(math.Abs(loss), loss0), l0)
 		for i := range gr {
 			worst = math.Max(worst, math.Abs(rhs[i]+gr[i])/scale)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/dynamics"
 	"mimverify/engine"
 	"mimverify/theory"
@@ -32,7 +34,7 @@ func Expansion(s *theory.Setting, obj dynamics.Objective, path []theory.Record, 
 		}
 		norm := 0.0
 		for it := 0; it < iterations; it++ {
-			n := l2(v)
+			n := floats.Norm(v, 2)
 			if n == 0 {
 				break
 			}
@@ -43,19 +45,11 @@ func Expansion(s *theory.Setting, obj dynamics.Objective, path []theory.Record, 
 			for i := range v {
 				v[i] -= s.Eta * hv[i]
 			}
-			norm = l2(v)
+			norm = floats.Norm(v, 2)
 		}
 		prod *= math.Max(1, norm)
 	}
 	return prod
-}
-
-func l2(v []float64) float64 {
-	ss := 0.0
-	for _, a := range v {
-		ss += a * a
-	}
-	return math.Sqrt(ss)
 }
 
 // SampleSpread returns √tr Cov(G_i) for G_i = η Σ_{s<t} ∇ℓ_i(θ_s), the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"mimverify/theory"
@@ -168,7 +169,7 @@ func withinImageStats(s *theory.Setting, samples []theory.Sample) []lawStat {
 		for _, smp := range samples {
 			if smp.Cluster == k {
 				n++
-				sum += sampleVariance(smp.Z)
+				sum += stat.Variance(smp.Z, nil)
 			}
 		}
 		if n == 0 {
@@ -183,16 +184,4 @@ func withinImageStats(s *theory.Setting, samples []theory.Sample) []lawStat {
 		out = append(out, lawStat{name, (sum/float64(n) - sigma2) / math.Sqrt(v/float64(n))})
 	}
 	return out
-}
-
-func sampleVariance(x []float64) float64 {
-	mean := 0.0
-	for _, v := range x {
-		mean += v / float64(len(x))
-	}
-	ss := 0.0
-	for _, v := range x {
-		ss += (v - mean) * (v - mean)
-	}
-	return ss / float64(len(x)-1)
 }
