@@ -64,6 +64,14 @@ type htmlPage struct {
 	Format     string
 }
 
+// sharedCSS is the style both HTML pages (check report, sweep) share.
+const sharedCSS = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",Arial,sans-serif;margin:0;color:#1b1b1b;background:#fafafa;line-height:1.4}
+h2{font-size:1.2rem;margin:1.6rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+th{background:#f0f0f0}
+figure{margin:0;background:#fff;border:1px solid #ddd;padding:.5rem}
+figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
+`
+
 var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -71,19 +79,16 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",Arial,sans-serif;margin:0;color:#1b1b1b;background:#fafafa;line-height:1.4}
-main{max-width:1200px;margin:0 auto;padding:0 1.2rem 2rem}
+` + sharedCSS + `main{max-width:1200px;margin:0 auto;padding:0 1.2rem 2rem}
 header.banner{padding:1rem 1.2rem;color:#fff}
 header.banner h1{margin:0;font-size:1.1rem;font-weight:500;opacity:.9}
 header.banner .verdict{margin:.3rem 0 0;font-size:1.7rem;font-weight:700}
 header.banner .summary{margin:.2rem 0 0;opacity:.95}
 header.fails{background:#b3261e}header.holds{background:#1e7b34}header.none{background:#5f6368}header.unknown{background:#8a6d00}
-h2{font-size:1.2rem;margin:1.6rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table.events{width:auto;min-width:40%}
 table.maps{width:auto}table.maps td{vertical-align:middle}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:.92rem}
 th,td{border:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#f0f0f0}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.rel{text-align:center}
 code{font-family:"DejaVu Sans Mono","Liberation Mono",Menlo,Consolas,monospace;font-size:.88em}
@@ -98,8 +103,6 @@ ul.regime li.bad{color:#b3261e;font-weight:600}
 .mark{display:inline-block;width:1.1em}
 p.why{margin:.15rem 0}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}
-figure{margin:0;background:#fff;border:1px solid #ddd;padding:.5rem}
-figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
 figcaption{font-size:.82rem;color:#555}
 .parts{display:flex;flex-wrap:wrap;gap:1.2rem}
 .parts figure{padding:.6rem}

@@ -41,18 +41,13 @@ var sweepTemplate = template.Must(template.New("sweep").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",Arial,sans-serif;margin:0;color:#1b1b1b;background:#fafafa;line-height:1.4}
-main{max-width:1400px;margin:0 auto;padding:0 1.2rem 2rem}
+` + sharedCSS + `main{max-width:1400px;margin:0 auto;padding:0 1.2rem 2rem}
 header{padding:1rem 1.2rem;background:#2d3e50;color:#fff}header h1{margin:0;font-size:1.3rem}
-h2{font-size:1.2rem;margin:1.6rem 0 .6rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;background:#fff;font-size:.88rem}
 th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
-th{background:#f0f0f0}
 td.holds{background:#eaf6ec}td.fails{background:#fde7e6;font-weight:600}
 td.emp{background:#f2faf3;color:#555}td.breaks{background:#fdf2f0;color:#8a1c14}td.na{color:#777}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1rem}
-figure{margin:0;background:#fff;border:1px solid #ddd;padding:.5rem}
-figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
 </style>
 </head>
 <body>
