@@ -106,7 +106,7 @@ func Claims() []Claim {
 		},
 		{
 			ID: "C8", Title: "agreement between levels", Provenance: Derived,
-			Statement:     "Adjacent levels of SPEC §3 agree within their predicted bounds: GD vs gradient flow within the O(η) first-order gap, finite samples vs population within the O(n^{−1/2}) bound.",
+			Statement:     "Adjacent levels of SPEC §3 agree within their predicted bounds: GD vs gradient flow within the O(η) first-order gap, finite samples vs population within the O(n^{−1/2}) bound, and the finite samples are draws from the setting's law (their statistics within a Bonferroni bound).",
 			Quantity:      "largest ratio measured gap / predicted bound over the agreement checks",
 			PredictedName: "bound ratio", Predicted: Num(1), Relation: LE,
 		},
