@@ -273,18 +273,16 @@ func (ws *weightedSet) checkShape(name string, c theory.Correlations) {
 	}
 }
 
-// lossGrad returns Σ_i w_i ℓ_i and writes the gradient into grad (when
-// non-nil). The per-term losses are left in ws.losses.
+// lossGrad returns Σ_i w_i ℓ_i and writes the gradient into grad, which
+// has c's shape (every Objective computes both: no caller wants the loss
+// alone). The per-term losses are left in ws.losses.
 func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 	ws.checkShape("input", c)
-	withGrad := grad.B != nil
-	if withGrad {
-		ws.checkShape("gradient", grad)
-	}
-	ws.run(phaseEB, ws.nblk, c, grad, withGrad)
-	ws.run(phaseTerms, ws.nblk*ws.tch, c, grad, withGrad)
-	if withGrad && ws.tch > 1 {
-		ws.run(phaseReduce, ws.nblk, c, grad, withGrad)
+	ws.checkShape("gradient", grad)
+	ws.run(phaseEB, ws.nblk, c, grad)
+	ws.run(phaseTerms, ws.nblk*ws.tch, c, grad)
+	if ws.tch > 1 {
+		ws.run(phaseReduce, ws.nblk, c, grad)
 	}
 	// Per-term losses: queries in order; the total: terms in order.
 	loss := 0.0
@@ -310,11 +308,11 @@ const (
 // run runs tasks 0..n−1 of a phase on up to GOMAXPROCS workers, which take
 // them in any order: each task writes only its own rows, so the result does
 // not depend on the number of workers or on the schedule.
-func (ws *weightedSet) run(phase, n int, c, grad theory.Correlations, withGrad bool) {
+func (ws *weightedSet) run(phase, n int, c, grad theory.Correlations) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
 		for i := range n {
-			ws.task(phase, i, c, grad, withGrad, &ws.work[0])
+			ws.task(phase, i, c, grad, &ws.work[0])
 		}
 		return
 	}
@@ -330,23 +328,23 @@ func (ws *weightedSet) run(phase, n int, c, grad theory.Correlations, withGrad b
 				if i >= n {
 					return
 				}
-				ws.task(phase, i, c, grad, withGrad, &ws.work[w])
+				ws.task(phase, i, c, grad, &ws.work[w])
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-func (ws *weightedSet) task(phase, i int, c, grad theory.Correlations, withGrad bool, sc *scratch) {
+func (ws *weightedSet) task(phase, i int, c, grad theory.Correlations, sc *scratch) {
 	switch phase {
 	case phaseEB:
 		ws.fillEB(c, i)
 	case phaseTerms:
 		b, ch := i/ws.tch, i%ws.tch
-		if withGrad && ws.tch > 1 {
+		if ws.tch > 1 {
 			grad = ws.partialView(b, ch, sc)
 		}
-		ws.runBlock(c, grad, b, ch, sc, withGrad)
+		ws.runBlock(c, grad, b, ch, sc)
 	case phaseReduce:
 		ws.reduceBlock(grad, i)
 	}
@@ -394,9 +392,9 @@ func (ws *weightedSet) reduceBlock(grad theory.Correlations, b int) {
 }
 
 // runBlock evaluates, for the terms of chunk ch in order, the masked
-// queries in rows [p0, p0+rowBlock) of block b: their losses into qloss and,
-// with withGrad, rows p0.. of grad (which no other task touches).
-func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scratch, withGrad bool) {
+// queries in rows [p0, p0+rowBlock) of block b: their losses into qloss and
+// rows p0.. of grad (which no other task touches).
+func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scratch) {
 	p0 := b * rowBlock
 	p1 := min(p0+rowBlock, ws.P)
 	P := ws.P
@@ -408,16 +406,12 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 			sc.ebT[q*rowBlock+i] = v
 		}
 	}
-	if withGrad {
-		clear(sc.cT)
-		sc.dOn = [rowBlock]bool{}
-		for k := range grad.A {
-			for p := p0; p < p1; p++ {
-				clear(grad.A[k][p])
-			}
+	clear(sc.cT)
+	sc.dOn = [rowBlock]bool{}
+	for k := range grad.A {
+		for p := p0; p < p1; p++ {
+			clear(grad.A[k][p])
 		}
-	} else {
-		grad = theory.Correlations{}
 	}
 	t0 := ch * ws.tchunk
 	t1 := min(t0+ws.tchunk, len(ws.terms))
@@ -429,9 +423,6 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 			off := ws.qloff[i] - int(st.q0)
 			ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
 		}
-	}
-	if !withGrad {
-		return
 	}
 	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
 	for i := 0; i < p1-p0; i++ {
@@ -496,15 +487,9 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 		has[j] = len(kp) > 0
 		gatherRows(sc.ebT, kp, (*[rowBlock]float64)(tg[j*rowBlock:]))
 	}
-	withGrad := grad.B != nil
-	if withGrad {
-		clear(cg)
-	}
+	clear(cg)
 	ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
 	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
-	if !withGrad {
-		return
-	}
 	for j, h := range has {
 		if h {
 			scatterRows(sc.cT, ws.kpos[koff[j]:koff[j+1]], (*[rowBlock]float64)(cg[j*rowBlock:]))

@@ -9,8 +9,8 @@ import (
 // The per-term evaluation of GradStdErr and the kernel's exponential (the
 // gather and scatter loops are in exact_kernel_rows.go).
 
-// termLossGrad returns the unscaled loss Σ_{p∈M} ℓ_p of one term and, when
-// gB is non-nil, adds weight × its gradient into gA (per cluster, flat P×N_k)
+// termLossGrad returns the unscaled loss Σ_{p∈M} ℓ_p of one term and adds
+// weight × its gradient into gA (per cluster, flat P×N_k)
 // and gB (flat P×P). It evaluates every query by the direct log-sum-exp
 // (queryDirect), independently of the e^B table: it serves
 // PopulationObjective.GradStdErr, which needs the gradient term by term.
@@ -28,12 +28,8 @@ func (ws *weightedSet) termLossGrad(c theory.Correlations, t term, gA [][]float6
 			loss += 0.5 * za * za
 			continue
 		}
-		var garow, gbrow []float64
-		if gB != nil {
-			p := int(ws.qpos[qi])
-			garow, gbrow = gA[k][p*n:(p+1)*n], gB[p*P:(p+1)*P]
-		}
-		loss += ws.queryDirect(c, st, z, qi, sc, weight, garow, gbrow)
+		p := int(ws.qpos[qi])
+		loss += ws.queryDirect(c, st, z, qi, sc, weight, gA[k][p*n:(p+1)*n], gB[p*P:(p+1)*P])
 	}
 	return loss
 }

@@ -66,10 +66,7 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 	k := int(st.k)
 	n := ws.nArea[k]
 	S, rr, zg := sc.s[:ng], sc.r[:ng], z[:ng]
-	var gA [][]float64
-	if grad.B != nil {
-		gA = grad.A[k]
-	}
+	gA := grad.A[k]
 	for qi := qlo; qi < qhi; qi++ {
 		i := qi - qlo
 		p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
@@ -81,11 +78,7 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 			sum += S[j]
 		}
 		if sum < tinySum {
-			var garow, gbrow []float64
-			if gA != nil {
-				garow, gbrow = gA[p][:n], sc.directRow(r, ws.P)
-			}
-			ql[i] = ws.queryDirect(c, st, z, qi, sc, weight, garow, gbrow)
+			ql[i] = ws.queryDirect(c, st, z, qi, sc, weight, gA[p][:n], sc.directRow(r, ws.P))
 			continue
 		}
 		inv := 1 / sum
@@ -105,9 +98,6 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 			rbar += sj * rr[j]
 		}
 		ql[i] = 0.5 * lp
-		if gA == nil {
-			continue
-		}
 		coef := weight * inv
 		garow, cf := gA[p][:n], sc.cg[r:]
 		for j := range garow {
@@ -134,7 +124,7 @@ func (sc *scratch) directRow(r, P int) []float64 {
 
 // queryDirect evaluates masked query qpos[qi] of a structure with keys by
 // the direct log-sum-exp exp(s_{p,q} − max s) over its keys (one exponential
-// per key): it returns ℓ_p and, when garow is not nil, adds weight × the
+// per key): it returns ℓ_p and adds weight × the
 // gradient of ℓ_p into garow (A[k][p][·]) and gbrow (B[p][·]). The kernel
 // uses it when the factored weights underflow.
 func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []float64, qi int, sc *scratch, weight float64, garow, gbrow []float64) float64 {
@@ -174,9 +164,6 @@ func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []flo
 		rr[j] = z[j] * d
 		lp += d * d
 		rbar += S[j] * rr[j]
-	}
-	if garow == nil {
-		return 0.5 * lp
 	}
 	coef := weight * inv
 	for i, q := range kpos {
