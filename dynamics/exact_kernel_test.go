@@ -78,13 +78,7 @@ func TestSampleNoAllocs(t *testing.T) {
 // lies in the area with the smallest z·A, by hundreds of units), which
 // forces the direct log-sum-exp path, against the closed form.
 func TestSampleLargeScores(t *testing.T) {
-	s := theory.Setting{
-		P: 3, Clusters: []theory.Cluster{{Areas: []int{0, 0, 1}}},
-		Z: theory.ZLaw{Kind: theory.ZUniform, L: 0.5, U: 1.5}, Gamma: 0.5, Eta: 1,
-	}
-	if err := s.Resolve(); err != nil {
-		t.Fatal(err)
-	}
+	s := threePositions(t)
 	z0, z1 := 0.7, 1.3
 	c := s.Shape().New()
 	c.A[0][0][0], c.A[0][0][1] = 800/z0, 0 // z·A: 800 on area 0, 0 on area 1

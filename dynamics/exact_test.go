@@ -116,9 +116,10 @@ func TestSampleGradFiniteDifference(t *testing.T) {
 	}
 }
 
-// TestSampleLossByHand compares the loss with closed forms written out for a
-// three-position, one-cluster setting with areas {0, 1} and {2}.
-func TestSampleLossByHand(t *testing.T) {
+// threePositions is the one-cluster setting of the hand-worked tests:
+// positions 0 and 1 in area 0, position 2 in area 1, z ~ uniform[0.5, 1.5].
+func threePositions(t *testing.T) theory.Setting {
+	t.Helper()
 	s := theory.Setting{
 		P: 3, Clusters: []theory.Cluster{{Areas: []int{0, 0, 1}}},
 		Z: theory.ZLaw{Kind: theory.ZUniform, L: 0.5, U: 1.5}, Gamma: 0.5, Eta: 1,
@@ -126,6 +127,13 @@ func TestSampleLossByHand(t *testing.T) {
 	if err := s.Resolve(); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// TestSampleLossByHand compares the loss with closed forms written out for a
+// three-position, one-cluster setting with areas {0, 1} and {2}.
+func TestSampleLossByHand(t *testing.T) {
+	s := threePositions(t)
 	z0, z1 := 0.7, 1.3
 	a00, a01, b01, b02, b00, b21, b20, b22 := 0.3, -0.8, 0.5, 1.1, -0.4, 0.9, 0.2, -1.7
 	c := s.Shape().New()
