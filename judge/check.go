@@ -355,15 +355,8 @@ func (r *run) gatherMain(exact engine.Engine) error {
 			Attention: MeasureAttention(r.s, rec.Correlations, r.problem.Samples, r.opt.Epsilon, r.opt.Delta, tv),
 			FP:        SummarizeFP(r.s, rec.Correlations)}
 	}
-	obs := engine.Observer{Record: func(rec *theory.Record) error {
-		measures = append(measures, measure(rec, false))
-		if r.settled(measures) {
-			return errSettled
-		}
-		return nil
-	}}
-	main, err := exact.Run(r.problem, r.schedule, obs)
-	if err != nil && !errors.Is(err, errSettled) {
+	main, err := r.runSettling(exact, &measures, func(rec *theory.Record) Measure { return measure(rec, false) })
+	if err != nil {
 		return err
 	}
 	if len(measures) != len(main.Records) { // an engine that does not call its observer
@@ -390,6 +383,24 @@ func (r *run) finishMain(main *theory.Trajectory, measures []Measure, held *Atte
 		r.schedule.Record = append(r.schedule.Record, rec.Step)
 	}
 	r.ev.Main, r.ev.Measures, r.ev.HeldOut = main, measures, held
+}
+
+// runSettling runs the main trajectory on eng, appending measure(record)
+// to *measures as each record is made, and stops the run once the claims'
+// measurements are settled (settled; not an error).
+func (r *run) runSettling(eng engine.Engine, measures *[]Measure, measure func(*theory.Record) Measure) (theory.Trajectory, error) {
+	obs := engine.Observer{Record: func(rec *theory.Record) error {
+		*measures = append(*measures, measure(rec))
+		if r.settled(*measures) {
+			return errSettled
+		}
+		return nil
+	}}
+	tr, err := eng.Run(r.problem, r.schedule, obs)
+	if errors.Is(err, errSettled) {
+		err = nil
+	}
+	return tr, err
 }
 
 // minMainSteps is the shortest main run: enough for C4's and C7's slopes in

@@ -1,7 +1,6 @@
 package judge
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -34,21 +33,16 @@ func (r *run) gatherOrbitMain() error {
 	var pm popMeasurer
 	var x []float64
 	var measures []Measure
-	obs := engine.Observer{Record: func(rec *theory.Record) error {
+	main, err := r.runSettling(eng, &measures, func(rec *theory.Record) Measure {
 		if x == nil {
 			x = make([]float64, eng.Used.Dim())
 		}
 		eng.Used.Project(rec.Correlations, x)
 		p := pm.measure(r.s, eng.Used, x, rec.Step, r.opt.Epsilon)
 		p.OwnQuantile = weightedQuantile(pm.terms, r.opt.Delta)
-		measures = append(measures, Measure{Step: rec.Step, Loss: rec.Loss, Attention: p.attention(r.s), FP: SummarizeFP(r.s, rec.Correlations)})
-		if r.settled(measures) {
-			return errSettled
-		}
-		return nil
-	}}
-	main, err := eng.Run(r.problem, r.schedule, obs)
-	if err != nil && !errors.Is(err, errSettled) {
+		return Measure{Step: rec.Step, Loss: rec.Loss, Attention: p.attention(r.s), FP: SummarizeFP(r.s, rec.Correlations)}
+	})
+	if err != nil {
 		return err
 	}
 	last := main.Final()
