@@ -473,8 +473,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 	R := len(ev.Measures)
 	z := distuv.UnitNormal.Quantile(1 - sharpAlpha/(2*float64(R)))
 	worst, worstStep, inside, compared, skipped := 0.0, 0, true, 0, 0
-	nan := math.NaN()
-	r := SharpResult{Predicted: Float(nan), Low: Float(nan), High: Float(nan), Ratio: Float(nan), SE: Float(nan)}
+	r := *noSharp("")
 	for i := range R {
 		m, seM := measured(i)
 		p, seP := pred(&ev.Sharp.Measures[i])
@@ -600,9 +599,8 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 // the number of order violations; Predicted, Low and High are those of the
 // last event, and Ratio its measured/predicted step.
 func sharpC6(ev *Evidence, _ float64) SharpResult {
-	nan := Float(math.NaN())
 	if _, ok := ev.Setting.GlobalArea(); !ok {
-		return SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: "the setting has no global area"}
+		return *noSharp("the setting has no global area")
 	}
 	pm, ms := ev.Sharp.Measures, ev.Measures
 	ph := phaseEvents(ev, ev.Env["ε"])
@@ -648,10 +646,9 @@ func sharpC6(ev *Evidence, _ float64) SharpResult {
 // most √(p(1 − p)(1/n + 1/n_pool)) with the pool's; the band is the pool's
 // quantiles at the levels 2δ ∓ sharpZ of it (docs/SHARP.md §2).
 func sharpC5(ev *Evidence, measured float64) SharpResult {
-	nan := Float(math.NaN())
 	sh := ev.Sharp
 	if len(sh.PoolTV) == 0 {
-		return SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: "no pair of queries in different areas in the pool"}
+		return *noSharp("no pair of queries in different areas in the pool")
 	}
 	p := 2 * ev.Env["δ"]
 	n := float64(sh.TrainImages)
@@ -660,7 +657,7 @@ func sharpC5(ev *Evidence, measured float64) SharpResult {
 		return stat.Quantile(math.Min(1, math.Max(0, level)), stat.Empirical, sh.PoolTV, nil)
 	}
 	pred, lo, hi := q(p), q(p-sharpZ*se), q(p+sharpZ*se)
-	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: nan,
+	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: Float(math.NaN()),
 		Inside: measured >= lo && measured <= hi,
 		Band:   fmt.Sprintf("the %d-image pool's quantiles at the levels 2δ ∓ %.2f·SE_level, SE_level = √(p(1 − p)(1/n + 1/n_pool)) = %.3g", sh.PoolImages, sharpZ, se)}
 }
