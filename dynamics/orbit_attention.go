@@ -1,5 +1,7 @@
 package dynamics
 
+import "fmt"
+
 // This file reads the population law of a masked query's attention off the
 // orbit terms: the distribution that the judge's sharp predictions compare
 // the measured attention with (docs/SHARP.md §1). It shares the orbit
@@ -53,29 +55,78 @@ func (o *Orbit) EachAttention(x []float64, f func(AttentionTerm)) {
 
 func (pr *orbProblem) eachAttention(o *Orbit, x []float64, f func(AttentionTerm)) {
 	t := AttentionTerm{Cluster: pr.k, Query: pr.p0, Area: pr.ownArea, Mass: make([]float64, len(pr.areaClass))}
+	pr.setBWeights(x)
+	pr.eachTerm(o, func(z []float64) { pr.setWeightsFast(x, z) }, func(z, n []float64, w float64) {
+		t.Weight = w
+		pr.attentionTerm(x, z, n, &t)
+		f(t)
+	})
+}
+
+// eachTerm calls emit with the z vector, the unmasked key counts and the
+// weight (expected masked queries per image) of every term of the law
+// EachAttention reads, calling block first with each block's z.
+func (pr *orbProblem) eachTerm(o *Orbit, block func(z []float64), emit func(z, n []float64, w float64)) {
 	perQuery := pr.wLoss / o.s.LossScale()
 	G := len(pr.groups)
-	pr.setBWeights(x)
 	for _, b := range pr.blocks {
 		if o.mode == OrbitCRN && b.sample < 0 {
 			continue // the control variates' quadrature at the mean counts
 		}
-		pr.setWeightsFast(x, b.z)
-		emit := func(n []float64, w float64) {
-			t.Weight = perQuery * b.w * w
-			pr.attentionTerm(x, b.z, n, &t)
-			f(t)
-		}
+		block(b.z)
 		switch {
 		case b.c0 < 0:
-			pr.enum.each(emit)
+			pr.enum.each(func(n []float64, w float64) { emit(b.z, n, perQuery*b.w*w) })
 		case o.mode == OrbitCRN:
-			emit(pr.counts[b.c0*G:(b.c0+1)*G], pr.cweight[b.c0]) // the draw, not its control
+			emit(b.z, pr.counts[b.c0*G:(b.c0+1)*G], perQuery*b.w*pr.cweight[b.c0]) // the draw, not its control
 		default:
 			for cv := b.c0; cv < b.c1; cv++ {
-				emit(pr.counts[cv*G:(cv+1)*G], pr.cweight[cv])
+				emit(b.z, pr.counts[cv*G:(cv+1)*G], perQuery*b.w*pr.cweight[cv])
 			}
 		}
+	}
+}
+
+// GapGradients writes into dFP and dPP (len Dim(), overwritten) the
+// gradients in x of Σ Weight·GapFP and Σ Weight·GapPP over the terms of
+// EachAttention that have HasGap. The gaps are linear in x and the weights
+// do not depend on it, so these are constants of the law: the judge's FP
+// share A/(|A| + |B|) is differentiated with them (docs/SHARP.md §4).
+func (o *Orbit) GapGradients(dFP, dPP []float64) {
+	if len(dFP) != o.Dim() || len(dPP) != o.Dim() {
+		panic(fmt.Sprintf("dynamics: orbit: gap gradients of length %d and %d, must be Dim() = %d", len(dFP), len(dPP), o.Dim()))
+	}
+	clear(dFP)
+	clear(dPP)
+	for _, pr := range o.probs {
+		pr.eachTerm(o, func([]float64) {}, func(z, n []float64, w float64) { pr.gapCoefficients(z, n, w, dFP, dPP) })
+	}
+}
+
+// gapCoefficients adds w times the coefficients of logitGaps' Δ_FP and Δ_PP
+// for count vector n at z.
+func (pr *orbProblem) gapCoefficients(z, n []float64, w float64, dFP, dPP []float64) {
+	var ownKeys, offKeys float64
+	for g, gr := range pr.groups {
+		if gr.class == 0 {
+			ownKeys += n[g]
+		} else {
+			offKeys += n[g]
+		}
+	}
+	if ownKeys == 0 || offKeys == 0 {
+		return
+	}
+	own := pr.classes[0]
+	dFP[own.fp] += w * z[own.area]
+	for g, gr := range pr.groups {
+		if gr.class == 0 {
+			dPP[gr.pp] += w * n[g] / ownKeys
+			continue
+		}
+		cl := pr.classes[gr.class]
+		dFP[cl.fp] -= w * n[g] * z[cl.area] / offKeys
+		dPP[gr.pp] -= w * n[g] / offKeys
 	}
 }
 

@@ -17,6 +17,12 @@ type OrbitEngine struct {
 	Options OrbitOptions
 	// Used is set by Run: the objective it built (symmetry, mode, terms).
 	Used *Orbit
+	// Trace, when set, is called at every step t ≤ Steps with the orbit
+	// state x_t and the gradient g_t evaluated at it, before the step: the
+	// whole path, which the judge's linearised noise propagation walks
+	// backwards (docs/SHARP.md §4). The slices are reused: copy what you
+	// keep.
+	Trace func(t int, x, g []float64)
 }
 
 // ID returns engine.MeanField when Options.MeanField, else engine.Orbit.
@@ -64,16 +70,19 @@ func (e *OrbitEngine) Run(p engine.Problem, sch engine.Schedule, obs engine.Obse
 			return rec.Trajectory(), fmt.Errorf("%s: the initial state is not symmetric (%s differs from its orbit average by %.3g): the %s engine runs on the symmetric subspace only (start from Q = 0, or use the population engine)", id, p.Setting.Shape().EntryName(i), d, id)
 		}
 	}
-	return o.descend(id, rec, sch, x)
+	return o.descend(id, rec, sch, x, e.Trace)
 }
 
 // descend is the GD loop of OrbitEngine.Run.
-func (o *Orbit) descend(id engine.ID, rec *engine.Recorder, sch engine.Schedule, x []float64) (theory.Trajectory, error) {
+func (o *Orbit) descend(id engine.ID, rec *engine.Recorder, sch engine.Schedule, x []float64, trace func(int, []float64, []float64)) (theory.Trajectory, error) {
 	g := make([]float64, o.Dim())
 	lift := o.s.Shape().New()
 	eta := o.s.Eta
 	for t := 0; ; t++ {
 		loss, se := o.LossGrad(x, g)
+		if trace != nil {
+			trace(t, x, g)
+		}
 		if rec.Wants(t) {
 			o.Lift(x, lift)
 			if err := rec.Add(t, loss, se, lift); err != nil {

@@ -266,6 +266,11 @@ func (r *run) needs(id engine.ID) bool {
 	return false
 }
 
+// wantsClaim reports whether the claim id is selected.
+func (r *run) wantsClaim(id string) bool {
+	return slices.ContainsFunc(r.claims, func(c theory.Claim) bool { return c.ID == id })
+}
+
 // needsSharp reports whether a selected claim has a sharp prediction.
 func (r *run) needsSharp() bool {
 	if r.opt.NoSharp {

@@ -67,6 +67,14 @@ type Sharp struct {
 	// TrainImages is the number n of training images the claims are
 	// measured on.
 	TrainImages int
+	// HeldImages is the number of held-out images C4's comparison reads.
+	HeldImages int
+	// FPShareStateSE is the first-order standard deviation, over training
+	// sets of n images, of the population FP share at the n-sample final
+	// state about its value at the population state (the state's own
+	// O(n^{−1/2}) error, propagated by the adjoint of the orbit recursion:
+	// docs/SHARP.md §4); NaN when not computed.
+	FPShareStateSE float64
 	// Note says why there is no prediction (Measures empty).
 	Note string
 }
@@ -105,12 +113,17 @@ const (
 // initial state, recorded at the main run's records, and measures the
 // population law of the attention at each record.
 func (r *run) gatherSharp() *Sharp {
-	opt, why := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record))
+	withState := r.wantsClaim("C4")
+	opt, why := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record), withState)
 	if why != "" {
 		return &Sharp{Engine: engine.Orbit, Note: why}
 	}
 	eng := &dynamics.OrbitEngine{Options: opt}
-	sh := &Sharp{Engine: engine.Orbit}
+	sh := &Sharp{Engine: engine.Orbit, FPShareStateSE: math.NaN()}
+	var path orbitPath
+	if withState {
+		eng.Trace = path.trace
+	}
 	var pm popMeasurer
 	var x []float64
 	var last theory.Correlations
@@ -141,8 +154,21 @@ func (r *run) gatherSharp() *Sharp {
 	// terms do not carry: the final state's pairwise total variations on
 	// a pool of fresh images stand for it (§1).
 	pool := r.s.Samples(r.opt.Seed+3<<32, sharpPoolFactor*len(r.problem.Samples))
-	sh.PoolImages, sh.PoolTV, sh.TrainImages = len(pool), pairTVs(r.s, last, pool), len(r.problem.Samples)
+	sh.PoolImages, sh.PoolTV, sh.TrainImages, sh.HeldImages = len(pool), pairTVs(r.s, last, pool), len(r.problem.Samples), len(r.eval)
 	sort.Float64s(sh.PoolTV)
+	if withState {
+		if _, lamT := fpShareGrad(eng.Used, path.x[len(path.x)-1]); lamT != nil {
+			jo, err := jacobianOrbit(r.s, eng)
+			if err != nil {
+				return &Sharp{Engine: engine.Orbit, Note: err.Error()}
+			}
+			se, err := stateSE(r.s, eng.Used, jo, &path, r.problem.Samples, lamT)
+			if err != nil {
+				return &Sharp{Engine: engine.Orbit, Note: err.Error()}
+			}
+			sh.FPShareStateSE = se
+		}
+	}
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
 	if sh.Mode != dynamics.OrbitCRN {
 		sh.CRNSamples = 0
@@ -152,9 +178,33 @@ func (r *run) gatherSharp() *Sharp {
 	return sh
 }
 
+// jacobianCRN is the number of CRN draws per representative of the
+// objective whose Jacobian the adjoint of the state noise uses: an eighth
+// of the run's, at least sharpMinCRN (a standard error needs the Jacobian
+// to a few per cent, not to the run's precision).
+func jacobianOrbit(s *theory.Setting, eng *dynamics.OrbitEngine) (*dynamics.Orbit, error) {
+	o := eng.Used
+	if o.Mode() != dynamics.OrbitCRN {
+		return o, nil
+	}
+	opt := eng.Options
+	opt.Mode, opt.Symmetry = dynamics.OrbitCRN, o.Symmetry()
+	if opt.CRNSamples == 0 {
+		opt.CRNSamples = dynamics.DefaultCRNSamples
+	}
+	if opt.CRNSamples <= sharpMinCRN {
+		return o, nil
+	}
+	opt.CRNSamples = max(sharpMinCRN, opt.CRNSamples/8)
+	return dynamics.NewOrbit(s, opt)
+}
+
 // sharpOptions chooses the orbit options for a run of the given steps
 // and records within sharpWorkBudget, or says why no prediction is made.
-func sharpOptions(s *theory.Setting, steps, records int) (dynamics.OrbitOptions, string) {
+// withState counts the adjoint of the state noise (C4): one more
+// evaluation per step in enumeration, two at an eighth of the draws in CRN
+// mode (jacobianOrbit).
+func sharpOptions(s *theory.Setting, steps, records int, withState bool) (dynamics.OrbitOptions, string) {
 	opt := dynamics.OrbitOptions{}
 	sy, err := dynamics.FindSymmetry(s)
 	if err != nil {
@@ -169,7 +219,14 @@ func sharpOptions(s *theory.Setting, steps, records int) (dynamics.OrbitOptions,
 		if o.Mode() != dynamics.OrbitCRN {
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
 		}
-		return o.Work() * float64(steps+1+3*records), nil
+		evals := float64(steps + 1 + 3*records)
+		if withState {
+			evals += float64(steps)
+			if o.Mode() == dynamics.OrbitCRN && (opt.CRNSamples == 0 || opt.CRNSamples > sharpMinCRN) {
+				evals -= 0.75 * float64(steps)
+			}
+		}
+		return o.Work() * evals, nil
 	}
 	w, err := cost()
 	if err != nil {
@@ -401,8 +458,11 @@ type SharpResult struct {
 	// draws per query representative".
 	Mode      string `json:"mode,omitempty"`
 	Predicted Float  `json:"predicted"`
-	Low       Float  `json:"low"`
-	High      Float  `json:"high"`
+	// Measured is the value compared with the band: the claim's measured
+	// value, but for C4 the FP share on the held-out images.
+	Measured Float `json:"measured"`
+	Low      Float `json:"low"`
+	High     Float `json:"high"`
 	// Ratio is measured/predicted, the tightness figure, and SE the
 	// combined standard error at the last record behind a curve's band
 	// (null for crossing times, whose band is in steps).
@@ -438,7 +498,7 @@ var sharpNotes = map[string]string{
 // noSharp is the result of a claim without a sharp prediction.
 func noSharp(why string) *SharpResult {
 	nan := Float(math.NaN())
-	return &SharpResult{Predicted: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: why}
+	return &SharpResult{Predicted: nan, Measured: nan, Low: nan, High: nan, Ratio: nan, SE: nan, Note: why}
 }
 
 // sharpFor evaluates a claim's sharp prediction on the evidence.
@@ -499,7 +559,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 			worst, worstStep = dev, ev.Measures[i].Step
 		}
 		if i == R-1 {
-			r.Predicted, r.Low, r.High, r.Ratio, r.SE = Float(p), Float(p-z*se), Float(p+z*se), Float(m/p), Float(se)
+			r.Predicted, r.Measured, r.Low, r.High, r.Ratio, r.SE = Float(p), Float(m), Float(p-z*se), Float(p+z*se), Float(m/p), Float(se)
 		}
 	}
 	r.Inside = inside && compared > 0
@@ -571,25 +631,34 @@ func sharpC3(ev *Evidence, measured float64) SharpResult {
 		func(i int) (float64, float64) { return pm[i].OwnReached, pm[i].OwnReachedSE },
 		func(i int) float64 { return ms[i].Attention.OwnReachedSE },
 		1-ev.Env["δ"], true, sharpZ)
-	return SharpResult{Predicted: Float(p), Low: Float(lo), High: Float(hi), Ratio: Float(measured / p), SE: Float(math.NaN()),
+	return SharpResult{Predicted: Float(p), Measured: Float(measured), Low: Float(lo), High: Float(hi), Ratio: Float(measured / p), SE: Float(math.NaN()),
 		Inside: measured >= lo && measured <= hi,
 		Band:   fmt.Sprintf("the first records where the population fraction R(t) at or above 1 − ε, ±%.2f·SE (measured and predicted, in quadrature), reaches 1 − δ", sharpZ)}
 }
 
-// sharpC4 reports the reduced ODE's FP share beside the measured one, but
-// asserts no band (Note): on the training samples the PP correlations fit
-// the training masks, which lowers the measured share by an O(1/n)
-// optimism that the standard errors do not cover (docs/SHARP.md §4).
+// sharpC4 compares the FP share measured on the held-out images at the
+// last record with the reduced ODE's. The training images are not used:
+// there the PP correlations fit the training masks, an O(1/n) optimism no
+// standard error covers. The band adds, in quadrature, the held-out
+// images' standard error, the prediction's Monte Carlo error and the
+// n-sample state's own error propagated by the adjoint of the orbit
+// recursion (Sharp.FPShareStateSE; docs/SHARP.md §4).
 func sharpC4(ev *Evidence, _ float64) SharpResult {
-	r := curveBand(ev,
-		func(i int) (float64, float64) {
-			a := &ev.Measures[i].Attention
-			return a.FPShare, a.FPShareSE
-		},
-		func(pm *PopMeasure) (float64, float64) { return pm.FPShare, pm.FPShareSE })
-	r.Note = "reported, not asserted: the training-set FP share carries an O(1/n) optimism (PP fits the training masks) that the band does not cover; " + r.Band
-	r.Inside = false
-	return r
+	sh := ev.Sharp
+	if ev.HeldOut == nil {
+		return *noSharp("no held-out images were measured")
+	}
+	pm := sh.Measures[len(sh.Measures)-1]
+	m, seM := ev.HeldOut.FPShare, ev.HeldOut.FPShareSE
+	if math.IsNaN(m) || math.IsNaN(pm.FPShare) || math.IsNaN(sh.FPShareStateSE) {
+		return *noSharp("the FP share is undefined at the last record (no logit gap on either side), or its state error was not computed")
+	}
+	se := math.Sqrt(seM*seM + pm.FPShareSE*pm.FPShareSE + sh.FPShareStateSE*sh.FPShareStateSE)
+	lo, hi := pm.FPShare-sharpZ*se, pm.FPShare+sharpZ*se
+	return SharpResult{Predicted: Float(pm.FPShare), Low: Float(lo), High: Float(hi), Ratio: Float(m / pm.FPShare), SE: Float(se),
+		Measured: Float(m), Inside: m >= lo && m <= hi,
+		Band: fmt.Sprintf("the held-out FP share (%d images) at the last record, ±%.2f·SE with SE = √(SE_held² + SE_pred² + SE_state²) = √(%.2g² + %.2g² + %.2g²): the state's own error from n = %d training images, propagated by the adjoint of the reduced ODE",
+			sh.HeldImages, sharpZ, seM, pm.FPShareSE, sh.FPShareStateSE, sh.TrainImages)}
 }
 
 // sharpC6 predicts C6's three attention events of the local queries —
@@ -631,7 +700,7 @@ func sharpC6(ev *Evidence, _ float64) SharpResult {
 		in := m >= lo && m <= hi
 		r.Inside = r.Inside && in
 		parts = append(parts, fmt.Sprintf("%s at step %v, predicted %v in [%v, %v]", e.name, m, p, lo, hi))
-		r.Predicted, r.Low, r.High, r.Ratio = Float(p), Float(lo), Float(hi), Float(m/p)
+		r.Predicted, r.Measured, r.Low, r.High, r.Ratio = Float(p), Float(m), Float(lo), Float(hi), Float(m/p)
 	}
 	r.Band = fmt.Sprintf("events of the local queries (±%.2f·SE, Bonferroni over 3): %s", z, strings.Join(parts, "; "))
 	return r
@@ -657,7 +726,7 @@ func sharpC5(ev *Evidence, measured float64) SharpResult {
 		return stat.Quantile(math.Min(1, math.Max(0, level)), stat.Empirical, sh.PoolTV, nil)
 	}
 	pred, lo, hi := q(p), q(p-sharpZ*se), q(p+sharpZ*se)
-	return SharpResult{Predicted: Float(pred), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: Float(math.NaN()),
+	return SharpResult{Predicted: Float(pred), Measured: Float(measured), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: Float(math.NaN()),
 		Inside: measured >= lo && measured <= hi,
 		Band:   fmt.Sprintf("the %d-image pool's quantiles at the levels 2δ ∓ %.2f·SE_level, SE_level = √(p(1 − p)(1/n + 1/n_pool)) = %.3g", sh.PoolImages, sharpZ, se)}
 }

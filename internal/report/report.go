@@ -361,5 +361,9 @@ func sharpLine(c judge.ClaimResult) string {
 	case !sh.Inside:
 		status = "OUTSIDE the band"
 	}
-	return fmt.Sprintf("reduced ODE (%s, %s) predicts %s, band [%s, %s], measured/predicted %s: %s", sh.Engine, sh.Mode, prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio), status)
+	compared := ""
+	if m := float64(sh.Measured); !math.IsNaN(m) && m != float64(c.Measured) {
+		compared = fmt.Sprintf(" compared with %s (see the band),", prose(sh.Measured)) // C4: the held-out share
+	}
+	return fmt.Sprintf("reduced ODE (%s, %s) predicts %s, band [%s, %s],%s measured/predicted %s: %s", sh.Engine, sh.Mode, prose(sh.Predicted), prose(sh.Low), prose(sh.High), compared, prose(sh.Ratio), status)
 }
