@@ -318,6 +318,14 @@ func (r *run) gather() error {
 			r.ev.Sharp = r.gatherSharp()
 		}()
 	}
+	// The instrument's self-check reads the main run's last record and
+	// costs two measurements of it: it runs here, while the agreement
+	// stage and the reduced ODE run beside it.
+	var instrument AgreementCheck
+	withInstrument := false
+	if err == nil && withAgreement {
+		instrument, withInstrument = softmaxShiftCheck(r.s, r.ev.Main.Final(), r.problem.Samples)
+	}
 	if err == nil && (r.needs(engine.Full) || r.opt.WithFull) {
 		err = r.gatherC1(exact)
 	}
@@ -331,6 +339,9 @@ func (r *run) gather() error {
 	}
 	if withAgreement {
 		r.ev.Agreement = agreement
+		if withInstrument {
+			r.ev.Agreement = append(r.ev.Agreement, instrument)
+		}
 		r.engines = append(r.engines, engine.Population, engine.Flow)
 	}
 	if r.ev.Sharp != nil && r.ev.Sharp.Note == "" {

@@ -32,8 +32,10 @@ type Evidence struct {
 	// FullExact is the exact recursion over the same T₁ steps, recorded at
 	// every step like Full.
 	FullExact *theory.Trajectory
-	// Agreement lists the engine-agreement checks of C8 (SPEC §3);
-	// AgreementNote says why there are none when they could not be run.
+	// Agreement lists the checks of C8: the engine agreements (SPEC §3),
+	// the samples' law, and the measurement's own shift invariance at the
+	// main run's last record (softmaxShiftCheck); AgreementNote says why
+	// there are none when they could not be run.
 	Agreement     []AgreementCheck
 	AgreementNote string
 	// Sharp is the reduced engine's prediction at the records of Main

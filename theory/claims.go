@@ -106,7 +106,7 @@ func Claims() []Claim {
 		},
 		{
 			ID: "C8", Title: "agreement between levels", Provenance: Derived,
-			Statement:     "Adjacent levels of SPEC §3 agree within their predicted bounds: GD vs gradient flow within the O(η) first-order gap, finite samples vs population within the O(n^{−1/2}) bound, and the finite samples are draws from the setting's law (their statistics within a Bonferroni bound).",
+			Statement:     "Adjacent levels of SPEC §3 agree within their predicted bounds: GD vs gradient flow within the O(η) first-order gap, finite samples vs population within the O(n^{−1/2}) bound, the finite samples are draws from the setting's law (their statistics within a Bonferroni bound), and the judge's attention measurement is invariant under a common shift of every score (within its rounding bound, docs/AGREEMENT.md §7).",
 			Quantity:      "largest ratio measured gap / predicted bound over the agreement checks",
 			PredictedName: "bound ratio", Predicted: Num(1), Relation: LE,
 		},
