@@ -17,7 +17,7 @@ test-race:
 
 ## mutants: the mutation gate — check on default and global-local with each mutant of internal/mutant switched on (docs/JUDGE.md)
 mutants:
-	$(GO) test -tags mutants -count=1 -timeout 30m -run 'TestMutationGate|TestMutantCatalogue' -v ./judge/
+	$(GO) test -tags mutants -count=1 -timeout 30m -run 'TestMutationGate|TestMutantCatalogue|TestEquivalentMutants|TestGateGoal' -v ./judge/
 
 ## bench: the step benchmarks of the three engines (exact, population in CRN mode, full) at
 ## P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each, into bench-exact.txt, bench-population.txt and
