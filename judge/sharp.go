@@ -73,8 +73,9 @@ type Sharp struct {
 	// sets of n images, of the population FP share at the n-sample final
 	// state about its value at the population state (the state's own
 	// O(n^{−1/2}) error, propagated by the adjoint of the orbit recursion:
-	// docs/SHARP.md §4); NaN when not computed.
+	// docs/SHARP.md §4); NaN when not computed, StateNote saying why.
 	FPShareStateSE float64
+	StateNote      string
 	// Note says why there is no prediction (Measures empty).
 	Note string
 }
@@ -104,22 +105,26 @@ var (
 // default the main run and its measurements take about as much.
 // Beyond it the CRN draws per representative are halved (their spread
 // enters the band) down to sharpMinCRN; past that there is no prediction.
+// C4's adjoint comes on top, up to sharpStateBudget times the budget in
+// all: with it, random-regions (460 orbit variables, 64 draws) needs 1.4
+// times the budget; past that only C4 goes without a sharp prediction.
 const (
-	sharpWorkBudget = 3.5e8
-	sharpMinCRN     = 64
+	sharpWorkBudget  = 3.5e8
+	sharpMinCRN      = 64
+	sharpStateBudget = 1.5
 )
 
 // gatherSharp runs the orbit engine on the setting from the problem's
 // initial state, recorded at the main run's records, and measures the
 // population law of the attention at each record.
 func (r *run) gatherSharp() *Sharp {
-	withState := r.wantsClaim("C4")
-	opt, why := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record), withState)
+	opt, why, stateWhy := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record))
+	withState := r.wantsClaim("C4") && stateWhy == ""
 	if why != "" {
 		return &Sharp{Engine: engine.Orbit, Note: why}
 	}
 	eng := &dynamics.OrbitEngine{Options: opt}
-	sh := &Sharp{Engine: engine.Orbit, FPShareStateSE: math.NaN()}
+	sh := &Sharp{Engine: engine.Orbit, FPShareStateSE: math.NaN(), StateNote: stateWhy}
 	var path orbitPath
 	if withState {
 		eng.Trace = path.trace
@@ -157,17 +162,7 @@ func (r *run) gatherSharp() *Sharp {
 	sh.PoolImages, sh.PoolTV, sh.TrainImages, sh.HeldImages = len(pool), pairTVs(r.s, last, pool), len(r.problem.Samples), len(r.eval)
 	sort.Float64s(sh.PoolTV)
 	if withState {
-		if _, lamT := fpShareGrad(eng.Used, path.x[len(path.x)-1]); lamT != nil {
-			jo, err := jacobianOrbit(r.s, eng)
-			if err != nil {
-				return &Sharp{Engine: engine.Orbit, Note: err.Error()}
-			}
-			se, err := stateSE(r.s, eng.Used, jo, &path, r.problem.Samples, lamT)
-			if err != nil {
-				return &Sharp{Engine: engine.Orbit, Note: err.Error()}
-			}
-			sh.FPShareStateSE = se
-		}
+		sh.FPShareStateSE, sh.StateNote = fpShareStateSE(r.s, eng, &path, r.problem.Samples)
 	}
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
 	if sh.Mode != dynamics.OrbitCRN {
@@ -178,76 +173,56 @@ func (r *run) gatherSharp() *Sharp {
 	return sh
 }
 
-// jacobianCRN is the number of CRN draws per representative of the
-// objective whose Jacobian the adjoint of the state noise uses: an eighth
-// of the run's, at least sharpMinCRN (a standard error needs the Jacobian
-// to a few per cent, not to the run's precision).
-func jacobianOrbit(s *theory.Setting, eng *dynamics.OrbitEngine) (*dynamics.Orbit, error) {
-	o := eng.Used
-	if o.Mode() != dynamics.OrbitCRN {
-		return o, nil
-	}
-	opt := eng.Options
-	opt.Mode, opt.Symmetry = dynamics.OrbitCRN, o.Symmetry()
-	if opt.CRNSamples == 0 {
-		opt.CRNSamples = dynamics.DefaultCRNSamples
-	}
-	if opt.CRNSamples <= sharpMinCRN {
-		return o, nil
-	}
-	opt.CRNSamples = max(sharpMinCRN, opt.CRNSamples/8)
-	return dynamics.NewOrbit(s, opt)
-}
-
 // sharpOptions chooses the orbit options for a run of the given steps
 // and records within sharpWorkBudget, or says why no prediction is made.
-// withState counts the adjoint of the state noise (C4): one more
+// C4's adjoint of the state noise (docs/SHARP.md §4) costs one more
 // evaluation per step in enumeration, two at an eighth of the draws in CRN
-// mode (jacobianOrbit).
-func sharpOptions(s *theory.Setting, steps, records int, withState bool) (dynamics.OrbitOptions, string) {
-	opt := dynamics.OrbitOptions{}
+// mode (jacobianOrbit); it may take the reduced run's cost to
+// sharpStateBudget times the budget, and stateWhy says why not when it
+// would exceed that.
+func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOptions, why, stateWhy string) {
 	sy, err := dynamics.FindSymmetry(s)
 	if err != nil {
-		return opt, "the orbit engine cannot run on this setting: " + err.Error()
+		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 	}
 	opt.Symmetry = sy
-	cost := func() (float64, error) {
+	var run, adjoint float64
+	cost := func() error {
 		o, err := dynamics.NewOrbit(s, opt)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if o.Mode() != dynamics.OrbitCRN {
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
 		}
-		evals := float64(steps + 1 + 3*records)
-		if withState {
-			evals += float64(steps)
-			if o.Mode() == dynamics.OrbitCRN && (opt.CRNSamples == 0 || opt.CRNSamples > sharpMinCRN) {
-				evals -= 0.75 * float64(steps)
-			}
+		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
+		if o.Mode() == dynamics.OrbitCRN && (opt.CRNSamples == 0 || opt.CRNSamples > sharpMinCRN) {
+			adjoint /= 4
 		}
-		return o.Work() * evals, nil
+		return nil
 	}
-	w, err := cost()
-	if err != nil {
-		return opt, "the orbit engine cannot run on this setting: " + err.Error()
+	if err := cost(); err != nil {
+		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 	}
-	if w <= sharpWorkBudget {
-		return opt, ""
+	if run > sharpWorkBudget {
+		opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
 	}
-	opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
 	for {
-		if w, err = cost(); err != nil {
-			return opt, err.Error()
+		if err := cost(); err != nil {
+			return opt, err.Error(), ""
 		}
-		if w <= sharpWorkBudget {
-			return opt, ""
+		if run <= sharpWorkBudget {
+			break
 		}
 		if opt.CRNSamples/2 < sharpMinCRN {
-			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", w, steps, records, opt.CRNSamples, sharpWorkBudget)
+			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", run, steps, records, opt.CRNSamples, sharpWorkBudget), ""
 		}
 		opt.CRNSamples /= 2
 	}
+	if run+adjoint > sharpStateBudget*sharpWorkBudget {
+		stateWhy = fmt.Sprintf("the adjoint would take the reduced run to %.3g term-group evaluations, beyond %g times the budget", run+adjoint, sharpStateBudget)
+	}
+	return opt, "", stateWhy
 }
 
 // popTerm is one reconstructable term of the population law, as
@@ -650,8 +625,11 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 	}
 	pm := sh.Measures[len(sh.Measures)-1]
 	m, seM := ev.HeldOut.FPShare, ev.HeldOut.FPShareSE
-	if math.IsNaN(m) || math.IsNaN(pm.FPShare) || math.IsNaN(sh.FPShareStateSE) {
-		return *noSharp("the FP share is undefined at the last record (no logit gap on either side), or its state error was not computed")
+	if math.IsNaN(m) || math.IsNaN(pm.FPShare) {
+		return *noSharp("the FP share is undefined at the last record (no logit gap on either side)")
+	}
+	if math.IsNaN(sh.FPShareStateSE) {
+		return *noSharp("the n-sample state's error on the FP share was not computed: " + sh.StateNote)
 	}
 	se := math.Sqrt(seM*seM + pm.FPShareSE*pm.FPShareSE + sh.FPShareStateSE*sh.FPShareStateSE)
 	lo, hi := pm.FPShare-sharpZ*se, pm.FPShare+sharpZ*se

@@ -136,6 +136,45 @@ func quadrature(T, m int) (nodes []int, w []float64) {
 	return nodes, w
 }
 
+// fpShareStateSE is stateSE for the population FP share at the path's
+// last state, or NaN and why not.
+func fpShareStateSE(s *theory.Setting, eng *dynamics.OrbitEngine, path *orbitPath, samples []theory.Sample) (float64, string) {
+	_, lamT := fpShareGrad(eng.Used, path.x[len(path.x)-1])
+	if lamT == nil {
+		return math.NaN(), "the FP share is undefined at the reduced run's last state"
+	}
+	jo, err := jacobianOrbit(s, eng)
+	if err != nil {
+		return math.NaN(), err.Error()
+	}
+	se, err := stateSE(s, eng.Used, jo, path, samples, lamT)
+	if err != nil {
+		return math.NaN(), err.Error()
+	}
+	return se, ""
+}
+
+// jacobianOrbit is the objective whose Jacobian the adjoint of the state
+// noise uses: in CRN mode one with an eighth of the run's draws per
+// representative, at least sharpMinCRN (a standard error needs the Jacobian
+// to a few per cent, not to the run's precision).
+func jacobianOrbit(s *theory.Setting, eng *dynamics.OrbitEngine) (*dynamics.Orbit, error) {
+	o := eng.Used
+	if o.Mode() != dynamics.OrbitCRN {
+		return o, nil
+	}
+	opt := eng.Options
+	opt.Mode, opt.Symmetry = dynamics.OrbitCRN, o.Symmetry()
+	if opt.CRNSamples == 0 {
+		opt.CRNSamples = dynamics.DefaultCRNSamples
+	}
+	if opt.CRNSamples <= sharpMinCRN {
+		return o, nil
+	}
+	opt.CRNSamples = max(sharpMinCRN, opt.CRNSamples/8)
+	return dynamics.NewOrbit(s, opt)
+}
+
 // stateImages caps the training images whose per-image gradients
 // estimate Var u: the variance of a sample variance of m values is about
 // 2/m relative, so 128 images give the standard error to ≈ 6 %.
