@@ -9,18 +9,29 @@ import (
 	"mimverify/theory"
 )
 
+// tightnessCase is one check of the tightness test: a setting and its
+// training images (0: the CLI's default).
+type tightnessCase struct {
+	s       theory.Setting
+	samples int
+}
+
 // tightnessSettings are the presets and the sweep grid of the tightness
-// test: grid4 with γ on both sides of ½, keys "all", the loss "mean", and
-// a larger step.
-func tightnessSettings(t *testing.T) []theory.Setting {
-	var out []theory.Setting
+// test: grid4 with γ on both sides of ½ and keys "all"; and global-local
+// at n = 1024, where C6's phase times are resolved to within 25 % (issue
+// 10's goal for them: at n = 256 their band spans ±25 % itself).
+func tightnessSettings(t *testing.T) []tightnessCase {
+	var out []tightnessCase
 	for _, name := range []string{"default", "global-local", "grid4"} {
 		s, err := theory.Preset(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, s)
+		out = append(out, tightnessCase{s: s})
 	}
+	gl := out[1]
+	gl.s.Name, gl.samples = "global-local n=1024", 1024
+	out = append(out, gl)
 	for _, edit := range []struct {
 		name string
 		f    func(*theory.Setting)
@@ -35,7 +46,7 @@ func tightnessSettings(t *testing.T) []theory.Setting {
 		if err := s.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, s)
+		out = append(out, tightnessCase{s: s})
 	}
 	return out
 }
@@ -52,8 +63,10 @@ func TestSharpTightness(t *testing.T) {
 	}
 	asserted := 0
 	table := "| setting | claim | measured | sharp prediction | band | SE/prediction | ratio |\n|---|---|---|---|---|---|---|\n"
-	for _, s := range tightnessSettings(t) {
-		rep, err := judge.Check(s, judge.Options{Seed: 1, Claims: []string{"C2", "C3", "C4", "C5", "C6", "C7"}})
+	c6 := 0
+	for _, tc := range tightnessSettings(t) {
+		s := tc.s
+		rep, err := judge.Check(s, judge.Options{Seed: 1, Samples: tc.samples, Claims: []string{"C2", "C3", "C4", "C5", "C6", "C7"}})
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
@@ -88,11 +101,14 @@ func TestSharpTightness(t *testing.T) {
 			}
 			if resolved {
 				asserted++
+				if r.ID == "C6" {
+					c6++
+				}
 			}
 		}
 	}
-	if asserted < 4 {
-		t.Errorf("the ratio was asserted %d times: the test asserts almost nothing", asserted)
+	if asserted < 4 || c6 == 0 {
+		t.Errorf("the ratio was asserted %d times, %d of them for C6's phase times: the test asserts almost nothing", asserted, c6)
 	}
 	t.Log("\n" + table)
 }
