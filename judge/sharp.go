@@ -490,11 +490,36 @@ func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
 		return noSharp(fmt.Sprintf("the reduced run has %d records, the main run %d", len(ev.Sharp.Measures), len(ev.Measures)))
 	}
 	r := f(ev, measured)
+	if n := smallSample(id, ev.Sharp); n != "" && r.Available() {
+		r.Note, r.Inside = "reported, not asserted: "+n+"; "+r.Band, false
+	}
 	r.Engine, r.Mode = ev.Sharp.Engine, ev.Sharp.Mode
 	if r.Mode == dynamics.OrbitCRN {
 		r.Mode = fmt.Sprintf("crn, %d draws per query representative", ev.Sharp.CRNSamples)
 	}
 	return &r
+}
+
+// sharpMinImages is the fewest training (and, for C4, held-out) images
+// for which a sharp band is asserted. The bands are first order: standard
+// errors estimated from the images, and the n-sample state's own error
+// left out of all but C4's. Both break down on few images, most where a
+// curve is steep (an early phase event a record early): with n = 8, 16, 32
+// on global-local 2 of 8, 1 of 8 and 1 of 12 checks failed a band
+// (grid4: 1 of 8, 0 of 8, 0 of 12), with n = 64 none of 36 (grid4: none of
+// 24), against a false-alarm rate of 10⁻⁴ per claim (docs/SHARP.md §2).
+const sharpMinImages = 64
+
+// smallSample says why the claim's band is not asserted on the images the
+// check has, or "".
+func smallSample(id string, sh *Sharp) string {
+	switch {
+	case sh.TrainImages < sharpMinImages:
+		return fmt.Sprintf("n = %d training images, fewer than the %d the first-order band needs", sh.TrainImages, sharpMinImages)
+	case id == "C4" && sh.HeldImages < sharpMinImages:
+		return fmt.Sprintf("held-out images: %d, fewer than the %d the first-order band needs", sh.HeldImages, sharpMinImages)
+	}
+	return ""
 }
 
 // curveBand compares a curve measured at every record of the main run,

@@ -2,6 +2,7 @@ package judge_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -51,5 +52,37 @@ func TestFPShareBandCalibration(t *testing.T) {
 	t.Logf("RMS z = %.3f over %d seeds (largest |z| %.2f); accepted [%.2f, %.2f]", rms, seeds, worst, lo, hi)
 	if !(rms >= lo && rms <= hi) {
 		t.Errorf("RMS of (held-out − predicted)/SE = %.3f over %d seeds, outside [%.2f, %.2f]: the band's SE does not describe the spread", rms, seeds, lo, hi)
+	}
+}
+
+// TestSharpSmallSamples checks that the bands are reported, not asserted,
+// on fewer training images than the first-order bands need (all claims)
+// or, for C4, fewer held-out images — and asserted again at the limit.
+func TestSharpSmallSamples(t *testing.T) {
+	s, err := theory.Preset("global-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := []string{"C2", "C3", "C4", "C5", "C6", "C7"}
+	for _, c := range []struct {
+		samples, eval int
+		asserted      func(id string) bool
+	}{
+		{32, 256, func(string) bool { return false }},
+		{64, 8, func(id string) bool { return id != "C4" }},
+		{64, 64, func(string) bool { return true }},
+	} {
+		rep, err := judge.Check(s, judge.Options{Samples: c.samples, Eval: c.eval, Claims: claims})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Results {
+			if got := r.Sharp.Available(); got != c.asserted(r.ID) {
+				t.Errorf("n = %d, %d held out: %s's band asserted = %v (note %q)", c.samples, c.eval, r.ID, got, r.Sharp.Note)
+			}
+			if !r.Sharp.Available() && (math.IsNaN(float64(r.Sharp.Predicted)) || !strings.Contains(r.Sharp.Note, "fewer than")) {
+				t.Errorf("n = %d, %d held out: %s: no prediction reported, or the note does not say why: %q", c.samples, c.eval, r.ID, r.Sharp.Note)
+			}
+		}
 	}
 }
