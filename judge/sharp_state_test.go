@@ -39,7 +39,7 @@ func TestQuadratureExactForLines(t *testing.T) {
 
 // tracedOrbit runs the orbit engine on the preset from Q = 0 for the
 // given steps and returns the objective and its whole path.
-func tracedOrbit(t *testing.T, preset string, opt dynamics.OrbitOptions, steps int) (*theory.Setting, *dynamics.OrbitEngine, *orbitPath) {
+func tracedOrbit(t testing.TB, preset string, opt dynamics.OrbitOptions, steps int) (*theory.Setting, *dynamics.OrbitEngine, *orbitPath) {
 	t.Helper()
 	s, err := theory.Preset(preset)
 	if err != nil {
@@ -131,6 +131,23 @@ func TestStateSEApproximations(t *testing.T) {
 		t.Logf("%s: %.5g (every step, full draws: %.5g)", c.name, c.v, plain)
 		if r := c.v / plain; !(math.Abs(r-1) <= 0.05) {
 			t.Errorf("%s: state SE %.5g, %.1f %% from every step's %.5g", c.name, c.v, 100*(r-1), plain)
+		}
+	}
+}
+
+// BenchmarkFPShareStateSE is C4's state error on default as check runs
+// it: the adjoint over the whole path (612 steps, the run's 2048 CRN draws,
+// the Jacobian's 256) and the single-image gradients of 128 of 256
+// training images at 48 nodes, beside it.
+//
+//	go test ./judge -run '^$' -bench FPShareStateSE -benchtime 5x -count 3
+func BenchmarkFPShareStateSE(b *testing.B) {
+	s, eng, path := tracedOrbit(b, "default", dynamics.OrbitOptions{Mode: dynamics.OrbitCRN, CRNSamples: 2048}, 612)
+	samples := s.Samples(1, 256)
+	b.ResetTimer()
+	for range b.N {
+		if se, why := fpShareStateSE(s, eng, path, samples); math.IsNaN(se) {
+			b.Fatal(why)
 		}
 	}
 }
