@@ -112,6 +112,9 @@ const (
 	sharpWorkBudget  = 3.5e8
 	sharpMinCRN      = 64
 	sharpStateBudget = 1.5
+	// sharpPathBytes bounds the memory of the path the adjoint walks
+	// back: 16 bytes per orbit variable and step (state and gradient).
+	sharpPathBytes = 256 << 20
 )
 
 // gatherSharp runs the orbit engine on the setting from the problem's
@@ -186,7 +189,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 	}
 	opt.Symmetry = sy
-	var run, adjoint float64
+	var run, adjoint, pathBytes float64
 	cost := func() error {
 		o, err := dynamics.NewOrbit(s, opt)
 		if err != nil {
@@ -196,6 +199,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
 		}
 		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
+		pathBytes = 16 * float64(o.Dim()) * float64(steps+1) // the path's states and gradients
 		if o.Mode() == dynamics.OrbitCRN && (opt.CRNSamples == 0 || opt.CRNSamples > sharpMinCRN) {
 			adjoint /= 4
 		}
@@ -219,8 +223,11 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		}
 		opt.CRNSamples /= 2
 	}
-	if run+adjoint > sharpStateBudget*sharpWorkBudget {
+	switch {
+	case run+adjoint > sharpStateBudget*sharpWorkBudget:
 		stateWhy = fmt.Sprintf("the adjoint would take the reduced run to %.3g term-group evaluations, beyond %g times the budget", run+adjoint, sharpStateBudget)
+	case pathBytes > sharpPathBytes:
+		stateWhy = fmt.Sprintf("the adjoint would keep a path of %.0f MB, beyond %d MB", pathBytes/1e6, sharpPathBytes/1000000)
 	}
 	return opt, "", stateWhy
 }
