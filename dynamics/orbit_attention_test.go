@@ -64,3 +64,50 @@ func absVec(v []float64) []float64 {
 	}
 	return a
 }
+
+// TestSampleGradientsMean checks what SampleGradients promises: the CRN
+// gradient is the mean of the per-sample rows plus a part common to every
+// seed (the control variates' exact quadrature), so for two seeds the
+// difference of the gradients is the difference of the row means, to the
+// rounding of sums of n rows.
+func TestSampleGradientsMean(t *testing.T) {
+	s := twoClusterP8(t, theory.ZUniform, theory.MaskBernoulli, theory.KeysUnmasked, theory.LossSum)
+	rng := rand.New(rand.NewPCG(8, 9))
+	const n = 256
+	var g, mean [2][]float64
+	var x []float64
+	for k, seed := range []uint64{3, 4} {
+		o, err := NewOrbit(&s, OrbitOptions{Mode: OrbitCRN, CRNSamples: n, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.NumSamples() != n {
+			t.Fatalf("NumSamples = %d, want %d", o.NumSamples(), n)
+		}
+		D := o.Dim()
+		if x == nil {
+			x = make([]float64, D)
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+		}
+		g[k] = make([]float64, D)
+		o.LossGrad(x, g[k])
+		per := make([]float64, n*D)
+		o.SampleGradients(x, per)
+		mean[k] = make([]float64, D)
+		for i := range n {
+			floats.AddScaled(mean[k], 1/float64(n), per[i*D:(i+1)*D])
+		}
+	}
+	scale := math.Max(floats.Norm(g[0], math.Inf(1)), floats.Norm(mean[0], math.Inf(1)))
+	for j := range x {
+		d := (g[0][j] - g[1][j]) - (mean[0][j] - mean[1][j])
+		if !(math.Abs(d) <= 4*n*0x1p-53*scale) {
+			t.Errorf("coordinate %d: gradient difference %.6g, row-mean difference %.6g", j, g[0][j]-g[1][j], mean[0][j]-mean[1][j])
+		}
+	}
+	if floats.Distance(g[0], g[1], math.Inf(1)) == 0 {
+		t.Error("the two seeds give the same gradient: the test compares nothing")
+	}
+}

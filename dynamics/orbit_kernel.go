@@ -1,6 +1,7 @@
 package dynamics
 
 import (
+	"fmt"
 	"math"
 
 	"mimverify/theory"
@@ -269,8 +270,7 @@ func (pr *orbProblem) setConstants() {
 
 // GradStdErr writes into se (len Dim()) the standard error of each
 // coordinate of the CRN gradient at x: the sample standard deviation of the
-// per-sample gradients (summed over the query representatives; the control
-// variate's quadrature part is a constant) divided by √n. For enumeration
+// per-sample gradients (SampleGradients) divided by √n. For enumeration
 // and the mean field it writes zeros. It costs about one LossGrad and
 // n·Dim() numbers of memory.
 func (o *Orbit) GradStdErr(x, se []float64) {
@@ -280,9 +280,7 @@ func (o *Orbit) GradStdErr(x, se []float64) {
 		return
 	}
 	per := make([]float64, n*D)
-	for _, pr := range o.probs {
-		pr.sampleGrads(x, per, D)
-	}
+	o.SampleGradients(x, per)
 	fn := float64(n)
 	for j := range se {
 		sum, sq := 0.0, 0.0
@@ -293,6 +291,31 @@ func (o *Orbit) GradStdErr(x, se []float64) {
 		}
 		mean := sum / fn
 		se[j] = math.Sqrt(math.Max(sq-fn*mean*mean, 0) / (fn - 1) / fn)
+	}
+}
+
+// NumSamples returns the number n of CRN samples per query representative
+// (0 for enumeration and the mean field).
+func (o *Orbit) NumSamples() int {
+	if o.mode != OrbitCRN {
+		return 0
+	}
+	return o.nSamples
+}
+
+// SampleGradients writes into per (NumSamples() rows of Dim(), overwritten)
+// each CRN sample's contribution to the gradient at x, summed over the
+// query representatives: the samples are i.i.d., and LossGrad's gradient is
+// their mean plus the control variates' exact part, the same for every
+// sample. It panics unless the mode is CRN and per has that length.
+func (o *Orbit) SampleGradients(x, per []float64) {
+	D := o.Dim()
+	if o.mode != OrbitCRN || len(per) != o.nSamples*D || len(x) != D {
+		panic(fmt.Sprintf("dynamics: orbit: sample gradients in mode %s with %d numbers for %d samples of %d", o.mode, len(per), o.nSamples, D))
+	}
+	clear(per)
+	for _, pr := range o.probs {
+		pr.sampleGrads(x, per, D)
 	}
 }
 

@@ -76,6 +76,10 @@ type Sharp struct {
 	// docs/SHARP.md §4); NaN when not computed, StateNote saying why.
 	FPShareStateSE float64
 	StateNote      string
+	// FPSharePathSE is the same error of the reduced run's own path from
+	// its CRN draws (0 for an enumeration): FPShare's SE covers the draws'
+	// error at the state, this their error along the path.
+	FPSharePathSE float64
 	// Note says why there is no prediction (Measures empty).
 	Note string
 }
@@ -165,7 +169,9 @@ func (r *run) gatherSharp() *Sharp {
 	sh.PoolImages, sh.PoolTV, sh.TrainImages, sh.HeldImages = len(pool), pairTVs(r.s, last, pool), len(r.problem.Samples), len(r.eval)
 	sort.Float64s(sh.PoolTV)
 	if withState {
-		sh.FPShareStateSE, sh.StateNote = fpShareStateSE(r.s, eng, &path, r.problem.Samples)
+		var se stateErrors
+		se, sh.StateNote = fpShareStateSE(r.s, eng, &path, r.problem.Samples)
+		sh.FPShareStateSE, sh.FPSharePathSE = se.Images, se.CRNPath
 	}
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
 	if sh.Mode != dynamics.OrbitCRN {
@@ -663,12 +669,15 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 	if math.IsNaN(sh.FPShareStateSE) {
 		return *noSharp("the n-sample state's error on the FP share was not computed: " + sh.StateNote)
 	}
-	se := math.Sqrt(seM*seM + pm.FPShareSE*pm.FPShareSE + sh.FPShareStateSE*sh.FPShareStateSE)
+	// The prediction's two CRN errors, at the state and along the path,
+	// share the draws but add in quadrature: over 24 CRN seeds their
+	// spread is 0.88 of √(SE_pred² + SE_path²) (TestCRNPathSE).
+	se := math.Sqrt(seM*seM + pm.FPShareSE*pm.FPShareSE + sh.FPSharePathSE*sh.FPSharePathSE + sh.FPShareStateSE*sh.FPShareStateSE)
 	lo, hi := pm.FPShare-sharpZ*se, pm.FPShare+sharpZ*se
 	return SharpResult{Predicted: Float(pm.FPShare), Low: Float(lo), High: Float(hi), Ratio: Float(m / pm.FPShare), SE: Float(se),
 		Measured: Float(m), Inside: m >= lo && m <= hi,
-		Band: fmt.Sprintf("the held-out FP share (%d images) at the last record, ±%.2f·SE with SE = √(SE_held² + SE_pred² + SE_state²) = √(%.2g² + %.2g² + %.2g²): the state's own error from n = %d training images, propagated by the adjoint of the reduced ODE",
-			sh.HeldImages, sharpZ, seM, pm.FPShareSE, sh.FPShareStateSE, sh.TrainImages)}
+		Band: fmt.Sprintf("the held-out FP share (%d images) at the last record, ±%.2f·SE with SE = √(SE_held² + SE_pred² + SE_path² + SE_state²) = √(%.2g² + %.2g² + %.2g² + %.2g²): SE_state the n-sample state's own error from n = %d training images and SE_path the reduced run's from its CRN draws, each propagated by the adjoint of the reduced ODE",
+			sh.HeldImages, sharpZ, seM, pm.FPShareSE, sh.FPSharePathSE, sh.FPShareStateSE, sh.TrainImages)}
 }
 
 // sharpC6 predicts C6's three attention events of the local queries —

@@ -137,19 +137,20 @@ func quadrature(T, m int) (nodes []int, w []float64) {
 }
 
 // fpShareStateSE is stateSE for the population FP share at the path's
-// last state, or NaN and why not.
-func fpShareStateSE(s *theory.Setting, eng *dynamics.OrbitEngine, path *orbitPath, samples []theory.Sample) (float64, string) {
+// last state, or NaNs and why not.
+func fpShareStateSE(s *theory.Setting, eng *dynamics.OrbitEngine, path *orbitPath, samples []theory.Sample) (stateErrors, string) {
+	nan := stateErrors{math.NaN(), math.NaN()}
 	_, lamT := fpShareGrad(eng.Used, path.x[len(path.x)-1])
 	if lamT == nil {
-		return math.NaN(), "the FP share is undefined at the reduced run's last state"
+		return nan, "the FP share is undefined at the reduced run's last state"
 	}
 	jo, err := jacobianOrbit(s, eng)
 	if err != nil {
-		return math.NaN(), err.Error()
+		return nan, err.Error()
 	}
 	se, err := stateSE(s, eng.Used, jo, path, samples, lamT)
 	if err != nil {
-		return math.NaN(), err.Error()
+		return nan, err.Error()
 	}
 	return se, ""
 }
@@ -187,10 +188,10 @@ const stateImages = 128
 // per-image projected gradients do not depend on λ: they are computed on
 // two goroutines while the adjoint runs, each image's in its own slot, so
 // the value does not depend on GOMAXPROCS.
-func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples []theory.Sample, lamT []float64) (float64, error) {
+func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples []theory.Sample, lamT []float64) (stateErrors, error) {
 	T := len(path.x) - 1
 	if T < 1 || len(samples) < 2 {
-		return 0, nil
+		return stateErrors{}, nil
 	}
 	nodes, w := quadrature(T, stateNodes)
 	imgs := samples[:min(len(samples), stateImages)]
@@ -222,7 +223,7 @@ func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples 
 	lam := adjointAtNodes(o, jo, s.Eta, path, lamT, nodes)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return math.NaN(), fmt.Errorf("the state noise: %w", err)
+		return stateErrors{math.NaN(), math.NaN()}, fmt.Errorf("the state noise: %w", err)
 	}
 	u := make([]float64, len(imgs))
 	for i := range imgs {
@@ -230,5 +231,35 @@ func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples 
 			u[i] -= s.Eta * w[k] * floats.Dot(lam[k], proj[i][k])
 		}
 	}
-	return math.Sqrt(stat.Variance(u, nil) / float64(len(samples))), nil
+	return stateErrors{Images: math.Sqrt(stat.Variance(u, nil) / float64(len(samples))),
+		CRNPath: crnPathSE(o, s.Eta, path, nodes, w, lam)}, nil
+}
+
+// stateErrors are the first-order standard deviations of a final-state
+// functional: Images over training sets of n images (the n-sample run's
+// path against the population's), CRNPath over the reduced run's own CRN
+// draws (its path against the population's; 0 for an enumeration).
+type stateErrors struct {
+	Images, CRNPath float64
+}
+
+// crnPathSE is the same first-order error for the reduced run itself in
+// CRN mode: its gradient is the mean of n i.i.d. sample rows
+// (dynamics.Orbit.SampleGradients) plus a part common to all, so its path
+// errs from the population path as an n-image run does, the rows standing
+// for the images' projected gradients.
+func crnPathSE(o *dynamics.Orbit, eta float64, path *orbitPath, nodes []int, w []float64, lam [][]float64) float64 {
+	n, D := o.NumSamples(), o.Dim()
+	if n < 2 {
+		return 0
+	}
+	per := make([]float64, n*D)
+	u := make([]float64, n)
+	for k, t := range nodes {
+		o.SampleGradients(path.x[t], per)
+		for i := range u {
+			u[i] -= eta * w[k] * floats.Dot(lam[k], per[i*D:(i+1)*D])
+		}
+	}
+	return math.Sqrt(stat.Variance(u, nil) / float64(n))
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 
 	"mimverify/dynamics"
 	"mimverify/engine"
@@ -121,7 +122,7 @@ func TestStateSEApproximations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v
+		return v.Images
 	}
 	plain := se(steps, o)
 	for _, c := range []struct {
@@ -146,8 +147,48 @@ func BenchmarkFPShareStateSE(b *testing.B) {
 	samples := s.Samples(1, 256)
 	b.ResetTimer()
 	for range b.N {
-		if se, why := fpShareStateSE(s, eng, path, samples); math.IsNaN(se) {
+		if se, why := fpShareStateSE(s, eng, path, samples); math.IsNaN(se.Images) {
 			b.Fatal(why)
 		}
+	}
+}
+
+// TestCRNPathSE checks the reduced run's CRN errors against their spread:
+// over 24 seeds of 256 CRN draws (grid4, 150 steps), the standard
+// deviation of the predicted FP share must match √(SE_state² + SE_path²) —
+// the draws' error at the final state (crnSE) and along the path
+// (crnPathSE) — within the 0.1 % and 99.9 % points of √(χ²₂₃/23), 0.55
+// and 1.50. The error at the state alone is 0.58 of the spread: the path's
+// part is not optional.
+func TestCRNPathSE(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps, seeds = 150, 24
+	var fs []float64
+	var atState, along float64
+	for seed := uint64(1); seed <= seeds; seed++ {
+		var path orbitPath
+		eng := &dynamics.OrbitEngine{Options: dynamics.OrbitOptions{Mode: dynamics.OrbitCRN, CRNSamples: 256}, Trace: path.trace}
+		if _, err := eng.Run(engine.NewProblem(&s, nil, seed), engine.Every(steps, steps), engine.Observer{}); err != nil {
+			t.Fatal(err)
+		}
+		o := eng.Used
+		var pm popMeasurer
+		m := pm.measure(&s, o, path.x[steps], steps, 0.1)
+		_, lamT := fpShareGrad(o, path.x[steps])
+		nodes, w := quadrature(steps, stateNodes)
+		lam := adjointAtNodes(o, o, s.Eta, &path, lamT, nodes)
+		fs = append(fs, m.FPShare)
+		atState += m.FPShareSE * m.FPShareSE / seeds
+		p := crnPathSE(o, s.Eta, &path, nodes, w, lam)
+		along += p * p / seeds
+	}
+	sd := stat.StdDev(fs, nil)
+	se := math.Sqrt(atState + along)
+	t.Logf("spread over %d seeds %.4g; SE at the state %.4g, along the path %.4g, together %.4g", seeds, sd, math.Sqrt(atState), math.Sqrt(along), se)
+	if r := sd / se; !(r >= 0.55 && r <= 1.50) {
+		t.Errorf("spread of the predicted FP share over CRN seeds %.4g, %.2f times the predicted SE %.4g", sd, r, se)
 	}
 }
