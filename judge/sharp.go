@@ -185,8 +185,8 @@ func (r *run) gatherSharp() *Sharp {
 // sharpOptions chooses the orbit options for a run of the given steps
 // and records within sharpWorkBudget, or says why no prediction is made.
 // C4's adjoint of the state noise (docs/SHARP.md §4) costs one more
-// evaluation per step in enumeration, two at an eighth of the draws in CRN
-// mode (jacobianOrbit); it may take the reduced run's cost to
+// evaluation per step, or two of the cheaper objective of jacobianDraws in
+// CRN mode; it may take the reduced run's cost to
 // sharpStateBudget times the budget, and stateWhy says why not when it
 // would exceed that.
 func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOptions, why, stateWhy string) {
@@ -206,23 +206,21 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		}
 		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
 		pathBytes = 16 * float64(o.Dim()) * float64(steps+1) // the path's states and gradients
-		if o.Mode() == dynamics.OrbitCRN && (opt.CRNSamples == 0 || opt.CRNSamples > sharpMinCRN) {
-			adjoint /= 4
+		if d := jacobianDraws(o.NumSamples()); d > 0 {
+			adjoint *= 2 * float64(d) / float64(o.NumSamples()) // Work is about linear in the draws
 		}
 		return nil
 	}
-	if err := cost(); err != nil {
-		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
-	}
-	if run > sharpWorkBudget {
-		opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
-	}
 	for {
 		if err := cost(); err != nil {
-			return opt, err.Error(), ""
+			return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 		}
 		if run <= sharpWorkBudget {
 			break
+		}
+		if opt.Mode != dynamics.OrbitCRN {
+			opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
+			continue
 		}
 		if opt.CRNSamples/2 < sharpMinCRN {
 			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", run, steps, records, opt.CRNSamples, sharpWorkBudget), ""

@@ -155,24 +155,30 @@ func fpShareStateSE(s *theory.Setting, eng *dynamics.OrbitEngine, path *orbitPat
 	return se, ""
 }
 
+// jacobianDraws returns the CRN draws per representative of the cheaper
+// objective whose Jacobian the adjoint uses instead of the run's own (n
+// draws), or 0 when there is none: an eighth of n, at least sharpMinCRN,
+// and only when its two evaluations per step (adjointAtNodes) cost less
+// than one of the run's. A standard error needs the Jacobian to a few per
+// cent, not to the run's precision (TestStateSEApproximations).
+func jacobianDraws(n int) int {
+	d := max(sharpMinCRN, n/8)
+	if 2*d >= n {
+		return 0
+	}
+	return d
+}
+
 // jacobianOrbit is the objective whose Jacobian the adjoint of the state
-// noise uses: in CRN mode one with an eighth of the run's draws per
-// representative, at least sharpMinCRN (a standard error needs the Jacobian
-// to a few per cent, not to the run's precision).
+// noise uses: the run's own, or in CRN mode one with jacobianDraws draws.
 func jacobianOrbit(s *theory.Setting, eng *dynamics.OrbitEngine) (*dynamics.Orbit, error) {
 	o := eng.Used
-	if o.Mode() != dynamics.OrbitCRN {
+	d := jacobianDraws(o.NumSamples())
+	if d == 0 {
 		return o, nil
 	}
 	opt := eng.Options
-	opt.Mode, opt.Symmetry = dynamics.OrbitCRN, o.Symmetry()
-	if opt.CRNSamples == 0 {
-		opt.CRNSamples = dynamics.DefaultCRNSamples
-	}
-	if opt.CRNSamples <= sharpMinCRN {
-		return o, nil
-	}
-	opt.CRNSamples = max(sharpMinCRN, opt.CRNSamples/8)
+	opt.Mode, opt.Symmetry, opt.CRNSamples = dynamics.OrbitCRN, o.Symmetry(), d
 	return dynamics.NewOrbit(s, opt)
 }
 
