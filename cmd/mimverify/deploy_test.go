@@ -47,14 +47,16 @@ func runScript(t *testing.T, env []string, name string, args ...string) {
 }
 
 // The Slurm example, run as its job array would run it (three tasks, then
-// the merge job), gives the sweep of one process.
+// the merge job), gives the sweep of one process; a task resubmitted alone
+// (sbatch --array=1: an array of one) resumes its own shard.
 func TestDeploySlurmExample(t *testing.T) {
 	bin, out := fakeMimverify(t), t.TempDir()
 	env := []string{"MIMVERIFY=" + filepath.Join(bin, "mimverify"), "OUT=" + out, "PLAN=" + tinyPlan,
-		"SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=2", "SLURM_CPUS_PER_TASK=1"}
+		"SHARDS=3", "SLURM_CPUS_PER_TASK=1"}
 	for i := range 3 {
-		runScript(t, append(env, fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i)), "bash", "../../deploy/slurm/sweep.sbatch")
+		runScript(t, append(env, fmt.Sprintf("SLURM_ARRAY_TASK_ID=%d", i), "SLURM_ARRAY_TASK_MIN=0", "SLURM_ARRAY_TASK_MAX=2"), "bash", "../../deploy/slurm/sweep.sbatch")
 	}
+	runScript(t, append(env, "SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_TASK_MIN=1", "SLURM_ARRAY_TASK_MAX=1"), "bash", "../../deploy/slurm/sweep.sbatch")
 	runScript(t, env, "bash", "../../deploy/slurm/merge.sbatch")
 	sameSweep(t, "Slurm shards merged", tinyReference(t), filepath.Join(out, "sweep.json"))
 	for _, f := range []string{"sweep.csv", "sweep.html", "figures/phase-C2.svg"} {
