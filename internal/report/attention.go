@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"mimverify/internal/atomicfile"
@@ -40,7 +41,7 @@ func mapClusters(r *judge.Report) []mapCluster {
 			if m.Cluster != k {
 				continue
 			}
-			si := indexOf(mc.Steps, m.Step)
+			si := slices.Index(mc.Steps, m.Step)
 			if si < 0 {
 				mc.Steps = append(mc.Steps, m.Step)
 				si = len(mc.Steps) - 1
@@ -61,15 +62,6 @@ func mapClusters(r *judge.Report) []mapCluster {
 		}
 	}
 	return out
-}
-
-func indexOf(xs []int, x int) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
 }
 
 // attentionSVG draws one attention map on the grid (one row of P cells

@@ -44,10 +44,14 @@ var classColors = []color.RGBA{
 	{0xd0, 0xd0, 0xd0, 0xff},
 }
 
-// classify puts a cell's claim in its class: inside the regime when every
-// seed was asserted.
+// insideRegime reports whether a cell's claim is inside its regime: every
+// measured seed was asserted. The colours and the drawn regime boundary
+// both read it.
+func insideRegime(cc judge.CellClaim) bool { return cc.Seeds > 0 && cc.InRegime == cc.Seeds }
+
+// classify puts a cell's claim in its class.
 func classify(cc judge.CellClaim) phaseClass {
-	inside := cc.InRegime == cc.Seeds
+	inside := insideRegime(cc)
 	switch {
 	case cc.Seeds == 0:
 		return classNone
@@ -149,8 +153,21 @@ func (v valueTicks) Ticks(lo, hi float64) []plot.Tick {
 // across; cells coloured by class and labelled; a thick line along the
 // regime boundary (between cells inside and outside the regime).
 func phaseDiagram(sw *judge.Sweep, id string) *plot.Plot {
+	p, g := gridPlot(sw, id, id+": where it holds", func(cell int, cc judge.CellClaim, g *phaseGrid) {
+		cl := classify(cc)
+		g.fill[cell], g.label[cell] = classColors[cl], cellLabel(cc, sw.Plan.Seeds)
+		g.dark[cell] = cl == classHolds || cl == classFails
+	})
+	p.Add(g)
+	return p
+}
+
+// gridPlot is the plot of a two-axis sweep's claim id, axes and ticks set,
+// with its grid: each measured cell marked inside or outside the regime
+// and passed to fill.
+func gridPlot(sw *judge.Sweep, id, title string, fill func(cell int, cc judge.CellClaim, g *phaseGrid)) (*plot.Plot, *phaseGrid) {
 	ya, xa := sw.Plan.Axes[0], sw.Plan.Axes[1]
-	p := newSweepPlot(id + ": where it holds")
+	p := newSweepPlot(title)
 	p.X.Label.Text, p.Y.Label.Text = xa.Field, ya.Field
 	p.X.Tick.Marker, p.Y.Tick.Marker = valueTicks(xa.Values), valueTicks(ya.Values)
 	p.X.Min, p.X.Max = -0.5, float64(len(xa.Values))-0.5
@@ -161,13 +178,10 @@ func phaseDiagram(sw *judge.Sweep, id string) *plot.Plot {
 		if !ok || c.Cell >= len(g.fill) {
 			continue
 		}
-		cl := classify(cc)
-		g.fill[c.Cell], g.label[c.Cell] = classColors[cl], cellLabel(cc, sw.Plan.Seeds)
-		g.dark[c.Cell] = cl == classHolds || cl == classFails
-		g.inside[c.Cell] = 2*cc.InRegime > sw.Plan.Seeds
+		g.inside[c.Cell] = insideRegime(cc)
+		fill(c.Cell, cc, &g)
 	}
-	p.Add(g)
-	return p
+	return p, &g
 }
 
 // newPhaseGrid returns the grid of a two-axis sweep with every cell grey

@@ -21,33 +21,21 @@ import (
 // prediction, and the regime boundary. The verdict diagram says which side
 // of the prediction each cell falls; this one says how far.
 func ratioDiagram(sw *judge.Sweep, id string) (*plot.Plot, func(draw.Canvas)) {
-	ya, xa := sw.Plan.Axes[0], sw.Plan.Axes[1]
 	rel := claimRelation(sw, id)
-	p := newSweepPlot(fmt.Sprintf("%s: measured / predicted (holds when %s 1)", id, rel))
-	p.X.Label.Text, p.Y.Label.Text = xa.Field, ya.Field
-	p.X.Tick.Marker, p.Y.Tick.Marker = valueTicks(xa.Values), valueTicks(ya.Values)
-	p.X.Min, p.X.Max = -0.5, float64(len(xa.Values))-0.5
-	p.Y.Min, p.Y.Max = -0.5, float64(len(ya.Values))-0.5
-	g := newPhaseGrid(sw)
-	logs := make([]float64, len(g.fill))
-	span := 0.0
+	logs := make([]float64, len(sw.Plan.Axes[0].Values)*len(sw.Plan.Axes[1].Values))
 	for i := range logs {
 		logs[i] = math.NaN()
 	}
-	for _, c := range sw.Cells {
-		cc, ok := cellClaim(c, id)
-		if !ok || c.Cell >= len(g.fill) {
-			continue
-		}
-		g.inside[c.Cell] = 2*cc.InRegime > sw.Plan.Seeds
+	span := 0.0
+	p, g := gridPlot(sw, id, fmt.Sprintf("%s: measured / predicted (holds when %s 1)", id, rel), func(cell int, cc judge.CellClaim, g *phaseGrid) {
 		if cc.Ratio > 0 && finite(cc.Ratio) {
-			logs[c.Cell] = math.Log10(float64(cc.Ratio))
-			span = math.Max(span, math.Abs(logs[c.Cell]))
-			g.label[c.Cell] = strconv.FormatFloat(float64(cc.Ratio), 'g', 2, 64)
+			logs[cell] = math.Log10(float64(cc.Ratio))
+			span = math.Max(span, math.Abs(logs[cell]))
+			g.label[cell] = strconv.FormatFloat(float64(cc.Ratio), 'g', 2, 64)
 		} else {
-			g.label[c.Cell] = "—"
+			g.label[cell] = "—"
 		}
-	}
+	})
 	// A symmetric range, at least a factor 10 either way, so that 1 is
 	// always white and a cell's colour reads the same in every diagram.
 	span = math.Max(1, math.Ceil(span))

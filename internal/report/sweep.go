@@ -17,7 +17,7 @@ import (
 func sweepRows(sw *judge.Sweep) (header []string, rows [][]string) {
 	ids := sweepClaims(sw)
 	header = slices.Clone(sw.Axes)
-	seeds := sw.Plan != nil && sw.Plan.Seeds > 1
+	seeds := repeated(sw)
 	if seeds {
 		header = append(header, "seed")
 	}
@@ -87,19 +87,6 @@ func claimCell(r judge.ClaimResult) string {
 	return outside + ", not measured"
 }
 
-// empiricalLabel is a claim's verdict in words, outside the regime too.
-func empiricalLabel(r judge.ClaimResult) string {
-	switch {
-	case r.Verdict != judge.NotAsserted:
-		return verdictLabel(r.Verdict)
-	case r.Empirical == judge.Holds:
-		return "holds empirically"
-	case r.Empirical == judge.Fails:
-		return "breaks"
-	}
-	return "n/a"
-}
-
 // cellRows is the per-cell summary over seeds: per claim, how many seeds
 // met the prediction, the fraction and its 95 % Wilson interval.
 func cellRows(sw *judge.Sweep) (header []string, rows [][]string) {
@@ -112,12 +99,10 @@ func cellRows(sw *judge.Sweep) (header []string, rows [][]string) {
 		}
 		for _, id := range ids {
 			txt := "—"
-			for _, cc := range c.Claims {
-				if cc.ID == id && cc.Seeds > 0 {
-					txt = fmt.Sprintf("%d/%d = %s [%s, %s]", cc.Holds, cc.Seeds, cell(cc.Fraction), cell(cc.Low), cell(cc.High))
-					if cc.InRegime < cc.Seeds {
-						txt += fmt.Sprintf(" (%d outside regime)", cc.Seeds-cc.InRegime)
-					}
+			if cc, ok := cellClaim(c, id); ok && cc.Seeds > 0 {
+				txt = fmt.Sprintf("%d/%d = %s [%s, %s]", cc.Holds, cc.Seeds, cell(cc.Fraction), cell(cc.Low), cell(cc.High))
+				if cc.InRegime < cc.Seeds {
+					txt += fmt.Sprintf(" (%d outside regime)", cc.Seeds-cc.InRegime)
 				}
 			}
 			row = append(row, txt)
