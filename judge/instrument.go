@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/theory"
 	"mimverify/theory/expr"
 )
@@ -96,18 +98,14 @@ func instrumentEnv(s *theory.Setting, c theory.Correlations, samples []theory.Sa
 	return expr.Env{"u": 0x1p-53, "c": math.Abs(shift), "S": zmax*amax + bmax, "N": float64(s.P), "κ": expKappa}
 }
 
-// shiftPP returns the state c with shift added to every PP correlation
-// B_{p,q} (each sum rounded once). A is shared with c, not copied: attend
-// only reads it.
+// shiftPP returns a copy of the state c with shift added to every PP
+// correlation B_{p,q} (each sum rounded once).
 func shiftPP(c theory.Correlations, shift float64) theory.Correlations {
-	b := make([][]float64, len(c.B))
-	for p, row := range c.B {
-		b[p] = make([]float64, len(row))
-		for q, x := range row {
-			b[p][q] = x + shift
-		}
+	d := c.Clone()
+	for _, row := range d.B {
+		floats.AddConst(shift, row)
 	}
-	return theory.Correlations{A: c.A, B: b}
+	return d
 }
 
 // shiftDeviation returns the largest |x' − x| over the masses that attend

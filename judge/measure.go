@@ -509,8 +509,34 @@ func summarize(xs []float64, q float64) (lo, mean, quantile float64) {
 	for _, x := range xs {
 		sum += x
 	}
-	i := min(int(math.Floor(q*float64(len(xs)))), len(xs)-1)
-	return xs[0], sum / float64(len(xs)), xs[i]
+	return xs[0], sum / float64(len(xs)), quantileOf(xs, nil, q)
+}
+
+// quantileOf returns the q-quantile of the sorted values xs under the
+// weights ws (nil: equal weights): the first value at which the cumulative
+// weight exceeds q of the total (the last value if none), so that a
+// fraction ≥ 1 − q of the weight lies at or above it. With equal weights
+// it is the element ⌊q·n⌋, counted exactly. The measurements and the sharp
+// predictions read their quantiles with it, so the two sides share one
+// rule.
+func quantileOf(xs, ws []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	if ws == nil {
+		return xs[min(int(math.Floor(q*float64(len(xs)))), len(xs)-1)]
+	}
+	total := 0.0
+	for _, w := range ws {
+		total += w
+	}
+	cum := 0.0
+	for i, w := range ws {
+		if cum += w; cum > q*total {
+			return xs[i]
+		}
+	}
+	return xs[len(xs)-1]
 }
 
 // FPSummary summarises the FP and PP correlations of a state: the mean

@@ -197,3 +197,25 @@ func TestMeasureAttentionLargeScores(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantileWeightsMatchCounts pins the weighted quantile the sharp
+// predictions read to the measurement's rule: integer weights must give
+// the quantile of the list with each value repeated that many times, at
+// every level including the exact multiples where "reaches" and
+// "exceeds" differ (δ = k/n).
+func TestQuantileWeightsMatchCounts(t *testing.T) {
+	xs := []float64{0.1, 0.25, 0.5, 0.5, 0.75, 0.9}
+	ws := []float64{1, 2, 1, 3, 1, 2}
+	var rep []float64
+	for i, w := range ws {
+		for range int(w) {
+			rep = append(rep, xs[i])
+		}
+	}
+	for k := 0; k <= len(rep); k++ {
+		q := float64(k) / float64(len(rep))
+		if got, want := quantileOf(xs, ws, q), quantileOf(rep, nil, q); got != want {
+			t.Errorf("δ = %d/%d: weighted %v, repeated %v", k, len(rep), got, want)
+		}
+	}
+}

@@ -60,19 +60,20 @@ func TestCheckOtherModes(t *testing.T) {
 	sum := checkMode(t, "γ = 0.3", gridMode(t, func(s *theory.Setting) { s.Gamma = 0.3 }))
 	// Loss "mean" with η·P: the mean loss is the sum over P, so GD on it
 	// with step η·P is GD on the sum with step η (P = 16 is a power of
-	// two: the rescaling is exact in floating point, up to the order of the
-	// products). The rates see c = η·λ·γ·π_min unchanged. The trajectory
-	// claims must then measure the same values, and the loss 1/P of it.
+	// two: multiplying by it commutes with rounding, wherever in a product
+	// it enters, so the two runs agree bit for bit). The rates see
+	// c = η·λ·γ·π_min unchanged. The trajectory claims must then measure
+	// the same values exactly, and the loss exactly 1/P of it.
 	mean := checkMode(t, "γ = 0.3, loss mean, η·P", gridMode(t, func(s *theory.Setting) {
 		s.Gamma, s.Loss, s.Eta = 0.3, theory.LossMean, s.Eta*P
 	}))
 	for _, id := range []string{"C3", "C4", "C5", "C7"} {
 		a, b := measuredOf(sum, id), measuredOf(mean, id)
-		if !(math.Abs(a-b) <= 1e-9*math.Abs(a)) {
+		if a != b {
 			t.Errorf("%s: loss sum (η) measures %v, loss mean (η·P) %v: want the same", id, a, b)
 		}
 	}
-	if a, b := measuredOf(sum, "C2"), measuredOf(mean, "C2"); !(math.Abs(a/P-b) <= 1e-9*b) {
+	if a, b := measuredOf(sum, "C2"), measuredOf(mean, "C2"); a/P != b {
 		t.Errorf("C2: loss sum measures %v, loss mean %v: want 1/P = 1/%d of it", a, b, P)
 	}
 	if sum.Run.Steps != mean.Run.Steps {

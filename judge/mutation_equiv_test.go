@@ -46,7 +46,7 @@ func reportJSON(t *testing.T, preset string) []byte {
 // cannot pass for an equivalence.
 func TestEquivalentMutants(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs seven checks")
+		t.Skip("runs nine checks")
 	}
 	plainOf := map[string][]byte{}
 	for n, presets := range equivalentOn {

@@ -51,6 +51,7 @@ func (r *run) gatherOrbitMain() error {
 	at.TVMin, at.TVMean, at.TVQuantile, at.Pairs = held.TVMin, held.TVMean, held.TVQuantile, held.Pairs
 	r.finishMain(&main, measures, &held)
 	r.engines = []engine.ID{engine.Orbit}
+	r.ev.Sharp = &Sharp{Engine: engine.Orbit, Note: "the main run is the reduced ODE itself (--engine orbit): there is no separate prediction to compare it with"}
 	return nil
 }
 

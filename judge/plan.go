@@ -97,9 +97,9 @@ func (p *Plan) Cells() int {
 // Point is one run of a plan: a grid cell and a seed, with the setting and
 // options that run it.
 type Point struct {
-	// Index is the point's place in the plan: Cell·Seeds + Rep. Results,
-	// shards and merges are keyed by it.
-	Index, Cell, Rep int
+	// Index is the point's place in the plan: Cell·Seeds plus the rank of
+	// its seed. Results, shards and merges are keyed by it.
+	Index, Cell int
 	// Values are the axes' values at the cell, in the order of Plan.Axes.
 	Values  []string
 	Setting theory.Setting
@@ -152,7 +152,7 @@ func (p *Plan) Points() ([]Point, error) {
 				return nil, fmt.Errorf("point %s: seed %d + %d overflows", p.label(values), base, rep)
 			}
 			opt.Seed = base + uint64(rep)
-			points = append(points, Point{Index: cell*p.Seeds + rep, Cell: cell, Rep: rep,
+			points = append(points, Point{Index: cell*p.Seeds + rep, Cell: cell,
 				Values: slices.Clone(values), Setting: s.Clone(), Options: opt})
 		}
 	}

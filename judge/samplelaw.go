@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 
 	"mimverify/theory"
 	"mimverify/theory/expr"
@@ -44,7 +43,7 @@ func sampleLawCheck(s *theory.Setting, samples []theory.Sample) AgreementCheck {
 			worst = st
 		}
 	}
-	zB := distuv.UnitNormal.Quantile(1 - lawAlpha/(2*float64(len(stats))))
+	zB := bonferroniZ(lawAlpha, len(stats))
 	return AgreementCheck{
 		Name:     fmt.Sprintf("training samples (n = %d) vs the setting's law, %d statistics; largest: %s, z = %.3g", len(samples), len(stats), worst.name, worst.z),
 		Quantity: "max |z| over the sample statistics", Measured: math.Abs(worst.z),

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"mimverify/dynamics"
@@ -90,16 +89,22 @@ type Sharp struct {
 const sharpPoolFactor = 2
 
 // sharpAlpha is the false-alarm rate of one claim's sharp comparison for a
-// Gaussian error: 10⁻⁴, so that a correct model fails a check of its five
-// sharp claims about once in 2000 runs, and a test suite of a few hundred
-// such comparisons stays green (an earlier 0.27 % made random-regions' C7
-// fail at 4.34 standard errors against 4.29). sharpZ is its two-sided z
-// for one comparison (C3); curves compared at R records use the
-// Bonferroni z for sharpAlpha/R, C6's three events that for sharpAlpha/3.
+// Gaussian error: 10⁻⁴, so that a correct model fails a check of its six
+// sharp claims (C2–C7) about once in 1700 runs, and a test suite of a few
+// hundred such comparisons stays green (an earlier 0.27 % made
+// random-regions' C7 fail at 4.34 standard errors against 4.29). sharpZ is
+// its two-sided z for one comparison (C3, C4, C5); curves compared at R
+// records use bonferroniZ over R, C6's three events over 3.
 var (
 	sharpAlpha = 1e-4
-	sharpZ     = distuv.UnitNormal.Quantile(1 - sharpAlpha/2)
+	sharpZ     = bonferroniZ(sharpAlpha, 1)
 )
+
+// bonferroniZ is the two-sided z of m Gaussian comparisons at a
+// family-wise false-alarm rate alpha: Φ⁻¹(1 − alpha/(2m)).
+func bonferroniZ(alpha float64, m int) float64 {
+	return distuv.UnitNormal.Quantile(1 - alpha/(2*float64(m)))
+}
 
 // sharpWorkBudget bounds the reduced run's cost, counted as
 // dynamics.Orbit.Work (term × key-group pairs per evaluation) × (steps +
@@ -173,12 +178,7 @@ func (r *run) gatherSharp() *Sharp {
 		se, sh.StateNote = fpShareStateSE(r.s, eng, &path, r.problem.Samples)
 		sh.FPShareStateSE, sh.FPSharePathSE = se.Images, se.CRNPath
 	}
-	sh.Mode, sh.CRNSamples = eng.Used.Mode(), opt.CRNSamples
-	if sh.Mode != dynamics.OrbitCRN {
-		sh.CRNSamples = 0
-	} else if sh.CRNSamples == 0 {
-		sh.CRNSamples = dynamics.DefaultCRNSamples
-	}
+	sh.Mode, sh.CRNSamples = eng.Used.Mode(), eng.Used.NumSamples()
 	return sh
 }
 
@@ -237,7 +237,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 }
 
 // popTerm is one reconstructable term of the population law, as
-// measurePopulation keeps it.
+// popMeasurer.measure keeps it.
 type popTerm struct {
 	stratum    int // the query representative's problem: CRN draws within one are exchangeable
 	w, own, ls float64
@@ -365,8 +365,7 @@ func crnSE(terms []popTerm, d func(popTerm) float64) float64 {
 }
 
 // weightedQuantile is the δ-quantile of the own-area mass under the
-// terms' weights (gonum's empirical quantile: the smallest value whose
-// cumulative weight reaches δ of the total).
+// terms' weights, by the measurement's rule (quantileOf).
 func weightedQuantile(terms []popTerm, delta float64) float64 {
 	if len(terms) == 0 {
 		return math.NaN()
@@ -380,7 +379,7 @@ func weightedQuantile(terms []popTerm, delta float64) float64 {
 	for i, j := range idx {
 		xs[i], ws[i] = terms[j].own, terms[j].w
 	}
-	return stat.Quantile(delta, stat.Empirical, xs, ws)
+	return quantileOf(xs, ws, delta)
 }
 
 // localMasses averages, over the local areas of cluster 0 (all but the
@@ -497,8 +496,8 @@ func sharpFor(id string, ev *Evidence, measured float64) *SharpResult {
 		return noSharp("not computed (check --sharp=false, or a sweep without --sharp)")
 	case ev.Sharp.Note != "":
 		return noSharp(ev.Sharp.Note)
-	case len(ev.Sharp.Measures) != len(ev.Measures):
-		return noSharp(fmt.Sprintf("the reduced run has %d records, the main run %d", len(ev.Sharp.Measures), len(ev.Measures)))
+	case !slices.EqualFunc(ev.Sharp.Measures, ev.Measures, func(p PopMeasure, m Measure) bool { return p.Step == m.Step }):
+		return noSharp(fmt.Sprintf("the reduced run's %d records are not at the main run's %d record steps", len(ev.Sharp.Measures), len(ev.Measures)))
 	}
 	r := f(ev, measured)
 	if n := smallSample(id, ev.Sharp); n != "" && r.Available() {
@@ -542,7 +541,7 @@ func smallSample(id string, sh *Sharp) string {
 // of the last record; Band names the worst record.
 func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm *PopMeasure) (v, se float64)) SharpResult {
 	R := len(ev.Measures)
-	z := distuv.UnitNormal.Quantile(1 - sharpAlpha/(2*float64(R)))
+	z := bonferroniZ(sharpAlpha, R)
 	worst, worstStep, inside, compared, skipped := 0.0, 0, true, 0, 0
 	r := *noSharp("")
 	for i := range R {
@@ -559,10 +558,17 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 			continue
 		}
 		compared++
-		dev := math.Abs(m-p) / se
 		if se == 0 {
-			dev = math.Abs(m-p) / math.Max(math.Abs(p), 1) / 1e-12 // no noise on either side: rounding only
+			// No noise on either side (an enumeration, and images that all
+			// give one value): the two differ by the rounding of their
+			// sums, at most N·u relative for N summed terms of one sign —
+			// the measured queries and the enumeration's terms (≤
+			// DefaultOrbitMaxTerms, the budget sharpOptions leaves).
+			a := &ev.Measures[i].Attention
+			N := float64(a.Queries + a.Irreducible + dynamics.DefaultOrbitMaxTerms)
+			se = N * 0x1p-53 * math.Max(math.Max(math.Abs(m), math.Abs(p)), 1) / z
 		}
+		dev := math.Abs(m-p) / se
 		if !(dev <= z) {
 			inside = false
 		}
@@ -690,7 +696,7 @@ func sharpC6(ev *Evidence, _ float64) SharpResult {
 	}
 	pm, ms := ev.Sharp.Measures, ev.Measures
 	ph := phaseEvents(ev, ev.Env["ε"])
-	z := distuv.UnitNormal.Quantile(1 - sharpAlpha/6) // two-sided, Bonferroni over 3
+	z := bonferroniZ(sharpAlpha, 3)
 	own := func(i int) (float64, float64) { return pm[i].LocalOwn, pm[i].LocalOwnSE }
 	seOwn := func(i int) float64 { return ms[i].Attention.LocalOwnSE }
 	events := []struct {
@@ -740,7 +746,7 @@ func sharpC5(ev *Evidence, measured float64) SharpResult {
 	n := float64(sh.TrainImages)
 	se := math.Sqrt(p * (1 - p) * (1/n + 1/float64(sh.PoolImages)))
 	q := func(level float64) float64 {
-		return stat.Quantile(math.Min(1, math.Max(0, level)), stat.Empirical, sh.PoolTV, nil)
+		return quantileOf(sh.PoolTV, nil, math.Min(1, math.Max(0, level)))
 	}
 	pred, lo, hi := q(p), q(p-sharpZ*se), q(p+sharpZ*se)
 	return SharpResult{Predicted: Float(pred), Measured: Float(measured), Low: Float(lo), High: Float(hi), Ratio: Float(measured / pred), SE: Float(math.NaN()),

@@ -231,14 +231,22 @@ func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples 
 	if err := errors.Join(errs...); err != nil {
 		return stateErrors{math.NaN(), math.NaN()}, fmt.Errorf("the state noise: %w", err)
 	}
-	u := make([]float64, len(imgs))
-	for i := range imgs {
-		for k := range nodes {
-			u[i] -= s.Eta * w[k] * floats.Dot(lam[k], proj[i][k])
+	images := adjointSD(s.Eta, w, lam, len(imgs), len(samples), func(i, k int) []float64 { return proj[i][k] })
+	return stateErrors{Images: images, CRNPath: crnPathSE(o, s.Eta, path, nodes, w, lam)}, nil
+}
+
+// adjointSD is √(Var u / n) with u_i = −η Σ_k w_k λ_k·row(i, k) over the
+// draws i < m: the first-order standard deviation of a final-state
+// functional over n i.i.d. draws whose orbit gradient at node k is
+// row(i, k), Var estimated on the first m of them.
+func adjointSD(eta float64, w []float64, lam [][]float64, m, n int, row func(i, k int) []float64) float64 {
+	u := make([]float64, m)
+	for i := range u {
+		for k := range w {
+			u[i] -= eta * w[k] * floats.Dot(lam[k], row(i, k))
 		}
 	}
-	return stateErrors{Images: math.Sqrt(stat.Variance(u, nil) / float64(len(samples))),
-		CRNPath: crnPathSE(o, s.Eta, path, nodes, w, lam)}, nil
+	return math.Sqrt(stat.Variance(u, nil) / float64(n))
 }
 
 // stateErrors are the first-order standard deviations of a final-state
@@ -259,13 +267,10 @@ func crnPathSE(o *dynamics.Orbit, eta float64, path *orbitPath, nodes []int, w [
 	if n < 2 {
 		return 0
 	}
-	per := make([]float64, n*D)
-	u := make([]float64, n)
+	per := make([][]float64, len(nodes)) // n rows of D per node
 	for k, t := range nodes {
-		o.SampleGradients(path.x[t], per)
-		for i := range u {
-			u[i] -= eta * w[k] * floats.Dot(lam[k], per[i*D:(i+1)*D])
-		}
+		per[k] = make([]float64, n*D)
+		o.SampleGradients(path.x[t], per[k])
 	}
-	return math.Sqrt(stat.Variance(u, nil) / float64(n))
+	return adjointSD(eta, w, lam, n, n, func(i, k int) []float64 { return per[k][i*D : (i+1)*D] })
 }
