@@ -83,33 +83,21 @@ func mapRecords(tr *theory.Trajectory) []int {
 	return out[:min(len(out), mapSteps)]
 }
 
-// queryAttention is the softmax over the keys of s_{p,q} = z·A[k][p][a(q)]
-// + B[p][q] (SPEC §2), with the query p masked and every other patch
-// unmasked; with keys "all" the query is its own key, with content 0.
+// queryAttention is the attention of the query p of cluster k over the
+// keys, rounded to 10⁻⁴, on the image where p alone is masked and every
+// area has the value z: the measurement's own softmax (attend), so the
+// maps show what the claims measure.
 func queryAttention(s *theory.Setting, c theory.Correlations, k, p int, z float64) []Float {
-	areas := s.Clusters[k].Areas
-	scores := make([]float64, s.P)
-	top := math.Inf(-1)
-	for q := range s.P {
-		switch {
-		case q != p:
-			scores[q] = z*c.A[k][p][areas[q]] + c.B[p][q]
-		case s.Keys == theory.KeysAll:
-			scores[q] = c.B[p][q]
-		default:
-			scores[q] = math.Inf(-1)
-			continue
-		}
-		top = math.Max(top, scores[q])
+	smp := theory.Sample{Cluster: k, Z: make([]float64, s.Clusters[k].NumAreas()), Mask: make([]bool, s.P)}
+	for j := range smp.Z {
+		smp.Z[j] = z
 	}
-	sum := 0.0
-	for q := range scores {
-		scores[q] = math.Exp(scores[q] - top)
-		sum += scores[q]
-	}
+	smp.Mask[p] = true
+	pi := make([]float64, s.P)
+	attend(s, c, smp, p, pi)
 	w := make([]Float, s.P)
-	for q := range scores {
-		w[q] = Float(math.Round(scores[q]/sum*1e4) / 1e4)
+	for q, v := range pi {
+		w[q] = Float(math.Round(v*1e4) / 1e4)
 	}
 	return w
 }
