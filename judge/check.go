@@ -366,12 +366,9 @@ func (r *run) gatherMain(exact engine.Engine) error {
 	// training samples — to which the derivations of docs/THEORY.md apply
 	// (GD on n samples is GD on their empirical distribution); the
 	// held-out samples measure how the learnt attention generalises.
-	measure := func(rec *theory.Record, tv bool) Measure {
-		return Measure{Step: rec.Step, Loss: rec.Loss,
-			Attention: MeasureAttention(r.s, rec.Correlations, r.problem.Samples, r.opt.Epsilon, r.opt.Delta, tv),
-			FP:        SummarizeFP(r.s, rec.Correlations)}
-	}
-	main, err := r.runSettling(exact, &measures, func(rec *theory.Record) Measure { return measure(rec, false) })
+	main, err := r.runSettling(exact, &measures, func(rec *theory.Record) Measure {
+		return measureRecord(r.s, rec, r.problem.Samples, r.opt.Epsilon, r.opt.Delta, false)
+	})
 	if err != nil {
 		return err
 	}
@@ -381,7 +378,7 @@ func (r *run) gatherMain(exact engine.Engine) error {
 	// The pairwise total variation is O(|M|²·P) per image: measured at the
 	// last record only, where the diversity claim reads it.
 	last := main.Final()
-	measures[len(measures)-1] = measure(last, true)
+	measures[len(measures)-1].Attention.setTV(pairTVs(r.s, last.Correlations, r.problem.Samples), r.opt.Delta)
 	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
 	r.finishMain(&main, measures, &held)
 	r.engines = append(r.engines, engine.Exact)
@@ -531,9 +528,7 @@ func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, 
 				// The pairwise total variation is O(|M|²·P) per image:
 				// measured at the last record only, where the diversity
 				// claim reads it.
-				ms[i] = Measure{Step: r.Step, Loss: r.Loss,
-					Attention: MeasureAttention(s, r.Correlations, eval, eps, delta, i == len(ms)-1),
-					FP:        SummarizeFP(s, r.Correlations)}
+				ms[i] = measureRecord(s, r, eval, eps, delta, i == len(ms)-1)
 			}
 		}()
 	}

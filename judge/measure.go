@@ -79,24 +79,39 @@ type Attention struct {
 // SPEC §2: s_{p,q} = z_{j(q)} A_{k,p,j(q)} + B_{p,q} for unmasked keys and
 // B_{p,q} for masked keys (keys "all"), normalised by log-sum-exp.
 func MeasureAttention(s *theory.Setting, c theory.Correlations, samples []theory.Sample, eps, delta float64, withTV bool) Attention {
-	sums := newAttentionSums(s)
-	pi := make([]float64, s.P) // reused by every query: the attention of the current one
-	for _, smp := range samples {
-		sums.addSample(s, c, smp, pi, withTV)
-	}
-	return sums.finish(len(samples), eps, delta)
+	return accumulate(s, c, samples, withTV).finish(len(samples), eps, delta)
+}
+
+// setTV sets the pairwise total-variation summary of a from the values
+// tvs (sorted in place): its count, minimum, mean and 2δ-quantile.
+func (a *Attention) setTV(tvs []float64, delta float64) {
+	a.Pairs = len(tvs)
+	a.TVMin, a.TVMean, a.TVQuantile = summarize(tvs, 2*delta)
+}
+
+// measureRecord is the judge's measurement of one record on the samples,
+// with the pairwise total variations when withTV.
+func measureRecord(s *theory.Setting, rec *theory.Record, samples []theory.Sample, eps, delta float64, withTV bool) Measure {
+	return Measure{Step: rec.Step, Loss: rec.Loss,
+		Attention: MeasureAttention(s, rec.Correlations, samples, eps, delta, withTV),
+		FP:        SummarizeFP(s, rec.Correlations)}
 }
 
 // pairTVs returns the total variations of every pair of reconstructable
 // queries in different areas of one image, over the samples (the values
 // behind Attention.TVQuantile), unsorted.
 func pairTVs(s *theory.Setting, c theory.Correlations, samples []theory.Sample) []float64 {
+	return accumulate(s, c, samples, true).tvs
+}
+
+// accumulate adds every sample's queries into fresh sums.
+func accumulate(s *theory.Setting, c theory.Correlations, samples []theory.Sample, withTV bool) *attentionSums {
 	sums := newAttentionSums(s)
-	pi := make([]float64, s.P)
+	pi := make([]float64, s.P) // reused by every query: the attention of the current one
 	for _, smp := range samples {
-		sums.addSample(s, c, smp, pi, true)
+		sums.addSample(s, c, smp, pi, withTV)
 	}
-	return sums.tvs
+	return sums
 }
 
 // attentionSums accumulates what MeasureAttention needs over the samples.
@@ -363,9 +378,8 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 	if sums.gapFP != 0 || sums.gapPP != 0 {
 		at.FPShare = sums.gapFP / (math.Abs(sums.gapFP) + math.Abs(sums.gapPP))
 	}
-	at.Pairs = len(sums.tvs)
 	sums.standardErrors(&at, eps)
-	at.TVMin, at.TVMean, at.TVQuantile = summarize(sums.tvs, 2*delta)
+	at.setTV(sums.tvs, delta)
 	if mutant.On(mutant.QuantileSide) {
 		delta = 1 - delta
 	}

@@ -46,9 +46,10 @@ func (r *run) gatherOrbitMain() error {
 		return err
 	}
 	last := main.Final()
-	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, true)
-	at := &measures[len(measures)-1].Attention
-	at.TVMin, at.TVMean, at.TVQuantile, at.Pairs = held.TVMin, held.TVMean, held.TVQuantile, held.Pairs
+	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
+	tvs := pairTVs(r.s, last.Correlations, r.eval) // C5 on the held-out images: the law has no pairs
+	held.setTV(tvs, r.opt.Delta)
+	measures[len(measures)-1].Attention.setTV(tvs, r.opt.Delta)
 	r.finishMain(&main, measures, &held)
 	r.engines = []engine.ID{engine.Orbit}
 	r.ev.Sharp = &Sharp{Engine: engine.Orbit, Note: "the main run is the reduced ODE itself (--engine orbit): there is no separate prediction to compare it with"}
