@@ -279,3 +279,13 @@ func (sh Shard) String() string { return fmt.Sprintf("%d/%d", sh.I, max(sh.N, 1)
 // Has reports whether the point of the given index is in the shard (the
 // zero Shard holds every point).
 func (sh Shard) Has(index int) bool { return sh.N <= 1 || index%sh.N == sh.I }
+
+// newSweep returns the sweep of the plan without its points: the format,
+// the setting, the plan with its hash and the axes' fields.
+func (p *Plan) newSweep() *Sweep {
+	sw := &Sweep{Format: SweepFormat, Setting: p.Setting, Plan: p, PlanHash: p.Hash()}
+	for _, ax := range p.Axes {
+		sw.Axes = append(sw.Axes, ax.Field)
+	}
+	return sw
+}

@@ -183,10 +183,7 @@ func Assemble(plan *Plan, parts []map[int]SweepPoint) (*Sweep, error) {
 			all[i] = p
 		}
 	}
-	sw := &Sweep{Format: SweepFormat, Setting: plan.Setting, Plan: plan, PlanHash: plan.Hash()}
-	for _, ax := range plan.Axes {
-		sw.Axes = append(sw.Axes, ax.Field)
-	}
+	sw := plan.newSweep()
 	var missing []int
 	for _, p := range points {
 		sp, ok := all[p.Index]

@@ -63,10 +63,7 @@ func (r *Runner) Run() (*Sweep, error) {
 	if err := r.runAll(todo, len(points), done, out); err != nil {
 		return nil, err
 	}
-	sw := &Sweep{Format: SweepFormat, Setting: r.Plan.Setting, Plan: r.Plan, PlanHash: r.Plan.Hash()}
-	for _, ax := range r.Plan.Axes {
-		sw.Axes = append(sw.Axes, ax.Field)
-	}
+	sw := r.Plan.newSweep()
 	if r.Shard.N > 1 {
 		sw.Shard = r.Shard.String()
 	}
