@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/theory"
 )
 
@@ -48,7 +50,7 @@ func TestOrbitEnumStored(t *testing.T) {
 			if l1 != l2 || !slices.Equal(g1, g2) || !slices.Equal(v1, v2) || !slices.Equal(p1, p2) {
 				t.Errorf("%s/%s: stored and generated enumerations differ (loss %v vs %v)", mask, keys, l1, l2)
 			}
-			if sum := floatSum(p1); len(p1) <= orbitChunk || math.Abs(sum-float64(len(o.probs))) > 1e-13 {
+			if sum := floats.Sum(p1); len(p1) <= orbitChunk || math.Abs(sum-float64(len(o.probs))) > 1e-13 {
 				t.Errorf("%s/%s: %d vectors, probabilities sum to %v over %d problems", mask, keys, len(p1), sum, len(o.probs))
 			}
 		}
@@ -71,12 +73,4 @@ func enumList(t *testing.T, o *Orbit) (vecs, prob []float64) {
 		}
 	}
 	return vecs, prob
-}
-
-func floatSum(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s
 }
