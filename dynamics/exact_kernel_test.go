@@ -1,6 +1,7 @@
 package dynamics
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -9,35 +10,112 @@ import (
 	"mimverify/theory"
 )
 
-// TestSampleBitIdentical checks that the loss and gradient are bit-identical
-// at GOMAXPROCS 1 and 2 (the chunk size does not depend on it).
-func TestSampleBitIdentical(t *testing.T) {
-	s, err := theory.Preset("default")
+// TestLossGradBitsAcrossGOMAXPROCS checks that the kernel's loss, per-term
+// losses and gradient have the same bits at GOMAXPROCS 1, 2 and 3
+// (compareProcs): the row blocks and term chunks, functions of P and the
+// number of terms only, not the workers, fix the summation order. It covers
+// both key modes on default (P = 64: 4 row blocks) with 300 samples (3 term
+// chunks per block, partial rows summed in chunk order) and with 40 (one
+// chunk, rows written directly), a state whose softmax is sharp enough that
+// some queries take the direct log-sum-exp path, and an enumerated
+// population.
+func TestLossGradBitsAcrossGOMAXPROCS(t *testing.T) {
+	type objective struct {
+		name string
+		s    theory.Setting
+		o    Objective
+	}
+	var objs []objective
+	for _, n := range []struct{ samples, chunks int }{{300, 3}, {40, 1}} {
+		for _, keys := range []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll} {
+			s, err := theory.Preset("default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Keys = keys
+			o := mustSample(t, &s, s.Samples(11, n.samples))
+			if o.ws.nblk != 4 || o.ws.tch != n.chunks {
+				t.Fatalf("default, %d samples: %d row blocks × %d term chunks, want 4 × %d", n.samples, o.ws.nblk, o.ws.tch, n.chunks)
+			}
+			objs = append(objs, objective{fmt.Sprintf("default/%s/n=%d", keys, n.samples), s, o})
+		}
+	}
+	// An enumerated population on a 3×3 grid (511 masks × two-point z).
+	g3, err := theory.Grid(3, theory.Blocks(2), theory.Rows(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Keys = theory.KeysAll
-	o := mustSample(t, &s, s.Samples(3, 300))
-	c := randomCorr(&s, rand.New(rand.NewPCG(3, 4)), 0.5)
-	compareProcs(t, &s, o, c)
+	g3.Z = theory.ZLaw{Kind: theory.ZTwoPoint, L: 0.5, U: 1.5}
+	pop, err := NewPopulationObjective(&g3, PopulationOptions{Mode: PopulationEnumerate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = append(objs, objective{"3×3 population", g3, pop})
+	for _, ob := range objs {
+		for _, sigma := range []float64{0.7, 400} { // 400: factored weights underflow for some queries
+			c := randomCorr(&ob.s, rand.New(rand.NewPCG(5, uint64(sigma))), sigma)
+			d0 := directQueries.Load()
+			compareProcs(t, fmt.Sprintf("%s σ=%g", ob.name, sigma), &ob.s, ob.o, c)
+			if d := directQueries.Load() - d0; (sigma > 100) != (d > 0) {
+				t.Errorf("%s σ=%g: %d queries took the direct path", ob.name, sigma, d)
+			}
+		}
+	}
 }
 
-func compareProcs(t *testing.T, s *theory.Setting, o Objective, c theory.Correlations) {
+// compareProcs checks that o's loss, standard error, gradient (finite) and
+// per-term losses at c have the same bits at GOMAXPROCS 1, 2 and 3. o is a
+// *SampleObjective or a *PopulationObjective (the per-term losses are read
+// from its weighted set).
+func compareProcs(t *testing.T, name string, s *theory.Setting, o Objective, c theory.Correlations) {
 	t.Helper()
-	old := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(old)
-	g1 := s.Shape().New()
-	l1, se1 := o.LossGrad(c, g1)
-	runtime.GOMAXPROCS(2)
-	g2 := s.Shape().New()
-	l2, se2 := o.LossGrad(c, g2)
-	if l1 != l2 || se1 != se2 {
-		t.Errorf("loss %v±%v at GOMAXPROCS=1, %v±%v at 2", l1, se1, l2, se2)
+	var ws *weightedSet
+	switch o := o.(type) {
+	case *SampleObjective:
+		ws = o.ws
+	case *PopulationObjective:
+		ws = o.ws
+	default:
+		t.Fatalf("%s: compareProcs does not know the per-term losses of a %T", name, o)
 	}
-	x1, x2 := g1.Flat(), g2.Flat()
-	for i := range x1 {
-		if x1[i] != x2[i] {
-			t.Fatalf("gradient coordinate %d: %v at GOMAXPROCS=1, %v at 2", i, x1[i], x2[i])
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	var ref []uint64
+	ng := 0 // gradient entries
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		g := s.Shape().New()
+		l, se := o.LossGrad(c, g)
+		// bits: loss, standard error, the gradient, then the per-term losses.
+		bits := []uint64{math.Float64bits(l), math.Float64bits(se)}
+		for _, x := range g.Flat() {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				t.Fatalf("%s GOMAXPROCS=%d: non-finite gradient entry %v", name, procs, x)
+			}
+			bits = append(bits, math.Float64bits(x))
+		}
+		ng = len(g.Flat())
+		for _, x := range ws.losses {
+			bits = append(bits, math.Float64bits(x))
+		}
+		if ref == nil {
+			ref = bits
+			continue
+		}
+		for i := range ref {
+			if bits[i] != ref[i] {
+				what := "loss"
+				switch {
+				case i == 1:
+					what = "standard error"
+				case i >= 2 && i < 2+ng:
+					what = fmt.Sprintf("gradient entry %d", i-2)
+				case i >= 2+ng:
+					what = fmt.Sprintf("loss of term %d", i-2-ng)
+				}
+				t.Fatalf("%s: %s is %v at GOMAXPROCS=%d, %v at 1", name, what,
+					math.Float64frombits(bits[i]), procs, math.Float64frombits(ref[i]))
+			}
 		}
 	}
 }
