@@ -49,12 +49,11 @@ type term struct {
 	w  float64 // probability weight (Σ w = 1 over the set)
 }
 
-// chunkBuf holds a loss and a gradient in flat form (per cluster P×N_k, and
-// P×P); PopulationObjective.GradStdErr accumulates per-term gradients in it.
+// chunkBuf holds a gradient in flat form (per cluster P×N_k, and P×P);
+// PopulationObjective.GradStdErr accumulates per-term gradients in it.
 type chunkBuf struct {
-	loss float64
-	gA   [][]float64 // per cluster, flat P×N_k
-	gB   []float64   // flat P×P
+	gA [][]float64 // per cluster, flat P×N_k
+	gB []float64   // flat P×P
 }
 
 // A partial holds the gradient rows of one row block computed from one
@@ -90,8 +89,8 @@ const rowBlock = 16
 // separate allocation padded by a cache line on each side (padded), so two
 // workers never write to the same cache line.
 type scratch struct {
-	e            []float64 // exp(score) per key (termLossGrad, direct path)
-	za, s, r, rr []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
+	e        []float64 // exp(score) per key (termLossGrad, direct path)
+	za, s, r []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
 
 	ebT []float64 // P×rowBlock: ebT[q*rowBlock+i] = exp(B[p0+i][q] − max_q' B[p0+i][q'])
 	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
@@ -243,7 +242,6 @@ func (ws *weightedSet) growWork(n int) {
 			za:   padded(nr),
 			s:    padded(nr),
 			r:    padded(nr),
-			rr:   padded(nr),
 			ebT:  padded(ws.P * rowBlock),
 			cT:   padded(ws.P * rowBlock),
 			dB:   padded(rowBlock * ws.P),

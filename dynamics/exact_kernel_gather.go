@@ -34,35 +34,6 @@ func (ws *weightedSet) termLossGrad(c theory.Correlations, t term, gA [][]float6
 	return loss
 }
 
-// expNonPos returns e^x for x ≤ 0 (any x is accepted), to within 2 ulp
-// (tested against math.Exp): x = (64m + i)·ln2/64 + r with i ∈ [0, 64),
-// |r| ≤ ln2/128 (Cody–Waite: the high part of ln2/64 has 32 significant
-// bits, so m·ln2hi/64 is exact), e^x = 2^m · 2^{i/64} · e^r with 2^{i/64}
-// from a table and a degree-5 polynomial for e^r (truncation error
-// |r|^6/6! < 4e-17), evaluated by Estrin's scheme. Below −708 (near
-// underflow), NaN, or above 0 it defers to math.Exp. It is several times
-// faster than math.Exp, and the kernel's exponentials are a large part of
-// its cost.
-func expNonPos(x float64) float64 {
-	if !(x > -708 && x <= 0) {
-		return math.Exp(x)
-	}
-	const (
-		invLn2N = 64 / math.Ln2
-		ln2hiN  = 6.93147180369123816490e-01 / 64 // 0x3fe62e42fee00000 / 64
-		ln2loN  = 1.90821492927058770002e-10 / 64
-		shift   = 0x1.8p52 // adding it rounds to an integer, kept in the low bits
-	)
-	kf := float64(x*invLn2N) + shift
-	k := int64(math.Float64bits(kf) - math.Float64bits(shift)) // round(x·64/ln2) ≤ 0
-	kf -= shift
-	r := (x - float64(kf*ln2hiN)) - float64(kf*ln2loN)
-	r2 := r * r
-	p := (1 + r) + float64(r2*((1.0/2+float64(r*(1.0/6)))+float64(r2*(1.0/24+float64(r*(1.0/120))))))
-	t := exp2Table[k&63] * p
-	return math.Float64frombits(math.Float64bits(t) + uint64(k>>6)<<52)
-}
-
 // exp2Table[i] = 2^{i/64}.
 var exp2Table = func() (t [64]float64) {
 	for i := range t {
@@ -71,12 +42,19 @@ var exp2Table = func() (t [64]float64) {
 	return
 }()
 
-// expNonPosSliceGo sets x[i] = expNonPos(x[i]) for every i, with the same
-// operations (so the same bits; the float64 conversions in both forbid fused
-// multiply-adds, GOAMD64=v3, which the assembly does not do), in one loop: the exponentials are
-// independent, and the loop lets the processor overlap them. It is the
-// definition of expNonPosSlice, which runs eight at a time in AVX-512 when
-// the CPU has it (exact_kernel_rows_amd64.go).
+// expNonPosSliceGo sets x[i] = e^{x[i]} for every i, for x[i] ≤ 0 (any x[i]
+// is accepted), to within 2 ulp (tested against math.Exp): x = (64m +
+// i)·ln2/64 + r with i ∈ [0, 64), |r| ≤ ln2/128 (Cody–Waite: the high part
+// of ln2/64 has 32 significant bits, so m·ln2hi/64 is exact), e^x = 2^m ·
+// 2^{i/64} · e^r with 2^{i/64} from a table and a degree-5 polynomial for e^r
+// (truncation error |r|^6/6! < 4e-17), evaluated by Estrin's scheme. Below
+// −708 (near underflow), NaN, or above 0 it defers to math.Exp. It is several
+// times faster than math.Exp, and the kernel's exponentials are a large part
+// of its cost. The float64 conversions forbid fused multiply-adds
+// (GOAMD64=v3), which the assembly does not do either. One loop: the
+// exponentials are independent, and the loop lets the processor overlap
+// them. It is the definition of expNonPosSlice, which runs eight at a time
+// in AVX-512 when the CPU has it (exact_kernel_rows_amd64.go).
 func expNonPosSliceGo(x []float64) {
 	const (
 		invLn2N = 64 / math.Ln2
