@@ -74,3 +74,81 @@ func enumList(t *testing.T, o *Orbit) (vecs, prob []float64) {
 	}
 	return vecs, prob
 }
+
+// TestEvalEnumMatchesTerm: evalEnum gives the bits of one term call per
+// count vector (weight: block weight × probability; losses × probability
+// summed in enumeration order): the block loss and every accumulator, on
+// the two-cluster P = 8 settings (two-point z: several blocks) with both
+// mask schemes and key modes, and on one cluster of 4 areas of 16 (more
+// than one chunk) with both key modes, at score scales σ = 0.3 and 3, where
+// no normaliser underflows (such a vector is term's own, out of order:
+// orbit_enum_kernel.go).
+func TestEvalEnumMatchesTerm(t *testing.T) {
+	var settings []theory.Setting
+	for _, mask := range []theory.MaskScheme{theory.MaskBernoulli, theory.MaskFixed} {
+		for _, keys := range []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll} {
+			settings = append(settings, twoClusterP8(t, theory.ZTwoPoint, mask, keys, theory.LossSum))
+			if mask == theory.MaskBernoulli {
+				s := oneClusterSetting(t, 4, 16, 1)
+				s.Keys = keys
+				if err := s.Resolve(); err != nil {
+					t.Fatal(err)
+				}
+				settings = append(settings, s)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(93, 94))
+	bits := func(v []float64) []uint64 {
+		b := make([]uint64, len(v))
+		for i, x := range v {
+			b[i] = math.Float64bits(x)
+		}
+		return b
+	}
+	for _, s := range settings {
+		o, err := NewOrbit(&s, OrbitOptions{Mode: OrbitEnumerate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sigma := range []float64{0.3, 3} {
+			x := make([]float64, o.Dim())
+			for i := range x {
+				x[i] = sigma * rng.NormFloat64()
+			}
+			blocks := 0
+			for _, pr := range o.probs {
+				pr.setBWeights(x)
+				for _, b := range pr.blocks {
+					if b.c0 >= 0 {
+						continue
+					}
+					blocks++
+					za := b.z[pr.ownArea]
+					pr.setWeightsFast(x, b.z)
+					run := func(f func() float64) []uint64 {
+						clear(pr.accA)
+						clear(pr.accB)
+						pr.accSelf = 0
+						l := f()
+						return append(append(bits([]float64{l, pr.accSelf}), bits(pr.accA)...), bits(pr.accB)...)
+					}
+					got := run(func() float64 { return pr.evalEnum(x, b, za, true) })
+					want := run(func() float64 {
+						bl := 0.0
+						pr.enum.each(func(n []float64, p float64) {
+							bl += float64(p * pr.term(x, b.z, n, za, b.w*p, true))
+						})
+						return bl
+					})
+					if !slices.Equal(got, want) {
+						t.Errorf("%s %s %s σ=%g, query %d, z %v: evalEnum (loss, self, A, B) differs from term per vector", s.Name, s.Mask, s.Keys, sigma, pr.p0, b.z)
+					}
+				}
+			}
+			if blocks == 0 {
+				t.Fatalf("%s: no enumerated block", s.Name)
+			}
+		}
+	}
+}
