@@ -75,51 +75,18 @@ func evalSystem(t *testing.T, m *MeanFieldSystem, names []string, x []float64) (
 }
 
 // TestReduceExpressionsMatchEngine: the printed expressions, evaluated at
-// random symmetric states, equal −g and the loss of Orbit.LossGrad in
-// mean-field mode to 1e-12 relative (to the larger of max|g| at x and at 0;
-// the loss to the larger of the loss at x and at 0). Both evaluate the same finite formulas — the expressions
-// without the engine's max-shift of the scores and its lumping of areas —
-// so they differ by rounding, ≈ 1e-15 at scores of order 1–3.
+// random symmetric states (σ = 0.3, 1, 3, twice each), equal −g and the
+// loss of Orbit.LossGrad in mean-field mode to 1e-12 relative
+// (compareSystem without floors: to the larger of max|g| at x and at 0; the
+// loss to the larger of the loss at x and at 0). Both evaluate the same
+// finite formulas — the expressions without the engine's max-shift of the
+// scores and its lumping of areas — so they differ by rounding, ≈ 1e-15 at
+// scores of order 1–3.
 func TestReduceExpressionsMatchEngine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, s := range reduceSettings(t) {
-		o, err := NewOrbit(&s, OrbitOptions{MeanField: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		vars := reducedVariables(&s, o)
-		names := make([]string, len(vars))
-		for i, v := range vars {
-			names[i] = v.Name
-		}
-		m, err := NewMeanFieldSystem(&s, o.Symmetry(), names)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Scales: the engine's expanded formulas (docs/ORBIT.md (O4)–(O6))
-		// are sums of terms of the size they have at Q = 0 (≤ z³ per
-		// entry) which cancel when the attention saturates (own mass → 1,
-		// loss → 0), so rounding is ε relative to the gradient and loss
-		// at 0, not to their value at x.
-		g0 := make([]float64, o.Dim())
-		loss0, _ := o.LossGrad(make([]float64, o.Dim()), g0)
-		worst, worstL := 0.0, 0.0
-		for trial := range 6 {
-			sigma := []float64{0.3, 1, 3}[trial%3]
-			x := make([]float64, o.Dim())
-			for i := range x {
-				x[i] = sigma * rng.NormFloat64()
-			}
-			g := make([]float64, o.Dim())
-			loss, _ := o.LossGrad(x, g)
-			rhs, l := evalSystem(t, m, names, x)
-			scale := math.Max(floats.Norm(g, math.Inf(1)), floats.Norm(g0, math.Inf(1)))
-			for i := range g {
-				worst = math.Max(worst, math.Abs(rhs[i]+g[i])/scale)
-			}
-			worstL = math.Max(worstL, math.Abs(l-loss)/math.Max(math.Abs(loss), loss0))
-		}
-		t.Logf("%s (mask %s, keys %s, loss %s): %d variables, RHS %.3g, loss %.3g relative", s.Name, s.Mask, s.Keys, s.Loss, o.Dim(), worst, worstL)
+		worst, worstL, dim := compareSystem(t, &s, nil, rng, []float64{0.3, 1, 3, 0.3, 1, 3}, false)
+		t.Logf("%s (mask %s, keys %s, loss %s): %d variables, RHS %.3g, loss %.3g relative", s.Name, s.Mask, s.Keys, s.Loss, dim, worst, worstL)
 		if !(worst <= 1e-12 && worstL <= 1e-12) {
 			t.Errorf("%s (mask %s, keys %s, loss %s): RHS differs by %.3g, loss by %.3g relative", s.Name, s.Mask, s.Keys, s.Loss, worst, worstL)
 		}
@@ -304,7 +271,8 @@ func TestReduceExpressionsRandomSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, g := range []*Symmetry{sy, TrivialSymmetry(&s)} {
-			worst := compareSystem(t, &s, g, rng)
+			rhsRel, lossRel, _ := compareSystem(t, &s, g, rng, []float64{1, 1, 1}, true)
+			worst := math.Max(rhsRel, lossRel)
 			overall = math.Max(overall, worst)
 			if !(worst <= 1e-12) {
 				t.Errorf("trial %d (P = %d, areas %v, mask %s, keys %s, loss %s, dim %d): differs by %.3g relative",
@@ -314,46 +282,55 @@ func TestReduceExpressionsRandomSettings(t *testing.T) {
 	}
 }
 
-// compareSystem returns the largest relative difference between the printed
-// system and Orbit.LossGrad (mean field, symmetry g) over 3 random states.
-func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand) float64 {
+// compareSystem returns the largest relative differences between the
+// printed system and Orbit.LossGrad (mean field, symmetry g, or the one
+// NewOrbit finds when g is nil), of the right-hand side and of the loss,
+// over one random state x ~ N(0, σ²) per entry of sigmas, and the number of
+// variables.
+//
+// Scales: the engine's expanded formulas (docs/ORBIT.md (O4)–(O6)) are sums
+// of terms of the size they have at Q = 0 (≤ z³ per entry) which cancel when
+// the attention saturates (own mass → 1, loss → 0), so rounding is ε
+// relative to the gradient and loss at 0, not to their value at x: the RHS
+// is compared relative to max(‖g(x)‖∞, ‖g(0)‖∞), the loss relative to
+// max(|L(x)|, L(0)). With floors, also at least l0/P and l0 (as
+// compareOrbitPopulation): a single area makes the mean-field loss and
+// gradient identically 0 (S = 1), where the engine's rounding is relative
+// to l0 = ½z²·γ·P·λ, the loss at zero attention on the own area, and l0/P
+// per entry.
+func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand, sigmas []float64, floors bool) (rhsRel, lossRel float64, dim int) {
 	t.Helper()
 	o, err := NewOrbit(s, OrbitOptions{MeanField: true, Symmetry: g})
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := make([]string, o.Dim())
-	for i, v := range reducedVariables(s, o) {
-		names[i] = v.Name
-	}
-	m, err := NewMeanFieldSystem(s, g, names)
+	names := variableNames(reducedVariables(s, o))
+	m, err := NewMeanFieldSystem(s, o.Symmetry(), names)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g0 := make([]float64, o.Dim())
 	loss0, _ := o.LossGrad(make([]float64, o.Dim()), g0)
-	worst := 0.0
-	for range 3 {
+	l0 := 0.0
+	if floors {
+		l0 = 0.5 * s.Z.L * s.Z.L * s.Gamma * float64(s.P) * s.LossScale()
+	}
+	for _, sigma := range sigmas {
 		x := make([]float64, o.Dim())
 		for i := range x {
-			x[i] = rng.NormFloat64()
+			x[i] = sigma * rng.NormFloat64()
 		}
 		gr := make([]float64, o.Dim())
 		loss, _ := o.LossGrad(x, gr)
 		rhs, l := evalSystem(t, m, names, x)
-		// Floors (as compareOrbitPopulation): a single area makes the
-		// mean-field loss and gradient identically 0 (S = 1), where the
-		// engine's rounding is relative to l0 = ½z²·γ·P·λ, the loss at
-		// zero attention on the own area, and l0/P per entry.
-		l0 := 0.5 * s.Z.L * s.Z.L * s.Gamma * float64(s.P) * s.LossScale()
 		scale := math.Max(math.Max(floats.Norm(gr, math.Inf(1)), floats.Norm(g0, math.Inf(1))), l0/float64(s.P))
 		lscale := math.Max(math.Max(math.Abs(loss), loss0), l0)
 		for i := range gr {
-			worst = math.Max(worst, math.Abs(rhs[i]+gr[i])/scale)
+			rhsRel = math.Max(rhsRel, math.Abs(rhs[i]+gr[i])/scale)
 		}
-		worst = math.Max(worst, math.Abs(l-loss)/lscale)
+		lossRel = math.Max(lossRel, math.Abs(l-loss)/lscale)
 	}
-	return worst
+	return rhsRel, lossRel, o.Dim()
 }
 
 // TestReduceBudget: over its time budget, Reduce skips the null space (and
