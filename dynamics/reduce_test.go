@@ -94,9 +94,9 @@ func TestReduceExpressionsMatchEngine(t *testing.T) {
 }
 
 // TestReduceComparisonDetects: the comparison of the test above fails when
-// the printed system is wrong — a parameter off by 1e-6, or the per-entry
-// scaling replaced by the derivative of the loss of the lifted state (the
-// multiplicity factor of docs/ORBIT.md §1).
+// the printed system is wrong — a parameter off by 1e-6, or a right-hand
+// side without its divisor (the derivative of the representative row's
+// loss instead of the per-entry gradient: β has 3 entries in that row).
 func TestReduceComparisonDetects(t *testing.T) {
 	s := reduceSettings(t)[0]
 	o, err := NewOrbit(&s, OrbitOptions{MeanField: true})
@@ -117,8 +117,13 @@ func TestReduceComparisonDetects(t *testing.T) {
 		t.Errorf("γ perturbed by 1e-6: difference %.3g, the comparison would not notice", d)
 	}
 	m.Params["γ"] -= 1e-6
-	// Per-entry scaling: ∂(L∘Lift)/∂β = |orbit(β)|·g_β, 48 times the
-	// printed right-hand side; drop the divisor and the check fails.
+	// Per-entry scaling: the derivative of the row's loss Λ by β counts β's
+	// entries in the row, Divisor[1] = 3 (the other areas' FP entries), and
+	// the printed right-hand side divides by it to give −g_β; multiply it
+	// back (drop the divisor) and the check must fail.
+	if m.Divisor[1] != 3 {
+		t.Fatalf("β has %d entries in the representative row, want 3", m.Divisor[1])
+	}
 	m.RHS[1] = expr.Mul(expr.Num(float64(m.Divisor[1])), m.RHS[1])
 	rhs, _ = evalSystem(t, m, names, x)
 	if rel := math.Abs(rhs[1]+g[1]) / floats.Norm(g, math.Inf(1)); !(rel > 1e-3) {
