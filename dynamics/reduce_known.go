@@ -123,10 +123,7 @@ func checkRelations(s *theory.Setting, o *Orbit, opt ReduceOptions) Relations {
 	x := make([]float64, o.Dim())
 	gt := &gradTimer{o: o}
 	for t := 1; t <= opt.Steps; t++ {
-		g := gt.grad(x)
-		for i := range x {
-			x[i] -= s.Eta * g[i]
-		}
+		floats.AddScaled(x, -s.Eta, gt.grad(x))
 		r.Steps = t
 		scale := floats.Norm(x, math.Inf(1))
 		for _, p0 := range reps {
