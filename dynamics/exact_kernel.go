@@ -20,13 +20,14 @@ import (
 // Evaluation (docs/PERFORMANCE.md, issue 12): the rows p of the gradient are
 // cut into blocks of rowBlock rows, a function of P only. A task is one row
 // block and one chunk of terms (one chunk when there are at least minTasks
-// blocks; the chunking is a function of the number of terms only); it visits
-// its terms in order, evaluates their masked queries that fall in its rows,
-// and writes only those rows (or, with several chunks, a partial of those
-// rows that a last phase sums in chunk order). Row p of the gradient is
-// therefore summed in an order fixed by P and the terms, whatever the number
-// of workers: the result is bit-identical for any GOMAXPROCS, and no worker
-// holds a private P×P gradient to reduce. Keys are stored grouped by area, so the softmax normaliser is a sum over
+// blocks; the chunking is a function of P and the number of terms only,
+// minTasks); it visits its terms in order, evaluates their masked queries
+// that fall in its rows, and writes only those rows (or, with several
+// chunks, a partial of those rows that a last phase sums in chunk order).
+// Row p of the gradient is therefore summed in an order fixed by P and the
+// terms, whatever the number of workers: the result is bit-identical for
+// any GOMAXPROCS, and no worker holds a private P×P gradient to reduce.
+// Keys are stored grouped by area, so the softmax normaliser is a sum over
 // areas of e^{z_j A_j} times a contiguous per-area sum of e^{B}, and the B
 // gradient is accumulated as a per-area coefficient and multiplied by e^{B}
 // once per evaluation.
@@ -49,12 +50,11 @@ type term struct {
 	w  float64 // probability weight (Σ w = 1 over the set)
 }
 
-// chunkBuf holds a loss and a gradient in flat form (per cluster P×N_k, and
-// P×P); PopulationObjective.GradStdErr accumulates per-term gradients in it.
+// chunkBuf holds a gradient in flat form (per cluster P×N_k, and P×P);
+// PopulationObjective.GradStdErr accumulates per-term gradients in it.
 type chunkBuf struct {
-	loss float64
-	gA   [][]float64 // per cluster, flat P×N_k
-	gB   []float64   // flat P×P
+	gA [][]float64 // per cluster, flat P×N_k
+	gB []float64   // flat P×P
 }
 
 // A partial holds the gradient rows of one row block computed from one
@@ -86,12 +86,15 @@ const (
 // that the block's buffers stay in L1/L2 and P = 196 has 13 blocks.
 const rowBlock = 16
 
-// scratch is the per-worker working memory of the kernel. Every slice is a
-// separate allocation padded by a cache line on each side (padded), so two
-// workers never write to the same cache line.
+// scratch is the per-worker working memory of the kernel. Its float64
+// buffers and has are separate allocations padded by a cache line on each
+// side (padded), so two workers' per-term writes never share a cache line;
+// view's row tables (rewritten once per task) and dOn (in the struct, in
+// ws.work; written once per block and on the rare direct path) are not
+// padded.
 type scratch struct {
-	e            []float64 // exp(score) per key (termLossGrad, direct path)
-	za, s, r, rr []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
+	e        []float64 // exp(score) per key (termLossGrad, direct path)
+	za, s, r []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
 
 	ebT []float64 // P×rowBlock: ebT[q*rowBlock+i] = exp(B[p0+i][q] − max_q' B[p0+i][q'])
 	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
@@ -243,7 +246,6 @@ func (ws *weightedSet) growWork(n int) {
 			za:   padded(nr),
 			s:    padded(nr),
 			r:    padded(nr),
-			rr:   padded(nr),
 			ebT:  padded(ws.P * rowBlock),
 			cT:   padded(ws.P * rowBlock),
 			dB:   padded(rowBlock * ws.P),
@@ -460,9 +462,9 @@ func (ws *weightedSet) fillEB(c theory.Correlations, b int) {
 // block starting at row p0) and writes their unscaled losses ℓ_p into ql
 // (one per query). For every key group j it sums e^{B − m} over the group's
 // keys for all the block's rows at once (gatherRows: T_j of each query), then
-// evaluates each query (queryExps, blockCoefs); with grad.B non-nil it adds weight ×
-// their gradient: A rows into grad.A, and the B coefficients of all the
-// queries, one per (row, group), into sc.cT (scatterRows) or sc.dB.
+// evaluates each query (queryExps, blockCoefs), and adds weight × their
+// gradient: A rows into grad.A, and the B coefficients of all the queries,
+// one per (row, group), into sc.cT (scatterRows) or sc.dB.
 func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	k := int(st.k)
 	n := ws.nArea[k]

@@ -180,7 +180,7 @@ tloop:
 tdone:
 	RET
 
-// expNonPos's constants (exact_kernel_gather.go), as float64 bits.
+// expNonPosSliceGo's constants (exact_kernel_gather.go), as float64 bits.
 DATA expc<>+0(SB)/8, $0x40571547652b82fe  // 64/ln2
 DATA expc<>+8(SB)/8, $0x4338000000000000  // shift 0x1.8p52
 DATA expc<>+16(SB)/8, $0x3f862e42fee00000 // ln2hi/64
@@ -195,7 +195,7 @@ GLOBL expc<>(SB), RODATA|NOPTR, $80
 
 // func expNonPosAVX512(x *float64, n int, tab *[64]float64) int
 //
-// expNonPos of x[0:n] in place, eight at a time, with the same IEEE
+// expNonPosSliceGo of x[0:n] in place, eight at a time, with the same IEEE
 // operations in the same order as the Go code (no fused multiply-add), so
 // the same bits. It stops before the first group of eight that has an
 // argument outside (−708, 0] (or NaN), and before a last group shorter than

@@ -105,7 +105,7 @@ func (r *flowRHS) eval(tau float64, y, dy []float64) error {
 		return fmt.Errorf("%w at τ = %.6g", ErrDeadline, tau)
 	}
 	if mutant.On(mutant.LearningRate) {
-		defer scaleBy(0.7, dy) // dy is scaled once eval has filled it
+		defer floats.Scale(0.7, dy) // dy is scaled once eval has filled it
 	}
 	n := r.n
 	if !r.withGap {
@@ -187,13 +187,6 @@ func (f *Flow) run(p engine.Problem, sch engine.Schedule, obs engine.Observer, w
 	}
 	_, err = Integrate(rhs.eval, 0, y0, times, opt, out)
 	return rec.Trajectory(), gap, flowError(err, sh, n, eta)
-}
-
-// scaleBy multiplies xs by a.
-func scaleBy(a float64, xs []float64) {
-	for i := range xs {
-		xs[i] *= a
-	}
 }
 
 // flowError turns the integrator's errors into the engine's.

@@ -244,7 +244,7 @@ func zNodeTable(s *theory.Setting, n, quadNodes int) (zs [][]float64, ws []float
 	L, U := s.Z.L, s.Z.U
 	var x, w []float64
 	switch {
-	case s.Z.Kind == theory.ZConstant || U == L:
+	case constantZ(s):
 		x, w = []float64{L}, []float64{1}
 	case s.Z.Kind == theory.ZTwoPoint:
 		x, w = []float64{L, U}, []float64{0.5, 0.5}
@@ -290,5 +290,12 @@ func zNodeTable(s *theory.Setting, n, quadNodes int) (zs [][]float64, ws []float
 // shared, or a degenerate interval), so that exchangeable areas may be
 // lumped (docs/ORBIT.md §4).
 func commonZ(s *theory.Setting) bool {
-	return s.Z.Kind == theory.ZConstant || s.Z.Kind == theory.ZShared || s.Z.U == s.Z.L
+	return constantZ(s) || s.Z.Kind == theory.ZShared
+}
+
+// constantZ reports whether z is one constant, for every image and area:
+// the constant law or a degenerate interval (U = L). Validate forces U = L
+// for the constant law; the kind is tested too for a setting not validated.
+func constantZ(s *theory.Setting) bool {
+	return s.Z.Kind == theory.ZConstant || s.Z.U == s.Z.L
 }

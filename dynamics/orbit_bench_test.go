@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
+
 	"mimverify/theory"
 )
 
@@ -44,9 +46,7 @@ func BenchmarkOrbitStep(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					o.LossGrad(x, g)
-					for i := range x {
-						x[i] -= s.Eta * g[i]
-					}
+					floats.AddScaled(x, -s.Eta, g)
 				}
 				b.ReportMetric(float64(o.NumTerms()), "terms")
 			})
@@ -119,9 +119,7 @@ func BenchmarkOrbitEnumStored(b *testing.B) {
 			g := make([]float64, o.Dim())
 			for b.Loop() {
 				o.LossGrad(x, g)
-				for i := range x {
-					x[i] -= s.Eta * g[i]
-				}
+				floats.AddScaled(x, -s.Eta, g)
 			}
 		})
 	}

@@ -9,7 +9,10 @@ package dynamics
 // operation for operation, and every accumulator (the block loss, accA_c,
 // accB_g, accSelf) adds the vectors' contributions in enumeration order,
 // so the result is bit-identical to one term call per vector, whatever the
-// chunking and whether the vectors are stored. The one exception: a vector
+// chunking and whether the vectors are stored (TestEvalEnumMatchesTerm).
+// Both sides round every product that enters a sum explicitly (float64
+// conversions): otherwise a GOAMD64=v3 build fuses some of them into
+// multiply-adds, not the same ones on both sides. The one exception: a vector
 // without keys or whose normaliser underflows (Z < tinySum) is evaluated
 // by term itself, which adds its gradient before the rest of its chunk's
 // (a rounding-level difference, only at extreme scores).
@@ -64,7 +67,7 @@ func (pr *orbProblem) enumMasses(cols []float64, K int) {
 				continue
 			}
 			for i, n := range col {
-				tt[i] += n * wg
+				tt[i] += float64(n * wg)
 			}
 		}
 	}
@@ -79,14 +82,14 @@ func (pr *orbProblem) enumNorm(x, z, cols, prob []float64, za, bw float64, grad 
 	clear(inv)
 	for g, w := range pr.w {
 		for i, n := range cols[g*orbitChunk:][:K] {
-			inv[i] += n * w // Z summed in group order, as partition does
+			inv[i] += float64(n * w) // Z summed in group order, as partition does
 		}
 	}
 	if pr.keysAll {
 		for g, wm := range pr.wm {
 			S := pr.gS[g]
 			for i, n := range cols[g*orbitChunk:][:K] {
-				inv[i] += (S - n) * wm
+				inv[i] += float64((S - n) * wm)
 			}
 		}
 		for i := range inv {
@@ -127,7 +130,7 @@ func (pr *orbProblem) enumMoments(cols []float64, K int) {
 					ug = 0 // an absent cell (its w/Z may be huge) contributes nothing
 				}
 				v := hv * n * (S - n)
-				qq[i] += m * ug * ug * v
+				qq[i] += float64(m * ug * ug * v)
 			}
 		}
 		zc2 := pr.zc2[c]
@@ -153,9 +156,9 @@ func (pr *orbProblem) enumLoss(prob []float64, za, bl float64) float64 {
 	for i, p := range prob {
 		l := ll[i]
 		if inv[i] != 0 {
-			l = 0.5*sq[i] - za2*ta[i] + 0.5*za2
+			l = float64(0.5*sq[i]) - float64(za2*ta[i]) + float64(0.5*za2)
 		}
-		bl += p * l
+		bl += float64(p * l)
 	}
 	return bl
 }
@@ -170,8 +173,8 @@ func (pr *orbProblem) enumGrad(cols []float64, K int, za float64) {
 		oz, zc, im := pr.own[c]*za2, pr.zc[c], pr.invm[c]
 		a := pr.accA[c]
 		for i, w := range wt {
-			rbar := sq[i] - za2*ta[i]
-			a += w * zc * im * (qq[i] - oz*ta[i] - rbar*tt[i])
+			rbar := sq[i] - float64(za2*ta[i])
+			a += float64(w * zc * im * (qq[i] - float64(oz*ta[i]) - float64(rbar*tt[i])))
 		}
 		pr.accA[c] = a
 		for g := cl.g0; g < cl.g1; g++ {
@@ -181,7 +184,7 @@ func (pr *orbProblem) enumGrad(cols []float64, K int, za float64) {
 	if pr.keysAll {
 		s, inv := pr.accSelf, es.inv[:K]
 		for i, w := range wt {
-			s -= w * pr.wself * inv[i] * (sq[i] - za2*ta[i])
+			s -= float64(w * pr.wself * inv[i] * (sq[i] - float64(za2*ta[i])))
 		}
 		pr.accSelf = s
 	}
@@ -199,18 +202,18 @@ func (pr *orbProblem) enumGradB(g, c int, col []float64, za2 float64) {
 	all := pr.keysAll
 	b := pr.accB[g]
 	for i, n := range col {
-		rbar := sq[i] - za2*ta[i]
+		rbar := sq[i] - float64(za2*ta[i])
 		ug := wg * inv[i]
 		if n == 0 {
 			ug = 0
 		}
 		v := hv * n * (S - n)
-		r := n*tt[i]*im + ug*m*v
-		gb := ug * is * (zc2*r - (oz+rbar)*n)
+		r := float64(n*tt[i]*im) + float64(ug*m*v)
+		gb := ug * is * (float64(zc2*r) - float64((oz+rbar)*n))
 		if all {
-			gb -= (S - n) * is * wm * inv[i] * rbar
+			gb -= float64((S - n) * is * wm * inv[i] * rbar)
 		}
-		b += wt[i] * gb
+		b += float64(wt[i] * gb)
 	}
 	pr.accB[g] = b
 }

@@ -138,7 +138,10 @@ func (pr *orbProblem) setWeights(x, z, counts []float64) {
 // grad, and returns ℓ_{p0}. With pr.exact the within-class second moments of
 // the counts (multivariate hypergeometric given the group totals) are used;
 // otherwise (mean field) every cell holds exactly its share. Equations
-// (O1)–(O6) of docs/ORBIT.md §3.
+// (O1)–(O6) of docs/ORBIT.md §3. term, termAt, termGrad and partition round
+// every product that enters a sum explicitly (float64 conversions, no fused
+// multiply-add at GOAMD64=v3), as the enumeration kernel does: evalEnum
+// gives their bits (orbit_enum_kernel.go).
 func (pr *orbProblem) term(x, z, n []float64, za, weight float64, grad bool) float64 {
 	Z, keys := pr.partition(n)
 	if !keys {
@@ -179,7 +182,7 @@ func (pr *orbProblem) termAt(n []float64, Z, za, weight float64, grad bool) floa
 		u[g] = ug
 		v := hv[g] * ng * (gS[g] - ng)
 		V[g] = v
-		gA[cls[g]] += mg[g] * ug * ug * v
+		gA[cls[g]] += float64(mg[g] * ug * ug * v)
 	}
 	sumQ := 0.0
 	for c := range gA {
@@ -188,8 +191,8 @@ func (pr *orbProblem) termAt(n []float64, Z, za, weight float64, grad bool) floa
 	}
 	ta := T[0] // S_a; the own class is class 0
 	za2 := za * za
-	rbar := sumQ - za2*ta
-	loss := 0.5*sumQ - za2*ta + 0.5*za2
+	rbar := sumQ - float64(za2*ta)
+	loss := float64(0.5*sumQ) - float64(za2*ta) + float64(0.5*za2)
 	if grad {
 		pr.termGrad(n, za2, ta, rbar, inv, weight)
 	}
@@ -203,20 +206,20 @@ func (pr *orbProblem) termGrad(n []float64, za2, ta, rbar, inv, weight float64) 
 	w, V, T, gA, cls := pr.u[:G], pr.V[:G], pr.T, pr.gA, pr.gcls[:G]
 	acc := pr.accA
 	for c := range acc {
-		acc[c] += weight * pr.zc[c] * pr.invm[c] * (gA[c] - pr.own[c]*za2*ta - rbar*T[c])
+		acc[c] += float64(weight * pr.zc[c] * pr.invm[c] * (gA[c] - float64(pr.own[c]*za2*ta) - float64(rbar*T[c])))
 	}
 	accB := pr.accB[:G]
 	for g := range accB {
 		c := cls[g]
-		r := n[g]*T[c]*pr.invm[c] + w[g]*pr.m[g]*V[g]
-		gb := w[g] * pr.invS[g] * (pr.zc2[c]*r - (pr.own[c]*za2+rbar)*n[g])
+		r := float64(n[g]*T[c]*pr.invm[c]) + float64(w[g]*pr.m[g]*V[g])
+		gb := w[g] * pr.invS[g] * (float64(pr.zc2[c]*r) - float64((float64(pr.own[c]*za2)+rbar)*n[g]))
 		if pr.keysAll {
-			gb -= (pr.gS[g] - n[g]) * pr.invS[g] * pr.wm[g] * inv * rbar
+			gb -= float64((pr.gS[g] - n[g]) * pr.invS[g] * pr.wm[g] * inv * rbar)
 		}
-		accB[g] += weight * gb
+		accB[g] += float64(weight * gb)
 	}
 	if pr.keysAll {
-		pr.accSelf -= weight * pr.wself * inv * rbar
+		pr.accSelf -= float64(weight * pr.wself * inv * rbar)
 	}
 }
 
@@ -227,14 +230,14 @@ func (pr *orbProblem) partition(n []float64) (Z float64, keys bool) {
 	T, w, cls := pr.T, pr.w[:G], pr.gcls[:G]
 	clear(T)
 	for g, ng := range n[:G] {
-		t := ng * w[g]
+		t := float64(ng * w[g])
 		T[cls[g]] += t
 		Z += t
 		keys = keys || ng > 0
 	}
 	if pr.keysAll {
 		for g, gr := range pr.groups {
-			Z += (float64(gr.S) - n[g]) * pr.wm[g]
+			Z += float64((float64(gr.S) - n[g]) * pr.wm[g])
 		}
 		Z += pr.wself
 		keys = true

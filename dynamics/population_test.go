@@ -268,11 +268,11 @@ func TestCRNAgreesWithEnumeration(t *testing.T) {
 }
 
 // TestPopulationBitIdentical: CRN and enumeration results are bit-identical
-// at GOMAXPROCS 1 and 2.
+// at GOMAXPROCS 1, 2 and 3 (compareProcs).
 func TestPopulationBitIdentical(t *testing.T) {
 	s, _ := theory.Preset("grid4")
 	c := randomCorr(&s, rand.New(rand.NewPCG(1, 5)), 0.5)
-	compareProcs(t, &s, mustPopulation(t, &s, PopulationOptions{Mode: "crn", CRNSamples: 2000, Seed: 3}), c)
+	compareProcs(t, "grid4 CRN", &s, mustPopulation(t, &s, PopulationOptions{Mode: "crn", CRNSamples: 2000, Seed: 3}), c)
 	s.Z = theory.ZLaw{Kind: theory.ZConstant, L: 1, U: 1}
 	s.P = 9
 	s.Side = 3
@@ -282,7 +282,7 @@ func TestPopulationBitIdentical(t *testing.T) {
 	if o.Mode() != PopulationEnumerate || o.NumTerms() != 511 {
 		t.Errorf("P = 9 constant z: mode %s with %d terms, want enumerate with 2^9 − 1 = 511", o.Mode(), o.NumTerms())
 	}
-	compareProcs(t, &s, o, c)
+	compareProcs(t, "P = 9 enumeration", &s, o, c)
 }
 
 // TestPopulationOptionErrors checks that bad options are refused with the

@@ -93,10 +93,7 @@ func Reduce(s *theory.Setting, opt ReduceOptions) (*Reduced, error) {
 		r.Level = "meanfield"
 	}
 	r.Variables = reducedVariables(s, o)
-	names := make([]string, len(r.Variables))
-	for i, v := range r.Variables {
-		names[i] = v.Name
-	}
+	names := variableNames(r.Variables)
 	if opt.States == 0 {
 		opt.States = o.Dim() + 8
 	}
@@ -112,6 +109,15 @@ func Reduce(s *theory.Setting, opt ReduceOptions) (*Reduced, error) {
 		}
 	}
 	return r, nil
+}
+
+// variableNames returns the names of vs, in order.
+func variableNames(vs []ReducedVariable) []string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.Name
+	}
+	return names
 }
 
 // reducedVariables names the orbit variables: in the worked case of SPEC §3

@@ -25,7 +25,7 @@ func ClosedFormReason(s *theory.Setting, meanField bool) string {
 			"(independent binomials, or a multivariate hypergeometric law for fixed masks), weighted by their " +
 			"probabilities: a finite but long sum, not a formula worth printing; the mean field (--meanfield) has one for a constant z law"
 	}
-	if s.Z.Kind != theory.ZConstant && s.Z.U != s.Z.L {
+	if !constantZ(s) {
 		switch s.Z.Kind {
 		case theory.ZTwoPoint:
 			return "z is two-point and independent across areas: the expectation over z is a sum over 2^N z vectors per cluster; no closed form is printed (use a constant z law)"

@@ -19,13 +19,12 @@ func knownLaws(s *theory.Setting, sy *Symmetry, grads [][]float64) []KnownLaw {
 	D := sy.NumFP + sy.NumPP
 	reps, _ := orbitReps(sy)
 	unmasked := s.Keys == theory.KeysUnmasked
-	constZ := s.Z.Kind == theory.ZConstant || s.Z.L == s.Z.U
 	z := (s.Z.L + s.Z.U) / 2
 	rowB := KnownLaw{Name: "Σ_q B[p][q] (every query row p)", Predicted: true,
 		Why: "always: adding c to every score of a row leaves its softmax unchanged"}
 	rowA := KnownLaw{Name: "Σ_j A[k][p][j] (every cluster k, row p)", Predicted: commonZ(s) && unmasked}
 	area := KnownLaw{Name: fmt.Sprintf("Σ_{q∈P_{k,j}} B[p][q] − A[k][p][j]/z with z = %g (every k, p, area j)", z),
-		Predicted: len(s.Clusters) == 1 && constZ && unmasked}
+		Predicted: areaLawPredicted(s)}
 	switch {
 	case rowA.Predicted:
 		rowA.Why = "z is common to the areas of an image and keys are the unmasked positions: adding c to A[k][p][·] shifts every key's score by z·c"
@@ -39,7 +38,7 @@ func knownLaws(s *theory.Setting, sy *Symmetry, grads [][]float64) []KnownLaw {
 		area.Why = "one cluster, constant z, unmasked keys: per image Σ_{q∈P_j∩U} ∂ℓ/∂B[p][q] = (1/z)·∂ℓ/∂A[p][j]"
 	case len(s.Clusters) > 1:
 		area.Why = "fails for several clusters: B is shared by the clusters, A is not"
-	case !constZ:
+	case !constantZ(s):
 		area.Why = "fails for a random z: the factor 1/z does not come out of the expectation (tested with z = E z)"
 	default:
 		area.Why = "fails for keys \"all\": masked keys of area j add −π·r̄ to the B sum only"
@@ -79,6 +78,13 @@ func knownLaws(s *theory.Setting, sy *Symmetry, grads [][]float64) []KnownLaw {
 	return out
 }
 
+// areaLawPredicted reports whether docs/ORBIT.md §6 predicts its law 3,
+// Σ_{q∈P_{k,j}} B[p][q] − A[k][p][j]/z (and so, from Q(0) = 0, the
+// slaving relations): one cluster, a constant z, unmasked keys.
+func areaLawPredicted(s *theory.Setting) bool {
+	return len(s.Clusters) == 1 && constantZ(s) && s.Keys == theory.KeysUnmasked
+}
+
 // Relations is the check of SPEC §3's slaving relations, generalised: for
 // every cluster k, query representative p and area j,
 // Σ_{q∈P_{k,j}, q≠p} B[p][q] = A[k][p][j]/z along reduced GD from Q(0) = 0
@@ -106,8 +112,8 @@ const RelationTol = 1e-10
 // checkRelations runs reduced GD from 0 and measures the relations.
 func checkRelations(s *theory.Setting, o *Orbit, opt ReduceOptions) Relations {
 	sy := o.Symmetry()
-	r := Relations{Eta: s.Eta, Predicted: len(s.Clusters) == 1 && s.Keys == theory.KeysUnmasked && (s.Z.Kind == theory.ZConstant || s.Z.L == s.Z.U)}
-	if s.Z.Kind != theory.ZConstant && s.Z.L != s.Z.U {
+	r := Relations{Eta: s.Eta, Predicted: areaLawPredicted(s)}
+	if !constantZ(s) {
 		r.Why = fmt.Sprintf("z is %s: the relations name a constant z (docs/ORBIT.md §6: they fail for shared or independent z)", s.Z.Kind)
 		return r
 	}
@@ -117,10 +123,7 @@ func checkRelations(s *theory.Setting, o *Orbit, opt ReduceOptions) Relations {
 	x := make([]float64, o.Dim())
 	gt := &gradTimer{o: o}
 	for t := 1; t <= opt.Steps; t++ {
-		g := gt.grad(x)
-		for i := range x {
-			x[i] -= s.Eta * g[i]
-		}
+		floats.AddScaled(x, -s.Eta, gt.grad(x))
 		r.Steps = t
 		scale := floats.Norm(x, math.Inf(1))
 		for _, p0 := range reps {

@@ -297,10 +297,7 @@ func residual(w []float64, grads [][]float64) float64 {
 	worst := 0.0
 	nw := floats.Norm(w, 2)
 	for _, g := range grads {
-		d := 0.0
-		for i, c := range w {
-			d += c * g[i]
-		}
+		d := floats.Dot(w, g)
 		if ng := floats.Norm(g, 2); ng > 0 && nw > 0 {
 			worst = math.Max(worst, math.Abs(d)/(nw*ng))
 		}

@@ -75,51 +75,18 @@ func evalSystem(t *testing.T, m *MeanFieldSystem, names []string, x []float64) (
 }
 
 // TestReduceExpressionsMatchEngine: the printed expressions, evaluated at
-// random symmetric states, equal −g and the loss of Orbit.LossGrad in
-// mean-field mode to 1e-12 relative (to the larger of max|g| at x and at 0;
-// the loss to the larger of the loss at x and at 0). Both evaluate the same finite formulas — the expressions
-// without the engine's max-shift of the scores and its lumping of areas —
-// so they differ by rounding, ≈ 1e-15 at scores of order 1–3.
+// random symmetric states (σ = 0.3, 1, 3, twice each), equal −g and the
+// loss of Orbit.LossGrad in mean-field mode to 1e-12 relative
+// (compareSystem without floors: to the larger of max|g| at x and at 0; the
+// loss to the larger of the loss at x and at 0). Both evaluate the same
+// finite formulas — the expressions without the engine's max-shift of the
+// scores and its lumping of areas — so they differ by rounding, ≈ 1e-15 at
+// scores of order 1–3.
 func TestReduceExpressionsMatchEngine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, s := range reduceSettings(t) {
-		o, err := NewOrbit(&s, OrbitOptions{MeanField: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		vars := reducedVariables(&s, o)
-		names := make([]string, len(vars))
-		for i, v := range vars {
-			names[i] = v.Name
-		}
-		m, err := NewMeanFieldSystem(&s, o.Symmetry(), names)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Scales: the engine's expanded formulas (docs/ORBIT.md (O4)–(O6))
-		// are sums of terms of the size they have at Q = 0 (≤ z³ per
-		// entry) which cancel when the attention saturates (own mass → 1,
-		// loss → 0), so rounding is ε relative to the gradient and loss
-		// at 0, not to their value at x.
-		g0 := make([]float64, o.Dim())
-		loss0, _ := o.LossGrad(make([]float64, o.Dim()), g0)
-		worst, worstL := 0.0, 0.0
-		for trial := range 6 {
-			sigma := []float64{0.3, 1, 3}[trial%3]
-			x := make([]float64, o.Dim())
-			for i := range x {
-				x[i] = sigma * rng.NormFloat64()
-			}
-			g := make([]float64, o.Dim())
-			loss, _ := o.LossGrad(x, g)
-			rhs, l := evalSystem(t, m, names, x)
-			scale := math.Max(floats.Norm(g, math.Inf(1)), floats.Norm(g0, math.Inf(1)))
-			for i := range g {
-				worst = math.Max(worst, math.Abs(rhs[i]+g[i])/scale)
-			}
-			worstL = math.Max(worstL, math.Abs(l-loss)/math.Max(math.Abs(loss), loss0))
-		}
-		t.Logf("%s (mask %s, keys %s, loss %s): %d variables, RHS %.3g, loss %.3g relative", s.Name, s.Mask, s.Keys, s.Loss, o.Dim(), worst, worstL)
+		worst, worstL, dim := compareSystem(t, &s, nil, rng, []float64{0.3, 1, 3, 0.3, 1, 3}, false)
+		t.Logf("%s (mask %s, keys %s, loss %s): %d variables, RHS %.3g, loss %.3g relative", s.Name, s.Mask, s.Keys, s.Loss, dim, worst, worstL)
 		if !(worst <= 1e-12 && worstL <= 1e-12) {
 			t.Errorf("%s (mask %s, keys %s, loss %s): RHS differs by %.3g, loss by %.3g relative", s.Name, s.Mask, s.Keys, s.Loss, worst, worstL)
 		}
@@ -127,9 +94,9 @@ func TestReduceExpressionsMatchEngine(t *testing.T) {
 }
 
 // TestReduceComparisonDetects: the comparison of the test above fails when
-// the printed system is wrong — a parameter off by 1e-6, or the per-entry
-// scaling replaced by the derivative of the loss of the lifted state (the
-// multiplicity factor of docs/ORBIT.md §1).
+// the printed system is wrong — a parameter off by 1e-6, or a right-hand
+// side without its divisor (the derivative of the representative row's
+// loss instead of the per-entry gradient: β has 3 entries in that row).
 func TestReduceComparisonDetects(t *testing.T) {
 	s := reduceSettings(t)[0]
 	o, err := NewOrbit(&s, OrbitOptions{MeanField: true})
@@ -150,8 +117,13 @@ func TestReduceComparisonDetects(t *testing.T) {
 		t.Errorf("γ perturbed by 1e-6: difference %.3g, the comparison would not notice", d)
 	}
 	m.Params["γ"] -= 1e-6
-	// Per-entry scaling: ∂(L∘Lift)/∂β = |orbit(β)|·g_β, 48 times the
-	// printed right-hand side; drop the divisor and the check fails.
+	// Per-entry scaling: the derivative of the row's loss Λ by β counts β's
+	// entries in the row, Divisor[1] = 3 (the other areas' FP entries), and
+	// the printed right-hand side divides by it to give −g_β; multiply it
+	// back (drop the divisor) and the check must fail.
+	if m.Divisor[1] != 3 {
+		t.Fatalf("β has %d entries in the representative row, want 3", m.Divisor[1])
+	}
 	m.RHS[1] = expr.Mul(expr.Num(float64(m.Divisor[1])), m.RHS[1])
 	rhs, _ = evalSystem(t, m, names, x)
 	if rel := math.Abs(rhs[1]+g[1]) / floats.Norm(g, math.Inf(1)); !(rel > 1e-3) {
@@ -179,12 +151,21 @@ func TestReduceWorkedCase(t *testing.T) {
 	if r.Laws.Rank != 1 || len(r.Laws.Found) != 4 {
 		t.Fatalf("rank %d with %d laws, want 1 and 4 (σ = %v)", r.Laws.Rank, len(r.Laws.Found), r.Laws.Singular)
 	}
-	// The gap behind LawRankTol: kept σ of order 1, null σ at rounding.
+	// The gap behind LawRankTol: kept σ of order 1 (here σ_1 alone: 1), null
+	// σ at rounding. LawRankTol's derivation takes the gradients exact to
+	// ≈ 1e-15 relative, so a true law leaves σ ≈ √states·1e-15 ≈ 4e-15 for
+	// these 13 states; 1e-13 gives that estimate a factor 25 (4e-16
+	// measured) and is still 1e4 below LawRankTol = 1e-9, so the rank
+	// decision has decades of room on both sides.
 	if !(r.Laws.SmallestKept > 1e-3 && r.Laws.LargestNull < 1e-13) {
 		t.Errorf("no clear gap: smallest kept %.3g, largest null %.3g", r.Laws.SmallestKept, r.Laws.LargestNull)
 	}
 	// α, β, b_0, b_1, b_2: α + 3β, 3b_1 − α (b_1 = α/(z(C−1))), α + 12 b_2
-	// (b_2 = β/(zC) with β = −α/3), b_0.
+	// (b_2 = β/(zC) with β = −α/3), b_0. These laws have exact integer
+	// coefficients, so their residual |w·g|/(‖w‖‖g‖) is the gradients'
+	// relative error (≈ 1e-15, LawRankTol's premise) plus the 5-term dot
+	// product's rounding (≈ 5u ≈ 6e-16); 1e-13 gives that a factor ≈ 60
+	// (4e-16 measured) and is 1e4 below LawRankTol.
 	laws := map[string]bool{}
 	for _, l := range r.Laws.Found {
 		laws[l.Text] = true
@@ -238,6 +219,11 @@ func TestReduceLawsFailWhereDerived(t *testing.T) {
 				t.Fatal(err)
 			}
 			name := string(c.s.Z.Kind) + "/" + string(c.s.Keys) + "/" + r.Level
+			// A law that fails must fail clearly: a residual > 1e-6, 1e3 ×
+			// LawRankTol (the Holds threshold), so that no failure counted
+			// here is a rounding-level case near that threshold; the
+			// failures of docs/ORBIT.md §6 are O(1) effects (residuals
+			// 0.16–0.48 measured on these cases).
 			for i, want := range []bool{true, c.rowA, c.area} {
 				k := r.Laws.Known[i]
 				if k.Predicted != want || k.Holds != want || (!want && !(k.Residual > 1e-6)) {
@@ -250,6 +236,14 @@ func TestReduceLawsFailWhereDerived(t *testing.T) {
 			if c.relation && !r.Relations.Applies {
 				t.Errorf("%s: relations not checked: %s", name, r.Relations.Why)
 			}
+			// Found laws: the SVD's null vectors, integer-scaled when every
+			// coefficient looks rational, else as computed. A computed null
+			// vector is off by an angle ≈ u·σ_1/σ_Rank = u/SmallestKept
+			// (≤ 1.2e-14 here: SmallestKept ≥ 0.009), which enters the
+			// residual besides the gradients' relative error ≈ 1e-15
+			// (LawRankTol's premise) — hence 10× the worked case's 1e-13,
+			// whose laws are exact integers; 1e-12 gives the sum a factor
+			// ≈ 80 (1.05e-15 measured) and is 1e3 below LawRankTol.
 			for _, l := range r.Laws.Found {
 				if !(l.Residual <= 1e-12) {
 					t.Errorf("%s: found law %s has residual %.3g", name, l.Text, l.Residual)
@@ -304,7 +298,8 @@ func TestReduceExpressionsRandomSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, g := range []*Symmetry{sy, TrivialSymmetry(&s)} {
-			worst := compareSystem(t, &s, g, rng)
+			rhsRel, lossRel, _ := compareSystem(t, &s, g, rng, []float64{1, 1, 1}, true)
+			worst := math.Max(rhsRel, lossRel)
 			overall = math.Max(overall, worst)
 			if !(worst <= 1e-12) {
 				t.Errorf("trial %d (P = %d, areas %v, mask %s, keys %s, loss %s, dim %d): differs by %.3g relative",
@@ -314,46 +309,55 @@ func TestReduceExpressionsRandomSettings(t *testing.T) {
 	}
 }
 
-// compareSystem returns the largest relative difference between the printed
-// system and Orbit.LossGrad (mean field, symmetry g) over 3 random states.
-func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand) float64 {
+// compareSystem returns the largest relative differences between the
+// printed system and Orbit.LossGrad (mean field, symmetry g, or the one
+// NewOrbit finds when g is nil), of the right-hand side and of the loss,
+// over one random state x ~ N(0, σ²) per entry of sigmas, and the number of
+// variables.
+//
+// Scales: the engine's expanded formulas (docs/ORBIT.md (O4)–(O6)) are sums
+// of terms of the size they have at Q = 0 (≤ z³ per entry) which cancel when
+// the attention saturates (own mass → 1, loss → 0), so rounding is ε
+// relative to the gradient and loss at 0, not to their value at x: the RHS
+// is compared relative to max(‖g(x)‖∞, ‖g(0)‖∞), the loss relative to
+// max(|L(x)|, L(0)). With floors, also at least l0/P and l0 (as
+// compareOrbitPopulation): a single area makes the mean-field loss and
+// gradient identically 0 (S = 1), where the engine's rounding is relative
+// to l0 = ½z²·γ·P·λ, the loss at zero attention on the own area, and l0/P
+// per entry.
+func compareSystem(t *testing.T, s *theory.Setting, g *Symmetry, rng *rand.Rand, sigmas []float64, floors bool) (rhsRel, lossRel float64, dim int) {
 	t.Helper()
 	o, err := NewOrbit(s, OrbitOptions{MeanField: true, Symmetry: g})
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := make([]string, o.Dim())
-	for i, v := range reducedVariables(s, o) {
-		names[i] = v.Name
-	}
-	m, err := NewMeanFieldSystem(s, g, names)
+	names := variableNames(reducedVariables(s, o))
+	m, err := NewMeanFieldSystem(s, o.Symmetry(), names)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g0 := make([]float64, o.Dim())
 	loss0, _ := o.LossGrad(make([]float64, o.Dim()), g0)
-	worst := 0.0
-	for range 3 {
+	l0 := 0.0
+	if floors {
+		l0 = 0.5 * s.Z.L * s.Z.L * s.Gamma * float64(s.P) * s.LossScale()
+	}
+	for _, sigma := range sigmas {
 		x := make([]float64, o.Dim())
 		for i := range x {
-			x[i] = rng.NormFloat64()
+			x[i] = sigma * rng.NormFloat64()
 		}
 		gr := make([]float64, o.Dim())
 		loss, _ := o.LossGrad(x, gr)
 		rhs, l := evalSystem(t, m, names, x)
-		// Floors (as compareOrbitPopulation): a single area makes the
-		// mean-field loss and gradient identically 0 (S = 1), where the
-		// engine's rounding is relative to l0 = ½z²·γ·P·λ, the loss at
-		// zero attention on the own area, and l0/P per entry.
-		l0 := 0.5 * s.Z.L * s.Z.L * s.Gamma * float64(s.P) * s.LossScale()
 		scale := math.Max(math.Max(floats.Norm(gr, math.Inf(1)), floats.Norm(g0, math.Inf(1))), l0/float64(s.P))
 		lscale := math.Max(math.Max(math.Abs(loss), loss0), l0)
 		for i := range gr {
-			worst = math.Max(worst, math.Abs(rhs[i]+gr[i])/scale)
+			rhsRel = math.Max(rhsRel, math.Abs(rhs[i]+gr[i])/scale)
 		}
-		worst = math.Max(worst, math.Abs(l-loss)/lscale)
+		lossRel = math.Max(lossRel, math.Abs(l-loss)/lscale)
 	}
-	return worst
+	return rhsRel, lossRel, o.Dim()
 }
 
 // TestReduceBudget: over its time budget, Reduce skips the null space (and

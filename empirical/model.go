@@ -155,12 +155,14 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 	nChunks := (n + ChunkSize - 1) / ChunkSize
 	procs := runtime.GOMAXPROCS(0)
 	round := max(1, procs, min(roundChunks, partialBudget/(8*P*d)))
-	for len(m.workers) < min(procs, round) {
-		nmax := 0
+	if len(m.workers) < min(procs, round) {
+		nmax := 0 // the most areas of a cluster
 		for _, cl := range m.s.Clusters {
 			nmax = max(nmax, cl.NumAreas())
 		}
-		m.workers = append(m.workers, newWorker(P, d, nmax))
+		for len(m.workers) < min(procs, round) {
+			m.workers = append(m.workers, newWorker(P, d, nmax))
+		}
 	}
 	if wantGrad {
 		for len(m.partials) < min(nChunks, round) {

@@ -418,36 +418,60 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
-// TestRoundsDoNotChangeResult: the partial gradients are reduced in chunk
-// order whatever the number of chunks per round, so LossGrad is
-// bit-identical with rounds of 1, 2 or 32 chunks (100 samples: 7 chunks, the
-// last partial), at GOMAXPROCS 1 and 2.
+// TestRoundsDoNotChangeResult: the partial losses and gradients are reduced
+// in chunk order whatever the number of chunks per round and the number of
+// workers, so LossGrad (loss and every gradient entry) and Loss are
+// bit-identical with rounds of 1, 2 or 32 chunks (100 samples: 7 chunks,
+// the last partial) at GOMAXPROCS 1, 2 and 3, for both key modes on grid4
+// and default, on a fresh Model and on one Model reused across all of them
+// (its workers and partials grown as GOMAXPROCS and the round size grow).
 func TestRoundsDoNotChangeResult(t *testing.T) {
 	oldProcs, oldRound := runtime.GOMAXPROCS(0), roundChunks
 	defer func() { runtime.GOMAXPROCS(oldProcs); roundChunks = oldRound }()
-	s := preset(t, "grid4")
-	s.Keys = theory.KeysAll
-	e := NewEmbedding(&s, 6)
-	samples := s.Samples(6, 100)
-	q := randomQ(e.D, 0.5, 6)
-	var ref *mat.Dense
-	var refLoss float64
-	for _, procs := range []int{1, 2} {
-		for _, r := range []int{1, 2, 32} {
-			runtime.GOMAXPROCS(procs)
-			roundChunks = r
-			m, err := NewModel(&s, e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := mat.NewDense(e.D, e.D, nil)
-			l := m.LossGrad(q, samples, g)
-			if ref == nil {
-				ref, refLoss = g, l
-				continue
-			}
-			if l != refLoss || !mat.Equal(g, ref) {
-				t.Errorf("GOMAXPROCS %d, %d chunks per round: result differs (loss %.17g vs %.17g)", procs, r, l, refLoss)
+	for _, c := range []struct {
+		preset string
+		keys   theory.KeyMode
+	}{
+		{"grid4", theory.KeysUnmasked}, {"grid4", theory.KeysAll},
+		{"default", theory.KeysUnmasked}, {"default", theory.KeysAll},
+	} {
+		s, keys := preset(t, c.preset), c.keys
+		s.Keys = keys
+		e := NewEmbedding(&s, 6)
+		samples := s.Samples(6, 100)
+		q := randomQ(e.D, 0.5, 6)
+		reused, err := NewModel(&s, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ref []uint64
+		for _, procs := range []int{1, 2, 3} {
+			for _, r := range []int{1, 2, 32} {
+				runtime.GOMAXPROCS(procs)
+				roundChunks = r
+				fresh, err := NewModel(&s, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range []*Model{fresh, reused} {
+					// bits: the loss of LossGrad, the loss of Loss, then ∇Q.
+					g := mat.NewDense(e.D, e.D, nil)
+					bits := []uint64{math.Float64bits(m.LossGrad(q, samples, g)), math.Float64bits(m.Loss(q, samples))}
+					for _, x := range g.RawMatrix().Data {
+						bits = append(bits, math.Float64bits(x))
+					}
+					if ref == nil {
+						ref = bits
+						continue
+					}
+					for i := range ref {
+						if bits[i] != ref[i] {
+							t.Errorf("%s, keys %s, GOMAXPROCS %d, %d chunks per round, reused model %t: entry %d (0 LossGrad's loss, 1 Loss, then ∇Q) is %.17g, want %.17g",
+								c.preset, keys, procs, r, m == reused, i, math.Float64frombits(bits[i]), math.Float64frombits(ref[i]))
+							break
+						}
+					}
+				}
 			}
 		}
 	}
