@@ -31,7 +31,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	sharp := fs.Bool("sharp", true, "judge C2, C3, C5, C6, C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	var jf judgeFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {

@@ -132,7 +132,10 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args into fs; --help shows the usage and returns
+// flag.ErrHelp, a bad flag is a usage error. Positional arguments are left
+// in fs.Args() when positional is set, and refused otherwise.
+func parseFlags(fs *flag.FlagSet, args []string, positional bool) error {
 	usage := fs.Usage
 	fs.Usage = func() {}
 	err := fs.Parse(args)
@@ -144,7 +147,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
+	if !positional && fs.NArg() > 0 {
 		return badInput("unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
 	return nil

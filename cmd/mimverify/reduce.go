@@ -140,7 +140,7 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 50, "GD steps from Q(0) = 0 along which SPEC §3's relations are checked")
 	budget := fs.Float64("budget", 20, "seconds of gradient evaluations allowed for the law search and the relation check")
 	seed := fs.Uint64("seed", 0, "seed of the random states (and of CRN samples)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	f := *format

@@ -45,7 +45,7 @@ func (f *settingFlags) load() (theory.Setting, error) {
 
 func presetsCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("presets", "presets", stdout)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	for _, name := range theory.PresetNames() {
@@ -61,7 +61,7 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	format := fs.String("format", "", "yaml or json (default: from the --out extension, else yaml)")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {

@@ -73,7 +73,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	wf.register(fs)
 	var jf judgeFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	runner, f, err := wf.runner(&sf, &jf)
