@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"mimverify/dynamics"
@@ -143,20 +141,11 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	f := *format
-	if f == "" {
-		switch strings.ToLower(filepath.Ext(*out)) {
-		case ".md", ".markdown":
-			f = "markdown"
-		case ".json":
-			f = "json"
-		default:
-			f = "text"
-		}
+	f, err := formatFor(*format, *out, "text", extensions(map[string]string{".md": "markdown", ".markdown": "markdown", ".json": "json"}), "text", "markdown", "json")
+	if err != nil {
+		return err
 	}
 	switch {
-	case f != "text" && f != "markdown" && f != "json":
-		return badInput("--format = %q: must be text, markdown or json", f)
 	case *states < 0 || *states > 100000:
 		return badInput("--states = %d: must be in [0, 100000]", *states)
 	case *steps < 1 || *steps > 1000000:

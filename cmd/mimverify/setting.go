@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"mimverify/internal/atomicfile"
@@ -71,15 +70,9 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f := *format
-	if f == "" {
-		f = "yaml"
-		if strings.EqualFold(filepath.Ext(*out), ".json") {
-			f = "json"
-		}
-	}
-	if f != "yaml" && f != "json" {
-		return badInput("--format = %q: must be yaml or json", f)
+	f, err := formatFor(*format, *out, "yaml", extensions(map[string]string{".json": "json"}), "yaml", "json")
+	if err != nil {
+		return err
 	}
 	data, err := theory.MarshalConfig(s, f == "yaml")
 	if err != nil {
