@@ -29,7 +29,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write the report to this file (default: standard output)")
 	figs := fs.String("figures", "", "also write the report's figures and attention maps as SVG files into this directory")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
-	sharp := fs.Bool("sharp", true, "judge C2, C3, C5, C6, C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
+	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	var jf judgeFlags
 	jf.register(fs)
 	if err := parseFlags(fs, args, false); err != nil {

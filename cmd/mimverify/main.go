@@ -50,7 +50,7 @@ func init() {
 		{"check", "evaluate the paper's claims C1–C8 on a setting; exit 1 if any asserted claim fails", checkCommand},
 		{"sweep", "evaluate the claims over a grid of settings (where the theory holds and where it breaks)", sweepCommand},
 		{"merge", "combine the results files of a sharded sweep into one sweep", mergeCommand},
-		{"run", "train one engine on a setting and write its trajectory as JSON", runCommand},
+		{"run", "train one engine on a setting and write its trajectory as JSON or npz", runCommand},
 		{"presets", "list the built-in settings", presetsCommand},
 		{"setting", "print a resolved setting (every default made explicit) as YAML or JSON", settingCommand},
 		{"reduce", "print the symmetry-reduced system: variables, conservation laws, right-hand side", reduceCommand},
