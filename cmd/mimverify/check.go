@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -28,10 +29,10 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write the report to this file (default: standard output)")
 	figs := fs.String("figures", "", "also write the report's figures and attention maps as SVG files into this directory")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
-	sharp := fs.Bool("sharp", true, "judge C2, C3, C5, C6, C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
+	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	var jf judgeFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
@@ -144,19 +145,36 @@ func (j *judgeFlags) options() (judge.Options, error) {
 	return opt, nil
 }
 
-// outputFormat resolves --format: the named one, else the one --out's
-// extension selects, else text; sweep asks for a format that writes sweeps.
+// outputFormat resolves check's, sweep's and merge's --format: the named
+// one, else the one --out's extension selects, else text; sweep asks for a
+// format that writes sweeps.
 func outputFormat(format, out string, sweep bool) (string, error) {
+	return formatFor(format, out, "text", report.ByExtension, report.Formats(sweep)...)
+}
+
+// formatFor resolves a --format flag: format when given, else the one the
+// --out file's extension selects (byExt), else def; it must be one of
+// allowed.
+func formatFor(format, out, def string, byExt func(path string) (string, bool), allowed ...string) (string, error) {
 	if format == "" {
-		format = "text"
-		if f, ok := report.ByExtension(out); ok {
+		format = def
+		if f, ok := byExt(out); ok {
 			format = f
 		}
 	}
-	if !slices.Contains(report.Formats(sweep), format) {
-		return "", badInput("--format = %q: must be one of %s", format, strings.Join(report.Formats(sweep), ", "))
+	if !slices.Contains(allowed, format) {
+		return "", badInput("--format = %q: must be one of %s", format, strings.Join(allowed, ", "))
 	}
 	return format, nil
+}
+
+// extensions is the byExt of formatFor for a table from lower-case file
+// extensions to formats.
+func extensions(table map[string]string) func(path string) (string, bool) {
+	return func(path string) (string, bool) {
+		f, ok := table[strings.ToLower(filepath.Ext(path))]
+		return f, ok
+	}
 }
 
 // claimList splits a comma-separated list of claim ids.

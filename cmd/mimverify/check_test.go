@@ -210,3 +210,36 @@ func TestCheckSharpFlag(t *testing.T) {
 		t.Errorf("default: status %d, output:\n%s%s", status, out, errs)
 	}
 }
+
+// TestFormatFor: --format wins; else the --out extension (any case) picks
+// from the command's table; else the default; and a format outside the
+// command's list is bad input whichever way it was chosen.
+func TestFormatFor(t *testing.T) {
+	reduceExt := extensions(map[string]string{".md": "markdown", ".markdown": "markdown", ".json": "json"})
+	for _, c := range []struct {
+		format, out, want string
+		sweep             bool
+	}{
+		{"", "", "text", false},
+		{"", "r.HTML", "html", false},
+		{"json", "r.html", "json", false},
+		{"", "r.csv", "", false}, // csv writes sweeps only
+		{"", "s.csv", "csv", true},
+		{"", "s.html", "html", true},
+		{"junit", "", "", true},
+	} {
+		got, err := outputFormat(c.format, c.out, c.sweep)
+		if got != c.want || (err != nil) != (c.want == "") {
+			t.Errorf("outputFormat(%q, %q, sweep %v) = %q, %v; want %q", c.format, c.out, c.sweep, got, err, c.want)
+		}
+	}
+	for _, c := range []struct{ format, out, want string }{
+		{"", "r.Markdown", "markdown"}, {"", "r.JSON", "json"}, {"", "r.txt", "text"}, {"", "", "text"},
+		{"text", "r.md", "text"}, {"xml", "", ""},
+	} {
+		got, err := formatFor(c.format, c.out, "text", reduceExt, "text", "markdown", "json")
+		if got != c.want || (err != nil) != (c.want == "") {
+			t.Errorf("formatFor(%q, %q) = %q, %v; want %q", c.format, c.out, got, err, c.want)
+		}
+	}
+}

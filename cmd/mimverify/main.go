@@ -50,7 +50,7 @@ func init() {
 		{"check", "evaluate the paper's claims C1–C8 on a setting; exit 1 if any asserted claim fails", checkCommand},
 		{"sweep", "evaluate the claims over a grid of settings (where the theory holds and where it breaks)", sweepCommand},
 		{"merge", "combine the results files of a sharded sweep into one sweep", mergeCommand},
-		{"run", "train one engine on a setting and write its trajectory as JSON", runCommand},
+		{"run", "train one engine on a setting and write its trajectory as JSON or npz", runCommand},
 		{"presets", "list the built-in settings", presetsCommand},
 		{"setting", "print a resolved setting (every default made explicit) as YAML or JSON", settingCommand},
 		{"reduce", "print the symmetry-reduced system: variables, conservation laws, right-hand side", reduceCommand},
@@ -132,7 +132,10 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args into fs; --help shows the usage and returns
+// flag.ErrHelp, a bad flag is a usage error. Positional arguments are left
+// in fs.Args() when positional is set, and refused otherwise.
+func parseFlags(fs *flag.FlagSet, args []string, positional bool) error {
 	usage := fs.Usage
 	fs.Usage = func() {}
 	err := fs.Parse(args)
@@ -144,7 +147,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
+	if !positional && fs.NArg() > 0 {
 		return badInput("unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
 	return nil

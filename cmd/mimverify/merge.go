@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -18,16 +16,9 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", strings.Join(report.Formats(true), ", ")+" (default: from the --out extension, else text)")
 	out := fs.String("out", "", "write the merged sweep to this file (default: standard output)")
 	figs := fs.String("figures", "", "also write the phase diagrams or line plots as SVG and PNG files into this directory")
-	// The results files are positional arguments, so the flags are parsed
-	// here rather than by parseFlags, which refuses them.
-	usage := fs.Usage
-	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return err
-		}
-		return usageError{err}
+	// The results files are the positional arguments.
+	if err := parseFlags(fs, args, true); err != nil {
+		return err
 	}
 	files := fs.Args()
 	if len(files) == 0 {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strings"
 
 	"codeberg.org/sbinet/npyio/npz"
 
@@ -14,17 +12,9 @@ import (
 
 // trajectoryFormat resolves 'run --format': json or npz, by default from
 // the --out extension (.npz), else json.
-func (c *runConfig) trajectoryFormat() error {
-	if c.format == "" {
-		c.format = "json"
-		if strings.EqualFold(filepath.Ext(c.out), ".npz") {
-			c.format = "npz"
-		}
-	}
-	if c.format != "json" && c.format != "npz" {
-		return badInput("--format = %q: must be json or npz", c.format)
-	}
-	return nil
+func (c *runConfig) trajectoryFormat() (err error) {
+	c.format, err = formatFor(c.format, c.out, "json", extensions(map[string]string{".npz": "npz"}), "json", "npz")
+	return err
 }
 
 // npzStream collects a run's records and writes them, when the run ends, as

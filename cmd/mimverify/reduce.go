@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"mimverify/dynamics"
@@ -140,23 +138,14 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 50, "GD steps from Q(0) = 0 along which SPEC §3's relations are checked")
 	budget := fs.Float64("budget", 20, "seconds of gradient evaluations allowed for the law search and the relation check")
 	seed := fs.Uint64("seed", 0, "seed of the random states (and of CRN samples)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	f := *format
-	if f == "" {
-		switch strings.ToLower(filepath.Ext(*out)) {
-		case ".md", ".markdown":
-			f = "markdown"
-		case ".json":
-			f = "json"
-		default:
-			f = "text"
-		}
+	f, err := formatFor(*format, *out, "text", extensions(map[string]string{".md": "markdown", ".markdown": "markdown", ".json": "json"}), "text", "markdown", "json")
+	if err != nil {
+		return err
 	}
 	switch {
-	case f != "text" && f != "markdown" && f != "json":
-		return badInput("--format = %q: must be text, markdown or json", f)
 	case *states < 0 || *states > 100000:
 		return badInput("--states = %d: must be in [0, 100000]", *states)
 	case *steps < 1 || *steps > 1000000:

@@ -122,7 +122,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&eta, "eta", 0, "override the setting's step size η (0: keep it)")
 	var seed int64
 	fs.Int64Var(&seed, "seed", 1, "seed of the samples, the embedding basis and the initialisation (≥ 0)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	c.set = map[string]bool{}

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"mimverify/internal/atomicfile"
@@ -45,7 +44,7 @@ func (f *settingFlags) load() (theory.Setting, error) {
 
 func presetsCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("presets", "presets", stdout)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	for _, name := range theory.PresetNames() {
@@ -61,7 +60,7 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	sf.register(fs)
 	format := fs.String("format", "", "yaml or json (default: from the --out extension, else yaml)")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
@@ -71,15 +70,9 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f := *format
-	if f == "" {
-		f = "yaml"
-		if strings.EqualFold(filepath.Ext(*out), ".json") {
-			f = "json"
-		}
-	}
-	if f != "yaml" && f != "json" {
-		return badInput("--format = %q: must be yaml or json", f)
+	f, err := formatFor(*format, *out, "yaml", extensions(map[string]string{".json": "json"}), "yaml", "json")
+	if err != nil {
+		return err
 	}
 	data, err := theory.MarshalConfig(s, f == "yaml")
 	if err != nil {

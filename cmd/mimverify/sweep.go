@@ -59,7 +59,7 @@ func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.seeds, "seeds", 1, "run each grid cell with this many seeds (--seed, --seed+1, …) and report how often each claim holds")
 	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "points run at once (the results do not depend on it)")
 	fs.StringVar(&f.shard, "shard", "", "run only shard i of n (i/n, 0 ≤ i < n; needs --results); 'mimverify merge' combines the shards")
-	fs.StringVar(&f.engine, "engine", "exact", "the main run's engine: exact (GD on the --samples training samples) or orbit (population GD on the symmetry orbits, claims measured on the population law; ~8× faster on default, C1 and C8 not asserted; docs/SWEEPS.md)")
+	fs.StringVar(&f.engine, "engine", "exact", "the main run's engine: exact (GD on the --samples training samples) or orbit (population GD on the symmetry orbits, claims measured on the population law; ~5.5× less CPU on default at the default samples, 382 s against ~2,090 s for 1,000 points (docs/PERFORMANCE.md); C1 and C8 not asserted; docs/SWEEPS.md)")
 	fs.BoolVar(&f.sharp, "sharp", false, "also judge each point against the reduced ODE's sharp predictions, as check does (docs/SHARP.md; ≈10× the cost of a point at --samples 16)")
 	fs.StringVar(&f.results, "results", "", "stream each finished point to this JSON Lines file; a rerun of the same sweep resumes from it")
 	fs.StringVar(&f.figs, "figures", "", "also write the phase diagrams (two axes) or line plots (one axis) as SVG and PNG files into this directory")
@@ -73,7 +73,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	wf.register(fs)
 	var jf judgeFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	runner, f, err := wf.runner(&sf, &jf)

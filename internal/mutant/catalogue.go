@@ -22,7 +22,7 @@ const (
 	ClusterUniform Name = "cluster-uniform"  // cluster probabilities ignored (uniform choice)
 	ClusterNoLast  Name = "cluster-no-last"  // the last cluster is never drawn
 	LossPerP       Name = "loss-per-p"       // the sum loss also divided by P
-	LearningRate   Name = "learning-rate"    // every engine steps at 0.7·η
+	LearningRate   Name = "learning-rate"    // exact, population, flow and full step at 0.7·η; orbit and meanfield keep η
 	AreaShift      Name = "area-shift"       // measurement: mass of area j credited to area j+1
 	QuantileSide   Name = "quantile-side"    // measurement: δ-quantile taken at 1 − δ
 	C3WrongSide    Name = "c3-wrong-side"    // C3: first step below 1 − ε instead of at or above
@@ -48,7 +48,7 @@ var Catalogue = []Mutant{
 	{ClusterUniform, "theory/sample.go (Draw, cluster choice)", "the cluster probabilities π_k are ignored: every cluster is drawn with probability 1/K"},
 	{ClusterNoLast, "theory/sample.go (Draw, cluster choice)", "the last cluster is never drawn (its probability is given to the others)"},
 	{LossPerP, "theory/setting.go (LossScale)", "the sum loss is divided by P as if it were the mean loss (engines, measurement and rates all see λ = 1/P)"},
-	{LearningRate, "dynamics/descend.go, empirical/train.go, dynamics/flow.go (the update of every engine)", "every engine learns at 0.7 times the step size: GD on (A, B) and on Q steps by 0.7·η, the flow's right-hand side is scaled by 0.7"},
+	{LearningRate, "dynamics/descend.go, empirical/train.go, dynamics/flow.go (the update of every engine)", "every engine but the reduced ones learns at 0.7 times the step size: GD on (A, B) (exact, population) and on Q (full) steps by 0.7·η, the flow's right-hand side is scaled by 0.7; the orbit and meanfield engines keep η"},
 	{AreaShift, "judge/measure.go (attend)", "the attention mass on area j is credited to area j+1 (mod N_k)"},
 	{QuantileSide, "judge/measure.go (finish)", "the δ-quantile of the own-area mass is taken at 1 − δ"},
 	{C3WrongSide, "judge/claims.go (measureC3)", "C3's time is the first step whose δ-quantile is below 1 − ε instead of at or above it"},

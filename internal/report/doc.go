@@ -1,8 +1,10 @@
 // Package report renders the outcomes of 'mimverify check' (a judge.Report)
 // and 'mimverify sweep' (a judge.Sweep) for people and for machines.
 //
-// Each format is one file that registers its name, the file extensions that
-// select it and its writers (Format); Write and WriteSweep take a format
+// Each format registers its name, the file extensions that select it and
+// its writers (Format), from the init of the file that writes it; a format
+// whose check and sweep writers live in separate files registers from each
+// (html: html.go and sweephtml.go). Write and WriteSweep take a format
 // name. The check formats:
 //
 //   - "text": a terminal table, one row per claim (verdict, measured value,
@@ -21,8 +23,11 @@
 //   - "junit": JUnit XML, one test case per claim, for CI systems: a failing
 //     claim is a failure, a claim outside its regime is skipped.
 //
-// Sweeps are written as text and Markdown tables (one row per point) and as
-// JSON.
+// Sweeps are written as text and Markdown tables (one row per point, and
+// one per cell over seeds), as JSON, as CSV (one row per point and claim;
+// a sweep-only format) and as an HTML page. WriteCheckFigures writes a
+// check's figures as SVG files, WriteSweepFigures a sweep's phase and ratio
+// diagrams or line plots as SVG and PNG files.
 //
 // In every human-readable format a NaN or ±Inf value is printed as "—" in
 // tables and left out of the figures.

@@ -167,17 +167,24 @@ func renderFigure(g *group, events []judge.Event) (f figure, err error) {
 	return f, err
 }
 
-// newPlot returns an empty plot with the figure's title, fonts, linear
-// ticks and grid.
-func newPlot(title string) *plot.Plot {
+// styledPlot returns an empty plot with a title and the fonts every figure
+// uses: the title at 12 pt, axis labels at 10, tick labels at 9.
+func styledPlot(title string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = font.From(sans, 12)
+	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
+		ax.Label.TextStyle.Font = font.From(sans, 10)
+		ax.Tick.Label.Font = font.From(sans, 9)
+	}
+	return p
+}
+
+// newPlot returns an empty trajectory plot: styledPlot with the step axis,
+// linear ticks and a grid.
+func newPlot(title string) *plot.Plot {
+	p := styledPlot(title)
 	p.X.Label.Text = "step"
-	p.X.Label.TextStyle.Font = font.From(sans, 10)
-	p.Y.Label.TextStyle.Font = font.From(sans, 10)
-	p.X.Tick.Label.Font = font.From(sans, 9)
-	p.Y.Tick.Label.Font = font.From(sans, 9)
 	p.X.Tick.Marker = linearTicks{}
 	p.Y.Tick.Marker = linearTicks{}
 	p.Add(plotter.NewGrid())

@@ -124,17 +124,6 @@ func cellClaim(c judge.SweepCell, id string) (judge.CellClaim, bool) {
 	return judge.CellClaim{}, false
 }
 
-func newSweepPlot(title string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font = font.From(sans, 12)
-	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Label.TextStyle.Font = font.From(sans, 10)
-		ax.Tick.Label.Font = font.From(sans, 9)
-	}
-	return p
-}
-
 // valueTicks labels integer positions with an axis's values.
 type valueTicks []string
 
@@ -167,7 +156,7 @@ func phaseDiagram(sw *judge.Sweep, id string) *plot.Plot {
 // and passed to fill.
 func gridPlot(sw *judge.Sweep, id, title string, fill func(cell int, cc judge.CellClaim, g *phaseGrid)) (*plot.Plot, *phaseGrid) {
 	ya, xa := sw.Plan.Axes[0], sw.Plan.Axes[1]
-	p := newSweepPlot(title)
+	p := styledPlot(title)
 	p.X.Label.Text, p.Y.Label.Text = xa.Field, ya.Field
 	p.X.Tick.Marker, p.Y.Tick.Marker = valueTicks(xa.Values), valueTicks(ya.Values)
 	p.X.Min, p.X.Max = -0.5, float64(len(xa.Values))-0.5
@@ -266,7 +255,7 @@ func (g phaseGrid) Plot(c draw.Canvas, p *plot.Plot) {
 // its class's colour, and the line measured = predicted.
 func linePlot(sw *judge.Sweep, id string) *plot.Plot {
 	ax := sw.Plan.Axes[0]
-	p := newSweepPlot(id + ": measured / predicted")
+	p := styledPlot(id + ": measured / predicted")
 	p.X.Label.Text, p.Y.Label.Text = ax.Field, "measured / predicted"
 	p.X.Tick.Marker = valueTicks(ax.Values)
 	p.X.Min, p.X.Max = -0.5, float64(len(ax.Values))-0.5

@@ -16,7 +16,10 @@ import (
 
 // Format is an output format: its name (--format), the file extensions that
 // select it (--out), and its writers of a check report and of a sweep (nil
-// when the format has none). Each format is one file that registers itself.
+// when the format has none). Each format registers itself from the init of
+// the file that writes it; a format whose check and sweep writers are in
+// separate files (html) registers once from each, and Formats and lookup
+// take the entry with the writer asked for.
 type Format struct {
 	Name       string
 	Extensions []string

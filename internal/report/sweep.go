@@ -115,15 +115,22 @@ func cellRows(sw *judge.Sweep) (header []string, rows [][]string) {
 // repeated reports whether the sweep ran several seeds per cell.
 func repeated(sw *judge.Sweep) bool { return sw.Plan != nil && sw.Plan.Seeds > 1 }
 
-// sweepText writes the sweep as an aligned text table.
+// sweepText writes the sweep as aligned text tables.
 func sweepText(w io.Writer, sw *judge.Sweep) error {
+	return sweepTables(w, sw, textTable, "\nper cell over %d seeds: seeds meeting the prediction, fraction [95%% Wilson interval]\n")
+}
+
+// sweepTables writes the sweep's table of points with table and, when it
+// ran several seeds per cell, cellNote (formatted with the seed count) and
+// the per-cell table.
+func sweepTables(w io.Writer, sw *judge.Sweep, table func(io.Writer, []string, [][]string) error, cellNote string) error {
 	header, rows := sweepRows(sw)
-	if err := textTable(w, header, rows); err != nil || !repeated(sw) {
+	if err := table(w, header, rows); err != nil || !repeated(sw) {
 		return err
 	}
-	fmt.Fprintf(w, "\nper cell over %d seeds: seeds meeting the prediction, fraction [95%% Wilson interval]\n", sw.Plan.Seeds)
+	fmt.Fprintf(w, cellNote, sw.Plan.Seeds)
 	header, rows = cellRows(sw)
-	return textTable(w, header, rows)
+	return table(w, header, rows)
 }
 
 // textTable writes an aligned text table.
@@ -151,18 +158,12 @@ func textTable(w io.Writer, header []string, rows [][]string) error {
 	return err
 }
 
-// sweepMarkdown writes the sweep as a Markdown table.
+// sweepMarkdown writes the sweep as Markdown figures and tables.
 func sweepMarkdown(w io.Writer, sw *judge.Sweep) error {
 	if err := markdownFigures(w, sw); err != nil {
 		return err
 	}
-	header, rows := sweepRows(sw)
-	if err := mdTable(w, header, rows); err != nil || !repeated(sw) {
-		return err
-	}
-	fmt.Fprintf(w, "\nPer cell over %d seeds: seeds meeting the prediction, fraction [95 %% Wilson interval].\n\n", sw.Plan.Seeds)
-	header, rows = cellRows(sw)
-	return mdTable(w, header, rows)
+	return sweepTables(w, sw, mdTable, "\nPer cell over %d seeds: seeds meeting the prediction, fraction [95 %% Wilson interval].\n\n")
 }
 
 // mdTable writes a Markdown table.
