@@ -157,6 +157,39 @@ type run struct {
 	eval     []theory.Sample
 	ev       *Evidence
 	engines  []engine.ID
+	seconds  engineClock
+}
+
+// engineClock sums the wall time of each engine's runs; the stages run
+// concurrently, so it is locked.
+type engineClock struct {
+	mu sync.Mutex
+	s  map[engine.ID]float64
+}
+
+// time runs f and adds its wall time to each of ids.
+func (c *engineClock) time(f func(), ids ...engine.ID) {
+	t0 := time.Now()
+	f()
+	d := time.Since(t0).Seconds()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s == nil {
+		c.s = map[engine.ID]float64{}
+	}
+	for _, id := range ids {
+		c.s[id] += d
+	}
+}
+
+func (c *engineClock) floats() map[engine.ID]Float {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[engine.ID]Float{}
+	for id, v := range c.s {
+		out[id] = Float(v)
+	}
+	return out
 }
 
 // Check runs the engines the selected claims need on the setting, evaluates
@@ -172,6 +205,9 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		opt.Eval = len(opt.Held)
 	}
 	opt.defaults()
+	if opt.Require == nil {
+		opt.Require = requiredAmong(s.Require, opt.Claims)
+	}
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
@@ -187,7 +223,7 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	if err := r.gather(); err != nil {
 		return nil, err
 	}
-	rep := &Report{Format: ReportFormat, Setting: s, Summary: map[string]int{}}
+	rep := &Report{Format: ReportFormat, Setting: s, Source: theory.Source(&s), Summary: map[string]int{}}
 	for i := range r.claims {
 		res := Evaluate(&r.claims[i], r.ev)
 		res.Required = slices.Contains(opt.Require, res.ID)
@@ -201,8 +237,29 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
 	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
-		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Seconds: Float(time.Since(start).Seconds())}
+		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Seconds: Float(time.Since(start).Seconds()),
+		EngineSeconds: r.seconds.floats()}
+	rep.Decide()
 	return rep, nil
+}
+
+// requiredAmong returns the setting's required claims among the selected
+// ones (all when none is selected): Options.Require's default.
+func requiredAmong(required, selected []string) []string {
+	if len(selected) == 0 {
+		return slices.Clone(required)
+	}
+	return slices.DeleteFunc(slices.Clone(required), func(id string) bool { return !slices.Contains(selected, id) })
+}
+
+// ErrorReport is the report of a check that an error stopped (Status
+// error): the setting and the error, no results, so that every channel
+// (JSON, JUnit, HTML, the exit status) reports the failure rather than
+// leaving a stale or missing file behind.
+func ErrorReport(s theory.Setting, err error) *Report {
+	rep := &Report{Format: ReportFormat, Setting: s, Source: theory.Source(&s), Error: err.Error(), Summary: map[string]int{}}
+	rep.Decide()
+	return rep
 }
 
 func (rep *Report) add(r ClaimResult) {
@@ -291,7 +348,9 @@ func (r *run) needsSharp() bool {
 // the evidence, so the result does not depend on the interleaving.
 func (r *run) gather() error {
 	if r.opt.Main == engine.Orbit {
-		return r.gatherOrbitMain()
+		var err error
+		r.seconds.time(func() { err = r.gatherOrbitMain() }, engine.Orbit)
+		return err
 	}
 	exact, err := r.opt.engine(engine.Exact)
 	if err != nil {
@@ -306,16 +365,16 @@ func (r *run) gather() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			agreement, agreementErr = agreementChecks(r.s, r.problem)
+			r.seconds.time(func() { agreement, agreementErr = agreementChecks(r.s, r.problem) }, engine.Population, engine.Flow)
 		}()
 	}
-	err = r.gatherMain(exact)
+	r.seconds.time(func() { err = r.gatherMain(exact) }, engine.Exact)
 	if err == nil && r.needsSharp() {
 		r.stage("reduced ODE (orbit engine): the sharp predictions, beside the rest")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.ev.Sharp = r.gatherSharp()
+			r.seconds.time(func() { r.ev.Sharp = r.gatherSharp() }, engine.Orbit)
 		}()
 	}
 	// The instrument's self-check reads the main run's last record and
@@ -327,7 +386,7 @@ func (r *run) gather() error {
 		instrument, withInstrument = softmaxShiftCheck(r.s, r.ev.Main.Final(), r.problem.Samples)
 	}
 	if err == nil && (r.needs(engine.Full) || r.opt.WithFull) {
-		err = r.gatherC1(exact)
+		r.seconds.time(func() { err = r.gatherC1(exact) }, engine.Full)
 	}
 	wg.Wait()
 	var stiff *stiffFlowError

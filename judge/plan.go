@@ -53,13 +53,21 @@ type Plan struct {
 	// Sharp runs the sharp predictions at every point (Options.NoSharp
 	// false); omitted when off, so that plans made before it hash the same.
 	Sharp bool `json:"sharp,omitempty"`
+	// Require lists the claims every point must assert (--require); omitted
+	// when empty, so that plans made before it hash the same.
+	Require []string `json:"require,omitempty"`
 }
 
 // NewPlan builds a plan from a base setting and options (zero options take
 // the judge's defaults). It does not check the points: Points does.
 func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 	opt.defaults()
-	p := &Plan{Setting: base, Axes: axes, Seeds: seeds, Claims: opt.Claims, Seed: opt.Seed,
+	// A sweep explores beyond the regimes on purpose: the base setting's
+	// own required claims (a preset's) do not apply at its points, only
+	// those the sweep names (opt.Require, --require).
+	base = base.Clone()
+	base.Require = nil
+	p := &Plan{Setting: base, Axes: axes, Seeds: seeds, Claims: opt.Claims, Seed: opt.Seed, Require: opt.Require,
 		Samples: opt.Samples, Eval: opt.Eval, MaxSteps: opt.MaxSteps,
 		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Sharp: !opt.NoSharp, Engine: opt.Main}
 	if p.Engine == engine.Exact {
@@ -71,7 +79,8 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 // Options returns the plan's base judge options.
 func (p *Plan) Options() Options {
 	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
-		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp, Main: p.Engine}
+		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp, Main: p.Engine,
+		Require: slices.Clone(p.Require)}
 }
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in

@@ -136,12 +136,23 @@ type Event struct {
 // Report is the outcome of 'mimverify check': the setting, what was run, the
 // claims' results, and the curves and events the human-readable formats draw.
 type Report struct {
-	Format  string         `json:"format"` // ReportFormat
-	Setting theory.Setting `json:"setting"`
-	Run     RunInfo        `json:"run"`
-	Results []ClaimResult  `json:"results"`
-	Series  []Series       `json:"series"`
-	Events  []Event        `json:"events"`
+	Format string `json:"format"` // ReportFormat
+	// Status and Reasons are the outcome of the whole check (Decide): what
+	// the exit status, the headline, the banner and JUnit's failures say.
+	Status  Status   `json:"status"`
+	Reasons []Reason `json:"reasons"`
+	// Error is the error that stopped the check (Status error), empty
+	// otherwise; the report then has no results.
+	Error string `json:"error,omitempty"`
+	// Source says where the setting came from when it is a preset's, e.g.
+	// "preset vit14" or "preset vit14, modified" (theory.Origin).
+	Source     string         `json:"source,omitempty"`
+	Provenance *Provenance    `json:"provenance,omitempty"`
+	Setting    theory.Setting `json:"setting"`
+	Run        RunInfo        `json:"run"`
+	Results    []ClaimResult  `json:"results"`
+	Series     []Series       `json:"series"`
+	Events     []Event        `json:"events"`
 	// Maps are attention maps of the main run: per cluster a few queries
 	// at a few steps (local and diverse attention made visible).
 	Maps    []AttentionMap `json:"maps,omitempty"`
@@ -161,15 +172,8 @@ type RunInfo struct {
 	Epsilon Float       `json:"epsilon"`
 	Delta   Float       `json:"delta"`
 	Seconds Float       `json:"seconds"`
-}
-
-// Failed reports whether any asserted claim failed, or a required claim was
-// not asserted.
-func (r *Report) Failed() bool {
-	for _, c := range r.Results {
-		if c.Verdict == Fails || c.Unmet() {
-			return true
-		}
-	}
-	return false
+	// EngineSeconds is the wall time of each engine's runs (the agreement
+	// stage's under population and flow both): the time JUnit gives a
+	// claim is that of the engines it read.
+	EngineSeconds map[engine.ID]Float `json:"engine_seconds,omitempty"`
 }

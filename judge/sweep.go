@@ -14,8 +14,16 @@ const SweepFormat = "mimverify.sweep/v2"
 // claims evaluated at every point of a grid of settings around a base
 // setting, each cell repeated over seeds.
 type Sweep struct {
-	Format  string         `json:"format"` // SweepFormat
-	Setting theory.Setting `json:"setting"`
+	Format string `json:"format"` // SweepFormat
+	// Status, Reasons and Total are the sweep's outcome under its policy
+	// FailOn (Sweep.Decide): what the exit status and the closing total
+	// line say.
+	Status     Status         `json:"status,omitempty"`
+	FailOn     FailOn         `json:"fail_on,omitempty"`
+	Reasons    []Reason       `json:"reasons,omitempty"`
+	Total      *SweepTotal    `json:"total,omitempty"`
+	Provenance *Provenance    `json:"provenance,omitempty"`
+	Setting    theory.Setting `json:"setting"`
 	// Axes are the varied fields, in the order of the grid.
 	Axes []string `json:"axes"`
 	// Plan is the plan the sweep ran and PlanHash its hash (Plan.Hash).

@@ -47,6 +47,15 @@ type Claim struct {
 // (docs/AGREEMENT.md §1).
 const perStepRoundoff = 1e-13
 
+// ClaimIDs returns the ids of the claims, in order (C1…C8).
+func ClaimIDs() []string {
+	var ids []string
+	for _, c := range Claims() {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
 // Claims returns the claims C1–C8 of SPEC §4, in order. Their predictions
 // are derived in docs/THEORY.md (C2–C7) and docs/AGREEMENT.md (C1, C8).
 func Claims() []Claim {

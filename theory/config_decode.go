@@ -360,6 +360,8 @@ func (d *decoder) setting(root *yaml3.Node) Setting {
 			s.Init = d.init(v)
 		case "extra_dim":
 			s.ExtraDim = d.integer(v, key, allowExtraDim)
+		case "require":
+			s.Require = d.claimIDs(v, key)
 		}
 	})
 	// A preset's grid side describes its own P.
@@ -367,6 +369,24 @@ func (d *decoder) setting(root *yaml3.Node) Setting {
 		s.Side = 0
 	}
 	return s
+}
+
+// claimIDs reads a list of claim ids (require: [C2, C3]); an empty list
+// requires nothing, overriding a preset's list.
+func (d *decoder) claimIDs(v *yaml3.Node, field string) []string {
+	n := d.node(v)
+	if n == nil {
+		return []string{}
+	}
+	if n.Kind != yaml3.SequenceNode || len(n.Content) > len(ClaimIDs()) {
+		d.bad(n, field, allowRequire)
+		return nil
+	}
+	ids := []string{}
+	for i, item := range n.Content {
+		ids = append(ids, d.text(item, fmt.Sprintf("%s[%d]", field, i), allowRequire))
+	}
+	return ids
 }
 
 func (d *decoder) preset(v *yaml3.Node) Setting {

@@ -1,6 +1,8 @@
 package theory
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -252,5 +254,33 @@ func Preset(name string) (Setting, error) {
 		return Setting{}, err
 	}
 	s.Name = name
+	s.Require = slices.Clone(p.requires)
 	return s, nil
+}
+
+// Origin says which preset a setting comes from: the preset named as the
+// setting is (a preset, or a file that starts from one or was written by
+// 'mimverify setting'), and whether any field differs from that preset's
+// (the name aside). It returns "" when the name is no preset's.
+func Origin(s *Setting) (preset string, modified bool) {
+	p, err := Preset(s.Name)
+	if err != nil {
+		return "", false
+	}
+	a, errA := json.Marshal(s)
+	b, errB := json.Marshal(&p)
+	return s.Name, errA != nil || errB != nil || !bytes.Equal(a, b)
+}
+
+// Source describes the origin of a setting for a report's title:
+// "preset vit14", "preset vit14, modified", or "" (see Origin).
+func Source(s *Setting) string {
+	name, modified := Origin(s)
+	switch {
+	case name == "":
+		return ""
+	case modified:
+		return "preset " + name + ", modified"
+	}
+	return "preset " + name
 }

@@ -3,6 +3,7 @@ package theory
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"mimverify/internal/mutant"
@@ -45,6 +46,7 @@ var (
 	allowInitKind = "one of zero, gaussian"
 	allowSigma    = "0 for the zero initialisation, or a standard deviation in (0, 10] for the gaussian one"
 	allowExtraDim = fmt.Sprintf("an integer in [0, %d]", maxExtraDim)
+	allowRequire  = "a list of distinct claim ids, each one of " + strings.Join(ClaimIDs(), ", ")
 )
 
 // ZKind names a law of the per-area scalar z ∈ [L, U] (SPEC §1).
@@ -166,6 +168,13 @@ type Setting struct {
 	Init Init    `json:"init"`
 	// ExtraDim is the number of embedding dimensions beyond P + Σ_k N_k.
 	ExtraDim int `json:"extra_dim"`
+	// Require lists the claims a check of this setting must assert: one
+	// outside its regime (or not measurable) fails the check as a failing
+	// claim does. A preset carries its own list ('mimverify presets'); a
+	// file with "preset: NAME" inherits NAME's unless it says "require:".
+	// Engines ignore it; sweeps, which explore beyond the regimes on
+	// purpose, require only what --require names (docs/SWEEPS.md).
+	Require []string `json:"require,omitempty"`
 }
 
 // NumFeatures returns Σ_k N_k, the number of feature vectors v_{k,j}.
@@ -195,6 +204,7 @@ func (s *Setting) LossScale() float64 {
 // Clone returns a deep copy.
 func (s Setting) Clone() Setting {
 	c := s
+	c.Require = slices.Clone(s.Require)
 	c.Clusters = make([]Cluster, len(s.Clusters))
 	for k, cl := range s.Clusters {
 		c.Clusters[k] = cl
@@ -366,6 +376,11 @@ func (s *Setting) Validate() error {
 	case LossSum, LossMean:
 	default:
 		bad("loss", fmt.Sprintf("%q", s.Loss), allowLoss)
+	}
+	for i, id := range s.Require {
+		if !slices.Contains(ClaimIDs(), id) || slices.Contains(s.Require[:i], id) {
+			bad(fmt.Sprintf("require[%d]", i), fmt.Sprintf("%q", id), allowRequire)
+		}
 	}
 	if !Finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
 		bad("eta", s.Eta, allowEta)

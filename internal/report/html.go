@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 
 	"mimverify/judge"
@@ -205,26 +206,20 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 	if err != nil {
 		return err
 	}
-	title := "mimverify check"
-	if r.Setting.Name != "" {
-		title += ": " + r.Setting.Name
-	}
 	pg := htmlPage{
-		Title:    title,
+		Title:    title(r),
 		Overall:  overall(r),
 		Headline: headline(r),
 		Summary:  count(r).summary(),
 		Setting:  settingLines(&r.Setting),
-		Run:      runLines(&r.Run),
+		Run:      slices.Concat(runLines(&r.Run), provenanceLines(r.Provenance)),
 		Format:   r.Format,
 	}
 	switch pg.Overall {
-	case "FAILS":
+	case "FAILS", "ERROR":
 		pg.Class = "fails"
 	case "HOLDS":
 		pg.Class = "holds"
-	case "INCOMPLETE":
-		pg.Class = "unknown"
 	default:
 		pg.Class = "none"
 	}

@@ -12,7 +12,15 @@ import (
 // are judge.Float, which writes NaN and ±Inf as null and reads null back as
 // NaN, so encoding/json needs no mirror of the schema.
 func init() {
-	register(Format{Name: "json", Extensions: []string{".json"}, Check: writeJSON[*judge.Report], Sweep: writeJSON[*judge.Sweep]})
+	register(Format{Name: "json", Extensions: []string{".json"}, Check: writeReportJSON, Sweep: writeJSON[*judge.Sweep]})
+}
+
+// writeReportJSON writes the report with its outcome decided from its
+// results (a copy: the caller's report is not changed).
+func writeReportJSON(w io.Writer, r *judge.Report) error {
+	c := *r
+	c.Decide()
+	return writeJSON(w, &c)
 }
 
 // writeJSON writes v as indented JSON.

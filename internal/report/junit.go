@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"mimverify/judge"
@@ -23,6 +24,8 @@ type junitSuite struct {
 	Errors     int             `xml:"errors,attr"`
 	Skipped    int             `xml:"skipped,attr"`
 	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Hostname   string          `xml:"hostname,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
 	Cases      []junitCase     `xml:"testcase"`
 }
@@ -84,38 +87,39 @@ func init() {
 	register(Format{Name: "junit", Extensions: []string{".xml"}, Check: writeJUnit})
 }
 
-// writeJUnit writes the report as JUnit XML.
+// writeJUnit writes the report as JUnit XML: one suite named after the
+// setting (so that the suites of two settings merged by a CI dashboard
+// stay apart), one case per claim, and an error case when the check
+// stopped on an error. A case fails when its claim fails or is required
+// and not asserted; it is skipped only when neither asserted nor required.
 func writeJUnit(w io.Writer, r *judge.Report) error {
-	secs := "0"
-	if finite(r.Run.Seconds) && r.Run.Seconds > 0 {
-		secs = strconv.FormatFloat(float64(r.Run.Seconds), 'f', 3, 64)
+	s := junitSuite{Name: title(r), Time: seconds(r.Run.Seconds), Tests: len(r.Results)}
+	class := "mimverify." + junitName(r)
+	s.Properties = junitProperties(r)
+	if p := r.Provenance; p != nil {
+		s.Hostname = p.Host
+		if t, err := time.Parse(time.RFC3339, p.Start); err == nil {
+			s.Timestamp = t.UTC().Format("2006-01-02T15:04:05")
+		}
 	}
-	s := junitSuite{Name: "mimverify", Time: secs, Tests: len(r.Results)}
-	prop := func(name, value string) {
-		s.Properties = append(s.Properties, junitProperty{Name: name, Value: xmlSafe(value)})
-	}
-	if r.Setting.Name != "" {
-		prop("setting", r.Setting.Name)
-	}
-	prop("P", strconv.Itoa(r.Setting.P))
-	prop("gamma", prose(r.Setting.Gamma))
-	prop("eta", prose(r.Setting.Eta))
-	if len(r.Run.Engines) > 0 {
-		prop("engines", engineList(r.Run.Engines))
-	}
-	prop("steps", strconv.Itoa(r.Run.Steps))
-	prop("seed", strconv.FormatUint(r.Run.Seed, 10))
 	for _, c := range r.Results {
-		tc := newJUnitCase(c)
+		tc := newJUnitCase(c, class, claimSeconds(r, c))
+		s.Cases = append(s.Cases, tc)
+	}
+	if r.Error != "" {
+		s.Tests++
+		s.Cases = append(s.Cases, junitCase{Classname: class, Name: "check", Time: seconds(r.Run.Seconds),
+			Error: &junitFailure{Message: xmlSafe(oneLine(headline(r))), Type: "error", Text: xmlSafe(r.Error)}})
+	}
+	for _, tc := range s.Cases {
 		switch {
 		case tc.Failure != nil:
 			s.Failures++
-		case tc.Skipped != nil:
-			s.Skipped++
 		case tc.Error != nil:
 			s.Errors++
+		case tc.Skipped != nil:
+			s.Skipped++
 		}
-		s.Cases = append(s.Cases, tc)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -132,12 +136,89 @@ func writeJUnit(w io.Writer, r *judge.Report) error {
 	return err
 }
 
+// junitName is the setting's part of the JUnit class name: its name, and
+// the setting's hash when it is not the named preset as shipped (two
+// edited copies of vit14 must not fold into one class).
+func junitName(r *judge.Report) string {
+	name := strings.Map(func(c rune) rune {
+		if c == ' ' || c == '.' || c == '/' {
+			return '_'
+		}
+		return c
+	}, r.Setting.Name)
+	if name != "" && r.Source == "preset "+r.Setting.Name {
+		return xmlSafe(name)
+	}
+	h := judge.SettingHash(&r.Setting)
+	if len(h) > 8 {
+		h = h[:8]
+	}
+	if name == "" {
+		return "setting_" + h
+	}
+	return xmlSafe(name + "_" + h)
+}
+
+// junitProperties are the suite's properties: the outcome, the setting's
+// main fields, the run and the provenance.
+func junitProperties(r *judge.Report) []junitProperty {
+	var ps []junitProperty
+	prop := func(name, value string) {
+		ps = append(ps, junitProperty{Name: name, Value: xmlSafe(value)})
+	}
+	prop("status", string(r.Outcome().Status))
+	if r.Setting.Name != "" {
+		prop("setting", r.Setting.Name)
+	}
+	if r.Source != "" {
+		prop("source", r.Source)
+	}
+	prop("P", strconv.Itoa(r.Setting.P))
+	prop("gamma", prose(r.Setting.Gamma))
+	prop("eta", prose(r.Setting.Eta))
+	if len(r.Run.Engines) > 0 {
+		prop("engines", engineList(r.Run.Engines))
+	}
+	prop("steps", strconv.Itoa(r.Run.Steps))
+	prop("seed", strconv.FormatUint(r.Run.Seed, 10))
+	if p := r.Provenance; p != nil {
+		prop("version", p.Version)
+		prop("revision", p.Revision)
+		prop("modified", strconv.FormatBool(p.Modified))
+		prop("go", p.GoVersion)
+		prop("command", strings.Join(p.Command, " "))
+		prop("start", p.Start)
+		prop("host", p.Host)
+		prop("gomaxprocs", strconv.Itoa(p.GOMAXPROCS))
+		prop("setting_hash", p.SettingHash)
+	}
+	return ps
+}
+
+// seconds formats a duration for a time attribute.
+func seconds(x judge.Float) string {
+	if !finite(x) || x < 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(float64(x), 'f', 3, 64)
+}
+
+// claimSeconds is a claim's time: the wall time of the runs of the engines
+// whose output it read (a run that serves several claims counts in each).
+func claimSeconds(r *judge.Report, c judge.ClaimResult) judge.Float {
+	var t judge.Float
+	for _, id := range c.Engines {
+		t += r.Run.EngineSeconds[id]
+	}
+	return t
+}
+
 // newJUnitCase is one claim's test case: a failure for fails, skipped for
 // not asserted, an error without a verdict; its system-out says the
 // statement, the prediction, the sharp prediction and the regime.
-func newJUnitCase(c judge.ClaimResult) junitCase {
+func newJUnitCase(c judge.ClaimResult, class string, secs judge.Float) junitCase {
 	name := strings.TrimSpace(oneLine(c.ID + " " + c.Title))
-	tc := junitCase{Classname: "mimverify.claims", Name: xmlSafe(name), Time: "0"}
+	tc := junitCase{Classname: class, Name: xmlSafe(name), Time: seconds(secs)}
 	var out strings.Builder
 	if c.Statement != "" {
 		fmt.Fprintf(&out, "%s\n", oneLine(c.Statement))
@@ -163,9 +244,18 @@ func newJUnitCase(c judge.ClaimResult) junitCase {
 		if c.Detail != "" {
 			text += "\n" + c.Detail
 		}
-		tc.Failure = &junitFailure{Message: xmlSafe(violation(c)), Type: "prediction", Text: xmlSafe(text)}
+		kind := "envelope"
+		if judge.MissesBandOnly(&c) {
+			kind = "sharp-band"
+		}
+		tc.Failure = &junitFailure{Message: xmlSafe(violation(c)), Type: kind, Text: xmlSafe(text)}
 	case judge.NotAsserted:
 		msg := "outside regime: " + oneLine(outsideRegime(c))
+		if c.Unmet() {
+			// Required: not asserting it is a failure, not a skip.
+			tc.Failure = &junitFailure{Message: xmlSafe("required but not asserted: " + msg), Type: "required-not-asserted", Text: xmlSafe(c.Detail)}
+			break
+		}
 		if c.Empirical != "" {
 			// Measured all the same: say what the measurement shows.
 			msg = strings.TrimPrefix(resultLabel(c), "n/a, ") + " " + msg

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,11 +125,7 @@ func init() {
 // writeMarkdown writes the report as GitHub-flavoured Markdown.
 func writeMarkdown(w io.Writer, r *judge.Report) error {
 	bw := bufio.NewWriter(w)
-	title := "mimverify check"
-	if r.Setting.Name != "" {
-		title += ": " + r.Setting.Name
-	}
-	fmt.Fprintf(bw, "# %s\n\n", mdText(title))
+	fmt.Fprintf(bw, "# %s\n\n", mdText(title(r)))
 	fmt.Fprintf(bw, "**%s**  \n%s\n\n", mdText(headline(r)), mdText(count(r).summary()))
 
 	fmt.Fprintf(bw, "## Setting\n\n")
@@ -136,7 +133,7 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 		fmt.Fprintf(bw, "- %s\n", mdText(l))
 	}
 	fmt.Fprintf(bw, "\n## Run\n\n")
-	for _, l := range runLines(&r.Run) {
+	for _, l := range slices.Concat(runLines(&r.Run), provenanceLines(r.Provenance)) {
 		fmt.Fprintf(bw, "- %s\n", mdText(l))
 	}
 

@@ -177,68 +177,93 @@ func (t tally) summary() string {
 	return s
 }
 
-// overall is the verdict of the whole report: FAILS when any claim fails,
-// HOLDS when at least one claim was asserted and all asserted ones hold,
-// NOTHING ASSERTED otherwise.
+// overall is the outcome of the whole report (judge.Report.Outcome) as the
+// headlines and the HTML banner print it: ERROR when the check stopped on
+// an error, FAILS when it fails, NOTHING ASSERTED when it holds with no
+// claim asserted, HOLDS otherwise.
 func overall(r *judge.Report) string {
-	t := count(r)
+	o := r.Outcome()
 	switch {
-	case t.fails > 0 || len(unmetIDs(r)) > 0:
+	case o.Status == judge.StatusError:
+		return "ERROR"
+	case o.Status != judge.StatusHolds:
 		return "FAILS"
-	case t.other > 0:
-		return "INCOMPLETE"
-	case t.holds > 0:
-		return "HOLDS"
+	case o.Asserted == 0:
+		return "NOTHING ASSERTED"
 	}
-	return "NOTHING ASSERTED"
+	return "HOLDS"
 }
 
-// failedIDs lists the IDs of the failing claims.
-func failedIDs(r *judge.Report) []string {
+// reasonIDs lists the claims of the outcome's reasons of one kind.
+func reasonIDs(o judge.Outcome, kind judge.ReasonKind) []string {
 	var ids []string
-	for _, c := range r.Results {
-		if c.Verdict == judge.Fails {
-			ids = append(ids, c.ID)
+	for _, rs := range o.Reasons {
+		if rs.Kind == kind {
+			ids = append(ids, rs.Claim)
 		}
 	}
 	return ids
 }
 
-// unmetIDs lists the IDs of the required claims that were not asserted.
-func unmetIDs(r *judge.Report) []string {
-	var ids []string
-	for _, c := range r.Results {
-		if c.Unmet() {
-			ids = append(ids, c.ID)
-		}
-	}
-	return ids
-}
-
-// headline says the overall verdict in a sentence.
+// headline says the outcome in a sentence.
 func headline(r *judge.Report) string {
-	t := count(r)
-	asserted := t.holds + t.fails
+	o := r.Outcome()
 	switch overall(r) {
+	case "ERROR":
+		return "ERROR: the check could not be completed: " + oneLine(r.Error)
 	case "FAILS":
 		var parts []string
-		if ids := failedIDs(r); len(ids) > 0 {
+		if ids := reasonIDs(o, judge.ReasonFails); len(ids) > 0 {
 			verb := "fails"
 			if len(ids) > 1 {
 				verb = "fail"
 			}
-			parts = append(parts, fmt.Sprintf("%d of %d asserted claims %s (%s)", t.fails, asserted, verb, strings.Join(ids, ", ")))
+			parts = append(parts, fmt.Sprintf("%d of %d asserted claims %s (%s)", o.Fails, o.Asserted, verb, strings.Join(ids, ", ")))
 		}
-		if ids := unmetIDs(r); len(ids) > 0 {
+		if ids := reasonIDs(o, judge.ReasonUnmet); len(ids) > 0 {
 			parts = append(parts, fmt.Sprintf("required but not asserted: %s", strings.Join(ids, ", ")))
+		}
+		if ids := reasonIDs(o, judge.ReasonNoVerdict); len(ids) > 0 {
+			parts = append(parts, fmt.Sprintf("without a verdict: %s", strings.Join(ids, ", ")))
 		}
 		return "FAILS: " + strings.Join(parts, "; ")
 	case "HOLDS":
-		return fmt.Sprintf("HOLDS: all %d asserted claims hold (%d not asserted)", asserted, t.na)
-	case "INCOMPLETE":
-		return fmt.Sprintf("INCOMPLETE: %d claims without a verdict", t.other)
+		return fmt.Sprintf("HOLDS: all %d asserted claims hold (%d not asserted)", o.Asserted, o.NotAsserted)
 	}
 	return fmt.Sprintf("NOTHING ASSERTED: all %d claims are outside their regime", len(r.Results))
+}
+
+// title names the report: the command, the setting as the file or preset
+// names it, and where it came from when that is a preset ("from preset
+// vit14, modified").
+func title(r *judge.Report) string {
+	t := "mimverify check"
+	if r.Setting.Name != "" {
+		t += " — " + r.Setting.Name
+	}
+	if r.Source != "" && r.Source != "preset "+r.Setting.Name {
+		t += " (from " + r.Source + ")"
+	}
+	return oneLine(t)
+}
+
+// provenanceLines says what produced a report or a sweep, one fact a line.
+func provenanceLines(p *judge.Provenance) []string {
+	if p == nil {
+		return nil
+	}
+	rev := p.Revision
+	if rev == "" {
+		rev = "not recorded"
+	} else if p.Modified {
+		rev += " (modified work tree)"
+	}
+	return []string{
+		fmt.Sprintf("tool: %s %s, revision %s, %s", p.Tool, p.Version, rev, p.GoVersion),
+		"command: " + strings.Join(p.Command, " "),
+		fmt.Sprintf("started %s on %s, GOMAXPROCS %d", p.Start, p.Host, p.GOMAXPROCS),
+		"setting hash: " + p.SettingHash,
+	}
 }
 
 // failingPredicates returns the regime predicates that do not hold.
@@ -265,29 +290,9 @@ func evaluated(p judge.PredicateResult) string {
 	return fmt.Sprintf("%s: left %s, right %s: %s", p.Formula, prose(p.Left), prose(p.Right), truth)
 }
 
-// violation is the comparison a failing claim shows, e.g.
-// "measured 0.3 > predicted 0.2". The sign is the true order of the two
-// values, whatever the relation; "vs" when either is not finite.
-func violation(c judge.ClaimResult) string {
-	if sh := c.Sharp; sh.Available() && !sh.Inside {
-		if holds, err := c.Relation.Holds(float64(c.Measured), float64(c.Predicted)); err == nil && holds {
-			return fmt.Sprintf("measured %s outside the reduced ODE's sharp band (%s), though within the envelope (%s %s)",
-				prose(c.Measured), oneLine(sh.Band), c.Relation, prose(c.Predicted))
-		}
-	}
-	op := "vs"
-	if finite(c.Measured) && finite(c.Predicted) {
-		switch {
-		case c.Measured > c.Predicted:
-			op = ">"
-		case c.Measured < c.Predicted:
-			op = "<"
-		default:
-			op = "="
-		}
-	}
-	return fmt.Sprintf("measured %s %s predicted %s", prose(c.Measured), op, prose(c.Predicted))
-}
+// violation is the criterion a failing claim failed, with its numbers
+// (judge.Criterion: the envelope, or the sharp band).
+func violation(c judge.ClaimResult) string { return judge.Criterion(&c) }
 
 // prediction says what the claim predicts and what was measured, e.g.
 // "predicted 0.2 (T*(ε) = …), must hold: measured ≤ predicted; measured 0.31".

@@ -243,7 +243,7 @@ func TestMarkdown(t *testing.T) {
 func TestSharpFailureSaysWhy(t *testing.T) {
 	c := judge.ClaimResult{ID: "C2", Title: "convergence", Verdict: judge.Fails, Relation: "≤",
 		Measured: 0.009, Predicted: 0.6,
-		Sharp: &judge.SharpResult{Engine: "orbit", Predicted: 0.0069, Low: 0.0034, High: 0.0104, Ratio: 1.3,
+		Sharp: &judge.SharpResult{Engine: "orbit", Predicted: 0.0069, Measured: 0.009, Low: 0.0034, High: 0.0104, Ratio: 1.3,
 			Band: "±4.26·SE at each of the 135 records; the largest deviation is 16.46·SE, at step 5"}}
 	rep := &judge.Report{Format: judge.ReportFormat, Results: []judge.ClaimResult{c}, Summary: map[string]int{"fails": 1}}
 	for _, format := range []string{"text", "markdown", "junit", "html"} {

@@ -53,11 +53,7 @@ func writeText(w io.Writer, r *judge.Report) error {
 // writeTextHeader writes the line naming the setting and the run, and the
 // headline.
 func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
-	title := "mimverify check"
-	if r.Setting.Name != "" {
-		title += " — " + r.Setting.Name
-	}
-	fmt.Fprintf(bw, "%s: P = %d, %s, γ = %s, η = %s", oneLine(title), r.Setting.P, plural(len(r.Setting.Clusters), "cluster"), prose(r.Setting.Gamma), prose(r.Setting.Eta))
+	fmt.Fprintf(bw, "%s: P = %d, %s, γ = %s, η = %s", title(r), r.Setting.P, plural(len(r.Setting.Clusters), "cluster"), prose(r.Setting.Gamma), prose(r.Setting.Eta))
 	if len(r.Run.Engines) > 0 {
 		fmt.Fprintf(bw, "; engines %s", strings.ReplaceAll(engineList(r.Run.Engines), ",", ", "))
 	}
