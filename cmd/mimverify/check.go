@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"mimverify/internal/report"
 	"mimverify/judge"
@@ -22,11 +24,13 @@ var errClaimsFailed = errors.New("at least one asserted claim fails")
 var checkFunc = judge.Check
 
 func checkCommand(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format "+strings.Join(report.Formats(false), "|")+"] [--out FILE] [--figures DIR] [--with-full]", stdout)
+	start := time.Now()
+	fs := newFlagSet("check", "check [--preset NAME | --config FILE] [--claims C3,C4] [--format "+strings.Join(report.Formats(false), "|")+"] [--out FILE]… [--figures DIR] [--with-full]", stdout)
 	var sf settingFlags
 	sf.register(fs)
-	format := fs.String("format", "", strings.Join(report.Formats(false), ", ")+" (default: from the --out extension, else text)")
-	out := fs.String("out", "", "write the report to this file (default: standard output)")
+	format := fs.String("format", "", strings.Join(report.Formats(false), ", ")+" (default: from the --out extension, else text; with several --out, each takes its format from its extension)")
+	var outs outList
+	fs.Var(&outs, "out", "write the report to this file (default: standard output); repeat for several formats from one computation, e.g. --out claims.xml --out report.html --out claims.json")
 	figs := fs.String("figures", "", "also write the report's figures and attention maps as SVG files into this directory")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
 	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
@@ -35,23 +39,20 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+	if err := checkOutputs(outs.flags(), &sf, nil); err != nil {
 		return err
 	}
 	s, err := sf.load()
 	if err != nil {
 		return err
 	}
-	f, err := outputFormat(*format, *out, false)
+	targets, err := outs.targets(*format)
 	if err != nil {
 		return err
 	}
 	opt, err := jf.options()
 	if err != nil {
 		return err
-	}
-	if opt.Require == nil {
-		opt.Require = presetRequires(&sf, opt.Claims)
 	}
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
@@ -65,41 +66,120 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	rep, err := checkFunc(s, opt)
 	prog.done()
 	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) {
-			return fmt.Errorf("stopped: %w", err)
-		}
 		if errors.Is(err, judge.ErrOptions) || errors.As(err, new(*theory.FieldError)) {
 			return usageError{err}
 		}
-		return err
-	}
-	var buf bytes.Buffer
-	if err := report.Write(&buf, rep, f); err != nil {
-		return err
-	}
-	if err := emit(stdout, *out, buf.Bytes()); err != nil {
-		return err
-	}
-	if *figs != "" {
-		files, err := report.WriteCheckFigures(*figs, rep)
-		if err != nil {
-			return err
+		var nf *theory.NonFiniteError
+		if errors.As(err, &nf) {
+			err = fmt.Errorf("stopped: %w", err)
 		}
-		fmt.Fprintf(stdout, "%d figure files written to %s\n", len(files), *figs)
+		// The check ran and could not finish: every output says so (a CI
+		// dashboard must not keep showing the last green report).
+		rep = judge.ErrorReport(s, err)
 	}
-	if *out != "" {
-		// The file is for a program or a browser; the terminal still gets
-		// the verdict table, so that a failure cannot go unnoticed.
-		if err := report.Write(stdout, rep, "text"); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "report (%s) written to %s\n", f, *out)
+	rep.Provenance = judge.NewProvenance(commandLine, &s, start)
+	if werr := writeCheck(stdout, rep, targets, *figs); werr != nil {
+		return errors.Join(err, werr)
+	}
+	if err != nil {
+		return err
 	}
 	if rep.Failed() {
 		return errClaimsFailed
 	}
 	return nil
+}
+
+// writeCheck renders the report to each target (standard output when the
+// only target has no path), its figures to figs, and, when the report went
+// to files, the text table to stdout as well, so that a failure cannot go
+// unnoticed in the terminal.
+func writeCheck(stdout io.Writer, rep *judge.Report, targets []outTarget, figs string) error {
+	for _, t := range targets {
+		var buf bytes.Buffer
+		if err := report.Write(&buf, rep, t.format); err != nil {
+			return err
+		}
+		if err := emit(stdout, t.path, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	if figs != "" && rep.Error == "" {
+		files, err := report.WriteCheckFigures(figs, rep)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d figure files written to %s\n", len(files), figs)
+	}
+	if targets[0].path == "" {
+		return nil
+	}
+	if err := report.Write(stdout, rep, "text"); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		fmt.Fprintf(stdout, "report (%s) written to %s\n", t.format, t.path)
+	}
+	return nil
+}
+
+// outList collects repeated --out flags.
+type outList []string
+
+func (o *outList) String() string { return strings.Join(*o, ",") }
+
+func (o *outList) Set(path string) error {
+	if path == "" {
+		return errors.New("empty path")
+	}
+	if slices.Contains(*o, path) {
+		return fmt.Errorf("%q given twice", path)
+	}
+	*o = append(*o, path)
+	return nil
+}
+
+// flags names the outputs for checkOutputs: --out, or --out[i] when
+// repeated.
+func (o outList) flags() map[string]string {
+	m := map[string]string{}
+	for i, p := range o {
+		name := "--out"
+		if len(o) > 1 {
+			name = fmt.Sprintf("--out[%d]", i+1)
+		}
+		m[name] = p
+	}
+	return m
+}
+
+// outTarget is one output of a check: a path ("" for standard output) and
+// its format.
+type outTarget struct{ path, format string }
+
+// targets resolves the outputs' formats: --format for a single output (or
+// standard output), else each file's extension, which must be known.
+func (o outList) targets(format string) ([]outTarget, error) {
+	if len(o) <= 1 {
+		path := ""
+		if len(o) == 1 {
+			path = o[0]
+		}
+		f, err := outputFormat(format, path, false)
+		return []outTarget{{path, f}}, err
+	}
+	if format != "" {
+		return nil, badInput("--format = %q with %d --out files: each --out takes its format from its extension", format, len(o))
+	}
+	var ts []outTarget
+	for _, p := range o {
+		f, err := outputFormat("", p, false)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, outTarget{p, f})
+	}
+	return ts, nil
 }
 
 // judgeFlags are the judge's flags, shared by check and sweep.
@@ -121,7 +201,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&j.epsilon, "epsilon", 0.1, "ε of the area-wide claim: own-area mass ≥ 1 − ε")
 	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries")
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
-	fs.StringVar(&j.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	fs.StringVar(&j.progress, "progress", "auto", progressHelp)
 }
 
 // options checks the flags, naming the bad one, and builds the judge's
@@ -149,32 +229,33 @@ func (j *judgeFlags) options() (judge.Options, error) {
 // one, else the one --out's extension selects, else text; sweep asks for a
 // format that writes sweeps.
 func outputFormat(format, out string, sweep bool) (string, error) {
-	return formatFor(format, out, "text", report.ByExtension, report.Formats(sweep)...)
+	return formatFor(format, out, "text", report.ExtensionTable(sweep), report.Formats(sweep)...)
 }
 
 // formatFor resolves a --format flag: format when given, else the one the
-// --out file's extension selects (byExt), else def; it must be one of
-// allowed.
-func formatFor(format, out, def string, byExt func(path string) (string, bool), allowed ...string) (string, error) {
+// --out file's extension selects in table (lower-case extension → format),
+// else def when the file has no extension; it must be one of allowed. An
+// extension the table does not know is an error naming the known ones: a
+// file named report.pdf must not silently receive text.
+func formatFor(format, out, def string, table map[string]string, allowed ...string) (string, error) {
 	if format == "" {
-		format = def
-		if f, ok := byExt(out); ok {
+		ext := strings.ToLower(filepath.Ext(out))
+		f, ok := table[ext]
+		switch {
+		case ok:
 			format = f
+		case ext == "" || out == "-":
+			format = def
+		default:
+			known := slices.Sorted(maps.Keys(table))
+			return "", badInput("--out %q: the extension %s selects no format (known: %s); give --format %s, or one of those extensions",
+				out, filepath.Ext(out), strings.Join(known, ", "), strings.Join(allowed, "|"))
 		}
 	}
 	if !slices.Contains(allowed, format) {
 		return "", badInput("--format = %q: must be one of %s", format, strings.Join(allowed, ", "))
 	}
 	return format, nil
-}
-
-// extensions is the byExt of formatFor for a table from lower-case file
-// extensions to formats.
-func extensions(table map[string]string) func(path string) (string, bool) {
-	return func(path string) (string, bool) {
-		f, ok := table[strings.ToLower(filepath.Ext(path))]
-		return f, ok
-	}
 }
 
 // claimList splits a comma-separated list of claim ids.
@@ -186,21 +267,4 @@ func claimList(s string) []string {
 		}
 	}
 	return ids
-}
-
-// presetRequires returns the claims a preset must assert, among the
-// selected ones: the default of --require when the setting is a preset.
-func presetRequires(sf *settingFlags, selected []string) []string {
-	if sf.config != "" {
-		return nil
-	}
-	name := sf.preset
-	if name == "" {
-		name = "default"
-	}
-	_, requires := theory.PresetInfo(name)
-	if len(selected) > 0 {
-		requires = slices.DeleteFunc(requires, func(id string) bool { return !slices.Contains(selected, id) })
-	}
-	return requires
 }

@@ -215,7 +215,7 @@ func TestCheckSharpFlag(t *testing.T) {
 // from the command's table; else the default; and a format outside the
 // command's list is bad input whichever way it was chosen.
 func TestFormatFor(t *testing.T) {
-	reduceExt := extensions(map[string]string{".md": "markdown", ".markdown": "markdown", ".json": "json"})
+	reduceExt := map[string]string{".md": "markdown", ".markdown": "markdown", ".json": "json", ".txt": "text"}
 	for _, c := range []struct {
 		format, out, want string
 		sweep             bool
@@ -226,6 +226,8 @@ func TestFormatFor(t *testing.T) {
 		{"", "r.csv", "", false}, // csv writes sweeps only
 		{"", "s.csv", "csv", true},
 		{"", "s.html", "html", true},
+		{"", "r.pdf", "", false}, // unknown extension
+		{"", "t.csv.tmp", "", true},
 		{"junit", "", "", true},
 	} {
 		got, err := outputFormat(c.format, c.out, c.sweep)
@@ -236,6 +238,9 @@ func TestFormatFor(t *testing.T) {
 	for _, c := range []struct{ format, out, want string }{
 		{"", "r.Markdown", "markdown"}, {"", "r.JSON", "json"}, {"", "r.txt", "text"}, {"", "", "text"},
 		{"text", "r.md", "text"}, {"xml", "", ""},
+		{"", "r.pdf", ""},         // an unknown extension is an error, not text
+		{"json", "r.pdf", "json"}, // unless --format says what to write
+		{"", "report", "text"},    // no extension: the default
 	} {
 		got, err := formatFor(c.format, c.out, "text", reduceExt, "text", "markdown", "json")
 		if got != c.want || (err != nil) != (c.want == "") {

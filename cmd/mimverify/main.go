@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"mimverify/internal/atomicfile"
+	"mimverify/judge"
 )
 
 // usageError marks bad input: the command exits with status 2.
@@ -57,6 +59,22 @@ func init() {
 	}
 }
 
+// printVersion prints the tool's version from the binary's build
+// information: module version, VCS revision and whether the work tree was
+// modified (not recorded by 'go run'), and the Go version.
+func printVersion(w io.Writer) {
+	v, rev, modified := judge.BuildVersion()
+	switch {
+	case rev == "":
+		rev = "revision not recorded (built without VCS information, e.g. by go run)"
+	case modified:
+		rev = "revision " + rev + " (modified work tree)"
+	default:
+		rev = "revision " + rev
+	}
+	fmt.Fprintf(w, "mimverify %s, %s, %s\n", v, rev, runtime.Version())
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, `mimverify checks the predictions of "How Transformers Learn Diverse Attention
 Correlations in Masked Vision Pretraining" (arXiv:2403.02233) numerically.
@@ -68,6 +86,7 @@ Commands:
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "  %-9s %s\n", "version", "print the version (also --version)")
 	fmt.Fprintf(w, "\nRun 'mimverify COMMAND --help' for a command's flags.\n")
 }
 
@@ -79,6 +98,10 @@ func main() {
 	os.Exit(status)
 }
 
+// commandLine is the command line being run, program name first, as the
+// reports' provenance records it.
+var commandLine []string
+
 // mainWithStatus runs the CLI and returns its exit status; tests call it
 // directly.
 func mainWithStatus(args []string, stdout, stderr io.Writer) int {
@@ -86,9 +109,13 @@ func mainWithStatus(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	commandLine = append([]string{"mimverify"}, args...)
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		usage(stdout)
+		return 0
+	case "-version", "--version", "version":
+		printVersion(stdout)
 		return 0
 	}
 	for _, c := range commands {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"mimverify/internal/report"
 	"mimverify/judge"
@@ -16,6 +17,8 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "", strings.Join(report.Formats(true), ", ")+" (default: from the --out extension, else text)")
 	out := fs.String("out", "", "write the merged sweep to this file (default: standard output)")
 	figs := fs.String("figures", "", "also write the phase diagrams or line plots as SVG and PNG files into this directory")
+	var failOn string
+	registerFailOn(fs, &failOn)
 	// The results files are the positional arguments.
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
@@ -28,6 +31,10 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	on, err := failOnPolicy(failOn)
+	if err != nil {
+		return err
+	}
 	inputs := map[string]string{}
 	for i, path := range files {
 		inputs[fmt.Sprintf("results file %d", i+1)] = path
@@ -35,11 +42,13 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutputs(map[string]string{"--out": *out}, &settingFlags{}, inputs); err != nil {
 		return err
 	}
+	start := time.Now()
 	sw, err := mergeResults(files)
 	if err != nil {
 		return err
 	}
-	return writeSweep(stdout, sw, f, *out, *figs)
+	sw.FailOn, sw.Provenance = on, judge.NewProvenance(commandLine, &sw.Setting, start)
+	return writeSweep(stdout, stderr, sw, f, *out, *figs)
 }
 
 // mergeResults reads the shards' results files, checks that they belong to

@@ -13,7 +13,7 @@ import (
 // trajectoryFormat resolves 'run --format': json or npz, by default from
 // the --out extension (.npz), else json.
 func (c *runConfig) trajectoryFormat() (err error) {
-	c.format, err = formatFor(c.format, c.out, "json", extensions(map[string]string{".npz": "npz"}), "json", "npz")
+	c.format, err = formatFor(c.format, c.out, "json", map[string]string{".npz": "npz", ".json": "json"}, "json", "npz")
 	return err
 }
 

@@ -141,7 +141,7 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	f, err := formatFor(*format, *out, "text", extensions(map[string]string{".md": "markdown", ".markdown": "markdown", ".json": "json"}), "text", "markdown", "json")
+	f, err := formatFor(*format, *out, "text", map[string]string{".txt": "text", ".md": "markdown", ".markdown": "markdown", ".json": "json"}, "text", "markdown", "json")
 	if err != nil {
 		return err
 	}

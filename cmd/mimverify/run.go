@@ -99,7 +99,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.out, "out", "", "write the trajectory to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.format, "format", "", "of --out: json or npz (NumPy arrays; default: from the --out extension, else json)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
-	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	fs.StringVar(&c.progress, "progress", "auto", progressHelp)
 	c.maxMemory = judge.AvailableMemory()
 	fs.Func("max-memory", fmt.Sprintf("refuse a run estimated to need more memory than this, in GB (default %.3g: 80%% of this machine's)", c.maxMemory/1e9), func(v string) error {
 		gb, err := strconv.ParseFloat(v, 64)

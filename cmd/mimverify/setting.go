@@ -70,7 +70,7 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := formatFor(*format, *out, "yaml", extensions(map[string]string{".json": "json"}), "yaml", "json")
+	f, err := formatFor(*format, *out, "yaml", map[string]string{".json": "json", ".yaml": "yaml", ".yml": "yaml"}, "yaml", "json")
 	if err != nil {
 		return err
 	}

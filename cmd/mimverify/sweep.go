@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"mimverify/engine"
 	"mimverify/internal/report"
@@ -50,6 +51,7 @@ type sweepFlags struct {
 	shard, results, figs string
 	sharp                bool
 	engine               string
+	failOn               string
 }
 
 func (f *sweepFlags) register(fs *flag.FlagSet) {
@@ -63,6 +65,20 @@ func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sharp, "sharp", false, "also judge each point against the reduced ODE's sharp predictions, as check does (docs/SHARP.md; ≈10× the cost of a point at --samples 16)")
 	fs.StringVar(&f.results, "results", "", "stream each finished point to this JSON Lines file; a rerun of the same sweep resumes from it")
 	fs.StringVar(&f.figs, "figures", "", "also write the phase diagrams (two axes) or line plots (one axis) as SVG and PNG files into this directory")
+	registerFailOn(fs, &f.failOn)
+}
+
+// registerFailOn registers sweep's and merge's --fail-on.
+func registerFailOn(fs *flag.FlagSet, v *string) {
+	fs.StringVar(v, "fail-on", string(judge.FailOnRequired), "when the sweep exits 1: required (an asserted claim fails at any point, a --require'd claim is not asserted at a point, or a point stopped on an error), fails (the same but for unasserted required claims), never (always 0; the reasons are still reported)")
+}
+
+// failOnPolicy checks --fail-on.
+func failOnPolicy(v string) (judge.FailOn, error) {
+	if !slices.Contains(judge.FailOnPolicies, judge.FailOn(v)) {
+		return "", badInput("--fail-on = %q: must be one of required, fails, never", v)
+	}
+	return judge.FailOn(v), nil
 }
 
 func sweepCommand(args []string, stdout, stderr io.Writer) error {
@@ -86,6 +102,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	runner.Progress = func(done, total int) { prog.points(done, total) }
 	runner.Check = checkFunc
+	start := time.Now()
 	sw, err := runner.Run()
 	prog.done()
 	if err != nil {
@@ -97,7 +114,9 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	if runner.Resumed > 0 {
 		fmt.Fprintf(stderr, "mimverify sweep: resumed %d finished points from %s\n", runner.Resumed, wf.results)
 	}
-	return writeSweep(stdout, sw, f, wf.out, wf.figs)
+	on, _ := failOnPolicy(wf.failOn) // checked by runner
+	sw.FailOn, sw.Provenance = on, judge.NewProvenance(commandLine, &sw.Setting, start)
+	return writeSweep(stdout, stderr, sw, f, wf.out, wf.figs)
 }
 
 // runner checks the flags, naming the bad one, and builds the plan's
@@ -110,6 +129,9 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 	}
 	if len(wf.vary) == 0 {
 		return nil, "", badInput("--vary: give at least one FIELD=V1,V2,…")
+	}
+	if _, err := failOnPolicy(wf.failOn); err != nil {
+		return nil, "", err
 	}
 	if wf.figs != "" && len(wf.vary) > 2 {
 		return nil, "", badInput("--figures: the figures draw one or two axes, the sweep has %d (use the tables, or fix an axis)", len(wf.vary))
@@ -158,9 +180,12 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 	return r, f, nil
 }
 
-// writeSweep renders the sweep to stdout or --out, and its figures to
-// --figures.
-func writeSweep(stdout io.Writer, sw *judge.Sweep, format, out, figs string) error {
+// writeSweep decides the sweep's outcome, renders the sweep to stdout or
+// --out and its figures to --figures, and says the outcome: the total line
+// on stdout when the sweep went to a file, the reasons on stderr, and
+// errClaimsFailed (exit 1) when the policy fails the sweep.
+func writeSweep(stdout, stderr io.Writer, sw *judge.Sweep, format, out, figs string) error {
+	o, _ := sw.Decide()
 	if figs != "" {
 		files, err := report.WriteSweepFigures(figs, sw)
 		if err != nil {
@@ -172,19 +197,22 @@ func writeSweep(stdout io.Writer, sw *judge.Sweep, format, out, figs string) err
 	if err := report.WriteSweep(&buf, sw, format); err != nil {
 		return err
 	}
-	if err := emit(stdout, out, buf.Bytes()); err != nil || out == "" {
+	if err := emit(stdout, out, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sweep of %d points written to %s\n", len(sw.Points), out)
-	return nil
-}
-
-// points shows how many points of a sweep are done, at most ten times a
-// second (on a terminal only, like every progress line).
-func (p *progress) points(done, total int) {
-	now, ok := p.due(done, total)
-	if !ok {
-		return
+	if out != "" {
+		fmt.Fprintf(stdout, "sweep of %d points written to %s\n%s\n", len(sw.Points), out, sw.TotalLine())
 	}
-	fmt.Fprintf(p.w, "\r%s: %d/%d points (%.1fs)\033[K", p.label, done, total, now.Sub(p.start).Seconds())
+	const shown = 10
+	for i, rs := range o.Reasons {
+		if i == shown {
+			fmt.Fprintf(stderr, "mimverify sweep: … and %d more (see the report's reasons)\n", len(o.Reasons)-shown)
+			break
+		}
+		fmt.Fprintf(stderr, "mimverify sweep: %s\n", rs.Text)
+	}
+	if !o.Passed() {
+		return errClaimsFailed
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ func normalized(t *testing.T, path string) []byte {
 	for i := range sw.Points {
 		sw.Points[i].Seconds = 0
 	}
+	sw.Provenance = nil // when, where and by which command line: differs between runs
 	out, err := json.MarshalIndent(&sw, "", " ")
 	if err != nil {
 		t.Fatal(err)
@@ -196,8 +197,8 @@ func TestSweepMeasuresOutsideRegimeAndSeeds(t *testing.T) {
 		t.Error("no claim was measured outside its regime at γ = 0.95")
 	}
 	csv, _ := os.ReadFile(csvPath)
-	if rows := strings.Count(string(csv), "\n"); rows != 1+6*2 {
-		t.Errorf("CSV has %d lines, want a header and 12 rows (6 points × 2 claims)", rows)
+	if rows := strings.Count(string(csv), "\n"); rows != 1+6*2+1 {
+		t.Errorf("CSV has %d lines, want a header, 12 rows (6 points × 2 claims) and the total", rows)
 	}
 	if !strings.Contains(string(csv), "not asserted,holds,false,") && !strings.Contains(string(csv), "not asserted,fails,false,") {
 		t.Errorf("CSV lacks a measured out-of-regime row:\n%s", csv)

@@ -12,13 +12,21 @@ import (
 // are judge.Float, which writes NaN and ±Inf as null and reads null back as
 // NaN, so encoding/json needs no mirror of the schema.
 func init() {
-	register(Format{Name: "json", Extensions: []string{".json"}, Check: writeReportJSON, Sweep: writeJSON[*judge.Sweep]})
+	register(Format{Name: "json", Extensions: []string{".json"}, Check: writeReportJSON, Sweep: writeSweepJSON})
 }
 
 // writeReportJSON writes the report with its outcome decided from its
 // results (a copy: the caller's report is not changed).
 func writeReportJSON(w io.Writer, r *judge.Report) error {
 	c := *r
+	c.Decide()
+	return writeJSON(w, &c)
+}
+
+// writeSweepJSON writes the sweep with its outcome and total decided from
+// its points under its policy (a copy: the caller's sweep is not changed).
+func writeSweepJSON(w io.Writer, sw *judge.Sweep) error {
+	c := *sw
 	c.Decide()
 	return writeJSON(w, &c)
 }

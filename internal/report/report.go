@@ -55,6 +55,20 @@ func ByExtension(path string) (string, bool) {
 	return "", false
 }
 
+// ExtensionTable maps each lower-case file extension to the format it
+// selects, among the formats that write check reports (sweep: sweeps).
+func ExtensionTable(sweep bool) map[string]string {
+	t := map[string]string{}
+	for _, f := range formats {
+		if (sweep && f.Sweep != nil) || (!sweep && f.Check != nil) {
+			for _, ext := range f.Extensions {
+				t[ext] = f.Name
+			}
+		}
+	}
+	return t
+}
+
 func lookup(name string, sweep bool) (Format, error) {
 	for _, f := range formats {
 		if f.Name == name && ((sweep && f.Sweep != nil) || (!sweep && f.Check != nil)) {

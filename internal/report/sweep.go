@@ -117,7 +117,11 @@ func repeated(sw *judge.Sweep) bool { return sw.Plan != nil && sw.Plan.Seeds > 1
 
 // sweepText writes the sweep as aligned text tables.
 func sweepText(w io.Writer, sw *judge.Sweep) error {
-	return sweepTables(w, sw, textTable, "\nper cell over %d seeds: seeds meeting the prediction, fraction [95%% Wilson interval]\n")
+	if err := sweepTables(w, sw, textTable, "\nper cell over %d seeds: seeds meeting the prediction, fraction [95%% Wilson interval]\n"); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", sw.TotalLine())
+	return err
 }
 
 // sweepTables writes the sweep's table of points with table and, when it
@@ -163,7 +167,11 @@ func sweepMarkdown(w io.Writer, sw *judge.Sweep) error {
 	if err := markdownFigures(w, sw); err != nil {
 		return err
 	}
-	return sweepTables(w, sw, mdTable, "\nPer cell over %d seeds: seeds meeting the prediction, fraction [95 %% Wilson interval].\n\n")
+	if err := sweepTables(w, sw, mdTable, "\nPer cell over %d seeds: seeds meeting the prediction, fraction [95 %% Wilson interval].\n\n"); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n**%s**\n", mdText(sw.TotalLine()))
+	return err
 }
 
 // mdTable writes a Markdown table.

@@ -55,7 +55,11 @@ func writeSweepCSV(w io.Writer, sw *judge.Sweep) error {
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("report: writing CSV: %w", err)
 	}
-	return nil
+	// The closing total, as a comment line (pandas: read_csv(f,
+	// comment="#"); Go: csv.Reader.Comment = '#'), without commas so that a
+	// reader that does not skip it sees one field.
+	_, err := fmt.Fprintf(w, "# %s\n", strings.ReplaceAll(sw.TotalLine(), ",", ";"))
+	return err
 }
 
 // csvFloat writes a number exactly (shortest round-trip form), and a value

@@ -24,6 +24,8 @@ type sweepHTMLCell struct {
 
 type sweepHTMLPage struct {
 	Title      string
+	Class      string // the outcome's banner class
+	Total      string
 	Facts      []string
 	Figures    []template.HTML
 	CellHead   []string
@@ -43,6 +45,7 @@ var sweepTemplate = template.Must(template.New("sweep").Parse(`<!DOCTYPE html>
 <style>
 ` + sharedCSS + `main{max-width:1400px;margin:0 auto;padding:0 1.2rem 2rem}
 header{padding:1rem 1.2rem;background:#2d3e50;color:#fff}header h1{margin:0;font-size:1.3rem}
+header.fails{background:#b3261e}header.holds{background:#1e7b34}header p.total{margin:.3rem 0 0;font-weight:600}
 table{border-collapse:collapse;background:#fff;font-size:.88rem}
 th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
 td.holds{background:#eaf6ec}td.fails{background:#fde7e6;font-weight:600}
@@ -51,7 +54,7 @@ td.emp{background:#f2faf3;color:#555}td.breaks{background:#fdf2f0;color:#8a1c14}
 </style>
 </head>
 <body>
-<header><h1>{{.Title}}</h1></header>
+<header class="{{.Class}}"><h1>{{.Title}}</h1><p class="total">{{.Total}}</p></header>
 <main>
 <ul>{{range .Facts}}<li>{{.}}</li>{{end}}</ul>
 {{if .Figures}}<h2>Figures</h2>
@@ -75,7 +78,9 @@ func writeSweepHTML(w io.Writer, sw *judge.Sweep) error {
 	if err != nil {
 		return err
 	}
-	pg := sweepHTMLPage{Title: "mimverify sweep: " + sw.Setting.Name, Facts: sweepFacts(sw)}
+	o, _ := sw.Outcome()
+	pg := sweepHTMLPage{Title: "mimverify sweep: " + sw.Setting.Name, Facts: append(sweepFacts(sw), provenanceLines(sw.Provenance)...),
+		Class: string(o.Status), Total: sw.TotalLine()}
 	if len(sw.Axes) == 2 {
 		pg.FigureNote = "Each cell is a point of the grid, coloured by the claim's verdict (pale: outside the proved regime, where the claim is measured but not asserted); the number is measured/predicted (with several seeds: the seeds that met the prediction). The thick line is the regime boundary."
 	} else if len(figs) > 0 {
