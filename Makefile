@@ -5,7 +5,7 @@ GO ?= go
 all: lint test
 
 build:
-	$(GO) build -o mimverify ./cmd/mimverify
+	$(GO) build -buildvcs=auto -o mimverify ./cmd/mimverify  # records the revision (this machine sets GOFLAGS=-buildvcs=false)
 
 ## test: the tests CI runs (README quick start)
 test:
