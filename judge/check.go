@@ -14,6 +14,7 @@ import (
 
 	"mimverify/empirical"
 	"mimverify/engine"
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -68,6 +69,12 @@ type Options struct {
 	// hook through which the tests inject faults into an engine to show
 	// that the claims catch them.
 	Engines map[engine.ID]engine.Engine
+	// NoControls skips the controls by which the judge proves its power
+	// (controls.go): a run on an independent sample set that must pass and
+	// runs at η·(1 ± 0.3) that must fail the sharp bands. They run only
+	// where sharp bands are asserted, and cost about three main runs;
+	// sweeps set it.
+	NoControls bool
 	// Progress, when not nil, is told of each stage.
 	Progress func(stage string)
 }
@@ -234,6 +241,13 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	if r.wantsControls(rep.Results) {
+		exact, err := opt.engine(engine.Exact)
+		if err != nil {
+			return nil, err
+		}
+		rep.Controls = r.runControls(exact, rep.Results)
+	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
 	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
@@ -290,7 +304,11 @@ func newRun(s *theory.Setting, opt Options) *run {
 		r.problem.Samples = s.Samples(opt.Seed, opt.Samples)
 	}
 	if opt.Held == nil {
-		r.eval = s.Samples(opt.Seed+1<<32, opt.Eval)
+		heldSeed := opt.Seed + 1<<32
+		if mutant.On(mutant.HeldOutIsTrain) {
+			heldSeed = opt.Seed
+		}
+		r.eval = s.Samples(heldSeed, opt.Eval)
 	}
 	if opt.Init.A != nil || opt.Init.B != nil {
 		r.problem.Init = opt.Init

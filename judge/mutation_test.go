@@ -156,12 +156,14 @@ func runGateCheck(t *testing.T, preset string) outcome {
 	if err != nil {
 		return o
 	}
-	for _, r := range rep.Results {
-		switch {
-		case r.Verdict == judge.Fails:
-			o.failed = append(o.failed, r.ID)
-		case r.Unmet():
-			o.failed = append(o.failed, r.ID+" unmet")
+	for _, rs := range rep.Outcome().Reasons {
+		switch rs.Kind {
+		case judge.ReasonFails:
+			o.failed = append(o.failed, rs.Claim)
+		case judge.ReasonUnmet:
+			o.failed = append(o.failed, rs.Claim+" unmet")
+		default:
+			o.failed = append(o.failed, string(rs.Kind))
 		}
 	}
 	return o

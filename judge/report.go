@@ -151,6 +151,9 @@ type Report struct {
 	Setting    theory.Setting `json:"setting"`
 	Run        RunInfo        `json:"run"`
 	Results    []ClaimResult  `json:"results"`
+	// Controls are the runs by which the judge proves its power
+	// (controls.go, docs/JUDGE.md §Controls); empty when not run.
+	Controls []ControlResult `json:"controls,omitempty"`
 	Series     []Series       `json:"series"`
 	Events     []Event        `json:"events"`
 	// Maps are attention maps of the main run: per cluster a few queries

@@ -62,6 +62,7 @@ type htmlPage struct {
 	Partitions []htmlPartition
 	Maps       []mapCluster
 	Run        []string
+	Controls   []string
 	Format     string
 }
 
@@ -160,6 +161,9 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 <table class="maps"><thead><tr><th></th>{{range .Steps}}<th>step {{.}}</th>{{end}}</tr></thead>
 <tbody>{{range .Rows}}<tr><td>{{.Label}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>
 {{end}}{{end}}
+{{if .Controls}}<h2>Controls</h2>
+<p>The judge proves its power on every check (docs/JUDGE.md §Controls): the right model on other samples must pass the sharp bands, a model learning 30 % too fast or too slow must fail them.</p>
+<ul class="facts">{{range .Controls}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Setting</h2>
 <ul class="facts">{{range .Setting}}<li>{{.}}</li>{{end}}</ul>
 {{if .Partitions}}<div class="parts">
@@ -254,6 +258,9 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 		})
 	}
 	pg.Maps = mapClusters(r)
+	for _, c := range r.Controls {
+		pg.Controls = append(pg.Controls, c.Line())
+	}
 	bw := bufio.NewWriter(w)
 	if err := pageTemplate.Execute(bw, pg); err != nil {
 		return fmt.Errorf("report: writing HTML: %w", err)

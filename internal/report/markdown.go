@@ -149,6 +149,13 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 			mdCode(c.Formula), cell(c.Predicted), mdText(string(c.Relation)), cell(c.Measured))
 	}
 
+	if len(r.Controls) > 0 {
+		fmt.Fprintf(bw, "\n## Controls\n\nThe judge proves its power (docs/JUDGE.md §Controls):\n\n")
+		for _, c := range r.Controls {
+			fmt.Fprintf(bw, "- %s\n", mdText(c.Line()))
+		}
+	}
+
 	fmt.Fprintf(bw, "\n## Details\n")
 	for _, c := range r.Results {
 		writeMarkdownClaim(bw, c)

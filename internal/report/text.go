@@ -25,6 +25,12 @@ func writeText(w io.Writer, r *judge.Report) error {
 	writeTextHeader(bw, r)
 	writeTextTable(bw, r.Results)
 	writeTextSharp(bw, r.Results)
+	if len(r.Controls) > 0 {
+		fmt.Fprintf(bw, "\nControls (the judge proves its power: docs/JUDGE.md §Controls):\n")
+		for _, c := range r.Controls {
+			fmt.Fprintf(bw, "  %s\n", c.Line())
+		}
+	}
 
 	var fails, outside, other []judge.ClaimResult
 	for _, c := range r.Results {
