@@ -19,7 +19,7 @@ import (
 
 // outcomeCase is one of the five outcomes every channel must agree on.
 type outcomeCase struct {
-	name    string
+	name     string
 	results  []judge.ClaimResult
 	controls []judge.ControlResult
 	err      error
