@@ -248,6 +248,9 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		}
 		rep.Controls = r.runControls(exact, rep.Results)
 	}
+	if !opt.NoControls && opt.Held == nil {
+		rep.Controls = append(rep.Controls, heldOutDisjoint(&s, r.problem.Samples, r.eval))
+	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
 	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,

@@ -2,6 +2,7 @@ package judge
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -179,6 +180,8 @@ func controlReasons(results []ClaimResult, controls []ControlResult) []Reason {
 			rs = append(rs, Reason{Kind: ReasonPower, Control: c.Name, Text: fmt.Sprintf("the %s control (%s) could not run: %s", c.Kind, c.Name, c.Error)})
 		case c.Kind == NegativeControl:
 			// Reported, not gated (see the package comment above).
+		case c.Kind == Invariant:
+			rs = append(rs, Reason{Kind: ReasonPower, Control: c.Name, Text: fmt.Sprintf("the judge's own invariant fails: %s: %s", c.Name, strings.Join(c.Rejected, "; "))})
 		default:
 			rs = append(rs, Reason{Kind: ReasonPower, Control: c.Name, Text: fmt.Sprintf("the judge lacks power: the positive control (%s, a wrong model the bands must reject) passes every sharp band of %v", c.Name, c.Judged)})
 		}
@@ -197,6 +200,12 @@ func (c ControlResult) Line() string {
 	default:
 		what = fmt.Sprintf("rejected by %s (of %s)", strings.Join(c.Rejected, ", "), strings.Join(c.Judged, ", "))
 	}
+	if c.Kind == Invariant {
+		if c.OK {
+			return "invariant, " + c.Name + ": holds"
+		}
+		return "invariant, " + c.Name + ": FAILS: " + strings.Join(c.Rejected, "; ")
+	}
 	verdict := "as it must"
 	switch {
 	case c.OK:
@@ -206,4 +215,66 @@ func (c ControlResult) Line() string {
 		verdict = "WRONG: it must be rejected"
 	}
 	return fmt.Sprintf("%s control, %s: %s — %s", c.Kind, c.Name, what, verdict)
+}
+
+// Invariant is a control of kind invariant: a property of the judge's own
+// inputs that must hold, checked on every check.
+const Invariant ControlKind = "invariant"
+
+// heldOutDisjoint checks that the held-out samples are not the training
+// samples: the number of held-out samples equal (cluster, z and mask) to a
+// training sample must not exceed what independent draws allow. A single
+// draw takes its most likely value with probability at most q = max_k π_k ·
+// max(γ, 1 − γ)^P · (1 for constant z, 2^{−N_k} for two-point, 0 for a
+// continuous law); a held-out sample then equals one of n training samples
+// with probability p ≤ min(1, n·q), and the count over m held-out samples is
+// at most Binomial(m, p). The check fails above m·p + 5·√(m·p(1 − p)) + 1
+// (a false alarm below 3·10⁻⁷ by the normal tail, conservative where p is
+// an upper bound); it is not made (OK, with a note) when p ≥ ½, where
+// independent draws may coincide as often as copies.
+func heldOutDisjoint(s *theory.Setting, train, held []theory.Sample) ControlResult {
+	res := ControlResult{Kind: Invariant, Name: "held-out samples disjoint from the training samples", Judged: []string{}, Rejected: []string{}, OK: true}
+	key := func(smp theory.Sample) string { return fmt.Sprint(smp.Cluster, smp.Z, smp.Mask) }
+	seen := make(map[string]bool, len(train))
+	for _, smp := range train {
+		seen[key(smp)] = true
+	}
+	same := 0
+	for _, smp := range held {
+		if seen[key(smp)] {
+			same++
+		}
+	}
+	p := math.Min(1, float64(len(train))*maxDrawProbability(s))
+	m := float64(len(held))
+	limit := m*p + 5*math.Sqrt(m*p*(1-p)) + 1
+	switch {
+	case p >= 0.5:
+		res.Name += fmt.Sprintf(" (not checked: independent draws coincide with probability up to %.2g)", p)
+	case float64(same) > limit:
+		res.OK = false
+		res.Rejected = []string{fmt.Sprintf("%d of %d held-out samples equal a training sample (independent draws: at most %.3g)", same, len(held), limit)}
+	}
+	return res
+}
+
+// maxDrawProbability bounds the probability of a draw's most likely value
+// (heldOutDisjoint).
+func maxDrawProbability(s *theory.Setting) float64 {
+	q := 0.0
+	mask := math.Pow(math.Max(s.Gamma, 1-s.Gamma), float64(s.P))
+	for _, c := range s.Clusters {
+		z := 0.0
+		switch s.Z.Kind {
+		case theory.ZConstant:
+			z = 1
+		case theory.ZTwoPoint:
+			z = math.Pow(0.5, float64(c.NumAreas()))
+		}
+		if s.Z.L == s.Z.U {
+			z = 1
+		}
+		q = math.Max(q, c.Prob*mask*z)
+	}
+	return q
 }

@@ -2,6 +2,7 @@ package judge
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"mimverify/theory"
@@ -68,5 +69,41 @@ func TestControlsOnGrid4(t *testing.T) {
 	rep2, err := Check(s, Options{Claims: []string{"C2", "C3", "C7"}, Samples: 128, Eval: 128, NoControls: true})
 	if err != nil || len(rep2.Controls) != 0 {
 		t.Errorf("NoControls: %d controls, %v", len(rep2.Controls), err)
+	}
+}
+
+// The held-out invariant: copies of the training samples fail it,
+// independent draws pass it, and a setting whose draws coincide too often
+// to tell is not checked (and says so).
+func TestHeldOutDisjoint(t *testing.T) {
+	for _, name := range []string{"grid4", "default"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, z := range []theory.ZKind{theory.ZUniform, theory.ZConstant} {
+			s.Z.Kind = z
+			if z == theory.ZConstant {
+				s.Z.U = s.Z.L
+			}
+			train, held := s.Samples(1, 256), s.Samples(1+1<<32, 256)
+			if c := heldOutDisjoint(&s, train, held); !c.OK {
+				t.Errorf("%s, z %s: independent draws fail: %s", name, z, c.Line())
+			}
+			if c := heldOutDisjoint(&s, train, s.Samples(1, 256)); c.OK {
+				t.Errorf("%s, z %s: the training set as held-out passes: %s", name, z, c.Line())
+			}
+		}
+	}
+	tiny, err := theory.Grid(2, theory.Blocks(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny.Z = theory.ZLaw{Kind: theory.ZConstant, L: 1, U: 1}
+	if err := tiny.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if c := heldOutDisjoint(&tiny, tiny.Samples(1, 64), tiny.Samples(1, 64)); !c.OK || !strings.Contains(c.Name, "not checked") {
+		t.Errorf("P = 4, constant z: %s", c.Line())
 	}
 }

@@ -111,6 +111,13 @@ var expectCaught = map[mutant.Name][]string{
 	mutant.KappaInverted: {"global-local", "coverage"},
 	// The envelopes use U⁴ for L⁴: far tighter than the dynamics allow.
 	mutant.SupportSwapped: {"global-local", "coverage", "default"},
+	// The judge weakened (bands √n wider): every claim still holds, but the
+	// positive controls (η × 1.3, η × 0.7) pass every band: "the judge
+	// lacks power" (controls.go).
+	mutant.BandInflated: {"global-local", "coverage", "default"},
+	// The judge weakened (held-out = training): its invariant, held-out
+	// samples disjoint from the training ones, fails (controls.go).
+	mutant.HeldOutIsTrain: {"global-local", "coverage", "default"},
 }
 
 // fullGate runs every mutant on every setting, for the complete table of
