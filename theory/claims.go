@@ -70,7 +70,7 @@ func Claims() []Claim {
 	return []Claim{
 		{
 			ID: "C1", Title: "exact reduction", Provenance: Derived,
-			Statement:     "GD on the d×d matrix Q and GD on the correlations (A, B) are the same iteration: from the same samples they agree to rounding, and Q's components outside span{e_p vᵀ, e_p e_qᵀ} stay 0.",
+			Statement: "GD on the d×d matrix Q and GD on the correlations (A, B) are the same iteration: from the same samples they agree to rounding, and Q's components outside span{e_p vᵀ, e_p e_qᵀ} stay 0.",
 			Regime: []Predicate{{Left: Sym("G₁"), Op: LE, Right: Num(maxAmplification),
 				Why: "the GD map amplifies perturbations at most 10³-fold over the T₁ steps (measured: G₁); beyond, it is chaotic and no floating-point identity over T₁ steps is meaningful (docs/AGREEMENT.md §1)"}},
 			Quantity:      "max over the first T₁ steps of the relative gap full vs exact (loss, A, B), or δ₁ × (the drift of Q's out-of-span part from Q(0) / its rounding bound 4dε·(Σ‖ΔQ‖ + (t+1)‖Q(0)‖)) if larger",
