@@ -55,8 +55,8 @@ func TestControlsOnGrid4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Controls) != 3 {
-		t.Fatalf("%d controls, want 3", len(rep.Controls))
+	if len(rep.Controls) != 4 || rep.Controls[3].Kind != Invariant {
+		t.Fatalf("%d controls, want 3 runs and the held-out invariant", len(rep.Controls))
 	}
 	for _, c := range rep.Controls {
 		if !c.OK {
