@@ -82,7 +82,7 @@ func writeSweepHTML(w io.Writer, sw *judge.Sweep) error {
 		pg.FigureNote = "measured/predicted along the axis: the line is the mean over the seeds, the band their range, the markers coloured by verdict."
 	}
 	for _, f := range figs {
-		svg, err := f.render(sw, "svg")
+		svg, err := f.render("svg")
 		if err != nil {
 			return fmt.Errorf("report: figure %s: %w", f.ID, err)
 		}
@@ -161,7 +161,7 @@ func markdownFigures(w io.Writer, sw *judge.Sweep) error {
 		return err
 	}
 	for _, f := range figs {
-		svg, err := f.render(sw, "svg")
+		svg, err := f.render("svg")
 		if err != nil {
 			return fmt.Errorf("report: figure %s: %w", f.ID, err)
 		}
