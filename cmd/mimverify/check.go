@@ -75,7 +75,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := report.Write(&buf, rep, f); err != nil {
+	if err := report.WriteLinked(&buf, rep, f, figureLink(*out, *figs)); err != nil {
 		return err
 	}
 	if err := emit(stdout, *out, buf.Bytes()); err != nil {

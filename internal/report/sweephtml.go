@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -153,19 +152,22 @@ func sweepFacts(sw *judge.Sweep) []string {
 	return facts
 }
 
-// markdownFigures embeds the sweep's figures in Markdown as SVG data
-// images, so that the page stays one self-contained file.
-func markdownFigures(w io.Writer, sw *judge.Sweep) error {
+// markdownFigures links the sweep's figures that WriteSweepFigures writes
+// into figDir (relative to the Markdown file); without a directory it
+// says how to get them. Never inlined: Markdown readers such as GitHub do
+// not show data: images.
+func markdownFigures(w io.Writer, sw *judge.Sweep, figDir string) error {
 	figs, err := sweepFigures(sw)
-	if err != nil {
+	if err != nil || len(figs) == 0 {
 		return err
 	}
+	fmt.Fprintf(w, "## Figures\n\n")
+	if figDir == "" {
+		fmt.Fprintf(w, "Run with `--figures DIR` to write the figures as SVG and PNG files and link them here.\n\n")
+		return nil
+	}
 	for _, f := range figs {
-		svg, err := f.render("svg")
-		if err != nil {
-			return fmt.Errorf("report: figure %s: %w", f.ID, err)
-		}
-		fmt.Fprintf(w, "![%s](data:image/svg+xml;base64,%s)\n\n", mdText(f.Title), base64.StdEncoding.EncodeToString(svg))
+		fmt.Fprintf(w, "![%s](%s)\n\n", mdText(f.Title), mdLink(figDir, f.Kind+"-"+f.ID+".svg"))
 	}
 	return nil
 }
