@@ -2,9 +2,9 @@ package report
 
 import (
 	"fmt"
-	"image/color"
 	"html"
 	"html/template"
+	"image/color"
 	"io"
 	"math"
 	"os"

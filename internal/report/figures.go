@@ -127,8 +127,8 @@ var curveFigures = map[string]curveMeta{
 	"attention mass on own area":     {y: "attention mass (share of 1)", steps: "C3"},
 	"1 − attention mass on own area": {y: "1 − own-area attention mass", valueBand: "C7"},
 	"FP correlations":                {y: "FP correlation (mean)"},
-	"PP correlations":                {y: "max |B|; FP share of logit gap"},
-	"local queries (global layout)":  {y: "attention mass of local queries", steps: "C6"},
+	"PP correlations":                {y: "max |B|, FP share"},
+	"local queries (global layout)":  {y: "local queries' mass", steps: "C6"},
 }
 
 // renderFigures draws one figure per distinct Series.Figure, in order of

@@ -29,6 +29,8 @@ const (
 	barWidth    = 92 // the colour bar's strip at the right of a heatmap
 	legendFont  = 9
 	legendThumb = 22
+	// legendIndent is the legend's left margin.
+	legendIndent = 12
 )
 
 // The roles a curve plays, each with its own line style.
@@ -127,7 +129,7 @@ func (l legend) layout(width vg.Length) (cols, rows int, colW vg.Length) {
 
 // height is the room the legend takes below a figure of the given width.
 func (l legend) height(width vg.Length) vg.Length {
-	_, rows, _ := l.layout(width)
+	_, rows, _ := l.layout(width - vg.Points(legendIndent))
 	if rows == 0 {
 		return 0
 	}
@@ -136,14 +138,14 @@ func (l legend) height(width vg.Length) vg.Length {
 
 // draw draws the legend in c, column by column from the top left.
 func (l legend) draw(c draw.Canvas) {
-	cols, rows, colW := l.layout(c.Max.X - c.Min.X - vg.Points(12))
+	cols, rows, colW := l.layout(c.Max.X - c.Min.X - vg.Points(legendIndent))
 	lineH := vg.Points(legendFont + 5)
 	for i, e := range l {
 		col, row := i/rows, i%rows
 		if cols > 0 {
 			col, row = i%cols, i/cols
 		}
-		x := c.Min.X + vg.Points(12) + vg.Length(col)*colW
+		x := c.Min.X + vg.Points(legendIndent) + vg.Length(col)*colW
 		y := c.Max.Y - vg.Points(4) - vg.Length(row)*lineH
 		icon := &draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
 			Min: vg.Point{X: x, Y: y - lineH + vg.Points(2)},
@@ -214,8 +216,10 @@ func (b colorBar) draw(c draw.Canvas, bottom, top vg.Length) {
 		c.StrokeLine2(draw.LineStyle{Color: inkColor, Width: vg.Points(0.5)}, x+w, y, x+w+vg.Points(3), y)
 		c.FillText(txt, vg.Point{X: x + w + vg.Points(5), Y: y}, t.Label)
 	}
+	// The label reads upwards along the strip's right edge, clear of the
+	// tick labels.
 	lab := draw.TextStyle{Color: inkColor, Font: font.From(sans, 9), XAlign: draw.XCenter, YAlign: draw.YBottom, Rotation: math.Pi / 2, Handler: plot.DefaultTextHandler}
-	c.FillText(lab, vg.Point{X: x - vg.Points(2), Y: (bottom + top) / 2}, b.label)
+	c.FillText(lab, vg.Point{X: c.Max.X - vg.Points(2), Y: (bottom + top) / 2}, b.label)
 }
 
 // styledFigure is a figure ready to draw: its plot, legend (below) and
@@ -248,7 +252,20 @@ func (f styledFigure) draw(dc draw.Canvas) {
 	if f.bar != nil {
 		area = draw.Crop(top, 0, -vg.Points(barWidth), 0, 0)
 	}
+	// gonum/plot places the glyph box of a centred y label at the linear
+	// mid-range, which a log axis maps near its top: a long label then
+	// squeezes the data area from above. The plot keeps a one-space label
+	// (reserving the label's width) and the label is drawn here, centred
+	// on the data area.
+	label := f.plot.Y.Label.Text
+	f.plot.Y.Label.Text = " "
 	f.plot.Draw(area)
+	f.plot.Y.Label.Text = label
+	if data := f.plot.DataCanvas(area); label != "" {
+		sty := f.plot.Y.Label.TextStyle
+		sty.Rotation, sty.XAlign, sty.YAlign = math.Pi/2, draw.XCenter, draw.YTop
+		area.FillText(sty, vg.Point{X: area.Min.X, Y: (data.Min.Y + data.Max.Y) / 2}, label)
+	}
 	if f.bar != nil {
 		data := f.plot.DataCanvas(area)
 		f.bar.draw(draw.Crop(top, f.width, 0, 0, 0), data.Min.Y, data.Max.Y)

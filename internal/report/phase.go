@@ -178,11 +178,16 @@ func gridPlot(sw *judge.Sweep, id, title string, fill func(cell int, cc judge.Ce
 		g.inside[c.Cell] = insideRegime(cc)
 		fill(c.Cell, cc, &g)
 	}
-	// Cells at least 64 × 30 pt, so that their 9 pt labels fit.
-	w := max(figWidth, 64*g.nx+90)
+	// Cells at least 64 × 30 pt, so that their 9 pt labels fit; narrower
+	// than a trajectory figure, so that a verdict and a margin diagram fit
+	// side by side on a 1280 px screen at their natural size.
+	w := max(gridMinWidth, 64*g.nx+90)
 	h := max(figHeight, 30*g.ny+90)
 	return styledFigure{plot: p, width: vg.Points(float64(w)), height: vg.Points(float64(h))}, &g
 }
+
+// gridMinWidth is the least width of a diagram's plot, in points.
+const gridMinWidth = 360
 
 // fieldLabel names a sweep field on an axis: its symbol and meaning.
 func fieldLabel(field string) string {

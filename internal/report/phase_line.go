@@ -17,13 +17,13 @@ import (
 // its unit (docs/CLAIMS.md); a claim not listed gets its title.
 var claimAxis = map[string]string{
 	"C1": "relative gap full vs exact",
-	"C2": "reconstructable loss per image at T",
+	"C2": "reconstructable loss at T",
 	"C3": "T(ε), steps",
 	"C4": "FP share of the logit gap",
 	"C5": "2δ-quantile of TV distance",
-	"C6": "phase events missing or out of order",
+	"C6": "events missing or misordered",
 	"C7": "1 − own-area mass at T",
-	"C8": "measured gap / predicted bound",
+	"C8": "measured gap / bound",
 }
 
 // lineCell is one value of a one-axis sweep, over its seeds: the measured
@@ -217,14 +217,29 @@ func lineAxes(p *plot.Plot, all plotter.XYs, numeric, logX, logY bool, values []
 		return
 	}
 	pad := (b.xmax - b.xmin) * 0.05
+	p.X.Tick.Marker = sweptTicks(values)
 	if logX {
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
+		p.X.Scale = plot.LogScale{}
 		p.X.Min, p.X.Max = b.xmin/1.25, b.xmax*1.25
 		return
 	}
-	p.X.Tick.Marker = linearTicks{}
 	if pad == 0 {
 		pad = 1
 	}
 	p.X.Min, p.X.Max = b.xmin-pad, b.xmax+pad
+}
+
+// sweptTicks marks a numeric axis at the swept values, labelled as the
+// user wrote them.
+type sweptTicks []string
+
+// Ticks implements plot.Ticker.
+func (v sweptTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for _, s := range v {
+		if x, err := strconv.ParseFloat(s, 64); err == nil && x >= lo && x <= hi {
+			ts = append(ts, plot.Tick{Value: x, Label: s})
+		}
+	}
+	return ts
 }
