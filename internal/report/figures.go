@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -168,14 +170,16 @@ func curveFigure(g *group, r *judge.Report) (f figure, err error) {
 		return f, err
 	}
 	if c, ok := claimByID(r, meta.valueBand); ok {
-		addValueBand(p, c, b, &lg)
+		addValueBand(p, c, b, &lg, predictionColor(g))
 	}
 	if c, ok := claimByID(r, meta.steps); ok {
-		addStepBands(p, c, &lg)
+		addStepBands(p, c, &lg, predictionColor(g))
 	}
 	xmin, xmax := setXAxis(p, g.logX, b)
 	setYAxis(p, g.logY, b)
 	if shown := eventsWithin(r.Events, xmin, xmax); len(shown) > 0 {
+		// Numbered in the order they happened.
+		slices.SortStableFunc(shown, func(a, b judge.Event) int { return cmp.Compare(a.Step, b.Step) })
 		p.Add(eventMarks(shown))
 		for i, ev := range shown {
 			lg.add(fmt.Sprintf("%s (step %d)", ev.Name, ev.Step), eventThumb(i+1))
@@ -254,6 +258,18 @@ func seriesColors(g *group) []color.Color {
 	return cols
 }
 
+// predictionColor is the colour of g's first reduced-ODE curve, which its
+// band shares (the first palette colour when there is none).
+func predictionColor(g *group) color.Color {
+	cols := seriesColors(g)
+	for i, s := range g.series {
+		if seriesRole(s.Name) == rolePrediction {
+			return cols[i]
+		}
+	}
+	return palette[0]
+}
+
 // addSeries draws the series of g on p in their roles' styles, adds them
 // to the legend, and returns the range they cover. It notes on f what
 // could not be drawn.
@@ -295,12 +311,11 @@ func addSeries(p *plot.Plot, g *group, f *figure, lg *legend) (dataRange, error)
 
 // addValueBand shades a claim's sharp band [Low, High] at the last record
 // (a bar over the last step) and extends the y range to it.
-func addValueBand(p *plot.Plot, c judge.ClaimResult, b dataRange, lg *legend) {
+func addValueBand(p *plot.Plot, c judge.ClaimResult, b dataRange, lg *legend, col color.Color) {
 	sh := c.Sharp
 	if sh == nil || !finite(sh.Low) || !finite(sh.High) || !(sh.High >= sh.Low) {
 		return
 	}
-	col := palette[0]
 	p.Add(valueBar{x: b.xmax, lo: float64(sh.Low), hi: float64(sh.High), col: col})
 	lg.add(fmt.Sprintf("%s band of the reduced ODE at the last record", c.ID), rectThumb{fill: bandColor(col), outline: true})
 }

@@ -127,14 +127,18 @@ func stepBands(c judge.ClaimResult) []stepBand {
 
 // addStepBands shades, for a claim whose sharp prediction is a step, the
 // band of steps in which the reduced ODE predicts it, with the predicted
-// step as a dashed line, one colour per event.
-func addStepBands(p *plot.Plot, c judge.ClaimResult, lg *legend) {
+// step as a dashed line, one colour per event (a single one in the colour
+// one).
+func addStepBands(p *plot.Plot, c judge.ClaimResult, lg *legend, one color.Color) {
 	bands := stepBands(c)
 	for i, b := range bands {
 		if math.IsNaN(b.lo) || math.IsNaN(b.pred) {
 			continue
 		}
-		col := palette[(i+2)%len(palette)]
+		col := one // a single band shares its reduced-ODE curve's colour
+		if len(bands) > 1 {
+			col = palette[(i+2)%len(palette)]
+		}
 		p.Add(stepSpan{band: b, col: col})
 		name := fmt.Sprintf("%s predicted step %s, band [%s, %s]", c.ID, trimG(b.pred), trimG(b.lo), trimG(b.hi))
 		if len(bands) > 1 {
