@@ -97,8 +97,13 @@ func sharpCell(c judge.ClaimResult) string {
 		return "—"
 	}
 	sh := c.Sharp
-	s := fmt.Sprintf("%s in [%s, %s], ratio %s", prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio))
-	return s + ": " + sharpStateWord(st)
+	s := fmt.Sprintf("%s in [%s, %s], ratio %s: %s", prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio), sharpStateWord(st))
+	if m := sharpCompared(c); st == sharpOutside && m >= float64(sh.Low) && m <= float64(sh.High) {
+		// A curve's band is checked at every record; the cell shows the
+		// last one's, which the final value may meet.
+		s += " at an earlier record"
+	}
+	return s
 }
 
 // sharpStateWord says a sharp state in a word or two.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -120,7 +121,7 @@ func stepBands(c judge.ClaimResult) []stepBand {
 			}
 			return v
 		}
-		out = append(out, stepBand{name: m[1], pred: num(m[2]), lo: num(m[3]), hi: num(m[4])})
+		out = append(out, stepBand{name: strings.TrimSpace(m[1]), pred: num(m[2]), lo: num(m[3]), hi: num(m[4])})
 	}
 	return out
 }
