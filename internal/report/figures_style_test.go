@@ -126,7 +126,7 @@ func TestSharpCellNeverInsideOnNaN(t *testing.T) {
 // whole.
 func TestMdMath(t *testing.T) {
 	for in, want := range map[string]string{
-		"T*(ε) = c·P/(η·(1 − γ)·C_min·L⁴·ε) | bound": `$T^{*}(ε) = c·P/(η·(1 − γ)·C_{min}·L⁴·ε) \vert  bound$`,
+		"T*(ε) = c·P/(η·(1 − γ)·C_min·L⁴·ε) | bound": `$T^{*}(ε) = c·P/(η·(1 − γ)·C_{\min}·L⁴·ε) \vert  \text{bound}$`,
 		"a < b":   `$a \lt  b$`,
 		"":        "",
 		"x_1 % 2": `$x_{1} \% 2$`,

@@ -147,7 +147,8 @@ func WriteSweepLinked(w io.Writer, sw *judge.Sweep, format, figDir string) error
 }
 
 // mdMath writes a formula as inline math, $…$, in the LaTeX GitHub
-// renders: subscripts and stars braced (C_{min}, T^{*}), and the
+// renders: subscripts and stars braced (C_{\min}, T^{*}), words upright
+// (\text{bound}, \log), and the
 // characters that would end a table cell or start HTML written as
 // commands.
 func mdMath(s string) string {
@@ -156,11 +157,21 @@ func mdMath(s string) string {
 		return ""
 	}
 	s = mathSub.ReplaceAllString(s, "_{$1}")
+	s = mathWord.ReplaceAllStringFunc(s, func(w string) string {
+		switch w {
+		case "max", "min", "log", "exp":
+			return `\` + w
+		}
+		return `\text{` + w + `}`
+	})
 	s = strings.NewReplacer("|", `\vert `, "*", "^{*}", "<", `\lt `, ">", `\gt `, "&", `\&`, "%", `\%`, "#", `\#`, "$", `\$`).Replace(s)
 	return "$" + s + "$"
 }
 
-var mathSub = regexp.MustCompile(`_([A-Za-z0-9]+)`)
+var (
+	mathSub  = regexp.MustCompile(`_([A-Za-z0-9]+)`)
+	mathWord = regexp.MustCompile(`\b[A-Za-z]{2,}\b`)
+)
 
 // writeMarkdown writes the report as GitHub-flavoured Markdown, linking
 // the figures in figDir when it is not empty.

@@ -214,7 +214,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	// C3's formula is inline math, its pipe written \vert, so the row
 	// keeps its cells; its verdict names the criterion that failed.
-	if f := rows[1][4]; !strings.HasPrefix(f, "$T^{*}(ε)") || !strings.Contains(f, `\vert  bound`) || !strings.HasSuffix(f, "$") ||
+	if f := rows[1][4]; !strings.HasPrefix(f, "$T^{*}(ε)") || !strings.Contains(f, `\vert  \text{bound}`) || !strings.HasSuffix(f, "$") ||
 		rows[1][3] != "**FAILS: envelope**" || rows[1][5] != "0.2" || rows[1][7] != "0.31" {
 		t.Errorf("C3 row = %q", rows[1])
 	}
