@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race mutants bench sweep-bench lint fuzz proptest-long evidence clean
+.PHONY: all build test test-race mutants bench sweep-bench lint fuzz proptest-long evidence screenshots clean
 
 all: lint test
 
@@ -100,5 +100,12 @@ evidence: build
 	./mimverify sweep --preset grid4 --vary z.kind=constant --vary samples=64,128,256 \
 		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
 
+## screenshots: the check (default, global-local, and default failing under the learning-rate
+## mutant) and a two-axis and a one-axis sweep as HTML and PNG in build/screenshots/, rendered by
+## headless Chromium, then each page loaded in Chromium by TestPagesInBrowser (console errors,
+## broken images, overflowing text, figure text under 8 px); skipped, with the reason, without Chromium
+screenshots:
+	GO=$(GO) tools/screenshots/run.sh build/screenshots
+
 clean:
-	rm -rf mimverify bin bench-exact.txt bench-population.txt bench-full.txt
+	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt

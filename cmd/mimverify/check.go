@@ -99,7 +99,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 func writeCheck(stdout io.Writer, rep *judge.Report, targets []outTarget, figs string) error {
 	for _, t := range targets {
 		var buf bytes.Buffer
-		if err := report.Write(&buf, rep, t.format); err != nil {
+		if err := report.WriteLinked(&buf, rep, t.format, figureLink(t.path, figs)); err != nil {
 			return err
 		}
 		if err := emit(stdout, t.path, buf.Bytes()); err != nil {

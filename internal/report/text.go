@@ -73,7 +73,7 @@ func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 // writeTextTable writes one row per claim, in aligned columns, failing
 // claims marked ">>" in the margin.
 func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
-	header := []string{"", "ID", "CLAIM", "SOURCE", "VERDICT", "MEASURED", "REL", "PREDICTED", "FORMULA"}
+	header := []string{"", "ID", "CLAIM", "SOURCE", "VERDICT", "MEASURED", "REL", "PREDICTED", "SHARP (PREDICTION, BAND, RATIO)", "FORMULA"}
 	rows := [][]string{header}
 	for _, c := range results {
 		mark := ""
@@ -82,7 +82,7 @@ func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
 		}
 		rows = append(rows, []string{
 			mark, oneLine(c.ID), truncate(oneLine(c.Title), titleWidth), oneLine(string(c.Provenance)),
-			resultLabel(c), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), oneLine(c.Formula),
+			verdictCell(c), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), sharpCell(c), oneLine(c.Formula),
 		})
 	}
 	widths := make([]int, len(header))
