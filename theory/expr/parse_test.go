@@ -37,7 +37,7 @@ func genExpr(depth int) *rapid.Generator[Expr] {
 		if depth == 0 || rapid.IntRange(0, 3).Draw(t, "leaf") == 0 {
 			return leaf(t)
 		}
-		sub := func(label string) Expr { return genExpr(depth - 1).Draw(t, label) }
+		sub := func(label string) Expr { return genExpr(depth-1).Draw(t, label) }
 		var e Expr
 		switch op := rapid.SampledFrom([]string{"+", "-", "*", "/", "^", "neg", "log", "exp", "√", "max", "min", "ceil"}).Draw(t, "op"); op {
 		case "+", "*":
