@@ -110,6 +110,7 @@ type judgeFlags struct {
 	samples, eval   int
 	maxSteps        int
 	epsilon, delta  float64
+	claimsFile      string
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
@@ -122,6 +123,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries")
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
 	fs.StringVar(&j.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	fs.StringVar(&j.claimsFile, "claims-file", "", "also judge the claims of this YAML file beside C1…C8 (docs/CLAIMS.md)")
 }
 
 // options checks the flags, naming the bad one, and builds the judge's
@@ -142,6 +144,13 @@ func (j *judgeFlags) options() (judge.Options, error) {
 		Seed: uint64(j.seed), MaxSteps: j.maxSteps}
 	opt.Claims = claimList(j.claims)
 	opt.Require = claimList(j.require)
+	if j.claimsFile != "" {
+		specs, err := judge.ReadClaimsFile(j.claimsFile)
+		if err != nil {
+			return judge.Options{}, usageError{err}
+		}
+		opt.UserClaims = specs
+	}
 	return opt, nil
 }
 

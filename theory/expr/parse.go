@@ -47,6 +47,13 @@ var functions = map[string]func(args []Expr) Expr{
 	"min":  func(a []Expr) Expr { return Min(a...) },
 }
 
+// ASCIINames spells the Greek symbols in ASCII: gamma reads as γ when γ is
+// a known symbol (and gamma is not), and prints as γ.
+var ASCIINames = map[string]string{
+	"gamma": "γ", "eta": "η", "sigma": "σ", "kappa": "κ", "lambda": "λ", "rho": "ρ",
+	"pi_min": "π_min", "epsilon": "ε", "eps": "ε", "delta": "δ", "T1": "T₁",
+}
+
 // unary reports whether a function takes exactly one argument.
 func unaryFunction(name string) bool { return name != "max" && name != "min" }
 
@@ -260,6 +267,9 @@ func (p *parser) primary() (Expr, error) {
 		p.next()
 		if p.tok.kind == tokOp && p.tok.text == "(" {
 			return p.call(t)
+		}
+		if alias, ok := ASCIINames[t.text]; ok && !slices.Contains(p.known, t.text) && slices.Contains(p.known, alias) {
+			return Sym(alias), nil
 		}
 		if !slices.Contains(p.known, t.text) {
 			return Expr{}, p.failAt(t, "unknown symbol %s (known: %s)", t.text, strings.Join(p.known, " "))
