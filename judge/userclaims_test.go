@@ -90,3 +90,40 @@ func TestClaimsDocListsObservables(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinSpecsAsUserClaims: C2, C3, C5 and C7 stated in the embedded
+// claims file, judged as user claims (under other ids) through their
+// observables, measure and predict exactly what the built-in measurements
+// do, with the same sharp bands for the two that have a counterpart (C2's
+// reconstructable_loss, C7's own_mass_deficit): one language, one value.
+func TestBuiltinSpecsAsUserClaims(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := theory.BuiltinSpecs()
+	for i := range specs {
+		specs[i].ID = "U" + specs[i].ID
+	}
+	rep, err := Check(s, Options{Claims: []string{"C2", "C3", "C5", "C7"}, Samples: 64, Eval: 16, UserClaims: specs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]ClaimResult{}
+	for _, r := range rep.Results {
+		byID[r.ID] = r
+	}
+	bits := func(x Float) uint64 { return math.Float64bits(float64(x)) }
+	for _, id := range []string{"C2", "C3", "C5", "C7"} {
+		b, u := byID[id], byID["U"+id]
+		if bits(b.Measured) != bits(u.Measured) || bits(b.Predicted) != bits(u.Predicted) || b.Formula != u.Formula {
+			t.Errorf("%s: measured %v predicted %v %q; as a user claim %v %v %q", id, b.Measured, b.Predicted, b.Formula, u.Measured, u.Predicted, u.Formula)
+		}
+		if b.Verdict != u.Verdict && !(id == "C3" || id == "C5") {
+			t.Errorf("%s: %s, as a user claim %s", id, b.Verdict, u.Verdict)
+		}
+		if (id == "C2" || id == "C7") && (b.Sharp == nil || u.Sharp == nil || b.Sharp.Band != u.Sharp.Band || b.Sharp.Inside != u.Sharp.Inside) {
+			t.Errorf("%s: sharp %+v, as a user claim %+v", id, b.Sharp, u.Sharp)
+		}
+	}
+}

@@ -100,6 +100,12 @@ var claimFields = []string{"id", "title", "statement", "provenance", "quantity",
 // ParseClaims reads a claims file: a mapping with one field, claims, a
 // list of claims. Every problem is reported with its line.
 func ParseClaims(data []byte, vocab ClaimVocabulary) ([]ClaimSpec, error) {
+	return parseClaims(data, vocab, false)
+}
+
+// parseClaims reads a claims file; builtin allows the ids C1–C8 (the
+// embedded file of the built-in claims).
+func parseClaims(data []byte, vocab ClaimVocabulary, builtin bool) ([]ClaimSpec, error) {
 	if len(data) > maxConfigBytes {
 		return nil, fmt.Errorf("claims file is %d bytes, larger than the %d allowed", len(data), maxConfigBytes)
 	}
@@ -122,12 +128,15 @@ func ParseClaims(data []byte, vocab ClaimVocabulary) ([]ClaimSpec, error) {
 			specs = append(specs, d.claim(c, fmt.Sprintf("claims[%d]", i)))
 		}
 	})
-	d.unique(specs)
+	d.unique(specs, builtin)
 	if err := d.errs.err(); err != nil {
 		return nil, err
 	}
 	return specs, nil
 }
+
+// BuiltinIDs are the ids of Claims, which a claims file may not take.
+var BuiltinIDs = []string{"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"}
 
 type claimsDecoder struct {
 	decoder
@@ -135,17 +144,14 @@ type claimsDecoder struct {
 }
 
 // unique checks that claim ids are unique and do not take a built-in id.
-func (d *claimsDecoder) unique(specs []ClaimSpec) {
+func (d *claimsDecoder) unique(specs []ClaimSpec, builtinFile bool) {
 	seen := map[string]int{}
-	builtin := make([]string, 0, 8)
-	for _, c := range Claims() {
-		builtin = append(builtin, c.ID)
-	}
+	builtin := BuiltinIDs
 	for _, s := range specs {
 		if line, dup := seen[s.ID]; dup && s.ID != "" {
 			d.errs.add(&lineError{line: s.Line, err: fmt.Errorf("claim id %q given twice (first at line %d)", s.ID, line)})
 		}
-		if slices.Contains(builtin, s.ID) {
+		if !builtinFile && slices.Contains(builtin, s.ID) {
 			d.errs.add(&lineError{line: s.Line, err: fmt.Errorf("claim id %q is a built-in claim's (%s): choose another", s.ID, strings.Join(builtin, " "))})
 		}
 		seen[s.ID] = s.Line

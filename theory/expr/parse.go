@@ -52,6 +52,7 @@ var functions = map[string]func(args []Expr) Expr{
 var ASCIINames = map[string]string{
 	"gamma": "γ", "eta": "η", "sigma": "σ", "kappa": "κ", "lambda": "λ", "rho": "ρ",
 	"pi_min": "π_min", "epsilon": "ε", "eps": "ε", "delta": "δ", "T1": "T₁",
+	"step_budget": "step budget",
 }
 
 // unary reports whether a function takes exactly one argument.
