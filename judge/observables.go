@@ -260,3 +260,23 @@ func (v *obsView) slope(of *theory.ObservableRef, window []float64) (float64, er
 	_, beta := stat.LinearRegression(xs, ys, nil, false)
 	return beta, nil
 }
+
+// RecordObservables returns the observables with a value at every record,
+// in registry order: the columns `run --observables` writes.
+func RecordObservables() []Observable {
+	return slices.DeleteFunc(Observables(), func(o Observable) bool { return !o.PerRecord() })
+}
+
+// MeasureObservables measures every observable of RecordObservables at a
+// record, on the samples, at (eps, delta); tv_quantile only when withTV
+// (its pairwise total variation costs O(|M|²·P) per image), NaN otherwise.
+func MeasureObservables(s *theory.Setting, rec *theory.Record, samples []theory.Sample, eps, delta float64, withTV bool) []float64 {
+	m := measureRecord(s, rec, samples, eps, delta, withTV)
+	v := newObsView(&Evidence{Setting: s, Env: map[string]float64{"ε": eps, "δ": delta}, Measures: []Measure{m}})
+	obs := RecordObservables()
+	out := make([]float64, len(obs))
+	for i, o := range obs {
+		out[i] = o.record(v, 0, nil)
+	}
+	return out
+}
