@@ -32,10 +32,13 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	var jf judgeFlags
 	jf.register(fs)
+	var ext externalFlags
+	fs.StringVar(&ext.trajectory, "trajectory", "", "judge this run instead of running one: a run output (JSON or npz, docs/FORMATS.md); needs --samples-file")
+	fs.StringVar(&ext.samples, "samples-file", "", "with --trajectory: the samples the run was trained on (a run --dump-samples file)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+	if err := checkOutputs(map[string]string{"--out": *out}, &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
 		return err
 	}
 	s, err := sf.load()
@@ -50,7 +53,11 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if opt.Require == nil {
+	external, err := ext.load(&sf, &opt)
+	if err != nil {
+		return err
+	}
+	if opt.Require == nil && external == nil {
 		opt.Require = presetRequires(&sf, opt.Claims)
 	}
 	opt.WithFull = *withFull
@@ -62,7 +69,12 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if prog.on {
 		opt.Progress = func(stage string) { prog.stage(stage) }
 	}
-	rep, err := checkFunc(s, opt)
+	var rep *judge.Report
+	if external != nil {
+		rep, err = judge.CheckTrajectory(external.setting, external.tr, external.samples, opt)
+	} else {
+		rep, err = checkFunc(s, opt)
+	}
 	prog.done()
 	if err != nil {
 		var nf *theory.NonFiniteError

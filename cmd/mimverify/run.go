@@ -326,12 +326,17 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		if w != nil {
 			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
 				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
+			// Only the chosen encoder may touch w: the JSON stream writes its
+			// header at once (an npz after it would not start with the zip
+			// magic numpy's np.load looks for).
 			var enc interface {
 				add(*theory.Record) error
 				close() error
-			} = newRecordStream(w, header)
+			}
 			if c.format == "npz" {
 				enc = newNPZStream(w, header)
+			} else {
+				enc = newRecordStream(w, header)
 			}
 			obs.Record = func(r *theory.Record) error { keep(r); return enc.add(r) }
 			defer func() {
