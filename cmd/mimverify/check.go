@@ -33,16 +33,11 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	var jf judgeFlags
 	jf.register(fs)
 	var ext externalFlags
-	fs.StringVar(&ext.trajectory, "trajectory", "", "judge this run instead of running one: a run output (JSON or npz, docs/FORMATS.md); needs --samples-file")
-	fs.StringVar(&ext.samples, "samples-file", "", "with --trajectory: the samples the run was trained on (a run --dump-samples file)")
+	ext.register(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := checkOutputs(map[string]string{"--out": *out}, &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
-		return err
-	}
-	s, err := sf.load()
-	if err != nil {
 		return err
 	}
 	f, err := outputFormat(*format, *out, false)
@@ -53,12 +48,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	external, err := ext.load(&sf, &opt)
+	s, external, err := ext.load(&sf, &opt)
 	if err != nil {
 		return err
-	}
-	if opt.Require == nil && external == nil {
-		opt.Require = presetRequires(&sf, opt.Claims)
 	}
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
@@ -69,12 +61,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if prog.on {
 		opt.Progress = func(stage string) { prog.stage(stage) }
 	}
-	var rep *judge.Report
-	if external != nil {
-		rep, err = judge.CheckTrajectory(external.setting, external.tr, external.samples, opt)
-	} else {
-		rep, err = checkFunc(s, opt)
-	}
+	rep, err := external.judge(s, opt)
 	prog.done()
 	if err != nil {
 		var nf *theory.NonFiniteError

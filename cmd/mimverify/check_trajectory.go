@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 
@@ -27,14 +28,45 @@ type loaded struct {
 	samples []theory.Sample
 }
 
-// load reads the trajectory (run JSON or npz) and the samples, and checks
-// that both are of one setting. Every problem is bad input.
-func (e *externalFlags) load(sf *settingFlags, opt *judge.Options) (*loaded, error) {
+func (e *externalFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.trajectory, "trajectory", "", "judge this run instead of running one: a run output (JSON or npz, docs/FORMATS.md); needs --samples-file")
+	fs.StringVar(&e.samples, "samples-file", "", "with --trajectory: the samples the run was trained on (a run --dump-samples file)")
+}
+
+// load returns the setting to judge: without --trajectory the one of
+// --preset or --config (and the preset's required claims, unless
+// --require gives them); with it, the trajectory file's, with the run read
+// (nil without). Every problem is bad input.
+func (e *externalFlags) load(sf *settingFlags, opt *judge.Options) (theory.Setting, *loaded, error) {
+	if e.trajectory == "" {
+		if e.samples != "" {
+			return theory.Setting{}, nil, badInput("--samples-file: applies to check only with --trajectory FILE")
+		}
+		s, err := sf.load()
+		if opt.Require == nil {
+			opt.Require = presetRequires(sf, opt.Claims)
+		}
+		return s, nil, err
+	}
+	l, err := e.read(sf, opt)
+	if err != nil {
+		return theory.Setting{}, nil, err
+	}
+	return l.setting, l, nil
+}
+
+// judge runs the check on the setting, or judges the external run.
+func (l *loaded) judge(s theory.Setting, opt judge.Options) (*judge.Report, error) {
+	if l == nil {
+		return checkFunc(s, opt)
+	}
+	return judge.CheckTrajectory(l.setting, l.tr, l.samples, opt)
+}
+
+// read reads the trajectory (run JSON or npz) and the samples, and checks
+// that both are of one setting.
+func (e *externalFlags) read(sf *settingFlags, opt *judge.Options) (*loaded, error) {
 	switch {
-	case e.trajectory == "" && e.samples != "":
-		return nil, badInput("--samples-file: applies to check only with --trajectory FILE")
-	case e.trajectory == "":
-		return nil, nil
 	case e.samples == "":
 		return nil, badInput("--trajectory: needs --samples-file FILE, the samples the run was trained on (run --dump-samples writes one)")
 	case sf.preset != "" || sf.config != "":

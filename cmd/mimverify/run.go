@@ -326,18 +326,7 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		if w != nil {
 			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
 				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
-			// Only the chosen encoder may touch w: the JSON stream writes its
-			// header at once (an npz after it would not start with the zip
-			// magic numpy's np.load looks for).
-			var enc interface {
-				add(*theory.Record) error
-				close() error
-			}
-			if c.format == "npz" {
-				enc = newNPZStream(w, header)
-			} else {
-				enc = newRecordStream(w, header)
-			}
+			enc := c.encoder(w, header)
 			obs.Record = func(r *theory.Record) error { keep(r); return enc.add(r) }
 			defer func() {
 				if err == nil {
@@ -366,6 +355,22 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	}
 	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
+}
+
+// trajectoryEncoder writes the run's records as they are made.
+type trajectoryEncoder interface {
+	add(*theory.Record) error
+	close() error
+}
+
+// encoder returns the encoder of --format. Only the chosen one may touch w:
+// the JSON stream writes its header at once, and an npz after it would not
+// start with the zip magic numpy's np.load looks for.
+func (c *runConfig) encoder(w io.Writer, header runOutput) trajectoryEncoder {
+	if c.format == "npz" {
+		return newNPZStream(w, header)
+	}
+	return newRecordStream(w, header)
 }
 
 // observing returns the per-record hook: keep the first and last record,
