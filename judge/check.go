@@ -77,6 +77,9 @@ type Options struct {
 	NoControls bool
 	// Progress, when not nil, is told of each stage.
 	Progress func(stage string)
+	// UserClaims are claims read from a claims file (ReadClaimsFile),
+	// judged beside the selected built-in ones (userclaims.go).
+	UserClaims []theory.ClaimSpec
 }
 
 func (o *Options) defaults() {
@@ -236,6 +239,10 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		res.Required = slices.Contains(opt.Require, res.ID)
 		rep.add(res)
 	}
+	if opt.Main != engine.Orbit {
+		r.ev.Train = r.problem.Samples
+	}
+	judgeUserClaims(rep, opt.UserClaims, r.ev)
 	if opt.WithFull {
 		if err := r.judgeFull(rep); err != nil {
 			return nil, err
