@@ -35,7 +35,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := checkOutputs(map[string]string{"--out": *out}, &sf, nil); err != nil {
+	if err := checkOutputs(map[string]string{"--out": *out, "--figures": *figs}, &sf, nil); err != nil {
 		return err
 	}
 	s, err := sf.load()

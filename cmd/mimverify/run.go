@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"mimverify/dynamics"
@@ -201,22 +199,23 @@ func (c *runConfig) check() error {
 }
 
 // checkOutputSize refuses, before the run, a trajectory file larger than
-// the free space of the disk it goes to: records are streamed, so memory is
-// not the limit, the disk is. A JSON number takes at most 24 bytes.
+// the free space of the file system it goes to (atomicfile.FreeSpace: the
+// standard output's own for --out -, none for a device such as /dev/null or
+// a pipe): records are streamed, so memory is not the limit, the disk is. A
+// JSON number takes at most 24 bytes, an npz one 8.
 func (c *runConfig) checkOutputSize() error {
 	if c.out == "" {
 		return nil
 	}
-	records := float64(c.steps/c.recordEvery + 2)
-	bytes := records * (24*float64(c.setting.Shape().Len()) + 128)
-	var st syscall.Statfs_t
-	dir := filepath.Dir(c.out)
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return nil // not a local file system we can ask: let the write find out
+	perNumber := 24.0
+	if c.format == "npz" {
+		perNumber = 8
 	}
-	if free := float64(st.Bavail) * float64(st.Bsize); bytes > free {
+	records := float64(c.steps/c.recordEvery + 2)
+	bytes := records * (perNumber*float64(c.setting.Shape().Len()) + 128)
+	if free, where := atomicfile.FreeSpace(c.out); bytes > free {
 		return badInput("--out: the trajectory would take about %.3g GB (%.0f records of %d numbers); %s has %.3g GB free: raise --record-every or lower --steps",
-			bytes/1e9, records, c.setting.Shape().Len(), dir, free/1e9)
+			bytes/1e9, records, c.setting.Shape().Len(), where, free/1e9)
 	}
 	return nil
 }
@@ -356,15 +355,21 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 
 // checkedSamples returns the run's sample set once the run's cost and its
 // output's size are within their limits.
+// The cost is checked before the samples are drawn (drawing a million of
+// P = 4096 would itself exhaust the memory the check guards), and again
+// after a --samples-file has said how many there are.
 func (c *runConfig) checkedSamples() ([]theory.Sample, error) {
-	samples, err := c.sampleSet()
-	if err != nil {
-		return nil, err
-	}
 	if err := c.checkCost(); err != nil {
 		return nil, err
 	}
-	return samples, c.checkOutputSize()
+	if err := c.checkOutputSize(); err != nil {
+		return nil, err
+	}
+	samples, err := c.sampleSet()
+	if err != nil || c.samplesFile == "" {
+		return samples, err
+	}
+	return samples, c.checkCost()
 }
 
 // checkCost refuses, as bad input, a run whose estimated memory exceeds
