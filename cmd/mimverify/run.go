@@ -322,9 +322,13 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 			var enc interface {
 				add(*theory.Record) error
 				close() error
-			} = newRecordStream(w, header)
+			}
 			if c.format == "npz" {
-				enc = newNPZStream(w, header)
+				npz := newNPZStream(w, header)
+				defer npz.release()
+				enc = npz
+			} else {
+				enc = newRecordStream(w, header)
 			}
 			obs.Record = func(r *theory.Record) error { kept.keep(r); return enc.add(r) }
 			defer func() {

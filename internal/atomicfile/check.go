@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 )
 
 // Check reports whether Create(path) can be expected to succeed, without
@@ -131,7 +132,7 @@ func CheckDir(path string) error {
 			f.Close()
 			os.Remove(tmp)
 			return nil
-		case !errors.Is(err, fs.ErrNotExist):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			return fmt.Errorf("%s: %s: %w", path, dir, bare(err))
 		}
 		parent := filepath.Dir(dir)
