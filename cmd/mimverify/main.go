@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"mimverify/internal/atomicfile"
+	"mimverify/judge"
 )
 
 // usageError marks bad input: the command exits with status 2.
@@ -71,16 +73,24 @@ Commands:
 	fmt.Fprintf(w, "\nRun 'mimverify COMMAND --help' for a command's flags.\n")
 }
 
-func main() {
+func main() { os.Exit(processMain()) }
+
+// processMain is main without the exit, for the tests' child processes.
+func processMain() int {
 	// An interrupt removes the temporary files of outputs being written.
 	stop := atomicfile.CleanupOnSignal()
+	defer stop()
+	// The garbage collector works to stay under the memory a run may use
+	// (judge.AvailableMemory: RLIMIT_AS and the cgroup limit included),
+	// unless the user set GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(judge.AvailableMemory()))
+	}
 	var stdout io.Writer = os.Stdout
 	if atomicfile.StdoutClosed() {
 		stdout = closedWriter{}
 	}
-	status := mainWithStatus(os.Args[1:], stdout, os.Stderr)
-	stop()
-	os.Exit(status)
+	return mainWithStatus(os.Args[1:], stdout, os.Stderr)
 }
 
 // mainWithStatus runs the CLI and returns its exit status; tests call it

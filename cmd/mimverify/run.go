@@ -62,8 +62,10 @@ type runConfig struct {
 	format      string // of --out: json or npz
 	progress    string
 	maxMemory   float64 // bytes
-	maxHours    float64
-	set         map[string]bool // the flags given on the command line
+	// maxMemoryFrom says where maxMemory comes from, for the refusal.
+	maxMemoryFrom string
+	maxHours      float64
+	set           map[string]bool // the flags given on the command line
 }
 
 // engineFlags are the run flags that configure one engine or another; the
@@ -98,13 +100,14 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.format, "format", "", "of --out: json or npz (NumPy arrays; default: from the --out extension, else json)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
-	c.maxMemory = judge.AvailableMemory()
-	fs.Func("max-memory", fmt.Sprintf("refuse a run estimated to need more memory than this, in GB (default %.3g: 80%% of this machine's)", c.maxMemory/1e9), func(v string) error {
+	lim := judge.DefaultMemoryLimit()
+	c.maxMemory, c.maxMemoryFrom = lim.Bytes, "the default, "+lim.From
+	fs.Func("max-memory", fmt.Sprintf("refuse a run estimated to need more memory than this, in GB (default %.3g: the least of 80%% of this machine's, RLIMIT_AS and the cgroup limit; here %s)", c.maxMemory/1e9, lim.From), func(v string) error {
 		gb, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(gb > 0 && gb <= 1e6) {
 			return fmt.Errorf("must be a number of GB in (0, 1e6]")
 		}
-		c.maxMemory = gb * 1e9
+		c.maxMemory, c.maxMemoryFrom = gb*1e9, "given"
 		return nil
 	})
 	fs.Float64Var(&c.maxHours, "max-hours", 24, "refuse a run estimated to take longer than this many hours (0: no limit)")
@@ -163,6 +166,10 @@ func (c *runConfig) check() error {
 		if c.set[f] && !slices.Contains(spec.Flags, f) {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
 		}
+	}
+	if (c.engine == engine.Orbit || c.engine == engine.MeanField) && c.setting.Init.Kind == theory.InitGaussian {
+		return badInput("--engine %s: init.kind = gaussian: the %s engine runs on the symmetric subspace, and a Gaussian start (σ = %g) is not symmetric; start from init.kind = zero, or use --engine population",
+			c.engine, c.engine, c.setting.Init.Sigma)
 	}
 	if c.set["batch"] && !c.opts.SGD {
 		return badInput("--batch: applies only with --sgd")
@@ -386,14 +393,22 @@ func (c *runConfig) checkCost() error {
 		return usageError{err}
 	}
 	if cost.Bytes > c.maxMemory {
-		return badInput("the %s engine on this setting needs about %.3g GB (P = %d, d = %d, %d samples); --max-memory allows %.3g GB: lower P, extra_dim, clusters or --samples, or raise --max-memory",
-			c.engine, cost.Bytes/1e9, c.setting.P, c.setting.Dim(), n, c.maxMemory/1e9)
+		return badInput("the %s engine on this setting needs about %.3g GB (P = %d, d = %d%s); --max-memory allows %.3g GB (%s): %s, or raise --max-memory",
+			c.engine, cost.Bytes/1e9, c.setting.P, c.setting.Dim(), c.samplesNote(n), c.maxMemory/1e9, c.maxMemoryFrom, cost.Cheaper)
 	}
 	if hours := cost.Seconds / 3600; c.maxHours > 0 && hours > c.maxHours {
-		return badInput("the %s engine would take about %.3g hours for %d steps (P = %d, d = %d, %d samples); --max-hours allows %g: lower --steps, P or --samples, or raise --max-hours",
-			c.engine, hours, c.steps, c.setting.P, c.setting.Dim(), n, c.maxHours)
+		return badInput("the %s engine would take about %.3g hours for %d steps (P = %d, d = %d%s); --max-hours allows %g: lower --steps, P or --samples, or raise --max-hours",
+			c.engine, hours, c.steps, c.setting.P, c.setting.Dim(), c.samplesNote(n), c.maxHours)
 	}
 	return nil
+}
+
+// samplesNote is ", n samples" for an engine that trains on a sample set.
+func (c *runConfig) samplesNote(n int) string {
+	if !c.usesSamples() {
+		return ""
+	}
+	return fmt.Sprintf(", %d samples", n)
 }
 
 // expectation names the expectation operator the run uses and the number
