@@ -66,6 +66,11 @@ func TestOutputSpaceOfTheRightFileSystem(t *testing.T) {
 	if status, _, errs := runCLI(t, append(long, "--out", filepath.Join(small, "t.json"))...); status != 2 || !strings.Contains(errs, "GB free") {
 		t.Errorf("--out a file on a 256 kB disk: status %d, stderr %q; want 2 naming the free space", status, errs)
 	}
+	// An npz goes through spill files in $TMPDIR: their disk counts too.
+	t.Setenv("TMPDIR", small)
+	if status, _, errs := runCLI(t, append(long, "--format", "npz", "--out", null)...); status != 2 || !strings.Contains(errs, "spill files") {
+		t.Errorf("--format npz with TMPDIR on a 256 kB disk: status %d, stderr %q; want 2 naming the spill files", status, errs)
+	}
 	cmd := exec.Command("sh", append([]string{"-c", `exec "$0" "$@" >"$OUT"`, os.Args[0]}, append(long, "--out", "-")...)...)
 	cmd.Env = append(os.Environ(), "MIMVERIFY_AS_CLI=1", "OUT="+filepath.Join(small, "stdout.json"))
 	errs, _ := cmd.CombinedOutput()

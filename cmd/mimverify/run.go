@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -223,6 +224,13 @@ func (c *runConfig) checkOutputSize() error {
 	if free, where := atomicfile.FreeSpace(c.out); bytes > free {
 		return badInput("--out: the trajectory would take about %.3g GB (%.0f records of %d numbers); %s has %.3g GB free: raise --record-every or lower --steps",
 			bytes/1e9, records, c.setting.Shape().Len(), where, free/1e9)
+	}
+	if c.format == "npz" { // its spill files (npz.go) hold the numbers until the end
+		tmp := os.TempDir()
+		if free, _ := atomicfile.FreeSpace(filepath.Join(tmp, "spill")); bytes > free {
+			return badInput("--out: the npz trajectory would take about %.3g GB in %s (its spill files, $TMPDIR) before the archive is written; %s has %.3g GB free: raise --record-every, lower --steps, or point TMPDIR elsewhere",
+				bytes/1e9, tmp, tmp, free/1e9)
+		}
 	}
 	return nil
 }
