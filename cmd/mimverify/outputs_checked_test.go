@@ -66,6 +66,14 @@ func TestOutputSpaceOfTheRightFileSystem(t *testing.T) {
 	if status, _, errs := runCLI(t, append(long, "--out", filepath.Join(small, "t.json"))...); status != 2 || !strings.Contains(errs, "GB free") {
 		t.Errorf("--out a file on a 256 kB disk: status %d, stderr %q; want 2 naming the free space", status, errs)
 	}
+	// 3000 samples of P = 4 with two areas: about 300 kB of JSON.
+	dump := []string{"run", "--config", tinySetting(t), "--engine", "exact", "--samples", "3000", "--steps", "0", "--progress", "never", "--dump-samples"}
+	if status, _, errs := runCLI(t, append(dump, filepath.Join(small, "d.json"))...); status != 2 || !strings.Contains(errs, "--dump-samples") || !strings.Contains(errs, "GB free") {
+		t.Errorf("--dump-samples on a 256 kB disk: status %d, stderr %q; want 2 naming the free space", status, errs)
+	}
+	if status, _, errs := runCLI(t, append(dump, null)...); status != 0 {
+		t.Errorf("--dump-samples to a null device on a small disk: status %d: %s", status, errs)
+	}
 	// An npz goes through spill files in $TMPDIR: their disk counts too.
 	t.Setenv("TMPDIR", small)
 	if status, _, errs := runCLI(t, append(long, "--format", "npz", "--out", null)...); status != 2 || !strings.Contains(errs, "spill files") {

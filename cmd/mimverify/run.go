@@ -213,7 +213,7 @@ func (c *runConfig) check() error {
 // JSON number takes at most 24 bytes, an npz one 8.
 func (c *runConfig) checkOutputSize() error {
 	if c.out == "" {
-		return nil
+		return c.checkDumpSize()
 	}
 	perNumber := 24.0
 	if c.format == "npz" {
@@ -232,7 +232,27 @@ func (c *runConfig) checkOutputSize() error {
 				bytes/1e9, tmp, tmp, free/1e9)
 		}
 	}
+	return c.checkDumpSize()
+}
+
+// checkDumpSize refuses a --dump-samples file larger than the free space
+// of its file system.
+func (c *runConfig) checkDumpSize() error {
+	if c.dump == "" {
+		return nil
+	}
+	if free, where := atomicfile.FreeSpace(c.dump); c.dumpBytes() > free {
+		return badInput("--dump-samples: the %d samples would take about %.3g GB; %s has %.3g GB free: lower --samples",
+			c.samples, c.dumpBytes()/1e9, where, free/1e9)
+	}
 	return nil
+}
+
+// dumpBytes bounds the JSON of the sample dump: per sample a mask of P
+// booleans (at most 6 bytes each), at most one z per area (24 bytes), and
+// the cluster and punctuation.
+func (c *runConfig) dumpBytes() float64 {
+	return float64(c.samples) * (6*float64(c.setting.P) + 24*float64(c.setting.NumFeatures()) + 32)
 }
 
 // usesSamples reports whether the chosen engine trains on the fixed sample
@@ -399,6 +419,9 @@ func (c *runConfig) checkCost() error {
 	cost, err := judge.EstimateCost(c.engine, &c.setting, c.opts, n, c.steps)
 	if err != nil {
 		return usageError{err}
+	}
+	if c.dump != "" {
+		cost.Bytes += c.dumpBytes() // the dump is encoded whole before it is written
 	}
 	if cost.Bytes > c.maxMemory {
 		return badInput("the %s engine on this setting needs about %.3g GB (P = %d, d = %d%s); --max-memory allows %.3g GB (%s): %s, or raise --max-memory",
