@@ -42,7 +42,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := checkOutputs(outs.flags(), &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
+	outputs := outs.flags()
+	outputs["--figures"] = *figs
+	if err := checkOutputs(outputs, &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
 		return err
 	}
 	targets, err := outs.targets(*format)

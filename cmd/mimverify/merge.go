@@ -39,7 +39,7 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	for i, path := range files {
 		inputs[fmt.Sprintf("results file %d", i+1)] = path
 	}
-	if err := checkOutputs(map[string]string{"--out": *out}, &settingFlags{}, inputs); err != nil {
+	if err := checkOutputs(map[string]string{"--out": *out, "--figures": *figs}, &settingFlags{}, inputs); err != nil {
 		return err
 	}
 	start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"mimverify/internal/atomicfile"
@@ -83,18 +84,32 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // checkOutputs refuses, before any work, an output path that cannot be
-// written (a missing or unwritable directory, a directory) or that names an
-// input or another output of the same command: bad input, exit status 2.
+// written (a missing or unwritable directory, a directory, a closed standard
+// output) or that names an input or another output of the same command: bad
+// input, exit status 2. The outputs named by dirFlags ("--figures") are
+// directories: an existing file there, or one that cannot be created or
+// written, is refused with the rest, all problems at once.
 func checkOutputs(outputs map[string]string, sf *settingFlags, inputs map[string]string) error {
 	if inputs == nil {
 		inputs = map[string]string{}
 	}
 	inputs["--config"] = sf.config
-	if err := atomicfile.CheckOutputs(outputs, inputs); err != nil {
+	files, dirs := map[string]string{}, map[string]string{}
+	for flag, path := range outputs {
+		if slices.Contains(dirFlags, flag) {
+			dirs[flag] = path
+		} else {
+			files[flag] = path
+		}
+	}
+	if err := atomicfile.CheckOutputsAndDirs(files, dirs, inputs); err != nil {
 		return usageError{err}
 	}
 	return nil
 }
+
+// dirFlags are the output flags that name a directory.
+var dirFlags = []string{"--figures"}
 
 // emit writes a command's output to the file path atomically, or to stdout
 // when path is empty.

@@ -125,7 +125,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, string, error) {
 	// The outputs are checked before anything runs: a mistyped path
 	// fails at once, not after hours of points.
-	if err := checkOutputs(map[string]string{"--out": wf.out, "--results": wf.results}, sf, nil); err != nil {
+	if err := checkOutputs(map[string]string{"--out": wf.out, "--results": wf.results, "--figures": wf.figs}, sf, nil); err != nil {
 		return nil, "", err
 	}
 	if len(wf.vary) == 0 {
