@@ -743,6 +743,11 @@ func sharpC5(ev *Evidence, measured float64) SharpResult {
 		return *noSharp("no pair of queries in different areas in the pool")
 	}
 	p := 2 * ev.Env["δ"]
+	if !(p > 0 && p <= 1) {
+		// Options.validate keeps δ in (0, ½]; a caller that bypasses it
+		// gets a reason, not a NaN band.
+		return *noSharp(fmt.Sprintf("2δ = %g is not a level in (0, 1]: the 2δ-quantile is undefined", p))
+	}
 	n := float64(sh.TrainImages)
 	se := math.Sqrt(p * (1 - p) * (1/n + 1/float64(sh.PoolImages)))
 	q := func(level float64) float64 {

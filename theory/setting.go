@@ -41,10 +41,20 @@ var (
 	allowMask     = "one of bernoulli, fixed"
 	allowKeys     = "one of unmasked, all"
 	allowLoss     = "one of sum, mean"
-	allowEta      = "a step size in (0, 1e6]"
+	allowEta      = fmt.Sprintf("a step size in [%g, %g]", MinEta, MaxEta)
 	allowInitKind = "one of zero, gaussian"
 	allowSigma    = "0 for the zero initialisation, or a standard deviation in (0, 10] for the gaussian one"
 	allowExtraDim = fmt.Sprintf("an integer in [0, %d]", maxExtraDim)
+)
+
+// MinEta and MaxEta bound the step size η. The lower bound keeps every
+// step size derived from η a normal positive number: C8's agreement run
+// steps with η/4, which a subnormal η (5e-324) would round to 0; below
+// 1e-9 a run of the step budget (at most 10⁷ steps) moves the state by
+// less than 1e-2·|gradient| and measures nothing.
+const (
+	MinEta = 1e-9
+	MaxEta = 1e6
 )
 
 // ZKind names a law of the per-area scalar z ∈ [L, U] (SPEC §1).
@@ -367,7 +377,7 @@ func (s *Setting) Validate() error {
 	default:
 		bad("loss", fmt.Sprintf("%q", s.Loss), allowLoss)
 	}
-	if !Finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
+	if !Finite(s.Eta) || s.Eta < MinEta || s.Eta > MaxEta {
 		bad("eta", s.Eta, allowEta)
 	}
 	switch s.Init.Kind {
