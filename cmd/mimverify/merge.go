@@ -39,6 +39,9 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkFigures(*figs, len(sw.Axes)); err != nil {
+		return err
+	}
 	return writeSweep(stdout, sw, f, *out, *figs)
 }
 
