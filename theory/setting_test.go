@@ -314,7 +314,7 @@ func TestConfigErrors(t *testing.T) {
 		{"not a mapping", `[1, 2]`, "mapping"},
 		{"bad yaml", "P: [", "YAML"},
 		{"invalid value", `{"preset": "grid4", "gamma": 1.5}`, "gamma = 1.5: must be a masking probability"},
-		{"missing everything", `{}`, "P = 0"},
+		{"missing everything", `{}`, "P: required (an integer in [2, 4096])"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig([]byte(c.text))
