@@ -117,13 +117,31 @@ func bonferroniZ(alpha float64, m int) float64 {
 // C4's adjoint comes on top, up to sharpStateBudget times the budget in
 // all: with it, random-regions (460 orbit variables, 64 draws) needs 1.4
 // times the budget; past that only C4 goes without a sharp prediction.
+//
+// The budget is in CRN pairs; an enumeration's pair costs
+// sharpEnumPairCost of one (≈ 6 ns against ≈ 14 ns), and an enumeration
+// may take sharpEnumFactor times the budget's time: it has no Monte Carlo
+// error, at the state or along the path, where CRN's error along the path
+// is not in the curves' bands (docs/SHARP.md §3). Three clusters with
+// two-point z at P = 9 and 12 enumerate within it.
 const (
-	sharpWorkBudget  = 3.5e8
-	sharpMinCRN      = 64
-	sharpStateBudget = 1.5
+	sharpWorkBudget   = 3.5e8
+	sharpEnumPairCost = 6.0 / 14
+	sharpEnumFactor   = 2
+	sharpMinCRN       = 64
+	sharpStateBudget  = 1.5
 	// sharpPathBytes bounds the memory of the path the adjoint walks
 	// back: 16 bytes per orbit variable and step (state and gradient).
 	sharpPathBytes = 256 << 20
+)
+
+// sharpCRNOverride, when positive, makes sharpOptions use CRN with that
+// many draws (seed sharpCRNSeed) whatever the budget allows: the
+// calibration of docs/SHARP.md §3 measures the CRN prediction's error
+// with it. Tests only.
+var (
+	sharpCRNOverride int
+	sharpCRNSeed     uint64
 )
 
 // gatherSharp runs the orbit engine on the setting from the problem's
@@ -195,16 +213,23 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 	}
 	opt.Symmetry = sy
+	if sharpCRNOverride > 0 {
+		opt.Mode, opt.CRNSamples, opt.Seed = dynamics.OrbitCRN, sharpCRNOverride, sharpCRNSeed
+	}
 	var run, adjoint, pathBytes float64
+	limit := sharpWorkBudget
 	cost := func() error {
 		o, err := dynamics.NewOrbit(s, opt)
 		if err != nil {
 			return err
 		}
+		pairCost := 1.0
+		limit = sharpWorkBudget
 		if o.Mode() != dynamics.OrbitCRN {
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
+			pairCost, limit = sharpEnumPairCost, sharpEnumFactor*sharpWorkBudget
 		}
-		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
+		run, adjoint = pairCost*o.Work()*float64(steps+1+3*records), pairCost*o.Work()*float64(steps)
 		pathBytes = 16 * float64(o.Dim()) * float64(steps+1) // the path's states and gradients
 		if d := jacobianDraws(o.NumSamples()); d > 0 {
 			adjoint *= 2 * float64(d) / float64(o.NumSamples()) // Work is about linear in the draws
@@ -215,7 +240,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		if err := cost(); err != nil {
 			return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 		}
-		if run <= sharpWorkBudget {
+		if run <= limit {
 			break
 		}
 		if opt.Mode != dynamics.OrbitCRN {
@@ -228,7 +253,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		opt.CRNSamples /= 2
 	}
 	switch {
-	case run+adjoint > sharpStateBudget*sharpWorkBudget:
+	case run+adjoint > sharpStateBudget*limit:
 		stateWhy = fmt.Sprintf("the adjoint would take the reduced run to %.3g term-group evaluations, beyond %g times the budget", run+adjoint, sharpStateBudget)
 	case pathBytes > sharpPathBytes:
 		stateWhy = fmt.Sprintf("the adjoint would keep a path of %.0f MB, beyond %d MB", pathBytes/1e6, sharpPathBytes/1000000)
