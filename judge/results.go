@@ -236,6 +236,9 @@ func ownPlan(hdr *ResultsHeader) (map[int]bool, error) {
 	if err != nil || hdr.Plan == nil {
 		return nil, fmt.Errorf("%w: line 1: the header's plan or shard is unreadable", ErrCorruptResults)
 	}
+	if _, err := hdr.Plan.Points(); err != nil {
+		return nil, fmt.Errorf("%w: line 1: the header's plan is invalid: %v", ErrCorruptResults, err)
+	}
 	return shardIndices(hdr.Plan, shard), nil
 }
 

@@ -118,12 +118,13 @@ func bonferroniZ(alpha float64, m int) float64 {
 // all: with it, random-regions (460 orbit variables, 64 draws) needs 1.4
 // times the budget; past that only C4 goes without a sharp prediction.
 //
-// The budget is in CRN pairs; an enumeration's pair costs
-// sharpEnumPairCost of one (≈ 6 ns against ≈ 14 ns), and an enumeration
-// may take sharpEnumFactor times the budget's time: it has no Monte Carlo
-// error, at the state or along the path, where CRN's error along the path
-// is not in the curves' bands (docs/SHARP.md §3). Three clusters with
-// two-point z at P = 9 and 12 enumerate within it.
+// Where the budget would take CRN below its default draws, an enumeration
+// may take sharpEnumFactor times the budget's time, its pairs counted at
+// sharpEnumPairCost of a CRN pair (≈ 6 ns against ≈ 14 ns): it has no
+// Monte Carlo error, at the state or along the path, whereas CRN's error
+// along the path is not in the curves' bands and grows as the draws fall
+// (docs/SHARP.md §3). Three clusters with two-point z at P = 9 and 12
+// enumerate so.
 const (
 	sharpWorkBudget   = 3.5e8
 	sharpEnumPairCost = 6.0 / 14
@@ -217,25 +218,27 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		opt.Mode, opt.CRNSamples, opt.Seed = dynamics.OrbitCRN, sharpCRNOverride, sharpCRNSeed
 	}
 	var run, adjoint, pathBytes float64
-	limit := sharpWorkBudget
+	enum := false
 	cost := func() error {
 		o, err := dynamics.NewOrbit(s, opt)
 		if err != nil {
 			return err
 		}
-		pairCost := 1.0
-		limit = sharpWorkBudget
-		if o.Mode() != dynamics.OrbitCRN {
+		if enum = o.Mode() != dynamics.OrbitCRN; enum {
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
-			pairCost, limit = sharpEnumPairCost, sharpEnumFactor*sharpWorkBudget
 		}
-		run, adjoint = pairCost*o.Work()*float64(steps+1+3*records), pairCost*o.Work()*float64(steps)
+		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
 		pathBytes = 16 * float64(o.Dim()) * float64(steps+1) // the path's states and gradients
 		if d := jacobianDraws(o.NumSamples()); d > 0 {
 			adjoint *= 2 * float64(d) / float64(o.NumSamples()) // Work is about linear in the draws
 		}
 		return nil
 	}
+	// limit is the budget in pairs; an enumeration that CRN at its default
+	// draws cannot replace gets sharpEnumFactor times the time.
+	limit := sharpWorkBudget
+	enumLimit := sharpEnumFactor * sharpWorkBudget / sharpEnumPairCost
+	var enumOpt *dynamics.OrbitOptions
 	for {
 		if err := cost(); err != nil {
 			return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
@@ -243,9 +246,22 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		if run <= limit {
 			break
 		}
-		if opt.Mode != dynamics.OrbitCRN {
+		if opt.Mode != dynamics.OrbitCRN { // auto or an enumeration
+			if enum && run <= enumLimit {
+				o := opt
+				enumOpt = &o
+			}
 			opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
 			continue
+		}
+		if enumOpt != nil {
+			// CRN would need fewer than its default draws, and its error
+			// along the path is not in the curves' bands: enumerate.
+			opt, limit = *enumOpt, enumLimit
+			if err := cost(); err != nil {
+				return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
+			}
+			break
 		}
 		if opt.CRNSamples/2 < sharpMinCRN {
 			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", run, steps, records, opt.CRNSamples, sharpWorkBudget), ""
