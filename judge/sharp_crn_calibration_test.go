@@ -96,7 +96,7 @@ func TestSharpCalibration(t *testing.T) {
 				c7.add(1-pm.OwnMean, 1-pop.OwnMean, math.Hypot(a.OwnMeanSE, pm.OwnMeanSE))
 			}
 		}
-		fmt.Fprintf(&table, "| %s | %s | %d | %d | %.3f | %.3f | %.2f | %.2g |\n", s.Name, mode, seeds, c2.n, c2.rms(), c7.rms(), math.Max(c2.max, c7.max), math.Max(c2.rel, c7.rel))
+		fmt.Fprintf(&table, "| %s | %s | %d | %d | %.3g | %.3g | %.3g | %.2g |\n", s.Name, mode, seeds, c2.n, c2.rms(), c7.rms(), math.Max(c2.max, c7.max), math.Max(c2.rel, c7.rel))
 		for _, z := range []*devStats{&c2, &c7} {
 			if z.rms() > 1.2 {
 				t.Errorf("%s: RMS of (prediction − population)/SE = %.3f > 1.2", s.Name, z.rms())
