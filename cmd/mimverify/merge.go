@@ -47,6 +47,9 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkFigures(*figs, len(sw.Axes)); err != nil {
+		return err
+	}
 	sw.FailOn, sw.Provenance = on, judge.NewProvenance(commandLine, &sw.Setting, start)
 	return writeSweep(stdout, stderr, sw, f, *out, *figs)
 }

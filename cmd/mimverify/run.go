@@ -138,7 +138,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if c.set["eta"] {
+	// --eta 0 is the flag's default made explicit: keep the setting's η,
+	// as the help says.
+	if c.set["eta"] && eta != 0 {
 		s.Eta = eta
 		if err := s.Validate(); err != nil {
 			return usageError{fmt.Errorf("--eta: %w", err)}

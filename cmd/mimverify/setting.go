@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -18,7 +19,7 @@ type settingFlags struct {
 
 func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.preset, "preset", "", "built-in setting to use (see 'mimverify presets'); default: default")
-	fs.StringVar(&f.config, "config", "", "YAML or JSON setting file (may start from a preset with 'preset: NAME')")
+	fs.StringVar(&f.config, "config", "", "YAML or JSON setting file, - for the standard input (may start from a preset with 'preset: NAME')")
 }
 
 func (f *settingFlags) load() (theory.Setting, error) {
@@ -26,7 +27,15 @@ func (f *settingFlags) load() (theory.Setting, error) {
 		return theory.Setting{}, badInput("give --preset or --config, not both")
 	}
 	if f.config != "" {
-		s, err := theory.LoadConfig(f.config)
+		var s theory.Setting
+		var err error
+		if f.config == atomicfile.Stdout {
+			// "-" is the standard input, as it is the standard output
+			// for --out.
+			s, err = theory.ReadConfig(os.Stdin, "stdin")
+		} else {
+			s, err = theory.LoadConfig(f.config)
+		}
 		if err != nil {
 			return theory.Setting{}, usageError{fmt.Errorf("--config: %w", err)}
 		}
