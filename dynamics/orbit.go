@@ -241,20 +241,7 @@ func (a orbitObjective) LossGrad(c, grad theory.Correlations) (loss, stderr floa
 // zNodeTable returns the z nodes of a cluster with n areas (one z per area)
 // and their weights, as the population objective does (docs/DYNAMICS.md §7).
 func zNodeTable(s *theory.Setting, n, quadNodes int) (zs [][]float64, ws []float64) {
-	L, U := s.Z.L, s.Z.U
-	var x, w []float64
-	switch {
-	case constantZ(s):
-		x, w = []float64{L}, []float64{1}
-	case s.Z.Kind == theory.ZTwoPoint:
-		x, w = []float64{L, U}, []float64{0.5, 0.5}
-	default:
-		x, w = make([]float64, quadNodes), make([]float64, quadNodes)
-		quad.Legendre{}.FixedLocations(x, w, L, U)
-		for i := range w {
-			w[i] /= U - L
-		}
-	}
+	x, w := zNodes1(s, quadNodes)
 	if s.Z.Kind == theory.ZShared || len(x) == 1 {
 		for i := range x {
 			z := make([]float64, n)
@@ -284,6 +271,23 @@ func zNodeTable(s *theory.Setting, n, quadNodes int) (zs [][]float64, ws []float
 			return zs, ws
 		}
 	}
+}
+
+// zNodes1 returns one area's z nodes and weights (summing to 1).
+func zNodes1(s *theory.Setting, quadNodes int) (x, w []float64) {
+	L, U := s.Z.L, s.Z.U
+	switch {
+	case constantZ(s):
+		return []float64{L}, []float64{1}
+	case s.Z.Kind == theory.ZTwoPoint:
+		return []float64{L, U}, []float64{0.5, 0.5}
+	}
+	x, w = make([]float64, quadNodes), make([]float64, quadNodes)
+	quad.Legendre{}.FixedLocations(x, w, L, U)
+	for i := range w {
+		w[i] /= U - L
+	}
+	return x, w
 }
 
 // commonZ reports whether every area of an image has the same z (constant,

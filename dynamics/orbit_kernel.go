@@ -16,7 +16,11 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 	clear(pr.accB)
 	G := len(pr.groups)
 	pr.setBWeights(x)
-	for _, b := range pr.blocks {
+	blocks, factored := pr.blocks, pr.ctrl != nil && pr.evalControl(x)
+	if factored {
+		blocks = blocks[:pr.ctrl0]
+	}
+	for _, b := range blocks {
 		za := b.z[pr.ownArea]
 		pr.setWeightsFast(x, b.z)
 		bl := 0.0
@@ -31,6 +35,9 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 		if b.sample >= 0 {
 			sampleLoss[b.sample] += pr.wLoss * bl
 		}
+	}
+	if factored {
+		pr.ctrlAdd(g != nil)
 	}
 	if g != nil {
 		for _, out := range pr.fpOut {

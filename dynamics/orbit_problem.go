@@ -49,6 +49,10 @@ type orbProblem struct {
 	counts  []float64 // count vectors, len(groups) each
 	cweight []float64 // probability of each count vector
 	exact   bool      // counts exact (second moments within classes apply)
+	// The control variate's z rule (CRN): blocks[ctrl0:] are its tensor
+	// nodes; ctrl, when non-nil, sums them factored over the areas (§4.1).
+	ctrl0 int
+	ctrl  *orbControl
 
 	// Scratch.
 	w, wm            []float64 // per group: unmasked and masked key weights
