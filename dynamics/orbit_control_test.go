@@ -146,3 +146,77 @@ func compareControl(t *testing.T, o *Orbit, name string, sigma float64) {
 	}
 	t.Logf("%s: loss rel %.2g, gradient rel %.2g", name, math.Abs(l1-l2)/math.Abs(l2), d/gmax)
 }
+
+// TestOrbitCRNKernel compares the CRN samples' factored kernel
+// (evalSamples, §4.2) with term on every CRN preset and on vit14 with keys
+// "all" and fixed masks, at random states of three scales: loss and
+// gradient to 10⁻¹³ relative (loss; gradient relative to its largest
+// entry), the standard error to 10⁻¹² relative. The reason: the same
+// expression, rounded differently — per term a few ulps, summed over 2n
+// terms of both signs (the pair F(z, n) − F(z, n̄)) whose totals are of the
+// size of the result (√(2n)·u ≈ 10⁻¹⁴); the standard error is a difference
+// of per-sample totals, hence the looser bound.
+func TestOrbitCRNKernel(t *testing.T) {
+	type variant struct {
+		preset string
+		mod    func(*theory.Setting)
+	}
+	variants := []variant{
+		{"default", func(*theory.Setting) {}},
+		{"random-regions", func(*theory.Setting) {}},
+		{"vit14", func(*theory.Setting) {}},
+		{"vit14", func(s *theory.Setting) { s.Mask, s.Keys = theory.MaskFixed, theory.KeysAll }},
+	}
+	for vi, v := range variants {
+		s, err := theory.Preset(v.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.mod(&s)
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		o, err := NewOrbit(&s, OrbitOptions{CRNSamples: 512})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Mode() != OrbitCRN {
+			t.Fatalf("%s: mode %s, want crn", v.preset, o.Mode())
+		}
+		for _, sigma := range []float64{0.3, 1, 3} {
+			rng := theory.NewRand(uint64(vi), 1)
+			x := make([]float64, o.Dim())
+			for i := range x {
+				x[i] = sigma * rng.NormFloat64()
+			}
+			fast := 0
+			for _, pr := range o.probs {
+				if pr.fast {
+					fast++
+				}
+			}
+			if fast == 0 {
+				t.Fatalf("%s: no problem takes the sample kernel", v.preset)
+			}
+			g1, g2 := make([]float64, o.Dim()), make([]float64, o.Dim())
+			l1, se1 := o.LossGrad(x, g1)
+			for _, pr := range o.probs {
+				pr.fast = false
+			}
+			l2, se2 := o.LossGrad(x, g2)
+			for _, pr := range o.probs {
+				pr.fast = pr.crnFast()
+			}
+			gmax, d := 0.0, 0.0
+			for i := range g2 {
+				gmax = max(gmax, math.Abs(g2[i]))
+				d = max(d, math.Abs(g1[i]-g2[i]))
+			}
+			name := fmt.Sprintf("%s/%d σ=%g", v.preset, vi, sigma)
+			if math.IsNaN(l1) || math.Abs(l1-l2) > 1e-13*math.Abs(l2) || !(d <= 1e-13*gmax) || math.Abs(se1-se2) > 1e-12*se2 {
+				t.Errorf("%s: kernel loss %.17g ± %.6g, term %.17g ± %.6g; gradient difference %.3g of %.3g", name, l1, se1, l2, se2, d, gmax)
+			}
+			t.Logf("%s: loss rel %.2g, gradient rel %.2g, se rel %.2g", name, math.Abs(l1-l2)/math.Abs(l2), d/gmax, math.Abs(se1-se2)/se2)
+		}
+	}
+}

@@ -20,6 +20,9 @@ func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf boo
 	if factored {
 		blocks = blocks[:pr.ctrl0]
 	}
+	if pr.fast {
+		blocks = blocks[pr.evalSamples(x, g != nil, sampleLoss):]
+	}
 	for _, b := range blocks {
 		za := b.z[pr.ownArea]
 		pr.setWeightsFast(x, b.z)

@@ -53,6 +53,9 @@ type orbProblem struct {
 	// nodes; ctrl, when non-nil, sums them factored over the areas (§4.1).
 	ctrl0 int
 	ctrl  *orbControl
+	// fast: the sample blocks take evalSamples (orbit_crn_kernel.go).
+	fast bool
+	ss   orbSampleScratch
 
 	// Scratch.
 	w, wm            []float64 // per group: unmasked and masked key weights

@@ -58,6 +58,7 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		pr.setConstants()
 		pr.sampleCRN(s, rng, o.nSamples)
 		pr.addControl(s, opt.QuadNodes, o.nSamples)
+		pr.fast = pr.crnFast()
 	}
 	return nil
 }
