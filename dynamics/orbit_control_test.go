@@ -148,8 +148,9 @@ func compareControl(t *testing.T, o *Orbit, name string, sigma float64) {
 }
 
 // TestOrbitCRNKernel compares the CRN samples' factored kernel
-// (evalSamples, §4.2) with term on every CRN preset and on vit14 with keys
-// "all" and fixed masks, at random states of three scales: loss and
+// (evalSamples, §4.2) with term on every CRN preset and on default and
+// vit14 with keys "all" and fixed masks (512 samples: default's have the
+// control pairs, vit14's not), at random states of three scales: loss and
 // gradient to 10⁻¹³ relative (loss; gradient relative to its largest
 // entry), the standard error to 10⁻¹² relative. The reason: the same
 // expression, rounded differently — per term a few ulps, summed over 2n
@@ -163,6 +164,7 @@ func TestOrbitCRNKernel(t *testing.T) {
 	}
 	variants := []variant{
 		{"default", func(*theory.Setting) {}},
+		{"default", func(s *theory.Setting) { s.Mask, s.Keys = theory.MaskFixed, theory.KeysAll }},
 		{"random-regions", func(*theory.Setting) {}},
 		{"vit14", func(*theory.Setting) {}},
 		{"vit14", func(s *theory.Setting) { s.Mask, s.Keys = theory.MaskFixed, theory.KeysAll }},

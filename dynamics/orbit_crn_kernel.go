@@ -36,9 +36,16 @@ type orbSampleScratch struct {
 	ex          []float64 // per sample: e_C of each class, then e^{−m_A}
 	nb, X       []float64 // per class: Σ n_g eB_g; X_C
 	accN, accNy []float64 // per group: Σ n_g X_C; Σ n_g Y
-	accY, sumSB float64   // Σ Y; Σ_g S_g eB_g
-	areas, fps  []int     // per class: its area and A variable
-	nSamples    int       // leading sample blocks
+	accY        float64   // Σ Y
+	// The control pairs' mean vector n̄ (nil without): its class sums and
+	// masked mass, the same for every sample, and Σ X_C, Σ Y over its terms.
+	mean            []float64
+	nbMean          []float64
+	maskMean, accYm float64
+	accXm           []float64
+	areas, fps      []int // per class: its area and A variable
+	g0, g1          []int // per class: its groups
+	nSamples        int   // leading sample blocks
 }
 
 // evalSamples evaluates the leading CRN sample blocks of the problem at x,
@@ -49,11 +56,15 @@ func (pr *orbProblem) evalSamples(x []float64, grad bool, sampleLoss []float64) 
 	if ss.areas == nil {
 		pr.newSampleScratch()
 	}
-	N, G := len(pr.classes), len(pr.groups)
+	N := len(pr.classes)
 	pr.sampleExps(x)
-	clear(ss.accN)
-	clear(ss.accNy)
-	ss.accY = 0
+	for _, v := range [][]float64{ss.accN, ss.accNy, ss.accXm} {
+		clear(v)
+	}
+	ss.accY, ss.accYm = 0, 0
+	if ss.mean != nil {
+		ss.maskMean = pr.classSums(ss.mean, ss.nbMean)
+	}
 	for i, b := range pr.blocks[:ss.nSamples] {
 		e := ss.ex[i*(N+1) : (i+1)*(N+1)]
 		for c, j := range ss.areas {
@@ -63,31 +74,81 @@ func (pr *orbProblem) evalSamples(x []float64, grad bool, sampleLoss []float64) 
 		za := pr.zc[0]
 		bl := 0.0
 		for cv := b.c0; cv < b.c1; cv++ {
-			n := pr.counts[cv*G : (cv+1)*G]
-			wt := b.w * pr.cweight[cv]
-			l, ok := pr.sampleTerm(e, n, za, wt, grad)
-			if !ok {
-				pr.setWeightsFast(x, b.z)
-				l = pr.term(x, b.z, n, za, wt, grad)
-			}
-			bl += pr.cweight[cv] * l
+			bl += pr.cweight[cv] * pr.sampleTerm(x, b, cv, e, za, grad)
 		}
 		pr.accLoss += b.w * bl
 		sampleLoss[b.sample] += pr.wLoss * bl
 	}
 	if grad {
-		for g := range G {
-			d := ss.accN[g]
-			if pr.keysAll {
-				d -= pr.gS[g]*ss.accY - ss.accNy[g]
-			}
-			pr.accB[g] += pr.eB[g] * pr.invS[g] * d
-		}
-		if pr.keysAll {
-			pr.accSelf -= pr.eSelf * ss.accY
-		}
+		pr.sampleAssemble()
 	}
 	return ss.nSamples
+}
+
+// sampleTerm evaluates count vector cv of sample block b (class factors e)
+// and returns ℓ, adding its gradient when grad; a vector whose normaliser
+// underflows (or without keys) is evaluated by term.
+func (pr *orbProblem) sampleTerm(x []float64, b orbBlock, cv int, e []float64, za float64, grad bool) float64 {
+	ss := &pr.ss
+	G := len(pr.groups)
+	n := pr.counts[cv*G : (cv+1)*G]
+	wt := b.w * pr.cweight[cv]
+	isMean := ss.mean != nil && cv == b.c0+1
+	nb, masked := ss.nb, 0.0
+	if isMean {
+		nb, masked = ss.nbMean, ss.maskMean
+	} else {
+		masked = pr.classSums(n, nb)
+	}
+	l, y, ok := pr.sampleTermAt(e, nb, masked, za, wt, grad)
+	if !ok {
+		pr.setWeightsFast(x, b.z)
+		return pr.term(x, b.z, n, za, wt, grad)
+	}
+	if !grad {
+		return l
+	}
+	X := ss.X
+	if isMean {
+		for c := range X {
+			ss.accXm[c] += X[c]
+		}
+		ss.accYm += y
+		return l
+	}
+	ss.accY += y
+	accN, cls := ss.accN[:G], pr.gcls[:G]
+	for g, ng := range n {
+		accN[g] += ng * X[cls[g]]
+	}
+	if pr.keysAll {
+		accNy := ss.accNy[:G]
+		for g, ng := range n {
+			accNy[g] += ng * y
+		}
+	}
+	return l
+}
+
+// sampleAssemble adds the B gradients from the per-group sums:
+// ∂_{B_g} += eB_g/S_g·[Σ n_g X_C − (S_g Σ Y − Σ n_g Y)].
+func (pr *orbProblem) sampleAssemble() {
+	ss := &pr.ss
+	for g := range pr.groups {
+		d := ss.accN[g]
+		ny := ss.accNy[g]
+		if ss.mean != nil {
+			d += ss.mean[g] * ss.accXm[pr.gcls[g]]
+			ny += ss.mean[g] * ss.accYm
+		}
+		if pr.keysAll {
+			d -= pr.gS[g]*(ss.accY+ss.accYm) - ny
+		}
+		pr.accB[g] += pr.eB[g] * pr.invS[g] * d
+	}
+	if pr.keysAll {
+		pr.accSelf -= pr.eSelf * (ss.accY + ss.accYm)
+	}
 }
 
 func (pr *orbProblem) newSampleScratch() {
@@ -99,12 +160,15 @@ func (pr *orbProblem) newSampleScratch() {
 		}
 		ss.nSamples++
 	}
+	if b := pr.blocks[0]; b.c1-b.c0 == 2 { // control pairs (addControl)
+		ss.mean = pr.counts[(b.c0+1)*G : (b.c0+2)*G]
+	}
 	ss.ex = make([]float64, ss.nSamples*(N+1))
-	ss.nb, ss.X = make([]float64, N), make([]float64, N)
+	ss.nb, ss.X, ss.nbMean, ss.accXm = make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N)
 	ss.accN, ss.accNy = make([]float64, G), make([]float64, G)
-	ss.areas, ss.fps = make([]int, N), make([]int, N)
+	ss.areas, ss.fps, ss.g0, ss.g1 = make([]int, N), make([]int, N), make([]int, N), make([]int, N)
 	for c, cl := range pr.classes {
-		ss.areas[c], ss.fps[c] = cl.area, cl.fp
+		ss.areas[c], ss.fps[c], ss.g0[c], ss.g1[c] = cl.area, cl.fp, cl.g0, cl.g1
 	}
 }
 
@@ -126,43 +190,46 @@ func (pr *orbProblem) sampleExps(x []float64) {
 		e[N] = -mA
 	}
 	expNonPosSlice(ss.ex)
-	ss.sumSB = 0
-	for g := range pr.groups {
-		ss.sumSB += pr.gS[g] * pr.eB[g]
-	}
 }
 
-// sampleTerm evaluates one count vector n of a sample with class factors e
-// (and e^{−m_A} = e[N]) and block weight × count weight wt: it returns ℓ,
-// adds the A gradients into accA and the per-group sums of the B gradients
-// into the scratch when grad, and reports false (doing nothing) when the
-// normaliser underflows.
-func (pr *orbProblem) sampleTerm(e, n []float64, za, wt float64, grad bool) (float64, bool) {
-	ss := &pr.ss
+// classSums sets nb_C = Σ_{g∈C} n_g eB_g and returns the masked keys' mass
+// Σ_g (S_g − n_g) eB_g (keys "all"; 0 otherwise).
+func (pr *orbProblem) classSums(n, nb []float64) float64 {
+	ss, eB := &pr.ss, pr.eB
+	for c := range nb {
+		s := 0.0
+		for g := ss.g0[c]; g < ss.g1[c]; g++ {
+			s += n[g] * eB[g]
+		}
+		nb[c] = s
+	}
+	masked := 0.0
+	if pr.keysAll {
+		for g, ng := range n[:len(eB)] {
+			masked += (pr.gS[g] - ng) * eB[g]
+		}
+	}
+	return masked
+}
+
+// sampleTermAt evaluates one term from its class sums nb and masked mass
+// (class factors e, e^{−m_A} = e[N]; block × count weight wt): it returns
+// ℓ and, when grad, adds the A gradients into accA and sets X_C and
+// returns Y. ok is false (nothing done) when Z < tinySum (underflow, or no
+// keys).
+func (pr *orbProblem) sampleTermAt(e, nb []float64, masked, za, wt float64, grad bool) (loss, y float64, ok bool) {
 	N := len(pr.classes)
-	nb, T, cls, eB := ss.nb[:N], pr.T[:N], pr.gcls, pr.eB
-	clear(nb)
-	keys, masked := pr.keysAll, 0.0
-	for g, ng := range n {
-		nb[cls[g]] += ng * eB[g]
-		keys = keys || ng > 0
-	}
-	if !keys {
-		return 0.5 * za * za, true
-	}
+	T := pr.T[:N]
 	Z := 0.0
 	for c := range T {
 		T[c] = e[c] * nb[c]
 		Z += T[c]
 	}
 	if pr.keysAll {
-		for g, ng := range n {
-			masked += (pr.gS[g] - ng) * eB[g]
-		}
 		Z += e[N] * (masked + pr.eSelf)
 	}
 	if !(Z >= tinySum) {
-		return 0, false
+		return 0, 0, false
 	}
 	inv := 1 / Z
 	sumQ := 0.0
@@ -172,39 +239,19 @@ func (pr *orbProblem) sampleTerm(e, n []float64, za, wt float64, grad bool) (flo
 	}
 	ta, za2 := T[0], za*za
 	rbar := sumQ - za2*ta
-	loss := 0.5*sumQ - za2*ta + 0.5*za2
+	loss = 0.5*sumQ - za2*ta + 0.5*za2
 	if grad {
-		pr.sampleGrad(e, n, za2, ta, rbar, inv, wt)
-	}
-	return loss, true
-}
-
-// sampleGrad adds one term's A gradients into accA and its B gradients'
-// per-group sums into the scratch (evalSamples assembles them).
-func (pr *orbProblem) sampleGrad(e, n []float64, za2, ta, rbar, inv, wt float64) {
-	ss := &pr.ss
-	N := len(pr.classes)
-	X, T, zc, zc2, cls := ss.X[:N], pr.T[:N], pr.zc[:N], pr.zc2[:N], pr.gcls
-	acc := pr.accA[:N]
-	for c := range N {
-		q := zc2[c] * T[c]
-		own := 0.0
-		if c == 0 {
-			own = za2
+		X, zc, zc2, acc := pr.ss.X[:N], pr.zc[:N], pr.zc2[:N], pr.accA[:N]
+		for c := range N {
+			q := zc2[c] * T[c]
+			own := 0.0
+			if c == 0 {
+				own = za2
+			}
+			acc[c] += wt * zc[c] * (q*T[c] - own*ta - rbar*T[c])
+			X[c] = wt * e[c] * inv * (q - own - rbar)
 		}
-		acc[c] += wt * zc[c] * (q*T[c] - own*ta - rbar*T[c])
-		X[c] = wt * e[c] * inv * (q - own - rbar)
+		y = wt * e[N] * inv * rbar
 	}
-	accN := ss.accN[:len(n)]
-	for g, ng := range n {
-		accN[g] += ng * X[cls[g]]
-	}
-	if pr.keysAll {
-		y := wt * e[N] * inv * rbar
-		ss.accY += y
-		accNy := ss.accNy[:len(n)]
-		for g, ng := range n {
-			accNy[g] += ng * y
-		}
-	}
+	return loss, y, true
 }
