@@ -3,6 +3,7 @@ package dynamics
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"mimverify/theory"
@@ -219,6 +220,49 @@ func TestOrbitCRNKernel(t *testing.T) {
 				t.Errorf("%s: kernel loss %.17g ± %.6g, term %.17g ± %.6g; gradient difference %.3g of %.3g", name, l1, se1, l2, se2, d, gmax)
 			}
 			t.Logf("%s: loss rel %.2g, gradient rel %.2g, se rel %.2g", name, math.Abs(l1-l2)/math.Abs(l2), d/gmax, math.Abs(se1-se2)/se2)
+		}
+	}
+}
+
+// TestOrbitParallelBits checks that the orbit objective's loss, standard
+// error and gradient have the same bits at GOMAXPROCS 1, 2 and 3 (its
+// problems run concurrently above orbitParallelWork), on vit14 (CRN, the
+// factored control and sample kernel) and grid4 (exact enumeration).
+func TestOrbitParallelBits(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	for _, name := range []string{"vit14", "grid4"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := NewOrbit(&s, OrbitOptions{CRNSamples: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.work < orbitParallelWork || len(o.probs) < 2 {
+			t.Fatalf("%s: work %g with %d problems does not run in parallel", name, o.work, len(o.probs))
+		}
+		rng := theory.NewRand(5, 0)
+		x := make([]float64, o.Dim())
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		var want []float64
+		for _, procs := range []int{1, 2, 3} {
+			runtime.GOMAXPROCS(procs)
+			g := make([]float64, o.Dim())
+			l, se := o.LossGrad(x, g)
+			got := append([]float64{l, se}, g...)
+			if want == nil {
+				want = got
+				continue
+			}
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("%s GOMAXPROCS=%d: output %d (0 loss, 1 stderr, then gradient) is %v, %v at 1", name, procs, i, got[i], want[i])
+				}
+			}
 		}
 	}
 }

@@ -49,9 +49,9 @@ type orbSampleScratch struct {
 }
 
 // evalSamples evaluates the leading CRN sample blocks of the problem at x,
-// adding into the accumulators and sampleLoss as eval's block loop would,
+// adding into the accumulators and sampLoss as compute's block loop would,
 // and returns how many blocks it took.
-func (pr *orbProblem) evalSamples(x []float64, grad bool, sampleLoss []float64) int {
+func (pr *orbProblem) evalSamples(x []float64, grad bool) int {
 	ss := &pr.ss
 	if ss.areas == nil {
 		pr.newSampleScratch()
@@ -77,7 +77,7 @@ func (pr *orbProblem) evalSamples(x []float64, grad bool, sampleLoss []float64) 
 			bl += pr.cweight[cv] * pr.sampleTerm(x, b, cv, e, za, grad)
 		}
 		pr.accLoss += b.w * bl
-		sampleLoss[b.sample] += pr.wLoss * bl
+		pr.sampLoss[b.sample] = pr.wLoss * bl
 	}
 	if grad {
 		pr.sampleAssemble()

@@ -62,6 +62,7 @@ type orbProblem struct {
 	zc, T, gA, accA  []float64 // per class
 	accB             []float64 // per group
 	accSelf, accLoss float64
+	sampLoss         []float64 // CRN: each sample's loss, × wLoss (compute)
 	wself            float64
 	eB, eA           []float64 // factored weights: per group, per class
 	u                []float64 // per group: attention per key, w/Z, of the current term

@@ -57,6 +57,7 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		pr.exact = true
 		pr.setConstants()
 		pr.sampleCRN(s, rng, o.nSamples)
+		pr.sampLoss = make([]float64, o.nSamples)
 		pr.addControl(s, opt.QuadNodes, o.nSamples)
 		pr.fast = pr.crnFast()
 	}
