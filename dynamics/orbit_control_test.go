@@ -151,7 +151,9 @@ func compareControl(t *testing.T, o *Orbit, name string, sigma float64) {
 // TestOrbitCRNKernel compares the CRN samples' factored kernel
 // (evalSamples, §4.2) with term on every CRN preset and on default and
 // vit14 with keys "all" and fixed masks (512 samples: default's have the
-// control pairs, vit14's not), at random states of three scales: loss and
+// control pairs, vit14's not), at random states of scales 0.3 to 300 (the
+// largest take term's underflow fallback; at 30 a masked-key sum formed as
+// S·ΣY − Σ n·Y erred by 8·10⁻¹⁰ of the gradient, caught here): loss and
 // gradient to 10⁻¹³ relative (loss; gradient relative to its largest
 // entry), the standard error to 10⁻¹² relative. The reason: the same
 // expression, rounded differently — per term a few ulps, summed over 2n
@@ -186,7 +188,7 @@ func TestOrbitCRNKernel(t *testing.T) {
 		if o.Mode() != OrbitCRN {
 			t.Fatalf("%s: mode %s, want crn", v.preset, o.Mode())
 		}
-		for _, sigma := range []float64{0.3, 1, 3} {
+		for _, sigma := range []float64{0.3, 1, 3, 30, 300} {
 			rng := theory.NewRand(uint64(vi), 1)
 			x := make([]float64, o.Dim())
 			for i := range x {

@@ -35,7 +35,7 @@ func (pr *orbProblem) crnFast() bool {
 type orbSampleScratch struct {
 	ex          []float64 // per sample: e_C of each class, then e^{−m_A}
 	nb, X       []float64 // per class: Σ n_g eB_g; X_C
-	accN, accNy []float64 // per group: Σ n_g X_C; Σ n_g Y
+	accN, accNy []float64 // per group: Σ n_g X_C; Σ (S_g − n_g) Y
 	accY        float64   // Σ Y
 	// The control pairs' mean vector n̄ (nil without): its class sums and
 	// masked mass, the same for every sample, and Σ X_C, Σ Y over its terms.
@@ -122,27 +122,29 @@ func (pr *orbProblem) sampleTerm(x []float64, b orbBlock, cv int, e []float64, z
 		accN[g] += ng * X[cls[g]]
 	}
 	if pr.keysAll {
-		accNy := ss.accNy[:G]
+		accNy, gS := ss.accNy[:G], pr.gS[:G]
 		for g, ng := range n {
-			accNy[g] += ng * y
+			accNy[g] += (gS[g] - ng) * y
 		}
 	}
 	return l
 }
 
 // sampleAssemble adds the B gradients from the per-group sums:
-// ∂_{B_g} += eB_g/S_g·[Σ n_g X_C − (S_g Σ Y − Σ n_g Y)].
+// ∂_{B_g} += eB_g/S_g·[Σ n_g X_C − Σ (S_g − n_g) Y] (the masked keys' sum
+// accumulated as such: S_g·ΣY − Σ n_g Y would cancel when most keys are
+// unmasked).
 func (pr *orbProblem) sampleAssemble() {
 	ss := &pr.ss
 	for g := range pr.groups {
 		d := ss.accN[g]
-		ny := ss.accNy[g]
+		my := ss.accNy[g]
 		if ss.mean != nil {
 			d += ss.mean[g] * ss.accXm[pr.gcls[g]]
-			ny += ss.mean[g] * ss.accYm
+			my += (pr.gS[g] - ss.mean[g]) * ss.accYm
 		}
 		if pr.keysAll {
-			d -= pr.gS[g]*(ss.accY+ss.accYm) - ny
+			d -= my
 		}
 		pr.accB[g] += pr.eB[g] * pr.invS[g] * d
 	}
