@@ -583,7 +583,7 @@ func smallSample(id string, sh *Sharp) string {
 // of the last record; Band names the worst record.
 func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm *PopMeasure) (v, se float64)) SharpResult {
 	R := len(ev.Measures)
-	z := bonferroniZ(sharpAlpha, R)
+	z := bonferroniZ(sharpAlpha, max(R, ev.BandRecords))
 	worst, worstStep, inside, compared, skipped := 0.0, 0, true, 0, 0
 	r := *noSharp("")
 	for i := range R {
