@@ -65,6 +65,8 @@ type runConfig struct {
 	maxMemory   float64 // bytes
 	// maxMemoryFrom says where maxMemory comes from, for the refusal.
 	maxMemoryFrom string
+	// dryRun prints the estimate and stops (--dry-run).
+	dryRun bool
 	maxHours      float64
 	set           map[string]bool // the flags given on the command line
 	obs           observablesFlags
@@ -87,7 +89,8 @@ func engineNames() string {
 }
 
 func (c *runConfig) register(fs *flag.FlagSet) {
-	fs.StringVar((*string)(&c.engine), "engine", "full", "the engine: "+engineNames()+" (SPEC §3 levels 0–3)")
+	fs.StringVar((*string)(&c.engine), "engine", "exact", "the engine: "+engineNames()+" (SPEC §3 levels 0–5; exact is the full model's iteration written on (A, B), to rounding, and far cheaper: --engine full runs the d×d model itself)")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "print the run's estimated time, memory and output size, and exit without running")
 	fs.StringVar(&c.on, "on", "", "flow: the expectation it flows on, samples (the --samples set) or population")
 	fs.IntVar(&c.steps, "steps", 200, "number of gradient steps T (flow: integrate to τ = η·T)")
 	fs.IntVar(&c.recordEvery, "record-every", 10, "record every K steps (step 0 and the last step are always recorded)")
@@ -222,12 +225,7 @@ func (c *runConfig) checkOutputSize() error {
 	if c.out == "" {
 		return c.checkDumpSize()
 	}
-	perNumber := 24.0
-	if c.format == "npz" {
-		perNumber = 8
-	}
-	records := float64(c.steps/c.recordEvery + 2)
-	bytes := records * (perNumber*float64(c.setting.Shape().Len()) + 128)
+	records, bytes := c.outputBytes()
 	if free, where := atomicfile.FreeSpace(c.out); bytes > free {
 		return badInput("--out: the trajectory would take about %.3g GB (%.0f records of %d numbers); %s has %.3g GB free: raise --record-every or lower --steps",
 			bytes/1e9, records, c.setting.Shape().Len(), where, free/1e9)
@@ -240,6 +238,51 @@ func (c *runConfig) checkOutputSize() error {
 		}
 	}
 	return c.checkDumpSize()
+}
+
+// outputBytes bounds the trajectory file's size: its records, each of the
+// state's numbers at most 24 bytes in JSON, 8 in npz, and 128 of framing.
+func (c *runConfig) outputBytes() (records, bytes float64) {
+	if c.out == "" {
+		return 0, 0
+	}
+	perNumber := 24.0
+	if c.format == "npz" {
+		perNumber = 8
+	}
+	records = float64(c.steps/c.recordEvery + 2)
+	return records, records * (perNumber*float64(c.setting.Shape().Len()) + 128)
+}
+
+// announce says what the run will cost before it starts: on stdout for
+// --dry-run (which then stops), on stderr when the run is estimated over
+// 10 s or its output over 1 GB, so that a long run is never a surprise.
+func (c *runConfig) announce(stdout, stderr io.Writer) (stop bool, err error) {
+	cost, err := judge.EstimateCost(c.engine, &c.setting, c.opts, c.samples, c.steps)
+	if err != nil {
+		return false, usageError{err}
+	}
+	_, out := c.outputBytes()
+	line := fmt.Sprintf("estimate for the %s engine, %d steps: about %s, %.3g GB of memory, %.3g GB of output", c.engine, c.steps, durationText(cost.Seconds), cost.Bytes/1e9, out/1e9)
+	switch {
+	case c.dryRun:
+		_, err := fmt.Fprintln(stdout, line)
+		return true, err
+	case cost.Seconds > 10 || out > 1e9:
+		fmt.Fprintf(stderr, "mimverify run: %s\n", line)
+	}
+	return false, nil
+}
+
+// durationText prints an estimated duration in its natural unit.
+func durationText(sec float64) string {
+	switch {
+	case sec < 120:
+		return fmt.Sprintf("%.2g s", sec)
+	case sec < 7200:
+		return fmt.Sprintf("%.2g min", sec/60)
+	}
+	return fmt.Sprintf("%.3g h", sec/3600)
 }
 
 // checkDumpSize refuses a --dump-samples file larger than the free space
@@ -322,6 +365,17 @@ func (c *runConfig) sampleSet() ([]theory.Sample, error) {
 func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	prog, err := newProgress(stderr, c.progress, "mimverify run --engine "+string(c.engine))
 	if err != nil {
+		return err
+	}
+	// Refusals first, then the estimate (a dry run says what would run),
+	// then the samples.
+	if err := c.checkCost(); err != nil {
+		return err
+	}
+	if err := c.checkOutputSize(); err != nil {
+		return err
+	}
+	if stop, err := c.announce(stdout, stderr); stop || err != nil {
 		return err
 	}
 	samples, err := c.checkedSamples()
