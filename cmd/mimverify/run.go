@@ -66,10 +66,10 @@ type runConfig struct {
 	// maxMemoryFrom says where maxMemory comes from, for the refusal.
 	maxMemoryFrom string
 	// dryRun prints the estimate and stops (--dry-run).
-	dryRun bool
-	maxHours      float64
-	set           map[string]bool // the flags given on the command line
-	obs           observablesFlags
+	dryRun   bool
+	maxHours float64
+	set      map[string]bool // the flags given on the command line
+	obs      observablesFlags
 }
 
 // engineFlags are the run flags that configure one engine or another; the
