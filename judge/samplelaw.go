@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
 
 	"mimverify/theory"
@@ -36,6 +37,7 @@ func sampleLawCheck(s *theory.Setting, samples []theory.Sample) AgreementCheck {
 	var stats []lawStat
 	stats = append(stats, clusterStats(s, samples)...)
 	stats = append(stats, maskStats(s, samples)...)
+	stats = append(stats, maskPairStat(s, samples)...)
 	stats = append(stats, zStats(s, samples)...)
 	worst := lawStat{name: "none", z: 0}
 	for _, st := range stats {
@@ -110,6 +112,59 @@ func maskStats(s *theory.Setting, samples []theory.Sample) []lawStat {
 		out = append(out, lawStat{fmt.Sprintf("images masking position %d", p), binomialZ(k, n, rate)})
 	}
 	return out
+}
+
+// maxPairPositions bounds the positions maskPairStat correlates (its cost
+// is n·P²/2): the first maxPairPositions of a larger setting.
+const maxPairPositions = 512
+
+// maskPairStat tests that Bernoulli masks are independent across positions
+// — the joint law, which the per-position counts cannot see (a mask shared
+// by positions p and p + 64 keeps every marginal). One omnibus statistic,
+// so that it costs the other statistics no power: with r_pq the sample
+// correlation of the mask indicators of positions p < q over the n images,
+// T = Σ n·r_pq² is, under independence, a sum of m = P(P−1)/2 terms each
+// close to χ²₁ (E[n·r²] = n/(n−1)) and uncorrelated with one another, so
+// z = (T − m·n/(n−1))/√(2m) is close to standard normal. A position never
+// or always masked in the sample has no correlation and is left out.
+// Fixed-count masks are dependent by construction and are not tested.
+func maskPairStat(s *theory.Setting, samples []theory.Sample) []lawStat {
+	n := len(samples)
+	if s.Mask != theory.MaskBernoulli || n < 3 {
+		return nil
+	}
+	P := min(s.P, maxPairPositions)
+	// Centred, scaled indicators: x_ip = (m_ip − mean_p)/sd_p.
+	var cols [][]float64
+	for p := range P {
+		col := make([]float64, n)
+		for i, smp := range samples {
+			if smp.Mask[p] {
+				col[i] = 1
+			}
+		}
+		mean, sd := stat.MeanStdDev(col, nil)
+		if sd == 0 {
+			continue
+		}
+		for i := range col {
+			col[i] = (col[i] - mean) / sd
+		}
+		cols = append(cols, col)
+	}
+	m := len(cols) * (len(cols) - 1) / 2
+	if m == 0 {
+		return nil
+	}
+	T := 0.0
+	for a := range cols {
+		for b := a + 1; b < len(cols); b++ {
+			r := floats.Dot(cols[a], cols[b]) / float64(n-1)
+			T += float64(n) * r * r
+		}
+	}
+	mean := float64(m) * float64(n) / float64(n-1)
+	return []lawStat{{fmt.Sprintf("pairwise dependence of the masks over %d positions (Σ n·r²)", len(cols)), (T - mean) / math.Sqrt(2*float64(m))}}
 }
 
 // zStats tests the z values: their range and, per law, their mean and

@@ -95,6 +95,13 @@ func TestSampleLawCatches(t *testing.T) {
 		{"shared z differing between areas", shared, func(smp []theory.Sample) {
 			smp[0].Z[1] = (smp[0].Z[0] + shared.Z.L) / 2
 		}},
+		// Every marginal kept, the joint law changed: positions p and
+		// p + 32 share their mask (issue 19's γ = ½ "fast path").
+		{"positions p and p + 32 masked together", def, func(smp []theory.Sample) {
+			for i := range smp {
+				copy(smp[i].Mask[32:], smp[i].Mask[:32])
+			}
+		}},
 	} {
 		smp := c.s.Samples(1, 256)
 		c.edit(smp)
