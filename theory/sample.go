@@ -19,6 +19,9 @@ const (
 	StreamInit                      // a Gaussian initialisation of Q
 	StreamSGD                       // fresh samples of SGD
 	StreamCRN                       // common random numbers of population estimates
+	StreamNoise                     // the patch noise of one sample (departures.noise)
+	StreamBatch                     // minibatch indices (departures.batch)
+	StreamHeads                     // the initial Q of heads 2..h (departures.heads)
 )
 
 // NewRand returns the deterministic generator for one stream of a seed.
@@ -33,6 +36,22 @@ type Sample struct {
 	Cluster int       `json:"cluster"`
 	Z       []float64 `json:"z"`
 	Mask    []bool    `json:"mask"`
+	// Areas, when not nil, is this image's own partition (area label per
+	// position; departures.random_partitions), replacing its cluster's.
+	Areas []int `json:"areas,omitempty"`
+	// NoiseSeed seeds the patch noise of this image (departures.noise):
+	// the noise is drawn from NewRand(NoiseSeed, StreamNoise), so that a
+	// sample set holds its noise without storing P·d numbers.
+	NoiseSeed uint64 `json:"noise_seed,omitempty"`
+}
+
+// AreasOf returns the partition of a sample of s: its own, or its
+// cluster's.
+func (s *Setting) AreasOf(smp *Sample) []int {
+	if smp.Areas != nil {
+		return smp.Areas
+	}
+	return s.Clusters[smp.Cluster].Areas
 }
 
 // Sampler draws samples from a setting's distribution with a seeded generator.
@@ -126,6 +145,7 @@ func (sp *Sampler) Draw() Sample {
 			smp.Mask[p] = false
 		}
 	}
+	sp.drawDepartures(&smp) // draws nothing without departures
 	return smp
 }
 
@@ -159,5 +179,5 @@ func (s *Setting) CheckSample(smp Sample) error {
 	if len(smp.Mask) != s.P {
 		return &FieldError{Field: "mask", Value: "(length " + itoa(len(smp.Mask)) + ")", Allowed: "one flag per position (P = " + itoa(s.P) + ")"}
 	}
-	return nil
+	return s.checkSampleAreas(smp, n)
 }
