@@ -3,6 +3,7 @@ package theory
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -224,16 +225,20 @@ func (s *Setting) InAssumption() Setting {
 // everything else, so that without departures the stream is unchanged.
 func (sp *Sampler) drawDepartures(smp *Sample) {
 	d := sp.s.Departures
+	rng := sp.rng
+	if sp.aux != nil {
+		rng = sp.aux
+	}
 	if d.RandomPartitions {
 		labels := sp.s.Clusters[smp.Cluster].Areas
 		smp.Areas = make([]int, len(labels))
-		perm := sp.rng.Perm(len(labels))
+		perm := rng.Perm(len(labels))
 		for p, q := range perm {
 			smp.Areas[p] = labels[q]
 		}
 	}
 	if d.Noise != 0 {
-		smp.NoiseSeed = sp.rng.Uint64()
+		smp.NoiseSeed = rng.Uint64()
 	}
 }
 
@@ -262,4 +267,12 @@ func (s *Setting) checkSampleAreas(smp Sample, n int) error {
 		}
 	}
 	return nil
+}
+
+// WithAux makes the sampler draw the departures (a sample's own partition
+// and noise seed) from aux instead of its main stream, so that its images and
+// masks are those of the in-assumption setting. It returns sp.
+func (sp *Sampler) WithAux(aux *rand.Rand) *Sampler {
+	sp.aux = aux
+	return sp
 }

@@ -22,6 +22,7 @@ const (
 	StreamNoise                     // the patch noise of one sample (departures.noise)
 	StreamBatch                     // minibatch indices (departures.batch)
 	StreamHeads                     // the initial Q of heads 2..h (departures.heads)
+	StreamSampleDepartures          // the fixed sample set's partitions and noise seeds
 )
 
 // NewRand returns the deterministic generator for one stream of a seed.
@@ -59,6 +60,9 @@ type Sampler struct {
 	s    *Setting
 	rng  *rand.Rand
 	perm []int
+	// aux, when not nil, draws the departures (partition, noise seed) so
+	// that a departed sample set is the in-assumption one plus them.
+	aux *rand.Rand
 }
 
 // NewSampler returns a sampler of s driven by rng. The setting must be valid.
@@ -152,7 +156,7 @@ func (sp *Sampler) Draw() Sample {
 // Samples returns the fixed sample set of size n for a seed: the set that
 // every engine using samples (full GD, the exact recursion) trains on.
 func (s *Setting) Samples(seed uint64, n int) []Sample {
-	sp := s.NewSampler(NewRand(seed, streamSamples))
+	sp := s.NewSampler(NewRand(seed, streamSamples)).WithAux(NewRand(seed, StreamSampleDepartures))
 	out := make([]Sample, n)
 	for i := range out {
 		out[i] = sp.Draw()
