@@ -358,3 +358,73 @@ func (m *Model) genBackward(wk *genWorker, eqs [][]float64, wv []float64, part *
 		}
 	}
 }
+
+// Attention returns the model's own attention on one sample (SPEC §5): for
+// every masked query p, pi[p] is its attention over the positions (the
+// heads' softmaxes averaged, as the model combines them; 0 on positions
+// that are not keys) and loss[p] its unscaled loss ½‖ŷ_p − x_p‖², ŷ_p
+// through the value map and the noisy contents, x_p the clean patch;
+// pi[p] is nil for unmasked p. It allocates; it is meant for measurement,
+// not training.
+func (m *Model) Attention(pr Params, smp *theory.Sample) (pi [][]float64, loss []float64) {
+	e, s := m.emb, m.s
+	d, P, h := e.D, s.P, len(pr.Q)
+	wk := newGenWorker(P, d, h)
+	nm, _, nk := m.gather(wk, smp)
+	pi, loss = make([][]float64, P), make([]float64, P)
+	ybar := make([]float64, nm*d)
+	for _, p := range wk.masked {
+		pi[p] = make([]float64, P)
+	}
+	for hi, q := range pr.Q {
+		if nk == 0 {
+			break
+		}
+		eq := make([]float64, P*d)
+		r := q.RawMatrix()
+		gemm(blas.NoTrans, blas.NoTrans, P, d, d, 1, e.rows, d, r.Data, r.Stride, 0, eq, d)
+		for i, p := range wk.masked {
+			copy(wk.eqm[i*d:(i+1)*d], eq[p*d:(p+1)*d])
+		}
+		sc := wk.pi[hi][:nm*nk]
+		gemm(blas.NoTrans, blas.Trans, nm, nk, d, 1, wk.eqm, d, wk.hk, d, 0, sc, nk)
+		softmaxRows(sc, nm, nk)
+		for i, p := range wk.masked {
+			for j, key := range wk.keys {
+				pi[p][key] += sc[i*nk+j] / float64(h)
+			}
+		}
+	}
+	for i, p := range wk.masked {
+		y := ybar[i*d : (i+1)*d]
+		for key, w := range pi[p] {
+			if w != 0 {
+				j := indexOf(wk.keys, key)
+				for c, x := range wk.xt[j*d : (j+1)*d] {
+					y[c] += w * x
+				}
+			}
+		}
+		if pr.W != nil {
+			var yv mat.VecDense
+			yv.MulVec(pr.W, mat.NewVecDense(d, y))
+			y = yv.RawVector().Data
+		}
+		sq := 0.0
+		for c, x := range y {
+			r := x - wk.x[i*d+c]
+			sq += r * r
+		}
+		loss[p] = sq / 2
+	}
+	return pi, loss
+}
+
+func indexOf(xs []int, x int) int {
+	for i, y := range xs {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}

@@ -285,3 +285,41 @@ func TestDeparturesConvergeAtRateOne(t *testing.T) {
 		}
 	}
 }
+
+// The attention the judge measures (Model.Attention) is the model's: its
+// per-query losses add up to the training loss, under every departure
+// that changes the forward pass; each query's attention sums to 1.
+func TestAttentionIsTheModels(t *testing.T) {
+	s := smallDeparted(t, theory.Departures{Noise: 0.2, Heads: 2, TrainValue: true, RandomPartitions: true, FeatureOverlap: 0.3})
+	s.Keys = theory.KeysAll
+	e := NewEmbedding(&s, 3)
+	m, _ := NewModel(&s, e)
+	smp := s.Samples(3, 11)
+	w := randomQ(e.D, 0.3, 8)
+	for i := range e.D {
+		w.Set(i, i, w.At(i, i)+1)
+	}
+	pr := Params{Q: []*mat.Dense{randomQ(e.D, 0.6, 5), randomQ(e.D, 0.6, 6)}, W: w}
+	want := m.LossGradParams(pr, smp, nil, nil)
+	sum := 0.0
+	for i := range smp {
+		pi, loss := m.Attention(pr, &smp[i])
+		for p, row := range pi {
+			if row == nil {
+				continue
+			}
+			sum += loss[p]
+			tot := 0.0
+			for _, x := range row {
+				tot += x
+			}
+			if math.Abs(tot-1) > 1e-14 {
+				t.Errorf("sample %d query %d: attention sums to %.17g", i, p, tot)
+			}
+		}
+	}
+	got := sum * s.LossScale() / float64(len(smp))
+	if math.Abs(got-want) > 1e-12*want {
+		t.Errorf("per-query losses add to %.17g, the model's loss is %.17g", got, want)
+	}
+}

@@ -35,6 +35,11 @@ type Full struct {
 	// the embedding; it must not modify Q. The judge uses it to measure
 	// Q's components outside the span of SPEC §2 (Embedding.OutOfSpan).
 	Observe func(step int, q *mat.Dense, e *Embedding)
+	// ObserveParams, if not nil, is called at each record of a run under
+	// departures, before the record is passed to the engine.Observer, with
+	// the step, every trained parameter and the model (which measures the
+	// model's own attention: Model.Attention); it must not modify them.
+	ObserveParams func(step int, pr Params, m *Model)
 }
 
 // ID returns engine.Full.

@@ -210,6 +210,9 @@ func (f *Full) runDeparted(p engine.Problem, sch engine.Schedule, obs engine.Obs
 		last := t == sch.Steps
 		loss := r.lossGrad(last)
 		if rec.Wants(t) {
+			if f.ObserveParams != nil {
+				f.ObserveParams(t, r.pr, r.m)
+			}
 			if err := rec.Add(t, loss, 0, r.e.Project(r.pr.Q[0])); err != nil {
 				return rec.Trajectory(), err
 			}
