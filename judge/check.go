@@ -158,6 +158,9 @@ type run struct {
 	ev       *Evidence
 	engines  []engine.ID
 	seconds  engineClock
+	// ref is the evidence of the nearest in-assumption setting when the
+	// setting departs from the assumptions (gatherDeparted), else nil.
+	ref *Evidence
 }
 
 // engineClock sums the wall time of each engine's runs; the stages run
@@ -205,8 +208,12 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		opt.Eval = len(opt.Held)
 	}
 	opt.defaults()
-	if opt.Require == nil {
+	if opt.Require == nil && !s.Departs() {
 		opt.Require = requiredAmong(s.Require, opt.Claims)
+	} else if opt.Require == nil {
+		// No claim can be asserted on a setting that departs from the
+		// assumptions (SPEC §5): its own list (a preset's) is not required.
+		opt.Require = []string{}
 	}
 	if err := opt.validate(); err != nil {
 		return nil, err
@@ -220,16 +227,24 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		}
 	}
 	r := newRun(&s, opt)
-	if err := r.gather(); err != nil {
+	departed := s.Departs() // SPEC §5: judge/departures.go
+	gather, evaluate := r.gather, func(c *theory.Claim) ClaimResult { return Evaluate(c, r.ev) }
+	if departed {
+		if opt.Main == engine.Orbit {
+			return nil, fmt.Errorf("%w: main engine orbit: %s; a check of such a setting runs the full model", ErrOptions, s.BrokenSummary())
+		}
+		gather, evaluate = r.gatherDeparted, r.evaluateDeparted
+	}
+	if err := gather(); err != nil {
 		return nil, err
 	}
 	rep := &Report{Format: ReportFormat, Setting: s, Source: theory.Source(&s), Summary: map[string]int{}}
 	for i := range r.claims {
-		res := Evaluate(&r.claims[i], r.ev)
+		res := evaluate(&r.claims[i])
 		res.Required = slices.Contains(opt.Require, res.ID)
 		rep.add(res)
 	}
-	if opt.WithFull {
+	if opt.WithFull && !departed {
 		if err := r.judgeFull(rep); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,65 @@
+package judge
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"mimverify/theory"
+)
+
+// A check of a setting that departs from the assumptions measures C2–C7 on
+// the full model with the model's own attention, asserts none of them, and
+// does not measure C1 and C8. With a departure too small to matter
+// (feature overlap 1e-9: features move by O(1e-9), docs/ASSUMPTIONS.md)
+// the measured values are the in-assumption check's: the model's own
+// attention measured through empirical.Model.Attention agrees with the
+// judge's SPEC §2 instrument on the exact recursion's trajectory (the
+// two engines agree to 1e-13, the overlap moves values by ~1e-9; 1e-6
+// relative leaves room for the claims' ratios and fits).
+func TestCheckDeparted(t *testing.T) {
+	s, err := theory.Grid(3, theory.Blocks(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ExtraDim = 2
+	s.Eta = 2
+	opt := Options{Samples: 24, Eval: 12, MaxSteps: 300, NoSharp: true, Seed: 3}
+	in, err := Check(s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.Clone()
+	d.Departures.FeatureOverlap = 1e-9
+	out, err := Check(d, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]ClaimResult{}
+	for _, r := range in.Results {
+		byID[r.ID] = r
+	}
+	for _, r := range out.Results {
+		if r.Verdict != NotAsserted {
+			t.Errorf("%s: verdict %q under departures, want not asserted", r.ID, r.Verdict)
+		}
+		if !strings.Contains(r.Detail, "feature overlap 1e-09: the (A, B) reduction needs orthonormal features") {
+			t.Errorf("%s: detail %q does not name the broken assumption", r.ID, r.Detail)
+		}
+		want := byID[r.ID]
+		switch r.ID {
+		case "C1", "C8":
+			if r.Empirical != "" || !math.IsNaN(float64(r.Measured)) {
+				t.Errorf("%s measured under departures: %v, %s", r.ID, r.Measured, r.Empirical)
+			}
+		case "C2", "C3", "C4", "C5", "C7":
+			m, w := float64(r.Measured), float64(want.Measured)
+			if math.Abs(m-w) > 1e-6*math.Abs(w) {
+				t.Errorf("%s: measured %.10g on the full model, %.10g in-assumption", r.ID, m, w)
+			}
+			if want.Verdict != NotAsserted && r.Empirical != want.Verdict {
+				t.Errorf("%s: empirically %q, in-assumption verdict %q", r.ID, r.Empirical, want.Verdict)
+			}
+		}
+	}
+}
