@@ -14,15 +14,15 @@ type Stream uint64
 
 // The random streams of a run.
 const (
-	streamSamples Stream = iota + 1 // the fixed sample set of GD
-	StreamBasis                     // the orthonormal embedding basis
-	StreamInit                      // a Gaussian initialisation of Q
-	StreamSGD                       // fresh samples of SGD
-	StreamCRN                       // common random numbers of population estimates
-	StreamNoise                     // the patch noise of one sample (departures.noise)
-	StreamBatch                     // minibatch indices (departures.batch)
-	StreamHeads                     // the initial Q of heads 2..h (departures.heads)
-	StreamSampleDepartures          // the fixed sample set's partitions and noise seeds
+	streamSamples          Stream = iota + 1 // the fixed sample set of GD
+	StreamBasis                              // the orthonormal embedding basis
+	StreamInit                               // a Gaussian initialisation of Q
+	StreamSGD                                // fresh samples of SGD
+	StreamCRN                                // common random numbers of population estimates
+	StreamNoise                              // the patch noise of one sample (departures.noise)
+	StreamBatch                              // minibatch indices (departures.batch)
+	StreamHeads                              // the initial Q of heads 2..h (departures.heads)
+	StreamSampleDepartures                   // the fixed sample set's partitions and noise seeds
 )
 
 // NewRand returns the deterministic generator for one stream of a seed.
