@@ -229,10 +229,7 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	r := newRun(&s, opt)
 	departed := s.Departs() // SPEC §5: judge/departures.go
 	gather, evaluate := r.gather, func(c *theory.Claim) ClaimResult { return Evaluate(c, r.ev) }
-	if departed {
-		if opt.Main == engine.Orbit {
-			return nil, fmt.Errorf("%w: main engine orbit: %s; a check of such a setting runs the full model", ErrOptions, s.BrokenSummary())
-		}
+	if departed { // whatever Main says: only the full model can run it
 		gather, evaluate = r.gatherDeparted, r.evaluateDeparted
 	}
 	if err := gather(); err != nil {

@@ -50,6 +50,9 @@ func EstimateCost(id engine.ID, s *theory.Setting, o EngineOptions, n, steps int
 		// Per sample, scores, softmax backward and the gradient rows are
 		// each about P·P·d multiply-adds over the masked queries.
 		flops := float64(n)*6*P*P*d + 2*d*d
+		if s.Departs() { // judge/departures.go
+			return departedFullCost(s, n, steps, cores, bytes), nil
+		}
 		return Cost{bytes, float64(steps+1) * flops / (flopsPerSecond * cores)}, nil
 	case engine.Exact:
 		return sampleCost(state, P, float64(n), pairs, float64(steps), cores), nil

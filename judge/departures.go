@@ -234,3 +234,35 @@ func (r *run) evaluateDeparted(c *theory.Claim) ClaimResult {
 	}
 	return res
 }
+
+// departedFullCost is EstimateCost's full-model estimate under departures
+// (bytes: the in-assumption estimate): per step a minibatch of
+// departures.batch samples instead of n; per sample and head the scores,
+// the softmax backward and the gradient rows (≈ 6·P²·d); on the general
+// path the patch noise (P·d normals, ≈ 20 flops each) and, with a value
+// map, its products (≈ 4·(P/2)·d² at γ = ½); per parameter matrix d×d for
+// it and its gradient, twice more for Adam's moments, and per worker a
+// partial gradient of every head and of W.
+func departedFullCost(s *theory.Setting, n, steps int, cores, bytes float64) Cost {
+	dep := s.Departures
+	P, d, h := float64(s.P), float64(s.Dim()), float64(dep.NumHeads())
+	if dep.Batch > 0 {
+		n = dep.Batch
+	}
+	per := 6 * P * P * d * h
+	if dep.Noise != 0 || h > 1 || dep.TrainValue {
+		per += 20 * P * d
+	}
+	params := h
+	if dep.TrainValue {
+		per += 4 * (P / 2) * d * d
+		params++
+	}
+	perParam := 2.0
+	if dep.Adam() {
+		perParam += 2
+	}
+	bytes += 8*d*d*params*perParam + cores*8*(h*P*d+d*d)*2
+	flops := float64(n)*per + 4*d*d*params
+	return Cost{bytes, float64(steps+1) * flops / (flopsPerSecond * cores)}
+}
