@@ -187,7 +187,7 @@ func (s *Setting) Broken() []string {
 		add("position–feature overlap %g: the (A, B) reduction needs features orthogonal to the position embeddings, SPEC §2", d.PositionOverlap)
 	}
 	if d.RandomPartitions {
-		add("random partitions per image: the reduction needs the fixed partition of each cluster, SPEC §1–2")
+		add("random partitions per image: the reduced engines, their population expectation and the rates index areas by each cluster's fixed partition, SPEC §1 and §3")
 	}
 	if d.Batch != 0 {
 		add("minibatch size %d: the reduced engines train on the full sample set or the population, SPEC §3", d.Batch)
@@ -199,10 +199,10 @@ func (s *Setting) Broken() []string {
 		add("weight decay %g: the reduced engines and the rates are for unregularised gradient descent, SPEC §1", d.WeightDecay)
 	}
 	if d.TrainValue {
-		add("a trainable value map: the (A, B) reduction needs the fixed read-out ŷ_p = Σ_q π_{p,q} x̃_q, SPEC §1–2")
+		add("a trainable value map: the (A, B) reduction is for the fixed read-out ŷ_p = Σ_q π_{p,q} x̃_q (W moves with Q), SPEC §1–2")
 	}
 	if d.NumHeads() > 1 {
-		add("%d heads: the (A, B) reduction is for one head, SPEC §1–2", d.NumHeads())
+		add("%d heads: the (A, B) reduction and the reduced engines are for one head, SPEC §1–2", d.NumHeads())
 	}
 	return out
 }
