@@ -139,6 +139,31 @@ func (m *Model) LossGradParams(pr Params, samples []theory.Sample, gq []*mat.Den
 	wantGrad := gq != nil
 	n := len(samples)
 	c := m.scale / float64(max(n, 1))
+	total := m.genChunks(samples, eqs, wv, wantGrad, c)
+	if wantGrad {
+		for i := range gq {
+			if gq[i].IsEmpty() {
+				gq[i].ReuseAs(d, d)
+			}
+			g := gq[i].RawMatrix()
+			gemm(blas.Trans, blas.NoTrans, d, d, P, 1, e.rows, d, total.wq[i], d, 0, g.Data, g.Stride)
+		}
+		if gw != nil && wv != nil {
+			if gw.IsEmpty() {
+				gw.ReuseAs(d, d)
+			}
+			gw.Copy(mat.NewDense(d, d, total.gw))
+		}
+	}
+	return total.loss * m.scale / float64(max(n, 1))
+}
+
+// genChunks evaluates the samples in chunks of ChunkSize on up to
+// GOMAXPROCS workers, each chunk into its own partial, and adds the
+// partials in chunk order (so the total does not depend on the workers).
+func (m *Model) genChunks(samples []theory.Sample, eqs [][]float64, wv []float64, wantGrad bool, c float64) *genPart {
+	d, P, h := m.emb.D, m.s.P, len(eqs)
+	n := len(samples)
 	nChunks := (n + ChunkSize - 1) / ChunkSize
 	procs := runtime.GOMAXPROCS(0)
 	newPart := func() *genPart {
@@ -155,12 +180,9 @@ func (m *Model) LossGradParams(pr Params, samples []theory.Sample, gq []*mat.Den
 	}
 	total := newPart()
 	parts := make([]*genPart, min(nChunks, procs))
-	for i := range parts {
-		parts[i] = newPart()
-	}
 	workers := make([]*genWorker, len(parts))
-	for i := range workers {
-		workers[i] = newGenWorker(P, d, h)
+	for i := range parts {
+		parts[i], workers[i] = newPart(), newGenWorker(P, d, h)
 	}
 	for r0 := 0; r0 < nChunks; r0 += len(parts) {
 		r1 := min(r0+len(parts), nChunks)
@@ -188,22 +210,7 @@ func (m *Model) LossGradParams(pr Params, samples []theory.Sample, gq []*mat.Den
 			total.add(parts[ci-r0])
 		}
 	}
-	if wantGrad {
-		for i := range gq {
-			if gq[i].IsEmpty() {
-				gq[i].ReuseAs(d, d)
-			}
-			g := gq[i].RawMatrix()
-			gemm(blas.Trans, blas.NoTrans, d, d, P, 1, e.rows, d, total.wq[i], d, 0, g.Data, g.Stride)
-		}
-		if gw != nil && wv != nil {
-			if gw.IsEmpty() {
-				gw.ReuseAs(d, d)
-			}
-			gw.Copy(mat.NewDense(d, d, total.gw))
-		}
-	}
-	return total.loss * m.scale / float64(max(n, 1))
+	return total
 }
 
 func (p *genPart) clear() {

@@ -2,6 +2,7 @@ package empirical
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -321,5 +322,31 @@ func TestAttentionIsTheModels(t *testing.T) {
 	got := sum * s.LossScale() / float64(len(smp))
 	if math.Abs(got-want) > 1e-12*want {
 		t.Errorf("per-query losses add to %.17g, the model's loss is %.17g", got, want)
+	}
+}
+
+// The general path is bit-identical at any GOMAXPROCS (chunks reduced in
+// order).
+func TestGeneralPathProcsInvariant(t *testing.T) {
+	s := smallDeparted(t, theory.Departures{Noise: 0.1, Heads: 2, TrainValue: true})
+	e := NewEmbedding(&s, 3)
+	m, _ := NewModel(&s, e)
+	smp := s.Samples(3, 100) // 7 chunks
+	id := mat.NewDense(e.D, e.D, nil)
+	for i := range e.D {
+		id.Set(i, i, 1)
+	}
+	pr := Params{Q: []*mat.Dense{randomQ(e.D, 0.6, 5), randomQ(e.D, 0.6, 6)}, W: id}
+	eval := func(procs int) ([]float64, float64) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		gq := []*mat.Dense{mat.NewDense(e.D, e.D, nil), mat.NewDense(e.D, e.D, nil)}
+		gw := mat.NewDense(e.D, e.D, nil)
+		l := m.LossGradParams(pr, smp, gq, gw)
+		return append(append(append([]float64(nil), gq[0].RawMatrix().Data...), gq[1].RawMatrix().Data...), gw.RawMatrix().Data...), l
+	}
+	g1, l1 := eval(1)
+	g4, l4 := eval(4)
+	if l1 != l4 || !cmp.Equal(g1, g4) {
+		t.Fatalf("GOMAXPROCS 1 and 4 differ: loss %.17g vs %.17g", l1, l4)
 	}
 }
