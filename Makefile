@@ -112,7 +112,7 @@ evidence-departures: build
 	$(DEP_SWEEP) --vary position_overlap=0,0.2,0.4,0.6,0.8,0.95 --out $(DEP)/position_overlap.md
 	$(DEP_SWEEP) --vary random_partitions=false,true --out $(DEP)/random_partitions.md
 	$(DEP_SWEEP) --vary batch=0,8,32,128 --vary replacement=false --out $(DEP)/batch.md
-	$(DEP_SWEEP) --vary optimizer=adam --vary eta=0.01,0.05,0.2,1 --out $(DEP)/adam.md
+	$(DEP_SWEEP) --vary optimizer=gd,adam --vary eta=0.01,0.03,0.1,0.3 --max-steps 1000 --out $(DEP)/adam.md
 	$(DEP_SWEEP) --vary weight_decay=0,0.001,0.01,0.1 --out $(DEP)/weight_decay.md
 	$(DEP_SWEEP) --vary heads=1,2,4 --vary train_value=false,true --out $(DEP)/model.md
 	./mimverify sweep --preset grid4 --claims C3,C5 --progress never \

@@ -63,3 +63,30 @@ func TestCheckDeparted(t *testing.T) {
 		}
 	}
 }
+
+// Under stochastic training C4's direction is judged by its trend: a
+// growing own FP with dips (the optimiser's noise) holds, a flat or
+// falling one does not.
+func TestTrendC4(t *testing.T) {
+	if s, se := slopeSE([]float64{0, 1, 2, 3}, []float64{1, 3, 5, 7}); math.Abs(s-2) > 1e-15 || se > 1e-15 {
+		t.Fatalf("slopeSE of y = 2x + 1: %g ± %g", s, se)
+	}
+	mk := func(own func(i int) float64) []Measure {
+		var ms []Measure
+		for i := 0; i < 40; i++ {
+			m := Measure{Step: 1 << (i / 4) * (1 + i%4)}
+			m.FP.OwnMean, m.FP.OffMean = own(i), -own(i)
+			m.Attention.FPShare = 0.7
+			ms = append(ms, m)
+		}
+		return ms
+	}
+	dips := func(i int) float64 { return float64(i)/10 + 0.05*float64(i%2) } // falls at every other record
+	if v, d := trendC4(mk(dips)); v != 0.7 {
+		t.Errorf("growing with dips: %g (%s), want the FP share 0.7", v, d)
+	}
+	flat := func(i int) float64 { return 0.05 * float64(i%2) }
+	if v, d := trendC4(mk(flat)); v != 0 {
+		t.Errorf("flat: %g (%s), want 0", v, d)
+	}
+}
