@@ -115,6 +115,7 @@ evidence-departures: build
 	$(DEP_SWEEP) --vary optimizer=gd,adam --vary eta=0.01,0.03,0.1,0.3 --max-steps 1000 --out $(DEP)/adam.md
 	$(DEP_SWEEP) --vary weight_decay=0,0.001,0.01,0.1 --out $(DEP)/weight_decay.md
 	$(DEP_SWEEP) --vary heads=1,2,4 --vary train_value=false,true --out $(DEP)/model.md
+	$(DEP_SWEEP) --vary train_value=false,true --vary eta=0.5,1,2 --out $(DEP)/value-eta.md
 	./mimverify sweep --preset grid4 --claims C3,C5 --progress never \
 		--vary noise=0,0.05,0.1,0.2,0.4 --vary feature_overlap=0,0.2,0.4,0.6,0.8 \
 		--format markdown --out $(DEP)/phase-noise-overlap.md --figures $(DEP)/phase-noise-overlap
