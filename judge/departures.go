@@ -258,7 +258,7 @@ func departedFullCost(s *theory.Setting, n, steps int, cores, bytes float64) Cos
 	}
 	per := 6 * P * P * d * h
 	if dep.Noise != 0 || h > 1 || dep.TrainValue {
-		per += 20 * P * d
+		per += 60 * P * d // a normal costs ≈ 10 ns, 50 flops at flopsPerSecond
 	}
 	params := h
 	if dep.TrainValue {
