@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race mutants bench sweep-bench lint fuzz proptest-long evidence evidence-departures clean
+.PHONY: all build test test-race mutants bench sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots clean
 
 all: lint test
 
@@ -120,5 +120,12 @@ evidence-departures: build
 		--vary noise=0,0.05,0.1,0.2,0.4 --vary feature_overlap=0,0.2,0.4,0.6,0.8 \
 		--format markdown --out $(DEP)/phase-noise-overlap.md --figures $(DEP)/phase-noise-overlap
 
+## screenshots: the check (default, global-local, and default failing under the learning-rate
+## mutant) and a two-axis and a one-axis sweep as HTML and PNG in build/screenshots/, rendered by
+## headless Chromium, then each page loaded in Chromium by TestPagesInBrowser (console errors,
+## broken images, overflowing text, figure text under 8 px); skipped, with the reason, without Chromium
+screenshots:
+	GO=$(GO) tools/screenshots/run.sh build/screenshots
+
 clean:
-	rm -rf mimverify bin bench-exact.txt bench-population.txt bench-full.txt
+	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt

@@ -30,7 +30,7 @@ func gridMode(t *testing.T, mutate func(*theory.Setting)) theory.Setting {
 func checkMode(t *testing.T, name string, s theory.Setting) *judge.Report {
 	t.Helper()
 	_, req := theory.PresetInfo("grid4")
-	rep, err := judge.Check(s, judge.Options{Samples: 64, Eval: 64, Require: req})
+	rep, err := judge.Check(s, judge.Options{Samples: 64, Eval: 64, Require: req, NoControls: true})
 	if err != nil {
 		t.Fatalf("%s: engine error: %v", name, err)
 	}

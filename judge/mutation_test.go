@@ -111,6 +111,13 @@ var expectCaught = map[mutant.Name][]string{
 	mutant.KappaInverted: {"global-local", "coverage"},
 	// The envelopes use U⁴ for L⁴: far tighter than the dynamics allow.
 	mutant.SupportSwapped: {"global-local", "coverage", "default"},
+	// The judge weakened (bands √n wider): every claim still holds, but the
+	// positive controls (η × 1.3, η × 0.7) pass every band: "the judge
+	// lacks power" (controls.go).
+	mutant.BandInflated: {"global-local", "coverage", "default"},
+	// The judge weakened (held-out = training): its invariant, held-out
+	// samples disjoint from the training ones, fails (controls.go).
+	mutant.HeldOutIsTrain: {"global-local", "coverage", "default"},
 }
 
 // fullGate runs every mutant on every setting, for the complete table of
@@ -156,12 +163,14 @@ func runGateCheck(t *testing.T, preset string) outcome {
 	if err != nil {
 		return o
 	}
-	for _, r := range rep.Results {
-		switch {
-		case r.Verdict == judge.Fails:
-			o.failed = append(o.failed, r.ID)
-		case r.Unmet():
-			o.failed = append(o.failed, r.ID+" unmet")
+	for _, rs := range rep.Outcome().Reasons {
+		switch rs.Kind {
+		case judge.ReasonFails:
+			o.failed = append(o.failed, rs.Claim)
+		case judge.ReasonUnmet:
+			o.failed = append(o.failed, rs.Claim+" unmet")
+		default:
+			o.failed = append(o.failed, string(rs.Kind))
 		}
 	}
 	return o

@@ -37,6 +37,9 @@ const (
 	// ReasonError: the check could not be completed (an engine failed, a
 	// NaN was met in training).
 	ReasonError ReasonKind = "error"
+	// ReasonPower: a control went the wrong way (controls.go): the judge
+	// false-alarms on the right model, or lets a wrong one pass.
+	ReasonPower ReasonKind = "judge power"
 )
 
 // Reason is one cause of a failed outcome.
@@ -46,6 +49,8 @@ type Reason struct {
 	Claim string `json:"claim,omitempty"`
 	// Point is the sweep point's index (nil in a check report).
 	Point *int `json:"point,omitempty"`
+	// Control names the control that went the wrong way (ReasonPower).
+	Control string `json:"control,omitempty"`
 	// Text says it in a sentence, as the text headline and JUnit print it.
 	Text string `json:"text"`
 }
@@ -64,11 +69,11 @@ type Outcome struct {
 func (o Outcome) Passed() bool { return o.Status == StatusHolds }
 
 // Decide is the one function that decides a check's outcome, from its
-// claims' results and the error that stopped it (empty when none): an error
-// is StatusError; an asserted claim that fails, a required claim not
-// asserted, or a claim without a verdict is StatusFails; otherwise
-// StatusHolds.
-func Decide(results []ClaimResult, runErr string) Outcome {
+// claims' results, its controls and the error that stopped it (empty when
+// none): an error is StatusError; an asserted claim that fails, a required
+// claim not asserted, a claim without a verdict, or a control that went the
+// wrong way while the claims hold is StatusFails; otherwise StatusHolds.
+func Decide(results []ClaimResult, controls []ControlResult, runErr string) Outcome {
 	var o Outcome
 	if runErr != "" {
 		o.Reasons = append(o.Reasons, Reason{Kind: ReasonError, Text: "the check could not be completed: " + runErr})
@@ -93,6 +98,7 @@ func Decide(results []ClaimResult, runErr string) Outcome {
 		}
 	}
 	o.Asserted = o.Holds + o.Fails
+	o.Reasons = append(o.Reasons, controlReasons(results, controls)...)
 	switch {
 	case runErr != "":
 		o.Status = StatusError
@@ -105,7 +111,7 @@ func Decide(results []ClaimResult, runErr string) Outcome {
 }
 
 // Outcome decides the report's outcome (Decide on its results and error).
-func (r *Report) Outcome() Outcome { return Decide(r.Results, r.Error) }
+func (r *Report) Outcome() Outcome { return Decide(r.Results, r.Controls, r.Error) }
 
 // Decide sets the report's Status and Reasons from its results: the fields
 // the JSON format carries at the top level. Writers call it before they
@@ -233,7 +239,7 @@ func (sw *Sweep) Outcome() (Outcome, SweepTotal) {
 	counted := false
 	for i := range sw.Points {
 		p := &sw.Points[i]
-		po := Decide(p.Results, p.Error)
+		po := Decide(p.Results, nil, p.Error)
 		tot.Points++
 		tot.Holds, tot.Fails, tot.NotAsserted = tot.Holds+po.Holds, tot.Fails+po.Fails, tot.NotAsserted+po.NotAsserted
 		if p.Error != "" {

@@ -82,7 +82,7 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 func (p *Plan) Options() Options {
 	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
 		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp, Main: p.Engine,
-		Require: slices.Clone(p.Require)}
+		Require: slices.Clone(p.Require), NoControls: true}
 }
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in

@@ -151,8 +151,11 @@ type Report struct {
 	Setting    theory.Setting `json:"setting"`
 	Run        RunInfo        `json:"run"`
 	Results    []ClaimResult  `json:"results"`
-	Series     []Series       `json:"series"`
-	Events     []Event        `json:"events"`
+	// Controls are the runs by which the judge proves its power
+	// (controls.go, docs/JUDGE.md §Controls); empty when not run.
+	Controls []ControlResult `json:"controls,omitempty"`
+	Series   []Series        `json:"series"`
+	Events   []Event         `json:"events"`
 	// Maps are attention maps of the main run: per cluster a few queries
 	// at a few steps (local and diverse attention made visible).
 	Maps    []AttentionMap `json:"maps,omitempty"`

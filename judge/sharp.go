@@ -12,6 +12,7 @@ import (
 
 	"mimverify/dynamics"
 	"mimverify/engine"
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -546,6 +547,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 	r := *noSharp("")
 	for i := range R {
 		m, seM := measured(i)
+		seM *= mutantSEScale(ev)
 		p, seP := pred(&ev.Sharp.Measures[i])
 		se := math.Hypot(seM, seP)
 		if math.IsNaN(m) || math.IsNaN(p) {
@@ -618,6 +620,15 @@ func crossing(ev *Evidence, v func(i int) float64, thr float64, up bool) float64
 	return math.Inf(1)
 }
 
+// mutantSEScale is 1, or √n under the band-inflated mutant (a weakened
+// judge that the controls must catch: controls.go).
+func mutantSEScale(ev *Evidence) float64 {
+	if mutant.On(mutant.BandInflated) && ev.Sharp != nil {
+		return math.Sqrt(float64(ev.Sharp.TrainImages))
+	}
+	return 1
+}
+
 // crossingBand predicts the record at which a measured curve passes thr,
 // and the band of records the measured crossing may fall in: the curve
 // measured at a record lies within z standard errors of the predicted one
@@ -632,7 +643,7 @@ func crossingBand(ev *Evidence, pred func(i int) (v, se float64), seMeasured fun
 	shifted := func(k float64) func(i int) float64 {
 		return func(i int) float64 {
 			v, se := pred(i)
-			return v + k*toward*math.Hypot(se, seMeasured(i))
+			return v + k*toward*math.Hypot(se, seMeasured(i)*mutantSEScale(ev))
 		}
 	}
 	return crossing(ev, shifted(0), thr, up), crossing(ev, shifted(z), thr, up), crossing(ev, shifted(-z), thr, up)

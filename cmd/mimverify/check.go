@@ -34,6 +34,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	figs := fs.String("figures", "", "also write the report's figures and attention maps as SVG files into this directory")
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
 	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
+	controls := fs.Bool("controls", true, "run the judge's controls beside the check (docs/JUDGE.md §Controls): the model on an independent sample set, reported, and at η·(1 ± 0.3), which the sharp bands must reject or the check fails; about three more main runs")
 	var jf judgeFlags
 	jf.register(fs)
 	if err := parseFlags(fs, args, false); err != nil {
@@ -56,6 +57,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
+	opt.NoControls = !*controls
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
 		return err
@@ -97,7 +99,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 func writeCheck(stdout io.Writer, rep *judge.Report, targets []outTarget, figs string) error {
 	for _, t := range targets {
 		var buf bytes.Buffer
-		if err := report.Write(&buf, rep, t.format); err != nil {
+		if err := report.WriteLinked(&buf, rep, t.format, figureLink(t.path, figs)); err != nil {
 			return err
 		}
 		if err := emit(stdout, t.path, buf.Bytes()); err != nil {

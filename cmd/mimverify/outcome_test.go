@@ -19,9 +19,10 @@ import (
 
 // outcomeCase is one of the five outcomes every channel must agree on.
 type outcomeCase struct {
-	name    string
-	results []judge.ClaimResult
-	err     error
+	name     string
+	results  []judge.ClaimResult
+	controls []judge.ControlResult
+	err      error
 	// The expected outcome, as each channel says it.
 	status     judge.Status
 	exit       int
@@ -46,6 +47,11 @@ func outcomeCases() []outcomeCase {
 		{name: "required not asserted", results: []judge.ClaimResult{holds, unmet}, status: judge.StatusFails, exit: 1, failedCase: "C6"},
 		{name: "sharp band missed", results: []judge.ClaimResult{band, na}, status: judge.StatusFails, exit: 1, failedCase: "C2"},
 		{name: "engine error", err: errors.New("exact: NaN in A at step 12"), status: judge.StatusError, exit: 1, failedCase: "check"},
+		{name: "judge lacks power", results: []judge.ClaimResult{holds, claim("C3", judge.Holds, 0.2)},
+			controls: []judge.ControlResult{
+				{Kind: judge.NegativeControl, Name: "an independent training set", Judged: []string{"C2", "C3"}, Rejected: []string{}, OK: true},
+				{Kind: judge.PositiveControl, Name: "η × 1.3", Judged: []string{"C2", "C3"}, Rejected: []string{}, OK: false}},
+			status: judge.StatusFails, exit: 1, failedCase: "control:"},
 	}
 }
 
@@ -67,7 +73,7 @@ func TestOneOutcomeEveryChannel(t *testing.T) {
 				if c.err != nil {
 					return nil, c.err
 				}
-				return &judge.Report{Format: judge.ReportFormat, Setting: s, Source: theory.Source(&s), Results: c.results, Summary: map[string]int{}}, nil
+				return &judge.Report{Format: judge.ReportFormat, Setting: s, Source: theory.Source(&s), Results: c.results, Controls: c.controls, Summary: map[string]int{}}, nil
 			}
 			dir := t.TempDir()
 			out := func(ext string) string { return filepath.Join(dir, "r"+ext) }
@@ -235,7 +241,7 @@ func headlineIn(stdout string) string {
 // report.
 func assertStatus(c outcomeCase, s theory.Setting) string {
 	rec := &recordingTB{}
-	rep := &judge.Report{Results: c.results}
+	rep := &judge.Report{Results: c.results, Controls: c.controls}
 	if c.err != nil {
 		rep = judge.ErrorReport(s, c.err)
 	}
@@ -276,6 +282,9 @@ func TestSweepOutcome(t *testing.T) {
 				return nil, c.err
 			}
 			return &judge.Report{Format: judge.ReportFormat, Setting: s, Results: c.results, Summary: map[string]int{}}, nil
+		}
+		if c.controls != nil {
+			continue // sweeps run no controls
 		}
 		unmetOnly := c.name == "required not asserted"
 		for _, on := range judge.FailOnPolicies {

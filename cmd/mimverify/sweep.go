@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -194,7 +195,7 @@ func writeSweep(stdout, stderr io.Writer, sw *judge.Sweep, format, out, figs str
 		fmt.Fprintf(stdout, "%d figure files written to %s\n", len(files), figs)
 	}
 	var buf bytes.Buffer
-	if err := report.WriteSweep(&buf, sw, format); err != nil {
+	if err := report.WriteSweepLinked(&buf, sw, format, figureLink(out, figs)); err != nil {
 		return err
 	}
 	if err := emit(stdout, out, buf.Bytes()); err != nil {
@@ -215,4 +216,22 @@ func writeSweep(stdout, stderr io.Writer, sw *judge.Sweep, format, out, figs str
 		return errClaimsFailed
 	}
 	return nil
+}
+
+// figureLink is the figure directory figs as a Markdown report written to
+// out links it: relative to out's directory when both are known, as given
+// otherwise ("" when there are no figures).
+func figureLink(out, figs string) string {
+	if out == "" || figs == "" {
+		return figs
+	}
+	od, err1 := filepath.Abs(filepath.Dir(out))
+	fd, err2 := filepath.Abs(figs)
+	if err1 != nil || err2 != nil {
+		return figs
+	}
+	if rel, err := filepath.Rel(od, fd); err == nil {
+		return rel
+	}
+	return fd
 }

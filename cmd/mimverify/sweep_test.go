@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -243,5 +244,31 @@ func TestSweepOnTheOrbitEngine(t *testing.T) {
 				t.Errorf("γ = %s, %s: %s (%s)", p.Values["gamma"], r.ID, r.Verdict, r.Detail)
 			}
 		}
+	}
+}
+
+// A Markdown sweep written with --figures links the figure files by a path
+// relative to the Markdown file, each link to a file that exists.
+func TestSweepMarkdownLinksFigures(t *testing.T) {
+	dir := t.TempDir()
+	out, figs := filepath.Join(dir, "report", "s.md"), filepath.Join(dir, "figs")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sweep", "--preset", "grid4", "--vary", "gamma=0.4,0.5", "--claims", "C2", "--engine", "orbit",
+		"--progress", "never", "--format", "markdown", "--out", out, "--figures", figs}
+	if status, _, errs := runCLI(t, args...); status != 0 {
+		t.Fatalf("status %d: %s", status, errs)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`!\[[^\]]*\]\(([^)]+)\)`).FindAllStringSubmatch(string(md), -1)
+	if len(links) != 1 || links[0][1] != "../figs/line-C2.svg" {
+		t.Fatalf("links %q, want the one line plot at ../figs/line-C2.svg:\n%s", links, md)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(out), links[0][1])); err != nil {
+		t.Errorf("the linked figure: %v", err)
 	}
 }

@@ -29,6 +29,8 @@ const (
 	SoftmaxNoShift Name = "softmax-no-shift" // measurement: softmax without the max shift
 	KappaInverted  Name = "kappa-inverted"   // rates: κ → 1/κ
 	SupportSwapped Name = "support-swapped"  // rates: L and U swapped
+	BandInflated   Name = "band-inflated"    // judge: the measured side's standard error × √n in the sharp bands
+	HeldOutIsTrain Name = "heldout-is-train" // judge: the held-out samples drawn with the training seed
 )
 
 // Mutant describes one entry of the catalogue: where the fault is and what
@@ -55,6 +57,8 @@ var Catalogue = []Mutant{
 	{SoftmaxNoShift, "judge/measure.go (attend)", "the measurement's softmax exponentiates the scores without subtracting their maximum (overflows at large scores)"},
 	{KappaInverted, "theory/rates.go (addRateSymbols)", "the asymptotic rate factor κ is inverted"},
 	{SupportSwapped, "theory/rates.go (Env)", "the support symbols L and U are swapped in the rates' environment"},
+	{BandInflated, "judge/sharp.go (curveBand, crossingBand)", "the judge weakened: the measured side's standard error in the sharp bands is multiplied by √n (the per-image spread taken for the error of the mean), so every band widens about √n-fold"},
+	{HeldOutIsTrain, "judge/check.go (newRun)", "the judge weakened: the held-out samples are drawn with the training seed, so \"held-out\" is the training set"},
 }
 
 // Lookup returns the catalogue entry of a name.

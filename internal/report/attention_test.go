@@ -52,3 +52,39 @@ func TestAttentionMapsRendered(t *testing.T) {
 		t.Errorf("%d files of which %d maps; want the curve figures and 3 maps", len(files), maps)
 	}
 }
+
+// The maps of one cluster share one scale: a map whose largest weight is
+// half the cluster's top is drawn at half the colour, not at full colour
+// as when each map was scaled to its own maximum; the page shows the
+// scale's colour bar, and the Markdown report links the map files.
+func TestAttentionMapsShareAScale(t *testing.T) {
+	r := sampleReport(t)
+	full, half := make([]judge.Float, r.Setting.P), make([]judge.Float, r.Setting.P)
+	full[3], half[3] = 0.8, 0.4
+	r.Maps = []judge.AttentionMap{
+		{Cluster: 0, Query: 0, Area: 0, Step: 10, Weights: half},
+		{Cluster: 0, Query: 0, Area: 0, Step: 500, Weights: full},
+	}
+	page := render(t, r, "html")
+	if want := `fill="` + hexColor(blues(0.5)) + `"><title>position 3: 0.4</title>`; !strings.Contains(page, want) {
+		t.Errorf("the half-weight map is not drawn at half the colour (%s)", want)
+	}
+	if !strings.Contains(page, `fill="#08306b"><title>position 3: 0.8</title>`) {
+		t.Error("the cluster's largest weight is not drawn at full colour")
+	}
+	if !strings.Contains(page, `class="colorbar"`) || !strings.Contains(page, ">0.8</text>") {
+		t.Error("no colour bar labelled with the cluster's largest weight")
+	}
+	var md bytes.Buffer
+	if err := WriteLinked(&md, r, "markdown", "figs"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"](figs/figure-1.svg)", "](figs/attention-c0-q0-t10.svg)", "darkest = 0.8"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("linked Markdown lacks %q", want)
+		}
+	}
+	if strings.Contains(md.String(), "data:") {
+		t.Error("Markdown inlines an image")
+	}
+}

@@ -14,8 +14,9 @@
 //   - "json": the report as indented JSON, in the field names of package
 //     judge. JSON has no NaN or ±Inf: non-finite numbers are written as null
 //     by the schema's judge.Float (ReadJSON reads them back as NaN).
-//   - "markdown": the setting, the run, the verdict table, the regime details
-//     and the phase events, for a pull-request comment or a README.
+//   - "markdown": the setting, the run, the verdict table (formulas as $…$),
+//     the regime details and the phase events, for a pull-request comment or
+//     a README; WriteLinked also links the figure files of --figures DIR.
 //   - "html": one self-contained page (no external style sheet, script, font
 //     or image) with the verdict table, the figures drawn with gonum/plot as
 //     inline SVG, and a map of each cluster's partition when the positions
@@ -26,8 +27,9 @@
 // Sweeps are written as text and Markdown tables (one row per point, and
 // one per cell over seeds), as JSON, as CSV (one row per point and claim;
 // a sweep-only format) and as an HTML page. WriteCheckFigures writes a
-// check's figures as SVG files, WriteSweepFigures a sweep's phase and ratio
-// diagrams or line plots as SVG and PNG files.
+// check's figures as SVG files, WriteSweepFigures a sweep's verdict and
+// margin diagrams or line plots as SVG and PNG files, all in the one style
+// of figures_style.go.
 //
 // In every human-readable format a NaN or ±Inf value is printed as "—" in
 // tables and left out of the figures.

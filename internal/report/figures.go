@@ -1,11 +1,12 @@
 package report
 
 import (
-	"bytes"
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -13,15 +14,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"mimverify/judge"
-)
-
-// Figure size, in points.
-const (
-	figWidth  = 460
-	figHeight = 270
 )
 
 // palette is the Okabe–Ito colour-blind-safe palette (yellow left out: it
@@ -119,12 +113,32 @@ func inlineSVG(doc []byte) string {
 	return strings.TrimSpace(s)
 }
 
+// curveMeta is what a trajectory figure shows beyond its series: the name
+// of its y axis (the quantity), and which claim's sharp band it draws — a
+// value band at the last record (C2, C7: the ±z·SE band of docs/SHARP.md
+// §2, which the report carries at the last record only) or step intervals
+// (C3's crossing time, C6's three events). Keyed by judge's figure titles
+// (judge/figures.go); a figure not listed gets its title as y label.
+type curveMeta struct {
+	y                string
+	valueBand, steps string
+}
+
+var curveFigures = map[string]curveMeta{
+	"loss":                           {y: "loss per image", valueBand: "C2"},
+	"attention mass on own area":     {y: "attention mass (share of 1)", steps: "C3"},
+	"1 − attention mass on own area": {y: "1 − own-area attention mass", valueBand: "C7"},
+	"FP correlations":                {y: "FP correlation (mean)"},
+	"PP correlations":                {y: "max |B|, FP share"},
+	"local queries (global layout)":  {y: "local queries' mass", steps: "C6"},
+}
+
 // renderFigures draws one figure per distinct Series.Figure, in order of
-// first appearance, with the events of the report as vertical lines.
+// first appearance, with the report's phase events and sharp bands.
 func renderFigures(r *judge.Report) ([]figure, error) {
 	var figs []figure
 	for _, g := range groupSeries(r.Series) {
-		f, err := renderFigure(g, r.Events)
+		f, err := curveFigure(g, r)
 		if err != nil {
 			return nil, fmt.Errorf("report: figure %q: %w", g.title, err)
 		}
@@ -133,72 +147,135 @@ func renderFigures(r *judge.Report) ([]figure, error) {
 	return figs, nil
 }
 
-func renderFigure(g *group, events []judge.Event) (f figure, err error) {
+// curveFigure draws one trajectory figure: measured curves solid, the
+// reduced ODE dashed in the colour of the curve it predicts with its band
+// shaded, the paper's envelope dotted grey, thresholds dash-dot grey; the
+// phase events as numbered dashed lines; the legend below the axes.
+func curveFigure(g *group, r *judge.Report) (f figure, err error) {
 	f.Title = g.title
-	defer func() {
-		// gonum/plot panics on some degenerate input (a log axis with no
-		// positive range, for one); report it rather than crash the
-		// command.
-		if e := recover(); e != nil {
-			err = fmt.Errorf("drawing failed: %v", e)
+	meta, ok := curveFigures[g.title]
+	if !ok {
+		meta.y = g.title
+	}
+	p := styledPlot(g.title)
+	p.X.Label.Text, p.Y.Label.Text = "step t", meta.y
+	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks{}, linearTicks{}
+	p.Add(plotter.NewGrid())
+	var lg legend
+	b, err := addSeries(p, g, &f, &lg)
+	if err != nil || b.xmin > b.xmax {
+		if err == nil {
+			f.Notes = append(f.Notes, "no drawable point in this figure")
 		}
-	}()
-
-	p := newPlot(g.title)
-	drawn, legend, b, err := addSeries(p, g, &f)
-	if err != nil {
 		return f, err
 	}
-	if len(drawn) == 0 {
-		f.Notes = append(f.Notes, "no drawable point in this figure")
-		return f, nil
+	if c, ok := claimByID(r, meta.valueBand); ok {
+		addValueBand(p, c, b, &lg, predictionColor(g))
+	}
+	if c, ok := claimByID(r, meta.steps); ok {
+		addStepBands(p, c, &lg, predictionColor(g))
 	}
 	xmin, xmax := setXAxis(p, g.logX, b)
 	setYAxis(p, g.logY, b)
-
-	shown := eventsWithin(events, xmin, xmax)
-	if len(shown) > 0 {
-		p.Add(eventLines{events: shown})
+	if shown := eventsWithin(r.Events, xmin, xmax); len(shown) > 0 {
+		// Numbered in the order they happened.
+		slices.SortStableFunc(shown, func(a, b judge.Event) int { return cmp.Compare(a.Step, b.Step) })
+		p.Add(eventMarks(shown))
+		for i, ev := range shown {
+			lg.add(fmt.Sprintf("%s (step %d)", ev.Name, ev.Step), eventThumb(i+1))
+		}
 	}
-	legend.top, legend.left = legendCorner(drawn, shown, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max, g.logX, g.logY)
-	p.Add(legend)
-
-	f.SVG, err = plotSVG(p)
+	sf := styledFigure{plot: p, legend: lg, width: vg.Points(figWidth), height: vg.Points(figHeight)}
+	f.SVG, err = sf.svg()
 	return f, err
 }
 
-// styledPlot returns an empty plot with a title and the fonts every figure
-// uses: the title at 12 pt, axis labels at 10, tick labels at 9.
-func styledPlot(title string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font = font.From(sans, 12)
-	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Label.TextStyle.Font = font.From(sans, 10)
-		ax.Tick.Label.Font = font.From(sans, 9)
+// claimByID finds a claim's result by id ("" finds none).
+func claimByID(r *judge.Report, id string) (judge.ClaimResult, bool) {
+	for _, c := range r.Results {
+		if id != "" && c.ID == id {
+			return c, true
+		}
 	}
-	return p
-}
-
-// newPlot returns an empty trajectory plot: styledPlot with the step axis,
-// linear ticks and a grid.
-func newPlot(title string) *plot.Plot {
-	p := styledPlot(title)
-	p.X.Label.Text = "step"
-	p.X.Tick.Marker = linearTicks{}
-	p.Y.Tick.Marker = linearTicks{}
-	p.Add(plotter.NewGrid())
-	return p
+	return judge.ClaimResult{}, false
 }
 
 // dataRange is the range of the points drawn.
 type dataRange struct{ xmin, xmax, ymin, ymax float64 }
 
-// addSeries draws the series of g on p, each in its own colour (dashed once
-// the palette runs out), and returns the points drawn per series, their
-// legend, and the range they cover. It notes on f what could not be drawn.
-func addSeries(p *plot.Plot, g *group, f *figure) (drawn []plotter.XYs, legend legendBox, b dataRange, err error) {
-	b = dataRange{math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)}
+func (b *dataRange) cover(x, y float64) {
+	b.xmin, b.xmax = math.Min(b.xmin, x), math.Max(b.xmax, x)
+	b.ymin, b.ymax = math.Min(b.ymin, y), math.Max(b.ymax, y)
+}
+
+// seriesRole reads a curve's role from its name, as judge/figures.go names
+// them: the reduced ODE's curves end "reduced ODE (sharp)", the paper's
+// envelopes say "predicted" or "envelope", and 1 − ε is the threshold.
+func seriesRole(name string) role {
+	switch {
+	case strings.Contains(name, "reduced ODE"):
+		return rolePrediction
+	case strings.Contains(name, "predicted") || strings.Contains(name, "envelope"):
+		return roleEnvelope
+	case name == "1 − ε":
+		return roleReference
+	}
+	return roleMeasured
+}
+
+// seriesColors gives each measured curve of g a palette colour in order,
+// and each prediction the colour of the measured curve whose name shares
+// the most leading words with it ("reconstructable part, reduced ODE" →
+// "reconstructable part").
+func seriesColors(g *group) []color.Color {
+	cols := make([]color.Color, len(g.series))
+	k := 0
+	for i, s := range g.series {
+		if seriesRole(s.Name) == roleMeasured {
+			cols[i] = palette[k%len(palette)]
+			k++
+		}
+	}
+	for i, s := range g.series {
+		if seriesRole(s.Name) != rolePrediction {
+			continue
+		}
+		cols[i], k = palette[k%len(palette)], k+1
+		stem := strings.Fields(strings.Split(s.Name, ",")[0])
+		best := 0
+		for j, m := range g.series {
+			if seriesRole(m.Name) != roleMeasured {
+				continue
+			}
+			n := 0
+			for w := strings.Fields(m.Name); n < len(w) && n < len(stem) && w[n] == stem[n]; n++ {
+			}
+			if n > best {
+				best, cols[i] = n, cols[j]
+			}
+		}
+	}
+	return cols
+}
+
+// predictionColor is the colour of g's first reduced-ODE curve, which its
+// band shares (the first palette colour when there is none).
+func predictionColor(g *group) color.Color {
+	cols := seriesColors(g)
+	for i, s := range g.series {
+		if seriesRole(s.Name) == rolePrediction {
+			return cols[i]
+		}
+	}
+	return palette[0]
+}
+
+// addSeries draws the series of g on p in their roles' styles, adds them
+// to the legend, and returns the range they cover. It notes on f what
+// could not be drawn.
+func addSeries(p *plot.Plot, g *group, f *figure, lg *legend) (dataRange, error) {
+	b := dataRange{math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)}
+	cols := seriesColors(g)
 	for i, s := range g.series {
 		xys, dropped := points(s, g.logX, g.logY)
 		name := s.Name
@@ -210,61 +287,61 @@ func addSeries(p *plot.Plot, g *group, f *figure) (drawn []plotter.XYs, legend l
 			continue
 		}
 		for _, pt := range xys {
-			b.xmin, b.xmax = math.Min(b.xmin, pt.X), math.Max(b.xmax, pt.X)
-			b.ymin, b.ymax = math.Min(b.ymin, pt.Y), math.Max(b.ymax, pt.Y)
+			b.cover(pt.X, pt.Y)
 		}
-		line, err := addLine(p, xys, i)
+		line, err := plotter.NewLine(xys)
 		if err != nil {
-			return nil, legend, b, err
+			return b, err
 		}
-		legend.entries = append(legend.entries, legendEntry{name, line})
-		drawn = append(drawn, xys)
+		line.LineStyle = lineStyle(seriesRole(s.Name), cols[i])
+		p.Add(line)
+		th := []plot.Thumbnailer{line}
+		if len(xys) < 2 { // a line through one point draws nothing
+			sc, err := scatterOf(xys, line.Color, draw.CircleGlyph{})
+			if err != nil {
+				return b, err
+			}
+			p.Add(sc)
+			th = append(th, sc)
+		}
+		lg.add(name, th...)
 	}
-	return drawn, legend, b, nil
+	return b, nil
 }
 
-// seriesNotes says what of series s (called name) is not drawn: the dropped
-// points, and the unmatched tail of X or Y.
-func seriesNotes(s judge.Series, name string, dropped int, logAxis bool) []string {
-	var notes []string
-	if dropped > 0 {
-		why := "not finite"
-		if logAxis {
-			why = "not finite or not positive on a log axis"
-		}
-		notes = append(notes, fmt.Sprintf("%s: %d of %d points not drawn (%s)", name, dropped, max(len(s.X), len(s.Y)), why))
+// addValueBand shades a claim's sharp band [Low, High] at the last record
+// (a bar over the last step) and extends the y range to it.
+func addValueBand(p *plot.Plot, c judge.ClaimResult, b dataRange, lg *legend, col color.Color) {
+	sh := c.Sharp
+	if sh == nil || !finite(sh.Low) || !finite(sh.High) || !(sh.High >= sh.Low) {
+		return
 	}
-	if len(s.X) != len(s.Y) {
-		notes = append(notes, fmt.Sprintf("%s: %d x values but %d y values", name, len(s.X), len(s.Y)))
-	}
-	return notes
+	p.Add(valueBar{x: b.xmax, lo: float64(sh.Low), hi: float64(sh.High), col: col})
+	lg.add(fmt.Sprintf("%s band of the reduced ODE at the last record", c.ID), rectThumb{fill: bandColor(col), outline: true})
 }
 
-// addLine draws the i-th series of a figure as a line, with a dot when it
-// has a single point (a line through one point draws nothing).
-func addLine(p *plot.Plot, xys plotter.XYs, i int) (*plotter.Line, error) {
-	col := palette[i%len(palette)]
-	line, err := plotter.NewLine(xys)
-	if err != nil {
-		return nil, err
+// valueBar is a shaded band [lo, hi] drawn as a bar 8 pt wide ending at
+// step x; it does not widen the axes.
+type valueBar struct {
+	x, lo, hi float64
+	col       color.Color
+}
+
+// Plot implements plot.Plotter.
+func (v valueBar) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	lo, hi := v.lo, v.hi
+	if _, log := p.Y.Scale.(plot.LogScale); log {
+		lo = math.Max(lo, p.Y.Min)
 	}
-	line.Color = col
-	line.Width = vg.Points(1.6)
-	if k := i / len(palette); k > 0 {
-		line.Dashes = []vg.Length{vg.Points(float64(2 + 2*k)), vg.Points(2)}
+	lo, hi = math.Max(lo, p.Y.Min), math.Min(hi, p.Y.Max)
+	if !(hi >= lo) {
+		return
 	}
-	p.Add(line)
-	if len(xys) < 2 {
-		sc, err := plotter.NewScatter(xys)
-		if err != nil {
-			return nil, err
-		}
-		sc.GlyphStyle.Color = col
-		sc.GlyphStyle.Radius = vg.Points(2.5)
-		sc.GlyphStyle.Shape = draw.CircleGlyph{}
-		p.Add(sc)
-	}
-	return line, nil
+	x := trX(v.x)
+	pts := []vg.Point{{X: x - vg.Points(8), Y: trY(lo)}, {X: x, Y: trY(lo)}, {X: x, Y: trY(hi)}, {X: x - vg.Points(8), Y: trY(hi)}}
+	c.FillPolygon(bandColor(v.col), pts)
+	c.StrokeLines(draw.LineStyle{Color: v.col, Width: vg.Points(0.8)}, append(pts, pts[0]))
 }
 
 // setXAxis fits the step axis to the data, widened around a single step,
@@ -278,7 +355,6 @@ func setXAxis(p *plot.Plot, logX bool, b dataRange) (xmin, xmax float64) {
 	if logX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = logTicks{}
-		p.X.Label.Text = "step (log scale)"
 	}
 	return xmin, xmax
 }
@@ -296,7 +372,6 @@ func setYAxis(p *plot.Plot, logY bool, b dataRange) {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 		p.Y.Min, p.Y.Max = lo, hi
-		p.Y.Label.Text = "log scale"
 		return
 	}
 	if ymin == ymax {
@@ -317,15 +392,4 @@ func eventsWithin(events []judge.Event, xmin, xmax float64) []judge.Event {
 		}
 	}
 	return shown
-}
-
-// plotSVG draws p as an SVG figure, ready to inline.
-func plotSVG(p *plot.Plot) (string, error) {
-	c := vgsvg.New(vg.Points(figWidth), vg.Points(figHeight))
-	p.Draw(draw.New(c))
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return "", err
-	}
-	return inlineSVG(buf.Bytes()), nil
 }

@@ -25,6 +25,8 @@ type htmlClaim struct {
 	Label              string
 	Predicted, Measure string
 	Violation          string
+	// Sharp is the table's sharp cell (sharpCell).
+	Sharp string
 	// SharpText and SharpBand say the sharp prediction (sharpLine).
 	SharpText, SharpBand string
 	Regime               []htmlPredicate
@@ -62,6 +64,7 @@ type htmlPage struct {
 	Partitions []htmlPartition
 	Maps       []mapCluster
 	Run        []string
+	Controls   []string
 	Format     string
 }
 
@@ -103,7 +106,9 @@ ul.regime{margin:.2rem 0;padding-left:1.2rem}
 ul.regime li.bad{color:#b3261e;font-weight:600}
 .mark{display:inline-block;width:1.1em}
 p.why{margin:.15rem 0}
-.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}
+.figs{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}.figs figure{flex:0 1 auto;max-width:100%}
+td.sharp{font-size:.85rem;font-variant-numeric:tabular-nums}
+.mapscale{margin:.2rem 0 .4rem}
 figcaption{font-size:.82rem;color:#555}
 .parts{display:flex;flex-wrap:wrap;gap:1.2rem}
 .parts figure{padding:.6rem}
@@ -120,13 +125,13 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 <main>
 <h2>Claims</h2>
 <table class="claims">
-<thead><tr><th>ID</th><th>Claim</th><th>Source</th><th>Verdict</th><th>Formula</th><th>Predicted</th><th>Rel.</th><th>Measured</th></tr></thead>
+<thead><tr><th>ID</th><th>Claim</th><th>Source</th><th>Verdict</th><th>Formula</th><th>Predicted</th><th>Rel.</th><th>Measured</th><th>Sharp: prediction, band, ratio</th></tr></thead>
 <tbody>
 {{range .Claims}}<tr class="claim {{.Class}}" id="claim-{{.ID}}">
 <td><strong>{{.ID}}</strong></td><td>{{.Title}}</td><td>{{.Provenance}}</td><td class="verdict">{{.Label}}</td>
-<td><code>{{.Formula}}</code></td><td class="num">{{.Predicted}}</td><td class="rel">{{.Relation}}</td><td class="num">{{.Measure}}</td>
+<td><code>{{.Formula}}</code></td><td class="num">{{.Predicted}}</td><td class="rel">{{.Relation}}</td><td class="num">{{.Measure}}</td><td class="sharp">{{.Sharp}}</td>
 </tr>
-<tr class="detail {{.Class}}"><td></td><td colspan="7">
+<tr class="detail {{.Class}}"><td></td><td colspan="8">
 {{if .Statement}}<p class="why">{{.Statement}}</p>{{end}}
 {{if .Quantity}}<p class="why">Measured: {{.Quantity}}.{{if .Engines}} Engines: {{range $i, $e := .Engines}}{{if $i}}, {{end}}{{$e}}{{end}}.{{end}}</p>{{end}}
 {{if .Violation}}<p class="why"><strong>Fails: {{.Violation}}.</strong></p>{{end}}
@@ -134,7 +139,7 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{if .Detail}}<p class="why">{{.Detail}}</p>{{end}}
 {{if .Regime}}<ul class="regime">{{range .Regime}}<li class="{{if .Holds}}ok{{else}}bad{{end}}"><span class="mark">{{if .Holds}}✓{{else}}✗{{end}}</span><code>{{.Text}}</code>{{if .Why}} — {{.Why}}{{end}}</li>{{end}}</ul>{{end}}
 </td></tr>
-{{else}}<tr><td colspan="8">No claims.</td></tr>
+{{else}}<tr><td colspan="9">No claims.</td></tr>
 {{end}}</tbody>
 </table>
 {{if .Figures}}<h2>Figures</h2>
@@ -146,7 +151,7 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{end}}</div>
 {{end}}
 {{if .Events}}<h2>Phase events</h2>
-<p>Dashed vertical lines in the figures mark the events that happened within the plotted steps.</p>
+<p>Dashed vertical lines in the figures, numbered in each figure's legend, mark the events that happened within the plotted steps.</p>
 <table class="events">
 <thead><tr><th>Event</th><th>Step</th><th>Time</th></tr></thead>
 <tbody>
@@ -155,11 +160,15 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 </table>
 {{end}}
 {{if .Maps}}<h2>Attention maps</h2>
-<p>The attention of a masked query patch (red outline) over the grid, for an image of each cluster with every z at the middle of its range and the query the only masked patch; darker is more attention (each map scaled to its largest weight), grey lines are the cluster's area borders. Local, diverse attention: each query ends up on its own area.</p>
+<p>The attention of a masked query patch (red outline) over the grid, for an image of each cluster with every z at the middle of its range and the query the only masked patch; darker is more attention, on one scale for all the maps of a cluster (its colour bar), so that steps and queries compare; grey lines are the cluster's area borders. Local, diverse attention: each query ends up on its own area.</p>
 {{range .Maps}}<h3>{{.Caption}}</h3>
+<div class="mapscale">{{.Bar}}</div>
 <table class="maps"><thead><tr><th></th>{{range .Steps}}<th>step {{.}}</th>{{end}}</tr></thead>
 <tbody>{{range .Rows}}<tr><td>{{.Label}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>
 {{end}}{{end}}
+{{if .Controls}}<h2>Controls</h2>
+<p>The judge proves its power on every check (docs/JUDGE.md §Controls): the right model on other samples must pass the sharp bands, a model learning 30 % too fast or too slow must fail them.</p>
+<ul class="facts">{{range .Controls}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Setting</h2>
 <ul class="facts">{{range .Setting}}<li>{{.}}</li>{{end}}</ul>
 {{if .Partitions}}<div class="parts">
@@ -179,7 +188,7 @@ func init() {
 
 // newHTMLClaim is one claim's row and detail.
 func newHTMLClaim(c judge.ClaimResult) htmlClaim {
-	hc := htmlClaim{ClaimResult: c, Label: resultLabel(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured), SharpText: sharpLine(c)}
+	hc := htmlClaim{ClaimResult: c, Label: verdictCell(c), Predicted: cell(c.Predicted), Measure: cell(c.Measured), SharpText: sharpLine(c), Sharp: sharpCell(c)}
 	if c.Sharp != nil {
 		hc.SharpBand = c.Sharp.Band
 	}
@@ -254,6 +263,9 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 		})
 	}
 	pg.Maps = mapClusters(r)
+	for _, c := range r.Controls {
+		pg.Controls = append(pg.Controls, c.Line())
+	}
 	bw := bufio.NewWriter(w)
 	if err := pageTemplate.Execute(bw, pg); err != nil {
 		return fmt.Errorf("report: writing HTML: %w", err)

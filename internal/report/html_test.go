@@ -72,7 +72,7 @@ func TestHTML(t *testing.T) {
 	if !strings.Contains(svgs[0], ">loss<") || !strings.Contains(svgs[1], ">attention mass by area<") {
 		t.Error("figures not in order of first appearance")
 	}
-	for _, name := range []string{">reconstructable part<", ">irreducible part<", ">own area dominates<"} {
+	for _, name := range []string{">reconstructable part<", ">irreducible part<", ">own area dominates (step 120)<"} {
 		if !strings.Contains(svgs[0], name) {
 			t.Errorf("loss figure lacks %s", name)
 		}

@@ -106,6 +106,8 @@ func writeJUnit(w io.Writer, r *judge.Report) error {
 		tc := newJUnitCase(c, class, claimSeconds(r, c))
 		s.Cases = append(s.Cases, tc)
 	}
+	s.Cases = append(s.Cases, controlCases(r, class)...)
+	s.Tests = len(s.Cases)
 	if r.Error != "" {
 		s.Tests++
 		s.Cases = append(s.Cases, junitCase{Classname: class, Name: "check", Time: seconds(r.Run.Seconds),
@@ -193,6 +195,26 @@ func junitProperties(r *judge.Report) []junitProperty {
 		prop("setting_hash", p.SettingHash)
 	}
 	return ps
+}
+
+// controlCases are the controls' test cases: a failure for a control whose
+// wrong way fails the check (the outcome's judge-power reasons).
+func controlCases(r *judge.Report, class string) []junitCase {
+	failing := map[string]string{}
+	for _, rs := range r.Outcome().Reasons {
+		if rs.Kind == judge.ReasonPower {
+			failing[rs.Control] = rs.Text
+		}
+	}
+	var cs []junitCase
+	for _, c := range r.Controls {
+		tc := junitCase{Classname: class, Name: xmlSafe("control: " + c.Name), Time: "0", SystemOut: &junitText{xmlSafe(c.Line())}}
+		if why, ok := failing[c.Name]; ok {
+			tc.Failure = &junitFailure{Message: xmlSafe(why), Type: "judge-power", Text: xmlSafe(c.Line())}
+		}
+		cs = append(cs, tc)
+	}
+	return cs
 }
 
 // seconds formats a duration for a time attribute.

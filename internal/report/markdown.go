@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,11 +121,62 @@ func eventStep(e judge.Event) (step, time string) {
 }
 
 func init() {
-	register(Format{Name: "markdown", Extensions: []string{".md"}, Check: writeMarkdown, Sweep: sweepMarkdown})
+	register(Format{Name: "markdown", Extensions: []string{".md"},
+		Check: func(w io.Writer, r *judge.Report) error { return writeMarkdown(w, r, "") },
+		Sweep: func(w io.Writer, sw *judge.Sweep) error { return sweepMarkdown(w, sw, "") }})
 }
 
-// writeMarkdown writes the report as GitHub-flavoured Markdown.
-func writeMarkdown(w io.Writer, r *judge.Report) error {
+// WriteLinked renders a check report like Write; in Markdown it also links
+// the figure files WriteCheckFigures writes into figDir, a path relative
+// to the Markdown file (Markdown readers such as GitHub do not show
+// images inlined as data: URLs).
+func WriteLinked(w io.Writer, r *judge.Report, format, figDir string) error {
+	if format != "markdown" || figDir == "" || r == nil {
+		return Write(w, r, format)
+	}
+	return writeMarkdown(w, r, figDir)
+}
+
+// WriteSweepLinked renders a sweep like WriteSweep; in Markdown it also
+// links the figure files WriteSweepFigures writes into figDir (relative to
+// the Markdown file).
+func WriteSweepLinked(w io.Writer, sw *judge.Sweep, format, figDir string) error {
+	if format != "markdown" || figDir == "" || sw == nil {
+		return WriteSweep(w, sw, format)
+	}
+	return sweepMarkdown(w, sw, figDir)
+}
+
+// mdMath writes a formula as inline math, $…$, in the LaTeX GitHub
+// renders: subscripts and stars braced (C_{\min}, T^{*}), words upright
+// (\text{bound}, \log), and the
+// characters that would end a table cell or start HTML written as
+// commands.
+func mdMath(s string) string {
+	s = strings.TrimSpace(oneLine(s))
+	if s == "" {
+		return ""
+	}
+	s = mathSub.ReplaceAllString(s, "_{$1}")
+	s = mathWord.ReplaceAllStringFunc(s, func(w string) string {
+		switch w {
+		case "max", "min", "log", "exp":
+			return `\` + w
+		}
+		return `\text{` + w + `}`
+	})
+	s = strings.NewReplacer("|", `\vert `, "*", "^{*}", "<", `\lt `, ">", `\gt `, "&", `\&`, "%", `\%`, "#", `\#`, "$", `\$`).Replace(s)
+	return "$" + s + "$"
+}
+
+var (
+	mathSub  = regexp.MustCompile(`_([A-Za-z0-9]+)`)
+	mathWord = regexp.MustCompile(`\b[A-Za-z]{2,}\b`)
+)
+
+// writeMarkdown writes the report as GitHub-flavoured Markdown, linking
+// the figures in figDir when it is not empty.
+func writeMarkdown(w io.Writer, r *judge.Report, figDir string) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# %s\n\n", mdText(title(r)))
 	fmt.Fprintf(bw, "**%s**  \n%s\n\n", mdText(headline(r)), mdText(count(r).summary()))
@@ -138,15 +191,25 @@ func writeMarkdown(w io.Writer, r *judge.Report) error {
 	}
 
 	fmt.Fprintf(bw, "\n## Claims\n\n")
-	mdRow(bw, "ID", "Claim", "Source", "Verdict", "Formula", "Predicted", "Relation", "Measured")
-	mdRow(bw, "---", "---", "---", "---", "---", "---:", ":---:", "---:")
+	mdRow(bw, "ID", "Claim", "Source", "Verdict", "Formula", "Predicted", "Relation", "Measured", "Sharp (prediction, band, ratio)")
+	mdRow(bw, "---", "---", "---", "---", "---", "---:", ":---:", "---:", "---")
 	for _, c := range r.Results {
-		v := mdText(resultLabel(c))
+		v := mdText(verdictCell(c))
 		if c.Verdict == judge.Fails {
 			v = "**" + v + "**"
 		}
 		mdRow(bw, mdText(c.ID), mdText(c.Title), mdText(string(c.Provenance)), v,
-			mdCode(c.Formula), cell(c.Predicted), mdText(string(c.Relation)), cell(c.Measured))
+			mdMath(c.Formula), cell(c.Predicted), mdText(string(c.Relation)), cell(c.Measured), mdText(sharpCell(c)))
+	}
+	if err := markdownCheckFigures(bw, r, figDir); err != nil {
+		return err
+	}
+
+	if len(r.Controls) > 0 {
+		fmt.Fprintf(bw, "\n## Controls\n\nThe judge proves its power (docs/JUDGE.md §Controls):\n\n")
+		for _, c := range r.Controls {
+			fmt.Fprintf(bw, "- %s\n", mdText(c.Line()))
+		}
 	}
 
 	fmt.Fprintf(bw, "\n## Details\n")
@@ -175,7 +238,7 @@ func writeMarkdownClaim(bw *bufio.Writer, c judge.ClaimResult) {
 	if c.Quantity != "" {
 		fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
 	}
-	fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdCode(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
+	fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdMath(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
 	if l := sharpLine(c); l != "" {
 		fmt.Fprintf(bw, "- sharp prediction: %s\n", mdText(l))
 		if c.Sharp.Band != "" {
@@ -205,4 +268,49 @@ func writeMarkdownClaim(bw *bufio.Writer, c judge.ClaimResult) {
 			fmt.Fprintln(bw, line)
 		}
 	}
+}
+
+// markdownCheckFigures links the figures and attention maps of a check
+// report that WriteCheckFigures writes into figDir; without a directory it
+// says how to get them.
+func markdownCheckFigures(w io.Writer, r *judge.Report, figDir string) error {
+	files, err := checkFigureFiles(r)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	fmt.Fprintf(w, "\n## Figures\n\n")
+	if figDir == "" {
+		fmt.Fprintf(w, "Run with `--figures DIR` to write the figures as SVG files and link them here.\n")
+		return nil
+	}
+	for _, f := range files {
+		if f.kind == "figure" {
+			fmt.Fprintf(w, "![%s](%s)\n\n", mdText(f.title), mdLink(figDir, f.name))
+		}
+	}
+	for _, mc := range mapClusters(r) {
+		fmt.Fprintf(w, "**Attention maps, %s** (%s)\n\n", mdText(mc.Caption), mdText(mapsNote(mc)))
+		head := []string{"query"}
+		for _, s := range mc.Steps {
+			head = append(head, fmt.Sprintf("step %d", s))
+		}
+		mdRow(w, head...)
+		mdRow(w, strings.Split(strings.Repeat("---,", len(head)), ",")[:len(head)]...)
+		for _, row := range mc.Rows {
+			cells := []string{mdText(row.Label)}
+			for _, name := range row.Files {
+				cells = append(cells, fmt.Sprintf("![%s](%s)", mdText(row.Label), mdLink(figDir, name)))
+			}
+			mdRow(w, cells...)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// mdLink is the link to a figure file in dir, with the path's separators
+// as slashes and the characters that would end the link escaped.
+func mdLink(dir, name string) string {
+	p := strings.ReplaceAll(filepath.ToSlash(filepath.Join(dir, name)), " ", "%20")
+	return strings.NewReplacer("(", "%28", ")", "%29").Replace(p)
 }

@@ -2,57 +2,51 @@ package report
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"strconv"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
-	"gonum.org/v1/plot/palette/moreland"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"mimverify/judge"
 )
 
 // ratioDiagram is the second picture of a claim over two axes: each cell
-// coloured by log₁₀(measured/predicted) (the mean over the seeds) on a
-// diverging blue–red map centred at 1, where the measurement equals the
-// prediction, and the regime boundary. The verdict diagram says which side
-// of the prediction each cell falls; this one says how far.
-func ratioDiagram(sw *judge.Sweep, id string) (*plot.Plot, func(draw.Canvas)) {
+// coloured by its verdict margin (marginOf the mean measured/predicted over
+// the seeds) on the diverging marginMap — blue where the claim holds with
+// room, white at the bound, vermillion where it fails short, whatever the
+// claim's relation — labelled with measured/predicted, with a colour bar
+// and the regime boundary. The verdict diagram says which side of the
+// prediction each cell falls; this one says how far.
+func ratioDiagram(sw *judge.Sweep, id string) styledFigure {
 	rel := claimRelation(sw, id)
-	logs := make([]float64, len(sw.Plan.Axes[0].Values)*len(sw.Plan.Axes[1].Values))
-	for i := range logs {
-		logs[i] = math.NaN()
+	margins := make([]float64, len(sw.Plan.Axes[0].Values)*len(sw.Plan.Axes[1].Values))
+	for i := range margins {
+		margins[i] = math.NaN()
 	}
 	span := 0.0
-	p, g := gridPlot(sw, id, fmt.Sprintf("%s: measured / predicted (holds when %s 1)", id, rel), func(cell int, cc judge.CellClaim, g *phaseGrid) {
-		if cc.Ratio > 0 && finite(cc.Ratio) {
-			logs[cell] = math.Log10(float64(cc.Ratio))
-			span = math.Max(span, math.Abs(logs[cell]))
+	f, g := gridPlot(sw, id, fmt.Sprintf("%s: verdict margin (cells: measured / predicted, holds when %s 1)", id, rel), func(cell int, cc judge.CellClaim, g *phaseGrid) {
+		g.label[cell] = "—"
+		if m := marginOf(float64(cc.Ratio), rel); !math.IsNaN(m) {
+			margins[cell] = m
+			span = math.Max(span, math.Abs(m))
 			g.label[cell] = strconv.FormatFloat(float64(cc.Ratio), 'g', 2, 64)
-		} else {
-			g.label[cell] = "—"
 		}
 	})
-	// A symmetric range, at least a factor 10 either way, so that 1 is
-	// always white and a cell's colour reads the same in every diagram.
+	// A symmetric range of whole decades, at least one either way, so that
+	// the bound is always white and a colour reads the same in every
+	// diagram of the page.
 	span = math.Max(1, math.Ceil(span))
-	cmap := moreland.SmoothBlueRed()
-	cmap.SetMin(-span)
-	cmap.SetMax(span)
-	for i, v := range logs {
+	cmap := marginMap{span: span}
+	for i, v := range margins {
 		if math.IsNaN(v) {
 			continue
 		}
-		if col, err := cmap.At(v); err == nil {
-			g.fill[i] = col
-		}
-		g.dark[i] = math.Abs(v) > 0.6*span
+		g.fill[i], _ = cmap.At(v)
+		g.dark[i] = math.Abs(v) > 0.55*span
 	}
-	p.Add(g)
-	return p, func(c draw.Canvas) { drawRatioLegend(c, cmap, span) }
+	f.plot.Add(g)
+	f.bar = &colorBar{cmap: cmap, lo: -span, hi: span, ticks: marginTicks(span), label: "verdict margin (log scale)"}
+	f.legend.add("regime boundary", lineThumb(boundaryLine))
+	f.legend.add("no ratio (not measured, or prediction ≤ 0)", rectThumb{fill: classColors[classNone], outline: true})
+	return f
 }
 
 // claimRelation is the relation of a claim in the sweep (≤ when unknown).
@@ -65,31 +59,4 @@ func claimRelation(sw *judge.Sweep, id string) string {
 		}
 	}
 	return "≤"
-}
-
-// drawRatioLegend draws the colour bar: measured/predicted from 10^−span
-// (bottom) to 10^span (top), with the regime boundary's line below it.
-func drawRatioLegend(c draw.Canvas, cmap interface {
-	At(float64) (color.Color, error)
-}, span float64) {
-	txt := draw.TextStyle{Color: color.Black, Font: font.From(sans, 8), XAlign: draw.XLeft, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
-	x, top, h, w := c.Min.X+vg.Points(10), c.Max.Y-vg.Points(30), vg.Points(150), vg.Points(14)
-	const steps = 60
-	for i := range steps {
-		v := -span + 2*span*(float64(i)+0.5)/steps
-		col, err := cmap.At(v)
-		if err != nil {
-			continue
-		}
-		y0 := top - h + h*vg.Length(i)/steps
-		c.FillPolygon(col, []vg.Point{{X: x, Y: y0}, {X: x + w, Y: y0}, {X: x + w, Y: y0 + h/steps + 0.5}, {X: x, Y: y0 + h/steps + 0.5}})
-	}
-	for _, v := range []float64{-span, 0, span} {
-		y := top - h + h*vg.Length((v+span)/(2*span))
-		c.FillText(txt, vg.Point{X: x + w + vg.Points(5), Y: y}, strconv.FormatFloat(math.Pow(10, v), 'g', 3, 64))
-	}
-	c.FillText(txt, vg.Point{X: x, Y: top + vg.Points(12)}, "measured / predicted")
-	y := top - h - vg.Points(20)
-	c.StrokeLine2(draw.LineStyle{Color: color.Black, Width: vg.Points(2.5)}, x, y, x+w, y)
-	c.FillText(txt, vg.Point{X: x + w + vg.Points(5), Y: y}, "regime boundary")
 }

@@ -378,13 +378,17 @@ func sharpLine(c judge.ClaimResult) string {
 	case !sh.Available() && math.IsNaN(float64(sh.Predicted)):
 		return "no sharp prediction: " + oneLine(sh.Note)
 	}
-	status := "inside the band"
-	switch {
-	case !sh.Available():
+	var status string
+	switch st := sharpStatus(c); st {
+	case sharpInformation:
 		why, _, _ := strings.Cut(sh.Note, ";")
 		status = "reported, not asserted (" + strings.TrimPrefix(oneLine(why), "reported, not asserted: ") + ")"
-	case !sh.Inside:
+	case sharpInside:
+		status = "inside the band"
+	case sharpOutside:
 		status = "OUTSIDE the band"
+	default:
+		status = sharpStateWord(st)
 	}
 	compared := ""
 	if m := float64(sh.Measured); !math.IsNaN(m) && m != float64(c.Measured) {

@@ -95,8 +95,9 @@ func TestText(t *testing.T) {
 	}
 	for _, l := range lines {
 		if strings.Contains(l, "C5") && strings.Contains(l, "n/a") {
-			if strings.Count(l, "—") != 2 {
-				t.Errorf("C5 row should print both NaNs as —: %q", l)
+			// Measured, predicted and the sharp cell (C5 has no sharp result).
+			if strings.Count(l, "—") != 3 {
+				t.Errorf("C5 row should print both NaNs and the missing sharp prediction as —: %q", l)
 			}
 			if strings.Contains(l, "NaN") {
 				t.Errorf("C5 row prints NaN: %q", l)
@@ -211,8 +212,10 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("row %d starts with %q, want %q", i, row[0], r.Results[i].ID)
 		}
 	}
-	// The pipe in C3's formula is escaped, so the row keeps its cells.
-	if !strings.Contains(rows[1][4], `\| bound`) || rows[1][5] != "0.2" || rows[1][7] != "0.31" {
+	// C3's formula is inline math, its pipe written \vert, so the row
+	// keeps its cells; its verdict names the criterion that failed.
+	if f := rows[1][4]; !strings.HasPrefix(f, "$T^{*}(ε)") || !strings.Contains(f, `\vert  \text{bound}`) || !strings.HasSuffix(f, "$") ||
+		rows[1][3] != "**FAILS: envelope**" || rows[1][5] != "0.2" || rows[1][7] != "0.31" {
 		t.Errorf("C3 row = %q", rows[1])
 	}
 	if rows[2][5] != "—" || rows[2][7] != "—" {

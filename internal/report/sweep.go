@@ -162,9 +162,15 @@ func textTable(w io.Writer, header []string, rows [][]string) error {
 	return err
 }
 
-// sweepMarkdown writes the sweep as Markdown figures and tables.
-func sweepMarkdown(w io.Writer, sw *judge.Sweep) error {
-	if err := markdownFigures(w, sw); err != nil {
+// sweepMarkdown writes the sweep as Markdown: a title, the plan, the
+// figures in figDir (linked) and the tables.
+func sweepMarkdown(w io.Writer, sw *judge.Sweep, figDir string) error {
+	fmt.Fprintf(w, "# %s\n\n", mdText("mimverify sweep: "+sw.Setting.Name))
+	for _, f := range sweepFacts(sw) {
+		fmt.Fprintf(w, "- %s\n", mdText(f))
+	}
+	fmt.Fprintln(w)
+	if err := markdownFigures(w, sw, figDir); err != nil {
 		return err
 	}
 	if err := sweepTables(w, sw, mdTable, "\nPer cell over %d seeds: seeds meeting the prediction, fraction [95 %% Wilson interval].\n\n"); err != nil {

@@ -85,8 +85,19 @@ func TestSweepFormats(t *testing.T) {
 		t.Errorf("HTML: %d figures (want C3's verdict and ratio diagrams), classes for breaks/holds empirically present: %v %v",
 			n, strings.Contains(html, `class="breaks"`), strings.Contains(html, `class="emp"`))
 	}
-	if md := render("markdown"); !strings.Contains(md, "![C3: where it holds](data:image/svg+xml;base64,") {
-		t.Error("Markdown does not embed the phase diagram")
+	// Markdown never inlines figures (GitHub does not show data: images):
+	// it links the files --figures writes, or says how to get them.
+	if md := render("markdown"); strings.Contains(md, "data:") || !strings.Contains(md, "--figures DIR") || !strings.HasPrefix(md, "# mimverify sweep: ") {
+		t.Errorf("Markdown without a figure directory:\n%s", md)
+	}
+	var md bytes.Buffer
+	if err := WriteSweepLinked(&md, sw, "markdown", "figs"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"![C3: verdict](figs/phase-C3.svg)", "(figs/ratio-C3.svg)", "- axis gamma: "} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("linked Markdown lacks %q:\n%s", want, md.String())
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -50,7 +49,7 @@ table{border-collapse:collapse;background:#fff;font-size:.88rem}
 th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
 td.holds{background:#eaf6ec}td.fails{background:#fde7e6;font-weight:600}
 td.emp{background:#f2faf3;color:#555}td.breaks{background:#fdf2f0;color:#8a1c14}td.na{color:#777}
-.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1rem}
+.figs{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}.figs figure{flex:0 1 auto;max-width:100%;overflow-x:auto}
 </style>
 </head>
 <body>
@@ -82,12 +81,12 @@ func writeSweepHTML(w io.Writer, sw *judge.Sweep) error {
 	pg := sweepHTMLPage{Title: "mimverify sweep: " + sw.Setting.Name, Facts: append(sweepFacts(sw), provenanceLines(sw.Provenance)...),
 		Class: string(o.Status), Total: sw.TotalLine()}
 	if len(sw.Axes) == 2 {
-		pg.FigureNote = "Each cell is a point of the grid, coloured by the claim's verdict (pale: outside the proved regime, where the claim is measured but not asserted); the number is measured/predicted (with several seeds: the seeds that met the prediction). The thick line is the regime boundary."
+		pg.FigureNote = "Per claim, two diagrams over the grid. Verdict: each cell coloured by the claim's verdict (pale: outside the proved regime, where the claim is measured but not asserted), labelled measured/predicted (with several seeds: the seeds that met the prediction). Verdict margin: by how many decades the measurement could move and still meet the prediction — blue holds with room, white at the bound, vermillion fails, whatever the relation — labelled measured/predicted. The thick line is the regime boundary."
 	} else if len(figs) > 0 {
-		pg.FigureNote = "measured/predicted along the axis: the line is the mean over the seeds, the band their range, the markers coloured by verdict."
+		pg.FigureNote = "The measured quantity against the varied field: markers on a solid line are the mean over the seeds, bars their least to greatest value; the paper's prediction (envelope) dotted grey; the reduced ODE's sharp prediction dashed, its band shaded, when the sweep ran with --sharp. Log axes where the values span more than a decade."
 	}
 	for _, f := range figs {
-		svg, err := f.render(sw, "svg")
+		svg, err := f.render("svg")
 		if err != nil {
 			return fmt.Errorf("report: figure %s: %w", f.ID, err)
 		}
@@ -158,19 +157,22 @@ func sweepFacts(sw *judge.Sweep) []string {
 	return facts
 }
 
-// markdownFigures embeds the sweep's figures in Markdown as SVG data
-// images, so that the page stays one self-contained file.
-func markdownFigures(w io.Writer, sw *judge.Sweep) error {
+// markdownFigures links the sweep's figures that WriteSweepFigures writes
+// into figDir (relative to the Markdown file); without a directory it
+// says how to get them. Never inlined: Markdown readers such as GitHub do
+// not show data: images.
+func markdownFigures(w io.Writer, sw *judge.Sweep, figDir string) error {
 	figs, err := sweepFigures(sw)
-	if err != nil {
+	if err != nil || len(figs) == 0 {
 		return err
 	}
+	fmt.Fprintf(w, "## Figures\n\n")
+	if figDir == "" {
+		fmt.Fprintf(w, "Run with `--figures DIR` to write the figures as SVG and PNG files and link them here.\n\n")
+		return nil
+	}
 	for _, f := range figs {
-		svg, err := f.render(sw, "svg")
-		if err != nil {
-			return fmt.Errorf("report: figure %s: %w", f.ID, err)
-		}
-		fmt.Fprintf(w, "![%s](data:image/svg+xml;base64,%s)\n\n", mdText(f.Title), base64.StdEncoding.EncodeToString(svg))
+		fmt.Fprintf(w, "![%s](%s)\n\n", mdText(f.Title), mdLink(figDir, f.Kind+"-"+f.ID+".svg"))
 	}
 	return nil
 }

@@ -25,6 +25,12 @@ func writeText(w io.Writer, r *judge.Report) error {
 	writeTextHeader(bw, r)
 	writeTextTable(bw, r.Results)
 	writeTextSharp(bw, r.Results)
+	if len(r.Controls) > 0 {
+		fmt.Fprintf(bw, "\nControls (the judge proves its power: docs/JUDGE.md §Controls):\n")
+		for _, c := range r.Controls {
+			fmt.Fprintf(bw, "  %s\n", c.Line())
+		}
+	}
 
 	var fails, outside, other []judge.ClaimResult
 	for _, c := range r.Results {
@@ -67,7 +73,7 @@ func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 // writeTextTable writes one row per claim, in aligned columns, failing
 // claims marked ">>" in the margin.
 func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
-	header := []string{"", "ID", "CLAIM", "SOURCE", "VERDICT", "MEASURED", "REL", "PREDICTED", "FORMULA"}
+	header := []string{"", "ID", "CLAIM", "SOURCE", "VERDICT", "MEASURED", "REL", "PREDICTED", "SHARP (PREDICTION, BAND, RATIO)", "FORMULA"}
 	rows := [][]string{header}
 	for _, c := range results {
 		mark := ""
@@ -76,7 +82,7 @@ func writeTextTable(bw *bufio.Writer, results []judge.ClaimResult) {
 		}
 		rows = append(rows, []string{
 			mark, oneLine(c.ID), truncate(oneLine(c.Title), titleWidth), oneLine(string(c.Provenance)),
-			resultLabel(c), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), oneLine(c.Formula),
+			verdictCell(c), cell(c.Measured), oneLine(string(c.Relation)), cell(c.Predicted), sharpCell(c), oneLine(c.Formula),
 		})
 	}
 	widths := make([]int, len(header))
