@@ -77,6 +77,9 @@ type Options struct {
 	NoControls bool
 	// Progress, when not nil, is told of each stage.
 	Progress func(stage string)
+	// UserClaims are claims read from a claims file (ReadClaimsFile),
+	// judged beside the selected built-in ones (userclaims.go).
+	UserClaims []theory.ClaimSpec
 }
 
 func (o *Options) defaults() {
@@ -247,6 +250,14 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		res := evaluate(&r.claims[i])
 		res.Required = slices.Contains(opt.Require, res.ID)
 		rep.add(res)
+	}
+	if opt.Main != engine.Orbit || departed {
+		r.ev.Train = r.problem.Samples
+	}
+	nBuiltin := len(rep.Results)
+	judgeUserClaims(rep, opt.UserClaims, r.ev)
+	if departed {
+		r.departedUserClaims(rep, nBuiltin)
 	}
 	if opt.WithFull && !departed {
 		if err := r.judgeFull(rep); err != nil {

@@ -328,3 +328,20 @@ func slopeSE(x, y []float64) (slope, se float64) {
 	}
 	return slope, math.Sqrt(rss / (n - 2) / sxx)
 }
+
+// departedUserClaims turns the verdicts of the user claims (the results
+// from index first on) into measurements on a departed setting: not
+// asserted, holds empirically or breaks (SPEC §5), as for C2–C7.
+func (r *run) departedUserClaims(rep *Report, first int) {
+	why := "not asserted: the setting departs from the paper's assumptions: " + r.s.BrokenSummary() + "; measured on the full model: "
+	for i := first; i < len(rep.Results); i++ {
+		res := &rep.Results[i]
+		empirical := res.Verdict
+		if empirical == NotAsserted {
+			empirical = res.Empirical
+		}
+		rep.Summary[string(res.Verdict)]--
+		res.Verdict, res.Empirical, res.Detail = NotAsserted, empirical, why+res.Detail
+		rep.Summary[string(NotAsserted)]++
+	}
+}

@@ -23,6 +23,10 @@ type Evidence struct {
 	Main     *theory.Trajectory
 	Measures []Measure
 	HeldOut  *Attention
+	// Train holds the training samples the measures are on (nil for an
+	// orbit main run): a user claim's observable at an ε or δ other than
+	// the check's is measured again on them (observables.go).
+	Train []theory.Sample
 	// Full is the full d×d model on the same samples as Main over its first
 	// T₁ steps (nil when not run); FullOutOfSpan is the largest ratio of the
 	// norm of Q's components outside span{e_p vᵀ, e_p e_qᵀ} to its rounding

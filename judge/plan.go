@@ -58,6 +58,12 @@ type Plan struct {
 	// Require lists the claims every point must assert (--require); omitted
 	// when empty, so that plans made before it hash the same.
 	Require []string `json:"require,omitempty"`
+	// UserClaims are the claims of a claims file judged at every point,
+	// and UserClaimsDigest their formulas as text: a plan with other user
+	// claims hashes differently (omitted without, so that plans made
+	// before them hash the same).
+	UserClaims       []theory.ClaimSpec `json:"-"`
+	UserClaimsDigest []string           `json:"user_claims,omitempty"`
 }
 
 // NewPlan builds a plan from a base setting and options (zero options take
@@ -75,6 +81,10 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 	if p.Engine == engine.Exact {
 		p.Engine = ""
 	}
+	p.UserClaims = opt.UserClaims
+	for _, c := range opt.UserClaims {
+		p.UserClaimsDigest = append(p.UserClaimsDigest, claimDigest(&c))
+	}
 	return p
 }
 
@@ -82,7 +92,7 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 func (p *Plan) Options() Options {
 	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
 		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp, Main: p.Engine,
-		Require: slices.Clone(p.Require), NoControls: true}
+		Require: slices.Clone(p.Require), NoControls: true, UserClaims: p.UserClaims}
 }
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in
@@ -302,4 +312,14 @@ func (p *Plan) newSweep() *Sweep {
 		sw.Axes = append(sw.Axes, ax.Field)
 	}
 	return sw
+}
+
+// claimDigest prints what a user claim asserts, for the plan's hash.
+func claimDigest(c *theory.ClaimSpec) string {
+	var regime []string
+	for _, p := range c.Regime {
+		regime = append(regime, p.Left.LaTeX()+string(p.Op)+p.Right.LaTeX())
+	}
+	return fmt.Sprintf("%s: %s at %s from %g window %v %s %s = %s; regime %s; require %v",
+		c.ID, c.Observable, c.At, c.From, c.Window, c.Relation, c.PredictedName, c.Predicted.LaTeX(), strings.Join(regime, ", "), c.Require)
 }

@@ -37,14 +37,12 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	controls := fs.Bool("controls", true, "run the judge's controls beside the check (docs/JUDGE.md §Controls): the model on an independent sample set, reported, and at η·(1 ± 0.3), which the sharp bands must reject or the check fails; about three more main runs")
 	var jf judgeFlags
 	jf.register(fs)
+	var ext externalFlags
+	ext.register(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := checkOutputs(outs.flags(), &sf, nil); err != nil {
-		return err
-	}
-	s, err := sf.load()
-	if err != nil {
+	if err := checkOutputs(outs.flags(), &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
 		return err
 	}
 	targets, err := outs.targets(*format)
@@ -52,6 +50,10 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opt, err := jf.options()
+	if err != nil {
+		return err
+	}
+	s, external, err := ext.load(&sf, &opt)
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if prog.on {
 		opt.Progress = func(stage string) { prog.stage(stage) }
 	}
-	rep, err := checkFunc(s, opt)
+	rep, err := external.judge(s, opt)
 	prog.done()
 	if err != nil {
 		if errors.Is(err, judge.ErrOptions) || errors.As(err, new(*theory.FieldError)) {
@@ -192,6 +194,7 @@ type judgeFlags struct {
 	samples, eval   int
 	maxSteps        int
 	epsilon, delta  float64
+	claimsFile      string
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
@@ -204,6 +207,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries")
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
 	fs.StringVar(&j.progress, "progress", "auto", progressHelp)
+	fs.StringVar(&j.claimsFile, "claims-file", "", "also judge the claims of this YAML file beside C1…C8 (docs/CLAIMS.md)")
 }
 
 // options checks the flags, naming the bad one, and builds the judge's
@@ -224,6 +228,13 @@ func (j *judgeFlags) options() (judge.Options, error) {
 		Seed: uint64(j.seed), MaxSteps: j.maxSteps}
 	opt.Claims = claimList(j.claims)
 	opt.Require = claimList(j.require)
+	if j.claimsFile != "" {
+		specs, err := judge.ReadClaimsFile(j.claimsFile)
+		if err != nil {
+			return judge.Options{}, usageError{err}
+		}
+		opt.UserClaims = specs
+	}
 	return opt, nil
 }
 

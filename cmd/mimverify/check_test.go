@@ -192,7 +192,8 @@ func TestRequiredClaimNotAssertedFails(t *testing.T) {
 		want   string
 	}{
 		{[]string{"--claims", "C3,C6", "--require", "C6"}, 1, "required but not asserted: C6"},
-		{[]string{"--claims", "C3,C6"}, 0, "HOLDS"},                                           // grid4 does not require C6 (no global area)
+		{[]string{"--claims", "C3,C6", "--controls=false"}, 0, "HOLDS"},                       // grid4 does not require C6 (no global area)
+		{[]string{"--claims", "C3,C6"}, 1, "the judge lacks power"},                           // C3's band alone cannot tell η from 1.3·η at n = 64
 		{[]string{"--claims", "C3", "--max-steps", "50"}, 1, "required but not asserted: C3"}, // T* beyond the budget
 		{[]string{"--claims", "C3", "--require", "C5"}, 2, "must be among the selected claims"},
 		{[]string{"--require", "C9"}, 2, "C9"},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -20,6 +22,11 @@ func TestRunNPZMatchesJSON(t *testing.T) {
 		}
 	}
 	want := readRun(t, js)
+	// np.load takes a file for an npz archive only when it starts with the
+	// zip magic (a zip reader alone also finds an archive after a prefix).
+	if head, _ := os.ReadFile(nz); !bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+		t.Fatalf("%s starts with %q, not the zip magic PK\\x03\\x04 np.load looks for", nz, head[:min(len(head), 8)])
+	}
 	f, err := npz.Open(nz)
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,7 @@ type runConfig struct {
 	maxMemory   float64 // bytes
 	maxHours    float64
 	set         map[string]bool // the flags given on the command line
+	obs         observablesFlags
 }
 
 // engineFlags are the run flags that configure one engine or another; the
@@ -109,6 +110,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 		c.maxMemory = gb * 1e9
 		return nil
 	})
+	c.obs.register(fs)
 	fs.Float64Var(&c.maxHours, "max-hours", 24, "refuse a run estimated to take longer than this many hours (0: no limit)")
 }
 
@@ -127,7 +129,7 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	c.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
-	if err := checkOutputs(map[string]string{"--out": c.out, "--dump-samples": c.dump}, &sf, map[string]string{"--samples-file": c.samplesFile}); err != nil {
+	if err := checkOutputs(map[string]string{"--out": c.out, "--dump-samples": c.dump, "--observables": c.obs.path}, &sf, map[string]string{"--samples-file": c.samplesFile}); err != nil {
 		return err
 	}
 	s, err := sf.load()
@@ -162,6 +164,9 @@ func (c *runConfig) check() error {
 		return err
 	}
 	if err := c.trajectoryFormat(); err != nil {
+		return err
+	}
+	if err := c.obs.check(c.set); err != nil {
 		return err
 	}
 	for _, f := range engineFlags {
@@ -313,24 +318,19 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	var kept recordKeeper
+	keep := c.observing(samples, &kept)
 	run := func(w io.Writer) (err error) {
 		obs := engine.Observer{Step: func(step, steps int) error {
 			if !deadline.IsZero() && time.Now().After(deadline) {
 				return fmt.Errorf("stopped at step %d of %d: the time budget of --max-hours %g is spent", step, steps, c.maxHours)
 			}
 			return prog.step(step, steps)
-		}, Discard: true, Record: kept.keep}
+		}, Discard: true, Record: keep}
 		if w != nil {
 			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
 				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
-			var enc interface {
-				add(*theory.Record) error
-				close() error
-			} = newRecordStream(w, header)
-			if c.format == "npz" {
-				enc = newNPZStream(w, header)
-			}
-			obs.Record = func(r *theory.Record) error { kept.keep(r); return enc.add(r) }
+			enc := c.encoder(w, header)
+			obs.Record = func(r *theory.Record) error { keep(r); return enc.add(r) }
 			defer func() {
 				if err == nil {
 					err = enc.close()
@@ -346,6 +346,9 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		err = atomicfile.Write(c.out, run)
 	}
 	prog.done()
+	if err == nil && c.obs.path != "" {
+		err = c.obs.write()
+	}
 	if err != nil {
 		var nf *theory.NonFiniteError
 		if errors.As(err, &nf) {
@@ -355,6 +358,35 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	}
 	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
+}
+
+// trajectoryEncoder writes the run's records as they are made.
+type trajectoryEncoder interface {
+	add(*theory.Record) error
+	close() error
+}
+
+// encoder returns the encoder of --format. Only the chosen one may touch w:
+// the JSON stream writes its header at once, and an npz after it would not
+// start with the zip magic numpy's np.load looks for.
+func (c *runConfig) encoder(w io.Writer, header runOutput) trajectoryEncoder {
+	if c.format == "npz" {
+		return newNPZStream(w, header)
+	}
+	return newRecordStream(w, header)
+}
+
+// observing returns the per-record hook: keep the first and last record,
+// and with --observables measure it.
+func (c *runConfig) observing(samples []theory.Sample, kept *recordKeeper) func(*theory.Record) error {
+	if c.obs.path == "" {
+		return kept.keep
+	}
+	c.obs.start(c, samples)
+	return func(r *theory.Record) error {
+		kept.keep(r)
+		return c.obs.add(r)
+	}
 }
 
 // checkedSamples returns the run's sample set once the run's cost and its

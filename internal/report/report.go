@@ -240,6 +240,11 @@ func headline(r *judge.Report) string {
 		if ids := reasonIDs(o, judge.ReasonNoVerdict); len(ids) > 0 {
 			parts = append(parts, fmt.Sprintf("without a verdict: %s", strings.Join(ids, ", ")))
 		}
+		for _, rs := range o.Reasons {
+			if rs.Kind == judge.ReasonPower {
+				parts = append(parts, rs.Text)
+			}
+		}
 		return "FAILS: " + strings.Join(parts, "; ")
 	case "HOLDS":
 		return fmt.Sprintf("HOLDS: all %d asserted claims hold (%d not asserted)", o.Asserted, o.NotAsserted)

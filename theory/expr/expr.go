@@ -152,7 +152,7 @@ func (e Expr) precedence() int {
 	case "^":
 		return 4
 	case "num":
-		if e.val < 0 {
+		if math.Signbit(e.val) { // −0 too: it prints with its sign
 			return 3
 		}
 	}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"codeberg.org/sbinet/npyio/npz"
+
+	"mimverify/judge"
+	"mimverify/theory"
+)
+
+// check --trajectory FILE --samples-file FILE judges a run that mimverify
+// did not produce (docs/FORMATS.md, "Judging an external run").
+
+// externalFlags are check's flags for an external run.
+type externalFlags struct {
+	trajectory, samples string
+}
+
+// loaded is an external run read from its files.
+type loaded struct {
+	setting theory.Setting
+	tr      theory.Trajectory
+	samples []theory.Sample
+}
+
+func (e *externalFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.trajectory, "trajectory", "", "judge this run instead of running one: a run output (JSON or npz, docs/FORMATS.md); needs --samples-file")
+	fs.StringVar(&e.samples, "samples-file", "", "with --trajectory: the samples the run was trained on (a run --dump-samples file)")
+}
+
+// load returns the setting to judge: without --trajectory the one of
+// --preset or --config; with it, the trajectory file's, with the run read
+// (nil without), whose own required claims do not apply (C1 and C8 cannot be
+// asserted on an external run): only --require's. Every problem is bad
+// input.
+func (e *externalFlags) load(sf *settingFlags, opt *judge.Options) (theory.Setting, *loaded, error) {
+	if e.trajectory == "" {
+		if e.samples != "" {
+			return theory.Setting{}, nil, badInput("--samples-file: applies to check only with --trajectory FILE")
+		}
+		// The setting's own required claims (a preset's, a file's
+		// require:) apply unless --require names others: judge.Check.
+		s, err := sf.load()
+		return s, nil, err
+	}
+	l, err := e.read(sf, opt)
+	if err != nil {
+		return theory.Setting{}, nil, err
+	}
+	return l.setting, l, nil
+}
+
+// judge runs the check on the setting, or judges the external run.
+func (l *loaded) judge(s theory.Setting, opt judge.Options) (*judge.Report, error) {
+	if l == nil {
+		return checkFunc(s, opt)
+	}
+	return judge.CheckTrajectory(l.setting, l.tr, l.samples, opt)
+}
+
+// read reads the trajectory (run JSON or npz) and the samples, and checks
+// that both are of one setting.
+func (e *externalFlags) read(sf *settingFlags, opt *judge.Options) (*loaded, error) {
+	switch {
+	case e.samples == "":
+		return nil, badInput("--trajectory: needs --samples-file FILE, the samples the run was trained on (run --dump-samples writes one)")
+	case sf.preset != "" || sf.config != "":
+		return nil, badInput("--trajectory: the setting is the trajectory file's; give no --preset or --config")
+	}
+	for _, id := range opt.Require {
+		if id == "C1" || id == "C8" {
+			return nil, badInput("--require %s: %s needs mimverify's own engines and is not asserted on an external trajectory", id, id)
+		}
+	}
+	meta, tr, err := readTrajectory(e.trajectory)
+	if err != nil {
+		return nil, badInput("--trajectory %s: %v", e.trajectory, err)
+	}
+	if err := meta.Setting.Resolve(); err != nil {
+		return nil, badInput("--trajectory %s: setting: %v", e.trajectory, err)
+	}
+	dump, err := readSamples(e.samples)
+	if err != nil {
+		return nil, badInput("--samples-file %s: %v", e.samples, err)
+	}
+	a, _ := json.Marshal(meta.Setting)
+	b, _ := json.Marshal(dump.Setting)
+	if !bytes.Equal(a, b) {
+		return nil, badInput("--samples-file %s: its setting differs from the trajectory's (%s vs %s)", e.samples, dump.Setting.Name, meta.Setting.Name)
+	}
+	return &loaded{setting: meta.Setting, tr: tr, samples: dump.Samples}, nil
+}
+
+// readSamples reads a mimverify.samples/v1 file.
+func readSamples(path string) (*sampleDump, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var dump sampleDump
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&dump); err != nil {
+		return nil, err
+	}
+	if dump.Format != samplesFormat {
+		return nil, fmt.Errorf("format = %q: must be %q", dump.Format, samplesFormat)
+	}
+	return &dump, nil
+}
+
+// readTrajectory reads a run output, as JSON or npz (by the first bytes:
+// an npz is a zip archive).
+func readTrajectory(path string) (*runOutput, theory.Trajectory, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, theory.Trajectory{}, err
+	}
+	if bytes.HasPrefix(data, []byte("PK")) {
+		return readTrajectoryNPZ(path)
+	}
+	var out runOutput
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		return nil, theory.Trajectory{}, err
+	}
+	if out.Format != runFormat {
+		return nil, theory.Trajectory{}, fmt.Errorf("format = %q: must be %q", out.Format, runFormat)
+	}
+	return &out, theory.Trajectory{Engine: out.Engine, Records: out.Records}, nil
+}
+
+// readTrajectoryNPZ reads the arrays of run --format npz back into records.
+func readTrajectoryNPZ(path string) (*runOutput, theory.Trajectory, error) {
+	f, err := npz.Open(path)
+	if err != nil {
+		return nil, theory.Trajectory{}, err
+	}
+	defer f.Close()
+	var js string
+	if err := f.Read("meta.npy", &js); err != nil {
+		return nil, theory.Trajectory{}, fmt.Errorf("meta: %w", err)
+	}
+	var meta runOutput
+	if err := json.Unmarshal([]byte(js), &meta); err != nil || meta.Format != runFormat {
+		return nil, theory.Trajectory{}, fmt.Errorf("meta: not a %s header (%v)", runFormat, err)
+	}
+	if err := meta.Setting.Resolve(); err != nil {
+		return nil, theory.Trajectory{}, fmt.Errorf("setting: %w", err)
+	}
+	var steps []int64
+	var loss, b []float64
+	for _, a := range []struct {
+		name string
+		v    any
+	}{{"step", &steps}, {"loss", &loss}, {"B", &b}} {
+		if err := f.Read(a.name+".npy", a.v); err != nil {
+			return nil, theory.Trajectory{}, fmt.Errorf("%s: %w", a.name, err)
+		}
+	}
+	shape := meta.Setting.Shape()
+	a := make([][]float64, len(shape.Areas))
+	for k := range a {
+		if err := f.Read(fmt.Sprintf("A%d.npy", k), &a[k]); err != nil {
+			return nil, theory.Trajectory{}, fmt.Errorf("A%d: %w", k, err)
+		}
+	}
+	tr, err := npzRecords(shape, steps, loss, a, b)
+	for i := range tr.Records {
+		tr.Records[i].Time = meta.Setting.Eta * float64(tr.Records[i].Step)
+	}
+	return &meta, tr, err
+}
+
+// npzRecords reassembles the records from the flat arrays; a length that
+// does not fit the setting's shape leaves records short, which the
+// judge's checks report.
+func npzRecords(shape theory.Shape, steps []int64, loss []float64, a [][]float64, b []float64) (theory.Trajectory, error) {
+	R := len(steps)
+	pp := shape.P * shape.P
+	if len(loss) != R || len(b) != R*pp {
+		return theory.Trajectory{}, fmt.Errorf("loss has %d entries and B %d, for %d steps (B must be %d × %d × %d)", len(loss), len(b), R, R, shape.P, shape.P)
+	}
+	tr := theory.Trajectory{Engine: "npz", Records: make([]theory.Record, R)}
+	for i := range R {
+		c := shape.New()
+		for k, n := range shape.Areas {
+			if len(a[k]) != R*shape.P*n {
+				return theory.Trajectory{}, fmt.Errorf("A%d has %d entries, must be %d × %d × %d", k, len(a[k]), R, shape.P, n)
+			}
+			for p := range shape.P {
+				copy(c.A[k][p], a[k][(i*shape.P+p)*n:])
+			}
+		}
+		for p := range shape.P {
+			copy(c.B[p], b[i*pp+p*shape.P:])
+		}
+		tr.Records[i] = theory.Record{Step: int(steps[i]), Loss: loss[i], Correlations: c}
+	}
+	return tr, nil
+}
