@@ -72,7 +72,7 @@ func (f *Full) newDepartedRun(p *engine.Problem) (*departedRun, error) {
 	}
 	switch {
 	case f.SGD:
-		r.sampler = s.NewSampler(theory.NewRand(p.Seed, theory.StreamSGD)).WithAux(theory.NewRand(p.Seed, theory.StreamSampleDepartures))
+		r.sampler = s.NewSampler(theory.NewRand(p.Seed, theory.StreamSGD)).WithAux(theory.NewRand(p.Seed, theory.StreamSGDDepartures))
 		r.batch = make([]theory.Sample, f.Batch)
 	case dep.Batch > 0:
 		if !dep.Replacement && dep.Batch > len(p.Samples) {

@@ -23,6 +23,7 @@ const (
 	StreamBatch                              // minibatch indices (departures.batch)
 	StreamHeads                              // the initial Q of heads 2..h (departures.heads)
 	StreamSampleDepartures                   // the fixed sample set's partitions and noise seeds
+	StreamSGDDepartures                      // the partitions and noise seeds of SGD's fresh samples
 )
 
 // NewRand returns the deterministic generator for one stream of a seed.
