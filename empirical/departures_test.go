@@ -350,3 +350,25 @@ func TestGeneralPathProcsInvariant(t *testing.T) {
 		t.Fatalf("GOMAXPROCS 1 and 4 differ: loss %.17g vs %.17g", l1, l4)
 	}
 }
+
+// SGD with fresh samples under departures (noise drawn per fresh sample):
+// seeded, so the same seed gives the same trajectory, and the noise makes
+// it differ from the noiseless one.
+func TestSGDUnderDepartures(t *testing.T) {
+	s := smallDeparted(t, theory.Departures{Noise: 0.1, RandomPartitions: true})
+	run := func(s *theory.Setting) theory.Trajectory {
+		tr, err := (&Full{SGD: true, Batch: 8}).Run(engine.NewProblem(s, nil, 5), engine.Every(4, 1), engine.Observer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	a, b := run(&s), run(&s)
+	if !cmp.Equal(a, b) {
+		t.Fatal("the same seed gave two trajectories")
+	}
+	plain := s.InAssumption()
+	if cmp.Equal(a.Records[1].Loss, run(&plain).Records[1].Loss) {
+		t.Fatal("noise and random partitions did not change SGD's trajectory")
+	}
+}
