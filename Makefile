@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race mutants bench sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots clean
+.PHONY: all build test test-race mutants bench peaks sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots clean
 
 all: lint test
 
@@ -31,6 +31,14 @@ bench:
 	MIMVERIFY_BENCH_P1024=1 $(GO) test ./empirical -run '^$$' -bench 'GDStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-full.txt
 	@if command -v benchstat >/dev/null; then benchstat bench-exact.txt; benchstat bench-population.txt; benchstat bench-full.txt; \
 	else echo "bench: benchstat not found (go install golang.org/x/perf/cmd/benchstat@latest)"; fi
+
+## peaks: the machine peaks of docs/PERFORMANCE.md's roofline, on one core, with the project's
+## own kernels: expNonPosSlice (ns/exp), a memory triad (GB/s), Go's scalar FMA (GFLOP/s);
+## BENCHCOUNT runs each (measure on a quiet machine: `uptime` is printed)
+peaks:
+	@uptime
+	$(GO) test ./dynamics -run '^$$' -bench '^BenchmarkPeak' -benchtime 200x -cpu 1 -count $(BENCHCOUNT) | tee bench-peaks.txt
+	@if command -v benchstat >/dev/null; then benchstat bench-peaks.txt; fi
 
 ## sweep-bench: the 1,000-point sweep of docs/PERFORMANCE.md (default; C2, C3, C5, C7; the
 ## judge's default samples), timed, on the orbit engine (ENGINE=exact for the n-sample runs);

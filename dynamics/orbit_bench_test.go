@@ -74,9 +74,11 @@ func BenchmarkOrbitCRN(b *testing.B) {
 			x := make([]float64, o.Dim())
 			g := make([]float64, o.Dim())
 			var se float64
+			cpu0 := processCPU()
 			for b.Loop() {
 				_, se = o.LossGrad(x, g)
 			}
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(se, "stderr")
 		})
 		b.Run(name+"/population", func(b *testing.B) {

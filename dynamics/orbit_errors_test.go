@@ -12,8 +12,8 @@ import (
 )
 
 // TestOrbitDeterministic: the same options give bit-identical results at
-// any GOMAXPROCS (the orbit engine is single-threaded, with a seeded CRN
-// stream).
+// any GOMAXPROCS (a seeded CRN stream; the problems, computed concurrently
+// on large settings, are folded in a fixed order — TestOrbitParallelBits).
 func TestOrbitDeterministic(t *testing.T) {
 	d, err := theory.Preset("default")
 	if err != nil {

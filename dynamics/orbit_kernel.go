@@ -3,34 +3,54 @@ package dynamics
 import (
 	"fmt"
 	"math"
-
-	"mimverify/theory"
 )
 
-// eval adds this problem's loss contribution (returned) and gradient (into
-// g, when non-nil) at orbit state x; CRN blocks also add their loss into
-// sampleLoss. The formulas are docs/ORBIT.md §3 (equations (O1)–(O6)).
-func (pr *orbProblem) eval(s *theory.Setting, x, g, sampleLoss []float64, mf bool) float64 {
+// compute evaluates this problem's loss and gradient accumulators at orbit
+// state x (accLoss, accA, accB, accSelf, and each CRN sample's loss in
+// sampLoss); fold adds them into the objective's outputs. compute touches
+// only the problem's own state, so problems run concurrently. The formulas
+// are docs/ORBIT.md §3 (equations (O1)–(O6)).
+func (pr *orbProblem) compute(x []float64, grad bool) {
 	pr.accLoss, pr.accSelf = 0, 0
 	clear(pr.accA)
 	clear(pr.accB)
 	G := len(pr.groups)
 	pr.setBWeights(x)
-	for _, b := range pr.blocks {
+	blocks, factored := pr.blocks, pr.ctrl != nil && pr.evalControl(x)
+	if factored {
+		blocks = blocks[:pr.ctrl0]
+	}
+	if pr.fast {
+		blocks = blocks[pr.evalSamples(x, grad):]
+	}
+	for _, b := range blocks {
 		za := b.z[pr.ownArea]
 		pr.setWeightsFast(x, b.z)
 		bl := 0.0
 		if b.c0 < 0 {
-			bl = pr.evalEnum(x, b, za, g != nil)
+			bl = pr.evalEnum(x, b, za, grad)
 		}
 		for cv := b.c0; cv < b.c1; cv++ {
 			w := b.w * pr.cweight[cv]
-			bl += pr.cweight[cv] * pr.term(x, b.z, pr.counts[cv*G:(cv+1)*G], za, w, g != nil)
+			bl += pr.cweight[cv] * pr.term(x, b.z, pr.counts[cv*G:(cv+1)*G], za, w, grad)
 		}
 		pr.accLoss += b.w * bl
 		if b.sample >= 0 {
-			sampleLoss[b.sample] += pr.wLoss * bl
+			pr.sampLoss[b.sample] = pr.wLoss * bl
 		}
+	}
+	if factored {
+		pr.ctrlAdd(grad)
+	}
+}
+
+// fold adds the problem's gradient (into g, when non-nil) and CRN sample
+// losses (into sampleLoss) as compute left them and returns its loss
+// contribution. Folding the problems in a fixed order makes the result
+// independent of how compute was scheduled.
+func (pr *orbProblem) fold(g, sampleLoss []float64) float64 {
+	for i, l := range pr.sampLoss {
+		sampleLoss[i] += l
 	}
 	if g != nil {
 		for _, out := range pr.fpOut {

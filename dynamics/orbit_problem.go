@@ -49,12 +49,20 @@ type orbProblem struct {
 	counts  []float64 // count vectors, len(groups) each
 	cweight []float64 // probability of each count vector
 	exact   bool      // counts exact (second moments within classes apply)
+	// The control variate's z rule (CRN): blocks[ctrl0:] are its tensor
+	// nodes; ctrl, when non-nil, sums them factored over the areas (§4.1).
+	ctrl0 int
+	ctrl  *orbControl
+	// fast: the sample blocks take evalSamples (orbit_crn_kernel.go).
+	fast bool
+	ss   orbSampleScratch
 
 	// Scratch.
 	w, wm            []float64 // per group: unmasked and masked key weights
 	zc, T, gA, accA  []float64 // per class
 	accB             []float64 // per group
 	accSelf, accLoss float64
+	sampLoss         []float64 // CRN: each sample's loss, × wLoss (compute)
 	wself            float64
 	eB, eA           []float64 // factored weights: per group, per class
 	u                []float64 // per group: attention per key, w/Z, of the current term

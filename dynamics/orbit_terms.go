@@ -57,7 +57,9 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		pr.exact = true
 		pr.setConstants()
 		pr.sampleCRN(s, rng, o.nSamples)
+		pr.sampLoss = make([]float64, o.nSamples)
 		pr.addControl(s, opt.QuadNodes, o.nSamples)
+		pr.fast = pr.crnFast()
 	}
 	return nil
 }
@@ -111,7 +113,18 @@ func (pr *orbProblem) addControl(s *theory.Setting, quadNodes, n int) {
 	}
 	pr.counts = append(counts, mean...)
 	pr.cweight = append(cweight, 1)
+	pr.ctrl0 = len(pr.blocks)
 	pr.addZBlocksRange(s, quadNodes, 2*n, 2*n+1)
+	// With i.i.d. z the tensor rule's sum factors over the areas (§4.1):
+	// used when cheaper than the tensor (≈ ctrlCostNodes trapezoid nodes
+	// of N·n one-area moments against n^N terms of G + N operations).
+	if s.Z.Kind == theory.ZShared {
+		return
+	}
+	zn, zw := zNodes1(s, quadNodes)
+	if float64(len(zs))*float64(G+len(pr.classes)) > ctrlCostNodes*float64(len(pr.classes)*len(zn)*numMom) {
+		pr.ctrl = pr.newControl(zn, zw, mean)
+	}
 }
 
 // countVectors returns the number of count vectors enumeration sums over.

@@ -28,7 +28,9 @@ type Options struct {
 	Require []string
 	// Epsilon and Delta are the ε and δ of the area-wide claim C3: a
 	// fraction ≥ 1−δ of the reconstructable masked queries must put
-	// attention ≥ 1−ε on their own area. Defaults 0.1 and 0.1.
+	// attention ≥ 1−ε on their own area. Defaults 0.1 and 0.1. Delta is
+	// at most ½ (DeltaRange): C5 reads the 2δ-quantile of the pairwise
+	// total variation, a level defined for 2δ ≤ 1 only.
 	Epsilon, Delta float64
 	// Samples is the size n of the training sample set (default 256), on
 	// which the claims are measured; Eval the number of held-out samples on
@@ -104,13 +106,22 @@ func (o *Options) defaults() {
 // bad input, as opposed to an engine's failure.
 var ErrOptions = errors.New("judge: bad options")
 
+// DeltaRange is the range of δ on which every quantity derived from it is
+// defined: C3 reads the δ-quantile of the own-area mass and C5 the
+// 2δ-quantile of the pairwise total variation, whose sharp band needs
+// √(2δ(1 − 2δ)); so 0 < δ ≤ ½.
+const DeltaRange = "(0, 0.5] (C5 reads the 2δ-quantile, defined for 2δ ≤ 1)"
+
+// ValidDelta reports whether δ is in DeltaRange (false for NaN).
+func ValidDelta(delta float64) bool { return delta > 0 && delta <= 0.5 }
+
 func (o *Options) validate() error {
 	var errs []error
 	if !(o.Epsilon > 0 && o.Epsilon < 0.5) {
 		errs = append(errs, fmt.Errorf("epsilon = %g: must be in (0, 0.5)", o.Epsilon))
 	}
-	if !(o.Delta > 0 && o.Delta < 1) {
-		errs = append(errs, fmt.Errorf("delta = %g: must be in (0, 1)", o.Delta))
+	if !ValidDelta(o.Delta) {
+		errs = append(errs, fmt.Errorf("delta = %g: must be in %s", o.Delta, DeltaRange))
 	}
 	if o.Samples < 1 || o.Samples > 1<<20 {
 		errs = append(errs, fmt.Errorf("samples = %d: must be in [1, %d]", o.Samples, 1<<20))

@@ -66,13 +66,23 @@ func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 	measured, detail := m.measure(ev, c)
 	verdict := compare(c, measured, pred)
 	r.Sharp = sharpFor(c.ID, ev, measured)
+	r.Measured = Float(measured)
+	decideVerdict(&r, verdict, detail, outside)
+	return r
+}
+
+// decideVerdict sets a measured claim's verdict, built-in or user-declared:
+// its relation's verdict, turned to Fails when the envelope holds but the
+// value is outside the reduced ODE's sharp band, and NotAsserted (with the
+// comparison kept as Empirical) when outside > 0 regime predicates fail.
+func decideVerdict(r *ClaimResult, verdict Verdict, detail string, outside int) {
 	if verdict == Holds && r.Sharp.Available() && !r.Sharp.Inside {
 		// The envelope holds but the reduced ODE says the value is wrong:
 		// a model that learns too slowly, or too fast, within the slack.
 		verdict = Fails
 		detail = fmt.Sprintf("outside the sharp band of the reduced ODE (%s); ", r.Sharp.Band) + detail
 	}
-	r.Measured, r.Detail = Float(measured), detail
+	r.Detail = detail
 	if outside > 0 {
 		// Outside its regime the claim is not asserted, but it is still
 		// measured: whether it survives beyond the proved regime is what a
@@ -82,10 +92,9 @@ func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 			r.Empirical = verdict
 		}
 		r.Detail = "outside the regime; " + detail
-		return r
+		return
 	}
 	r.Verdict = verdict
-	return r
 }
 
 // compare applies the claim's relation; NotAsserted when either side is

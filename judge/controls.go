@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -63,6 +64,11 @@ type ControlResult struct {
 	// OK is whether the control went as it must: a negative one passed, a
 	// positive one was rejected.
 	OK bool `json:"ok"`
+	// Stopped is the step at which a positive control was stopped, once
+	// its records so far lay outside a curve band (C2, C7) with the full
+	// run's Bonferroni correction — a rejection the whole run's test would
+	// make too; 0 when it ran to the end.
+	Stopped int `json:"stopped,omitempty"`
 	// Error is set when the control's run failed (OK is then false).
 	Error string `json:"error,omitempty"`
 }
@@ -133,12 +139,29 @@ func (r *run) runControl(exact engine.Engine, c control, judged []string) Contro
 	p, opt := r.problem, r.opt
 	p.Setting = &s
 	c.change(&s, &p, &opt)
-	tr, err := exact.Run(p, r.schedule, engine.Observer{})
-	if err != nil {
+	var measures []Measure
+	obs := engine.Observer{Record: func(rec *theory.Record) error {
+		measures = append(measures, measureRecord(&s, rec, p.Samples, opt.Epsilon, opt.Delta, false))
+		if c.kind == PositiveControl && len(measures)%controlCheckEvery == 0 {
+			if res.Rejected = r.prefixRejects(measures, judged); len(res.Rejected) > 0 {
+				res.Stopped = rec.Step
+				return errSettled
+			}
+		}
+		return nil
+	}}
+	tr, err := exact.Run(p, r.schedule, obs)
+	if res.Stopped > 0 {
+		res.OK = true
+		return res
+	}
+	if err != nil && !errors.Is(err, errSettled) {
 		res.Error = err.Error()
 		return res
 	}
-	measures := measureAll(&s, &tr, p.Samples, opt.Epsilon, opt.Delta)
+	if len(measures) != len(tr.Records) { // an engine that does not call its observer
+		measures = measureAll(&s, &tr, p.Samples, opt.Epsilon, opt.Delta)
+	}
 	last := tr.Final()
 	measures[len(measures)-1].Attention.setTV(pairTVs(&s, last.Correlations, p.Samples), opt.Delta)
 	held := MeasureAttention(&s, last.Correlations, r.eval, opt.Epsilon, opt.Delta, false)
@@ -161,6 +184,34 @@ func (r *run) runControl(exact engine.Engine, c control, judged []string) Contro
 		res.OK = len(res.Rejected) > 0
 	}
 	return res
+}
+
+// controlCheckEvery is how many records a positive control runs between
+// two looks at its curve bands (prefixRejects); a variable so that a test
+// can switch the early stop off and compare.
+var controlCheckEvery = 8
+
+// prefixRejects returns the curve claims (C2, C7) among judged whose sharp
+// band the control's measures so far leave, judged against the same records
+// of the reduced run with the full run's Bonferroni z (Evidence.BandRecords).
+func (r *run) prefixRejects(measures []Measure, judged []string) []string {
+	ev := *r.ev
+	sh := *r.ev.Sharp
+	k := len(measures)
+	if k > len(sh.Measures) {
+		return nil
+	}
+	sh.Measures = sh.Measures[:k]
+	ev.Sharp, ev.Measures, ev.BandRecords = &sh, measures, len(r.ev.Measures)
+	var ids []string
+	for _, id := range []string{"C2", "C7"} {
+		if slices.Contains(judged, id) {
+			if b := sharpFor(id, &ev, math.NaN()); b.Available() && !b.Inside {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 // controlReasons are the reasons a check fails on its controls. They count
@@ -197,6 +248,8 @@ func (c ControlResult) Line() string {
 		what = "could not run: " + c.Error
 	case len(c.Rejected) == 0:
 		what = fmt.Sprintf("passes every sharp band of %s", strings.Join(c.Judged, ", "))
+	case c.Stopped > 0:
+		what = fmt.Sprintf("rejected by %s by step %d, where it was stopped (of %s)", strings.Join(c.Rejected, ", "), c.Stopped, strings.Join(c.Judged, ", "))
 	default:
 		what = fmt.Sprintf("rejected by %s (of %s)", strings.Join(c.Rejected, ", "), strings.Join(c.Judged, ", "))
 	}

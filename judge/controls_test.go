@@ -66,6 +66,23 @@ func TestControlsOnGrid4(t *testing.T) {
 	if rep.Failed() {
 		t.Errorf("the check fails: %v", rep.Outcome().Reasons)
 	}
+	// A positive control stopped early, once its records so far left a
+	// curve band, is rejected by the same claims when run to the end.
+	defer func(k int) { controlCheckEvery = k }(controlCheckEvery)
+	controlCheckEvery = 1 << 30
+	full, err := Check(s, Options{Claims: []string{"C2", "C3", "C7"}, Samples: 128, Eval: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range rep.Controls {
+		f := full.Controls[i]
+		if f.Stopped != 0 || (c.Stopped > 0 && !subset(c.Rejected, f.Rejected)) {
+			t.Errorf("%s: stopped at %d rejected by %v; run to the end (stopped %d) by %v", c.Name, c.Stopped, c.Rejected, f.Stopped, f.Rejected)
+		}
+		if c.Kind == PositiveControl && c.Stopped == 0 {
+			t.Errorf("%s was not stopped early on grid4: %s", c.Name, c.Line())
+		}
+	}
 	rep2, err := Check(s, Options{Claims: []string{"C2", "C3", "C7"}, Samples: 128, Eval: 128, NoControls: true})
 	if err != nil || len(rep2.Controls) != 0 {
 		t.Errorf("NoControls: %d controls, %v", len(rep2.Controls), err)
@@ -106,4 +123,13 @@ func TestHeldOutDisjoint(t *testing.T) {
 	if c := heldOutDisjoint(&tiny, tiny.Samples(1, 64), tiny.Samples(1, 64)); !c.OK || !strings.Contains(c.Name, "not checked") {
 		t.Errorf("P = 4, constant z: %s", c.Line())
 	}
+}
+
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }

@@ -271,7 +271,7 @@ func departedFullCost(s *theory.Setting, n, steps int, cores, bytes float64) Cos
 	}
 	bytes += 8*d*d*params*perParam + cores*8*(h*P*d+d*d)*2
 	flops := float64(n)*per + 4*d*d*params
-	return Cost{bytes, float64(steps+1) * flops / (flopsPerSecond * cores)}
+	return Cost{Bytes: bytes, Seconds: float64(steps+1) * flops / (flopsPerSecond * cores)}
 }
 
 // stochastic reports whether the setting's training is stochastic (a

@@ -45,6 +45,11 @@ type Evidence struct {
 	// Sharp is the reduced engine's prediction at the records of Main
 	// (docs/SHARP.md), nil when it was not run.
 	Sharp *Sharp
+	// BandRecords, when larger than len(Measures), is the number of records
+	// the curve bands' Bonferroni correction counts: a control judged on a
+	// prefix of the run uses the full run's z, so that a record outside the
+	// band there is outside it in the full test too (controls.go).
+	BandRecords int
 }
 
 // Measure is the judge's measurement of one record of the main trajectory.

@@ -549,9 +549,11 @@ func summarize(xs []float64, q float64) (lo, mean, quantile float64) {
 // fraction ≥ 1 − q of the weight lies at or above it. With equal weights
 // it is the element ⌊q·n⌋, counted exactly. The measurements and the sharp
 // predictions read their quantiles with it, so the two sides share one
-// rule.
+// rule. A level outside [0, 1] (NaN included) has no quantile: the result
+// is NaN, never an index computed from it; callers check their levels
+// first (sharpC5), so that the NaN cannot reach a verdict.
 func quantileOf(xs, ws []float64, q float64) float64 {
-	if len(xs) == 0 {
+	if len(xs) == 0 || !(q >= 0 && q <= 1) {
 		return math.NaN()
 	}
 	if ws == nil {

@@ -264,8 +264,8 @@ func ApplyField(s *theory.Setting, opt *Options, field, value string) error {
 			err = bad("in (0, 0.5)")
 		}
 	case "delta":
-		if err = num(&opt.Delta); err == nil && !(opt.Delta > 0 && opt.Delta < 1) {
-			err = bad("in (0, 1)")
+		if err = num(&opt.Delta); err == nil && !ValidDelta(opt.Delta) {
+			err = bad("in " + DeltaRange)
 		}
 	case "samples":
 		opt.Samples, err = integer(1, 1<<20)

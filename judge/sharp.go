@@ -118,13 +118,32 @@ func bonferroniZ(alpha float64, m int) float64 {
 // C4's adjoint comes on top, up to sharpStateBudget times the budget in
 // all: with it, random-regions (460 orbit variables, 64 draws) needs 1.4
 // times the budget; past that only C4 goes without a sharp prediction.
+//
+// Where the budget would take CRN below its default draws, an enumeration
+// may take sharpEnumFactor times the budget's time, its pairs counted at
+// sharpEnumPairCost of a CRN pair (≈ 6 ns against ≈ 14 ns): it has no
+// Monte Carlo error, at the state or along the path, whereas CRN's error
+// along the path is not in the curves' bands and grows as the draws fall
+// (docs/SHARP.md §3). Three clusters with two-point z at P = 9 and 12
+// enumerate so.
 const (
-	sharpWorkBudget  = 3.5e8
-	sharpMinCRN      = 64
-	sharpStateBudget = 1.5
+	sharpWorkBudget   = 3.5e8
+	sharpEnumPairCost = 6.0 / 14
+	sharpEnumFactor   = 2
+	sharpMinCRN       = 64
+	sharpStateBudget  = 1.5
 	// sharpPathBytes bounds the memory of the path the adjoint walks
 	// back: 16 bytes per orbit variable and step (state and gradient).
 	sharpPathBytes = 256 << 20
+)
+
+// sharpCRNOverride, when positive, makes sharpOptions use CRN with that
+// many draws (seed sharpCRNSeed) whatever the budget allows: the
+// calibration of docs/SHARP.md §3 measures the CRN prediction's error
+// with it. Tests only.
+var (
+	sharpCRNOverride int
+	sharpCRNSeed     uint64
 )
 
 // gatherSharp runs the orbit engine on the setting from the problem's
@@ -196,13 +215,17 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 	}
 	opt.Symmetry = sy
+	if sharpCRNOverride > 0 {
+		opt.Mode, opt.CRNSamples, opt.Seed = dynamics.OrbitCRN, sharpCRNOverride, sharpCRNSeed
+	}
 	var run, adjoint, pathBytes float64
+	enum := false
 	cost := func() error {
 		o, err := dynamics.NewOrbit(s, opt)
 		if err != nil {
 			return err
 		}
-		if o.Mode() != dynamics.OrbitCRN {
+		if enum = o.Mode() != dynamics.OrbitCRN; enum {
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
 		}
 		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
@@ -212,16 +235,34 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		}
 		return nil
 	}
+	// limit is the budget in pairs; an enumeration that CRN at its default
+	// draws cannot replace gets sharpEnumFactor times the time.
+	limit := sharpWorkBudget
+	enumLimit := sharpEnumFactor * sharpWorkBudget / sharpEnumPairCost
+	var enumOpt *dynamics.OrbitOptions
 	for {
 		if err := cost(); err != nil {
 			return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
 		}
-		if run <= sharpWorkBudget {
+		if run <= limit {
 			break
 		}
-		if opt.Mode != dynamics.OrbitCRN {
+		if opt.Mode != dynamics.OrbitCRN { // auto or an enumeration
+			if enum && run <= enumLimit {
+				o := opt
+				enumOpt = &o
+			}
 			opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
 			continue
+		}
+		if enumOpt != nil {
+			// CRN would need fewer than its default draws, and its error
+			// along the path is not in the curves' bands: enumerate.
+			opt, limit = *enumOpt, enumLimit
+			if err := cost(); err != nil {
+				return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
+			}
+			break
 		}
 		if opt.CRNSamples/2 < sharpMinCRN {
 			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", run, steps, records, opt.CRNSamples, sharpWorkBudget), ""
@@ -229,7 +270,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		opt.CRNSamples /= 2
 	}
 	switch {
-	case run+adjoint > sharpStateBudget*sharpWorkBudget:
+	case run+adjoint > sharpStateBudget*limit:
 		stateWhy = fmt.Sprintf("the adjoint would take the reduced run to %.3g term-group evaluations, beyond %g times the budget", run+adjoint, sharpStateBudget)
 	case pathBytes > sharpPathBytes:
 		stateWhy = fmt.Sprintf("the adjoint would keep a path of %.0f MB, beyond %d MB", pathBytes/1e6, sharpPathBytes/1000000)
@@ -542,7 +583,7 @@ func smallSample(id string, sh *Sharp) string {
 // of the last record; Band names the worst record.
 func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm *PopMeasure) (v, se float64)) SharpResult {
 	R := len(ev.Measures)
-	z := bonferroniZ(sharpAlpha, R)
+	z := bonferroniZ(sharpAlpha, max(R, ev.BandRecords))
 	worst, worstStep, inside, compared, skipped := 0.0, 0, true, 0, 0
 	r := *noSharp("")
 	for i := range R {
@@ -754,6 +795,11 @@ func sharpC5(ev *Evidence, measured float64) SharpResult {
 		return *noSharp("no pair of queries in different areas in the pool")
 	}
 	p := 2 * ev.Env["δ"]
+	if !(p > 0 && p <= 1) {
+		// Options.validate keeps δ in (0, ½]; a caller that bypasses it
+		// gets a reason, not a NaN band.
+		return *noSharp(fmt.Sprintf("2δ = %g is not a level in (0, 1]: the 2δ-quantile is undefined", p))
+	}
 	n := float64(sh.TrainImages)
 	se := math.Sqrt(p * (1 - p) * (1/n + 1/float64(sh.PoolImages)))
 	q := func(level float64) float64 {

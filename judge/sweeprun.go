@@ -20,9 +20,10 @@ type Runner struct {
 	// on Jobs either.
 	Jobs int
 	// Results is the JSON Lines results file ("" keeps results in memory):
-	// created with a header naming the plan, appended one fsync'd line per
-	// finished point, and read back by a rerun, which skips the points it
-	// holds.
+	// a regular file (or a new path), locked (flock) for the whole run,
+	// created with a header naming the plan, appended one whole line per
+	// finished point (O_APPEND, fsync'd at most syncEvery apart), and read
+	// back by a rerun, which skips the points it holds (docs/FORMATS.md).
 	Results string
 	// Check is the judge (nil: Check); tests replace it.
 	Check func(theory.Setting, Options) (*Report, error)
@@ -47,11 +48,14 @@ func (r *Runner) Run() (*Sweep, error) {
 	done := map[int]SweepPoint{}
 	var out *resultsFile
 	if r.Results != "" {
+		// out is nil for a complete read-only file: nothing to write.
 		out, done, err = openResults(r.Results, r.Plan, r.Shard)
 		if err != nil {
 			return nil, err
 		}
-		defer out.close()
+		if out != nil {
+			defer out.close()
+		}
 	}
 	r.Resumed = len(done)
 	var todo []Point
@@ -62,6 +66,13 @@ func (r *Runner) Run() (*Sweep, error) {
 	}
 	if err := r.runAll(todo, len(points), done, out); err != nil {
 		return nil, err
+	}
+	if out != nil {
+		// The last lines are synced, and the lock released, before the
+		// sweep is reported done.
+		if err := out.close(); err != nil {
+			return nil, err
+		}
 	}
 	sw := r.Plan.newSweep()
 	if r.Shard.N > 1 {

@@ -51,20 +51,7 @@ func EvaluateUser(c *theory.ClaimSpec, ev *Evidence) ClaimResult {
 	verdict, measured, pred, detail := judgeUser(c, v)
 	r.Measured, r.Predicted = Float(measured), Float(pred)
 	r.Sharp = userSharp(c, v)
-	if verdict == Holds && r.Sharp.Available() && !r.Sharp.Inside {
-		verdict = Fails
-		detail = fmt.Sprintf("outside the sharp band of the reduced ODE (%s); ", r.Sharp.Band) + detail
-	}
-	r.Detail = detail
-	if outside > 0 {
-		r.Verdict = NotAsserted
-		if verdict != NotAsserted {
-			r.Empirical = verdict
-		}
-		r.Detail = "outside the regime; " + detail
-		return r
-	}
-	r.Verdict = verdict
+	decideVerdict(&r, verdict, detail, outside)
 	return r
 }
 

@@ -175,6 +175,13 @@ func LoadConfig(path string) (Setting, error) {
 		return Setting{}, err
 	}
 	defer f.Close()
+	return ReadConfig(f, path)
+}
+
+// ReadConfig reads a setting from an open file — the standard input for
+// --config - — with the limits of LoadConfig; path names it in errors, and
+// its base name is the setting's name when the config gives none.
+func ReadConfig(f *os.File, path string) (Setting, error) {
 	data, err := readConfig(f)
 	if err != nil {
 		return Setting{}, fmt.Errorf("%s: %w", path, err)

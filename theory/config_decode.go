@@ -105,6 +105,9 @@ func (d *decoder) mapping(n *yaml3.Node, path, what string, names []string, f fu
 	if n = d.node(n); n == nil {
 		return
 	}
+	if path != "" && d.foreignTag(n, path) {
+		return
+	}
 	if n.Kind != yaml3.MappingNode {
 		if path == "" {
 			d.failf(n, "%s", mappingHint)
@@ -208,6 +211,9 @@ func editDistance(a, b string) int {
 // the wrong kind for field.
 func (d *decoder) scalar(n *yaml3.Node, field, allowed string) *yaml3.Node {
 	if n = d.node(n); n == nil {
+		return nil
+	}
+	if d.foreignTag(n, field) {
 		return nil
 	}
 	if n.Kind != yaml3.ScalarNode || n.ShortTag() == "!!null" {
@@ -324,10 +330,11 @@ func (d *decoder) setting(root *yaml3.Node) Setting {
 		return Setting{}
 	}
 	var s Setting
+	fromPreset := false
 	if n.Kind == yaml3.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; k.Kind == yaml3.ScalarNode && k.Value == "preset" && k.ShortTag() == "!!str" {
-				s = d.preset(n.Content[i+1])
+				s, fromPreset = d.preset(n.Content[i+1]), true
 				break
 			}
 		}
@@ -370,6 +377,9 @@ func (d *decoder) setting(root *yaml3.Node) Setting {
 	if given["P"] && !given["side"] && s.Side*s.Side != s.P {
 		s.Side = 0
 	}
+	if !fromPreset && n.Kind == yaml3.MappingNode {
+		d.required(given)
+	}
 	return s
 }
 
@@ -391,6 +401,44 @@ func (d *decoder) claimIDs(v *yaml3.Node, field string) []string {
 	return ids
 }
 
+// requiredFields are the fields without a default, with their ranges.
+var requiredFields = []struct{ name, allowed string }{
+	{"P", allowP}, {"clusters", allowClusters}, {"z", "a z law {kind, L, U}"}, {"gamma", allowGamma}, {"eta", allowEta},
+}
+
+// required reports each field without a default that a config without a
+// preset leaves out, as "required" — not as the out-of-range zero it would
+// otherwise be validated as, with every error that zero would cause.
+func (d *decoder) required(given map[string]bool) {
+	for _, f := range requiredFields {
+		if !given[f.name] {
+			d.errs.add(&RequiredError{Field: f.name, Allowed: f.allowed})
+		}
+	}
+}
+
+// RequiredError reports a field without a default that a config leaves out.
+type RequiredError struct {
+	Field   string
+	Allowed string
+}
+
+func (e *RequiredError) Error() string {
+	return fmt.Sprintf("%s: required (%s)", e.Field, e.Allowed)
+}
+
+// foreignTag reports a node carrying an application tag (!foo): YAML gives
+// it no meaning a setting could use, so it is named as such rather than
+// read as a value that is out of range.
+func (d *decoder) foreignTag(n *yaml3.Node, field string) bool {
+	tag := n.ShortTag()
+	if strings.HasPrefix(tag, "!!") {
+		return false
+	}
+	d.failf(n, "%s: unknown YAML tag %s (a setting uses plain values: remove the tag)", field, tag)
+	return true
+}
+
 func (d *decoder) preset(v *yaml3.Node) Setting {
 	allowed := "the name of a preset: one of " + strings.Join(PresetNames(), ", ")
 	name := d.text(v, "preset", allowed)
@@ -407,6 +455,9 @@ func (d *decoder) preset(v *yaml3.Node) Setting {
 func (d *decoder) clusters(v *yaml3.Node) []Cluster {
 	n := d.node(v)
 	if n == nil {
+		return nil
+	}
+	if d.foreignTag(n, "clusters") {
 		return nil
 	}
 	if n.Kind != yaml3.SequenceNode || len(n.Content) > maxClusters {
@@ -436,6 +487,9 @@ func (d *decoder) clusters(v *yaml3.Node) []Cluster {
 func (d *decoder) areas(v *yaml3.Node, path string) []int {
 	n := d.node(v)
 	if n == nil {
+		return nil
+	}
+	if d.foreignTag(n, path) {
 		return nil
 	}
 	if n.Kind != yaml3.SequenceNode || len(n.Content) > maxP {

@@ -139,8 +139,8 @@ func TestConfigMessagesNameFieldAndRange(t *testing.T) {
 		text string
 		want []string
 	}{
-		{"preset: default\neta: .nan\n", []string{"eta = NaN", "(0, 1e6]"}},
-		{"preset: default\neta: 1e400\n", []string{"eta = 1e400 (out of range)", "(0, 1e6]"}},
+		{"preset: default\neta: .nan\n", []string{"eta = NaN", "[1e-09, 1e+06]"}},
+		{"preset: default\neta: 1e400\n", []string{"eta = 1e400 (out of range)", "[1e-09, 1e+06]"}},
 		{"preset: default\ngamma: -1e999\n", []string{"gamma = -1e999 (out of range)", "(0, 1)"}},
 		{"preset: default\nz: uniform\n", []string{`z = "uniform": must be a mapping {kind, L, U}`}},
 		{"preset: default\ninit: zero\n", []string{`init = "zero": must be a mapping {kind, sigma}`}},

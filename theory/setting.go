@@ -42,11 +42,21 @@ var (
 	allowMask     = "one of bernoulli, fixed"
 	allowKeys     = "one of unmasked, all"
 	allowLoss     = "one of sum, mean"
-	allowEta      = "a step size in (0, 1e6]"
+	allowEta      = fmt.Sprintf("a step size in [%g, %g]", MinEta, MaxEta)
 	allowInitKind = "one of zero, gaussian"
 	allowSigma    = "0 for the zero initialisation, or a standard deviation in (0, 10] for the gaussian one"
 	allowExtraDim = fmt.Sprintf("an integer in [0, %d]", maxExtraDim)
 	allowRequire  = "a list of distinct claim ids, each one of " + strings.Join(ClaimIDs(), ", ")
+)
+
+// MinEta and MaxEta bound the step size η. The lower bound keeps every
+// step size derived from η a normal positive number: C8's agreement run
+// steps with η/4, which a subnormal η (5e-324) would round to 0; below
+// 1e-9 a run of the step budget (at most 10⁷ steps) moves the state by
+// less than 1e-2·|gradient| and measures nothing.
+const (
+	MinEta = 1e-9
+	MaxEta = 1e6
 )
 
 // ZKind names a law of the per-area scalar z ∈ [L, U] (SPEC §1).
@@ -331,10 +341,13 @@ func Finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 func (s *Setting) Validate() error {
 	var errs errorList
 	bad := errs.bad
-	if s.P < 2 || s.P > maxP {
+	// A bad P is reported alone: the checks that compare other fields with
+	// P (side, the labels, the fixed mask's count) are skipped.
+	pOK := s.P >= 2 && s.P <= maxP
+	if !pOK {
 		bad("P", s.P, allowP)
 	}
-	if s.Side != 0 && s.Side*s.Side != s.P {
+	if pOK && s.Side != 0 && s.Side*s.Side != s.P {
 		bad("side", s.Side, fmt.Sprintf("0 or the square root of P = %d", s.P))
 	}
 	if len(s.Clusters) == 0 {
@@ -343,7 +356,7 @@ func (s *Setting) Validate() error {
 		bad("clusters", fmt.Sprintf("(a list of %d clusters)", len(s.Clusters)), allowClusters)
 		return errs.err()
 	}
-	s.validateClusters(&errs)
+	s.validateClusters(&errs, pOK)
 	switch s.Z.Kind {
 	case ZConstant, ZUniform, ZTwoPoint, ZShared:
 	default:
@@ -365,7 +378,7 @@ func (s *Setting) Validate() error {
 	switch s.Mask {
 	case MaskBernoulli:
 	case MaskFixed:
-		if m := s.NumFixedMasked(); Finite(s.Gamma) && s.P >= 2 && (m < 1 || m > s.P-1) {
+		if m := s.NumFixedMasked(); Finite(s.Gamma) && pOK && (m < 1 || m > s.P-1) {
 			bad("gamma", s.Gamma, fmt.Sprintf("such that round(γP) is in [1, P−1] for the fixed mask scheme (P = %d gives %d)", s.P, m))
 		}
 	default:
@@ -386,7 +399,7 @@ func (s *Setting) Validate() error {
 			bad(fmt.Sprintf("require[%d]", i), fmt.Sprintf("%q", id), allowRequire)
 		}
 	}
-	if !Finite(s.Eta) || s.Eta <= 0 || s.Eta > 1e6 {
+	if !Finite(s.Eta) || s.Eta < MinEta || s.Eta > MaxEta {
 		bad("eta", s.Eta, allowEta)
 	}
 	switch s.Init.Kind {
@@ -408,45 +421,16 @@ func (s *Setting) Validate() error {
 	return errs.err()
 }
 
-// validateClusters checks the clusters' labels and probabilities.
-func (s *Setting) validateClusters(errs *errorList) {
+// validateClusters checks the clusters' labels and probabilities. The
+// labels are checked against P only when P itself is valid: against a bad
+// P every label would be "wrong", a cascade that buries the one error.
+func (s *Setting) validateClusters(errs *errorList, pOK bool) {
 	bad := errs.bad
 	probSum := 0.0
 	for k, c := range s.Clusters {
 		f := fmt.Sprintf("clusters[%d]", k)
-		if len(c.Areas) == 0 {
-			bad(f+".areas", "[]", fmt.Sprintf("a list of P = %d area labels", s.P))
-		} else if len(c.Areas) != s.P {
-			bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), fmt.Sprintf("a list of exactly P = %d area labels", s.P))
-		}
-		n := 0
-		for p, a := range c.Areas {
-			if a < 0 || a >= s.P {
-				if errs.full() {
-					errs.more++
-					continue
-				}
-				bad(fmt.Sprintf("%s.areas[%d]", f, p), a, fmt.Sprintf("an area label in [0, P−1 = %d]", s.P-1))
-			} else if a+1 > n {
-				n = a + 1
-			}
-		}
-		if n > 0 {
-			used := make([]bool, n)
-			for _, a := range c.Areas {
-				if a >= 0 && a < n {
-					used[a] = true
-				}
-			}
-			var missing []string
-			for j, u := range used {
-				if !u {
-					missing = append(missing, fmt.Sprint(j))
-				}
-			}
-			if len(missing) > 0 {
-				bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), fmt.Sprintf("labels covering 0..N_k−1 = 0..%d with no gap", n-1))
-			}
+		if pOK {
+			s.validateAreas(errs, f, c)
 		}
 		if !Finite(c.Prob) || c.Prob < 0 || c.Prob > 1 {
 			bad(f+".prob", c.Prob, allowProb)
@@ -456,6 +440,45 @@ func (s *Setting) validateClusters(errs *errorList) {
 	}
 	if len(s.Clusters) > 0 && math.Abs(probSum-1) > 1e-9 {
 		bad("clusters[*].prob", probSum, "probabilities summing to 1 (±1e-9)")
+	}
+}
+
+// validateAreas checks the area labels of cluster c (named f) against P.
+func (s *Setting) validateAreas(errs *errorList, f string, c Cluster) {
+	bad := errs.bad
+	if len(c.Areas) == 0 {
+		bad(f+".areas", "[]", fmt.Sprintf("a list of P = %d area labels", s.P))
+	} else if len(c.Areas) != s.P {
+		bad(f+".areas", fmt.Sprintf("(length %d)", len(c.Areas)), fmt.Sprintf("a list of exactly P = %d area labels", s.P))
+	}
+	n := 0
+	for p, a := range c.Areas {
+		if a < 0 || a >= s.P {
+			if errs.full() {
+				errs.more++
+				continue
+			}
+			bad(fmt.Sprintf("%s.areas[%d]", f, p), a, fmt.Sprintf("an area label in [0, P−1 = %d]", s.P-1))
+		} else if a+1 > n {
+			n = a + 1
+		}
+	}
+	if n > 0 {
+		used := make([]bool, n)
+		for _, a := range c.Areas {
+			if a >= 0 && a < n {
+				used[a] = true
+			}
+		}
+		var missing []string
+		for j, u := range used {
+			if !u {
+				missing = append(missing, fmt.Sprint(j))
+			}
+		}
+		if len(missing) > 0 {
+			bad(f+".areas", fmt.Sprintf("(labels %s unused)", strings.Join(missing, ",")), fmt.Sprintf("labels covering 0..N_k−1 = 0..%d with no gap", n-1))
+		}
 	}
 }
 

@@ -213,8 +213,8 @@ func TestValidationNamesFieldAndRange(t *testing.T) {
 		{"mask", func(s *Setting) { s.Mask = "half" }, "mask", "bernoulli, fixed"},
 		{"keys", func(s *Setting) { s.Keys = "some" }, "keys", "unmasked, all"},
 		{"loss", func(s *Setting) { s.Loss = "max" }, "loss", "sum, mean"},
-		{"eta zero", func(s *Setting) { s.Eta = 0 }, "eta", "(0, 1e6]"},
-		{"eta inf", func(s *Setting) { s.Eta = math.Inf(1) }, "eta", "(0, 1e6]"},
+		{"eta zero", func(s *Setting) { s.Eta = 0 }, "eta", "[1e-09, 1e+06]"},
+		{"eta inf", func(s *Setting) { s.Eta = math.Inf(1) }, "eta", "[1e-09, 1e+06]"},
 		{"init kind", func(s *Setting) { s.Init.Kind = "ones" }, "init.kind", "zero, gaussian"},
 		{"zero init with sigma", func(s *Setting) { s.Init.Sigma = 1 }, "init.sigma", "0 (or absent)"},
 		{"gaussian sigma 0", func(s *Setting) { s.Init = Init{InitGaussian, 0} }, "init.sigma", "(0, 10]"},
@@ -314,7 +314,7 @@ func TestConfigErrors(t *testing.T) {
 		{"not a mapping", `[1, 2]`, "mapping"},
 		{"bad yaml", "P: [", "YAML"},
 		{"invalid value", `{"preset": "grid4", "gamma": 1.5}`, "gamma = 1.5: must be a masking probability"},
-		{"missing everything", `{}`, "P = 0"},
+		{"missing everything", `{}`, "P: required (an integer in [2, 4096])"},
 	}
 	for _, c := range cases {
 		_, err := ParseConfig([]byte(c.text))

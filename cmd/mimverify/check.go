@@ -42,7 +42,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
-	if err := checkOutputs(outs.flags(), &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
+	outputs := outs.flags()
+	outputs["--figures"] = *figs
+	if err := checkOutputs(outputs, &sf, map[string]string{"--trajectory": ext.trajectory, "--samples-file": ext.samples}); err != nil {
 		return err
 	}
 	targets, err := outs.targets(*format)
@@ -204,7 +206,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&j.samples, "samples", 256, "training samples n (the claims are measured on them)")
 	fs.IntVar(&j.eval, "eval", 256, "held-out samples on which the learnt attention's generalisation is reported")
 	fs.Float64Var(&j.epsilon, "epsilon", 0.1, "ε of the area-wide claim: own-area mass ≥ 1 − ε")
-	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries")
+	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries; in (0, 0.5], as C5 reads the 2δ-quantile")
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
 	fs.StringVar(&j.progress, "progress", "auto", progressHelp)
 	fs.StringVar(&j.claimsFile, "claims-file", "", "also judge the claims of this YAML file beside C1…C8 (docs/CLAIMS.md)")
@@ -219,8 +221,8 @@ func (j *judgeFlags) options() (judge.Options, error) {
 		return judge.Options{}, badInput("--seed = %d: must be ≥ 0", j.seed)
 	case !(j.epsilon > 0 && j.epsilon < 0.5):
 		return judge.Options{}, badInput("--epsilon = %g: must be in (0, 0.5)", j.epsilon)
-	case !(j.delta > 0 && j.delta < 1):
-		return judge.Options{}, badInput("--delta = %g: must be in (0, 1)", j.delta)
+	case !judge.ValidDelta(j.delta):
+		return judge.Options{}, badInput("--delta = %g: must be in %s", j.delta, judge.DeltaRange)
 	case j.samples < 1 || j.eval < 1 || j.maxSteps < 1:
 		return judge.Options{}, badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", j.samples, j.eval, j.maxSteps)
 	}

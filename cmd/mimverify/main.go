@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"mimverify/internal/atomicfile"
 	"mimverify/judge"
@@ -90,12 +91,24 @@ Commands:
 	fmt.Fprintf(w, "\nRun 'mimverify COMMAND --help' for a command's flags.\n")
 }
 
-func main() {
+func main() { os.Exit(processMain()) }
+
+// processMain is main without the exit, for the tests' child processes.
+func processMain() int {
 	// An interrupt removes the temporary files of outputs being written.
 	stop := atomicfile.CleanupOnSignal()
-	status := mainWithStatus(os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(status)
+	defer stop()
+	// The garbage collector works to stay under the memory a run may use
+	// (judge.AvailableMemory: RLIMIT_AS and the cgroup limit included),
+	// unless the user set GOMEMLIMIT.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(judge.AvailableMemory()))
+	}
+	var stdout io.Writer = os.Stdout
+	if atomicfile.StdoutClosed() {
+		stdout = closedWriter{}
+	}
+	return mainWithStatus(os.Args[1:], stdout, os.Stderr)
 }
 
 // commandLine is the command line being run, program name first, as the
@@ -122,7 +135,11 @@ func mainWithStatus(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(args[1:], stdout, stderr)
+		out := &checkedWriter{w: stdout}
+		err := c.run(args[1:], out, stderr)
+		if err == nil && out.err != nil {
+			err = fmt.Errorf("writing the standard output: %w", out.err)
+		}
 		switch {
 		case err == nil:
 			return 0
@@ -178,4 +195,29 @@ func parseFlags(fs *flag.FlagSet, args []string, positional bool) error {
 		return badInput("unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
 	return nil
+}
+
+// checkedWriter keeps the first write error on the standard output, so that
+// output lost to a full disk or a closed descriptor fails the command (exit
+// 1) even where a command prints with fmt.Fprintf and ignores the error.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.err = err
+	return n, err
+}
+
+// closedWriter stands for a standard output that was closed when the
+// process started (atomicfile.StdoutClosed).
+type closedWriter struct{}
+
+func (closedWriter) Write([]byte) (int, error) {
+	return 0, errors.New("the standard output is closed")
 }

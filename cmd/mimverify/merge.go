@@ -39,12 +39,15 @@ func mergeCommand(args []string, stdout, stderr io.Writer) error {
 	for i, path := range files {
 		inputs[fmt.Sprintf("results file %d", i+1)] = path
 	}
-	if err := checkOutputs(map[string]string{"--out": *out}, &settingFlags{}, inputs); err != nil {
+	if err := checkOutputs(map[string]string{"--out": *out, "--figures": *figs}, &settingFlags{}, inputs); err != nil {
 		return err
 	}
 	start := time.Now()
 	sw, err := mergeResults(files)
 	if err != nil {
+		return err
+	}
+	if err := checkFigures(*figs, len(sw.Axes)); err != nil {
 		return err
 	}
 	sw.FailOn, sw.Provenance = on, judge.NewProvenance(commandLine, &sw.Setting, start)

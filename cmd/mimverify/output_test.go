@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,24 +14,49 @@ import (
 // peak memory): with MIMVERIFY_AS_CLI=1 the test binary is mimverify.
 func TestMain(m *testing.M) {
 	if os.Getenv("MIMVERIFY_AS_CLI") == "1" {
-		main()
-		return
+		status := processMain()
+		if path := os.Getenv("MIMVERIFY_HWM_FILE"); path != "" {
+			writePeak(path)
+		}
+		os.Exit(status)
 	}
 	os.Exit(m.Run())
 }
 
 // cli runs mimverify as a subprocess and returns its exit status, output
-// and peak resident memory in bytes.
+// and peak resident memory in bytes: the child's own VmHWM, which it writes
+// at exit. (The max RSS that wait4 reports is not the child's: Go starts
+// children with vfork, and Linux carries the parent's high-water mark
+// across the child's exec, so it is at least the test process's own.)
 func cli(t *testing.T, args ...string) (status int, out string, maxRSS int64) {
 	t.Helper()
+	hwm := filepath.Join(t.TempDir(), "hwm")
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "MIMVERIFY_AS_CLI=1")
+	cmd.Env = append(os.Environ(), "MIMVERIFY_AS_CLI=1", "MIMVERIFY_HWM_FILE="+hwm)
 	b, err := cmd.CombinedOutput()
 	if err != nil && cmd.ProcessState == nil {
 		t.Fatal(err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return cmd.ProcessState.ExitCode(), string(b), ru.Maxrss * 1024
+	data, err := os.ReadFile(hwm)
+	if err != nil {
+		t.Fatalf("the child did not report its peak memory: %v (status %d: %s)", err, cmd.ProcessState.ExitCode(), b)
+	}
+	kb, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(b), kb * 1024
+}
+
+// writePeak writes the process's peak resident memory (VmHWM, in kB) to
+// path.
+func writePeak(path string) {
+	data, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			os.WriteFile(path, []byte(f[1]), 0o644)
+		}
+	}
 }
 
 // tinySetting is a setting of 24 correlation entries, for long runs.

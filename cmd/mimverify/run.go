@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"mimverify/dynamics"
@@ -64,9 +63,11 @@ type runConfig struct {
 	format      string // of --out: json or npz
 	progress    string
 	maxMemory   float64 // bytes
-	maxHours    float64
-	set         map[string]bool // the flags given on the command line
-	obs         observablesFlags
+	// maxMemoryFrom says where maxMemory comes from, for the refusal.
+	maxMemoryFrom string
+	maxHours      float64
+	set           map[string]bool // the flags given on the command line
+	obs           observablesFlags
 }
 
 // engineFlags are the run flags that configure one engine or another; the
@@ -101,13 +102,14 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.format, "format", "", "of --out: json or npz (NumPy arrays; default: from the --out extension, else json)")
 	fs.StringVar(&c.dump, "dump-samples", "", "write the sample set as JSON to this file (docs/FORMATS.md)")
 	fs.StringVar(&c.progress, "progress", "auto", progressHelp)
-	c.maxMemory = judge.AvailableMemory()
-	fs.Func("max-memory", fmt.Sprintf("refuse a run estimated to need more memory than this, in GB (default %.3g: 80%% of this machine's)", c.maxMemory/1e9), func(v string) error {
+	lim := judge.DefaultMemoryLimit()
+	c.maxMemory, c.maxMemoryFrom = lim.Bytes, "the default, "+lim.From
+	fs.Func("max-memory", fmt.Sprintf("refuse a run estimated to need more memory than this, in GB (default %.3g: the least of 80%% of this machine's, RLIMIT_AS and the cgroup limit; here %s)", c.maxMemory/1e9, lim.From), func(v string) error {
 		gb, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(gb > 0 && gb <= 1e6) {
 			return fmt.Errorf("must be a number of GB in (0, 1e6]")
 		}
-		c.maxMemory = gb * 1e9
+		c.maxMemory, c.maxMemoryFrom = gb*1e9, "given"
 		return nil
 	})
 	c.obs.register(fs)
@@ -136,7 +138,9 @@ func runCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if c.set["eta"] {
+	// --eta 0 is the flag's default made explicit: keep the setting's η,
+	// as the help says.
+	if c.set["eta"] && eta != 0 {
 		s.Eta = eta
 		if err := s.Validate(); err != nil {
 			return usageError{fmt.Errorf("--eta: %w", err)}
@@ -174,6 +178,10 @@ func (c *runConfig) check() error {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
 		}
 	}
+	if (c.engine == engine.Orbit || c.engine == engine.MeanField) && c.setting.Init.Kind == theory.InitGaussian {
+		return badInput("--engine %s: init.kind = gaussian: the %s engine runs on the symmetric subspace, and a Gaussian start (σ = %g) is not symmetric; start from init.kind = zero, or use --engine population",
+			c.engine, c.engine, c.setting.Init.Sigma)
+	}
 	if c.set["batch"] && !c.opts.SGD {
 		return badInput("--batch: applies only with --sgd")
 	}
@@ -209,24 +217,52 @@ func (c *runConfig) check() error {
 }
 
 // checkOutputSize refuses, before the run, a trajectory file larger than
-// the free space of the disk it goes to: records are streamed, so memory is
-// not the limit, the disk is. A JSON number takes at most 24 bytes.
+// the free space of the file system it goes to (atomicfile.FreeSpace: the
+// standard output's own for --out -, none for a device such as /dev/null or
+// a pipe): records are streamed, so memory is not the limit, the disk is. A
+// JSON number takes at most 24 bytes, an npz one 8.
 func (c *runConfig) checkOutputSize() error {
 	if c.out == "" {
-		return nil
+		return c.checkDumpSize()
+	}
+	perNumber := 24.0
+	if c.format == "npz" {
+		perNumber = 8
 	}
 	records := float64(c.steps/c.recordEvery + 2)
-	bytes := records * (24*float64(c.setting.Shape().Len()) + 128)
-	var st syscall.Statfs_t
-	dir := filepath.Dir(c.out)
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return nil // not a local file system we can ask: let the write find out
-	}
-	if free := float64(st.Bavail) * float64(st.Bsize); bytes > free {
+	bytes := records * (perNumber*float64(c.setting.Shape().Len()) + 128)
+	if free, where := atomicfile.FreeSpace(c.out); bytes > free {
 		return badInput("--out: the trajectory would take about %.3g GB (%.0f records of %d numbers); %s has %.3g GB free: raise --record-every or lower --steps",
-			bytes/1e9, records, c.setting.Shape().Len(), dir, free/1e9)
+			bytes/1e9, records, c.setting.Shape().Len(), where, free/1e9)
+	}
+	if c.format == "npz" { // its spill files (npz.go) hold the numbers until the end
+		tmp := os.TempDir()
+		if free, _ := atomicfile.FreeSpace(filepath.Join(tmp, "spill")); bytes > free {
+			return badInput("--out: the npz trajectory would take about %.3g GB in %s (its spill files, $TMPDIR) before the archive is written; %s has %.3g GB free: raise --record-every, lower --steps, or point TMPDIR elsewhere",
+				bytes/1e9, tmp, tmp, free/1e9)
+		}
+	}
+	return c.checkDumpSize()
+}
+
+// checkDumpSize refuses a --dump-samples file larger than the free space
+// of its file system.
+func (c *runConfig) checkDumpSize() error {
+	if c.dump == "" {
+		return nil
+	}
+	if free, where := atomicfile.FreeSpace(c.dump); c.dumpBytes() > free {
+		return badInput("--dump-samples: the %d samples would take about %.3g GB; %s has %.3g GB free: lower --samples",
+			c.samples, c.dumpBytes()/1e9, where, free/1e9)
 	}
 	return nil
+}
+
+// dumpBytes bounds the JSON of the sample dump: per sample a mask of P
+// booleans (at most 6 bytes each), at most one z per area (24 bytes), and
+// the cluster and punctuation.
+func (c *runConfig) dumpBytes() float64 {
+	return float64(c.samples) * (6*float64(c.setting.P) + 24*float64(c.setting.NumFeatures()) + 32)
 }
 
 // usesSamples reports whether the chosen engine trains on the fixed sample
@@ -329,7 +365,14 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		if w != nil {
 			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
 				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
-			enc := c.encoder(w, header)
+			var enc trajectoryEncoder
+			if c.format == "npz" {
+				npz := newNPZStream(w, header)
+				defer npz.release()
+				enc = npz
+			} else {
+				enc = newRecordStream(w, header)
+			}
 			obs.Record = func(r *theory.Record) error { keep(r); return enc.add(r) }
 			defer func() {
 				if err == nil {
@@ -361,19 +404,12 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 }
 
 // trajectoryEncoder writes the run's records as they are made.
+// trajectoryEncoder streams a run's records: JSON Lines or npz. Only the
+// chosen one may touch the output (the JSON stream writes its header at
+// once, and an npz after it would not start with the zip magic).
 type trajectoryEncoder interface {
 	add(*theory.Record) error
 	close() error
-}
-
-// encoder returns the encoder of --format. Only the chosen one may touch w:
-// the JSON stream writes its header at once, and an npz after it would not
-// start with the zip magic numpy's np.load looks for.
-func (c *runConfig) encoder(w io.Writer, header runOutput) trajectoryEncoder {
-	if c.format == "npz" {
-		return newNPZStream(w, header)
-	}
-	return newRecordStream(w, header)
 }
 
 // observing returns the per-record hook: keep the first and last record,
@@ -391,15 +427,21 @@ func (c *runConfig) observing(samples []theory.Sample, kept *recordKeeper) func(
 
 // checkedSamples returns the run's sample set once the run's cost and its
 // output's size are within their limits.
+// The cost is checked before the samples are drawn (drawing a million of
+// P = 4096 would itself exhaust the memory the check guards), and again
+// after a --samples-file has said how many there are.
 func (c *runConfig) checkedSamples() ([]theory.Sample, error) {
-	samples, err := c.sampleSet()
-	if err != nil {
-		return nil, err
-	}
 	if err := c.checkCost(); err != nil {
 		return nil, err
 	}
-	return samples, c.checkOutputSize()
+	if err := c.checkOutputSize(); err != nil {
+		return nil, err
+	}
+	samples, err := c.sampleSet()
+	if err != nil || c.samplesFile == "" {
+		return samples, err
+	}
+	return samples, c.checkCost()
 }
 
 // checkCost refuses, as bad input, a run whose estimated memory exceeds
@@ -411,15 +453,26 @@ func (c *runConfig) checkCost() error {
 	if err != nil {
 		return usageError{err}
 	}
+	if c.dump != "" {
+		cost.Bytes += c.dumpBytes() // the dump is encoded whole before it is written
+	}
 	if cost.Bytes > c.maxMemory {
-		return badInput("the %s engine on this setting needs about %.3g GB (P = %d, d = %d, %d samples); --max-memory allows %.3g GB: lower P, extra_dim, clusters or --samples, or raise --max-memory",
-			c.engine, cost.Bytes/1e9, c.setting.P, c.setting.Dim(), n, c.maxMemory/1e9)
+		return badInput("the %s engine on this setting needs about %.3g GB (P = %d, d = %d%s); --max-memory allows %.3g GB (%s): %s, or raise --max-memory",
+			c.engine, cost.Bytes/1e9, c.setting.P, c.setting.Dim(), c.samplesNote(n), c.maxMemory/1e9, c.maxMemoryFrom, cost.Cheaper)
 	}
 	if hours := cost.Seconds / 3600; c.maxHours > 0 && hours > c.maxHours {
-		return badInput("the %s engine would take about %.3g hours for %d steps (P = %d, d = %d, %d samples); --max-hours allows %g: lower --steps, P or --samples, or raise --max-hours",
-			c.engine, hours, c.steps, c.setting.P, c.setting.Dim(), n, c.maxHours)
+		return badInput("the %s engine would take about %.3g hours for %d steps (P = %d, d = %d%s); --max-hours allows %g: lower --steps, P or --samples, or raise --max-hours",
+			c.engine, hours, c.steps, c.setting.P, c.setting.Dim(), c.samplesNote(n), c.maxHours)
 	}
 	return nil
+}
+
+// samplesNote is ", n samples" for an engine that trains on a sample set.
+func (c *runConfig) samplesNote(n int) string {
+	if !c.usesSamples() {
+		return ""
+	}
+	return fmt.Sprintf(", %d samples", n)
 }
 
 // expectation names the expectation operator the run uses and the number

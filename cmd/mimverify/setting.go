@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"mimverify/internal/atomicfile"
@@ -17,7 +19,7 @@ type settingFlags struct {
 
 func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.preset, "preset", "", "built-in setting to use (see 'mimverify presets'); default: default")
-	fs.StringVar(&f.config, "config", "", "YAML or JSON setting file (may start from a preset with 'preset: NAME')")
+	fs.StringVar(&f.config, "config", "", "YAML or JSON setting file, - for the standard input (may start from a preset with 'preset: NAME')")
 }
 
 func (f *settingFlags) load() (theory.Setting, error) {
@@ -25,7 +27,15 @@ func (f *settingFlags) load() (theory.Setting, error) {
 		return theory.Setting{}, badInput("give --preset or --config, not both")
 	}
 	if f.config != "" {
-		s, err := theory.LoadConfig(f.config)
+		var s theory.Setting
+		var err error
+		if f.config == atomicfile.Stdout {
+			// "-" is the standard input, as it is the standard output
+			// for --out.
+			s, err = theory.ReadConfig(os.Stdin, "stdin")
+		} else {
+			s, err = theory.LoadConfig(f.config)
+		}
 		if err != nil {
 			return theory.Setting{}, usageError{fmt.Errorf("--config: %w", err)}
 		}
@@ -83,18 +93,32 @@ func settingCommand(args []string, stdout, stderr io.Writer) error {
 }
 
 // checkOutputs refuses, before any work, an output path that cannot be
-// written (a missing or unwritable directory, a directory) or that names an
-// input or another output of the same command: bad input, exit status 2.
+// written (a missing or unwritable directory, a directory, a closed standard
+// output) or that names an input or another output of the same command: bad
+// input, exit status 2. The outputs named by dirFlags ("--figures") are
+// directories: an existing file there, or one that cannot be created or
+// written, is refused with the rest, all problems at once.
 func checkOutputs(outputs map[string]string, sf *settingFlags, inputs map[string]string) error {
 	if inputs == nil {
 		inputs = map[string]string{}
 	}
 	inputs["--config"] = sf.config
-	if err := atomicfile.CheckOutputs(outputs, inputs); err != nil {
+	files, dirs := map[string]string{}, map[string]string{}
+	for flag, path := range outputs {
+		if slices.Contains(dirFlags, flag) {
+			dirs[flag] = path
+		} else {
+			files[flag] = path
+		}
+	}
+	if err := atomicfile.CheckOutputsAndDirs(files, dirs, inputs); err != nil {
 		return usageError{err}
 	}
 	return nil
 }
+
+// dirFlags are the output flags that name a directory.
+var dirFlags = []string{"--figures"}
 
 // emit writes a command's output to the file path atomically, or to stdout
 // when path is empty.

@@ -64,7 +64,7 @@ func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.shard, "shard", "", "run only shard i of n (i/n, 0 ≤ i < n; needs --results); 'mimverify merge' combines the shards")
 	fs.StringVar(&f.engine, "engine", "exact", "the main run's engine: exact (GD on the --samples training samples) or orbit (population GD on the symmetry orbits, claims measured on the population law; ~5.5× less CPU on default at the default samples, 382 s against ~2,090 s for 1,000 points (docs/PERFORMANCE.md); C1 and C8 not asserted; docs/SWEEPS.md)")
 	fs.BoolVar(&f.sharp, "sharp", false, "also judge each point against the reduced ODE's sharp predictions, as check does (docs/SHARP.md; ≈10× the cost of a point at --samples 16)")
-	fs.StringVar(&f.results, "results", "", "stream each finished point to this JSON Lines file; a rerun of the same sweep resumes from it")
+	fs.StringVar(&f.results, "results", "", "stream each finished point to this JSON Lines file (a regular file, locked while the sweep runs); a rerun of the same sweep resumes from it")
 	fs.StringVar(&f.figs, "figures", "", "also write the phase diagrams (two axes) or line plots (one axis) as SVG and PNG files into this directory")
 	registerFailOn(fs, &f.failOn)
 }
@@ -107,10 +107,7 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 	sw, err := runner.Run()
 	prog.done()
 	if err != nil {
-		if errors.Is(err, judge.ErrOtherPlan) {
-			return usageError{fmt.Errorf("--results: %w", err)}
-		}
-		return err
+		return resultsError(err)
 	}
 	if runner.Resumed > 0 {
 		fmt.Fprintf(stderr, "mimverify sweep: resumed %d finished points from %s\n", runner.Resumed, wf.results)
@@ -125,7 +122,10 @@ func sweepCommand(args []string, stdout, stderr io.Writer) error {
 func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, string, error) {
 	// The outputs are checked before anything runs: a mistyped path
 	// fails at once, not after hours of points.
-	if err := checkOutputs(map[string]string{"--out": wf.out, "--results": wf.results}, sf, nil); err != nil {
+	if err := checkResults(wf.results); err != nil {
+		return nil, "", err
+	}
+	if err := checkOutputs(map[string]string{"--out": wf.out, "--results": wf.results, "--figures": wf.figs}, sf, nil); err != nil {
 		return nil, "", err
 	}
 	if len(wf.vary) == 0 {
@@ -134,8 +134,8 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 	if _, err := failOnPolicy(wf.failOn); err != nil {
 		return nil, "", err
 	}
-	if wf.figs != "" && len(wf.vary) > 2 {
-		return nil, "", badInput("--figures: the figures draw one or two axes, the sweep has %d (use the tables, or fix an axis)", len(wf.vary))
+	if err := checkFigures(wf.figs, len(wf.vary)); err != nil {
+		return nil, "", err
 	}
 	f, err := outputFormat(wf.format, wf.out, true)
 	if err != nil {
@@ -179,6 +179,42 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 		return nil, "", usageError{fmt.Errorf("--vary: %w", err)}
 	}
 	return r, f, nil
+}
+
+// checkResults refuses a --results path that cannot hold a journal: "-"
+// (standard output) and anything but a regular file or a new path.
+func checkResults(path string) error {
+	if path == "-" {
+		return badInput("--results -: the results journal is read back, locked and appended, so it must be a file, not standard output (use --out - for the sweep)")
+	}
+	if path == "" {
+		return nil
+	}
+	if err := judge.CheckResultsPath(path); err != nil {
+		return usageError{fmt.Errorf("--results: %w", err)}
+	}
+	return nil
+}
+
+// resultsError gives the refusals of a results file — of another plan,
+// corrupt, in use, not a regular file — exit status 2 with --results
+// named, in sweep as in merge; any other error is a failure.
+func resultsError(err error) error {
+	for _, cause := range []error{judge.ErrOtherPlan, judge.ErrCorruptResults, judge.ErrResultsInUse, judge.ErrResultsPath} {
+		if errors.Is(err, cause) {
+			return usageError{fmt.Errorf("--results: %w", err)}
+		}
+	}
+	return err
+}
+
+// checkFigures refuses --figures for a sweep of more than two axes, in
+// sweep and merge alike (bad input, exit 2).
+func checkFigures(figs string, axes int) error {
+	if figs != "" && axes > 2 {
+		return badInput("--figures: the figures draw one or two axes, the sweep has %d (use the tables, or fix an axis)", axes)
+	}
+	return nil
 }
 
 // writeSweep decides the sweep's outcome, renders the sweep to stdout or

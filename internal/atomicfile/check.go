@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 )
 
 // Check reports whether Create(path) can be expected to succeed, without
@@ -19,7 +20,10 @@ func Check(path string) error {
 	if path == "" {
 		return errors.New("no output path given")
 	}
-	if standardStream(path) != nil {
+	if std := standardStream(path); std != nil {
+		if std == os.Stdout && StdoutClosed() {
+			return fmt.Errorf("%s: the standard output is closed", path)
+		}
 		return nil
 	}
 	target, info, err := resolve(path)
@@ -60,7 +64,16 @@ func Check(path string) error {
 // outputs that are the same file or both the standard output. Devices such as
 // /dev/null may be shared. The error names the flags and paths.
 func CheckOutputs(outputs, inputs map[string]string) error {
-	var errs []error
+	return CheckOutputsAndDirs(outputs, nil, inputs)
+}
+
+// CheckOutputsAndDirs is CheckOutputs for a command that also writes into
+// output directories (such as --figures): each is checked by CheckDir, and a
+// directory that is the same path as an output file, an input or another
+// output directory is refused with the others, so that every problem is
+// reported at once, before computing.
+func CheckOutputsAndDirs(outputs, dirs, inputs map[string]string) error {
+	errs := checkDirs(dirs, outputs, inputs)
 	outFlags := sortedFlags(outputs)
 	inFlags := sortedFlags(inputs)
 	ids := map[string]identity{}
@@ -92,6 +105,69 @@ func CheckOutputs(outputs, inputs map[string]string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckDir reports whether an output directory can be created or written:
+// an existing directory must be writable (a temporary file is created there
+// and removed); a missing one is created with its parents, so the first
+// existing ancestor must be a writable directory. Nothing on the way may be
+// a file. The error names the path.
+func CheckDir(path string) error {
+	if path == "" {
+		return errors.New("no output directory given")
+	}
+	dir := filepath.Clean(path)
+	for {
+		info, err := os.Stat(dir)
+		switch {
+		case err == nil && !info.IsDir() && dir == filepath.Clean(path):
+			return fmt.Errorf("%s is a file, not a directory: give a directory (it is created if missing)", path)
+		case err == nil && !info.IsDir():
+			return fmt.Errorf("%s: %s is a file, not a directory", path, dir)
+		case err == nil:
+			f, tmp, err := createTemp(dir, 0o600)
+			if err != nil {
+				return fmt.Errorf("%s: directory %s is not writable: %w", path, dir, bare(err))
+			}
+			f.Close()
+			os.Remove(tmp)
+			return nil
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return fmt.Errorf("%s: %s: %w", path, dir, bare(err))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return fmt.Errorf("%s: no existing directory above it", path)
+		}
+		dir = parent
+	}
+}
+
+// checkDirs checks the output directories and refuses one that is the same
+// path as an output file, an input or another directory.
+func checkDirs(dirs, outputs, inputs map[string]string) []error {
+	var errs []error
+	dirFlags := sortedFlags(dirs)
+	for i, d := range dirFlags {
+		path := dirs[d]
+		if err := CheckDir(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s %w", d, err))
+		}
+		id := identify(path)
+		for _, m := range []map[string]string{outputs, inputs} {
+			for _, f := range sortedFlags(m) {
+				if id.same(identify(m[f])) {
+					errs = append(errs, fmt.Errorf("%s %s and %s %s are the same path: give each its own", d, path, f, m[f]))
+				}
+			}
+		}
+		for _, other := range dirFlags[i+1:] {
+			if id.same(identify(dirs[other])) {
+				errs = append(errs, fmt.Errorf("%s %s and %s %s are the same directory: give each its own", d, path, other, dirs[other]))
+			}
+		}
+	}
+	return errs
 }
 
 func sortedFlags(m map[string]string) []string {

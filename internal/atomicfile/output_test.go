@@ -345,8 +345,8 @@ func TestCheckOutputsRefusesSharedFiles(t *testing.T) {
 }
 
 // TestCleanupOnSignal runs a helper process that starts an output, then
-// sends it SIGINT or SIGTERM: the temporary file must be gone, the
-// destination untouched, and the exit status 130 or 143.
+// sends it SIGINT, SIGTERM, SIGHUP or SIGQUIT: the temporary file must be
+// gone, the destination untouched, and the exit status 128 + the signal.
 func TestCleanupOnSignal(t *testing.T) {
 	if dir := os.Getenv("ATOMICFILE_SIGNAL_HELPER"); dir != "" {
 		signalHelper(dir)
@@ -355,7 +355,7 @@ func TestCleanupOnSignal(t *testing.T) {
 	for _, c := range []struct {
 		sig  syscall.Signal
 		code int
-	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}, {syscall.SIGQUIT, 131}} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "out.json"), []byte("previous"), 0o644)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCleanupOnSignal$")
