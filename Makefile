@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race mutants bench peaks sweep-bench lint fuzz proptest-long evidence screenshots clean
+.PHONY: all build test test-race mutants bench peaks sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots clean
 
 all: lint test
 
@@ -107,6 +107,26 @@ evidence: build
 		--claims C2,C3,C7 --format markdown --out docs/evidence/sweep-grid4.md --progress never
 	./mimverify sweep --preset grid4 --vary z.kind=constant --vary samples=64,128,256 \
 		--claims C2,C3 --format json --out docs/evidence/sweep-grid4-samples.json --progress never
+
+## evidence-departures: regenerate docs/evidence/departures/ — the findings of docs/ASSUMPTIONS.md: each
+## departure swept on grid4 with the full model (C2–C7), and the (noise σ, feature overlap) phase
+## diagram for C3 and C5 (about 15 minutes on 2 cores; not in CI)
+DEP = docs/evidence/departures
+DEP_SWEEP = ./mimverify sweep --preset grid4 --claims C2,C3,C4,C5,C6,C7 --progress never --format markdown --fail-on never
+evidence-departures: build
+	mkdir -p $(DEP)
+	$(DEP_SWEEP) --vary noise=0,0.05,0.1,0.2,0.4 --out $(DEP)/noise.md
+	$(DEP_SWEEP) --vary feature_overlap=0,0.2,0.4,0.6,0.8,0.95 --out $(DEP)/feature_overlap.md
+	$(DEP_SWEEP) --vary position_overlap=0,0.2,0.4,0.6,0.8,0.95 --out $(DEP)/position_overlap.md
+	$(DEP_SWEEP) --vary random_partitions=false,true --out $(DEP)/random_partitions.md
+	$(DEP_SWEEP) --vary batch=0,8,32,128 --vary replacement=false --out $(DEP)/batch.md
+	$(DEP_SWEEP) --vary optimizer=gd,adam --vary eta=0.01,0.03,0.1,0.3 --max-steps 1000 --out $(DEP)/adam.md
+	$(DEP_SWEEP) --vary weight_decay=0,0.001,0.01,0.1 --out $(DEP)/weight_decay.md
+	$(DEP_SWEEP) --vary heads=1,2,4 --vary train_value=false,true --out $(DEP)/model.md
+	$(DEP_SWEEP) --vary train_value=false,true --vary eta=0.5,1,2 --out $(DEP)/value-eta.md
+	./mimverify sweep --preset grid4 --claims C3,C5 --progress never --fail-on never \
+		--vary noise=0,0.05,0.1,0.2,0.4 --vary feature_overlap=0,0.2,0.4,0.6,0.8 \
+		--format markdown --out $(DEP)/phase-noise-overlap.md --figures $(DEP)/phase-noise-overlap
 
 ## screenshots: the check (default, global-local, and default failing under the learning-rate
 ## mutant) and a two-axis and a one-axis sweep as HTML and PNG in build/screenshots/, rendered by

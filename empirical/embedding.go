@@ -28,6 +28,10 @@ type Embedding struct {
 	// rows holds the basis vectors as rows (the transpose of Basis), so that
 	// e_p = rows[p*D:(p+1)*D] and v_{k,j} = rows[(P+off_k+j)*D:...].
 	rows []float64
+	// feat holds the features the patches carry, F rows of D, in the order
+	// of the basis columns: a view of rows (the basis features) unless the
+	// setting's features overlap (departures, docs/ASSUMPTIONS.md).
+	feat []float64
 }
 
 // NewEmbedding returns the seeded random basis of SPEC §1: the Q factor of
@@ -46,7 +50,9 @@ func NewEmbedding(s *theory.Setting, seed uint64) *Embedding {
 	qr.Factorize(g)
 	var q mat.Dense
 	qr.QTo(&q)
-	return newEmbedding(s, &q)
+	e := newEmbedding(s, &q)
+	e.overlap(s.Departures) // nothing without departures
+	return e
 }
 
 // AxisEmbedding returns the axis-aligned basis (the identity matrix), in the
@@ -75,6 +81,7 @@ func newEmbedding(s *theory.Setting, basis *mat.Dense) *Embedding {
 			e.rows[i*d+j] = basis.At(j, i)
 		}
 	}
+	e.feat = e.rows[e.P*d : (e.P+e.F)*d : (e.P+e.F)*d]
 	return e
 }
 
@@ -88,6 +95,16 @@ func (e *Embedding) Vector(i int) []float64 {
 
 // row returns basis vector i as a read-only view.
 func (e *Embedding) row(i int) []float64 { return e.rows[i*e.D : (i+1)*e.D : (i+1)*e.D] }
+
+// featRow returns the feature v_{k,j} the patches carry, as a read-only
+// view: basis vector FeatureIndex(k, j) unless the features overlap.
+func (e *Embedding) featRow(k, j int) []float64 {
+	i := e.Offsets[k] + j
+	return e.feat[i*e.D : (i+1)*e.D : (i+1)*e.D]
+}
+
+// Feature returns a copy of the feature v_{k,j} the patches carry.
+func (e *Embedding) Feature(k, j int) []float64 { return append([]float64(nil), e.featRow(k, j)...) }
 
 func (e *Embedding) checkQ(q mat.Matrix) {
 	if r, c := q.Dims(); r != e.D || c != e.D {
@@ -135,7 +152,7 @@ func (e *Embedding) Project(q mat.Matrix) theory.Correlations {
 		r := eq.RawRowView(p)
 		for k := range c.A {
 			for j := range c.A[k][p] {
-				c.A[k][p][j] = dot(r, e.row(e.FeatureIndex(k, j)))
+				c.A[k][p][j] = dot(r, e.featRow(k, j))
 			}
 		}
 		for q2 := 0; q2 < e.P; q2++ {

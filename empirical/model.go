@@ -251,8 +251,8 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 	e := m.emb
 	d, P := e.D, m.s.P
 	k := smp.Cluster
-	areas := m.s.Clusters[k].Areas
-	feat := func(p int) []float64 { return e.row(e.FeatureIndex(k, areas[p])) }
+	areas := m.s.AreasOf(smp)
+	feat := func(p int) []float64 { return e.featRow(k, areas[p]) }
 
 	wk.masked, wk.keys = wk.masked[:0], wk.keys[:0]
 	for p := 0; p < P; p++ {
@@ -378,7 +378,7 @@ func softmaxRows(sc []float64, nm, nk int) {
 func (m *Model) features(k int) ([]float64, int) {
 	e := m.emb
 	na := m.s.Clusters[k].NumAreas()
-	return e.rows[e.FeatureIndex(k, 0)*e.D : e.FeatureIndex(k, na)*e.D], na
+	return e.feat[e.Offsets[k]*e.D : (e.Offsets[k]+na)*e.D], na
 }
 
 // residuals computes, from the attention π in wk.sc, the predictions
@@ -392,7 +392,7 @@ func (m *Model) residuals(wk *worker, smp *theory.Sample, masked []int, nu, nk i
 	e := m.emb
 	d := e.D
 	k := smp.Cluster
-	areas := m.s.Clusters[k].Areas
+	areas := m.s.AreasOf(smp)
 	nm := len(masked)
 	vk, na := m.features(k)
 	sc, sz := wk.sc[:nm*nk], wk.sz[:nm*na]
@@ -412,7 +412,7 @@ func (m *Model) residuals(wk *worker, smp *theory.Sample, masked []int, nu, nk i
 	loss := 0.0
 	for i, p := range masked {
 		z := smp.Z[areas[p]]
-		v := e.row(e.FeatureIndex(k, areas[p]))
+		v := e.featRow(k, areas[p])
 		yi := y[i*d : (i+1)*d]
 		sq, yr := 0.0, 0.0
 		for j := range yi {

@@ -17,6 +17,10 @@ import (
 // from theory.StreamInit).
 const StreamRestInit = theory.StreamInit + 50
 
+// forceDeparted runs the departures' loop without departures (tests: it is
+// then bit-identical to the in-assumption loop).
+var forceDeparted = false
+
 // Full is level 0 of SPEC §3: gradient descent Q ← Q − η ∇L(Q) on the full
 // model (SPEC §1) with analytic gradients (docs/GRADIENT.md). It is the
 // reference the reduced engines are checked against, and shares none of
@@ -31,6 +35,11 @@ type Full struct {
 	// the embedding; it must not modify Q. The judge uses it to measure
 	// Q's components outside the span of SPEC §2 (Embedding.OutOfSpan).
 	Observe func(step int, q *mat.Dense, e *Embedding)
+	// ObserveParams, if not nil, is called at each record of a run under
+	// departures, before the record is passed to the engine.Observer, with
+	// the step, every trained parameter and the model (which measures the
+	// model's own attention: Model.Attention); it must not modify them.
+	ObserveParams func(step int, pr Params, m *Model)
 }
 
 // ID returns engine.Full.
@@ -92,6 +101,9 @@ func InitialQ(s *theory.Setting, e *Embedding, init theory.Correlations, seed ui
 func (f *Full) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer) (theory.Trajectory, error) {
 	if err := f.validate(&p); err != nil {
 		return theory.Trajectory{Engine: string(engine.Full)}, err
+	}
+	if p.Setting.Departs() || forceDeparted {
+		return f.runDeparted(p, sch, obs) // departures.go, docs/ASSUMPTIONS.md
 	}
 	s := p.Setting
 	rec, err := engine.NewRecorder(engine.Full, s, sch, obs)

@@ -13,6 +13,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"mimverify/theory"
 )
@@ -128,6 +129,9 @@ func NewRecorder(id ID, s *theory.Setting, sch Schedule, obs Observer) (*Recorde
 	if !theory.Finite(s.Eta) || s.Eta <= 0 {
 		return nil, fmt.Errorf("%s: eta = %g: must be a finite step size > 0", id, s.Eta)
 	}
+	if broken := s.Broken(); id != Full && len(broken) > 0 {
+		return nil, &DepartureError{Engine: id, Broken: broken}
+	}
 	return &Recorder{id: id, sch: sch, obs: obs, tr: theory.Trajectory{Engine: string(id)}, eta: s.Eta}, nil
 }
 
@@ -182,4 +186,17 @@ func FirstNonFinite(xs []float64) (i int, v float64, ok bool) {
 		}
 	}
 	return -1, 0, false
+}
+
+// DepartureError is the refusal of a reduced engine to run a setting that
+// departs from SPEC §1's assumptions (theory.Setting.Broken): only the full
+// model can run it (SPEC §5, docs/ASSUMPTIONS.md). It is bad input.
+type DepartureError struct {
+	Engine ID
+	Broken []string
+}
+
+func (e *DepartureError) Error() string {
+	return fmt.Sprintf("%s: cannot run this setting: %s; only the full model (engine full) runs departures from the assumptions (docs/ASSUMPTIONS.md)",
+		e.Engine, strings.Join(e.Broken, "; "))
 }

@@ -179,6 +179,9 @@ type run struct {
 	ev       *Evidence
 	engines  []engine.ID
 	seconds  engineClock
+	// ref is the evidence of the nearest in-assumption setting when the
+	// setting departs from the assumptions (gatherDeparted), else nil.
+	ref *Evidence
 }
 
 // engineClock sums the wall time of each engine's runs; the stages run
@@ -226,8 +229,12 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		opt.Eval = len(opt.Held)
 	}
 	opt.defaults()
-	if opt.Require == nil {
+	if opt.Require == nil && !s.Departs() {
 		opt.Require = requiredAmong(s.Require, opt.Claims)
+	} else if opt.Require == nil {
+		// No claim can be asserted on a setting that departs from the
+		// assumptions (SPEC §5): its own list (a preset's) is not required.
+		opt.Require = []string{}
 	}
 	if err := opt.validate(); err != nil {
 		return nil, err
@@ -241,25 +248,34 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		}
 	}
 	r := newRun(&s, opt)
-	if err := r.gather(); err != nil {
+	departed := s.Departs() // SPEC §5: judge/departures.go
+	gather, evaluate := r.gather, func(c *theory.Claim) ClaimResult { return Evaluate(c, r.ev) }
+	if departed { // whatever Main says: only the full model can run it
+		gather, evaluate = r.gatherDeparted, r.evaluateDeparted
+	}
+	if err := gather(); err != nil {
 		return nil, err
 	}
 	rep := &Report{Format: ReportFormat, Setting: s, Source: theory.Source(&s), Summary: map[string]int{}}
 	for i := range r.claims {
-		res := Evaluate(&r.claims[i], r.ev)
+		res := evaluate(&r.claims[i])
 		res.Required = slices.Contains(opt.Require, res.ID)
 		rep.add(res)
 	}
-	if opt.Main != engine.Orbit {
+	if opt.Main != engine.Orbit || departed {
 		r.ev.Train = r.problem.Samples
 	}
+	nBuiltin := len(rep.Results)
 	judgeUserClaims(rep, opt.UserClaims, r.ev)
-	if opt.WithFull {
+	if departed {
+		r.departedUserClaims(rep, nBuiltin)
+	}
+	if opt.WithFull && !departed {
 		if err := r.judgeFull(rep); err != nil {
 			return nil, err
 		}
 	}
-	if r.wantsControls(rep.Results) {
+	if !departed && r.wantsControls(rep.Results) { // departed: no band to judge controls by
 		exact, err := opt.engine(engine.Exact)
 		if err != nil {
 			return nil, err

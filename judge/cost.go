@@ -67,6 +67,10 @@ func EstimateCost(id engine.ID, s *theory.Setting, o EngineOptions, n, steps int
 		flops := float64(n)*6*P*P*d + 2*d*d
 		c.Seconds = float64(steps+1) * flops / (flopsPerSecond * cores)
 		c.Cheaper = "use --engine exact (the same dynamics on (A, B), without the d×d matrix), or lower P, extra_dim or --samples"
+		if s.Departs() { // judge/departures.go; only the full model runs it
+			c = departedFullCost(s, n, steps, cores, c.Bytes)
+			c.Cheaper = "lower P, extra_dim, --samples, departures.batch or departures.heads"
+		}
 	case engine.Exact:
 		c = sampleCost(state, P, float64(n), pairs, float64(steps), cores)
 		c.Cheaper = "lower --samples or P, or use --engine orbit (the population dynamics without a sample set)"

@@ -106,7 +106,15 @@ func pairTVs(s *theory.Setting, c theory.Correlations, samples []theory.Sample) 
 
 // accumulate adds every sample's queries into fresh sums.
 func accumulate(s *theory.Setting, c theory.Correlations, samples []theory.Sample, withTV bool) *attentionSums {
+	return accumulateWith(s, c, samples, withTV, nil)
+}
+
+// accumulateWith is accumulate with the attention and per-query losses of
+// model instead of SPEC §2's scores when model is not nil (a setting that
+// departs from the assumptions, SPEC §5: judge/departures.go).
+func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.Sample, withTV bool, model modelAttention) *attentionSums {
 	sums := newAttentionSums(s)
+	sums.model = model
 	pi := make([]float64, s.P) // reused by every query: the attention of the current one
 	for _, smp := range samples {
 		sums.addSample(s, c, smp, pi, withTV)
@@ -132,6 +140,8 @@ type attentionSums struct {
 	global int
 	// gapFP and gapPP are the sums of Δ_FP and Δ_PP behind FPShare.
 	gapFP, gapPP float64
+	// model, when not nil, gives the attention and losses measured.
+	model modelAttention
 }
 
 func newAttentionSums(s *theory.Setting) *attentionSums {
@@ -180,7 +190,7 @@ type tvQuery struct {
 // addSample measures every masked query of one image. pi is scratch space of
 // length P.
 func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, smp theory.Sample, pi []float64, withTV bool) {
-	areas := s.Clusters[smp.Cluster].Areas
+	areas := s.AreasOf(&smp)
 	unmaskedIn := make([]int, len(smp.Z))
 	for q, m := range smp.Mask {
 		if !m {
@@ -199,8 +209,15 @@ func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, s
 			continue
 		}
 		a := areas[p]
-		S := attend(s, c, smp, p, pi)
-		loss := queryLoss(S, smp.Z, a) * s.LossScale()
+		var S []float64
+		var loss float64
+		if sums.model != nil {
+			S, loss = modelQuery(sums.model, &smp, areas, p, pi)
+			loss *= s.LossScale()
+		} else {
+			S = attend(s, c, smp, p, pi)
+			loss = queryLoss(S, smp.Z, a) * s.LossScale()
+		}
 		if unmaskedIn[a] == 0 {
 			sums.at.Irreducible++
 			sums.at.IrreducibleLoss += loss

@@ -25,6 +25,8 @@ type Axis struct {
 // and the judge's options.
 var SweepFields = []string{"gamma", "eta", "z.kind", "z.L", "z.U", "keys", "loss", "mask", "extra_dim", "epsilon", "delta", "samples", "seed"}
 
+func init() { SweepFields = append(SweepFields, theory.DepartureFields()...) }
+
 // MaxPlanPoints bounds a plan (cells × seeds): a mistyped --vary should not
 // queue a year of work.
 const MaxPlanPoints = 100_000
@@ -272,6 +274,9 @@ func ApplyField(s *theory.Setting, opt *Options, field, value string) error {
 		x, err = integer(0, math.MaxInt)
 		opt.Seed = uint64(x)
 	default:
+		if ok, err := applyDeparture(&s.Departures, field, value); ok {
+			return err
+		}
 		return fmt.Errorf("axis %s: unknown field; the fields are %s", field, strings.Join(SweepFields, ", "))
 	}
 	return err

@@ -29,7 +29,7 @@ const maxConfigItems = 2*maxClusters*maxP + 1<<16
 
 // The field names of each object of a config file, in the order of the docs.
 var (
-	topFields     = []string{"preset", "name", "P", "side", "clusters", "z", "gamma", "mask", "keys", "loss", "eta", "init", "extra_dim", "require"}
+	topFields     = []string{"preset", "name", "P", "side", "clusters", "z", "gamma", "mask", "keys", "loss", "eta", "init", "extra_dim", "require", "departures"}
 	clusterFields = []string{"name", "areas", "prob"}
 	zFields       = []string{"kind", "L", "U"}
 	initFields    = []string{"kind", "sigma"}

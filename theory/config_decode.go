@@ -369,6 +369,8 @@ func (d *decoder) setting(root *yaml3.Node) Setting {
 			s.ExtraDim = d.integer(v, key, allowExtraDim)
 		case "require":
 			s.Require = d.claimIDs(v, key)
+		case "departures":
+			s.Departures = d.departures(v)
 		}
 	})
 	// A preset's grid side describes its own P.

@@ -14,11 +14,16 @@ type Stream uint64
 
 // The random streams of a run.
 const (
-	streamSamples Stream = iota + 1 // the fixed sample set of GD
-	StreamBasis                     // the orthonormal embedding basis
-	StreamInit                      // a Gaussian initialisation of Q
-	StreamSGD                       // fresh samples of SGD
-	StreamCRN                       // common random numbers of population estimates
+	streamSamples          Stream = iota + 1 // the fixed sample set of GD
+	StreamBasis                              // the orthonormal embedding basis
+	StreamInit                               // a Gaussian initialisation of Q
+	StreamSGD                                // fresh samples of SGD
+	StreamCRN                                // common random numbers of population estimates
+	StreamNoise                              // the patch noise of one sample (departures.noise)
+	StreamBatch                              // minibatch indices (departures.batch)
+	StreamHeads                              // the initial Q of heads 2..h (departures.heads)
+	StreamSampleDepartures                   // the fixed sample set's partitions and noise seeds
+	StreamSGDDepartures                      // the partitions and noise seeds of SGD's fresh samples
 )
 
 // NewRand returns the deterministic generator for one stream of a seed.
@@ -33,6 +38,22 @@ type Sample struct {
 	Cluster int       `json:"cluster"`
 	Z       []float64 `json:"z"`
 	Mask    []bool    `json:"mask"`
+	// Areas, when not nil, is this image's own partition (area label per
+	// position; departures.random_partitions), replacing its cluster's.
+	Areas []int `json:"areas,omitempty"`
+	// NoiseSeed seeds the patch noise of this image (departures.noise):
+	// the noise is drawn from NewRand(NoiseSeed, StreamNoise), so that a
+	// sample set holds its noise without storing P·d numbers.
+	NoiseSeed uint64 `json:"noise_seed,omitempty"`
+}
+
+// AreasOf returns the partition of a sample of s: its own, or its
+// cluster's.
+func (s *Setting) AreasOf(smp *Sample) []int {
+	if smp.Areas != nil {
+		return smp.Areas
+	}
+	return s.Clusters[smp.Cluster].Areas
 }
 
 // Sampler draws samples from a setting's distribution with a seeded generator.
@@ -40,6 +61,9 @@ type Sampler struct {
 	s    *Setting
 	rng  *rand.Rand
 	perm []int
+	// aux, when not nil, draws the departures (partition, noise seed) so
+	// that a departed sample set is the in-assumption one plus them.
+	aux *rand.Rand
 }
 
 // NewSampler returns a sampler of s driven by rng. The setting must be valid.
@@ -126,13 +150,14 @@ func (sp *Sampler) Draw() Sample {
 			smp.Mask[p] = false
 		}
 	}
+	sp.drawDepartures(&smp) // draws nothing without departures
 	return smp
 }
 
 // Samples returns the fixed sample set of size n for a seed: the set that
 // every engine using samples (full GD, the exact recursion) trains on.
 func (s *Setting) Samples(seed uint64, n int) []Sample {
-	sp := s.NewSampler(NewRand(seed, streamSamples))
+	sp := s.NewSampler(NewRand(seed, streamSamples)).WithAux(NewRand(seed, StreamSampleDepartures))
 	out := make([]Sample, n)
 	for i := range out {
 		out[i] = sp.Draw()
@@ -159,5 +184,5 @@ func (s *Setting) CheckSample(smp Sample) error {
 	if len(smp.Mask) != s.P {
 		return &FieldError{Field: "mask", Value: "(length " + itoa(len(smp.Mask)) + ")", Allowed: "one flag per position (P = " + itoa(s.P) + ")"}
 	}
-	return nil
+	return s.checkSampleAreas(smp, n)
 }

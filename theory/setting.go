@@ -185,6 +185,9 @@ type Setting struct {
 	// Engines ignore it; sweeps, which explore beyond the regimes on
 	// purpose, require only what --require names (docs/SWEEPS.md).
 	Require []string `json:"require,omitempty"`
+	// Departures from SPEC §1's assumptions (docs/ASSUMPTIONS.md); the zero
+	// value (none) is omitted from the JSON form.
+	Departures Departures `json:"departures,omitzero"`
 }
 
 // NumFeatures returns Σ_k N_k, the number of feature vectors v_{k,j}.
@@ -242,6 +245,7 @@ func (s *Setting) Resolve() error {
 	if s.Z.Kind == ZConstant && s.Z.U == 0 {
 		s.Z.U = s.Z.L
 	}
+	s.Departures.resolve()
 	allZero := true
 	for _, c := range s.Clusters {
 		if c.Prob != 0 {
@@ -413,6 +417,7 @@ func (s *Setting) Validate() error {
 	if s.ExtraDim < 0 || s.ExtraDim > maxExtraDim {
 		bad("extra_dim", s.ExtraDim, allowExtraDim)
 	}
+	s.validateDepartures(&errs)
 	return errs.err()
 }
 

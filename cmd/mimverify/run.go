@@ -167,6 +167,9 @@ func (c *runConfig) check() error {
 		return badInput("--engine = %q: must be one of %s", c.engine, engineNames())
 	}
 	c.spec = spec
+	if err := refuseDeparted(spec.ID, c.setting); err != nil {
+		return err
+	}
 	if err := c.trajectoryFormat(); err != nil {
 		return err
 	}
