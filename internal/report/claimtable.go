@@ -97,7 +97,11 @@ func sharpCell(c judge.ClaimResult) string {
 		return "—"
 	}
 	sh := c.Sharp
-	s := fmt.Sprintf("%s in [%s, %s], ratio %s: %s", prose(sh.Predicted), prose(sh.Low), prose(sh.High), prose(sh.Ratio), sharpStateWord(st))
+	band := fmt.Sprintf(" in [%s, %s]", prose(sh.Low), prose(sh.High))
+	if !finite(sh.Low) && !finite(sh.High) {
+		band = " (no band)" // a reference only, e.g. under departures from the assumptions
+	}
+	s := fmt.Sprintf("%s%s, ratio %s: %s", prose(sh.Predicted), band, prose(sh.Ratio), sharpStateWord(st))
 	if m := sharpCompared(c); st == sharpOutside && m >= float64(sh.Low) && m <= float64(sh.High) {
 		// A curve's band is checked at every record; the cell shows the
 		// last one's, which the final value may meet.
