@@ -73,11 +73,19 @@ func (s *Setting) NewSampler(rng *rand.Rand) *Sampler {
 
 // Draw returns a new sample.
 func (sp *Sampler) Draw() Sample {
-	s := sp.s
 	var smp Sample
-	// Cluster: inverse CDF; the last cluster absorbs rounding of the sum.
+	smp.Cluster = sp.drawCluster()
+	smp.Z = sp.drawZ(sp.s.Clusters[smp.Cluster].NumAreas())
+	smp.Mask = sp.drawMask()
+	sp.drawDepartures(&smp) // draws nothing without departures
+	return smp
+}
+
+// drawCluster draws the image's cluster by the inverse CDF; the last
+// cluster absorbs rounding of the sum.
+func (sp *Sampler) drawCluster() int {
+	s := sp.s
 	u := sp.rng.Float64()
-	smp.Cluster = len(s.Clusters) - 1
 	if mutant.On(mutant.ClusterNoLast) {
 		u *= 1 - s.Clusters[len(s.Clusters)-1].Prob
 	}
@@ -86,41 +94,50 @@ func (sp *Sampler) Draw() Sample {
 			c.Prob = 1 / float64(len(s.Clusters))
 		}
 		if u < c.Prob {
-			smp.Cluster = k
-			break
+			return k
 		}
 		u -= c.Prob
 	}
-	n := s.Clusters[smp.Cluster].NumAreas()
-	smp.Z = make([]float64, n)
-	L, U := s.Z.L, s.Z.U
-	switch s.Z.Kind {
+	return len(s.Clusters) - 1
+}
+
+// drawZ draws the z of each of the image's n areas by the setting's law.
+func (sp *Sampler) drawZ(n int) []float64 {
+	z := make([]float64, n)
+	L, U := sp.s.Z.L, sp.s.Z.U
+	switch sp.s.Z.Kind {
 	case ZConstant:
-		for j := range smp.Z {
-			smp.Z[j] = L
+		for j := range z {
+			z[j] = L
 		}
 	case ZUniform:
-		for j := range smp.Z {
-			smp.Z[j] = L + (U-L)*sp.rng.Float64()
+		for j := range z {
+			z[j] = L + (U-L)*sp.rng.Float64()
 			if mutant.On(mutant.ZPerImage) {
-				smp.Z[j] = smp.Z[0]
+				z[j] = z[0]
 			}
 		}
 	case ZTwoPoint:
-		for j := range smp.Z {
+		for j := range z {
 			if sp.rng.Uint64()&1 == 0 {
-				smp.Z[j] = L
+				z[j] = L
 			} else {
-				smp.Z[j] = U
+				z[j] = U
 			}
 		}
 	case ZShared:
-		z := L + (U-L)*sp.rng.Float64()
-		for j := range smp.Z {
-			smp.Z[j] = z
+		shared := L + (U-L)*sp.rng.Float64()
+		for j := range z {
+			z[j] = shared
 		}
 	}
-	smp.Mask = make([]bool, s.P)
+	return z
+}
+
+// drawMask draws the mask by the setting's scheme.
+func (sp *Sampler) drawMask() []bool {
+	s := sp.s
+	mask := make([]bool, s.P)
 	switch s.Mask {
 	case MaskBernoulli:
 		gamma := s.Gamma
@@ -130,8 +147,8 @@ func (sp *Sampler) Draw() Sample {
 		if mutant.On(mutant.MaskComplement) {
 			gamma = 1 - gamma
 		}
-		for p := range smp.Mask {
-			smp.Mask[p] = sp.rng.Float64() < gamma
+		for p := range mask {
+			mask[p] = sp.rng.Float64() < gamma
 		}
 	case MaskFixed:
 		// Partial Fisher–Yates: the first m entries of a random permutation.
@@ -142,16 +159,15 @@ func (sp *Sampler) Draw() Sample {
 		for i := 0; i < m; i++ {
 			j := i + sp.rng.IntN(s.P-i)
 			sp.perm[i], sp.perm[j] = sp.perm[j], sp.perm[i]
-			smp.Mask[sp.perm[i]] = true
+			mask[sp.perm[i]] = true
 		}
 	}
 	if mutant.On(mutant.MaskLeak) && sp.rng.IntN(4) == 0 {
-		if p := slices.Index(smp.Mask, true); p >= 0 {
-			smp.Mask[p] = false
+		if p := slices.Index(mask, true); p >= 0 {
+			mask[p] = false
 		}
 	}
-	sp.drawDepartures(&smp) // draws nothing without departures
-	return smp
+	return mask
 }
 
 // Samples returns the fixed sample set of size n for a seed: the set that

@@ -214,6 +214,15 @@ func (s *Setting) LossScale() float64 {
 	return 1
 }
 
+// validateRequire checks the required claims: distinct ids of claims.
+func (s *Setting) validateRequire(errs *errorList) {
+	for i, id := range s.Require {
+		if !slices.Contains(ClaimIDs(), id) || slices.Contains(s.Require[:i], id) {
+			errs.bad(fmt.Sprintf("require[%d]", i), fmt.Sprintf("%q", id), allowRequire)
+		}
+	}
+}
+
 // Clone returns a deep copy.
 func (s Setting) Clone() Setting {
 	c := s
@@ -394,11 +403,7 @@ func (s *Setting) Validate() error {
 	default:
 		bad("loss", fmt.Sprintf("%q", s.Loss), allowLoss)
 	}
-	for i, id := range s.Require {
-		if !slices.Contains(ClaimIDs(), id) || slices.Contains(s.Require[:i], id) {
-			bad(fmt.Sprintf("require[%d]", i), fmt.Sprintf("%q", id), allowRequire)
-		}
-	}
+	s.validateRequire(&errs)
 	if !Finite(s.Eta) || s.Eta < MinEta || s.Eta > MaxEta {
 		bad("eta", s.Eta, allowEta)
 	}

@@ -257,6 +257,22 @@ func (c *runConfig) outputBytes() (records, bytes float64) {
 	return records, records * (perNumber*float64(c.setting.Shape().Len()) + 128)
 }
 
+// prepare refuses a run beyond its limits, then says its estimate (a dry
+// run stops there: stop), then draws the samples.
+func (c *runConfig) prepare(stdout, stderr io.Writer) (samples []theory.Sample, stop bool, err error) {
+	if err := c.checkCost(); err != nil {
+		return nil, false, err
+	}
+	if err := c.checkOutputSize(); err != nil {
+		return nil, false, err
+	}
+	if stop, err := c.announce(stdout, stderr); stop || err != nil {
+		return nil, stop, err
+	}
+	samples, err = c.checkedSamples()
+	return samples, false, err
+}
+
 // announce says what the run will cost before it starts: on stdout for
 // --dry-run (which then stops), on stderr when the run is estimated over
 // 10 s or its output over 1 GB, so that a long run is never a surprise.
@@ -370,19 +386,8 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Refusals first, then the estimate (a dry run says what would run),
-	// then the samples.
-	if err := c.checkCost(); err != nil {
-		return err
-	}
-	if err := c.checkOutputSize(); err != nil {
-		return err
-	}
-	if stop, err := c.announce(stdout, stderr); stop || err != nil {
-		return err
-	}
-	samples, err := c.checkedSamples()
-	if err != nil {
+	samples, stop, err := c.prepare(stdout, stderr)
+	if stop || err != nil {
 		return err
 	}
 	eng, err := c.spec.New(c.opts)
