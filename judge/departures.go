@@ -3,7 +3,6 @@ package judge
 import (
 	"fmt"
 	"math"
-	"strconv"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -17,31 +16,8 @@ import (
 // not a departure. Ranges are checked by Setting.Validate once every axis is
 // applied.
 func applyDeparture(d *theory.Departures, field, value string) (ok bool, err error) {
-	bad := func(allowed string) error { return fmt.Errorf("axis %s=%s: must be %s", field, value, allowed) }
-	num := func(dst *float64) error {
-		x, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return bad("a number")
-		}
-		*dst = x
-		return nil
-	}
-	integer := func(dst *int) error {
-		x, err := strconv.Atoi(value)
-		if err != nil {
-			return bad("an integer")
-		}
-		*dst = x
-		return nil
-	}
-	boolean := func(dst *bool) error {
-		x, err := strconv.ParseBool(value)
-		if err != nil {
-			return bad("true or false")
-		}
-		*dst = x
-		return nil
-	}
+	v := axisValue{field, value}
+	num, integer, boolean := v.number, v.integer, v.boolean
 	switch field {
 	case "noise":
 		return true, num(&d.Noise)

@@ -223,18 +223,11 @@ func (p *Plan) label(values []string) string {
 // silently become; the setting's fields are checked by Setting.Validate
 // once every axis is applied.
 func ApplyField(s *theory.Setting, opt *Options, field, value string) error {
-	bad := func(allowed string) error { return fmt.Errorf("axis %s=%s: must be %s", field, value, allowed) }
-	num := func(dst *float64) error {
-		x, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return bad("a number")
-		}
-		*dst = x
-		return nil
-	}
+	v := axisValue{field, value}
+	bad, num := v.bad, v.number
 	integer := func(lo, hi int) (int, error) {
-		x, err := strconv.Atoi(value)
-		if err != nil || x < lo || x > hi {
+		var x int
+		if err := v.integer(&x); err != nil || x < lo || x > hi {
 			return 0, bad(fmt.Sprintf("an integer in [%d, %d]", lo, hi))
 		}
 		return x, nil
@@ -280,6 +273,41 @@ func ApplyField(s *theory.Setting, opt *Options, field, value string) error {
 		return fmt.Errorf("axis %s: unknown field; the fields are %s", field, strings.Join(SweepFields, ", "))
 	}
 	return err
+}
+
+// axisValue is one value of a sweep axis, parsed into a field's type with
+// an error that names the axis and what it must be.
+type axisValue struct{ field, value string }
+
+func (v axisValue) bad(allowed string) error {
+	return fmt.Errorf("axis %s=%s: must be %s", v.field, v.value, allowed)
+}
+
+func (v axisValue) number(dst *float64) error {
+	x, err := strconv.ParseFloat(v.value, 64)
+	if err != nil {
+		return v.bad("a number")
+	}
+	*dst = x
+	return nil
+}
+
+func (v axisValue) integer(dst *int) error {
+	x, err := strconv.Atoi(v.value)
+	if err != nil {
+		return v.bad("an integer")
+	}
+	*dst = x
+	return nil
+}
+
+func (v axisValue) boolean(dst *bool) error {
+	x, err := strconv.ParseBool(v.value)
+	if err != nil {
+		return v.bad("true or false")
+	}
+	*dst = x
+	return nil
 }
 
 // Shard selects a deterministic slice of a plan: the points whose index is
