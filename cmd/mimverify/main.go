@@ -28,6 +28,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"mimverify/internal/atomicfile"
 	"mimverify/judge"
@@ -98,6 +99,12 @@ func processMain() int {
 	// An interrupt removes the temporary files of outputs being written.
 	stop := atomicfile.CleanupOnSignal()
 	defer stop()
+	if path := os.Getenv("MIMVERIFY_HWM_FILE"); path != "" {
+		// Diagnostics for the memory tests (cost_test.go): the peak
+		// resident memory, which a parent cannot read reliably (wait4's
+		// max RSS carries the parent's own across a vfork and exec).
+		defer writePeak(path)
+	}
 	// The garbage collector works to stay under the memory a run may use
 	// (judge.AvailableMemory: RLIMIT_AS and the cgroup limit included),
 	// unless the user set GOMEMLIMIT.
@@ -109,6 +116,17 @@ func processMain() int {
 		stdout = closedWriter{}
 	}
 	return mainWithStatus(os.Args[1:], stdout, os.Stderr)
+}
+
+// writePeak writes the process's peak resident memory (VmHWM, in kB) to
+// path.
+func writePeak(path string) {
+	data, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			os.WriteFile(path, []byte(f[1]), 0o644)
+		}
+	}
 }
 
 // commandLine is the command line being run, program name first, as the
