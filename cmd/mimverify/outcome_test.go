@@ -12,6 +12,7 @@ import (
 	junit "github.com/joshdk/go-junit"
 	"golang.org/x/net/html"
 
+	"mimverify/engine"
 	"mimverify/judge"
 	"mimverify/judge/judgetest"
 	"mimverify/theory"
@@ -314,6 +315,58 @@ func TestSweepOutcome(t *testing.T) {
 			if !strings.Contains(text, "total: 1 points") || !strings.Contains(text, word) {
 				t.Errorf("%s, --fail-on %s: the text's total line lacks %q:\n%s", c.name, on, word, text)
 			}
+		}
+	}
+}
+
+// A real failing check — the exact engine with its own-area FP gradient
+// flipped, so C1 and the trajectory claims fail — written in every format
+// at once: the exit status, the JSON's status, the JUnit file read by an
+// independent reader, the HTML banner and the text headline all say it
+// fails, and JUnit fails the very claims the JSON lists as failing.
+func TestRealFailingCheckEveryChannel(t *testing.T) {
+	defer func(f func(theory.Setting, judge.Options) (*judge.Report, error)) { checkFunc = f }(checkFunc)
+	checkFunc = func(s theory.Setting, opt judge.Options) (*judge.Report, error) {
+		opt.Engines = map[engine.ID]engine.Engine{engine.Exact: flippedExact{}}
+		return judge.Check(s, opt)
+	}
+	dir := t.TempDir()
+	out := func(ext string) string { return filepath.Join(dir, "r"+ext) }
+	status, stdout, stderr := runCLI(t, append([]string{"check", "--claims", "C1,C3",
+		"--out", out(".json"), "--out", out(".xml"), "--out", out(".html"), "--out", out(".txt")}, quick...)...)
+	if status != 1 {
+		t.Fatalf("exit status %d, want 1\n%s%s", status, stdout, stderr)
+	}
+	if got := jsonStatus(t, out(".json")); got != string(judge.StatusFails) {
+		t.Errorf("JSON status %q", got)
+	}
+	var doc struct{ Reasons []judge.Reason }
+	data, _ := os.ReadFile(out(".json"))
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var failing []string
+	for _, r := range doc.Reasons {
+		if r.Kind == judge.ReasonFails {
+			failing = append(failing, r.Claim)
+		}
+	}
+	suites, err := junit.IngestFile(out(".xml"))
+	if err != nil || len(suites) != 1 {
+		t.Fatalf("JUnit: %v", err)
+	}
+	var failed []string
+	for _, tc := range suites[0].Tests {
+		if tc.Status == junit.StatusFailed || tc.Status == junit.StatusError {
+			failed = append(failed, strings.Fields(tc.Name)[0])
+		}
+	}
+	if len(failing) == 0 || strings.Join(failed, ",") != strings.Join(failing, ",") {
+		t.Errorf("JUnit fails %v, the JSON's reasons name %v", failed, failing)
+	}
+	for ch, got := range map[string]string{"html": htmlBanner(t, out(".html")), "text": headlineAfter(t, out(".txt"), "mimverify check"), "stdout": headlineIn(stdout)} {
+		if !strings.HasPrefix(got, "FAILS") {
+			t.Errorf("%s headline %q", ch, got)
 		}
 	}
 }
