@@ -44,6 +44,7 @@ func TestDeparturesOffBitIdentical(t *testing.T) {
 	smp := s.Samples(7, 40)
 	want := runFull(t, &s, smp, 12)
 	forceDeparted = true
+	t.Cleanup(func() { forceDeparted = false })
 	got := runFull(t, &s, smp, 12)
 	forceDeparted = false
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -169,6 +170,7 @@ func TestValueFrozenAndHeads(t *testing.T) {
 	want := runFull(t, &s, smp, 8)
 	v := smallDeparted(t, theory.Departures{TrainValue: true})
 	freezeValue = true
+	t.Cleanup(func() { freezeValue = false })
 	got := runFull(t, &v, smp, 8)
 	freezeValue = false
 	compareTraj(t, "frozen W", want, got, 1e-11)

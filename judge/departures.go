@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 
@@ -34,9 +35,9 @@ func applyDeparture(d *theory.Departures, field, value string) (ok bool, err err
 	case "optimizer":
 		d.Optimizer = theory.Optimizer(value)
 		if d.Adam() { // the usual parameters unless another axis sets them
-			d.Beta1 = cmpOr(d.Beta1, theory.DefaultBeta1)
-			d.Beta2 = cmpOr(d.Beta2, theory.DefaultBeta2)
-			d.AdamEps = cmpOr(d.AdamEps, theory.DefaultAdamEps)
+			d.Beta1 = cmp.Or(d.Beta1, theory.DefaultBeta1)
+			d.Beta2 = cmp.Or(d.Beta2, theory.DefaultBeta2)
+			d.AdamEps = cmp.Or(d.AdamEps, theory.DefaultAdamEps)
 		}
 		return true, nil
 	case "beta1":
@@ -53,13 +54,6 @@ func applyDeparture(d *theory.Departures, field, value string) (ok bool, err err
 		return true, integer(&d.Heads)
 	}
 	return false, nil
-}
-
-func cmpOr(x, def float64) float64 {
-	if x == 0 {
-		return def
-	}
-	return x
 }
 
 // modelAttention gives the full model's own attention (SPEC §5) on a
@@ -273,6 +267,10 @@ func trendC4(ms []Measure) (float64, string) {
 	so, seo := slopeSE(x, own)
 	sf, sef := slopeSE(x, off)
 	detail := fmt.Sprintf("stochastic training: trend in ln t of own FP %.4g ± %.2g, of off FP %.4g ± %.2g (SPEC §5)", so, seo, sf, sef)
+	if math.IsNaN(so) || math.IsNaN(sf) || math.IsNaN(seo) || math.IsNaN(sef) {
+		// Too few records to fit a trend: nothing measured, not a break.
+		return math.NaN(), detail + ": too few records after step 0 to fit a trend"
+	}
 	if !(so-2*seo > 0) || !(sf+2*sef < 0) {
 		return 0, detail + ": not a growth of own FP and a decrease of off FP by two standard errors"
 	}

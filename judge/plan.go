@@ -1,9 +1,6 @@
 package judge
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -97,14 +94,7 @@ func (p *Plan) Options() Options {
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in
 // declaration order, so the same plan always hashes the same), in hex.
-func (p *Plan) Hash() string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic("judge: plan cannot be encoded: " + err.Error()) // only Float and strings: cannot happen
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:12])
-}
+func (p *Plan) Hash() string { return jsonHash(p) }
 
 // Cells returns the number of grid cells (the product of the axes' sizes).
 func (p *Plan) Cells() int {

@@ -66,10 +66,15 @@ func NewProvenance(command []string, s *theory.Setting, start time.Time) *Proven
 
 // SettingHash identifies a setting: the SHA-256 of its JSON form (fields in
 // declaration order), first 12 bytes in hex, as Plan.Hash does for plans.
-func SettingHash(s *theory.Setting) string {
-	b, err := json.Marshal(s)
+func SettingHash(s *theory.Setting) string { return jsonHash(s) }
+
+// jsonHash is the SHA-256 of v's JSON form, first 12 bytes in hex: the
+// identity of a plan (Plan.Hash) and of a setting (SettingHash). Both hold
+// only numbers, strings and Floats, whose encoding cannot fail.
+func jsonHash(v any) string {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return ""
+		panic("judge: cannot be encoded for hashing: " + err.Error())
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:12])

@@ -350,6 +350,11 @@ func parseObservableRef(text string, vocab ClaimVocabulary) (ObservableRef, erro
 		if err != nil {
 			return ref, err
 		}
+		// A fit needs a value at every record: not a once-per-run
+		// number (area_wide_step), nor another fit.
+		if j := slices.IndexFunc(vocab.Observables, func(o ObservableSig) bool { return o.ID == of.ID }); j < 0 || !vocab.Observables[j].PerRecord || of.Of != nil {
+			return ref, fmt.Errorf("%s(%s): %s needs an observable with a value at every record", name, of, name)
+		}
 		ref.Of = &of
 		return ref, nil
 	}

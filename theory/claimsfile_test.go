@@ -88,6 +88,8 @@ func TestParseClaimsErrors(t *testing.T) {
 		{strings.Replace(claim(""), "R1", "C3", 1), "is a built-in claim's"},
 		{strings.Replace(claim(""), "own_mass_deficit", "area_wide_step(0.1, 0.1, 3)", 1), "area_wide_step takes 2 arguments"},
 		{strings.Replace(claim("  at: every\n"), "own_mass_deficit", "area_wide_step", 1), "one number per run"},
+		{strings.Replace(claim(""), "own_mass_deficit", "slope(area_wide_step)", 1), "needs an observable with a value at every record"},
+		{strings.Replace(claim(""), "own_mass_deficit", "slope(slope(own_mass_deficit))", 1), "needs an observable with a value at every record"},
 		{strings.Replace(claim(""), "own_mass_deficit", "slope", 1), "slope needs an observable"},
 		{"claim: []\n", `unknown field "claim"`},
 		{"- id: R1\n", "a claims file is a mapping"},
