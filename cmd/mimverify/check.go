@@ -84,7 +84,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 		rep = judge.ErrorReport(s, err)
 	}
 	rep.Provenance = judge.NewProvenance(commandLine, &s, start)
-	if werr := writeCheck(stdout, rep, targets, *figs); werr != nil {
+	if werr := writeCheck(stdout, stderr, rep, targets, *figs); werr != nil {
 		return errors.Join(err, werr)
 	}
 	if err != nil {
@@ -100,7 +100,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 // only target has no path), its figures to figs, and, when the report went
 // to files, the text table to stdout as well, so that a failure cannot go
 // unnoticed in the terminal.
-func writeCheck(stdout io.Writer, rep *judge.Report, targets []outTarget, figs string) error {
+func writeCheck(stdout, stderr io.Writer, rep *judge.Report, targets []outTarget, figs string) error {
 	for _, t := range targets {
 		var buf bytes.Buffer
 		if err := report.WriteLinked(&buf, rep, t.format, figureLink(t.path, figs)); err != nil {
@@ -110,14 +110,21 @@ func writeCheck(stdout io.Writer, rep *judge.Report, targets []outTarget, figs s
 			return err
 		}
 	}
+	// Notes go where they cannot corrupt a report that a program reads
+	// from standard output (--out -): to stderr then.
+	notes := stdout
+	onStdout := slices.ContainsFunc(targets, func(t outTarget) bool { return toStdout(t.path) })
+	if onStdout {
+		notes = stderr
+	}
 	if figs != "" && rep.Error == "" {
 		files, err := report.WriteCheckFigures(figs, rep)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d figure files written to %s\n", len(files), figs)
+		fmt.Fprintf(notes, "%d figure files written to %s\n", len(files), figs)
 	}
-	if targets[0].path == "" {
+	if onStdout {
 		return nil
 	}
 	if err := report.Write(stdout, rep, "text"); err != nil {
@@ -128,6 +135,9 @@ func writeCheck(stdout io.Writer, rep *judge.Report, targets []outTarget, figs s
 	}
 	return nil
 }
+
+// toStdout reports whether an --out path is standard output.
+func toStdout(path string) bool { return path == "" || path == "-" }
 
 // outList collects repeated --out flags.
 type outList []string

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -367,6 +369,30 @@ func TestRealFailingCheckEveryChannel(t *testing.T) {
 	for ch, got := range map[string]string{"html": htmlBanner(t, out(".html")), "text": headlineAfter(t, out(".txt"), "mimverify check"), "stdout": headlineIn(stdout)} {
 		if !strings.HasPrefix(got, "FAILS") {
 			t.Errorf("%s headline %q", ch, got)
+		}
+	}
+}
+
+// With --out - the report is standard output's only content: a program
+// reading it gets one JSON document, the notes go to stderr.
+func TestReportOnStdoutIsOnlyTheReport(t *testing.T) {
+	for _, args := range [][]string{
+		append([]string{"check", "--claims", "C2", "--format", "json", "--out", "-"}, quick...),
+		{"sweep", "--preset", "grid4", "--vary", "gamma=0.5", "--claims", "C2", "--samples", "16", "--eval", "16", "--format", "json", "--out", "-", "--progress", "never"},
+	} {
+		// A process of its own: --out - is the process's standard output.
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), "MIMVERIFY_AS_CLI=1")
+		var so, se bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &so, &se
+		err := cmd.Run()
+		status, stdout, stderr := cmd.ProcessState.ExitCode(), so.String(), se.String()
+		if err != nil && status < 0 {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(stdout), &doc); status != 0 || err != nil || doc["status"] != "holds" {
+			t.Errorf("%s --out -: status %d, stdout is not one JSON report (%v):\n%s\nstderr: %s", args[0], status, err, stdout, stderr)
 		}
 	}
 }

@@ -89,13 +89,10 @@ func (p *progress) done() {
 	if !p.on {
 		return
 	}
-	msg := fmt.Sprintf("done in %.1fs", time.Since(p.start).Seconds())
-	if p.plain {
-		p.line(msg)
-		return
+	p.line(fmt.Sprintf("done in %.1fs", time.Since(p.start).Seconds()))
+	if !p.plain {
+		fmt.Fprintln(p.w) // leave the redrawn line
 	}
-	p.line(msg)
-	fmt.Fprintln(p.w)
 }
 
 // stage shows the name of the stage a multi-stage command is in.

@@ -462,7 +462,6 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 	return nil
 }
 
-// trajectoryEncoder writes the run's records as they are made.
 // trajectoryEncoder streams a run's records: JSON Lines or npz. Only the
 // chosen one may touch the output (the JSON stream writes its header at
 // once, and an npz after it would not start with the zip magic).

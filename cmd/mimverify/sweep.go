@@ -223,12 +223,16 @@ func checkFigures(figs string, axes int) error {
 // errClaimsFailed (exit 1) when the policy fails the sweep.
 func writeSweep(stdout, stderr io.Writer, sw *judge.Sweep, format, out, figs string) error {
 	o, _ := sw.Decide()
+	notes := stdout // not into a sweep that a program reads from stdout
+	if toStdout(out) {
+		notes = stderr
+	}
 	if figs != "" {
 		files, err := report.WriteSweepFigures(figs, sw)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d figure files written to %s\n", len(files), figs)
+		fmt.Fprintf(notes, "%d figure files written to %s\n", len(files), figs)
 	}
 	var buf bytes.Buffer
 	if err := report.WriteSweepLinked(&buf, sw, format, figureLink(out, figs)); err != nil {
@@ -237,7 +241,7 @@ func writeSweep(stdout, stderr io.Writer, sw *judge.Sweep, format, out, figs str
 	if err := emit(stdout, out, buf.Bytes()); err != nil {
 		return err
 	}
-	if out != "" {
+	if !toStdout(out) {
 		fmt.Fprintf(stdout, "sweep of %d points written to %s\n%s\n", len(sw.Points), out, sw.TotalLine())
 	}
 	const shown = 10

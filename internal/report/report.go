@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -42,17 +40,6 @@ func Formats(sweep bool) []string {
 		}
 	}
 	return names
-}
-
-// ByExtension returns the format an output file's extension selects.
-func ByExtension(path string) (string, bool) {
-	ext := strings.ToLower(filepath.Ext(path))
-	for _, f := range formats {
-		if slices.Contains(f.Extensions, ext) {
-			return f.Name, true
-		}
-	}
-	return "", false
 }
 
 // ExtensionTable maps each lower-case file extension to the format it
