@@ -54,6 +54,9 @@ func TestSharpCalibration(t *testing.T) {
 	if seeds == 0 {
 		t.Skip("set MIMVERIFY_SHARP_CALIBRATION=20 (seeds) to run the calibration of docs/SHARP.md §3")
 	}
+	if seeds < 20 {
+		t.Fatalf("MIMVERIFY_SHARP_CALIBRATION=%d: the calibration is over at least 20 seeds (issue 26)", seeds)
+	}
 	crn, _ := strconv.Atoi(os.Getenv("MIMVERIFY_SHARP_CRN"))
 	defer func() { sharpCRNOverride = 0 }()
 	var table strings.Builder
@@ -98,6 +101,8 @@ func TestSharpCalibration(t *testing.T) {
 		}
 		fmt.Fprintf(&table, "| %s | %s | %d | %d | %.3g | %.3g | %.3g | %.2g |\n", s.Name, mode, seeds, c2.n, c2.rms(), c7.rms(), math.Max(c2.max, c7.max), math.Max(c2.rel, c7.rel))
 		for _, z := range []*devStats{&c2, &c7} {
+			// 1.2 is issue 26's bar: an SE that claims its error (RMS 1)
+			// may understate it by 20 % at most.
 			if z.rms() > 1.2 {
 				t.Errorf("%s: RMS of (prediction − population)/SE = %.3f > 1.2", s.Name, z.rms())
 			}
