@@ -224,6 +224,30 @@ var presets = map[string]presetInfo{
 		func() (Setting, error) { return GlobalLocal(10, 3, 3) }, everyClaimBut()},
 	"random-regions": {"8×8 grid, three clusters each cut into 4 random contiguous regions (seed 1), η = 10.",
 		withEta(10, func() (Setting, error) { return RandomRegions(8, 4, 3, 1) }), everyClaimBut("C6")},
+	"coverage": {"9×9 grid (P = 81), two clusters: 3×3 blocks (π = 0.6) and bands of 3 rows (π = 0.4); γ = 0.4, two-point z ∈ {0.5, 1.5}, fixed-count masks, the mean loss, η = 800: the sampler and engine paths no other preset takes (docs/JUDGE.md §Coverage).",
+		coverage, everyClaimBut("C6")},
+}
+
+// coverage is the preset that takes the code paths the others leave: P > 64
+// (more than one 64-bit word of positions), unequal cluster probabilities,
+// γ ≠ ½ (so γ and 1 − γ differ), the two-point z law, fixed-count masks and
+// the mean loss. η = 800 keeps c·U⁴ = 8 ≤ 10 with λ = 1/P (the mean loss
+// divides the gradient by P). Its initialisation is Q = 0, since the reduced
+// ODE of the sharp predictions runs on the symmetric subspace only; CI also
+// checks it from a Gaussian start (.ci/run). Measured (docs/JUDGE.md
+// §Coverage): γ = 0.3 with π = 0.7/0.3 failed C2's sharp band at an early
+// record on 5 of 8 seeds (5.1–6.2 SE at step 4: the n-sample state's own
+// deviation, which the bands leave out), γ = 0.4 with 0.6/0.4 on none of 11.
+func coverage() (Setting, error) {
+	s, err := Grid(9, Blocks(3), Rows(3))
+	if err != nil {
+		return s, err
+	}
+	s.Clusters[0].Prob, s.Clusters[1].Prob = 0.6, 0.4
+	s.Gamma, s.Eta = 0.4, 800
+	s.Z = ZLaw{Kind: ZTwoPoint, L: 0.5, U: 1.5}
+	s.Mask, s.Loss = MaskFixed, LossMean
+	return s, s.Validate()
 }
 
 // PresetNames returns the names of the built-in presets, sorted.
