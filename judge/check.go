@@ -77,6 +77,10 @@ type Options struct {
 	// where sharp bands are asserted, and cost about three main runs;
 	// sweeps set it.
 	NoControls bool
+	// MDE also runs the minimum-detectable-effect search (mde.go): η and
+	// the data's γ scaled by 1 ± r over a grid of r, up to 24 more main
+	// runs; reported in Report.Detectable, never gated.
+	MDE bool
 	// Progress, when not nil, is told of each stage.
 	Progress func(stage string)
 	// UserClaims are claims read from a claims file (ReadClaimsFile),
@@ -281,6 +285,9 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 			return nil, err
 		}
 		rep.Controls = r.runControls(exact, rep.Results)
+		if opt.MDE {
+			rep.Detectable = r.detectable(exact, rep.Results)
+		}
 	}
 	if !opt.NoControls && opt.Held == nil {
 		rep.Controls = append(rep.Controls, heldOutDisjoint(&s, r.problem.Samples, r.eval))

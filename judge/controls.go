@@ -74,23 +74,28 @@ type ControlResult struct {
 }
 
 // control is a control to run: its kind, name and the change to the
-// problem.
+// problem (and to the held-out samples, held); full runs a positive
+// control to the end, judging every claim, instead of stopping it at its
+// first rejection (the minimum-detectable-effect search, mde.go).
 type control struct {
 	kind   ControlKind
 	name   string
-	change func(s *theory.Setting, p *engine.Problem, opt *Options)
+	change func(s *theory.Setting, p *engine.Problem, opt *Options, held *[]theory.Sample)
+	full   bool
+}
+
+// scaleEta is the change of a learning-rate control: η × f.
+func scaleEta(f float64) func(*theory.Setting, *engine.Problem, *Options, *[]theory.Sample) {
+	return func(s *theory.Setting, _ *engine.Problem, _ *Options, _ *[]theory.Sample) { s.Eta *= f }
 }
 
 func controlsOf(r float64) []control {
-	scaleEta := func(f float64) func(s *theory.Setting, p *engine.Problem, opt *Options) {
-		return func(s *theory.Setting, _ *engine.Problem, _ *Options) { s.Eta *= f }
-	}
 	return []control{
-		{NegativeControl, "an independent training set", func(s *theory.Setting, p *engine.Problem, opt *Options) {
+		{kind: NegativeControl, name: "an independent training set", change: func(s *theory.Setting, p *engine.Problem, opt *Options, _ *[]theory.Sample) {
 			p.Samples = s.Samples(opt.Seed+controlSeedOffset, len(p.Samples))
 		}},
-		{PositiveControl, fmt.Sprintf("η × %g", 1+r), scaleEta(1 + r)},
-		{PositiveControl, fmt.Sprintf("η × %g", 1-r), scaleEta(1 - r)},
+		{kind: PositiveControl, name: fmt.Sprintf("η × %g", 1+r), change: scaleEta(1 + r)},
+		{kind: PositiveControl, name: fmt.Sprintf("η × %g", 1-r), change: scaleEta(1 - r)},
 	}
 }
 
@@ -136,13 +141,13 @@ func (r *run) runControls(exact engine.Engine, results []ClaimResult) []ControlR
 func (r *run) runControl(exact engine.Engine, c control, judged []string) ControlResult {
 	res := ControlResult{Kind: c.kind, Name: c.name, Judged: judged, Rejected: []string{}}
 	s := r.s.Clone()
-	p, opt := r.problem, r.opt
+	p, opt, eval := r.problem, r.opt, r.eval
 	p.Setting = &s
-	c.change(&s, &p, &opt)
+	c.change(&s, &p, &opt, &eval)
 	var measures []Measure
 	obs := engine.Observer{Record: func(rec *theory.Record) error {
 		measures = append(measures, measureRecord(&s, rec, p.Samples, opt.Epsilon, opt.Delta, false))
-		if c.kind == PositiveControl && len(measures)%controlCheckEvery == 0 {
+		if c.kind == PositiveControl && !c.full && len(measures)%controlCheckEvery == 0 {
 			if res.Rejected = r.prefixRejects(measures, judged); len(res.Rejected) > 0 {
 				res.Stopped = rec.Step
 				return errSettled
@@ -164,7 +169,7 @@ func (r *run) runControl(exact engine.Engine, c control, judged []string) Contro
 	}
 	last := tr.Final()
 	measures[len(measures)-1].Attention.setTV(pairTVs(&s, last.Correlations, p.Samples), opt.Delta)
-	held := MeasureAttention(&s, last.Correlations, r.eval, opt.Epsilon, opt.Delta, false)
+	held := MeasureAttention(&s, last.Correlations, eval, opt.Epsilon, opt.Delta, false)
 	// The control is judged as the claims are, against the predictions
 	// made for the setting under check (r.ev.Sharp, r.ev.Env): only the
 	// trajectory and its measurements are the control's.

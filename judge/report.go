@@ -154,8 +154,11 @@ type Report struct {
 	// Controls are the runs by which the judge proves its power
 	// (controls.go, docs/JUDGE.md §Controls); empty when not run.
 	Controls []ControlResult `json:"controls,omitempty"`
-	Series   []Series        `json:"series"`
-	Events   []Event         `json:"events"`
+	// Detectable are the claims' minimum detectable effects (mde.go,
+	// Options.MDE); empty when not searched.
+	Detectable []Detectable `json:"detectable,omitempty"`
+	Series     []Series     `json:"series"`
+	Events     []Event      `json:"events"`
 	// Maps are attention maps of the main run: per cluster a few queries
 	// at a few steps (local and diverse attention made visible).
 	Maps    []AttentionMap `json:"maps,omitempty"`

@@ -35,6 +35,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
 	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	controls := fs.Bool("controls", true, "run the judge's controls beside the check (docs/JUDGE.md §Controls): the model on an independent sample set, reported, and at η·(1 ± 0.3), which the sharp bands must reject or the check fails; about three more main runs")
+	mde := fs.Bool("mde", false, "also search each claim's minimum detectable effect: η and the data's γ scaled by 1 ± r, r in 0.02…0.5, up to 24 more main runs (docs/JUDGE.md §Power); reported, not gated; needs --controls")
 	var jf judgeFlags
 	jf.register(fs)
 	var ext externalFlags
@@ -61,7 +62,10 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	}
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
-	opt.NoControls = !*controls
+	opt.NoControls, opt.MDE = !*controls, *mde
+	if *mde && !*controls {
+		return badInput("--mde with --controls=false: the search runs beside the controls; drop one")
+	}
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
 		return err

@@ -211,6 +211,12 @@ func writeMarkdown(w io.Writer, r *judge.Report, figDir string) error {
 			fmt.Fprintf(bw, "- %s\n", mdText(c.Line()))
 		}
 	}
+	if len(r.Detectable) > 0 {
+		fmt.Fprintf(bw, "\n## Minimum detectable effects\n\nThe smallest r the sharp bands reject (docs/JUDGE.md §Power):\n\n")
+		for _, d := range r.Detectable {
+			fmt.Fprintf(bw, "- %s\n", mdText(d.Line()))
+		}
+	}
 
 	fmt.Fprintf(bw, "\n## Details\n")
 	for _, c := range r.Results {

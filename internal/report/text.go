@@ -31,6 +31,12 @@ func writeText(w io.Writer, r *judge.Report) error {
 			fmt.Fprintf(bw, "  %s\n", c.Line())
 		}
 	}
+	if len(r.Detectable) > 0 {
+		fmt.Fprintf(bw, "\nMinimum detectable effects (the smallest r the sharp bands reject; docs/JUDGE.md §Power):\n")
+		for _, d := range r.Detectable {
+			fmt.Fprintf(bw, "  %s\n", d.Line())
+		}
+	}
 
 	var fails, outside, other []judge.ClaimResult
 	for _, c := range r.Results {
