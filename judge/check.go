@@ -173,10 +173,13 @@ const c1Steps = 50
 
 // run is one Check in progress.
 type run struct {
-	opt      Options
-	s        *theory.Setting
-	claims   []theory.Claim
-	steps    int
+	opt    Options
+	s      *theory.Setting
+	claims []theory.Claim
+	steps  int
+	// planned is the main run's planned length (steps before the run
+	// set it to the recorded one), for the early stop's invariant.
+	planned  int
 	schedule engine.Schedule
 	problem  engine.Problem
 	eval     []theory.Sample
@@ -279,18 +282,8 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	if !departed && r.wantsControls(rep.Results) { // departed: no band to judge controls by
-		exact, err := opt.engine(engine.Exact)
-		if err != nil {
-			return nil, err
-		}
-		rep.Controls = r.runControls(exact, rep.Results)
-		if opt.MDE {
-			rep.Detectable = r.detectable(exact, rep.Results)
-		}
-	}
-	if !opt.NoControls && opt.Held == nil {
-		rep.Controls = append(rep.Controls, heldOutDisjoint(&s, r.problem.Samples, r.eval))
+	if err := r.provePower(rep, departed); err != nil {
+		return nil, err
 	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
@@ -299,6 +292,36 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 		EngineSeconds: r.seconds.floats()}
 	rep.Decide()
 	return rep, nil
+}
+
+// provePower adds to rep what the judge checks of itself
+// (docs/JUDGE.md §Controls): the controls (controls.go), the minimum
+// detectable effects when asked (mde.go), and the invariants
+// (selfcheck.go), which run beside the controls.
+func (r *run) provePower(rep *Report, departed bool) error {
+	opt := r.opt
+	selfChecks := make(chan []ControlResult, 1)
+	if !opt.NoControls && !departed && opt.Main != engine.Orbit {
+		go func() { selfChecks <- r.selfChecks() }()
+	} else {
+		selfChecks <- nil
+	}
+	if !departed && r.wantsControls(rep.Results) { // departed: no band to judge controls by
+		exact, err := opt.engine(engine.Exact)
+		if err != nil {
+			<-selfChecks
+			return err
+		}
+		rep.Controls = r.runControls(exact, rep.Results)
+		if opt.MDE {
+			rep.Detectable = r.detectable(exact, rep.Results)
+		}
+	}
+	if !opt.NoControls && opt.Held == nil {
+		rep.Controls = append(rep.Controls, heldOutDisjoint(r.s, r.problem.Samples, r.eval))
+	}
+	rep.Controls = append(rep.Controls, <-selfChecks...)
+	return nil
 }
 
 // requiredAmong returns the setting's required claims among the selected
@@ -341,7 +364,7 @@ func newRun(s *theory.Setting, opt Options) *run {
 	}
 	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
 	env["step budget"] = float64(opt.MaxSteps)
-	r := &run{opt: opt, s: s, claims: claims, steps: steps, schedule: engine.LogSpaced(steps, 200),
+	r := &run{opt: opt, s: s, claims: claims, steps: steps, planned: steps, schedule: engine.LogSpaced(steps, 200),
 		problem: engine.NewProblem(s, opt.Train, opt.Seed), eval: opt.Held,
 		ev: &Evidence{Setting: s, Env: env}}
 	if opt.Train == nil {

@@ -55,8 +55,8 @@ func TestControlsOnGrid4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Controls) != 4 || rep.Controls[3].Kind != Invariant {
-		t.Fatalf("%d controls, want 3 runs and the held-out invariant", len(rep.Controls))
+	if len(rep.Controls) != 7 || rep.Controls[3].Kind != Invariant || rep.Controls[6].Kind != Invariant {
+		t.Fatalf("%d controls, want 3 runs and the 4 invariants (held-out, quantile, early stop, standard errors)", len(rep.Controls))
 	}
 	for _, c := range rep.Controls {
 		if !c.OK {

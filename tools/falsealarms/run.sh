@@ -25,7 +25,7 @@ for p in ${PRESETS:-default global-local grid4 coverage}; do
 	"$bin" sweep --preset "$p" --vary epsilon=0.1 --seeds "$seeds" --seed "$seed0" --sharp \
 		--jobs "$jobs" --fail-on never --progress never --format csv --out "$dir/$p.csv" >/dev/null
 	echo "## $p: $seeds seeds from $seed0, $(( $(date +%s) - start )) s"
-	awk -F, 'NR > 1 {
+	awk -F, 'NR > 1 && !/^#/ {
 		if ($8 == "" && $9 == "true") { n[$6]++; if ($7 == "fails") { f[$6]++; bad[$3] = 1 } }
 		seen[$3] = 1
 	}
