@@ -584,6 +584,9 @@ func (r *run) settled(ms []Measure) bool {
 		}
 		last = max(last, local)
 	}
+	if mutant.On(mutant.EarlyStopMin) {
+		return ms[len(ms)-1].Step >= min(minMainSteps, 4*last)
+	}
 	return ms[len(ms)-1].Step >= max(minMainSteps, 4*last)
 }
 

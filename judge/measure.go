@@ -517,7 +517,11 @@ func ratioSE(x, m []float64) float64 {
 		d := x[i] - R*m[i]
 		ss += d * d
 	}
-	return math.Sqrt(ss/(n*(n-1))) / (sm / n)
+	se := math.Sqrt(ss/(n*(n-1))) / (sm / n)
+	if mutant.On(mutant.SEDoubled) {
+		se *= 2
+	}
+	return se
 }
 
 // meanOf is sum/n, or NaN when nothing was summed.
@@ -557,6 +561,9 @@ func quantileOf(xs, ws []float64, q float64) float64 {
 		return math.NaN()
 	}
 	if ws == nil {
+		if mutant.On(mutant.QuantileRound) {
+			return xs[min(int(math.Ceil(q*float64(len(xs)))), len(xs)-1)]
+		}
 		return xs[min(int(math.Floor(q*float64(len(xs)))), len(xs)-1)]
 	}
 	total := 0.0

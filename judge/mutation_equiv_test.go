@@ -18,7 +18,7 @@ import (
 // check report is the same, bit for bit (TestEquivalentMutants), so no
 // judge could catch them, and the gate's goal — every mutant caught by
 // `check` on default or global-local (issue 10) — is over the others; the
-// third setting, coverage, is where these two are caught (docs/JUDGE.md).
+// third setting, grid4-skew, is where these two are caught (docs/JUDGE.md).
 var equivalentOn = map[mutant.Name][]string{
 	mutant.MaskComplement: {"default", "global-local"},
 	mutant.ClusterUniform: {"default", "global-local"},
@@ -42,7 +42,7 @@ func reportJSON(t *testing.T, preset string) []byte {
 // TestEquivalentMutants proves each entry of equivalentOn: the check
 // report under the mutant equals the unmutated one, byte for byte of its
 // JSON (every measured value, band and verdict). As a control, the mutant
-// must change the report on coverage, so that a switch that does nothing
+// must change the report on grid4-skew, so that a switch that does nothing
 // cannot pass for an equivalence.
 func TestEquivalentMutants(t *testing.T) {
 	if testing.Short() {
@@ -50,7 +50,7 @@ func TestEquivalentMutants(t *testing.T) {
 	}
 	plainOf := map[string][]byte{}
 	for n, presets := range equivalentOn {
-		for _, preset := range append(slices.Clone(presets), "coverage") {
+		for _, preset := range append(slices.Clone(presets), "grid4-skew") {
 			plain, ok := plainOf[preset]
 			if !ok {
 				plain = reportJSON(t, preset)
@@ -61,9 +61,9 @@ func TestEquivalentMutants(t *testing.T) {
 			restore()
 			same := bytes.Equal(plain, mutated)
 			switch {
-			case preset == "coverage" && same:
-				t.Errorf("%s on coverage: the report is unchanged — the mutant switch does nothing", n)
-			case preset != "coverage" && !same:
+			case preset == "grid4-skew" && same:
+				t.Errorf("%s on grid4-skew: the report is unchanged — the mutant switch does nothing", n)
+			case preset != "grid4-skew" && !same:
 				t.Errorf("%s on %s: listed as equivalent, but the report changes", n, preset)
 			}
 		}

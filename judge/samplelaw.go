@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"mimverify/theory"
 	"mimverify/theory/expr"
@@ -39,6 +40,8 @@ func sampleLawCheck(s *theory.Setting, samples []theory.Sample) AgreementCheck {
 	stats = append(stats, maskStats(s, samples)...)
 	stats = append(stats, maskPairStat(s, samples)...)
 	stats = append(stats, zStats(s, samples)...)
+	stats = append(stats, zPairStat(s, samples)...)
+	stats = append(stats, crossStat(s, samples)...)
 	worst := lawStat{name: "none", z: 0}
 	for _, st := range stats {
 		if !(math.Abs(st.z) <= math.Abs(worst.z)) {
@@ -238,4 +241,146 @@ func withinImageStats(s *theory.Setting, samples []theory.Sample) []lawStat {
 		out = append(out, lawStat{name, (sum/float64(n) - sigma2) / math.Sqrt(v/float64(n))})
 	}
 	return out
+}
+
+// omnibus accumulates T = Σ n_i·r_i² over m sample correlations r_i of
+// pairs of columns, each over n_i rows: under independence each term is
+// close to χ²₁ with mean n_i/(n_i − 1), and the terms are uncorrelated
+// (maskPairStat), so T is close to a χ²_m scaled by that mean.
+type omnibus struct {
+	T, mean float64
+	m       int
+}
+
+// add adds the correlation of two standardised columns of n rows.
+func (o *omnibus) add(a, b []float64) {
+	n := float64(len(a))
+	r := floats.Dot(a, b) / (n - 1)
+	o.T += n * r * r
+	o.mean += n / (n - 1)
+	o.m++
+}
+
+// z converts T to a standard normal deviate through its χ²_m law (scaled
+// by the mean n/(n − 1)) rather than the normal approximation, which is
+// far too light-tailed for the few pairs of crossStat (m = 3: a 4.13-σ
+// normal bound would be passed by χ²₃ 240 times too often).
+func (o *omnibus) z() float64 {
+	chi := distuv.ChiSquared{K: float64(o.m)}
+	x := o.T / (o.mean / float64(o.m))
+	if up := chi.Survival(x); up < 0.5 {
+		return -distuv.UnitNormal.Quantile(up)
+	}
+	return distuv.UnitNormal.Quantile(chi.CDF(x))
+}
+
+// standardised returns (x − mean)/sd, or nil when x is constant.
+func standardised(x []float64) []float64 {
+	mean, sd := stat.MeanStdDev(x, nil)
+	if !(sd > 0) {
+		return nil
+	}
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = (v - mean) / sd
+	}
+	return out
+}
+
+// zPairStat tests that the z of an image's areas are independent of one
+// another for the laws that draw them independently (uniform, two-point):
+// per cluster with N ≥ 2 areas, the correlation over its images of z_a and
+// z_b for every pair of areas a < b, in one omnibus statistic. A two-point
+// z drawn once for all areas (every pair correlated 1) fails it, as does
+// any coupling of areas that keeps each area's law.
+func zPairStat(s *theory.Setting, samples []theory.Sample) []lawStat {
+	if (s.Z.Kind != theory.ZUniform && s.Z.Kind != theory.ZTwoPoint) || s.Z.L == s.Z.U {
+		return nil
+	}
+	var o omnibus
+	for k, cl := range s.Clusters {
+		N := cl.NumAreas()
+		var rows []theory.Sample
+		for _, smp := range samples {
+			if smp.Cluster == k {
+				rows = append(rows, smp)
+			}
+		}
+		if N < 2 || len(rows) < 3 {
+			continue
+		}
+		cols := make([][]float64, N)
+		for j := range cols {
+			col := make([]float64, len(rows))
+			for i, smp := range rows {
+				col[i] = smp.Z[j]
+			}
+			cols[j] = standardised(col)
+		}
+		for a := range cols {
+			for b := a + 1; b < N; b++ {
+				if cols[a] != nil && cols[b] != nil {
+					o.add(cols[a], cols[b])
+				}
+			}
+		}
+	}
+	if o.m == 0 {
+		return nil
+	}
+	return []lawStat{{fmt.Sprintf("dependence of z across areas (%d area pairs, Σ n·r²)", o.m), o.z()}}
+}
+
+// crossStat tests that the cluster, the mask and z are drawn independently
+// of one another: per image its cluster (an indicator per cluster but the
+// last), its number of masked positions (Bernoulli masks) and its mean z
+// (a law that varies), and the correlation over the images of every pair
+// of these from different sources, in one omnibus statistic.
+func crossStat(s *theory.Setting, samples []theory.Sample) []lawStat {
+	n := len(samples)
+	if n < 3 {
+		return nil
+	}
+	var groups [][][]float64 // per source: its standardised columns
+	var clusters [][]float64
+	for k := 0; k+1 < len(s.Clusters); k++ {
+		col := make([]float64, n)
+		for i, smp := range samples {
+			if smp.Cluster == k {
+				col[i] = 1
+			}
+		}
+		if c := standardised(col); c != nil {
+			clusters = append(clusters, c)
+		}
+	}
+	masked, zmean := make([]float64, n), make([]float64, n)
+	for i, smp := range samples {
+		for _, m := range smp.Mask {
+			if m {
+				masked[i]++
+			}
+		}
+		zmean[i] = stat.Mean(smp.Z, nil)
+	}
+	groups = append(groups, clusters)
+	for _, col := range [][]float64{masked, zmean} {
+		if c := standardised(col); c != nil {
+			groups = append(groups, [][]float64{c})
+		}
+	}
+	var o omnibus
+	for g := range groups {
+		for h := g + 1; h < len(groups); h++ {
+			for _, a := range groups[g] {
+				for _, b := range groups[h] {
+					o.add(a, b)
+				}
+			}
+		}
+	}
+	if o.m == 0 {
+		return nil
+	}
+	return []lawStat{{fmt.Sprintf("dependence between cluster, mask count and mean z (%d pairs, Σ n·r²)", o.m), o.z()}}
 }

@@ -1,8 +1,11 @@
 package judge
 
 import (
+	"math"
 	"slices"
 	"testing"
+
+	"gonum.org/v1/gonum/stat"
 
 	"mimverify/theory"
 )
@@ -95,6 +98,35 @@ func TestSampleLawCatches(t *testing.T) {
 		{"shared z differing between areas", shared, func(smp []theory.Sample) {
 			smp[0].Z[1] = (smp[0].Z[0] + shared.Z.L) / 2
 		}},
+		// Each area's law kept, the areas coupled: a two-point z drawn
+		// once per image (issue 19's "two-point z drawn once for all
+		// areas"), which the within-image spread does not test.
+		{"two-point z drawn once per image", set[2], func(smp []theory.Sample) {
+			for i := range smp {
+				for j := range smp[i].Z {
+					smp[i].Z[j] = smp[i].Z[0]
+				}
+			}
+		}},
+		// Every marginal kept, z tied to the cluster: the same z values,
+		// the highest given to cluster 0's images first (as many at U as
+		// before, each area's law the same two points).
+		{"z high in cluster 0, low in cluster 1", set[2], func(smp []theory.Sample) {
+			var all []float64
+			for _, x := range smp {
+				all = append(all, x.Z...)
+			}
+			slices.Sort(all)
+			slices.Reverse(all)
+			for _, k := range []int{0, 1} {
+				for i := range smp {
+					if smp[i].Cluster == k {
+						n := copy(smp[i].Z, all)
+						all = all[n:]
+					}
+				}
+			}
+		}},
 		// Every marginal kept, the joint law changed: positions p and
 		// p + 32 share their mask (issue 19's γ = ½ "fast path").
 		{"positions p and p + 32 masked together", def, func(smp []theory.Sample) {
@@ -109,5 +141,53 @@ func TestSampleLawCatches(t *testing.T) {
 		if !(chk.Measured > chk.Predicted()) {
 			t.Errorf("%s: not caught: %s: %.3g ≤ %.3g", c.name, chk.Name, chk.Measured, chk.Predicted())
 		}
+		t.Logf("%s: %s", c.name, chk.Name)
+	}
+}
+
+// The independence statistics are calibrated: over 200 sample sets of the
+// sampler, on default (uniform z, three clusters) and grid4 with two-point
+// z, each statistic's z has mean 0 and standard deviation 1 within four
+// standard errors of each (|mean| < 4/√200 = 0.28, sd in [0.8, 1.2]), so
+// that the Bonferroni bound gives the family its stated α. And crossStat
+// alone catches z tied to the cluster with every marginal kept.
+func TestIndependenceStatsCalibrated(t *testing.T) {
+	set := lawSettings(t)
+	for _, s := range []theory.Setting{set[0], set[2]} {
+		for name, f := range map[string]func(*theory.Setting, []theory.Sample) []lawStat{"zPairStat": zPairStat, "crossStat": crossStat} {
+			var zs []float64
+			for seed := uint64(1); seed <= 200; seed++ {
+				st := f(&s, s.Samples(seed, 256))
+				if len(st) != 1 {
+					t.Fatalf("%s on %s: %d statistics, want 1", name, s.Name, len(st))
+				}
+				zs = append(zs, st[0].z)
+			}
+			mean, sd := stat.MeanStdDev(zs, nil)
+			t.Logf("%s on %s (z %s): mean %.3f, sd %.3f", name, s.Name, s.Z.Kind, mean, sd)
+			if math.Abs(mean) > 0.28 || sd < 0.8 || sd > 1.2 {
+				t.Errorf("%s on %s: z has mean %.3f and sd %.3f over 200 sets, want ≈ 0 and 1", name, s.Name, mean, sd)
+			}
+		}
+	}
+	s := set[2]
+	smp := s.Samples(1, 256)
+	for i := range smp { // the high z to cluster 0, as many at U in all
+		if smp[i].Cluster == 1 {
+			for j := range smp[i].Z {
+				if smp[i].Z[j] == s.Z.U {
+					smp[i].Z[j] = s.Z.L
+					for k := range smp {
+						if smp[k].Cluster == 0 && slices.Contains(smp[k].Z, s.Z.L) {
+							smp[k].Z[slices.Index(smp[k].Z, s.Z.L)] = s.Z.U
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+	if z := crossStat(&s, smp)[0].z; z < 6 {
+		t.Errorf("crossStat: z = %.3g for z tied to the cluster, want ≫ 4", z)
 	}
 }

@@ -131,6 +131,11 @@ func (sp *Sampler) drawZ(n int) []float64 {
 			z[j] = shared
 		}
 	}
+	if mutant.On(mutant.ZAtMean) {
+		for j := range z {
+			z[j] = (L + U) / 2
+		}
+	}
 	return z
 }
 

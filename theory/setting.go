@@ -208,10 +208,14 @@ func (s *Setting) NumFixedMasked() int { return int(math.Round(s.Gamma * float64
 // LossScale returns the factor applied to ½ Σ_{p∈M} ‖ŷ_p − x_p‖²: 1 for the
 // sum normalisation, 1/P for the mean.
 func (s *Setting) LossScale() float64 {
+	scale := 1.0
 	if s.Loss == LossMean || mutant.On(mutant.LossPerP) {
-		return 1 / float64(s.P)
+		scale = 1 / float64(s.P)
 	}
-	return 1
+	if mutant.On(mutant.LossPerGamma) {
+		scale /= s.Gamma
+	}
+	return scale
 }
 
 // validateRequire checks the required claims: distinct ids of claims.

@@ -31,6 +31,11 @@ const (
 	SupportSwapped Name = "support-swapped"  // rates: L and U swapped
 	BandInflated   Name = "band-inflated"    // judge: the measured side's standard error × √n in the sharp bands
 	HeldOutIsTrain Name = "heldout-is-train" // judge: the held-out samples drawn with the training seed
+	EarlyStopMin   Name = "early-stop-min"   // judge: the main run stops at the minimum of its two conditions
+	SEDoubled      Name = "se-doubled"       // measurement: the ratio estimators' standard errors × 2
+	QuantileRound  Name = "quantile-round"   // measurement: the quantile's index rounded up instead of down
+	ZAtMean        Name = "z-at-mean"        // sampler: every z at the law's mean (L + U)/2
+	LossPerGamma   Name = "loss-per-gamma"   // loss scaled by 1/γ (engines, measurement and rates)
 )
 
 // Mutant describes one entry of the catalogue: where the fault is and what
@@ -59,6 +64,11 @@ var Catalogue = []Mutant{
 	{SupportSwapped, "theory/rates.go (Env)", "the support symbols L and U are swapped in the rates' environment"},
 	{BandInflated, "judge/sharp.go (curveBand, crossingBand)", "the judge weakened: the measured side's standard error in the sharp bands is multiplied by √n (the per-image spread taken for the error of the mean), so every band widens about √n-fold"},
 	{HeldOutIsTrain, "judge/check.go (newRun)", "the judge weakened: the held-out samples are drawn with the training seed, so \"held-out\" is the training set"},
+	{EarlyStopMin, "judge/check.go (settled)", "the judge weakened: the main run stops once the δ-quantile has reached 1 − ε and the run is past min(200, 4·t) steps, the minimum of its two conditions instead of the maximum"},
+	{SEDoubled, "judge/measure.go (ratioSE)", "the judge weakened: the standard errors of the measured means (the loss, the own-area mass, the FP share) are doubled, so the sharp bands widen twofold"},
+	{QuantileRound, "judge/measure.go (quantileOf)", "the equal-weight quantile's index ⌊q·n⌋ rounded up, ⌈q·n⌉: one order statistic too high"},
+	{ZAtMean, "theory/sample.go (drawZ)", "every z is (L + U)/2, the law's mean, whatever the law: the z law collapsed to its mean"},
+	{LossPerGamma, "theory/setting.go (LossScale)", "the loss is divided by γ (a normalisation by the masked count's mean γP in place of P): engines, measurement and rates all see λ/γ"},
 }
 
 // Lookup returns the catalogue entry of a name.
