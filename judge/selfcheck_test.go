@@ -108,7 +108,7 @@ func TestEarlyStopInvariant(t *testing.T) {
 // its bounds are the χ² quantiles they say.
 func TestSEInvariant(t *testing.T) {
 	s, c := gaussianGrid4(t)
-	if r := seInvariant(&s, c, 128, 7, 0.1, 0.1); !r.OK {
+	if r := seInvariant(&s, c, 7, 0.1, 0.1); !r.OK {
 		t.Fatalf("the judge's standard errors fail against their replicates: %v", r.Rejected)
 	}
 	var loss, lossSE []float64
