@@ -81,6 +81,7 @@ func TestCheckBadInputExitsTwo(t *testing.T) {
 		{[]string{"--delta", "0"}, "delta"},
 		{[]string{"--max-steps", "0"}, "--max-steps"},
 		{[]string{"--preset", "nope"}, "unknown preset"},
+		{[]string{"--mde", "--controls=false"}, "--mde with --controls=false"},
 	} {
 		status, _, errs := runCLI(t, append(append([]string{"check", "--out", out}, quick...), c.args...)...)
 		if status != 2 || !strings.Contains(errs, c.want) {
