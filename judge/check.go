@@ -16,6 +16,7 @@ import (
 	"mimverify/engine"
 	"mimverify/internal/mutant"
 	"mimverify/theory"
+	"mimverify/theory/expr"
 )
 
 // Options configures Check. The zero value is the defaults.
@@ -82,6 +83,11 @@ type Options struct {
 	// UserClaims are claims read from a claims file (ReadClaimsFile),
 	// judged beside the selected built-in ones (userclaims.go).
 	UserClaims []theory.ClaimSpec
+	// Falsify, when positive, also searches each selected claim's regime
+	// for a counterexample with this budget of evaluations per claim
+	// (Falsify, docs/FALSIFY.md), around the checked setting; a confirmed
+	// counterexample fails the check (Report.Falsify).
+	Falsify int
 }
 
 func (o *Options) defaults() {
@@ -131,6 +137,9 @@ func (o *Options) validate() error {
 	}
 	if o.Main != "" && o.Main != engine.Exact && o.Main != engine.Orbit {
 		errs = append(errs, fmt.Errorf("main engine %q: must be exact or orbit", o.Main))
+	}
+	if o.Falsify < 0 || o.Falsify > 100_000 {
+		errs = append(errs, fmt.Errorf("falsify budget = %d: must be in [0, 100000]", o.Falsify))
 	}
 	if o.MaxSteps < 1 || o.MaxSteps > 10_000_000 {
 		errs = append(errs, fmt.Errorf("max steps = %d: must be in [1, 10000000]", o.MaxSteps))
@@ -285,6 +294,11 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	if !opt.NoControls && opt.Held == nil {
 		rep.Controls = append(rep.Controls, heldOutDisjoint(&s, r.problem.Samples, r.eval))
 	}
+	if opt.Falsify > 0 && !departed {
+		if err := r.falsify(rep); err != nil {
+			return nil, err
+		}
+	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
 	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
@@ -326,14 +340,7 @@ func newRun(s *theory.Setting, opt Options) *run {
 	if len(opt.Claims) > 0 {
 		claims = slices.DeleteFunc(claims, func(c theory.Claim) bool { return !slices.Contains(opt.Claims, c.ID) })
 	}
-	env := s.Env()
-	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
-	steps := opt.MaxSteps
-	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
-		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
-	}
-	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
-	env["step budget"] = float64(opt.MaxSteps)
+	env, steps := runEnv(s, opt)
 	r := &run{opt: opt, s: s, claims: claims, steps: steps, schedule: engine.LogSpaced(steps, 200),
 		problem: engine.NewProblem(s, opt.Train, opt.Seed), eval: opt.Held,
 		ev: &Evidence{Setting: s, Env: env}}
@@ -351,6 +358,23 @@ func newRun(s *theory.Setting, opt Options) *run {
 		r.problem.Init = opt.Init
 	}
 	return r
+}
+
+// runEnv returns the symbols the claims are evaluated on before anything
+// runs — the setting's, ε, δ, the step budget, and t and T₁ at the planned
+// length of the main run — with that length: enough to pass the predicted
+// area-wide time T*(ε) by 25% (at least 200 steps) within the budget. The
+// measured symbols (G₁) and the last recorded step t are set by the run.
+func runEnv(s *theory.Setting, opt Options) (expr.Env, int) {
+	env := s.Env()
+	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
+	steps := opt.MaxSteps
+	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
+		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
+	}
+	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
+	env["step budget"] = float64(opt.MaxSteps)
+	return env, steps
 }
 
 // claimByID returns the statement of a claim of theory.Claims.

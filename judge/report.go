@@ -154,8 +154,11 @@ type Report struct {
 	// Controls are the runs by which the judge proves its power
 	// (controls.go, docs/JUDGE.md §Controls); empty when not run.
 	Controls []ControlResult `json:"controls,omitempty"`
-	Series   []Series        `json:"series"`
-	Events   []Event         `json:"events"`
+	// Falsify are the counterexample searches of Options.Falsify, one per
+	// claim (without their traces); empty when not run.
+	Falsify []FalsifyResult `json:"falsify,omitempty"`
+	Series  []Series        `json:"series"`
+	Events  []Event         `json:"events"`
 	// Maps are attention maps of the main run: per cluster a few queries
 	// at a few steps (local and diverse attention made visible).
 	Maps    []AttentionMap `json:"maps,omitempty"`

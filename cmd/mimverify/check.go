@@ -35,6 +35,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	withFull := fs.Bool("with-full", false, "also run the full d×d model for the whole run and evaluate the claims on it")
 	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	controls := fs.Bool("controls", true, "run the judge's controls beside the check (docs/JUDGE.md §Controls): the model on an independent sample set, reported, and at η·(1 ± 0.3), which the sharp bands must reject or the check fails; about three more main runs")
+	falsifyBudget := fs.Int("falsify", 0, "also search each selected claim's regime for a counterexample with this many candidates per claim (docs/FALSIFY.md; off at 0); a counterexample fails the check")
 	var jf judgeFlags
 	jf.register(fs)
 	var ext externalFlags
@@ -62,6 +63,10 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
 	opt.NoControls = !*controls
+	if *falsifyBudget != 0 && (*falsifyBudget < 4 || *falsifyBudget > 100_000) {
+		return badInput("--falsify = %d: must be 0 (off) or in [4, 100000]", *falsifyBudget)
+	}
+	opt.Falsify = *falsifyBudget
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
 		return err

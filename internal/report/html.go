@@ -65,6 +65,7 @@ type htmlPage struct {
 	Maps       []mapCluster
 	Run        []string
 	Controls   []string
+	Falsify    []string
 	Format     string
 }
 
@@ -169,6 +170,9 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{if .Controls}}<h2>Controls</h2>
 <p>The judge proves its power on every check (docs/JUDGE.md §Controls): the right model on other samples must pass the sharp bands, a model learning 30 % too fast or too slow must fail them.</p>
 <ul class="facts">{{range .Controls}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Falsify}}<h2>Falsify</h2>
+<p>Each claim's regime searched for a counterexample (docs/FALSIFY.md):</p>
+<ul class="facts" id="falsify">{{range .Falsify}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Setting</h2>
 <ul class="facts">{{range .Setting}}<li>{{.}}</li>{{end}}</ul>
 {{if .Partitions}}<div class="parts">
@@ -265,6 +269,9 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 	pg.Maps = mapClusters(r)
 	for _, c := range r.Controls {
 		pg.Controls = append(pg.Controls, c.Line())
+	}
+	for i := range r.Falsify {
+		pg.Falsify = append(pg.Falsify, r.Falsify[i].Line())
 	}
 	bw := bufio.NewWriter(w)
 	if err := pageTemplate.Execute(bw, pg); err != nil {

@@ -211,6 +211,12 @@ func writeMarkdown(w io.Writer, r *judge.Report, figDir string) error {
 			fmt.Fprintf(bw, "- %s\n", mdText(c.Line()))
 		}
 	}
+	if len(r.Falsify) > 0 {
+		fmt.Fprintf(bw, "\n## Falsify\n\nEach claim's regime searched for a counterexample (docs/FALSIFY.md):\n\n")
+		for i := range r.Falsify {
+			fmt.Fprintf(bw, "- %s\n", mdText(r.Falsify[i].Line()))
+		}
+	}
 
 	fmt.Fprintf(bw, "\n## Details\n")
 	for _, c := range r.Results {

@@ -31,6 +31,12 @@ func writeText(w io.Writer, r *judge.Report) error {
 			fmt.Fprintf(bw, "  %s\n", c.Line())
 		}
 	}
+	if len(r.Falsify) > 0 {
+		fmt.Fprintf(bw, "\nFalsify (each claim's regime searched for a counterexample: docs/FALSIFY.md):\n")
+		for i := range r.Falsify {
+			fmt.Fprintf(bw, "  %s\n", r.Falsify[i].Line())
+		}
+	}
 
 	var fails, outside, other []judge.ClaimResult
 	for _, c := range r.Results {

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// plantedClaims are statement faults planted on purpose, each true on the
+// presets and false somewhere in its regime (testdata/falsify/planted.yaml).
+const plantedClaims = "testdata/falsify/planted.yaml"
+
+// falsifyJSON is the part of a falsify report the tests read, decoded as a
+// generic document (not with the writer's types).
+type falsifyJSON struct {
+	Status  string `json:"status"`
+	Results []struct {
+		Claim          string         `json:"claim"`
+		Found          bool           `json:"found"`
+		Evaluations    int            `json:"evaluations"`
+		InRegime       int            `json:"in_regime"`
+		Tightest       map[string]any `json:"tightest"`
+		Counterexample map[string]any `json:"counterexample"`
+	} `json:"results"`
+}
+
+func runFalsify(t *testing.T, args ...string) (int, falsifyJSON, string) {
+	t.Helper()
+	dir := t.TempDir()
+	report := filepath.Join(dir, "report.json")
+	var stdout, stderr bytes.Buffer
+	code := mainWithStatus(append([]string{"falsify", "--out", report, "--progress", "never"}, args...), &stdout, &stderr)
+	var rep falsifyJSON
+	if data, err := os.ReadFile(report); err == nil {
+		if err := json.Unmarshal(data, &rep); err != nil {
+			t.Fatalf("report: %v", err)
+		}
+	}
+	return code, rep, stderr.String()
+}
+
+// A statement fault planted by the test — true on the presets, false in
+// its regime — is found within a budget of 300, confirmed, shrunk, and the
+// setting file written reproduces the failure with check: its header's
+// command exits 1 with the claim failing. The other planted faults run
+// with MIMVERIFY_FALSIFY_ALL=1 (docs/FALSIFY.md §6 records them).
+func TestFalsifyFindsPlantedFaults(t *testing.T) {
+	claims := []string{"FP_wide"}
+	if os.Getenv("MIMVERIFY_FALSIFY_ALL") != "" {
+		claims = append(claims, "T_eps", "L_rate")
+	}
+	for _, id := range claims {
+		t.Run(id, func(t *testing.T) {
+			cx := filepath.Join(t.TempDir(), "cx.yaml")
+			code, rep, stderr := runFalsify(t, "--claims-file", plantedClaims, "--claims", id, "--budget", "300", "--out", cx)
+			if code != 1 || rep.Status != "fails" || len(rep.Results) != 1 || !rep.Results[0].Found {
+				t.Fatalf("exit %d, status %q, results %+v; stderr %s", code, rep.Status, rep.Results, stderr)
+			}
+			if n := rep.Results[0].Evaluations; n > 300 {
+				t.Errorf("%d evaluations: over the budget", n)
+			}
+			reproduce(t, cx, id)
+		})
+	}
+}
+
+// reproduce runs the command a counterexample file's header gives and
+// asserts that the claim fails in its JSON report.
+func reproduce(t *testing.T, cx, id string) {
+	t.Helper()
+	data, err := os.ReadFile(cx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "#   mimverify "); ok {
+			args = strings.Fields(cmd)
+		}
+	}
+	if len(args) == 0 {
+		t.Fatalf("%s: no reproducing command in the header:\n%s", cx, data)
+	}
+	out := filepath.Join(t.TempDir(), "check.json")
+	var stdout, stderr bytes.Buffer
+	code := mainWithStatus(append(args, "--out", out, "--progress", "never"), &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("%v: exit %d, want 1; stderr %s", args, code, stderr.String())
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Results []struct{ ID, Verdict string }
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.ID == id {
+			if r.Verdict != "fails" {
+				t.Fatalf("%s reproduced as %q, want fails", id, r.Verdict)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s not in the reproducing check's results", id)
+}
+
+// The negative control: a claim that is true everywhere (a loss is never
+// negative) yields no counterexample, exit 0, and a tightest point with a
+// positive margin — the search does not invent failures.
+func TestFalsifyTrueClaimHolds(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "true.yaml")
+	os.WriteFile(file, []byte(`claims:
+- id: nonneg
+  statement: the reconstructable loss is never negative
+  observable: reconstructable_loss
+  predicted: "0"
+  relation: ">="
+`), 0o644)
+	code, rep, stderr := runFalsify(t, "--claims-file", file, "--claims", "nonneg", "--budget", "8", "--preset", "grid4")
+	if code != 0 || rep.Status != "holds" || len(rep.Results) != 1 || rep.Results[0].Found {
+		t.Fatalf("exit %d, status %q, results %+v; stderr %s", code, rep.Status, rep.Results, stderr)
+	}
+	r := rep.Results[0]
+	if r.InRegime == 0 || r.Tightest == nil {
+		t.Fatalf("no candidate inside the regime was judged: %+v", r)
+	}
+	if m, ok := r.Tightest["margin"].(float64); !ok || !(m >= 0) {
+		t.Errorf("tightest margin %v: a true claim cannot fail", r.Tightest["margin"])
+	}
+}
+
+func TestFalsifyBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"--budget", "2"},
+		{"--claims", "C9"},
+		{"--shrink-budget", "-3"},
+		{"--out", "x.pdf"},
+		{"--search-seed", "0"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := mainWithStatus(append([]string{"falsify"}, args...), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), strings.TrimPrefix(args[0], "-")) && !strings.Contains(stderr.String(), args[1]) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming the flag or value", args, code, stderr.String())
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package judge
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"mimverify/theory"
+	"mimverify/theory/expr"
+)
+
+// The margin's sign is the verdict: negative exactly when the relation
+// fails (for values off the bound), whatever the signs and sizes of the
+// two sides. A margin that ignored the relation, or its direction, fails.
+func TestVerdictMarginSignIsTheVerdict(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		rel := rapid.SampledFrom([]expr.Relation{expr.LE, expr.LT, expr.GE, expr.GT}).Draw(t, "rel")
+		value := rapid.OneOf(rapid.Float64Range(-1e6, 1e6), rapid.Float64Range(1e-9, 10), rapid.Just(0.0))
+		m, p := value.Draw(t, "measured"), value.Draw(t, "predicted")
+		if m == p {
+			return // on the bound: the margin is 0 and the strictness decides
+		}
+		holds, err := rel.Holds(m, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := VerdictMargin(rel, m, p); (got > 0) != holds || got == 0 {
+			t.Fatalf("%g %s %g holds = %v, margin %g", m, rel, p, holds, got)
+		}
+	})
+}
+
+func TestVerdictMarginValues(t *testing.T) {
+	// log₁₀ of the room: a tenth of the bound is one decade of room.
+	if got := VerdictMargin(expr.LE, 1, 10); math.Abs(got-1) > 1e-15 {
+		t.Errorf("1 ≤ 10: margin %g, want 1", got)
+	}
+	if got := VerdictMargin(expr.GE, 1, 10); math.Abs(got+1) > 1e-15 {
+		t.Errorf("1 ≥ 10: margin %g, want −1", got)
+	}
+	if got := VerdictMargin(expr.LE, math.Inf(1), 10); !math.IsInf(got, -1) {
+		t.Errorf("never reached (+Inf) ≤ 10: margin %g, want −Inf", got)
+	}
+	if got := VerdictMargin(expr.LE, math.NaN(), 1); !math.IsNaN(got) {
+		t.Errorf("NaN measured: margin %g, want NaN", got)
+	}
+}
+
+func TestFoldMapsTheLineOntoTheBox(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		x := rapid.Float64Range(-50, 50).Draw(t, "x")
+		u := fold(x)
+		if u < 0 || u > 1 {
+			t.Fatalf("fold(%g) = %g outside [0, 1]", x, u)
+		}
+		if x >= 0 && x <= 1 && u != x {
+			t.Fatalf("fold(%g) = %g: must be the identity on the box", x, u)
+		}
+		// A reflection: fold(x) = fold(−x) = fold(x + 2).
+		if fold(-x) != u || math.Abs(fold(x+2)-u) > 1e-12 {
+			t.Fatalf("fold is not the triangle wave at %g", x)
+		}
+	})
+}
+
+// Each field's n draws fall one in each of its n strata, and every layout
+// and z law is dealt when n allows.
+func TestLatinHypercubeStratifies(t *testing.T) {
+	base, err := theory.Preset("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := DefaultSearchSpace(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := FalsifyOptions{Space: sp, Seed: 7}
+	s := newSearch(&target{id: "C2"}, &opt, 0)
+	n := 3 * len(sp.Layouts)
+	cs := s.latinHypercube(n)
+	for j, d := range sp.Dims {
+		seen := make([]int, n)
+		for _, c := range cs {
+			seen[min(n-1, int(d.unit(c.Values[j])*float64(n)))]++
+		}
+		if slices.ContainsFunc(seen, func(k int) bool { return k != 1 }) {
+			t.Errorf("%s: strata counts %v, want one draw in each", d.Field, seen)
+		}
+	}
+	for i := range sp.Layouts {
+		if !slices.ContainsFunc(cs, func(c Candidate) bool { return c.Layout == i }) {
+			t.Errorf("layout %s never drawn in %d candidates", sp.Layouts[i].Name, n)
+		}
+	}
+	for _, z := range sp.ZKinds {
+		if !slices.ContainsFunc(cs, func(c Candidate) bool { return c.ZKind == z }) {
+			t.Errorf("z law %s never drawn in %d candidates", z, n)
+		}
+	}
+}
+
+func TestRoundingsAreRounderAndNear(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		v := rapid.Float64Range(1e-3, 1e3).Draw(t, "v")
+		for _, r := range roundings(v) {
+			if r == v || math.Abs(r-v) > 0.5*v {
+				t.Fatalf("rounding %g of %g: not a near, different value", r, v)
+			}
+			if len(formatG(r)) > len(formatG(v)) {
+				t.Fatalf("rounding %g of %g is not rounder", r, v)
+			}
+		}
+	})
+	if got := roundings(0.1766); !slices.Equal(got, []float64{0.2, 0.18}) {
+		t.Errorf("roundings(0.1766) = %v, want [0.2 0.18]", got)
+	}
+}
+
+func formatG(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// A search space that names an unknown field, or a range the optimiser
+// cannot use, is bad input naming the field.
+func TestSearchSpaceValidation(t *testing.T) {
+	for _, d := range []SearchDim{
+		{Field: "gama", Lo: 0.1, Hi: 0.9},
+		{Field: "eta", Lo: 1, Hi: 1},
+		{Field: "eta", Lo: 0, Hi: 10, Log: true},
+		{Field: "eta", Lo: 0, Hi: math.Inf(1)},
+	} {
+		sp := &SearchSpace{Dims: []SearchDim{d}, ZKinds: []theory.ZKind{theory.ZConstant}, Layouts: []Layout{{Name: "x"}}}
+		if err := sp.validate(); err == nil {
+			t.Errorf("%+v: accepted", d)
+		}
+	}
+}
