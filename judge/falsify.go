@@ -146,9 +146,11 @@ func falsifyTargets(ids []string, user []theory.ClaimSpec) ([]target, error) {
 	}
 	var out []target
 	for _, id := range ids {
-		if i := slices.IndexFunc(user, func(c theory.ClaimSpec) bool { return c.ID == id }); i >= 0 {
+		// --claims upper-cases its ids (c4 is C4); a user's id matches
+		// whatever its case.
+		if i := slices.IndexFunc(user, func(c theory.ClaimSpec) bool { return strings.EqualFold(c.ID, id) }); i >= 0 {
 			c := &user[i]
-			out = append(out, target{id: id, relation: c.Relation, regime: c.Regime, user: c, main: engine.Orbit,
+			out = append(out, target{id: c.ID, relation: c.Relation, regime: c.Regime, user: c, main: engine.Orbit,
 				formula: c.PredictedName + " = " + c.Predicted.String()})
 			continue
 		}

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -135,4 +136,31 @@ func TestSearchSpaceValidation(t *testing.T) {
 			t.Errorf("%+v: accepted", d)
 		}
 	}
+}
+
+// selectWeighted is quantileOf on sorted values, without the sort: the
+// same value on random weighted samples with ties (a sort-based reference).
+func TestSelectWeightedIsTheSortedQuantile(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 60).Draw(t, "n")
+		ps := make([]weighted, n)
+		for i := range ps {
+			// Few distinct values, so that ties are common; dyadic
+			// weights, so that every partial sum is exact.
+			ps[i] = weighted{x: float64(rapid.IntRange(0, 8).Draw(t, "x")), w: float64(rapid.IntRange(0, 4).Draw(t, "w")) / 4}
+		}
+		q := rapid.Float64Range(0, 1).Draw(t, "q")
+		sorted := slices.Clone(ps)
+		slices.SortStableFunc(sorted, func(a, b weighted) int { return cmp.Compare(a.x, b.x) })
+		xs, ws := make([]float64, n), make([]float64, n)
+		total := 0.0
+		for i, p := range sorted {
+			xs[i], ws[i] = p.x, p.w
+			total += p.w
+		}
+		want := quantileOf(xs, ws, q)
+		if got := selectWeighted(slices.Clone(ps), q*total); got != want {
+			t.Fatalf("selectWeighted = %g, sorted quantile = %g (q = %g, %v)", got, want, q, ps)
+		}
+	})
 }
