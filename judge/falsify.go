@@ -33,14 +33,27 @@ func Falsify(base theory.Setting, claims []string, opt FalsifyOptions) (*Falsify
 		return nil, err
 	}
 	rep := &FalsifyReport{Format: FalsifyFormat, Setting: base, Budget: opt.Budget, Seed: opt.Seed, Space: opt.Space,
-		MaxSteps: opt.Check.MaxSteps, Samples: opt.Check.Samples, CheckSeed: opt.Check.Seed}
+		MaxSteps: opt.Check.MaxSteps, Samples: opt.Check.Samples, CheckSeed: opt.Check.Seed, Shard: opt.Shard.String()}
+	var journal *falsifyJournal
+	if opt.Results != "" {
+		if journal, err = openFalsifyJournal(opt.Results, searchHash(&opt)); err != nil {
+			return nil, err
+		}
+	}
 	for i := range targets {
+		if !opt.Shard.Has(i) {
+			continue
+		}
 		s := newSearch(&targets[i], &opt, i)
+		s.journal = journal
 		res, err := s.run()
 		if err != nil {
-			return nil, fmt.Errorf("falsify %s: %w", targets[i].id, err)
+			return nil, errors.Join(fmt.Errorf("falsify %s: %w", targets[i].id, err), journal.close())
 		}
 		rep.Results = append(rep.Results, res)
+	}
+	if err := journal.close(); err != nil {
+		return nil, err
 	}
 	rep.Seconds = Float(time.Since(start).Seconds())
 	rep.decide()
@@ -71,6 +84,15 @@ type FalsifyOptions struct {
 	Jobs int
 	// Progress, when not nil, is told of each finished evaluation.
 	Progress func(claim string, done, budget int)
+	// Results, when not empty, is a results file (JSON Lines, locked while
+	// the search runs) to which every evaluation is appended; a rerun of
+	// the same search replays the evaluations it holds instead of running
+	// them, so an interrupted search resumes where it stopped.
+	Results string
+	// Shard selects the claims searched: those whose place in the claim
+	// list is I modulo N (the zero Shard: all). The shards' results files,
+	// concatenated, resume the whole search (docs/FALSIFY.md §4).
+	Shard Shard
 }
 
 // falsifyMaxSteps is the default step budget of a search's runs: every
@@ -364,19 +386,45 @@ func (t *target) judge(sp *SearchSpace, c Candidate, base Options, main engine.I
 	return ev, &judged{s: s, opt: opt, r: *r}
 }
 
-// evaluateAll evaluates candidates, jobs at a time, in order.
-func (t *target) evaluateAll(sp *SearchSpace, cs []Candidate, base Options, jobs int) []Evaluation {
+// evaluateAll evaluates candidates on the engine main, jobs at a time: the
+// results file's evaluations replayed, the others run and appended to it
+// in the candidates' order (so that the file does not depend on jobs).
+func (s *search) evaluateAll(cs []Candidate, main engine.ID) ([]Evaluation, error) {
 	out := make([]Evaluation, len(cs))
-	sem := make(chan struct{}, jobs)
+	ran := make([]bool, len(cs))
+	sem := make(chan struct{}, s.opt.Jobs)
 	var wg sync.WaitGroup
 	for i := range cs {
+		if s.journal != nil {
+			if ev, ok := s.journal.done[journalKey{s.t.id, main, cs[i].key()}]; ok {
+				out[i] = ev
+				continue
+			}
+		}
 		wg.Add(1)
 		sem <- struct{}{}
+		ran[i] = true
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = t.evaluate(sp, cs[i], base, t.main)
+			out[i] = s.t.evaluate(s.sp, cs[i], s.opt.Check, main)
 		}()
 	}
 	wg.Wait()
-	return out
+	for i := range cs {
+		if ran[i] && s.journal != nil {
+			if err := s.journal.append(s.t.id, out[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// evaluateOne is evaluateAll of one candidate.
+func (s *search) evaluateOne(c Candidate, main engine.ID) (Evaluation, error) {
+	evs, err := s.evaluateAll([]Candidate{c}, main)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	return evs[0], nil
 }

@@ -24,8 +24,10 @@ type FalsifyReport struct {
 	Status  Status         `json:"status"`
 	Reasons []string       `json:"reasons,omitempty"`
 	Budget  int            `json:"budget"`
-	Seed    uint64         `json:"seed"`
-	Space   *SearchSpace   `json:"space"`
+	// Shard is the shard of the claims searched ("0/1": all).
+	Shard string       `json:"shard"`
+	Seed  uint64       `json:"seed"`
+	Space *SearchSpace `json:"space"`
 	// The check options of the evaluations and confirmations, which a
 	// counterexample's reproduction uses.
 	MaxSteps  int    `json:"max_steps"`

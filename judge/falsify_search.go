@@ -68,6 +68,10 @@ type search struct {
 	used   int // evaluations spent, of the budget
 	found  *Counterexample
 	failed map[string]bool // candidates the exact engine did not confirm
+	// journal is the results file (nil without one); err the first error
+	// writing it, which stops the search.
+	journal *falsifyJournal
+	err     error
 }
 
 func newSearch(t *target, opt *FalsifyOptions, index int) *search {
@@ -83,7 +87,10 @@ func (s *search) run() (FalsifyResult, error) {
 	start := time.Now()
 	n0 := max(4, min(s.opt.Budget/3, 64))
 	starts := s.latinHypercube(n0)
-	evs := s.t.evaluateAll(s.sp, starts, s.opt.Check, s.opt.Jobs)
+	evs, err := s.evaluateAll(starts, s.t.main)
+	if err != nil {
+		return s.res, err
+	}
 	inside := 0
 	for i := range evs {
 		s.record(evs[i])
@@ -102,7 +109,7 @@ func (s *search) run() (FalsifyResult, error) {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return evs[order[a]].objective() < evs[order[b]].objective() })
-	for k := 0; s.found == nil && s.used < s.opt.Budget; k++ {
+	for k := 0; s.found == nil && s.err == nil && s.used < s.opt.Budget; k++ {
 		var from Candidate
 		if k < len(order) {
 			from = evs[order[k]].Candidate
@@ -111,12 +118,12 @@ func (s *search) run() (FalsifyResult, error) {
 		}
 		s.descend(from, max(12, (s.opt.Budget-n0)/3))
 	}
-	if s.found != nil {
+	if s.found != nil && s.err == nil {
 		s.shrink()
 		s.res.Found, s.res.Counterexample = true, s.found
 	}
 	s.res.Seconds = Float(time.Since(start).Seconds())
-	return s.res, nil
+	return s.res, s.err
 }
 
 // record adds an evaluation to the trace and the tallies, and keeps the
@@ -189,11 +196,15 @@ func (s *search) descend(from Candidate, limit int) {
 			if ev, ok := s.cache[c.key()]; ok {
 				return ev.objective()
 			}
-			if s.found != nil || spent >= limit {
+			if s.found != nil || s.err != nil || spent >= limit {
 				return math.Inf(1)
 			}
 			spent++
-			ev := s.t.evaluate(s.sp, c, s.opt.Check, s.t.main)
+			ev, err := s.evaluateOne(c, s.t.main)
+			if err != nil {
+				s.err = err
+				return math.Inf(1)
+			}
 			s.record(ev)
 			if ev.fails() {
 				s.confirm(ev)
@@ -201,7 +212,7 @@ func (s *search) descend(from Candidate, limit int) {
 			return ev.objective()
 		},
 		Status: func() (optimize.Status, error) {
-			if s.found != nil || spent >= limit {
+			if s.found != nil || s.err != nil || spent >= limit {
 				return optimize.MethodConverge, nil
 			}
 			return optimize.NotTerminated, nil

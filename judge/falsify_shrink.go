@@ -29,7 +29,12 @@ func (s *search) shrink() {
 			}
 			if s.t.main != engine.Exact {
 				budget--
-				if ev := s.t.evaluate(s.sp, mv.c, s.opt.Check, s.t.main); !ev.fails() {
+				ev, err := s.evaluateOne(mv.c, s.t.main)
+				if err != nil {
+					s.err = err
+					return
+				}
+				if !ev.fails() {
 					s.failed[mv.c.key()] = true
 					continue
 				}

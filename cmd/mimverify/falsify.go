@@ -22,6 +22,7 @@ type falsifyFlags struct {
 	searchSeed, seed       int64
 	samples, maxSteps      int
 	format, figs, progress string
+	results, shard         string
 	outs                   outList
 }
 
@@ -39,6 +40,8 @@ func (f *falsifyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.outs, "out", "write the report to this file (.txt, .json, .md, .html), or, with .yaml or .yml, the counterexample as a setting file that 'mimverify check --config' reproduces (one file per claim with one: NAME-C4.yaml when several); repeatable")
 	fs.StringVar(&f.figs, "figures", "", "also write each claim's margin plot (SVG) into this directory")
 	fs.StringVar(&f.progress, "progress", "auto", progressHelp)
+	fs.StringVar(&f.results, "results", "", "append every evaluation to this JSON Lines file (a regular file, locked while the search runs); a rerun of the same search replays it and resumes")
+	fs.StringVar(&f.shard, "shard", "", "search only shard i of n of the claims (i/n, 0 ≤ i < n; needs --results); the shards' results files, concatenated, resume the whole search")
 }
 
 // options checks the flags, naming the bad one, and builds the search's
@@ -57,7 +60,17 @@ func (f *falsifyFlags) options() (judge.FalsifyOptions, error) {
 		return judge.FalsifyOptions{}, badInput("--samples = %d, --max-steps = %d: must be in [1, %d] and [1, 10000000]", f.samples, f.maxSteps, 1<<20)
 	}
 	opt := judge.FalsifyOptions{Budget: f.budget, ShrinkBudget: f.shrink, Jobs: f.jobs, Seed: uint64(f.searchSeed),
-		Check: judge.Options{Seed: uint64(f.seed), Samples: f.samples, MaxSteps: f.maxSteps}}
+		Check: judge.Options{Seed: uint64(f.seed), Samples: f.samples, MaxSteps: f.maxSteps}, Results: f.results}
+	if f.shard != "" {
+		sh, err := judge.ParseShard(f.shard)
+		if err != nil {
+			return opt, badInput("--shard %w", err)
+		}
+		if f.results == "" {
+			return opt, badInput("--shard %s: needs --results, the file the shards are resumed from", f.shard)
+		}
+		opt.Shard = sh
+	}
 	if f.shrink == 0 {
 		opt.ShrinkBudget = -1 // judge: zero is the default
 	}
@@ -115,8 +128,12 @@ func falsifyCommand(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
+	if err := checkResults(ff.results); err != nil {
+		return err
+	}
 	outputs := ff.outs.flags()
 	outputs["--figures"] = ff.figs
+	outputs["--results"] = ff.results
 	if err := checkOutputs(outputs, &sf, map[string]string{"--claims-file": ff.claimsFile}); err != nil {
 		return err
 	}
@@ -145,7 +162,7 @@ func falsifyCommand(args []string, stdout, stderr io.Writer) error {
 		if errors.Is(err, judge.ErrOptions) || errors.As(err, new(*theory.FieldError)) {
 			return usageError{err}
 		}
-		return err
+		return resultsError(err)
 	}
 	rep.ClaimsFile = ff.claimsFile
 	rep.Provenance = judge.NewProvenance(commandLine, &s, start)

@@ -115,15 +115,8 @@ func reproduce(t *testing.T, cx, id string) {
 // negative) yields no counterexample, exit 0, and a tightest point with a
 // positive margin — the search does not invent failures.
 func TestFalsifyTrueClaimHolds(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "true.yaml")
-	os.WriteFile(file, []byte(`claims:
-- id: nonneg
-  statement: the reconstructable loss is never negative
-  observable: reconstructable_loss
-  predicted: "0"
-  relation: ">="
-`), 0o644)
-	code, rep, stderr := runFalsify(t, "--claims-file", file, "--claims", "nonneg", "--budget", "8", "--preset", "grid4")
+	file := trueClaims(t)
+	code, rep, stderr := runFalsify(t, "--claims-file", file, "--claims", "nonneg", "--budget", "8", "--preset", "global-local")
 	if code != 0 || rep.Status != "holds" || len(rep.Results) != 1 || rep.Results[0].Found {
 		t.Fatalf("exit %d, status %q, results %+v; stderr %s", code, rep.Status, rep.Results, stderr)
 	}
@@ -148,5 +141,52 @@ func TestFalsifyBadInput(t *testing.T) {
 		if code := mainWithStatus(append([]string{"falsify"}, args...), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), strings.TrimPrefix(args[0], "-")) && !strings.Contains(stderr.String(), args[1]) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 naming the flag or value", args, code, stderr.String())
 		}
+	}
+}
+
+// trueClaims writes a claims file whose claim holds everywhere.
+func trueClaims(t *testing.T) string {
+	file := filepath.Join(t.TempDir(), "true.yaml")
+	if err := os.WriteFile(file, []byte(`claims:
+- id: nonneg
+  statement: the reconstructable loss is never negative
+  observable: reconstructable_loss
+  predicted: "0"
+  relation: ">="
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// A search rerun on its results file replays it: the same candidates and
+// verdicts, nothing appended; a results file of another search (another
+// --seed for the checks) is refused as bad input.
+func TestFalsifyResumesFromResults(t *testing.T) {
+	file, results := trueClaims(t), filepath.Join(t.TempDir(), "r.jsonl")
+	args := []string{"--claims-file", file, "--claims", "nonneg", "--budget", "6", "--preset", "global-local", "--results", results}
+	code1, rep1, stderr := runFalsify(t, args...)
+	if code1 != 0 {
+		t.Fatalf("first run: exit %d; %s", code1, stderr)
+	}
+	before, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(before), "\n"); lines != 1+rep1.Results[0].Evaluations {
+		t.Fatalf("results file has %d lines, want a header and %d evaluations", lines, rep1.Results[0].Evaluations)
+	}
+	code2, rep2, stderr := runFalsify(t, args...)
+	after, _ := os.ReadFile(results)
+	if code2 != 0 || string(after) != string(before) {
+		t.Fatalf("rerun: exit %d, results file changed (%d → %d bytes); %s", code2, len(before), len(after), stderr)
+	}
+	a, b := rep1.Results[0], rep2.Results[0]
+	if a.Evaluations != b.Evaluations || a.InRegime != b.InRegime || a.Tightest["margin"] != b.Tightest["margin"] {
+		t.Fatalf("rerun differs: %+v vs %+v", a, b)
+	}
+	var stdout, errOut bytes.Buffer
+	if code := mainWithStatus(append([]string{"falsify", "--seed", "2", "--progress", "never"}, args...), &stdout, &errOut); code != 2 || !strings.Contains(errOut.String(), "another search") {
+		t.Fatalf("another search's results file: exit %d, stderr %q", code, errOut.String())
 	}
 }
