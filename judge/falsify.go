@@ -40,24 +40,63 @@ func Falsify(base theory.Setting, claims []string, opt FalsifyOptions) (*Falsify
 			return nil, err
 		}
 	}
-	for i := range targets {
-		if !opt.Shard.Has(i) {
-			continue
-		}
-		s := newSearch(&targets[i], &opt, i)
-		s.journal = journal
-		res, err := s.run()
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("falsify %s: %w", targets[i].id, err), journal.close())
-		}
-		rep.Results = append(rep.Results, res)
+	results, err := runSearches(targets, &opt, journal)
+	if cerr := journal.close(); err == nil {
+		err = cerr
 	}
-	if err := journal.close(); err != nil {
+	if err != nil {
 		return nil, err
 	}
+	rep.Results = results
 	rep.Seconds = Float(time.Since(start).Seconds())
 	rep.decide()
 	return rep, nil
+}
+
+// runSearches runs the searches of the shard's targets: their common
+// Latin-hypercube starts first, each evaluated once for every claim on its
+// engine, then the searches side by side, Jobs at a time. A search's
+// evaluations do not depend on the others' (each counts every candidate it
+// asks for, known or not), so the results do not depend on Jobs.
+func runSearches(all []target, opt *FalsifyOptions, journal *falsifyJournal) ([]FalsifyResult, error) {
+	var targets []target
+	for i := range all {
+		if opt.Shard.Has(i) {
+			targets = append(targets, all[i])
+		}
+	}
+	evals := newEvaluators(targets, opt, journal)
+	starts := latinHypercube(theory.NewRand(opt.Seed, theory.StreamFalsify), opt.Space, startCount(opt.Budget))
+	for _, id := range []engine.ID{engine.Orbit, engine.Exact} {
+		if e := evals[id]; e != nil {
+			if err := e.prefetch(starts); err != nil {
+				return nil, err
+			}
+		}
+	}
+	progress := opt.Progress
+	if progress != nil {
+		var mu sync.Mutex
+		opt.Progress = func(claim string, done, budget int) { mu.Lock(); defer mu.Unlock(); progress(claim, done, budget) }
+	}
+	results := make([]FalsifyResult, len(targets))
+	errs := make([]error, len(targets))
+	sem := make(chan struct{}, opt.Jobs)
+	var wg sync.WaitGroup
+	for i := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s := newSearch(&targets[i], opt, evals[targets[i].main], starts, i)
+			results[i], errs[i] = s.run()
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("falsify %s: %w", targets[i].id, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
 }
 
 // FalsifyOptions configures Falsify. The zero value is the defaults.
@@ -82,6 +121,11 @@ type FalsifyOptions struct {
 	// Jobs is the number of evaluations run at once in the search's
 	// batches (default 2); the result does not depend on it.
 	Jobs int
+	// MaxWork bounds the work of one candidate on the orbit engine, in
+	// term-steps (its expectation's terms × the run's steps; about 1e-7 s
+	// each on one core, docs/PERFORMANCE.md): a candidate above it is not
+	// run but counted as too costly (default 1e8; negative: no bound).
+	MaxWork float64
 	// Progress, when not nil, is told of each finished evaluation.
 	Progress func(claim string, done, budget int)
 	// Results, when not empty, is a results file (JSON Lines, locked while
@@ -114,6 +158,9 @@ func (o *FalsifyOptions) defaults(base theory.Setting) error {
 	}
 	if o.Jobs == 0 {
 		o.Jobs = 2
+	}
+	if o.MaxWork == 0 {
+		o.MaxWork = 1e8
 	}
 	if o.Check.MaxSteps == 0 {
 		o.Check.MaxSteps = falsifyMaxSteps
@@ -192,21 +239,6 @@ func falsifyTargets(ids []string, user []theory.ClaimSpec) ([]target, error) {
 			formula: c.PredictedName + " = " + c.Predicted.String()})
 	}
 	return out, nil
-}
-
-// options returns the judge's options that evaluate the target on the
-// engine main: only the claims it needs, no sharp bands and no controls
-// (the verdict asked is the statement's own), no required claims.
-func (t *target) options(base Options, main engine.ID) Options {
-	o := base
-	o.Main, o.NoSharp, o.NoControls, o.Require, o.Progress = main, true, true, []string{}, nil
-	o.Train, o.Held, o.Init = nil, nil, theory.Correlations{}
-	if t.user != nil {
-		o.Claims, o.UserClaims = []string{"C2"}, []theory.ClaimSpec{*t.user}
-	} else {
-		o.Claims, o.UserClaims = []string{t.id}, nil
-	}
-	return o
 }
 
 // Evaluation is one candidate judged: inside the claim's regime or not,
@@ -317,114 +349,4 @@ func predicateViolation(l, r float64) float64 {
 		return math.Abs(math.Log10(l / r))
 	}
 	return math.Min(1, math.Abs(l-r)/math.Max(1e-300, math.Max(math.Abs(l), math.Abs(r))))
-}
-
-// evaluate judges a candidate on the engine main: the regime first, from
-// what is known before a run; a run only when the candidate may be inside.
-func (t *target) evaluate(sp *SearchSpace, c Candidate, base Options, main engine.ID) Evaluation {
-	start := time.Now()
-	ev, _ := t.judge(sp, c, base, main)
-	ev.Seconds = Float(time.Since(start).Seconds())
-	return ev
-}
-
-// judged is what a run of a candidate leaves beside its Evaluation: the
-// setting and options it ran and the claim's full result.
-type judged struct {
-	s   theory.Setting
-	opt Options
-	r   ClaimResult
-}
-
-// judge is evaluate with the run's setting, options and result (nil when
-// nothing ran).
-func (t *target) judge(sp *SearchSpace, c Candidate, base Options, main engine.ID) (Evaluation, *judged) {
-	ev := Evaluation{Candidate: c.clone(), Engine: main, Measured: Float(math.NaN()), Predicted: Float(math.NaN()), Margin: Float(math.NaN())}
-	s, opt, err := sp.Build(c, base)
-	if err != nil {
-		ev.Error = err.Error()
-		return ev, nil
-	}
-	inside, violation, known := t.regimeBefore(&s, opt)
-	if known && !inside {
-		ev.Violation = Float(violation)
-		return ev, nil
-	}
-	rep, err := Check(s, t.options(opt, main))
-	var nf *theory.NonFiniteError
-	if errors.As(err, &nf) && known {
-		// Inside the regime, training diverged: the claims are statements
-		// about a run that converges, so this breaks them, and a check of
-		// the setting stops with an error (exit status 1).
-		ev.Inside, ev.Verdict, ev.Margin = true, Fails, Float(math.Inf(-1))
-		ev.Detail = "training diverged: " + err.Error()
-		return ev, &judged{s: s, opt: opt, r: ClaimResult{ID: t.id, Verdict: Fails, Relation: t.relation, Formula: t.formula,
-			Measured: Float(math.NaN()), Predicted: Float(math.NaN()), Detail: ev.Detail}}
-	}
-	if err != nil {
-		ev.Error = err.Error()
-		return ev, nil
-	}
-	i := slices.IndexFunc(rep.Results, func(r ClaimResult) bool { return r.ID == t.id })
-	if i < 0 {
-		ev.Error = "the check returned no result for " + t.id
-		return ev, nil
-	}
-	r := &rep.Results[i]
-	ev.Inside, ev.Detail = true, r.Detail
-	for _, p := range r.Regime {
-		if !p.Holds {
-			ev.Inside = false
-			ev.Violation += Float(predicateViolation(float64(p.Left), float64(p.Right)))
-		}
-	}
-	ev.Verdict, ev.Measured, ev.Predicted = r.Verdict, r.Measured, r.Predicted
-	if !ev.Inside {
-		ev.Verdict = r.Empirical
-	}
-	ev.Margin = Float(VerdictMargin(t.relation, float64(r.Measured), float64(r.Predicted)))
-	return ev, &judged{s: s, opt: opt, r: *r}
-}
-
-// evaluateAll evaluates candidates on the engine main, jobs at a time: the
-// results file's evaluations replayed, the others run and appended to it
-// in the candidates' order (so that the file does not depend on jobs).
-func (s *search) evaluateAll(cs []Candidate, main engine.ID) ([]Evaluation, error) {
-	out := make([]Evaluation, len(cs))
-	ran := make([]bool, len(cs))
-	sem := make(chan struct{}, s.opt.Jobs)
-	var wg sync.WaitGroup
-	for i := range cs {
-		if s.journal != nil {
-			if ev, ok := s.journal.done[journalKey{s.t.id, main, cs[i].key()}]; ok {
-				out[i] = ev
-				continue
-			}
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		ran[i] = true
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out[i] = s.t.evaluate(s.sp, cs[i], s.opt.Check, main)
-		}()
-	}
-	wg.Wait()
-	for i := range cs {
-		if ran[i] && s.journal != nil {
-			if err := s.journal.append(s.t.id, out[i]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
-}
-
-// evaluateOne is evaluateAll of one candidate.
-func (s *search) evaluateOne(c Candidate, main engine.ID) (Evaluation, error) {
-	evs, err := s.evaluateAll([]Candidate{c}, main)
-	if err != nil {
-		return Evaluation{}, err
-	}
-	return evs[0], nil
 }

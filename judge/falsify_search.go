@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 
 	"gonum.org/v1/gonum/optimize"
@@ -30,11 +31,14 @@ type FalsifyResult struct {
 	// placed outside the regime, InRegime those inside; StartsInRegime
 	// the fraction of the Latin-hypercube starts inside the regime (an
 	// estimate of the share of the space the regime covers).
-	Engine         engine.ID `json:"engine"`
-	Evaluations    int       `json:"evaluations"`
-	InRegime       int       `json:"in_regime"`
-	Errors         int       `json:"errors"`
-	StartsInRegime Float     `json:"starts_in_regime"`
+	Engine      engine.ID `json:"engine"`
+	Evaluations int       `json:"evaluations"`
+	InRegime    int       `json:"in_regime"`
+	Errors      int       `json:"errors"`
+	// Costly counts the candidates not run for their estimated work
+	// (FalsifyOptions.MaxWork); they are among the Errors.
+	Costly         int   `json:"costly"`
+	StartsInRegime Float `json:"starts_in_regime"`
 	// Trace is every evaluation in the order of the search.
 	Trace   []Evaluation `json:"trace"`
 	Seconds Float        `json:"seconds"`
@@ -68,26 +72,34 @@ type search struct {
 	used   int // evaluations spent, of the budget
 	found  *Counterexample
 	failed map[string]bool // candidates the exact engine did not confirm
-	// journal is the results file (nil without one); err the first error
-	// writing it, which stops the search.
-	journal *falsifyJournal
-	err     error
+	// eval judges the candidates (shared with the other claims' searches
+	// on the same engine); starts are the common Latin-hypercube starts;
+	// err is the first error writing the results file, which stops the
+	// search.
+	eval   *evaluator
+	starts []Candidate
+	err    error
 }
 
-func newSearch(t *target, opt *FalsifyOptions, index int) *search {
-	return &search{t: t, opt: opt, sp: opt.Space, rng: theory.NewRand(opt.Seed+uint64(index)<<32, theory.StreamFalsify),
-		cache: map[string]Evaluation{}, failed: map[string]bool{},
+// newSearch prepares the search of one target; index seeds its own
+// restarts, so that claims searched together do not share them.
+func newSearch(t *target, opt *FalsifyOptions, eval *evaluator, starts []Candidate, index int) *search {
+	return &search{t: t, opt: opt, sp: opt.Space, rng: theory.NewRand(opt.Seed+uint64(index+1)<<32, theory.StreamFalsify),
+		cache: map[string]Evaluation{}, failed: map[string]bool{}, eval: eval, starts: starts,
 		res: FalsifyResult{Claim: t.id, Formula: t.formula, Relation: string(t.relation), Engine: t.main}}
 }
+
+// startCount is the number of Latin-hypercube starts for a budget: a third
+// of it, at least 4 and at most 64.
+func startCount(budget int) int { return max(4, min(budget/3, 64)) }
 
 // run is the search: Latin-hypercube starts, then Nelder–Mead from the
 // best of them while the budget lasts; it stops at the first confirmed
 // counterexample and shrinks it.
 func (s *search) run() (FalsifyResult, error) {
 	start := time.Now()
-	n0 := max(4, min(s.opt.Budget/3, 64))
-	starts := s.latinHypercube(n0)
-	evs, err := s.evaluateAll(starts, s.t.main)
+	n0 := len(s.starts)
+	evs, err := s.eval.evaluateAll(s.t, s.starts)
 	if err != nil {
 		return s.res, err
 	}
@@ -114,7 +126,7 @@ func (s *search) run() (FalsifyResult, error) {
 		if k < len(order) {
 			from = evs[order[k]].Candidate
 		} else {
-			from = s.latinHypercube(1)[0]
+			from = latinHypercube(s.rng, s.sp, 1)[0]
 		}
 		s.descend(from, max(12, (s.opt.Budget-n0)/3))
 	}
@@ -135,6 +147,9 @@ func (s *search) record(ev Evaluation) {
 	s.cache[ev.Candidate.key()] = ev
 	if ev.Error != "" {
 		s.res.Errors++
+		if strings.HasPrefix(ev.Error, ErrTooCostly.Error()+":") {
+			s.res.Costly++
+		}
 	}
 	if !ev.Inside || ev.Error != "" {
 		return
@@ -153,23 +168,23 @@ func (s *search) record(ev Evaluation) {
 // strata, one draw in each, the strata shuffled per field; the layouts
 // and z laws dealt round-robin from a shuffled start, so that every one
 // is tried when n allows.
-func (s *search) latinHypercube(n int) []Candidate {
-	d := len(s.sp.Dims)
+func latinHypercube(rng *rand.Rand, sp *SearchSpace, n int) []Candidate {
+	d := len(sp.Dims)
 	out := make([]Candidate, n)
 	for i := range out {
 		out[i] = Candidate{Values: make([]float64, d)}
 	}
 	for j := range d {
-		perm := s.rng.Perm(n)
+		perm := rng.Perm(n)
 		for i := range out {
-			u := (float64(perm[i]) + s.rng.Float64()) / float64(n)
-			out[i].Values[j] = s.sp.Dims[j].at(u)
+			u := (float64(perm[i]) + rng.Float64()) / float64(n)
+			out[i].Values[j] = sp.Dims[j].at(u)
 		}
 	}
-	lay, zk := s.rng.Perm(len(s.sp.Layouts)), s.rng.Perm(len(s.sp.ZKinds))
+	lay, zk := rng.Perm(len(sp.Layouts)), rng.Perm(len(sp.ZKinds))
 	for i := range out {
 		out[i].Layout = lay[i%len(lay)]
-		out[i].ZKind = s.sp.ZKinds[zk[(i/len(lay)+i)%len(zk)]]
+		out[i].ZKind = sp.ZKinds[zk[(i/len(lay)+i)%len(zk)]]
 	}
 	return out
 }
@@ -200,7 +215,7 @@ func (s *search) descend(from Candidate, limit int) {
 				return math.Inf(1)
 			}
 			spent++
-			ev, err := s.evaluateOne(c, s.t.main)
+			ev, err := s.eval.evaluateOne(s.t, c)
 			if err != nil {
 				s.err = err
 				return math.Inf(1)
@@ -255,7 +270,7 @@ func (s *search) confirm(ev Evaluation) {
 // confirmed runs the exact engine's check on a candidate and returns the
 // counterexample when the claim fails there inside its regime.
 func (s *search) confirmed(c Candidate) (*Counterexample, bool) {
-	ev, j := s.t.judge(s.sp, c, s.opt.Check, engine.Exact)
+	ev, j := s.t.confirmOn(s.sp, c, s.opt.Check, engine.Exact)
 	if !ev.fails() || j == nil {
 		return nil, false
 	}

@@ -29,7 +29,7 @@ func (s *search) shrink() {
 			}
 			if s.t.main != engine.Exact {
 				budget--
-				ev, err := s.evaluateOne(mv.c, s.t.main)
+				ev, err := s.eval.evaluateOne(s.t, mv.c)
 				if err != nil {
 					s.err = err
 					return

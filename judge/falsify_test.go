@@ -78,10 +78,8 @@ func TestLatinHypercubeStratifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := FalsifyOptions{Space: sp, Seed: 7}
-	s := newSearch(&target{id: "C2"}, &opt, 0)
 	n := 3 * len(sp.Layouts)
-	cs := s.latinHypercube(n)
+	cs := latinHypercube(theory.NewRand(7, theory.StreamFalsify), sp, n)
 	for j, d := range sp.Dims {
 		seen := make([]int, n)
 		for _, c := range cs {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type falsifyFlags struct {
 	budget, shrink, jobs   int
 	searchSeed, seed       int64
 	samples, maxSteps      int
+	maxWork                float64
 	format, figs, progress string
 	results, shard         string
 	outs                   outList
@@ -40,6 +42,7 @@ func (f *falsifyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.outs, "out", "write the report to this file (.txt, .json, .md, .html), or, with .yaml or .yml, the counterexample as a setting file that 'mimverify check --config' reproduces (one file per claim with one: NAME-C4.yaml when several); repeatable")
 	fs.StringVar(&f.figs, "figures", "", "also write each claim's margin plot (SVG) into this directory")
 	fs.StringVar(&f.progress, "progress", "auto", progressHelp)
+	fs.Float64Var(&f.maxWork, "max-work", 1e8, "skip (and count) a candidate whose orbit-engine work, terms × steps, is above this (about 1e-7 s each); ≤ 0: no bound")
 	fs.StringVar(&f.results, "results", "", "append every evaluation to this JSON Lines file (a regular file, locked while the search runs); a rerun of the same search replays it and resumes")
 	fs.StringVar(&f.shard, "shard", "", "search only shard i of n of the claims (i/n, 0 ≤ i < n; needs --results); the shards' results files, concatenated, resume the whole search")
 }
@@ -60,7 +63,10 @@ func (f *falsifyFlags) options() (judge.FalsifyOptions, error) {
 		return judge.FalsifyOptions{}, badInput("--samples = %d, --max-steps = %d: must be in [1, %d] and [1, 10000000]", f.samples, f.maxSteps, 1<<20)
 	}
 	opt := judge.FalsifyOptions{Budget: f.budget, ShrinkBudget: f.shrink, Jobs: f.jobs, Seed: uint64(f.searchSeed),
-		Check: judge.Options{Seed: uint64(f.seed), Samples: f.samples, MaxSteps: f.maxSteps}, Results: f.results}
+		Check: judge.Options{Seed: uint64(f.seed), Samples: f.samples, MaxSteps: f.maxSteps}, Results: f.results, MaxWork: f.maxWork}
+	if f.maxWork <= 0 || math.IsNaN(f.maxWork) {
+		opt.MaxWork = -1 // judge: zero is the default
+	}
 	if f.shard != "" {
 		sh, err := judge.ParseShard(f.shard)
 		if err != nil {

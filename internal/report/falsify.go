@@ -59,8 +59,8 @@ func falsifyHeadline(r *judge.FalsifyReport) string {
 
 // falsifyClaimLines describes one claim's search as lines of text.
 func falsifyClaimLines(r *judge.FalsifyReport, res *judge.FalsifyResult) []string {
-	lines := []string{fmt.Sprintf("%d candidates on the %s engine (%d inside the regime, %d errors; %.0f%% of the Latin-hypercube starts inside the regime), %d failing candidates not confirmed on the exact engine, %.1f s",
-		res.Evaluations, res.Engine, res.InRegime, res.Errors, 100*float64(res.StartsInRegime), res.Unconfirmed, float64(res.Seconds))}
+	lines := []string{fmt.Sprintf("%d candidates on the %s engine (%d inside the regime, %d not judged of which %d too costly to run; %.0f%% of the Latin-hypercube starts inside the regime), %d failing candidates not confirmed on the exact engine, %.1f s",
+		res.Evaluations, res.Engine, res.InRegime, res.Errors, res.Costly, 100*float64(res.StartsInRegime), res.Unconfirmed, float64(res.Seconds))}
 	if cx := res.Counterexample; cx != nil {
 		lines = append(lines,
 			"counterexample: "+cx.Described,
