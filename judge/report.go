@@ -184,4 +184,7 @@ type RunInfo struct {
 	// stage's under population and flow both): the time JUnit gives a
 	// claim is that of the engines it read.
 	EngineSeconds map[engine.ID]Float `json:"engine_seconds,omitempty"`
+	// OutOfSpan is, for an external run given as Q (CheckFullTrajectory),
+	// Q's component outside the span of SPEC §2.
+	OutOfSpan *OutOfSpan `json:"out_of_span,omitempty"`
 }
