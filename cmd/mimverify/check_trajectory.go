@@ -21,12 +21,34 @@ type externalFlags struct {
 	trajectory, samples string
 }
 
-// loaded is an external run read from its files.
+// loaded is an external run read from its files: a trajectory of (A, B),
+// or the full model's Q (full, projected by the judge).
 type loaded struct {
 	setting theory.Setting
 	tr      theory.Trajectory
+	full    *judge.FullTrajectory
 	samples []theory.Sample
 }
+
+// fullRunOutput is the full-model run format (docs/FORMATS.md, "Full-model
+// run"): the run output's header, the embedding, and Q per record.
+type fullRunOutput struct {
+	Format      string         `json:"format"`
+	Engine      string         `json:"engine"`
+	Expectation string         `json:"expectation,omitempty"`
+	Seed        uint64         `json:"seed"`
+	Samples     int            `json:"samples"`
+	Steps       int            `json:"steps"`
+	RecordEvery int            `json:"record_every"`
+	Setting     theory.Setting `json:"setting"`
+	Embedding   struct {
+		Positions [][]float64   `json:"positions"`
+		Features  [][][]float64 `json:"features"`
+	} `json:"embedding"`
+	Records []judge.FullRecord `json:"records"`
+}
+
+const fullRunFormat = "mimverify.run-full/v1"
 
 func (e *externalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.trajectory, "trajectory", "", "judge this run instead of running one: a run output (JSON or npz, docs/FORMATS.md); needs --samples-file")
@@ -57,14 +79,17 @@ func (e *externalFlags) load(sf *settingFlags, opt *judge.Options) (theory.Setti
 
 // judge runs the check on the setting, or judges the external run.
 func (l *loaded) judge(s theory.Setting, opt judge.Options) (*judge.Report, error) {
-	if l == nil {
+	switch {
+	case l == nil:
 		return checkFunc(s, opt)
+	case l.full != nil:
+		return judge.CheckFullTrajectory(l.setting, l.full, l.samples, opt)
 	}
 	return judge.CheckTrajectory(l.setting, l.tr, l.samples, opt)
 }
 
-// read reads the trajectory (run JSON or npz) and the samples, and checks
-// that both are of one setting.
+// read reads the trajectory (run JSON or npz, or the full-model JSON) and
+// the samples, and checks that both are of one setting.
 func (e *externalFlags) read(sf *settingFlags, opt *judge.Options) (*loaded, error) {
 	switch {
 	case e.samples == "":
@@ -77,63 +102,67 @@ func (e *externalFlags) read(sf *settingFlags, opt *judge.Options) (*loaded, err
 			return nil, badInput("--require %s: %s needs mimverify's own engines and is not asserted on an external trajectory", id, id)
 		}
 	}
-	meta, tr, err := readTrajectory(e.trajectory)
+	l, err := readTrajectory(e.trajectory)
 	if err != nil {
 		return nil, badInput("--trajectory %s: %v", e.trajectory, err)
 	}
-	if err := meta.Setting.Resolve(); err != nil {
+	if err := l.setting.Resolve(); err != nil {
 		return nil, badInput("--trajectory %s: setting: %v", e.trajectory, err)
 	}
-	dump, err := readSamples(e.samples)
+	dump, err := readSampleFile(e.samples, nil) // its samples are checked against the setting by the judge
 	if err != nil {
-		return nil, badInput("--samples-file %s: %v", e.samples, err)
+		return nil, err
 	}
-	a, _ := json.Marshal(meta.Setting)
+	a, _ := json.Marshal(l.setting)
 	b, _ := json.Marshal(dump.Setting)
 	if !bytes.Equal(a, b) {
-		return nil, badInput("--samples-file %s: its setting differs from the trajectory's (%s vs %s)", e.samples, dump.Setting.Name, meta.Setting.Name)
+		return nil, badInput("--samples-file %s: its setting differs from the trajectory's (%s vs %s)", e.samples, dump.Setting.Name, l.setting.Name)
 	}
-	return &loaded{setting: meta.Setting, tr: tr, samples: dump.Samples}, nil
-}
-
-// readSamples reads a mimverify.samples/v1 file.
-func readSamples(path string) (*sampleDump, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var dump sampleDump
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&dump); err != nil {
-		return nil, err
-	}
-	if dump.Format != samplesFormat {
-		return nil, fmt.Errorf("format = %q: must be %q", dump.Format, samplesFormat)
-	}
-	return &dump, nil
+	l.samples = dump.Samples
+	return l, nil
 }
 
 // readTrajectory reads a run output, as JSON or npz (by the first bytes:
-// an npz is a zip archive).
-func readTrajectory(path string) (*runOutput, theory.Trajectory, error) {
+// an npz is a zip archive), or a full-model run (by its format).
+func readTrajectory(path string) (*loaded, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, theory.Trajectory{}, err
+		return nil, err
 	}
 	if bytes.HasPrefix(data, []byte("PK")) {
-		return readTrajectoryNPZ(path)
+		meta, tr, err := readTrajectoryNPZ(path)
+		if err != nil {
+			return nil, err
+		}
+		return &loaded{setting: meta.Setting, tr: tr}, nil
 	}
-	var out runOutput
+	var head struct {
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		return nil, theory.Trajectory{}, err
+	switch head.Format {
+	case runFormat:
+		var out runOutput
+		if err := dec.Decode(&out); err != nil {
+			return nil, err
+		}
+		return &loaded{setting: out.Setting, tr: theory.Trajectory{Engine: out.Engine, Records: out.Records}}, nil
+	case fullRunFormat:
+		var out fullRunOutput
+		if err := dec.Decode(&out); err != nil {
+			return nil, err
+		}
+		for i := range out.Records { // τ = η·t, whatever the trainer wrote
+			out.Records[i].Time = out.Setting.Eta * float64(out.Records[i].Step)
+		}
+		full := &judge.FullTrajectory{Engine: out.Engine, Positions: out.Embedding.Positions, Features: out.Embedding.Features, Records: out.Records}
+		return &loaded{setting: out.Setting, full: full}, nil
 	}
-	if out.Format != runFormat {
-		return nil, theory.Trajectory{}, fmt.Errorf("format = %q: must be %q", out.Format, runFormat)
-	}
-	return &out, theory.Trajectory{Engine: out.Engine, Records: out.Records}, nil
+	return nil, fmt.Errorf("format = %q: must be %q or %q", head.Format, runFormat, fullRunFormat)
 }
 
 // readTrajectoryNPZ reads the arrays of run --format npz back into records.

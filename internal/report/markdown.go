@@ -109,6 +109,21 @@ func runLines(r *judge.RunInfo) []string {
 		fmt.Sprintf("ε = %s; δ = %s", prose(r.Epsilon), prose(r.Delta)),
 		fmt.Sprintf("wall time: %s s", prose(r.Seconds)),
 	}
+	return append(lines, outOfSpanLines(r.OutOfSpan)...)
+}
+
+// outOfSpanLines describe Q's component outside the span of SPEC §2 on a
+// full-model external run (judge.OutOfSpan), and its warning; none
+// otherwise.
+func outOfSpanLines(o *judge.OutOfSpan) []string {
+	if o == nil {
+		return nil
+	}
+	lines := []string{fmt.Sprintf("Q's out-of-span norm: %s at step 0, %s at the last record (Q moved %s in all); its largest drift %s at step %d, rounding bound %s in float64, %s in float32",
+		prose(o.Initial), prose(o.Final), prose(o.Moved), prose(o.Drift), o.DriftStep, prose(o.Bound64), prose(o.Bound32))}
+	if o.Warning != "" {
+		lines = append(lines, "warning: "+o.Warning)
+	}
 	return lines
 }
 
