@@ -43,3 +43,12 @@ func evalRegime(r *ClaimResult, regime []expr.Predicate, env expr.Env) (outside 
 	}
 	return outside, nil
 }
+
+// mainEngine names the engine of the evidence's main run, for the claims
+// that read it; exact (Check's main run) when the evidence does not say.
+func mainEngine(ev *Evidence) engine.ID {
+	if ev.MainEngine == "" {
+		return engine.Exact
+	}
+	return ev.MainEngine
+}

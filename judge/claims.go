@@ -3,6 +3,7 @@ package judge
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"mimverify/engine"
@@ -37,7 +38,11 @@ var measurements = map[string]measurement{
 // measurement against the prediction.
 func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 	m := measurements[c.ID]
-	r := claimHead(c, m.engines)
+	engines := m.engines
+	if slices.Equal(engines, []engine.ID{engine.Exact}) { // the main run's, whichever engine made it
+		engines = []engine.ID{mainEngine(ev)}
+	}
+	r := claimHead(c, engines)
 	outside, err := evalRegime(&r, c.Regime, ev.Env)
 	if err != nil {
 		return notAsserted(r, "regime cannot be evaluated: "+err.Error())

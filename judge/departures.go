@@ -160,7 +160,7 @@ func (r *run) gatherDeparted() error {
 	last := tr.Final()
 	measures[len(measures)-1].Attention.setTV(accumulateWith(r.s, last.Correlations, r.problem.Samples, true, fa).tvs, delta)
 	held := accumulateWith(r.s, last.Correlations, r.eval, false, fa).finish(len(r.eval), eps, delta)
-	r.finishMain(&tr, measures, &held)
+	r.finishMain(engine.Full, &tr, measures, &held)
 	r.engines = append(r.engines, engine.Exact, engine.Full)
 	if ref.ev.Sharp != nil && ref.ev.Sharp.Note == "" {
 		r.engines = append(r.engines, engine.Orbit)

@@ -52,7 +52,7 @@ func CheckTrajectory(s theory.Setting, tr theory.Trajectory, samples []theory.Sa
 	r.problem.Init = tr.Records[0].Correlations
 	measures := measureAll(r.s, &tr, samples, opt.Epsilon, opt.Delta)
 	held := MeasureAttention(r.s, tr.Final().Correlations, r.eval, opt.Epsilon, opt.Delta, false)
-	r.finishMain(&tr, measures, &held)
+	r.finishMain(External, &tr, measures, &held)
 	r.ev.Train = samples
 	r.engines = []engine.ID{External}
 	if r.needsSharp() {

@@ -34,11 +34,7 @@ func ReadClaimsFile(path string) ([]theory.ClaimSpec, error) {
 
 // EvaluateUser judges a claim of a claims file on the evidence.
 func EvaluateUser(c *theory.ClaimSpec, ev *Evidence) ClaimResult {
-	engines := []engine.ID{engine.Exact}
-	if ev.Train == nil {
-		engines = []engine.ID{engine.Orbit}
-	}
-	r := claimHead(&c.Claim, engines)
+	r := claimHead(&c.Claim, []engine.ID{mainEngine(ev)})
 	r.Required = c.Require
 	outside, err := evalRegime(&r, c.Regime, ev.Env)
 	if err != nil {
