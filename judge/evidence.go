@@ -27,7 +27,7 @@ type Evidence struct {
 	// reduced main run), full (a departed setting, or --with-full's second
 	// judging) or External; the claims that read "the main run" name it.
 	MainEngine engine.ID
-	HeldOut  *Attention
+	HeldOut    *Attention
 	// Train holds the training samples the measures are on (nil for an
 	// orbit main run): a user claim's observable at an ε or δ other than
 	// the check's is measured again on them (observables.go).
