@@ -193,7 +193,9 @@ func mdTeX(latex, text string) string {
 	if latex == "" {
 		return mdMath(text)
 	}
-	return "$" + strings.NewReplacer("|", `\vert `, "<", `\lt `, ">", `\gt `, "$", `\$`).Replace(latex) + "$"
+	// The LaTeX printers escape $ themselves (NameLaTeX): a second escape
+	// would end the math.
+	return "$" + strings.NewReplacer("|", `\vert `, "<", `\lt `, ">", `\gt `).Replace(latex) + "$"
 }
 
 var (

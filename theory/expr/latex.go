@@ -146,7 +146,8 @@ func firstRune(s string) rune {
 // NameLaTeX prints a prediction's display name in LaTeX, e.g. "T*(ε)" →
 // T^{*}(\varepsilon), "1 − 2ε" → 1 - 2\varepsilon, "ℒ*(t)" →
 // \mathcal{L}^{*}(t), "δ₁" → \delta_{1}; a name of words ("FP majority",
-// "prediction") prints upright as \text{…}.
+// "prediction") prints upright as \text{…}; TeX's special characters (a
+// claims file's predicted_name may hold any) are escaped (% → \%).
 func NameLaTeX(name string) string {
 	var b strings.Builder
 	rs := []rune(name)
@@ -171,6 +172,8 @@ func NameLaTeX(name string) string {
 			b.WriteString("^{*}")
 		case r == '−':
 			b.WriteByte('-')
+		case strings.ContainsRune(`%&#$~{}\`, r): // TeX's own characters, as text
+			b.WriteString(texEscapes[r])
 		default:
 			if d, ok := subscriptDigit(r); ok {
 				b.WriteString("_{" + string(d) + "}")
@@ -181,5 +184,8 @@ func NameLaTeX(name string) string {
 	}
 	return b.String()
 }
+
+// texEscapes writes TeX's special characters in a name as themselves.
+var texEscapes = map[rune]string{'%': `\%`, '&': `\&`, '#': `\#`, '$': `\$`, '~': `\sim `, '{': `\{`, '}': `\}`, '\\': `\backslash `}
 
 func isWordRune(r rune) bool { return r < utf8.RuneSelf && unicode.IsLetter(r) }

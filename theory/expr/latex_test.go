@@ -242,6 +242,7 @@ func TestSymbolAndNameLaTeX(t *testing.T) {
 	for name, want := range map[string]string{
 		"T*(ε)": `T^{*}(\varepsilon)`, "1 − 2ε": `1 - 2\varepsilon`, "ℒ*(t)": `\mathcal{L}^{*}(t)`,
 		"δ₁": `\delta_{1}`, "FP majority": `\text{FP majority}`, "prediction": `\text{prediction}`, "εt": `\varepsilon t`,
+		"50% rate {x}": `50\% \text{rate} \{x\}`,
 	} {
 		if got := NameLaTeX(name); got != want {
 			t.Errorf("NameLaTeX(%q) = %s, want %s", name, got, want)
