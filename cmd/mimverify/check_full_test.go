@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"codeberg.org/sbinet/npyio/npz"
 	"gonum.org/v1/gonum/mat"
 
 	"mimverify/empirical"
@@ -175,5 +177,84 @@ func TestCheckFullTrajectoryBadEmbeddingExitsTwo(t *testing.T) {
 	status, _, errs := runCLI(t, "check", "--trajectory", full, "--samples-file", smp, "--progress", "never")
 	if status != 2 || !strings.Contains(errs, "positions[0] · positions[1] = 1") {
 		t.Errorf("status %d, %q; want 2 naming positions[0] · positions[1]", status, errs)
+	}
+}
+
+// fullToNPZ writes a full-model JSON run as the npz form: meta, step, loss,
+// Q, positions and features0, features1, … as flat arrays (the reader
+// takes them by length; numpy's shaped arrays read the same, as the
+// measurement in docs/FORMATS.md did with train.py's).
+func fullToNPZ(t *testing.T, in, path string) {
+	t.Helper()
+	data, _ := os.ReadFile(in)
+	var run fullRunOutput
+	if err := json.Unmarshal(data, &run); err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := json.Marshal(runOutput{Format: fullRunFormat, Engine: run.Engine, Seed: run.Seed, Samples: run.Samples,
+		Steps: run.Steps, RecordEvery: run.RecordEvery, Setting: run.Setting})
+	var steps []int64
+	var loss, q, pos []float64
+	for _, r := range run.Records {
+		steps, loss = append(steps, int64(r.Step)), append(loss, r.Loss)
+		for _, row := range r.Q {
+			q = append(q, row...)
+		}
+	}
+	for _, v := range run.Embedding.Positions {
+		pos = append(pos, v...)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := npz.NewWriter(f)
+	arrays := []struct {
+		name string
+		v    any
+	}{{"meta", string(meta)}, {"step", steps}, {"loss", loss}, {"Q", q}, {"positions", pos}}
+	for k, vs := range run.Embedding.Features {
+		var flat []float64
+		for _, v := range vs {
+			flat = append(flat, v...)
+		}
+		arrays = append(arrays, struct {
+			name string
+			v    any
+		}{fmt.Sprintf("features%d", k), flat})
+	}
+	for _, a := range arrays {
+		if err := zw.Write(a.name+".npy", a.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The full-model run as npz arrays is read as its JSON form is: the same
+// verdicts and measured values, bit for bit (the same numbers).
+func TestCheckFullTrajectoryNPZ(t *testing.T) {
+	dir := t.TempDir()
+	smp, traj, full, arr := filepath.Join(dir, "s.json"), filepath.Join(dir, "t.json"), filepath.Join(dir, "f.json"), filepath.Join(dir, "f.npz")
+	if status, _, errs := runCLI(t, "run", "--preset", "grid4", "--engine", "exact", "--steps", "100", "--record-every", "10",
+		"--samples", "16", "--out", traj, "--dump-samples", smp, "--progress", "never"); status != 0 {
+		t.Fatal(errs)
+	}
+	s, _ := theory.Preset("grid4")
+	writeFullRun(t, traj, full, 3, mat.NewDense(s.Dim(), s.Dim(), nil), 0)
+	fullToNPZ(t, full, arr)
+	a := checkReport(t, filepath.Join(dir, "a.json"), "--trajectory", full, "--samples-file", smp, "--sharp=false")
+	b := checkReport(t, filepath.Join(dir, "b.json"), "--trajectory", arr, "--samples-file", smp, "--sharp=false")
+	if len(a.Results) != 8 || len(b.Results) != len(a.Results) || b.Run.OutOfSpan == nil || *b.Run.OutOfSpan != *a.Run.OutOfSpan {
+		t.Fatalf("JSON %d results, npz %d; out of span %+v, %+v", len(a.Results), len(b.Results), a.Run.OutOfSpan, b.Run.OutOfSpan)
+	}
+	for i, r := range a.Results {
+		g := b.Results[i]
+		if g.verdictJSON != r.verdictJSON || (g.Measured == nil) != (r.Measured == nil) || g.Measured != nil && *g.Measured != *r.Measured {
+			t.Errorf("%s: npz %v %v, JSON %v %v", r.ID, g.verdictJSON, g.Measured, r.verdictJSON, r.Measured)
+		}
 	}
 }

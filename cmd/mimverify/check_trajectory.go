@@ -130,11 +130,7 @@ func readTrajectory(path string) (*loaded, error) {
 		return nil, err
 	}
 	if bytes.HasPrefix(data, []byte("PK")) {
-		meta, tr, err := readTrajectoryNPZ(path)
-		if err != nil {
-			return nil, err
-		}
-		return &loaded{setting: meta.Setting, tr: tr}, nil
+		return readTrajectoryNPZ(path)
 	}
 	var head struct {
 		Format string `json:"format"`
@@ -165,24 +161,35 @@ func readTrajectory(path string) (*loaded, error) {
 	return nil, fmt.Errorf("format = %q: must be %q or %q", head.Format, runFormat, fullRunFormat)
 }
 
-// readTrajectoryNPZ reads the arrays of run --format npz back into records.
-func readTrajectoryNPZ(path string) (*runOutput, theory.Trajectory, error) {
+// readTrajectoryNPZ reads the arrays of run --format npz back into
+// records, or those of a full-model run (by the format of its meta).
+func readTrajectoryNPZ(path string) (*loaded, error) {
 	f, err := npz.Open(path)
 	if err != nil {
-		return nil, theory.Trajectory{}, err
+		return nil, err
 	}
 	defer f.Close()
 	var js string
 	if err := f.Read("meta.npy", &js); err != nil {
-		return nil, theory.Trajectory{}, fmt.Errorf("meta: %w", err)
+		return nil, fmt.Errorf("meta: %w", err)
 	}
 	var meta runOutput
-	if err := json.Unmarshal([]byte(js), &meta); err != nil || meta.Format != runFormat {
-		return nil, theory.Trajectory{}, fmt.Errorf("meta: not a %s header (%v)", runFormat, err)
+	if err := json.Unmarshal([]byte(js), &meta); err != nil || meta.Format != runFormat && meta.Format != fullRunFormat {
+		return nil, fmt.Errorf("meta: not a %s or %s header (%v)", runFormat, fullRunFormat, err)
 	}
 	if err := meta.Setting.Resolve(); err != nil {
-		return nil, theory.Trajectory{}, fmt.Errorf("setting: %w", err)
+		return nil, fmt.Errorf("setting: %w", err)
 	}
+	if meta.Format == fullRunFormat {
+		full, err := readFullNPZ(f, &meta.Setting, meta.Engine)
+		return &loaded{setting: meta.Setting, full: full}, err
+	}
+	tr, err := readRecordsNPZ(f, &meta.Setting)
+	return &loaded{setting: meta.Setting, tr: tr}, err
+}
+
+// readRecordsNPZ reads the (A, B) arrays of run --format npz.
+func readRecordsNPZ(f *npz.Reader, s *theory.Setting) (theory.Trajectory, error) {
 	var steps []int64
 	var loss, b []float64
 	for _, a := range []struct {
@@ -190,21 +197,64 @@ func readTrajectoryNPZ(path string) (*runOutput, theory.Trajectory, error) {
 		v    any
 	}{{"step", &steps}, {"loss", &loss}, {"B", &b}} {
 		if err := f.Read(a.name+".npy", a.v); err != nil {
-			return nil, theory.Trajectory{}, fmt.Errorf("%s: %w", a.name, err)
+			return theory.Trajectory{}, fmt.Errorf("%s: %w", a.name, err)
 		}
 	}
-	shape := meta.Setting.Shape()
+	shape := s.Shape()
 	a := make([][]float64, len(shape.Areas))
 	for k := range a {
 		if err := f.Read(fmt.Sprintf("A%d.npy", k), &a[k]); err != nil {
-			return nil, theory.Trajectory{}, fmt.Errorf("A%d: %w", k, err)
+			return theory.Trajectory{}, fmt.Errorf("A%d: %w", k, err)
 		}
 	}
 	tr, err := npzRecords(shape, steps, loss, a, b)
 	for i := range tr.Records {
-		tr.Records[i].Time = meta.Setting.Eta * float64(tr.Records[i].Step)
+		tr.Records[i].Time = s.Eta * float64(tr.Records[i].Step)
 	}
-	return &meta, tr, err
+	return tr, err
+}
+
+// readFullNPZ reads the arrays of a full-model run: step (R,), loss (R,),
+// Q (R, d, d), positions (P, d) and features0, features1, … (N_k, d).
+func readFullNPZ(f *npz.Reader, s *theory.Setting, eng string) (*judge.FullTrajectory, error) {
+	var steps []int64
+	var loss, q, pos []float64
+	for _, a := range []struct {
+		name string
+		v    any
+	}{{"step", &steps}, {"loss", &loss}, {"Q", &q}, {"positions", &pos}} {
+		if err := f.Read(a.name+".npy", a.v); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.name, err)
+		}
+	}
+	d, R := s.Dim(), len(steps)
+	if len(loss) != R || len(q) != R*d*d {
+		return nil, fmt.Errorf("loss has %d entries and Q %d, for %d steps (Q must be %d × %d × %d)", len(loss), len(q), R, R, d, d)
+	}
+	ft := &judge.FullTrajectory{Engine: eng, Positions: rowsOf(pos, d)}
+	for k := range s.Clusters {
+		var v []float64
+		if err := f.Read(fmt.Sprintf("features%d.npy", k), &v); err != nil {
+			return nil, fmt.Errorf("features%d: %w", k, err)
+		}
+		ft.Features = append(ft.Features, rowsOf(v, d))
+	}
+	for i := range R {
+		ft.Records = append(ft.Records, judge.FullRecord{Step: int(steps[i]), Time: s.Eta * float64(steps[i]), Loss: loss[i],
+			Q: rowsOf(q[i*d*d:(i+1)*d*d], d)})
+	}
+	return ft, nil
+}
+
+// rowsOf cuts a flat array into rows of d (a last, shorter row is kept:
+// the judge names its length).
+func rowsOf(flat []float64, d int) [][]float64 {
+	var rows [][]float64
+	for len(flat) > 0 {
+		n := min(d, len(flat))
+		rows, flat = append(rows, flat[:n:n]), flat[n:]
+	}
+	return rows
 }
 
 // npzRecords reassembles the records from the flat arrays; a length that

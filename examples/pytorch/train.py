@@ -125,6 +125,22 @@ def embedding(s, W):
             "features": [W[offsets[k]:offsets[k] + max(c["areas"]) + 1].tolist() for k, c in enumerate(s["clusters"])]}
 
 
+def save_npz(f, out):
+    """The full-model run as NumPy arrays (docs/FORMATS.md): step, loss, Q (R, d, d),
+    positions (P, d), features0, features1, ... (N_k, d), and the header in meta."""
+    import numpy as np
+    recs, emb = out["records"], out["embedding"]
+    meta = {k: v for k, v in out.items() if k not in ("records", "embedding")}
+    arrays = {"meta": np.array(json.dumps(meta)),
+              "step": np.array([r["step"] for r in recs], dtype=np.int64),
+              "loss": np.array([r["loss"] for r in recs], dtype=np.float64),
+              "Q": np.array([r["Q"] for r in recs], dtype=np.float64),
+              "positions": np.array(emb["positions"], dtype=np.float64)}
+    for k, v in enumerate(emb["features"]):
+        arrays[f"features{k}"] = np.array(v, dtype=np.float64)
+    np.savez(f, **arrays)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("samples", help="a mimverify.samples/v1 file (mimverify run --dump-samples)")
@@ -133,8 +149,10 @@ def main():
     ap.add_argument("--eta-scale", type=float, default=1.0, help="train at this multiple of the setting's eta")
     ap.add_argument("--full", action="store_true", help="record Q and the embedding (mimverify.run-full/v1), not A and B")
     ap.add_argument("--basis-seed", type=int, default=None, help="train in a random orthonormal basis from this seed (default: the coordinate axes)")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="the run file: JSON, or with --full also .npz (NumPy arrays)")
     args = ap.parse_args()
+    if args.out.endswith(".npz") and not args.full:
+        raise SystemExit("--out *.npz: only with --full (the (A, B) run format is written as JSON here)")
     dump, s = load(args.samples)
     d, _ = dimensions(s)
     W = basis(d, args.basis_seed)
@@ -160,8 +178,11 @@ def main():
         out["embedding"] = embedding(s, W)
     # Written to a temporary file and renamed: never a half-written run.
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(out, f)
+    with os.fdopen(fd, "wb" if args.out.endswith(".npz") else "w") as f:
+        if args.out.endswith(".npz"):
+            save_npz(f, out)
+        else:
+            json.dump(out, f)
     os.replace(tmp, args.out)
     print(f"{len(records)} records, loss {records[0]['loss']:.6g} -> {records[-1]['loss']:.6g}, written to {args.out}")
 
