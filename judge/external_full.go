@@ -31,7 +31,8 @@ type FullTrajectory struct {
 	Records   []FullRecord  `json:"records"`
 }
 
-// FullRecord is Q at a recorded step, with the trainer's loss there.
+// FullRecord is Q at a recorded step, with the trainer's loss there (Time
+// is read as η·Step).
 type FullRecord struct {
 	Step int         `json:"step"`
 	Time float64     `json:"time"`
@@ -91,7 +92,8 @@ func ProjectFull(s *theory.Setting, ft *FullTrajectory) (theory.Trajectory, *Out
 		if err != nil {
 			return theory.Trajectory{}, nil, fmt.Errorf("records[%d] (step %d): Q: %w", i, fr.Step, err)
 		}
-		tr.Records[i] = theory.Record{Step: fr.Step, Time: fr.Time, Loss: fr.Loss, Correlations: project(s, q, w, P)}
+		// τ = η·t, whatever the trainer wrote as time.
+		tr.Records[i] = theory.Record{Step: fr.Step, Time: s.Eta * float64(fr.Step), Loss: fr.Loss, Correlations: project(s, q, w, P)}
 		var in, out mat.Dense
 		in.Product(&projE, q, &projW)
 		out.Sub(q, &in)

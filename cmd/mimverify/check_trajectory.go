@@ -152,9 +152,6 @@ func readTrajectory(path string) (*loaded, error) {
 		if err := dec.Decode(&out); err != nil {
 			return nil, err
 		}
-		for i := range out.Records { // τ = η·t, whatever the trainer wrote
-			out.Records[i].Time = out.Setting.Eta * float64(out.Records[i].Step)
-		}
 		full := &judge.FullTrajectory{Engine: out.Engine, Positions: out.Embedding.Positions, Features: out.Embedding.Features, Records: out.Records}
 		return &loaded{setting: out.Setting, full: full}, nil
 	}
@@ -240,8 +237,7 @@ func readFullNPZ(f *npz.Reader, s *theory.Setting, eng string) (*judge.FullTraje
 		ft.Features = append(ft.Features, rowsOf(v, d))
 	}
 	for i := range R {
-		ft.Records = append(ft.Records, judge.FullRecord{Step: int(steps[i]), Time: s.Eta * float64(steps[i]), Loss: loss[i],
-			Q: rowsOf(q[i*d*d:(i+1)*d*d], d)})
+		ft.Records = append(ft.Records, judge.FullRecord{Step: int(steps[i]), Loss: loss[i], Q: rowsOf(q[i*d*d:(i+1)*d*d], d)})
 	}
 	return ft, nil
 }
