@@ -518,14 +518,14 @@ func (r *run) gatherMain(exact engine.Engine) error {
 	last := main.Final()
 	measures[len(measures)-1].Attention.setTV(pairTVs(r.s, last.Correlations, r.problem.Samples), r.opt.Delta)
 	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
-	r.finishMain(&main, measures, &held)
+	r.finishMain(engine.Exact, &main, measures, &held)
 	r.engines = append(r.engines, engine.Exact)
 	return nil
 }
 
 // finishMain records the main run's evidence and sets the run's length,
 // schedule and t to what the main run recorded.
-func (r *run) finishMain(main *theory.Trajectory, measures []Measure, held *Attention) {
+func (r *run) finishMain(id engine.ID, main *theory.Trajectory, measures []Measure, held *Attention) {
 	last := main.Final()
 	r.steps = last.Step
 	r.ev.Env["t"] = float64(last.Step)
@@ -533,7 +533,7 @@ func (r *run) finishMain(main *theory.Trajectory, measures []Measure, held *Atte
 	for _, rec := range main.Records {
 		r.schedule.Record = append(r.schedule.Record, rec.Step)
 	}
-	r.ev.Main, r.ev.Measures, r.ev.HeldOut = main, measures, held
+	r.ev.Main, r.ev.Measures, r.ev.HeldOut, r.ev.MainEngine = main, measures, held, id
 }
 
 // runSettling runs the main trajectory on eng, appending measure(record)
@@ -613,7 +613,7 @@ func (r *run) judgeFull(rep *Report) error {
 		return err
 	}
 	fev := *r.ev
-	fev.Main = &full
+	fev.Main, fev.MainEngine = &full, engine.Full
 	fev.Measures = measureAll(r.s, &full, r.problem.Samples, r.opt.Epsilon, r.opt.Delta)
 	fheld := MeasureAttention(r.s, full.Final().Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
 	fev.HeldOut = &fheld
@@ -624,6 +624,14 @@ func (r *run) judgeFull(rep *Report) error {
 			res.Engines = []engine.ID{engine.Full}
 			rep.add(res)
 		}
+	}
+	// The user claims read the main run: judged again on the full model's,
+	// with the same verdicts and sharp bands (the reduced ODE's records are
+	// at the same steps).
+	for i := range r.opt.UserClaims {
+		res := EvaluateUser(&r.opt.UserClaims[i], &fev)
+		res.ID += "/full"
+		rep.add(res)
 	}
 	return nil
 }

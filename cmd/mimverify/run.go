@@ -354,24 +354,9 @@ func (c *runConfig) sampleSet() ([]theory.Sample, error) {
 	if c.samplesFile == "" {
 		return s.Samples(c.seed, c.samples), nil
 	}
-	data, err := os.ReadFile(c.samplesFile)
+	dump, err := readSampleFile(c.samplesFile, s)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--samples-file: %w", err)}
-	}
-	var dump sampleDump
-	if err := json.Unmarshal(data, &dump); err != nil {
-		return nil, badInput("--samples-file %s: %v", c.samplesFile, err)
-	}
-	if dump.Format != samplesFormat {
-		return nil, badInput("--samples-file %s: format = %q: must be %q", c.samplesFile, dump.Format, samplesFormat)
-	}
-	if len(dump.Samples) == 0 {
-		return nil, badInput("--samples-file %s: samples: must hold at least one sample", c.samplesFile)
-	}
-	for i, smp := range dump.Samples {
-		if err := s.CheckSample(smp); err != nil {
-			return nil, badInput("--samples-file %s: samples[%d].%v", c.samplesFile, i, err)
-		}
+		return nil, err
 	}
 	c.samples = len(dump.Samples)
 	return dump.Samples, nil

@@ -73,6 +73,9 @@ func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 		fmt.Fprintf(bw, "; %d steps", r.Run.Steps)
 	}
 	fmt.Fprintln(bw)
+	for _, l := range outOfSpanLines(r.Run.OutOfSpan) {
+		fmt.Fprintf(bw, "%s\n", l)
+	}
 	fmt.Fprintf(bw, "%s\n\n", headline(r))
 }
 
