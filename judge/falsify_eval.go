@@ -53,6 +53,13 @@ func newEvaluators(targets []target, opt *FalsifyOptions, journal *falsifyJourna
 		}
 		e.targets = append(e.targets, t)
 	}
+	if e := out[engine.Exact]; e != nil && !slices.ContainsFunc(e.targets, func(t *target) bool { return t.id != "C1" }) {
+		// C1 reads the first T₁ steps only (and its regime no step
+		// budget): the main run beyond 200 steps changes nothing of it,
+		// so its search runs no more (the confirmation and the
+		// reproducing check keep the search's budget).
+		e.base.MaxSteps = min(e.base.MaxSteps, 200)
+	}
 	return out
 }
 

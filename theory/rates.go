@@ -200,8 +200,8 @@ func rateRegime() []Predicate {
 // for z. falsify found the claim false without it (docs/FALSIFY.md §6).
 func fpRegime() []Predicate {
 	return append(rateRegime(), Predicate{
-		Left: Mul(PowN(Sym("z_2"), 2), Sub(Sym("C_min"), Num(1))), Op: GE, Right: Num(1),
-		Why: "the FP part of the logit gap outgrows the PP part: their ratio is z²·(C − 1)·P/(P − 1) for one cluster of equal areas at constant z (§6.1; found by falsify)",
+		Left: Mul(PowN(Sym("z_2"), 2), Sub(Sym("C_min"), Num(1)), Sym("π_min")), Op: GE, Right: Num(1),
+		Why: "the FP part of the logit gap outgrows the PP part: their ratio is z²·(C − 1)·P/(P − 1) for one cluster of equal areas at constant z, and a cluster's FP correlations grow with its probability π_k while the PP ones, shared, grow with all clusters' (§6.1; found by falsify)",
 	})
 }
 
@@ -220,11 +220,17 @@ func areaWideRegime() []Predicate {
 
 // phaseRegime returns the predicates under which phaseTimes is compared with
 // measured events (C6, docs/THEORY.md §7): one cluster, a global area larger
-// than every local area, and the rate regime.
+// than every local area, the rate regime, and a run long enough to see the
+// last phase: its heuristic time within the run's t steps. Without the last
+// one, falsify found C6 "failing" on a run that stopped before the last
+// event could happen (global-local 6+2+2, η = 0.1: heuristic 28 927 steps
+// against a budget of 5000; docs/FALSIFY.md §6).
 func phaseRegime() []Predicate {
+	_, _, wide := phaseTimes()
 	return append(rateRegime(),
 		Predicate{Left: Sym("K"), Op: EQ, Right: Num(1), Why: "the two-area reduction is derived for one cluster"},
 		Predicate{Left: Sym("N_g"), Op: GT, Right: Sym("C_loc"), Why: "the global area dominates a local query's initial attention"},
+		Predicate{Left: wide, Op: LE, Right: Sym("t"), Why: "the run is long enough to see the last phase: its heuristic time T((1 − ε)/ε) is within the run's t steps (found by falsify)"},
 	)
 }
 
