@@ -42,25 +42,25 @@ func runFalsify(t *testing.T, args ...string) (int, falsifyJSON, string) {
 	return code, rep, stderr.String()
 }
 
-// A statement fault planted by the test — true on the presets, false in
-// its regime — is found within a budget of 300, confirmed, shrunk, and the
-// setting file written reproduces the failure with check: its header's
-// command exits 1 with the claim failing. The other planted faults run
-// with MIMVERIFY_FALSIFY_ALL=1 (docs/FALSIFY.md §6 records them).
+// Each statement fault planted by the test — true on the five presets
+// (docs/FALSIFY.md §6), false in its regime — is found within a budget of
+// 300, confirmed, shrunk, and the setting file written reproduces the
+// failure with check: its header's command exits 1 with the claim failing.
+// The search skips candidates above 1e7 term-steps (about a second each),
+// to keep the test quick; the faults lie in the cheap part of the space.
 func TestFalsifyFindsPlantedFaults(t *testing.T) {
-	claims := []string{"FP_wide"}
-	if os.Getenv("MIMVERIFY_FALSIFY_ALL") != "" {
-		claims = append(claims, "T_eps", "L_rate")
-	}
-	for _, id := range claims {
+	for _, id := range []string{"FP_wide", "T_eps", "L_rate"} {
 		t.Run(id, func(t *testing.T) {
 			cx := filepath.Join(t.TempDir(), "cx.yaml")
-			code, rep, stderr := runFalsify(t, "--claims-file", plantedClaims, "--claims", id, "--budget", "300", "--out", cx)
+			code, rep, stderr := runFalsify(t, "--claims-file", plantedClaims, "--claims", id, "--budget", "300", "--max-work", "1e7", "--out", cx)
 			if code != 1 || rep.Status != "fails" || len(rep.Results) != 1 || !rep.Results[0].Found {
 				t.Fatalf("exit %d, status %q, results %+v; stderr %s", code, rep.Status, rep.Results, stderr)
 			}
 			if n := rep.Results[0].Evaluations; n > 300 {
 				t.Errorf("%d evaluations: over the budget", n)
+			}
+			if shrunk, _ := rep.Results[0].Counterexample["shrunk"].([]any); len(shrunk) == 0 {
+				t.Errorf("the counterexample was not shrunk: %v", rep.Results[0].Counterexample["found"])
 			}
 			reproduce(t, cx, id)
 		})
@@ -188,5 +188,39 @@ func TestFalsifyResumesFromResults(t *testing.T) {
 	var stdout, errOut bytes.Buffer
 	if code := mainWithStatus(append([]string{"falsify", "--seed", "2", "--progress", "never"}, args...), &stdout, &errOut); code != 2 || !strings.Contains(errOut.String(), "another search") {
 		t.Fatalf("another search's results file: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// The planted faults are true on the presets — which is why a check on
+// the presets cannot catch them and a search must (vit14 too, measured in
+// docs/FALSIFY.md §6; left out here for time).
+func TestPlantedFaultsHoldOnPresets(t *testing.T) {
+	for _, preset := range []string{"default", "grid4", "global-local", "random-regions"} {
+		out := filepath.Join(t.TempDir(), "r.json")
+		var stdout, stderr bytes.Buffer
+		code := mainWithStatus([]string{"check", "--preset", preset, "--claims", "C2", "--claims-file", plantedClaims,
+			"--sharp=false", "--controls=false", "--progress", "never", "--out", out}, &stdout, &stderr)
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatalf("%s: exit %d: %v; %s", preset, code, err, stderr.String())
+		}
+		var rep struct {
+			Results []struct{ ID, Verdict string }
+		}
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for _, r := range rep.Results {
+			if r.ID == "T_eps" || r.ID == "L_rate" || r.ID == "FP_wide" {
+				seen++
+				if r.Verdict != "holds" {
+					t.Errorf("%s: planted %s is %q, want holds", preset, r.ID, r.Verdict)
+				}
+			}
+		}
+		if seen != 3 || code != 0 {
+			t.Errorf("%s: exit %d, %d planted claims judged", preset, code, seen)
+		}
 	}
 }
