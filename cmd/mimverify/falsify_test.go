@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,5 +223,39 @@ func TestPlantedFaultsHoldOnPresets(t *testing.T) {
 		if seen != 3 || code != 0 {
 			t.Errorf("%s: exit %d, %d planted claims judged", preset, code, seen)
 		}
+	}
+}
+
+// Two shards of a search, each with its own results file, concatenated,
+// resume the whole search: the unsharded rerun appends nothing and finds
+// what each shard found.
+func TestFalsifyShardsConcatenate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "two.yaml")
+	if err := os.WriteFile(file, []byte(`claims:
+- {id: nonneg, statement: never negative, observable: reconstructable_loss, predicted: "0", relation: ">="}
+- {id: below1, statement: the own-area deficit is at most 1, observable: own_mass_deficit, predicted: "1", relation: "<="}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	base := []string{"--claims-file", file, "--claims", "nonneg,below1", "--budget", "6", "--preset", "global-local", "--max-work", "1e7"}
+	var parts []byte
+	for i := range 2 {
+		res := filepath.Join(dir, fmt.Sprintf("s%d.jsonl", i))
+		code, rep, stderr := runFalsify(t, append(base, "--shard", fmt.Sprintf("%d/2", i), "--results", res)...)
+		if code != 0 || len(rep.Results) != 1 {
+			t.Fatalf("shard %d: exit %d, %d results; %s", i, code, len(rep.Results), stderr)
+		}
+		data, _ := os.ReadFile(res)
+		parts = append(parts, data...)
+	}
+	all := filepath.Join(dir, "all.jsonl")
+	if err := os.WriteFile(all, parts, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, rep, stderr := runFalsify(t, append(base, "--results", all)...)
+	after, _ := os.ReadFile(all)
+	if code != 0 || len(rep.Results) != 2 || len(after) != len(parts) {
+		t.Fatalf("merged rerun: exit %d, %d results, results file %d → %d bytes; %s", code, len(rep.Results), len(parts), len(after), stderr)
 	}
 }
