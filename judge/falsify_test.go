@@ -162,3 +162,29 @@ func TestSelectWeightedIsTheSortedQuantile(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkFalsifyCandidate is one candidate of a search judged for C2–C7
+// at once on the orbit engine: the default layout, uniform z on [0.5, 1.5],
+// γ = ½, η = 10: the default preset itself (docs/PERFORMANCE.md §Falsify).
+func BenchmarkFalsifyCandidate(b *testing.B) {
+	base, err := theory.Preset("default")
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt := FalsifyOptions{MaxWork: -1} // its planned length is an upper bound: the run settles at step 612
+	if err := opt.defaults(base); err != nil {
+		b.Fatal(err)
+	}
+	targets, err := falsifyTargets([]string{"C2", "C3", "C4", "C5", "C6", "C7"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEvaluators(targets, &opt, nil)[targets[0].main]
+	c := Candidate{Layout: 0, ZKind: theory.ZUniform, Values: []float64{0.5, 10, 0.5, 3, 0.1, 0.1, 0}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if evs := e.run(c); evs["C2"].Error != "" {
+			b.Fatal(evs["C2"].Error)
+		}
+	}
+}
