@@ -121,10 +121,11 @@ type FalsifyOptions struct {
 	// Jobs is the number of evaluations run at once in the search's
 	// batches (default 2); the result does not depend on it.
 	Jobs int
-	// MaxWork bounds the work of one candidate on the orbit engine, in
-	// term-steps (its expectation's terms × the run's steps; about 1e-7 s
-	// each on one core, docs/PERFORMANCE.md): a candidate above it is not
-	// run but counted as too costly (default 1e8; negative: no bound).
+	// MaxWork bounds the work of one candidate, in term-steps of the orbit
+	// engine (its expectation's terms × the run's planned steps; about
+	// 1e-7 s each on one core; on the exact engine its estimated time in
+	// that unit): a candidate above it is not run but counted as too
+	// costly (default 1e8; negative: no bound).
 	MaxWork float64
 	// Progress, when not nil, is told of each finished evaluation.
 	Progress func(claim string, done, budget int)

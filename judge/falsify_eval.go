@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -210,12 +211,26 @@ func (e *evaluator) run(c Candidate) map[string]Evaluation {
 // that the part of the space left out is reported, not hidden.
 var ErrTooCostly = errors.New("too costly")
 
-// work estimates a candidate's work on the orbit engine — the terms of its
-// expectation times the steps of the run — and whether it is within
-// maxWork (always, on another engine or without a bound).
+// secondsPerTermStep is the time of one term-step of the orbit engine on
+// one core (docs/FALSIFY.md §1), the unit of MaxWork.
+const secondsPerTermStep = 1e-7
+
+// work estimates a candidate's work — on the orbit engine the terms of its
+// expectation times the planned steps of the run, on the exact engine its
+// estimated time (EstimateCost) in the same unit — and whether it is within
+// maxWork (always without a bound).
 func (e *evaluator) work(c Candidate, s *theory.Setting, opt Options) (float64, bool) {
-	if e.main != engine.Orbit || e.maxWork <= 0 {
+	if e.maxWork <= 0 {
 		return 0, true
+	}
+	if e.main != engine.Orbit {
+		_, steps := runEnv(s, opt)
+		cost, err := EstimateCost(e.main, s, EngineOptions{}, opt.Samples, steps)
+		if err != nil {
+			return 0, true // the run reports it
+		}
+		w := cost.Seconds * float64(runtime.GOMAXPROCS(0)) / secondsPerTermStep
+		return w, w <= e.maxWork
 	}
 	k := termKey{c.Layout, c.ZKind}
 	e.mu.Lock()
