@@ -16,6 +16,7 @@ import (
 	"mimverify/engine"
 	"mimverify/internal/mutant"
 	"mimverify/theory"
+	"mimverify/theory/expr"
 )
 
 // Options configures Check. The zero value is the defaults.
@@ -326,12 +327,7 @@ func newRun(s *theory.Setting, opt Options) *run {
 	if len(opt.Claims) > 0 {
 		claims = slices.DeleteFunc(claims, func(c theory.Claim) bool { return !slices.Contains(opt.Claims, c.ID) })
 	}
-	env := s.Env()
-	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
-	steps := opt.MaxSteps
-	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
-		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
-	}
+	env, steps := mainSteps(s, opt)
 	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
 	env["step budget"] = float64(opt.MaxSteps)
 	r := &run{opt: opt, s: s, claims: claims, steps: steps, schedule: engine.LogSpaced(steps, 200),
@@ -351,6 +347,18 @@ func newRun(s *theory.Setting, opt Options) *run {
 		r.problem.Init = opt.Init
 	}
 	return r
+}
+
+// mainSteps sizes the main run as newRun does (EstimateCheckCost reads it
+// too), with the claims' environment it was computed in.
+func mainSteps(s *theory.Setting, opt Options) (expr.Env, int) {
+	env := s.Env()
+	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
+	steps := opt.MaxSteps
+	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
+		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
+	}
+	return env, steps
 }
 
 // claimByID returns the statement of a claim of theory.Claims.

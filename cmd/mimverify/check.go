@@ -62,6 +62,12 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
 	opt.NoControls = !*controls
+	if external == nil {
+		cost, err := judge.EstimateCheckCost(&s, opt)
+		if err := jf.mem.check(fmt.Sprintf("check on this setting (P = %d, %d samples)", s.P, opt.Samples), cost, err); err != nil {
+			return err
+		}
+	}
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
 		return err
@@ -207,6 +213,7 @@ type judgeFlags struct {
 	maxSteps        int
 	epsilon, delta  float64
 	claimsFile      string
+	mem             memoryFlag // --max-memory (memory.go)
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
@@ -220,6 +227,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
 	fs.StringVar(&j.progress, "progress", "auto", progressHelp)
 	fs.StringVar(&j.claimsFile, "claims-file", "", "also judge the claims of this YAML file beside C1…C8 (docs/CLAIMS.md)")
+	j.mem.register(fs)
 }
 
 // options checks the flags, naming the bad one, and builds the judge's

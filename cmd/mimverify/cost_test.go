@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,12 +77,54 @@ func TestCostEstimatesHold(t *testing.T) {
 		if status != 0 {
 			t.Fatalf("%v: status %d: %s", args, status, out)
 		}
-		rss := float64(peak)
-		ratio := cost.Bytes / rss
-		t.Logf("%-7s %-10s n = %4d: estimate %6.1f MB, peak RSS %6.1f MB, ratio %.2f", s.Name, c.eng, c.n, cost.Bytes/1e6, rss/1e6, ratio)
-		if !(ratio >= 0.8 && ratio <= 1.5) {
-			t.Errorf("%s %s n = %d: estimate %.1f MB is %.2f× the peak %.1f MB, outside [0.8, 1.5]", s.Name, c.eng, c.n, cost.Bytes/1e6, ratio, rss/1e6)
+		checkRatio(t, fmt.Sprintf("%-7s %-10s n = %4d", s.Name, c.eng, c.n), cost.Bytes, float64(peak))
+	}
+	commandEstimatesHold(t, bin, g256)
+}
+
+// checkRatio fails the test when the estimate is outside [0.8, 1.5]× the
+// measured peak.
+func checkRatio(t *testing.T, what string, estimate, peak float64) {
+	t.Helper()
+	ratio := estimate / peak
+	t.Logf("%s: estimate %6.1f MB, peak RSS %6.1f MB, ratio %.2f", what, estimate/1e6, peak/1e6, ratio)
+	if !(ratio >= 0.8 && ratio <= 1.5) {
+		t.Errorf("%s: estimate %.1f MB is %.2f× the peak %.1f MB, outside [0.8, 1.5]", what, estimate/1e6, ratio, peak/1e6)
+	}
+}
+
+// commandEstimatesHold is TestCostEstimatesHold for reduce, check (its
+// stages: main run, controls, reduced ODE, agreement, measurements) and
+// sweep (points at once): the estimate is the one the command prints when
+// it refuses (--max-memory 1e-9), the peak that of the same command run.
+func commandEstimatesHold(t *testing.T, bin, g256 string) {
+	g64, single := gridSetting(t, 8, 2), campaignSettings(t)["single"]
+	fast := []string{"--max-steps", "300", "--progress", "never"}
+	for _, args := range [][]string{
+		{"reduce", "--preset", "vit14"},
+		{"reduce", "--config", gridSetting(t, 32, 8)},
+		{"reduce", "--config", g256, "--meanfield"},
+		{"reduce", "--config", single},
+		append([]string{"check", "--config", g64, "--claims", "C2,C3", "--samples", "64"}, fast...),
+		append([]string{"check", "--config", g256, "--claims", "C2", "--sharp=false", "--controls=false", "--samples", "16", "--eval", "16"}, fast...),
+		append([]string{"check", "--config", single, "--claims", "C1,C2,C3", "--max-steps", "100"}, fast[2:]...),
+		append([]string{"sweep", "--preset", "default", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--samples", "64", "--jobs", "2"}, fast...),
+		append([]string{"sweep", "--preset", "default", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--engine", "orbit", "--jobs", "2"}, fast...),
+	} {
+		status, out, _ := peakOf(t, bin, append(args, "--max-memory", "1e-9")...)
+		m := regexp.MustCompile(`needs about ([0-9.e+-]+) GB`).FindStringSubmatch(out)
+		if status != 2 || m == nil {
+			t.Fatalf("%v --max-memory 1e-9: status %d, %q; want 2 with the estimate", args, status, out)
 		}
+		gb, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, out, peak := peakOf(t, bin, args...)
+		if status > 1 {
+			t.Fatalf("%v: status %d: %s", args, status, out)
+		}
+		checkRatio(t, strings.Join(append(args[:2:2], filepath.Base(args[2])), " "), gb*1e9, float64(peak))
 	}
 }
 

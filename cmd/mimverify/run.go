@@ -181,9 +181,8 @@ func (c *runConfig) check() error {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
 		}
 	}
-	if (c.engine == engine.Orbit || c.engine == engine.MeanField) && c.setting.Init.Kind == theory.InitGaussian {
-		return badInput("--engine %s: init.kind = gaussian: the %s engine runs on the symmetric subspace, and a Gaussian start (σ = %g) is not symmetric; start from init.kind = zero, or use --engine population",
-			c.engine, c.engine, c.setting.Init.Sigma)
+	if err := refuseAsymmetricStart(c.engine, &c.setting, "population"); err != nil {
+		return err
 	}
 	if c.set["batch"] && !c.opts.SGD {
 		return badInput("--batch: applies only with --sgd")
@@ -455,6 +454,9 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		var nf *theory.NonFiniteError
 		if errors.As(err, &nf) {
 			return fmt.Errorf("stopped: %w", err)
+		}
+		if errors.Is(err, dynamics.ErrTooManyTerms) {
+			return usageError{err} // refused before its terms were built, whatever --max-memory allows
 		}
 		return err
 	}
