@@ -71,12 +71,14 @@ func EstimateCheckCost(s *theory.Setting, opt Options) (Cost, error) {
 	if opt.Main == engine.Orbit {
 		// gatherOrbitMain: CRN at mainCRNSamples draws where the
 		// enumeration is over its budget.
+		// A setting the orbit objective cannot be built on is not
+		// refused here: the main run says why (exit 1, as before).
 		o, size, err := orbitMemory(s, dynamics.OrbitOptions{}, st)
 		if err == nil && size.Mode == dynamics.OrbitCRN {
 			o, _, err = orbitMemory(s, dynamics.OrbitOptions{CRNSamples: mainCRNSamples}, st)
 		}
 		if err != nil {
-			return Cost{}, err
+			o = Cost{}
 		}
 		c.Bytes = baseBytes + held - float64(opt.Samples)*sampleBytes(s) + o.Bytes
 		c.Cheaper = "lower --max-steps, or use --engine exact with fewer --samples"
@@ -121,12 +123,12 @@ func checkPhases(s *theory.Setting, opt Options, steps int, st, records float64)
 	}
 	second := 0.0
 	if r.needsSharp() {
-		o, size, err := orbitMemory(s, dynamics.OrbitOptions{}, st)
-		if err != nil {
-			return nil, err
+		// Where the orbit objective cannot be built the sharp stage only
+		// says why (gatherSharp): no cost.
+		if o, size, err := orbitMemory(s, dynamics.OrbitOptions{}, st); err == nil {
+			// The path of C4's adjoint: the state and gradient of every step.
+			second += o.Bytes + 16*float64(size.Dim)*float64(steps+1) + float64(2*opt.Samples)*sampleBytes(s)
 		}
-		// The path of C4's adjoint: the state and gradient of every step.
-		second += o.Bytes + 16*float64(size.Dim)*float64(steps+1) + float64(2*opt.Samples)*sampleBytes(s)
 	}
 	if r.needs(engine.Full) || opt.WithFull {
 		t1 := min(c1Steps, steps)

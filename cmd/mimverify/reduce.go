@@ -168,9 +168,12 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cost, err := judge.EstimateReduceCost(&s, *mf, *states)
-	if err := mem.check(fmt.Sprintf("reduce on this setting (P = %d)", s.P), cost, err); err != nil {
-		return err
+	// An estimate that cannot be made (the symmetry search failed) leaves
+	// Reduce to say why.
+	if cost, err := judge.EstimateReduceCost(&s, *mf, *states); err == nil {
+		if err := mem.check(fmt.Sprintf("reduce on this setting (P = %d)", s.P), cost, nil); err != nil {
+			return err
+		}
 	}
 	r, err := dynamics.Reduce(&s, dynamics.ReduceOptions{MeanField: *mf, States: *states, Steps: *steps,
 		Budget: time.Duration(*budget * float64(time.Second)), Seed: *seed})

@@ -451,17 +451,25 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		err = c.obs.write()
 	}
 	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) {
-			return fmt.Errorf("stopped: %w", err)
-		}
-		if errors.Is(err, dynamics.ErrTooManyTerms) {
-			return usageError{err} // refused before its terms were built, whatever --max-memory allows
-		}
-		return err
+		return runError(err)
 	}
 	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
+}
+
+// runError is the error a run that did not finish exits with: a NaN or
+// Inf names where it stopped (exit 1), an objective too large to build is
+// bad input (exit 2: refused before its terms were built, whatever
+// --max-memory allows).
+func runError(err error) error {
+	var nf *theory.NonFiniteError
+	if errors.As(err, &nf) {
+		return fmt.Errorf("stopped: %w", err)
+	}
+	if errors.Is(err, dynamics.ErrTooManyTerms) {
+		return usageError{err}
+	}
+	return err
 }
 
 // trajectoryEncoder streams a run's records: JSON Lines or npz. Only the

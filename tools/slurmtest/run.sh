@@ -31,7 +31,8 @@ install_packages() {
 	[ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
 	log "installing ${missing[*]} (apt-get)"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$DIR/apt.log" 2>&1
-	# policy-rc.d 101: the packages' scripts must not start system services.
+	# RUNLEVEL=1: invoke-rc.d in the packages' scripts starts no service
+	# (on this kind of machine a policy-rc.d denies it too, and no init runs).
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$DIR/apt.log" 2>&1 ||
 		fail "apt-get install ${missing[*]}: see $DIR/apt.log"
 }
