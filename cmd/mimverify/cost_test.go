@@ -34,15 +34,35 @@ func gridSetting(t *testing.T, side, blk int) string {
 	return path
 }
 
+// stripSetting writes a setting of P positions in one cluster of areas of
+// size consecutive positions (no grid).
+func stripSetting(t *testing.T, P, size int) string {
+	labels := make([]string, P)
+	for p := range labels {
+		labels[p] = fmt.Sprint(p / size)
+	}
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("strip%d.yaml", P))
+	cfg := fmt.Sprintf("P: %d\nclusters: [{areas: [%s]}]\nz: {kind: constant, L: 1}\ngamma: 0.5\neta: 1\n", P, strings.Join(labels, ","))
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // The memory estimate of every engine is within [0.8, 1.5]× the peak
 // resident memory measured in a child process (its max RSS), over a grid of
-// settings (P = 64 to 256), sample counts and engines: below 0.8 a run the
-// machine cannot hold would start, above 1.5 a run it can would be refused.
+// settings (P = 16 to 2048, issue 24's campaign sizes among them), sample
+// counts and engines, and then of reduce, check and sweep: below 0.8 a run
+// the machine cannot hold would start, above 1.5 a run it can would be
+// refused.
 func TestCostEstimatesHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a grid of runs in child processes")
 	}
-	g256 := gridSetting(t, 16, 4)
+	g256, g1024 := gridSetting(t, 16, 4), gridSetting(t, 32, 8)
+	// The sizes of issue 24's campaign, whose peaks were 2.5–3.7× the
+	// estimates then: P = 2048 exact, P = 1024 orbit, P = 512 full.
+	p512, p2048 := stripSetting(t, 512, 32), stripSetting(t, 2048, 64)
 	// The child is the mimverify binary itself, built here: this test
 	// binary carries the test packages' code and data, which move the
 	// collector's pacing and so the peak (by 2–6 MB, not a constant).
@@ -56,6 +76,7 @@ func TestCostEstimatesHold(t *testing.T) {
 		{"default", engine.Full, 256}, {g256, engine.Full, 16},
 		{"default", engine.Population, 0}, {g256, engine.Flow, 64},
 		{"default", engine.Orbit, 0}, {"vit14", engine.MeanField, 0}, {g256, engine.Orbit, 0},
+		{p2048, engine.Exact, 16}, {g1024, engine.Orbit, 0}, {p512, engine.Full, 4},
 	} {
 		sel := []string{"--preset", c.setting}
 		s, err := theory.Preset(c.setting)
@@ -79,7 +100,7 @@ func TestCostEstimatesHold(t *testing.T) {
 		}
 		checkRatio(t, fmt.Sprintf("%-7s %-10s n = %4d", s.Name, c.eng, c.n), cost.Bytes, float64(peak))
 	}
-	commandEstimatesHold(t, bin, g256)
+	commandEstimatesHold(t, bin, g256, g1024)
 }
 
 // checkRatio fails the test when the estimate is outside [0.8, 1.5]× the
@@ -97,12 +118,12 @@ func checkRatio(t *testing.T, what string, estimate, peak float64) {
 // stages: main run, controls, reduced ODE, agreement, measurements) and
 // sweep (points at once): the estimate is the one the command prints when
 // it refuses (--max-memory 1e-9), the peak that of the same command run.
-func commandEstimatesHold(t *testing.T, bin, g256 string) {
+func commandEstimatesHold(t *testing.T, bin, g256, g1024 string) {
 	g64, single := gridSetting(t, 8, 2), campaignSettings(t)["single"]
 	fast := []string{"--max-steps", "300", "--progress", "never"}
 	for _, args := range [][]string{
 		{"reduce", "--preset", "vit14"},
-		{"reduce", "--config", gridSetting(t, 32, 8)},
+		{"reduce", "--config", g1024},
 		{"reduce", "--config", g256, "--meanfield"},
 		{"reduce", "--config", single},
 		append([]string{"check", "--config", g64, "--claims", "C2,C3", "--samples", "64"}, fast...),
