@@ -120,6 +120,10 @@ func checkRatio(t *testing.T, what string, estimate, peak float64) {
 // it refuses (--max-memory 1e-9), the peak that of the same command run.
 func commandEstimatesHold(t *testing.T, bin, g256, g1024 string) {
 	g64, single := gridSetting(t, 8, 2), campaignSettings(t)["single"]
+	departed := filepath.Join(t.TempDir(), "overlap.yaml")
+	if err := os.WriteFile(departed, []byte("preset: default\ndepartures: {feature_overlap: 0.3}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fast := []string{"--max-steps", "300", "--progress", "never"}
 	for _, args := range [][]string{
 		{"reduce", "--preset", "vit14"},
@@ -129,6 +133,7 @@ func commandEstimatesHold(t *testing.T, bin, g256, g1024 string) {
 		append([]string{"check", "--config", g64, "--claims", "C2,C3", "--samples", "64"}, fast...),
 		append([]string{"check", "--config", g256, "--claims", "C2", "--sharp=false", "--controls=false", "--samples", "16", "--eval", "16"}, fast...),
 		append([]string{"check", "--config", single, "--claims", "C1,C2,C3", "--max-steps", "100"}, fast[2:]...),
+		append([]string{"check", "--config", departed, "--claims", "C2", "--sharp=false", "--samples", "32", "--eval", "32"}, fast...),
 		append([]string{"sweep", "--preset", "default", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--samples", "64", "--jobs", "2"}, fast...),
 		append([]string{"sweep", "--preset", "default", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--engine", "orbit", "--jobs", "2"}, fast...),
 	} {
