@@ -106,6 +106,10 @@ type OrbitSize struct {
 	// Stored is the bytes of the count vectors the enumeration keeps
 	// (orbEnum.store: while they fit in its budget, else generated anew).
 	Stored float64
+	// ClassTerms is Σ terms × area classes over the problems: each CRN
+	// draw holds kernel scratch per class of its problem (with z i.i.d.
+	// every area is a class of its own).
+	ClassTerms float64
 }
 
 // PredictOrbit returns the size of NewOrbit(s, opt) without building its
@@ -123,6 +127,7 @@ func PredictOrbit(s *theory.Setting, opt OrbitOptions) (OrbitSize, error) {
 	size := OrbitSize{Mode: o.mode, Terms: o.termCount(opt), Dim: o.Dim()}
 	budget := float64(orbitEnumStoreBytes)
 	for _, pr := range o.probs {
+		size.ClassTerms += o.problemTerms(pr, opt) * float64(len(pr.classes))
 		if o.mode == OrbitEnumerate {
 			cv, G := pr.countVectors(&o.s), float64(len(pr.groups))
 			if need := (math.Ceil(cv/orbitChunk)*orbitChunk*G + cv) * 8; need <= budget {

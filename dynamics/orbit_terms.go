@@ -59,22 +59,27 @@ func (o *Orbit) resolveMode(opt OrbitOptions) string {
 // with the control variate's pairs plus its z nodes where addControl uses
 // it.
 func (o *Orbit) termCount(opt OrbitOptions) float64 {
-	s, t := &o.s, 0.0
+	t := 0.0
 	for _, pr := range o.probs {
-		nz := orbitZNodes(s, s.Clusters[pr.k].NumAreas(), opt.QuadNodes)
-		n := float64(opt.CRNSamples)
-		switch {
-		case o.mf:
-			t += nz
-		case o.mode == OrbitEnumerate:
-			t += nz * pr.countVectors(s)
-		case nz >= 2 && nz <= 4*n:
-			t += 2*n + nz
-		default:
-			t += n
-		}
+		t += o.problemTerms(pr, opt)
 	}
 	return t
+}
+
+// problemTerms is termCount for one problem.
+func (o *Orbit) problemTerms(pr *orbProblem, opt OrbitOptions) float64 {
+	s := &o.s
+	nz := orbitZNodes(s, s.Clusters[pr.k].NumAreas(), opt.QuadNodes)
+	n := float64(opt.CRNSamples)
+	switch {
+	case o.mf:
+		return nz
+	case o.mode == OrbitEnumerate:
+		return nz * pr.countVectors(s)
+	case nz >= 2 && nz <= 4*n:
+		return 2*n + nz
+	}
+	return n
 }
 
 // checkTermCount refuses, before anything is built, an enumeration over

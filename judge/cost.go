@@ -131,9 +131,7 @@ func orbitCost(s *theory.Setting, o EngineOptions, meanField bool, state float64
 }
 
 // orbitMemory is orbitCost's memory for the orbit options opt, without
-// the process (baseBytes), and the size behind it. A CRN mode adds 3 MB of
-// its kernels' scratch (measured: 18.6 MB peak at 4 096 draws on 16 areas,
-// where the terms account for 2 MB).
+// the process (baseBytes), and the size behind it.
 func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (Cost, dynamics.OrbitSize, error) {
 	size, err := dynamics.PredictOrbit(s, opt)
 	if err != nil && !errors.Is(err, dynamics.ErrTooManyTerms) {
@@ -147,7 +145,12 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 	}
 	c := Cost{Bytes: 8*state + 300*perTerm + size.Stored + 8*float64(size.Areas)*size.Blocks}
 	if size.Mode == dynamics.OrbitCRN {
-		c.Bytes += 3e6
+		// Each draw's kernel scratch: about 45 bytes per area class
+		// beyond the first eight (measured on singleton areas, where every
+		// area is a class: 1.1, 2.9 and 11.7 kB a draw at 16, 64 and 256
+		// areas; the presets' few classes are within the 300 bytes), and
+		// 3 MB.
+		c.Bytes += 3e6 + 45*math.Max(0, size.ClassTerms-8*size.Terms)
 	}
 	c.Cheaper = "use fewer --quad-nodes, or --engine meanfield (the counts at their means)"
 	if opt.MeanField {

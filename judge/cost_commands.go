@@ -158,7 +158,7 @@ func checkPhases(s *theory.Setting, opt Options, steps int, st, records float64)
 	}
 	controls := 0.0
 	if !opt.NoControls && !opt.NoSharp {
-		controls = 3 * (exact + records*(st+measureBytes(s)) + float64(opt.Samples)*4*float64(s.P*s.P))
+		controls = 3 * (exact + records*(st+measureBytes(s)) + float64(opt.Samples)*2*float64(s.P*s.P))
 	}
 	return []float64{main, second, controls}, nil
 }
@@ -218,10 +218,10 @@ const checkBytes = 10e6
 
 // sampleBytes is what one sample costs a check: its mask and z, and its
 // measurement at the last record, whose pairwise total variations over
-// (γP)²/2 query pairs the collector lets grow to about 4·P² bytes
+// (γP)²/2 query pairs the collector lets grow to about 2·P² bytes
 // (measured: 8.5 KB per training sample at P = 64, 140 KB at P = 256).
 func sampleBytes(s *theory.Setting) float64 {
-	return float64(s.P) + 8*float64(s.NumFeatures()) + 96 + 4*float64(s.P*s.P)
+	return float64(s.P) + 8*float64(s.NumFeatures()) + 96 + 2*float64(s.P*s.P)
 }
 
 // measureBytes is one record's measures: the attention's maps per cluster

@@ -63,6 +63,16 @@ func TestCostEstimatesHold(t *testing.T) {
 	// The sizes of issue 24's campaign, whose peaks were 2.5–3.7× the
 	// estimates then: P = 2048 exact, P = 1024 orbit, P = 512 full.
 	p512, p2048 := stripSetting(t, 512, 32), stripSetting(t, 2048, 64)
+	// Singleton areas on a 16×16 grid, z i.i.d.: 256 area classes per
+	// CRN draw.
+	single256 := filepath.Join(t.TempDir(), "single256.yaml")
+	labels := make([]string, 256)
+	for p := range labels {
+		labels[p] = fmt.Sprint(p)
+	}
+	if err := os.WriteFile(single256, []byte("P: 256\nside: 16\nclusters: [{areas: ["+strings.Join(labels, ",")+"]}]\nz: {kind: uniform, L: 0.5, U: 1.5}\ngamma: 0.5\neta: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The child is the mimverify binary itself, built here: this test
 	// binary carries the test packages' code and data, which move the
 	// collector's pacing and so the peak (by 2–6 MB, not a constant).
@@ -76,7 +86,7 @@ func TestCostEstimatesHold(t *testing.T) {
 		{"default", engine.Full, 256}, {g256, engine.Full, 16},
 		{"default", engine.Population, 0}, {g256, engine.Flow, 64},
 		{"default", engine.Orbit, 0}, {"vit14", engine.MeanField, 0}, {g256, engine.Orbit, 0},
-		{p2048, engine.Exact, 16}, {g1024, engine.Orbit, 0}, {p512, engine.Full, 4},
+		{p2048, engine.Exact, 16}, {g1024, engine.Orbit, 0}, {p512, engine.Full, 4}, {single256, engine.Orbit, 0},
 	} {
 		sel := []string{"--preset", c.setting}
 		s, err := theory.Preset(c.setting)
