@@ -63,10 +63,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	opt.WithFull = *withFull
 	opt.NoSharp = !*sharp
 	opt.NoControls = !*controls
-	if *falsifyBudget != 0 && (*falsifyBudget < 4 || *falsifyBudget > 100_000) {
-		return badInput("--falsify = %d: must be 0 (off) or in [4, 100000]", *falsifyBudget)
+	if err := checkBudgets(&s, &opt, external == nil, *falsifyBudget, &jf.mem); err != nil {
+		return err
 	}
-	opt.Falsify = *falsifyBudget
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
 		return err
@@ -212,6 +211,7 @@ type judgeFlags struct {
 	maxSteps        int
 	epsilon, delta  float64
 	claimsFile      string
+	mem             memoryFlag // --max-memory (memory.go)
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
@@ -225,6 +225,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
 	fs.StringVar(&j.progress, "progress", "auto", progressHelp)
 	fs.StringVar(&j.claimsFile, "claims-file", "", "also judge the claims of this YAML file beside C1…C8 (docs/CLAIMS.md)")
+	j.mem.register(fs)
 }
 
 // options checks the flags, naming the bad one, and builds the judge's
@@ -297,4 +298,19 @@ func claimList(s string) []string {
 		}
 	}
 	return ids
+}
+
+// checkBudgets checks --falsify and sets it, and refuses, before anything
+// runs, a check whose estimated memory is above --max-memory (a check of
+// an external run runs no engine).
+func checkBudgets(s *theory.Setting, opt *judge.Options, engines bool, falsify int, mem *memoryFlag) error {
+	if falsify != 0 && (falsify < 4 || falsify > 100_000) {
+		return badInput("--falsify = %d: must be 0 (off) or in [4, 100000]", falsify)
+	}
+	opt.Falsify = falsify
+	if !engines {
+		return nil
+	}
+	cost, err := judge.EstimateCheckCost(s, *opt)
+	return mem.check(fmt.Sprintf("check on this setting (P = %d, %d samples)", s.P, opt.Samples), cost, err)
 }

@@ -181,9 +181,8 @@ func (c *runConfig) check() error {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
 		}
 	}
-	if (c.engine == engine.Orbit || c.engine == engine.MeanField) && c.setting.Init.Kind == theory.InitGaussian {
-		return badInput("--engine %s: init.kind = gaussian: the %s engine runs on the symmetric subspace, and a Gaussian start (σ = %g) is not symmetric; start from init.kind = zero, or use --engine population",
-			c.engine, c.engine, c.setting.Init.Sigma)
+	if err := refuseAsymmetricStart(c.engine, &c.setting, "population"); err != nil {
+		return err
 	}
 	if c.set["batch"] && !c.opts.SGD {
 		return badInput("--batch: applies only with --sgd")
@@ -437,14 +436,25 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		err = c.obs.write()
 	}
 	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) {
-			return fmt.Errorf("stopped: %w", err)
-		}
-		return err
+		return runError(err)
 	}
 	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
+}
+
+// runError is the error a run that did not finish exits with: a NaN or
+// Inf names where it stopped (exit 1), an objective too large to build is
+// bad input (exit 2: refused before its terms were built, whatever
+// --max-memory allows).
+func runError(err error) error {
+	var nf *theory.NonFiniteError
+	if errors.As(err, &nf) {
+		return fmt.Errorf("stopped: %w", err)
+	}
+	if errors.Is(err, dynamics.ErrTooManyTerms) {
+		return usageError{err}
+	}
+	return err
 }
 
 // trajectoryEncoder streams a run's records: JSON Lines or npz. Only the
