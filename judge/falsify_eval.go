@@ -237,11 +237,11 @@ func (e *evaluator) work(c Candidate, s *theory.Setting, opt Options) (float64, 
 	n, ok := e.terms[k]
 	e.mu.Unlock()
 	if !ok {
-		orb, err := dynamics.NewOrbit(s, dynamics.OrbitOptions{})
+		size, err := dynamics.PredictOrbit(s, dynamics.OrbitOptions{})
 		if err != nil {
 			return 0, true // the run reports it
 		}
-		n = orb.NumTerms()
+		n = int(size.Terms)
 		e.mu.Lock()
 		e.terms[k] = n
 		e.mu.Unlock()
