@@ -206,13 +206,11 @@ func writeFalsify(stdout, stderr io.Writer, rep *judge.FalsifyReport, targets []
 			continue
 		}
 		var buf bytes.Buffer
-		link := ""
-		for _, res := range rep.Results { // the plot of the first claim with one
-			if f, ok := figure[res.Claim]; ok && link == "" {
-				link = figureLink(t.path, filepath.Join(figs, f))
-			}
+		links := map[string]string{}
+		for claim, f := range figure {
+			links[claim] = figureLink(t.path, filepath.Join(figs, f))
 		}
-		if err := report.WriteFalsify(&buf, rep, t.format, link); err != nil {
+		if err := report.WriteFalsify(&buf, rep, t.format, links); err != nil {
 			return err
 		}
 		if err := emit(stdout, t.path, buf.Bytes()); err != nil {

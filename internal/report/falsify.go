@@ -19,26 +19,19 @@ var FalsifyFormats = map[string][]string{
 	"html":     {".html", ".htm"},
 }
 
-// WriteFalsify renders a falsify report in the named format; figure is the
-// margin plot's file name relative to the report ("" without one), which
-// Markdown and HTML link.
-func WriteFalsify(w io.Writer, r *judge.FalsifyReport, format, figure string) error {
+// WriteFalsify renders a falsify report in the named format; figures are
+// the claims' margin plots by claim, as paths relative to the report (nil
+// without), which Markdown and HTML show under each claim.
+func WriteFalsify(w io.Writer, r *judge.FalsifyReport, format string, figures map[string]string) error {
 	switch format {
 	case "json":
 		return writeJSON(w, r)
 	case "text":
-		return writeFalsifyLines(w, r, false)
+		return writeFalsifyLines(w, r, false, nil)
 	case "markdown":
-		if err := writeFalsifyLines(w, r, true); err != nil {
-			return err
-		}
-		if figure != "" {
-			_, err := fmt.Fprintf(w, "\n![verdict margin of every candidate over the two fields that move it most](%s)\n", figure)
-			return err
-		}
-		return nil
+		return writeFalsifyLines(w, r, true, figures)
 	case "html":
-		return writeFalsifyHTML(w, r, figure)
+		return writeFalsifyHTML(w, r, figures)
 	}
 	return fmt.Errorf("falsify format %q: must be one of text, json, markdown, html", format)
 }
@@ -87,7 +80,7 @@ func fnum(f judge.Float) string {
 	return fmt.Sprintf("%.4g", v)
 }
 
-func writeFalsifyLines(w io.Writer, r *judge.FalsifyReport, md bool) error {
+func writeFalsifyLines(w io.Writer, r *judge.FalsifyReport, md bool, figures map[string]string) error {
 	ew := &errWriter{w: w}
 	head, item := "%s\n\n", "  %s\n"
 	if md {
@@ -111,6 +104,9 @@ func writeFalsifyLines(w io.Writer, r *judge.FalsifyReport, md bool) error {
 			}
 			ew.printf(item, l)
 		}
+		if f, ok := figures[res.Claim]; ok {
+			ew.printf("\n![%s: verdict margin of every candidate over the two fields that move it most](%s)\n", res.Claim, f)
+		}
 		ew.printf("\n")
 	}
 	ew.printf("search seed %d, budget %d per claim, check: seed %d, %d samples, max steps %d; %.1f s\n",
@@ -118,7 +114,7 @@ func writeFalsifyLines(w io.Writer, r *judge.FalsifyReport, md bool) error {
 	return ew.err
 }
 
-func writeFalsifyHTML(w io.Writer, r *judge.FalsifyReport, figure string) error {
+func writeFalsifyHTML(w io.Writer, r *judge.FalsifyReport, figures map[string]string) error {
 	ew := &errWriter{w: w}
 	status := "holds"
 	if r.Status != judge.StatusHolds {
@@ -134,9 +130,9 @@ func writeFalsifyHTML(w io.Writer, r *judge.FalsifyReport, figure string) error 
 			ew.printf("<li>%s</li>\n", html.EscapeString(l))
 		}
 		ew.printf("</ul>\n")
-	}
-	if figure != "" {
-		ew.printf("<p><img src=\"%s\" alt=\"verdict margin of every candidate over the two fields that move it most\"></p>\n", html.EscapeString(figure))
+		if f, ok := figures[res.Claim]; ok {
+			ew.printf("<p><img src=\"%s\" alt=\"%s: verdict margin of every candidate over the two fields that move it most\"></p>\n", html.EscapeString(f), html.EscapeString(res.Claim))
+		}
 	}
 	ew.printf("</body></html>\n")
 	return ew.err

@@ -58,10 +58,12 @@ func falsifyFigure(r *judge.FalsifyReport, res *judge.FalsifyResult) (styledFigu
 	}
 	p := styledPlot(fmt.Sprintf("%s: verdict margin of the candidates (fails where < 0)", res.Claim))
 	p.X.Label.Text, p.Y.Label.Text = dims[a].Field, dims[b].Field
-	if dims[a].Log {
+	// A log axis where the field spans more than a decade; below that its
+	// ticks would be one label or none.
+	if d := dims[a]; d.Log && d.Hi > 10*d.Lo {
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
 	}
-	if dims[b].Log {
+	if d := dims[b]; d.Log && d.Hi > 10*d.Lo {
 		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
 	}
 	p.Add(plotter.NewGrid())

@@ -53,7 +53,7 @@ func TestFalsifyReportFormats(t *testing.T) {
 	out := map[string]string{}
 	for name := range FalsifyFormats {
 		var buf bytes.Buffer
-		if err := WriteFalsify(&buf, r, name, "falsify-C4.svg"); err != nil {
+		if err := WriteFalsify(&buf, r, name, map[string]string{"C4": "falsify-C4.svg"}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		out[name] = buf.String()
@@ -81,7 +81,7 @@ func TestFalsifyReportFormats(t *testing.T) {
 	if !strings.Contains(out["text"], want) {
 		t.Errorf("text: reproducing command %q missing", want)
 	}
-	if err := WriteFalsify(&bytes.Buffer{}, r, "junit", ""); err == nil {
+	if err := WriteFalsify(&bytes.Buffer{}, r, "junit", nil); err == nil {
 		t.Error("junit: accepted, though falsify has no JUnit writer")
 	}
 }
