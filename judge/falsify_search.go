@@ -172,13 +172,13 @@ func latinHypercube(rng *rand.Rand, sp *SearchSpace, n int) []Candidate {
 	d := len(sp.Dims)
 	out := make([]Candidate, n)
 	for i := range out {
-		out[i] = Candidate{Values: make([]float64, d)}
+		out[i] = Candidate{Values: make([]Float, d)}
 	}
 	for j := range d {
 		perm := rng.Perm(n)
 		for i := range out {
 			u := (float64(perm[i]) + rng.Float64()) / float64(n)
-			out[i].Values[j] = sp.Dims[j].at(u)
+			out[i].Values[j] = Float(sp.Dims[j].at(u))
 		}
 	}
 	lay, zk := rng.Perm(len(sp.Layouts)), rng.Perm(len(sp.ZKinds))
@@ -199,14 +199,14 @@ func (s *search) descend(from Candidate, limit int) {
 	}
 	x0 := make([]float64, len(s.sp.Dims))
 	for j, d := range s.sp.Dims {
-		x0[j] = d.unit(from.Values[j])
+		x0[j] = d.unit(float64(from.Values[j]))
 	}
 	spent := 0
 	prob := optimize.Problem{
 		Func: func(x []float64) float64 {
-			c := Candidate{Layout: from.Layout, ZKind: from.ZKind, Values: make([]float64, len(x))}
+			c := Candidate{Layout: from.Layout, ZKind: from.ZKind, Values: make([]Float, len(x))}
 			for j, d := range s.sp.Dims {
-				c.Values[j] = d.at(fold(x[j]))
+				c.Values[j] = Float(d.at(fold(x[j])))
 			}
 			if ev, ok := s.cache[c.key()]; ok {
 				return ev.objective()

@@ -76,7 +76,7 @@ func (s *search) simplifications(c Candidate) []move {
 		out = append(out, move{n, "z " + string(c.ZKind) + " → constant"})
 	}
 	for j, d := range s.sp.Dims {
-		v := c.Values[j]
+		v := float64(c.Values[j])
 		if (d.Field == "z.spread" && c.ZKind == theory.ZConstant) || (d.Field == "cluster_skew" && cur.K == 1) {
 			continue // not read by the candidate's setting
 		}
@@ -88,7 +88,7 @@ func (s *search) simplifications(c Candidate) []move {
 		}
 		for _, r := range roundings(v) {
 			n := c.clone()
-			n.Values[j] = r
+			n.Values[j] = Float(r)
 			out = append(out, move{n, fmt.Sprintf("%s %.4g → %s", d.Field, v, strconv.FormatFloat(r, 'g', -1, 64))})
 		}
 	}

@@ -180,7 +180,7 @@ func (sp *SearchSpace) validate() error {
 type Candidate struct {
 	Layout int          `json:"layout"`
 	ZKind  theory.ZKind `json:"z_kind"`
-	Values []float64    `json:"values"`
+	Values []Float      `json:"values"`
 }
 
 func (c Candidate) clone() Candidate {
@@ -206,7 +206,7 @@ func (sp *SearchSpace) value(c Candidate, field string) (float64, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	return c.Values[i], true
+	return float64(c.Values[i]), true
 }
 
 // Describe prints a candidate as its fields, as a person reads it.
@@ -216,7 +216,7 @@ func (sp *SearchSpace) Describe(c Candidate) string {
 		if (d.Field == "z.spread" && c.ZKind == theory.ZConstant) || (d.Field == "cluster_skew" && sp.Layouts[c.Layout].K == 1) {
 			continue // not read by the candidate's setting
 		}
-		parts = append(parts, fmt.Sprintf("%s = %.4g", d.Field, c.Values[i]))
+		parts = append(parts, fmt.Sprintf("%s = %.4g", d.Field, float64(c.Values[i])))
 	}
 	return strings.Join(parts, ", ")
 }

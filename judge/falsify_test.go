@@ -83,7 +83,7 @@ func TestLatinHypercubeStratifies(t *testing.T) {
 	for j, d := range sp.Dims {
 		seen := make([]int, n)
 		for _, c := range cs {
-			seen[min(n-1, int(d.unit(c.Values[j])*float64(n)))]++
+			seen[min(n-1, int(d.unit(float64(c.Values[j]))*float64(n)))]++
 		}
 		if slices.ContainsFunc(seen, func(k int) bool { return k != 1 }) {
 			t.Errorf("%s: strata counts %v, want one draw in each", d.Field, seen)
@@ -180,7 +180,7 @@ func BenchmarkFalsifyCandidate(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := newEvaluators(targets, &opt, nil)[targets[0].main]
-	c := Candidate{Layout: 0, ZKind: theory.ZUniform, Values: []float64{0.5, 10, 0.5, 3, 0.1, 0.1, 0}}
+	c := Candidate{Layout: 0, ZKind: theory.ZUniform, Values: []Float{0.5, 10, 0.5, 3, 0.1, 0.1, 0}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if evs := e.run(c); evs["C2"].Error != "" {

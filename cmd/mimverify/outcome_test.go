@@ -293,8 +293,8 @@ func TestSweepOutcome(t *testing.T) {
 			}
 			return &judge.Report{Format: judge.ReportFormat, Setting: s, Results: c.results, Summary: map[string]int{}}, nil
 		}
-		if c.controls != nil {
-			continue // sweeps run no controls
+		if c.controls != nil || c.falsify != nil {
+			continue // sweeps run no controls and no falsify searches
 		}
 		unmetOnly := c.name == "required not asserted"
 		for _, on := range judge.FailOnPolicies {

@@ -76,7 +76,7 @@ func falsifyFigure(r *judge.FalsifyReport, res *judge.FalsifyResult) (styledFigu
 	cmap := marginMap{span: span}
 	var outside plotter.XYs
 	for _, ev := range res.Trace {
-		xy := plotter.XY{X: ev.Candidate.Values[a], Y: ev.Candidate.Values[b]}
+		xy := plotter.XY{X: float64(ev.Candidate.Values[a]), Y: float64(ev.Candidate.Values[b])}
 		m := float64(ev.Margin)
 		if !ev.Inside || math.IsNaN(m) {
 			outside = append(outside, xy)
@@ -99,7 +99,7 @@ func falsifyFigure(r *judge.FalsifyReport, res *judge.FalsifyResult) (styledFigu
 		}
 	}
 	if t := res.Tightest; t != nil {
-		if s, err := plotter.NewScatter(plotter.XYs{{X: t.Candidate.Values[a], Y: t.Candidate.Values[b]}}); err == nil {
+		if s, err := plotter.NewScatter(plotter.XYs{{X: float64(t.Candidate.Values[a]), Y: float64(t.Candidate.Values[b])}}); err == nil {
 			s.GlyphStyle.Shape, s.GlyphStyle.Radius = draw.RingGlyph{}, vg.Points(6)
 			p.Add(s)
 			name := "tightest point"
@@ -127,7 +127,7 @@ func mostMoving(sp *judge.SearchSpace, res *judge.FalsifyResult) (int, int, bool
 		}
 		margins = append(margins, float64(ev.Margin))
 		for j, d := range sp.Dims {
-			v := ev.Candidate.Values[j]
+			v := float64(ev.Candidate.Values[j])
 			if d.Log {
 				v = math.Log(v)
 			}

@@ -25,7 +25,7 @@ func falsifyFixture(t *testing.T) *judge.FalsifyReport {
 		t.Fatal(err)
 	}
 	cand := func(g, eta float64) judge.Candidate {
-		return judge.Candidate{Layout: 1, ZKind: theory.ZConstant, Values: []float64{g, eta, 0.5, 1, 0.1, 0.1, 0}}
+		return judge.Candidate{Layout: 1, ZKind: theory.ZConstant, Values: []judge.Float{judge.Float(g), judge.Float(eta), 0.5, 1, 0.1, 0.1, 0}}
 	}
 	var trace []judge.Evaluation
 	for i := range 12 {
