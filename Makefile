@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race mutants false-alarms bench peaks sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots clean
+.PHONY: all build test test-race mutants false-alarms bench peaks sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots slurm-test clean
 
 all: lint test
 
@@ -140,6 +140,14 @@ evidence-departures: build
 ## broken images, overflowing text, figure text under 8 px); skipped, with the reason, without Chromium
 screenshots:
 	GO=$(GO) tools/screenshots/run.sh build/screenshots
+
+## slurm-test: deploy/slurm's job array on a real one-node Slurm started in build/slurm-test
+## (slurm-wlm and munge installed by apt-get where absent; no system service touched): a
+## 4-task array, one task cancelled mid-way and resubmitted, the merge job with its
+## dependency, the merged sweep against one unsharded run row for row; then deploy/k8s
+## validated by kubeconform against the Kubernetes schemas (docs/SWEEPS.md; ~2 min, not in CI)
+slurm-test:
+	GO=$(GO) tools/slurmtest/run.sh build/slurm-test
 
 clean:
 	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt

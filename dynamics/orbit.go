@@ -78,13 +78,86 @@ type Orbit struct {
 }
 
 // NewOrbit builds the orbit (or, with MeanField, the mean-field) objective of
-// the valid setting s.
+// the valid setting s. A setting whose expectation has more terms than
+// MaxOrbitTerms is refused (ErrTooManyTerms) before they are built.
 func NewOrbit(s *theory.Setting, opt OrbitOptions) (*Orbit, error) {
+	o, opt, err := newOrbitProblems(s, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.buildTerms(opt); err != nil {
+		return nil, err
+	}
+	o.work = o.Work()
+	return o, nil
+}
+
+// OrbitSize is the size of the expectation NewOrbit would build, known
+// before its terms are built: for memory estimates (judge/cost.go).
+type OrbitSize struct {
+	Mode  string  // OrbitEnumerate, OrbitCRN or "meanfield"
+	Terms float64 // what NumTerms will return (an upper bound for fixed masks)
+	// Blocks is the number of z vectors held (one per z node of each
+	// problem, and one per CRN draw), each of Areas values (the most of a
+	// problem's cluster).
+	Blocks float64
+	Areas  int
+	Dim    int
+	// Stored is the bytes of the count vectors the enumeration keeps
+	// (orbEnum.store: while they fit in its budget, else generated anew).
+	Stored float64
+	// ClassTerms is Σ terms × area classes over the problems: each CRN
+	// draw holds kernel scratch per class of its problem (with z i.i.d.
+	// every area is a class of its own).
+	ClassTerms float64
+}
+
+// PredictOrbit returns the size of NewOrbit(s, opt) without building its
+// terms (the symmetry and the problems are built: they are small). Its
+// error is NewOrbit's, ErrTooManyTerms included.
+func PredictOrbit(s *theory.Setting, opt OrbitOptions) (OrbitSize, error) {
+	o, opt, err := newOrbitProblems(s, opt)
+	if err != nil {
+		return OrbitSize{}, err
+	}
+	o.mode = "meanfield"
+	if !o.mf {
+		o.mode = o.resolveMode(opt)
+	}
+	size := OrbitSize{Mode: o.mode, Terms: o.termCount(opt), Dim: o.Dim()}
+	budget := float64(orbitEnumStoreBytes)
+	for _, pr := range o.probs {
+		size.ClassTerms += o.problemTerms(pr, opt) * float64(len(pr.classes))
+		if o.mode == OrbitEnumerate {
+			cv, G := pr.countVectors(&o.s), float64(len(pr.groups))
+			if need := (math.Ceil(cv/orbitChunk)*orbitChunk*G + cv) * 8; need <= budget {
+				size.Stored += need
+				budget -= need
+			}
+		}
+		n := o.s.Clusters[pr.k].NumAreas()
+		nz, draws := orbitZNodes(&o.s, n, opt.QuadNodes), float64(opt.CRNSamples)
+		switch {
+		case o.mf || o.mode == OrbitEnumerate:
+			size.Blocks += nz
+		case nz >= 2 && nz <= 4*draws:
+			size.Blocks += draws + nz
+		default:
+			size.Blocks += draws
+		}
+		size.Areas = max(size.Areas, n)
+	}
+	return size, o.checkTermCount(opt)
+}
+
+// newOrbitProblems checks the options, resolves their defaults, and builds
+// the symmetry and the problems of NewOrbit, not their terms.
+func newOrbitProblems(s *theory.Setting, opt OrbitOptions) (*Orbit, OrbitOptions, error) {
 	if s == nil {
-		return nil, errors.New("dynamics: orbit: nil setting")
+		return nil, opt, errors.New("dynamics: orbit: nil setting")
 	}
 	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("dynamics: orbit: invalid setting: %w", err)
+		return nil, opt, fmt.Errorf("dynamics: orbit: invalid setting: %w", err)
 	}
 	if opt.Mode == "" {
 		opt.Mode = OrbitAuto
@@ -92,7 +165,7 @@ func NewOrbit(s *theory.Setting, opt OrbitOptions) (*Orbit, error) {
 	switch opt.Mode {
 	case OrbitAuto, OrbitEnumerate, OrbitCRN:
 	default:
-		return nil, fmt.Errorf("dynamics: orbit option Mode = %q: must be one of auto, enumerate, crn", opt.Mode)
+		return nil, opt, fmt.Errorf("dynamics: orbit option Mode = %q: must be one of auto, enumerate, crn", opt.Mode)
 	}
 	if opt.MaxTerms == 0 {
 		opt.MaxTerms = DefaultOrbitMaxTerms
@@ -101,32 +174,25 @@ func NewOrbit(s *theory.Setting, opt OrbitOptions) (*Orbit, error) {
 		opt.QuadNodes = DefaultQuadNodes
 	}
 	if opt.QuadNodes < 1 || opt.QuadNodes > MaxQuadNodes {
-		return nil, fmt.Errorf("dynamics: orbit option QuadNodes = %d: must be in [1, %d]", opt.QuadNodes, MaxQuadNodes)
+		return nil, opt, fmt.Errorf("dynamics: orbit option QuadNodes = %d: must be in [1, %d]", opt.QuadNodes, MaxQuadNodes)
 	}
 	if opt.CRNSamples == 0 {
 		opt.CRNSamples = DefaultCRNSamples
 	}
 	if opt.CRNSamples < MinCRNSamples || opt.CRNSamples > MaxCRNSamples {
-		return nil, fmt.Errorf("dynamics: orbit option CRNSamples = %d: must be in [%d, %d]", opt.CRNSamples, MinCRNSamples, MaxCRNSamples)
+		return nil, opt, fmt.Errorf("dynamics: orbit option CRNSamples = %d: must be in [%d, %d]", opt.CRNSamples, MinCRNSamples, MaxCRNSamples)
 	}
 	o := &Orbit{s: s.Clone(), sym: opt.Symmetry, mf: opt.MeanField}
 	if o.sym == nil {
 		sy, err := FindSymmetry(&o.s)
 		if err != nil {
-			return nil, err
+			return nil, opt, err
 		}
 		o.sym = sy
 	} else if o.sym.P != s.P || len(o.sym.NumAreas) != len(s.Clusters) {
-		return nil, errors.New("dynamics: orbit option Symmetry: not of this setting's shape")
+		return nil, opt, errors.New("dynamics: orbit option Symmetry: not of this setting's shape")
 	}
-	if err := o.buildProblems(); err != nil {
-		return nil, err
-	}
-	if err := o.buildTerms(opt); err != nil {
-		return nil, err
-	}
-	o.work = o.Work()
-	return o, nil
+	return o, opt, o.buildProblems()
 }
 
 // Dim returns the number of orbit variables, NumFP + NumPP.

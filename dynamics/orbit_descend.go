@@ -38,6 +38,18 @@ func (e *OrbitEngine) ID() engine.ID {
 // rounding errors of the averaging (Project sums ≤ P² entries).
 const symmetricTol = 1e-12
 
+// AsymmetricStart says why the setting's initial state is off the
+// symmetric subspace on which the reduced engines run, or "" when it is on
+// it (Q(0) = 0). Run finds it too, once the engine has started; the
+// commands ask first, so that run, sweep and reduce say it alike and the
+// refusal is bad input (exit 2).
+func AsymmetricStart(s *theory.Setting) string {
+	if s.Init.Kind == theory.InitGaussian {
+		return fmt.Sprintf("init.kind = gaussian: a Gaussian start (σ = %g) is not on the symmetric subspace the reduced engines run on", s.Init.Sigma)
+	}
+	return ""
+}
+
 // Run descends from p.Init, which must lie on the symmetric subspace (Q(0)
 // = 0 does; a Gaussian initialisation does not, and is an error: the
 // orbit dynamics is population GD only from symmetric states).

@@ -1,10 +1,103 @@
 package dynamics
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
 	"mimverify/theory"
 )
+
+// MaxOrbitTerms bounds the terms NewOrbit builds in any mode: a setting
+// beyond it (2²⁶ terms, some 20 GB at judge/cost.go's 300 bytes a term) is
+// refused with ErrTooManyTerms before anything is allocated, whatever
+// memory the caller allows. With i.i.d. z the z table alone has
+// nodes^areas entries: 4¹⁶ ≈ 4.3e9 for 16 areas at the default 4 nodes.
+const MaxOrbitTerms = 1 << 26
+
+// ErrTooManyTerms is wrapped by NewOrbit's and PredictOrbit's refusal of a
+// setting whose expectation has more than MaxOrbitTerms terms.
+var ErrTooManyTerms = errors.New("too many terms to hold")
+
+// orbitZNodes is len(zNodeTable(s, n, quadNodes)), counted without building
+// the table: one area's nodes for a z common to the areas, else the tensor
+// rule's nodes^n.
+func orbitZNodes(s *theory.Setting, n, quadNodes int) float64 {
+	k := float64(quadNodes)
+	switch {
+	case constantZ(s):
+		k = 1
+	case s.Z.Kind == theory.ZTwoPoint:
+		k = 2
+	}
+	if s.Z.Kind == theory.ZShared || k == 1 {
+		return k
+	}
+	return math.Pow(k, float64(n))
+}
+
+// resolveMode returns the mode of the orbit level: opt.Mode, or for auto
+// enumeration when its terms fit in opt.MaxTerms, else CRN.
+func (o *Orbit) resolveMode(opt OrbitOptions) string {
+	if opt.Mode != OrbitAuto {
+		return opt.Mode
+	}
+	total := 0.0
+	for _, pr := range o.probs {
+		total += orbitZNodes(&o.s, o.s.Clusters[pr.k].NumAreas(), opt.QuadNodes) * pr.countVectors(&o.s)
+	}
+	if total <= float64(opt.MaxTerms) {
+		return OrbitEnumerate
+	}
+	return OrbitCRN
+}
+
+// termCount is the number of terms buildTerms builds in o.mode, counted
+// before they are built: z nodes for the mean field, z nodes × count
+// vectors for the enumeration (an upper bound for fixed masks, whose
+// vectors of probability 0 are skipped), and for CRN the draws, doubled
+// with the control variate's pairs plus its z nodes where addControl uses
+// it.
+func (o *Orbit) termCount(opt OrbitOptions) float64 {
+	t := 0.0
+	for _, pr := range o.probs {
+		t += o.problemTerms(pr, opt)
+	}
+	return t
+}
+
+// problemTerms is termCount for one problem.
+func (o *Orbit) problemTerms(pr *orbProblem, opt OrbitOptions) float64 {
+	s := &o.s
+	nz := orbitZNodes(s, s.Clusters[pr.k].NumAreas(), opt.QuadNodes)
+	n := float64(opt.CRNSamples)
+	switch {
+	case o.mf:
+		return nz
+	case o.mode == OrbitEnumerate:
+		return nz * pr.countVectors(s)
+	case nz >= 2 && nz <= 4*n:
+		return 2*n + nz
+	}
+	return n
+}
+
+// checkTermCount refuses, before anything is built, an enumeration over
+// opt.MaxTerms and any mode over MaxOrbitTerms.
+func (o *Orbit) checkTermCount(opt OrbitOptions) error {
+	t := o.termCount(opt)
+	if o.mode == OrbitEnumerate && t > float64(opt.MaxTerms) {
+		return fmt.Errorf("dynamics: orbit option Mode = \"enumerate\": setting %q needs %.4g terms > MaxTerms = %d (raise MaxTerms or use mode crn)", o.s.Name, t, opt.MaxTerms)
+	}
+	if t <= MaxOrbitTerms {
+		return nil
+	}
+	why := "use the orbit level's CRN mode"
+	if o.mf {
+		why = fmt.Sprintf("with z i.i.d. over the areas the mean field integrates z on a tensor rule of %d nodes per area, nodes^areas terms: use fewer quadrature nodes, or the orbit level (its CRN mode draws z)", opt.QuadNodes)
+	}
+	return fmt.Errorf("dynamics: orbit: setting %q needs %.4g terms, more than %d can be held (%w): %s", o.s.Name, t, MaxOrbitTerms, ErrTooManyTerms, why)
+}
 
 // buildTerms fills the blocks of every problem: the mean field (counts at
 // their means), the exact enumeration of the count vectors, or common random
@@ -13,6 +106,9 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 	s := &o.s
 	if o.mf {
 		o.mode = "meanfield"
+		if err := o.checkTermCount(opt); err != nil {
+			return err
+		}
 		for _, pr := range o.probs {
 			pr.counts = make([]float64, len(pr.groups))
 			for g, gr := range pr.groups {
@@ -24,22 +120,11 @@ func (o *Orbit) buildTerms(opt OrbitOptions) error {
 		}
 		return nil
 	}
-	total := 0.0
-	for _, pr := range o.probs {
-		zs, _ := zNodeTable(s, s.Clusters[pr.k].NumAreas(), opt.QuadNodes)
-		total += float64(len(zs)) * pr.countVectors(s)
-	}
-	o.mode = opt.Mode
-	if o.mode == OrbitAuto {
-		o.mode = OrbitCRN
-		if total <= float64(opt.MaxTerms) {
-			o.mode = OrbitEnumerate
-		}
+	o.mode = o.resolveMode(opt)
+	if err := o.checkTermCount(opt); err != nil {
+		return err
 	}
 	if o.mode == OrbitEnumerate {
-		if total > float64(opt.MaxTerms) {
-			return fmt.Errorf("dynamics: orbit option Mode = \"enumerate\": setting %q needs %.4g terms > MaxTerms = %d (raise MaxTerms or use mode crn)", s.Name, total, opt.MaxTerms)
-		}
 		budget := orbitEnumStoreBytes
 		for _, pr := range o.probs {
 			pr.enumerate(s)
@@ -93,8 +178,10 @@ func (pr *orbProblem) addZBlocksRange(s *theory.Setting, quadNodes, c0, c1 int) 
 // z is random and its quadrature has at most 4n nodes (the terms grow at
 // most sixfold: 2n for the pairs, ≤ 4n for the quadrature).
 func (pr *orbProblem) addControl(s *theory.Setting, quadNodes, n int) {
-	zs, _ := zNodeTable(s, s.Clusters[pr.k].NumAreas(), quadNodes)
-	if len(zs) < 2 || len(zs) > 4*n {
+	// Counted before the table is built: with many areas the tensor rule
+	// has nodes^areas entries (4¹⁶ for 16 areas), far more than 4n.
+	nz := orbitZNodes(s, s.Clusters[pr.k].NumAreas(), quadNodes)
+	if nz < 2 || nz > float64(4*n) {
 		return
 	}
 	G := len(pr.groups)
@@ -122,7 +209,7 @@ func (pr *orbProblem) addControl(s *theory.Setting, quadNodes, n int) {
 		return
 	}
 	zn, zw := zNodes1(s, quadNodes)
-	if float64(len(zs))*float64(G+len(pr.classes)) > ctrlCostNodes*float64(len(pr.classes)*len(zn)*numMom) {
+	if nz*float64(G+len(pr.classes)) > ctrlCostNodes*float64(len(pr.classes)*len(zn)*numMom) {
 		pr.ctrl = pr.newControl(zn, zw, mean)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"mimverify/engine"
 	"mimverify/internal/mutant"
 	"mimverify/theory"
+	"mimverify/theory/expr"
 )
 
 // Options configures Check. The zero value is the defaults.
@@ -86,6 +87,11 @@ type Options struct {
 	// UserClaims are claims read from a claims file (ReadClaimsFile),
 	// judged beside the selected built-in ones (userclaims.go).
 	UserClaims []theory.ClaimSpec
+	// Falsify, when positive, also searches each selected claim's regime
+	// for a counterexample with this budget of evaluations per claim
+	// (Falsify, docs/FALSIFY.md), around the checked setting; a confirmed
+	// counterexample fails the check (Report.Falsify).
+	Falsify int
 }
 
 func (o *Options) defaults() {
@@ -135,6 +141,9 @@ func (o *Options) validate() error {
 	}
 	if o.Main != "" && o.Main != engine.Exact && o.Main != engine.Orbit {
 		errs = append(errs, fmt.Errorf("main engine %q: must be exact or orbit", o.Main))
+	}
+	if o.Falsify < 0 || o.Falsify > 100_000 {
+		errs = append(errs, fmt.Errorf("falsify budget = %d: must be in [0, 100000]", o.Falsify))
 	}
 	if o.MaxSteps < 1 || o.MaxSteps > 10_000_000 {
 		errs = append(errs, fmt.Errorf("max steps = %d: must be in [1, 10000000]", o.MaxSteps))
@@ -285,6 +294,11 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	if err := r.provePower(rep, departed); err != nil {
 		return nil, err
 	}
+	if opt.Falsify > 0 && !departed {
+		if err := r.falsify(rep); err != nil {
+			return nil, err
+		}
+	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
 	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
@@ -356,14 +370,7 @@ func newRun(s *theory.Setting, opt Options) *run {
 	if len(opt.Claims) > 0 {
 		claims = slices.DeleteFunc(claims, func(c theory.Claim) bool { return !slices.Contains(opt.Claims, c.ID) })
 	}
-	env := s.Env()
-	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
-	steps := opt.MaxSteps
-	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
-		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
-	}
-	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
-	env["step budget"] = float64(opt.MaxSteps)
+	env, steps := runEnv(s, opt)
 	r := &run{opt: opt, s: s, claims: claims, steps: steps, planned: steps, schedule: engine.LogSpaced(steps, 200),
 		problem: engine.NewProblem(s, opt.Train, opt.Seed), eval: opt.Held,
 		ev: &Evidence{Setting: s, Env: env}}
@@ -381,6 +388,23 @@ func newRun(s *theory.Setting, opt Options) *run {
 		r.problem.Init = opt.Init
 	}
 	return r
+}
+
+// runEnv returns the symbols the claims are evaluated on before anything
+// runs — the setting's, ε, δ, the step budget, and t and T₁ at the planned
+// length of the main run — with that length: enough to pass the predicted
+// area-wide time T*(ε) by 25% (at least 200 steps) within the budget. The
+// measured symbols (G₁) and the last recorded step t are set by the run.
+func runEnv(s *theory.Setting, opt Options) (expr.Env, int) {
+	env := s.Env()
+	env["ε"], env["δ"] = opt.Epsilon, opt.Delta
+	steps := opt.MaxSteps
+	if tstar, err := claimByID("C3").Predicted.Eval(env); err == nil && tstar > 0 && !math.IsInf(tstar, 0) {
+		steps = min(opt.MaxSteps, max(200, int(math.Ceil(1.25*tstar))))
+	}
+	env["t"], env["T₁"] = float64(steps), float64(min(c1Steps, steps))
+	env["step budget"] = float64(opt.MaxSteps)
+	return env, steps
 }
 
 // claimByID returns the statement of a claim of theory.Claims.
@@ -524,14 +548,14 @@ func (r *run) gatherMain(exact engine.Engine) error {
 	last := main.Final()
 	measures[len(measures)-1].Attention.setTV(pairTVs(r.s, last.Correlations, r.problem.Samples), r.opt.Delta)
 	held := MeasureAttention(r.s, last.Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
-	r.finishMain(&main, measures, &held)
+	r.finishMain(engine.Exact, &main, measures, &held)
 	r.engines = append(r.engines, engine.Exact)
 	return nil
 }
 
 // finishMain records the main run's evidence and sets the run's length,
 // schedule and t to what the main run recorded.
-func (r *run) finishMain(main *theory.Trajectory, measures []Measure, held *Attention) {
+func (r *run) finishMain(id engine.ID, main *theory.Trajectory, measures []Measure, held *Attention) {
 	last := main.Final()
 	r.steps = last.Step
 	r.ev.Env["t"] = float64(last.Step)
@@ -539,7 +563,7 @@ func (r *run) finishMain(main *theory.Trajectory, measures []Measure, held *Atte
 	for _, rec := range main.Records {
 		r.schedule.Record = append(r.schedule.Record, rec.Step)
 	}
-	r.ev.Main, r.ev.Measures, r.ev.HeldOut = main, measures, held
+	r.ev.Main, r.ev.Measures, r.ev.HeldOut, r.ev.MainEngine = main, measures, held, id
 }
 
 // runSettling runs the main trajectory on eng, appending measure(record)
@@ -622,7 +646,7 @@ func (r *run) judgeFull(rep *Report) error {
 		return err
 	}
 	fev := *r.ev
-	fev.Main = &full
+	fev.Main, fev.MainEngine = &full, engine.Full
 	fev.Measures = measureAll(r.s, &full, r.problem.Samples, r.opt.Epsilon, r.opt.Delta)
 	fheld := MeasureAttention(r.s, full.Final().Correlations, r.eval, r.opt.Epsilon, r.opt.Delta, false)
 	fev.HeldOut = &fheld
@@ -633,6 +657,14 @@ func (r *run) judgeFull(rep *Report) error {
 			res.Engines = []engine.ID{engine.Full}
 			rep.add(res)
 		}
+	}
+	// The user claims read the main run: judged again on the full model's,
+	// with the same verdicts and sharp bands (the reduced ODE's records are
+	// at the same steps).
+	for i := range r.opt.UserClaims {
+		res := EvaluateUser(&r.opt.UserClaims[i], &fev)
+		res.ID += "/full"
+		rep.add(res)
 	}
 	return nil
 }

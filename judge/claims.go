@@ -3,6 +3,7 @@ package judge
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"mimverify/engine"
@@ -37,25 +38,18 @@ var measurements = map[string]measurement{
 // measurement against the prediction.
 func Evaluate(c *theory.Claim, ev *Evidence) ClaimResult {
 	m := measurements[c.ID]
-	r := ClaimResult{ID: c.ID, Title: c.Title, Provenance: c.Provenance, Statement: c.Statement,
-		Quantity: c.Quantity, Relation: c.Relation, Engines: m.engines,
-		Formula: c.PredictedName + " = " + c.Predicted.String()}
-	outside := 0
-	for _, p := range c.Regime {
-		holds, l, rt, err := p.Eval(ev.Env)
-		if err != nil {
-			r.Verdict, r.Detail = NotAsserted, "regime cannot be evaluated: "+err.Error()
-			return r
-		}
-		r.Regime = append(r.Regime, PredicateResult{Formula: p.String(), Left: Float(l), Op: p.Op, Right: Float(rt), Holds: holds, Why: p.Why})
-		if !holds {
-			outside++
-		}
+	engines := m.engines
+	if slices.Equal(engines, []engine.ID{engine.Exact}) { // the main run's, whichever engine made it
+		engines = []engine.ID{mainEngine(ev)}
+	}
+	r := claimHead(c, engines)
+	outside, err := evalRegime(&r, c.Regime, ev.Env)
+	if err != nil {
+		return notAsserted(r, "regime cannot be evaluated: "+err.Error())
 	}
 	pred, err := c.Predicted.Eval(ev.Env)
 	if err != nil {
-		r.Verdict, r.Detail = NotAsserted, "prediction cannot be evaluated: "+err.Error()
-		return r
+		return notAsserted(r, "prediction cannot be evaluated: "+err.Error())
 	}
 	r.Predicted = Float(pred)
 	if m.measure == nil {

@@ -2,6 +2,7 @@ package judge
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -112,30 +113,50 @@ func EstimateCost(id engine.ID, s *theory.Setting, o EngineOptions, n, steps int
 // orbitCost is the cost of the reduced engines: the lifted (A, B) of the
 // record being written and a few states (8 in all), and about 300 bytes
 // per term of the reduced expectation (the count vectors, their weights
-// and z nodes, the CRN draws, and the garbage of building them). Measured
-// on the mimverify binary itself (TestCostEstimatesHold; the test binary's
-// own code and data moved its peaks by 2–6 MB, up to 61 MB for vit14
-// meanfield where the binary peaks at 38.5 MB): 2 to 172 800 terms. The
-// term count comes from building the reduced problem, whose own size is
-// bounded by its term budget (docs/ORBIT.md §4: at most 2²⁰ terms) — the
-// one allocation made before the estimate. The time is bounded by the
-// budget: about 1e6 terms per step of 1e-7 s each at most.
+// and z nodes, the CRN draws, and the garbage of building them), plus each
+// z node's vector of one z per area. Measured on the mimverify binary
+// itself (TestCostEstimatesHold): 2 to 172 800 terms. The term count is
+// dynamics.PredictOrbit's, counted before any term is built (the symmetry
+// and the problems are built, and small); a setting over
+// dynamics.MaxOrbitTerms gets its size as the estimate, to be refused by
+// it. The time is bounded by the enumeration budget: about 1e6 terms per
+// step of 1e-7 s each at most.
 func orbitCost(s *theory.Setting, o EngineOptions, meanField bool, state float64, steps int, cores float64) (Cost, error) {
-	orb, err := dynamics.NewOrbit(s, dynamics.OrbitOptions{MeanField: meanField, QuadNodes: o.Population.QuadNodes})
+	c, _, err := orbitMemory(s, dynamics.OrbitOptions{MeanField: meanField, QuadNodes: o.Population.QuadNodes}, state)
 	if err != nil {
 		return Cost{}, err
 	}
-	terms := float64(orb.NumTerms())
-	// The engine builds the problem again: collect this one first, so that
-	// the two do not add up in the peak the estimate predicts.
-	orb = nil
-	runtime.GC()
-	c := Cost{Bytes: 8*state + 300*terms, Seconds: float64(steps+1) * 0.1 / cores}
-	c.Cheaper = "use fewer --quad-nodes, or --engine meanfield (the counts at their means)"
-	if meanField {
-		c.Cheaper = "use fewer --quad-nodes, or a setting with fewer areas"
-	}
+	c.Seconds = float64(steps+1) * 0.1 / cores
 	return c, nil
+}
+
+// orbitMemory is orbitCost's memory for the orbit options opt, without
+// the process (baseBytes), and the size behind it.
+func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (Cost, dynamics.OrbitSize, error) {
+	size, err := dynamics.PredictOrbit(s, opt)
+	if err != nil && !errors.Is(err, dynamics.ErrTooManyTerms) {
+		return Cost{}, size, err
+	}
+	perTerm := size.Terms
+	if size.Mode == dynamics.OrbitEnumerate {
+		// The enumeration's terms are its z nodes × its count vectors,
+		// kept once (Stored) or generated chunk by chunk.
+		perTerm = size.Blocks
+	}
+	c := Cost{Bytes: 8*state + 300*perTerm + size.Stored + 8*float64(size.Areas)*size.Blocks}
+	if size.Mode == dynamics.OrbitCRN {
+		// Each draw's kernel scratch: about 45 bytes per area class
+		// beyond the first eight (measured on singleton areas, where every
+		// area is a class: 1.1, 2.9 and 11.7 kB a draw at 16, 64 and 256
+		// areas; the presets' few classes are within the 300 bytes), and
+		// 3 MB.
+		c.Bytes += 3e6 + 45*math.Max(0, size.ClassTerms-8*size.Terms)
+	}
+	c.Cheaper = "use fewer --quad-nodes, or --engine meanfield (the counts at their means)"
+	if opt.MeanField {
+		c.Cheaper = "use fewer --quad-nodes (with z i.i.d. over the areas the mean field has nodes^areas terms), or --engine orbit (its CRN mode draws z)"
+	}
+	return c, size, nil
 }
 
 // sampleCost is the cost of the (A, B) kernel on terms weighted terms: the

@@ -160,7 +160,7 @@ func (r *run) gatherDeparted() error {
 	last := tr.Final()
 	measures[len(measures)-1].Attention.setTV(accumulateWith(r.s, last.Correlations, r.problem.Samples, true, fa).tvs, delta)
 	held := accumulateWith(r.s, last.Correlations, r.eval, false, fa).finish(len(r.eval), eps, delta)
-	r.finishMain(&tr, measures, &held)
+	r.finishMain(engine.Full, &tr, measures, &held)
 	r.engines = append(r.engines, engine.Exact, engine.Full)
 	if ref.ev.Sharp != nil && ref.ev.Sharp.Note == "" {
 		r.engines = append(r.engines, engine.Orbit)
@@ -178,11 +178,7 @@ func (r *run) gatherDeparted() error {
 func (r *run) evaluateDeparted(c *theory.Claim) ClaimResult {
 	why := "the setting departs from the paper's assumptions: " + r.s.BrokenSummary()
 	if c.ID == "C1" || c.ID == "C8" {
-		res := ClaimResult{ID: c.ID, Title: c.Title, Provenance: c.Provenance, Statement: c.Statement,
-			Quantity: c.Quantity, Relation: c.Relation, Engines: measurements[c.ID].engines,
-			Formula: c.PredictedName + " = " + c.Predicted.String(), Measured: Float(math.NaN()), Predicted: Float(math.NaN()),
-			Verdict: NotAsserted, Detail: "not asserted: " + why + " (the reduced engines cannot run it)"}
-		return res
+		return notAsserted(claimHead(c, measurements[c.ID].engines), "not asserted: "+why+" (the reduced engines cannot run it)")
 	}
 	ev := *r.ev
 	ev.Sharp = nil // no band under departures

@@ -2,9 +2,11 @@ package judge
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -50,6 +52,10 @@ func TestCheckDeparted(t *testing.T) {
 		u, b := outByID[sp.ID], outByID[strings.TrimPrefix(sp.ID, "U")]
 		if u.Verdict != NotAsserted || math.Float64bits(float64(u.Measured)) != math.Float64bits(float64(b.Measured)) {
 			t.Errorf("user claim %s: %s, measured %v; built-in %v", sp.ID, u.Verdict, u.Measured, b.Measured)
+		}
+		// Both were measured on the full model, and say so.
+		if !slices.Equal(u.Engines, []engine.ID{engine.Full}) || !slices.Equal(b.Engines, u.Engines) {
+			t.Errorf("user claim %s: engines %v; built-in %v; want [full]", sp.ID, u.Engines, b.Engines)
 		}
 	}
 	byID := map[string]ClaimResult{}

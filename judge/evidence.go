@@ -3,6 +3,7 @@ package judge
 import (
 	"math"
 
+	"mimverify/engine"
 	"mimverify/theory"
 	"mimverify/theory/expr"
 )
@@ -22,7 +23,11 @@ type Evidence struct {
 	// HeldOut the last record's attention on held-out samples.
 	Main     *theory.Trajectory
 	Measures []Measure
-	HeldOut  *Attention
+	// MainEngine is the engine whose run Main is: exact, orbit (a sweep's
+	// reduced main run), full (a departed setting, or --with-full's second
+	// judging) or External; the claims that read "the main run" name it.
+	MainEngine engine.ID
+	HeldOut    *Attention
 	// Train holds the training samples the measures are on (nil for an
 	// orbit main run): a user claim's observable at an ε or δ other than
 	// the check's is measured again on them (observables.go).

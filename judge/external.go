@@ -3,7 +3,6 @@ package judge
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -53,7 +52,7 @@ func CheckTrajectory(s theory.Setting, tr theory.Trajectory, samples []theory.Sa
 	r.problem.Init = tr.Records[0].Correlations
 	measures := measureAll(r.s, &tr, samples, opt.Epsilon, opt.Delta)
 	held := MeasureAttention(r.s, tr.Final().Correlations, r.eval, opt.Epsilon, opt.Delta, false)
-	r.finishMain(&tr, measures, &held)
+	r.finishMain(External, &tr, measures, &held)
 	r.ev.Train = samples
 	r.engines = []engine.ID{External}
 	if r.needsSharp() {
@@ -83,11 +82,9 @@ func CheckTrajectory(s theory.Setting, tr theory.Trajectory, samples []theory.Sa
 // C8 are not asserted, the others as Check does, read off the run.
 func externalResult(c *theory.Claim, ev *Evidence) ClaimResult {
 	if why, ok := needsEngines[c.ID]; ok {
-		nan := Float(math.NaN())
-		return ClaimResult{ID: c.ID, Title: c.Title, Provenance: c.Provenance, Statement: c.Statement,
-			Quantity: c.Quantity, Relation: c.Relation, Formula: c.PredictedName + " = " + c.Predicted.String(),
-			Predicted: nan, Measured: nan, Verdict: NotAsserted, Detail: why, Engines: []engine.ID{External},
-			Sharp: noSharp(sharpNotes[c.ID])}
+		res := notAsserted(claimHead(c, []engine.ID{External}), why)
+		res.Sharp = noSharp(sharpNotes[c.ID])
+		return res
 	}
 	res := Evaluate(c, ev)
 	res.Engines = []engine.ID{External}

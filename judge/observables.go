@@ -202,7 +202,7 @@ func ClaimVocabulary() theory.ClaimVocabulary {
 	for name := range s.Env() {
 		v.Symbols = append(v.Symbols, name)
 	}
-	v.Symbols = append(v.Symbols, "ε", "δ", "t")
+	v.Symbols = append(v.Symbols, "ε", "δ", "t", "step budget")
 	slices.Sort(v.Symbols)
 	return v
 }

@@ -50,7 +50,7 @@ func (r *run) gatherOrbitMain() error {
 	tvs := pairTVs(r.s, last.Correlations, r.eval) // C5 on the held-out images: the law has no pairs
 	held.setTV(tvs, r.opt.Delta)
 	measures[len(measures)-1].Attention.setTV(tvs, r.opt.Delta)
-	r.finishMain(&main, measures, &held)
+	r.finishMain(engine.Orbit, &main, measures, &held)
 	r.engines = []engine.ID{engine.Orbit}
 	r.ev.Sharp = &Sharp{Engine: engine.Orbit, Note: "the main run is the reduced ODE itself (--engine orbit): there is no separate prediction to compare it with"}
 	return nil

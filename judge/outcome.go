@@ -40,6 +40,9 @@ const (
 	// ReasonPower: a control went the wrong way (controls.go): the judge
 	// false-alarms on the right model, or lets a wrong one pass.
 	ReasonPower ReasonKind = "judge power"
+	// ReasonCounterexample: check --falsify found a setting inside a
+	// claim's regime on which it fails (falsify.go).
+	ReasonCounterexample ReasonKind = "counterexample"
 )
 
 // Reason is one cause of a failed outcome.
@@ -110,8 +113,20 @@ func Decide(results []ClaimResult, controls []ControlResult, runErr string) Outc
 	return o
 }
 
-// Outcome decides the report's outcome (Decide on its results and error).
-func (r *Report) Outcome() Outcome { return Decide(r.Results, r.Controls, r.Error) }
+// Outcome decides the report's outcome: Decide on its results, controls
+// and error, and a counterexample found by check --falsify fails it too.
+func (r *Report) Outcome() Outcome {
+	o := Decide(r.Results, r.Controls, r.Error)
+	for i := range r.Falsify {
+		if f := &r.Falsify[i]; f.Found {
+			o.Reasons = append(o.Reasons, Reason{Kind: ReasonCounterexample, Claim: f.Claim, Text: f.Line()})
+			if o.Status == StatusHolds {
+				o.Status = StatusFails
+			}
+		}
+	}
+	return o
+}
 
 // Decide sets the report's Status and Reasons from its results: the fields
 // the JSON format carries at the top level. Writers call it before they

@@ -60,8 +60,10 @@ func Floats(xs []float64) []Float {
 
 // PredicateResult is one regime predicate evaluated on a setting.
 type PredicateResult struct {
-	// Formula is the predicate as printed, e.g. "(1 − γ)·C_min ≥ 4".
+	// Formula is the predicate as printed, e.g. "(1 − γ)·C_min ≥ 4", and
+	// LaTeX the same in LaTeX, e.g. "\left(1 - \gamma\right) \cdot C_{\mathrm{min}} \ge 4".
 	Formula string `json:"formula"`
+	LaTeX   string `json:"latex"`
 	// Left and Right are the evaluated sides, compared by Op.
 	Left  Float         `json:"left"`
 	Op    expr.Relation `json:"op"`
@@ -83,7 +85,10 @@ type ClaimResult struct {
 	// Quantity says in words what is measured on the trajectory.
 	Quantity string `json:"quantity"`
 	// Formula is the prediction, e.g. "T*(ε) = c·P/(η·(1 − γ)·C_min·L⁴·ε)".
-	Formula   string `json:"formula"`
+	Formula string `json:"formula"`
+	// LaTeX is Formula in LaTeX (expr.Expr.LaTeX), for the Markdown
+	// report's $…$ and for readers that typeset it.
+	LaTeX     string `json:"latex"`
 	Predicted Float  `json:"predicted"`
 	// Relation is how the measured value must compare with the predicted
 	// one for the claim to hold.
@@ -157,8 +162,11 @@ type Report struct {
 	// Detectable are the claims' minimum detectable effects (mde.go,
 	// Options.MDE); empty when not searched.
 	Detectable []Detectable `json:"detectable,omitempty"`
-	Series     []Series     `json:"series"`
-	Events     []Event      `json:"events"`
+	// Falsify are the counterexample searches of Options.Falsify, one per
+	// claim (without their traces); empty when not run.
+	Falsify []FalsifyResult `json:"falsify,omitempty"`
+	Series  []Series        `json:"series"`
+	Events  []Event         `json:"events"`
 	// Maps are attention maps of the main run: per cluster a few queries
 	// at a few steps (local and diverse attention made visible).
 	Maps    []AttentionMap `json:"maps,omitempty"`
@@ -182,4 +190,7 @@ type RunInfo struct {
 	// stage's under population and flow both): the time JUnit gives a
 	// claim is that of the engines it read.
 	EngineSeconds map[engine.ID]Float `json:"engine_seconds,omitempty"`
+	// OutOfSpan is, for an external run given as Q (CheckFullTrajectory),
+	// Q's component outside the span of SPEC §2.
+	OutOfSpan *OutOfSpan `json:"out_of_span,omitempty"`
 }

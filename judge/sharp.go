@@ -409,19 +409,65 @@ func crnSE(terms []popTerm, d func(popTerm) float64) float64 {
 // weightedQuantile is the δ-quantile of the own-area mass under the
 // terms' weights, by the measurement's rule (quantileOf).
 func weightedQuantile(terms []popTerm, delta float64) float64 {
-	if len(terms) == 0 {
+	if len(terms) == 0 || !(delta >= 0 && delta <= 1) {
 		return math.NaN()
 	}
-	idx := make([]int, len(terms))
-	for i := range idx {
-		idx[i] = i
+	pairs := make([]weighted, len(terms))
+	total := 0.0
+	for i, t := range terms {
+		pairs[i] = weighted{t.own, t.w}
+		total += t.w
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return terms[idx[a]].own < terms[idx[b]].own })
-	xs, ws := make([]float64, len(idx)), make([]float64, len(idx))
-	for i, j := range idx {
-		xs[i], ws[i] = terms[j].own, terms[j].w
+	return selectWeighted(pairs, delta*total)
+}
+
+// weighted is a value and its weight.
+type weighted struct{ x, w float64 }
+
+// selectWeighted returns quantileOf's value without sorting: the smallest
+// x whose weight at or below it exceeds level (the largest x if none), by
+// quickselect on the weights — O(n) expected rather than a sort per
+// record, which took 70 % of an orbit-engine check on grid4. It reorders
+// ps. The pivot is the median of three, so the result and its rounding
+// are the same on every run.
+func selectWeighted(ps []weighted, level float64) float64 {
+	below := 0.0 // weight of the values already known to lie below ps
+	for len(ps) > 1 {
+		a, b, c := ps[0].x, ps[len(ps)/2].x, ps[len(ps)-1].x
+		pivot := max(min(a, b), min(max(a, b), c))
+		// Three-way partition: [< pivot | = pivot | > pivot].
+		lt, i, gt := 0, 0, len(ps)
+		for i < gt {
+			switch {
+			case ps[i].x < pivot:
+				ps[lt], ps[i] = ps[i], ps[lt]
+				lt++
+				i++
+			case ps[i].x > pivot:
+				gt--
+				ps[i], ps[gt] = ps[gt], ps[i]
+			default:
+				i++
+			}
+		}
+		wLess, wEq := 0.0, 0.0
+		for _, p := range ps[:lt] {
+			wLess += p.w
+		}
+		for _, p := range ps[lt:gt] {
+			wEq += p.w
+		}
+		switch {
+		case lt > 0 && below+wLess > level:
+			ps = ps[:lt]
+		case below+wLess+wEq > level || gt == len(ps):
+			return pivot // the crossing is at the pivot, or nothing is above it
+		default:
+			below += wLess + wEq
+			ps = ps[gt:]
+		}
 	}
-	return quantileOf(xs, ws, delta)
+	return ps[0].x
 }
 
 // localMasses averages, over the local areas of cluster 0 (all but the

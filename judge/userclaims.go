@@ -34,18 +34,11 @@ func ReadClaimsFile(path string) ([]theory.ClaimSpec, error) {
 
 // EvaluateUser judges a claim of a claims file on the evidence.
 func EvaluateUser(c *theory.ClaimSpec, ev *Evidence) ClaimResult {
-	engines := []engine.ID{engine.Exact}
-	if ev.Train == nil {
-		engines = []engine.ID{engine.Orbit}
-	}
-	r := ClaimResult{ID: c.ID, Title: c.Title, Provenance: c.Provenance, Statement: c.Statement,
-		Quantity: c.Quantity, Relation: c.Relation, Engines: engines, Required: c.Require,
-		Formula: c.PredictedName + " = " + c.Predicted.String()}
+	r := claimHead(&c.Claim, []engine.ID{mainEngine(ev)})
+	r.Required = c.Require
 	outside, err := evalRegime(&r, c.Regime, ev.Env)
 	if err != nil {
-		r.Measured, r.Predicted = Float(math.NaN()), Float(math.NaN())
-		r.Verdict, r.Detail = NotAsserted, "regime cannot be evaluated: "+err.Error()
-		return r
+		return notAsserted(r, "regime cannot be evaluated: "+err.Error())
 	}
 	v := newObsView(ev)
 	verdict, measured, pred, detail := judgeUser(c, v)
@@ -53,22 +46,6 @@ func EvaluateUser(c *theory.ClaimSpec, ev *Evidence) ClaimResult {
 	r.Sharp = userSharp(c, v)
 	decideVerdict(&r, verdict, detail, outside)
 	return r
-}
-
-// evalRegime evaluates the predicates into r.Regime and counts those that
-// fail.
-func evalRegime(r *ClaimResult, regime []expr.Predicate, env expr.Env) (outside int, err error) {
-	for _, p := range regime {
-		holds, l, rt, err := p.Eval(env)
-		if err != nil {
-			return 0, err
-		}
-		r.Regime = append(r.Regime, PredicateResult{Formula: p.String(), Left: Float(l), Op: p.Op, Right: Float(rt), Holds: holds, Why: p.Why})
-		if !holds {
-			outside++
-		}
-	}
-	return outside, nil
 }
 
 // judgeUser measures the observable and compares it with the prediction:

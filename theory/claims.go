@@ -79,7 +79,7 @@ func Claims() []Claim {
 		{
 			ID: "C4", Title: "FP/PP interplay", Provenance: Paper,
 			Statement:     "Own-area FP correlations grow (like log t), off-area FP correlations decrease, and the attention pattern is carried by the FP correlations rather than the PP ones. (SPEC §4 also says PP correlations stay bounded; the dynamics do not bear that out — docs/THEORY.md §6 — so it is reported, not asserted.)",
-			Regime:        rateRegime(),
+			Regime:        fpRegime(),
 			Quantity:      "share of the own-vs-other logit gap carried by FP at the last step (training queries), or 0 if the mean own-area FP correlation ever fell or the mean off-area one ever rose",
 			PredictedName: "FP majority", Predicted: Num(0.5), Relation: GE,
 			Aux: map[string]Expr{"slope": fpGrowthSlope()},

@@ -29,9 +29,10 @@ func goReference() map[string]struct {
 }
 
 // TestBuiltinClaimsFileMatchesGo: the embedded claims print every formula
-// and predicate as the Go builders do, with the same reasons, and evaluate
-// to the same float64 bit for bit on every preset at several ε, δ, t —
-// so that the reports are byte-identical to those of the Go statements.
+// and predicate as the Go builders do, in text and in LaTeX, with the same
+// reasons, and evaluate to the same float64 bit for bit on every preset at
+// several ε, δ, t — so that the reports are byte-identical to those of the
+// Go statements.
 func TestBuiltinClaimsFileMatchesGo(t *testing.T) {
 	refs := goReference()
 	specs := BuiltinSpecs()
@@ -74,6 +75,9 @@ func same(t *testing.T, what string, got, want Expr, env Env) {
 	t.Helper()
 	if got.String() != want.String() {
 		t.Errorf("%s prints %q, Go %q", what, got, want)
+	}
+	if got.LaTeX() != want.LaTeX() { // the reports' latex fields and Markdown
+		t.Errorf("%s prints in LaTeX %q, Go %q", what, got.LaTeX(), want.LaTeX())
 	}
 	g, w := got.MustEval(env), want.MustEval(env)
 	if math.Float64bits(g) != math.Float64bits(w) && !(math.IsNaN(g) && math.IsNaN(w)) {

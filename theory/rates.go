@@ -21,6 +21,7 @@ import (
 //	      1 for keys "all" (masked keys are an off area whose FP logit cannot move)
 //	c     η·λ·γ·π_min, the slowest per-row learning rate of an FP row
 //	z_4   (E z⁴)^{1/4} under the z law (typical z of the early phase)
+//	z_2   (E z²)^{1/2} under the z law (the FP correlations' rate per unit of gap, C4)
 //	ρ     (P − C_min)/C_min, the largest initial off-area/own-area key ratio (mean field);
 //	      (P − n)/n with n = max(1, (1 − γ)·C_min) for keys "all"
 //	n_min (1 − γ)·C_min, the mean number of unmasked keys in the smallest area
@@ -82,6 +83,7 @@ func (s *Setting) addRateSymbols(env Env) {
 	env["κ"] = kappa
 	env["c"] = s.Eta * lam * s.Gamma * env["π_min"]
 	env["z_4"] = math.Pow(zMoment(s.Z, 4), 0.25)
+	env["z_2"] = math.Sqrt(zMoment(s.Z, 2))
 	env["ρ"] = (float64(s.P) - env["C_min"]) / env["C_min"]
 	if s.Keys == KeysAll {
 		n := math.Max((1-s.Gamma)*env["C_min"], 1)
@@ -188,6 +190,21 @@ func rateRegime() []Predicate {
 	}
 }
 
+// fpRegime returns the predicates under which C4's "FP carries the
+// attention" is asserted (docs/THEORY.md §6.1): rateRegime plus
+// z_2²·(C_min − 1) ≥ 1. With one cluster of equal areas of C positions and
+// a constant z, the FP and PP parts of the own-vs-other logit gap grow in
+// the fixed ratio z²·(C − 1)·P/(P − 1) from a zero start, so the FP share
+// is z²k/(z²k + 1) at every step and ≥ ½ exactly when z²k ≥ 1; the
+// predicate asks it with C_min, without the factor P/(P − 1) > 1, and E z²
+// for z. falsify found the claim false without it (docs/FALSIFY.md §6).
+func fpRegime() []Predicate {
+	return append(rateRegime(), Predicate{
+		Left: Mul(PowN(Sym("z_2"), 2), Sub(Sym("C_min"), Num(1)), Sym("π_min")), Op: GE, Right: Num(1),
+		Why: "the FP part of the logit gap outgrows the PP part: their ratio is z²·(C − 1)·P/(P − 1) for one cluster of equal areas at constant z, and a cluster's FP correlations grow with its probability π_k while the PP ones, shared, grow with all clusters' (§6.1; found by falsify)",
+	})
+}
+
 // areaWideRegime returns the predicates under which areaWideTime is asserted
 // (C3, docs/THEORY.md §4): rateRegime plus the condition that the
 // logarithmic correction of a non-constant z law, 1 + (U − L)·log(1/ε)/L,
@@ -203,11 +220,17 @@ func areaWideRegime() []Predicate {
 
 // phaseRegime returns the predicates under which phaseTimes is compared with
 // measured events (C6, docs/THEORY.md §7): one cluster, a global area larger
-// than every local area, and the rate regime.
+// than every local area, the rate regime, and a run long enough to see the
+// last phase: its heuristic time within the run's t steps. Without the last
+// one, falsify found C6 "failing" on a run that stopped before the last
+// event could happen (global-local 6+2+2, η = 0.1: heuristic 28 927 steps
+// against a budget of 5000; docs/FALSIFY.md §6).
 func phaseRegime() []Predicate {
+	_, _, wide := phaseTimes()
 	return append(rateRegime(),
 		Predicate{Left: Sym("K"), Op: EQ, Right: Num(1), Why: "the two-area reduction is derived for one cluster"},
 		Predicate{Left: Sym("N_g"), Op: GT, Right: Sym("C_loc"), Why: "the global area dominates a local query's initial attention"},
+		Predicate{Left: wide, Op: LE, Right: Sym("t"), Why: "the run is long enough to see the last phase: its heuristic time T((1 − ε)/ε) is within the run's t steps (found by falsify)"},
 	)
 }
 

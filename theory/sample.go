@@ -24,6 +24,7 @@ const (
 	StreamHeads                              // the initial Q of heads 2..h (departures.heads)
 	StreamSampleDepartures                   // the fixed sample set's partitions and noise seeds
 	StreamSGDDepartures                      // the partitions and noise seeds of SGD's fresh samples
+	StreamFalsify                            // the falsify search's starts and choices (judge/falsify.go)
 )
 
 // NewRand returns the deterministic generator for one stream of a seed.

@@ -36,6 +36,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	sharp := fs.Bool("sharp", true, "judge C2–C7 against the reduced ODE's sharp predictions too (docs/SHARP.md); --sharp=false judges the envelopes alone")
 	controls := fs.Bool("controls", true, "run the judge's controls beside the check (docs/JUDGE.md §Controls): the model on an independent sample set, reported, and at η·(1 ± 0.3), which the sharp bands must reject or the check fails; about three more main runs")
 	mde := fs.Bool("mde", false, "also search each claim's minimum detectable effect: η and the data's γ scaled by 1 ± r, r in 0.02…0.5, up to 24 more main runs (docs/JUDGE.md §Power); reported, not gated; needs --controls")
+	falsifyBudget := fs.Int("falsify", 0, "also search each selected claim's regime for a counterexample with this many candidates per claim (docs/FALSIFY.md; off at 0); a counterexample fails the check")
 	var jf judgeFlags
 	jf.register(fs)
 	var ext externalFlags
@@ -65,6 +66,9 @@ func checkCommand(args []string, stdout, stderr io.Writer) error {
 	opt.NoControls, opt.MDE = !*controls, *mde
 	if *mde && !*controls {
 		return badInput("--mde with --controls=false: the search runs beside the controls; drop one")
+	}
+	if err := checkBudgets(&s, &opt, external == nil, *falsifyBudget, &jf.mem); err != nil {
+		return err
 	}
 	prog, err := newProgress(stderr, jf.progress, "mimverify check")
 	if err != nil {
@@ -211,6 +215,7 @@ type judgeFlags struct {
 	maxSteps        int
 	epsilon, delta  float64
 	claimsFile      string
+	mem             memoryFlag // --max-memory (memory.go)
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
@@ -224,6 +229,7 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
 	fs.StringVar(&j.progress, "progress", "auto", progressHelp)
 	fs.StringVar(&j.claimsFile, "claims-file", "", "also judge the claims of this YAML file beside C1…C8 (docs/CLAIMS.md)")
+	j.mem.register(fs)
 }
 
 // options checks the flags, naming the bad one, and builds the judge's
@@ -296,4 +302,19 @@ func claimList(s string) []string {
 		}
 	}
 	return ids
+}
+
+// checkBudgets checks --falsify and sets it, and refuses, before anything
+// runs, a check whose estimated memory is above --max-memory (a check of
+// an external run runs no engine).
+func checkBudgets(s *theory.Setting, opt *judge.Options, engines bool, falsify int, mem *memoryFlag) error {
+	if falsify != 0 && (falsify < 4 || falsify > 100_000) {
+		return badInput("--falsify = %d: must be 0 (off) or in [4, 100000]", falsify)
+	}
+	opt.Falsify = falsify
+	if !engines {
+		return nil
+	}
+	cost, err := judge.EstimateCheckCost(s, *opt)
+	return mem.check(fmt.Sprintf("check on this setting (P = %d, %d samples)", s.P, opt.Samples), cost, err)
 }

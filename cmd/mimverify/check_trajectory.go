@@ -21,12 +21,34 @@ type externalFlags struct {
 	trajectory, samples string
 }
 
-// loaded is an external run read from its files.
+// loaded is an external run read from its files: a trajectory of (A, B),
+// or the full model's Q (full, projected by the judge).
 type loaded struct {
 	setting theory.Setting
 	tr      theory.Trajectory
+	full    *judge.FullTrajectory
 	samples []theory.Sample
 }
+
+// fullRunOutput is the full-model run format (docs/FORMATS.md, "Full-model
+// run"): the run output's header, the embedding, and Q per record.
+type fullRunOutput struct {
+	Format      string         `json:"format"`
+	Engine      string         `json:"engine"`
+	Expectation string         `json:"expectation,omitempty"`
+	Seed        uint64         `json:"seed"`
+	Samples     int            `json:"samples"`
+	Steps       int            `json:"steps"`
+	RecordEvery int            `json:"record_every"`
+	Setting     theory.Setting `json:"setting"`
+	Embedding   struct {
+		Positions [][]float64   `json:"positions"`
+		Features  [][][]float64 `json:"features"`
+	} `json:"embedding"`
+	Records []judge.FullRecord `json:"records"`
+}
+
+const fullRunFormat = "mimverify.run-full/v1"
 
 func (e *externalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.trajectory, "trajectory", "", "judge this run instead of running one: a run output (JSON or npz, docs/FORMATS.md); needs --samples-file")
@@ -57,14 +79,17 @@ func (e *externalFlags) load(sf *settingFlags, opt *judge.Options) (theory.Setti
 
 // judge runs the check on the setting, or judges the external run.
 func (l *loaded) judge(s theory.Setting, opt judge.Options) (*judge.Report, error) {
-	if l == nil {
+	switch {
+	case l == nil:
 		return checkFunc(s, opt)
+	case l.full != nil:
+		return judge.CheckFullTrajectory(l.setting, l.full, l.samples, opt)
 	}
 	return judge.CheckTrajectory(l.setting, l.tr, l.samples, opt)
 }
 
-// read reads the trajectory (run JSON or npz) and the samples, and checks
-// that both are of one setting.
+// read reads the trajectory (run JSON or npz, or the full-model JSON) and
+// the samples, and checks that both are of one setting.
 func (e *externalFlags) read(sf *settingFlags, opt *judge.Options) (*loaded, error) {
 	switch {
 	case e.samples == "":
@@ -77,83 +102,91 @@ func (e *externalFlags) read(sf *settingFlags, opt *judge.Options) (*loaded, err
 			return nil, badInput("--require %s: %s needs mimverify's own engines and is not asserted on an external trajectory", id, id)
 		}
 	}
-	meta, tr, err := readTrajectory(e.trajectory)
+	l, err := readTrajectory(e.trajectory)
 	if err != nil {
 		return nil, badInput("--trajectory %s: %v", e.trajectory, err)
 	}
-	if err := meta.Setting.Resolve(); err != nil {
+	if err := l.setting.Resolve(); err != nil {
 		return nil, badInput("--trajectory %s: setting: %v", e.trajectory, err)
 	}
-	dump, err := readSamples(e.samples)
+	dump, err := readSampleFile(e.samples, nil) // its samples are checked against the setting by the judge
 	if err != nil {
-		return nil, badInput("--samples-file %s: %v", e.samples, err)
+		return nil, err
 	}
-	a, _ := json.Marshal(meta.Setting)
+	a, _ := json.Marshal(l.setting)
 	b, _ := json.Marshal(dump.Setting)
 	if !bytes.Equal(a, b) {
-		return nil, badInput("--samples-file %s: its setting differs from the trajectory's (%s vs %s)", e.samples, dump.Setting.Name, meta.Setting.Name)
+		return nil, badInput("--samples-file %s: its setting differs from the trajectory's (%s vs %s)", e.samples, dump.Setting.Name, l.setting.Name)
 	}
-	return &loaded{setting: meta.Setting, tr: tr, samples: dump.Samples}, nil
-}
-
-// readSamples reads a mimverify.samples/v1 file.
-func readSamples(path string) (*sampleDump, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var dump sampleDump
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&dump); err != nil {
-		return nil, err
-	}
-	if dump.Format != samplesFormat {
-		return nil, fmt.Errorf("format = %q: must be %q", dump.Format, samplesFormat)
-	}
-	return &dump, nil
+	l.samples = dump.Samples
+	return l, nil
 }
 
 // readTrajectory reads a run output, as JSON or npz (by the first bytes:
-// an npz is a zip archive).
-func readTrajectory(path string) (*runOutput, theory.Trajectory, error) {
+// an npz is a zip archive), or a full-model run (by its format).
+func readTrajectory(path string) (*loaded, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, theory.Trajectory{}, err
+		return nil, err
 	}
 	if bytes.HasPrefix(data, []byte("PK")) {
 		return readTrajectoryNPZ(path)
 	}
-	var out runOutput
+	var head struct {
+		Format string `json:"format"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil {
-		return nil, theory.Trajectory{}, err
+	switch head.Format {
+	case runFormat:
+		var out runOutput
+		if err := dec.Decode(&out); err != nil {
+			return nil, err
+		}
+		return &loaded{setting: out.Setting, tr: theory.Trajectory{Engine: out.Engine, Records: out.Records}}, nil
+	case fullRunFormat:
+		var out fullRunOutput
+		if err := dec.Decode(&out); err != nil {
+			return nil, err
+		}
+		full := &judge.FullTrajectory{Engine: out.Engine, Positions: out.Embedding.Positions, Features: out.Embedding.Features, Records: out.Records}
+		return &loaded{setting: out.Setting, full: full}, nil
 	}
-	if out.Format != runFormat {
-		return nil, theory.Trajectory{}, fmt.Errorf("format = %q: must be %q", out.Format, runFormat)
-	}
-	return &out, theory.Trajectory{Engine: out.Engine, Records: out.Records}, nil
+	return nil, fmt.Errorf("format = %q: must be %q or %q", head.Format, runFormat, fullRunFormat)
 }
 
-// readTrajectoryNPZ reads the arrays of run --format npz back into records.
-func readTrajectoryNPZ(path string) (*runOutput, theory.Trajectory, error) {
+// readTrajectoryNPZ reads the arrays of run --format npz back into
+// records, or those of a full-model run (by the format of its meta).
+func readTrajectoryNPZ(path string) (*loaded, error) {
 	f, err := npz.Open(path)
 	if err != nil {
-		return nil, theory.Trajectory{}, err
+		return nil, err
 	}
 	defer f.Close()
 	var js string
 	if err := f.Read("meta.npy", &js); err != nil {
-		return nil, theory.Trajectory{}, fmt.Errorf("meta: %w", err)
+		return nil, fmt.Errorf("meta: %w", err)
 	}
 	var meta runOutput
-	if err := json.Unmarshal([]byte(js), &meta); err != nil || meta.Format != runFormat {
-		return nil, theory.Trajectory{}, fmt.Errorf("meta: not a %s header (%v)", runFormat, err)
+	if err := json.Unmarshal([]byte(js), &meta); err != nil || meta.Format != runFormat && meta.Format != fullRunFormat {
+		return nil, fmt.Errorf("meta: not a %s or %s header (%v)", runFormat, fullRunFormat, err)
 	}
 	if err := meta.Setting.Resolve(); err != nil {
-		return nil, theory.Trajectory{}, fmt.Errorf("setting: %w", err)
+		return nil, fmt.Errorf("setting: %w", err)
 	}
+	if meta.Format == fullRunFormat {
+		full, err := readFullNPZ(f, &meta.Setting, meta.Engine)
+		return &loaded{setting: meta.Setting, full: full}, err
+	}
+	tr, err := readRecordsNPZ(f, &meta.Setting)
+	return &loaded{setting: meta.Setting, tr: tr}, err
+}
+
+// readRecordsNPZ reads the (A, B) arrays of run --format npz.
+func readRecordsNPZ(f *npz.Reader, s *theory.Setting) (theory.Trajectory, error) {
 	var steps []int64
 	var loss, b []float64
 	for _, a := range []struct {
@@ -161,21 +194,63 @@ func readTrajectoryNPZ(path string) (*runOutput, theory.Trajectory, error) {
 		v    any
 	}{{"step", &steps}, {"loss", &loss}, {"B", &b}} {
 		if err := f.Read(a.name+".npy", a.v); err != nil {
-			return nil, theory.Trajectory{}, fmt.Errorf("%s: %w", a.name, err)
+			return theory.Trajectory{}, fmt.Errorf("%s: %w", a.name, err)
 		}
 	}
-	shape := meta.Setting.Shape()
+	shape := s.Shape()
 	a := make([][]float64, len(shape.Areas))
 	for k := range a {
 		if err := f.Read(fmt.Sprintf("A%d.npy", k), &a[k]); err != nil {
-			return nil, theory.Trajectory{}, fmt.Errorf("A%d: %w", k, err)
+			return theory.Trajectory{}, fmt.Errorf("A%d: %w", k, err)
 		}
 	}
 	tr, err := npzRecords(shape, steps, loss, a, b)
 	for i := range tr.Records {
-		tr.Records[i].Time = meta.Setting.Eta * float64(tr.Records[i].Step)
+		tr.Records[i].Time = s.Eta * float64(tr.Records[i].Step)
 	}
-	return &meta, tr, err
+	return tr, err
+}
+
+// readFullNPZ reads the arrays of a full-model run: step (R,), loss (R,),
+// Q (R, d, d), positions (P, d) and features0, features1, … (N_k, d).
+func readFullNPZ(f *npz.Reader, s *theory.Setting, eng string) (*judge.FullTrajectory, error) {
+	var steps []int64
+	var loss, q, pos []float64
+	for _, a := range []struct {
+		name string
+		v    any
+	}{{"step", &steps}, {"loss", &loss}, {"Q", &q}, {"positions", &pos}} {
+		if err := f.Read(a.name+".npy", a.v); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.name, err)
+		}
+	}
+	d, R := s.Dim(), len(steps)
+	if len(loss) != R || len(q) != R*d*d {
+		return nil, fmt.Errorf("loss has %d entries and Q %d, for %d steps (Q must be %d × %d × %d)", len(loss), len(q), R, R, d, d)
+	}
+	ft := &judge.FullTrajectory{Engine: eng, Positions: rowsOf(pos, d)}
+	for k := range s.Clusters {
+		var v []float64
+		if err := f.Read(fmt.Sprintf("features%d.npy", k), &v); err != nil {
+			return nil, fmt.Errorf("features%d: %w", k, err)
+		}
+		ft.Features = append(ft.Features, rowsOf(v, d))
+	}
+	for i := range R {
+		ft.Records = append(ft.Records, judge.FullRecord{Step: int(steps[i]), Loss: loss[i], Q: rowsOf(q[i*d*d:(i+1)*d*d], d)})
+	}
+	return ft, nil
+}
+
+// rowsOf cuts a flat array into rows of d (a last, shorter row is kept:
+// the judge names its length).
+func rowsOf(flat []float64, d int) [][]float64 {
+	var rows [][]float64
+	for len(flat) > 0 {
+		n := min(d, len(flat))
+		rows, flat = append(rows, flat[:n:n]), flat[n:]
+	}
+	return rows
 }
 
 // npzRecords reassembles the records from the flat arrays; a length that

@@ -57,6 +57,7 @@ func init() {
 		{"run", "train one engine on a setting and write its trajectory as JSON or npz", runCommand},
 		{"presets", "list the built-in settings", presetsCommand},
 		{"setting", "print a resolved setting (every default made explicit) as YAML or JSON", settingCommand},
+		{"falsify", "search each claim's regime for a counterexample, shrink it, write it as a setting; exit 1 if one is found", falsifyCommand},
 		{"reduce", "print the symmetry-reduced system: variables, conservation laws, right-hand side", reduceCommand},
 	}
 }

@@ -25,6 +25,7 @@ type outcomeCase struct {
 	name     string
 	results  []judge.ClaimResult
 	controls []judge.ControlResult
+	falsify  []judge.FalsifyResult // check --falsify's searches
 	err      error
 	// The expected outcome, as each channel says it.
 	status     judge.Status
@@ -55,6 +56,12 @@ func outcomeCases() []outcomeCase {
 				{Kind: judge.NegativeControl, Name: "an independent training set", Judged: []string{"C2", "C3"}, Rejected: []string{}, OK: true},
 				{Kind: judge.PositiveControl, Name: "η × 1.3", Judged: []string{"C2", "C3"}, Rejected: []string{}, OK: false}},
 			status: judge.StatusFails, exit: 1, failedCase: "control:"},
+		{name: "check --falsify finds a counterexample", results: []judge.ClaimResult{holds, claim("C3", judge.Holds, 0.2)},
+			falsify: []judge.FalsifyResult{
+				{Claim: "C2", Relation: "≤", Found: false, Evaluations: 8, InRegime: 5},
+				{Claim: "C3", Relation: "≤", Found: true, Evaluations: 8, InRegime: 5, Counterexample: &judge.Counterexample{
+					Described: "layout line 2+2+2, z constant", Result: judge.ClaimResult{ID: "C3", Verdict: judge.Fails, Measured: 3, Predicted: 1}}}},
+			status: judge.StatusFails, exit: 1, failedCase: "falsify:"},
 	}
 }
 
@@ -76,7 +83,7 @@ func TestOneOutcomeEveryChannel(t *testing.T) {
 				if c.err != nil {
 					return nil, c.err
 				}
-				return &judge.Report{Format: judge.ReportFormat, Setting: s, Source: theory.Source(&s), Results: c.results, Controls: c.controls, Summary: map[string]int{}}, nil
+				return &judge.Report{Format: judge.ReportFormat, Setting: s, Source: theory.Source(&s), Results: c.results, Controls: c.controls, Falsify: c.falsify, Summary: map[string]int{}}, nil
 			}
 			dir := t.TempDir()
 			out := func(ext string) string { return filepath.Join(dir, "r"+ext) }
@@ -244,7 +251,7 @@ func headlineIn(stdout string) string {
 // report.
 func assertStatus(c outcomeCase, s theory.Setting) string {
 	rec := &recordingTB{}
-	rep := &judge.Report{Results: c.results, Controls: c.controls}
+	rep := &judge.Report{Results: c.results, Controls: c.controls, Falsify: c.falsify}
 	if c.err != nil {
 		rep = judge.ErrorReport(s, c.err)
 	}
@@ -286,8 +293,8 @@ func TestSweepOutcome(t *testing.T) {
 			}
 			return &judge.Report{Format: judge.ReportFormat, Setting: s, Results: c.results, Summary: map[string]int{}}, nil
 		}
-		if c.controls != nil {
-			continue // sweeps run no controls
+		if c.controls != nil || c.falsify != nil {
+			continue // sweeps run no controls and no falsify searches
 		}
 		unmetOnly := c.name == "required not asserted"
 		for _, on := range judge.FailOnPolicies {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
 	"mimverify/dynamics"
+	"mimverify/judge"
 )
 
 // reduceFormat is the format tag of 'mimverify reduce --format json'
@@ -35,6 +38,9 @@ type reduceSymmetry struct {
 	PPOrbits       int     `json:"pp_orbits"`
 	Dim            int     `json:"dim"`
 	FullDim        int     `json:"full_dim"`
+	// Start says why the setting's start is off the symmetric subspace
+	// (dynamics.AsymmetricStart; omitted when it is on it).
+	Start string `json:"start,omitempty"`
 }
 
 type reduceVariable struct {
@@ -138,6 +144,8 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 50, "GD steps from Q(0) = 0 along which SPEC §3's relations are checked")
 	budget := fs.Float64("budget", 20, "seconds of gradient evaluations allowed for the law search and the relation check")
 	seed := fs.Uint64("seed", 0, "seed of the random states (and of CRN samples)")
+	var mem memoryFlag
+	mem.register(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -160,12 +168,25 @@ func reduceCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// An estimate that cannot be made (the symmetry search failed) leaves
+	// Reduce to say why.
+	if cost, err := judge.EstimateReduceCost(&s, *mf, *states); err == nil {
+		if err := mem.check(fmt.Sprintf("reduce on this setting (P = %d)", s.P), cost, nil); err != nil {
+			return err
+		}
+	}
 	r, err := dynamics.Reduce(&s, dynamics.ReduceOptions{MeanField: *mf, States: *states, Steps: *steps,
 		Budget: time.Duration(*budget * float64(time.Second)), Seed: *seed})
+	if errors.Is(err, dynamics.ErrTooManyTerms) {
+		return usageError{err} // over any memory: refused before it is built
+	}
 	if err != nil {
 		return err
 	}
 	o := newReduceOutput(r)
+	if why := dynamics.AsymmetricStart(&s); why != "" {
+		o.Symmetry.Start = why + ": the reduced system describes the runs from symmetric starts (Q(0) = 0), not this setting's; run and sweep refuse --engine orbit and meanfield on it"
+	}
 	var data []byte
 	switch f {
 	case "json":

@@ -21,11 +21,15 @@ func symmetryLines(o reduceOutput) []string {
 	if s.Order != nil {
 		order = "order " + *s.Order
 	}
-	return []string{
+	lines := []string{
 		fmt.Sprintf("group: %s, %d verified generators, %d atoms", order, s.Generators, s.Atoms),
 		fmt.Sprintf("orbits: %d on positions, %d of FP entries, %d of PP pairs", s.PositionOrbits, s.FPOrbits, s.PPOrbits),
 		fmt.Sprintf("dimension: %d reduced, against K·P·N + P² = %d", s.Dim, s.FullDim),
 	}
+	if s.Start != "" {
+		lines = append(lines, "start: "+s.Start)
+	}
+	return lines
 }
 
 func repString(v reduceVariable) string {

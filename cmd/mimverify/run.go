@@ -181,9 +181,8 @@ func (c *runConfig) check() error {
 			return badInput("--%s: does not apply to the %s engine (its flags: %s)", f, c.engine, flagList(spec.Flags))
 		}
 	}
-	if (c.engine == engine.Orbit || c.engine == engine.MeanField) && c.setting.Init.Kind == theory.InitGaussian {
-		return badInput("--engine %s: init.kind = gaussian: the %s engine runs on the symmetric subspace, and a Gaussian start (σ = %g) is not symmetric; start from init.kind = zero, or use --engine population",
-			c.engine, c.engine, c.setting.Init.Sigma)
+	if err := refuseAsymmetricStart(c.engine, &c.setting, "population"); err != nil {
+		return err
 	}
 	if c.set["batch"] && !c.opts.SGD {
 		return badInput("--batch: applies only with --sgd")
@@ -354,24 +353,9 @@ func (c *runConfig) sampleSet() ([]theory.Sample, error) {
 	if c.samplesFile == "" {
 		return s.Samples(c.seed, c.samples), nil
 	}
-	data, err := os.ReadFile(c.samplesFile)
+	dump, err := readSampleFile(c.samplesFile, s)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--samples-file: %w", err)}
-	}
-	var dump sampleDump
-	if err := json.Unmarshal(data, &dump); err != nil {
-		return nil, badInput("--samples-file %s: %v", c.samplesFile, err)
-	}
-	if dump.Format != samplesFormat {
-		return nil, badInput("--samples-file %s: format = %q: must be %q", c.samplesFile, dump.Format, samplesFormat)
-	}
-	if len(dump.Samples) == 0 {
-		return nil, badInput("--samples-file %s: samples: must hold at least one sample", c.samplesFile)
-	}
-	for i, smp := range dump.Samples {
-		if err := s.CheckSample(smp); err != nil {
-			return nil, badInput("--samples-file %s: samples[%d].%v", c.samplesFile, i, err)
-		}
+		return nil, err
 	}
 	c.samples = len(dump.Samples)
 	return dump.Samples, nil
@@ -452,14 +436,25 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 		err = c.obs.write()
 	}
 	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) {
-			return fmt.Errorf("stopped: %w", err)
-		}
-		return err
+		return runError(err)
 	}
 	summarize(stdout, c, &kept, expectation, time.Since(start))
 	return nil
+}
+
+// runError is the error a run that did not finish exits with: a NaN or
+// Inf names where it stopped (exit 1), an objective too large to build is
+// bad input (exit 2: refused before its terms were built, whatever
+// --max-memory allows).
+func runError(err error) error {
+	var nf *theory.NonFiniteError
+	if errors.As(err, &nf) {
+		return fmt.Errorf("stopped: %w", err)
+	}
+	if errors.Is(err, dynamics.ErrTooManyTerms) {
+		return usageError{err}
+	}
+	return err
 }
 
 // trajectoryEncoder streams a run's records: JSON Lines or npz. Only the

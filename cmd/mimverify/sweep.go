@@ -171,12 +171,19 @@ func (wf *sweepFlags) runner(sf *settingFlags, jf *judgeFlags) (*judge.Runner, s
 	default:
 		return nil, "", badInput("--engine = %q: must be exact or orbit", wf.engine)
 	}
+	if err := refuseAsymmetricStart(opt.Main, &base, "exact"); err != nil {
+		return nil, "", err
+	}
 	if opt.Main == engine.Orbit && wf.sharp {
 		return nil, "", badInput("--sharp with --engine orbit: the main run is the reduced ODE itself")
 	}
 	r.Plan = judge.NewPlan(base, opt, wf.vary, wf.seeds)
 	if _, err := r.Plan.Points(); err != nil {
 		return nil, "", usageError{fmt.Errorf("--vary: %w", err)}
+	}
+	cost, err := judge.EstimateSweepCost(r.Plan, wf.jobs)
+	if err := jf.mem.check(fmt.Sprintf("the sweep at --jobs %d (its costliest points at once)", wf.jobs), cost, err); err != nil {
+		return nil, "", err
 	}
 	return r, f, nil
 }

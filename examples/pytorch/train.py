@@ -18,9 +18,13 @@ loss: mean). Gradient descent on the merged key-query matrix Q from Q = 0.
 
 The run file records, at every recorded step t (before that step's update),
 the loss and the correlations A_{k,p,j} = e_p^T Q v_{k,j} and
-B_{p,q} = e_p^T Q e_q (docs/FORMATS.md, "Run output"). --eta-scale trains at a
-multiple of the setting's step size (a run that learns too slowly: its
-envelopes may still hold; the reduced ODE's sharp bands catch it).
+B_{p,q} = e_p^T Q e_q (docs/FORMATS.md, "Run output"). With --full it records
+Q itself (d x d) and the embedding instead, and mimverify projects Q to (A, B)
+and reports the part of Q outside their span (docs/FORMATS.md, "Full-model
+run"); --basis-seed N then trains in a random orthonormal basis (the QR factor
+of a seeded Gaussian matrix) rather than the coordinate axes. --eta-scale
+trains at a multiple of the setting's step size (a run that learns too slowly:
+its envelopes may still hold; the reduced ODE's sharp bands catch it).
 
 Not run in CI (torch is not a dependency of the Go project).
 """
@@ -44,15 +48,30 @@ def load(path):
     return dump, s
 
 
-def tensors(s, samples):
-    """The masked inputs, targets and masks of the samples, in the coordinate basis."""
-    P = s["P"]
-    areas = [c["areas"] for c in s["clusters"]]
-    offsets, off = [], P
-    for a in areas:
+def dimensions(s):
+    """d, and the row of each cluster's first feature in the basis."""
+    offsets, off = [], s["P"]
+    for c in s["clusters"]:
         offsets.append(off)
-        off += max(a) + 1
-    d = off + s.get("extra_dim", 0)
+        off += max(c["areas"]) + 1
+    return off + s.get("extra_dim", 0), offsets
+
+
+def basis(d, seed):
+    """An orthonormal basis of R^d as rows: rows 0..P-1 are the positions e_p,
+    row offsets[k] + j the feature v_{k,j}. The coordinate axes without a seed."""
+    if seed is None:
+        return torch.eye(d, dtype=torch.float64)
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    return q.T.contiguous()
+
+
+def tensors(s, samples, W):
+    """The inputs and masks of the samples: x_p = z_{k,a(p)} v_{k,a(p)}."""
+    P = s["P"]
+    d, offsets = dimensions(s)
+    areas = [c["areas"] for c in s["clusters"]]
     n = len(samples)
     x = torch.zeros(n, P, d, dtype=torch.float64)
     mask = torch.zeros(n, P, dtype=torch.bool)
@@ -60,17 +79,18 @@ def tensors(s, samples):
         k = smp["cluster"]
         for p in range(P):
             j = areas[k][p]
-            x[i, p, offsets[k] + j] = smp["z"][j]
+            x[i, p] = smp["z"][j] * W[offsets[k] + j]
         mask[i] = torch.tensor(smp["mask"])
-    return x, mask, offsets, d
+    return x, mask
 
 
-def loss_of(Q, x, mask, s):
+def loss_of(Q, x, mask, s, W):
     """The empirical loss of SPEC §1 at Q."""
     P = s["P"]
+    E = W[:P]                                                 # positions e_p
     xt = x * (~mask).unsqueeze(-1)                            # masked patches carry 0
-    h = xt + torch.eye(P, x.shape[2], dtype=x.dtype)          # h_q = x~_q + e_q
-    scores = torch.einsum("pd,nqd->npq", Q[:P], h)            # s_pq = e_p^T Q h_q
+    h = xt + E                                                # h_q = x~_q + e_q
+    scores = torch.einsum("pd,nqd->npq", E @ Q, h)            # s_pq = e_p^T Q h_q
     if s["keys"] == "unmasked":
         keys = (~mask).unsqueeze(1).expand(-1, P, -1)
     else:
@@ -85,12 +105,40 @@ def loss_of(Q, x, mask, s):
     return loss / P if s["loss"] == "mean" else loss
 
 
-def record(step, eta, loss, Q, s, offsets):
+def record(step, eta, loss, Q, s, W, full):
+    """One record: Q itself (--full), or its correlations A and B."""
+    if full:
+        return {"step": step, "time": eta * step, "loss": loss, "Q": Q.tolist()}
     P = s["P"]
-    A = [[[Q[p, offsets[k] + j].item() for j in range(max(c["areas"]) + 1)] for p in range(P)]
+    _, offsets = dimensions(s)
+    C = W @ Q @ W.T                                           # C[a, b] = w_a^T Q w_b
+    A = [[[C[p, offsets[k] + j].item() for j in range(max(c["areas"]) + 1)] for p in range(P)]
          for k, c in enumerate(s["clusters"])]
-    B = [[Q[p, q].item() for q in range(P)] for p in range(P)]
+    B = [[C[p, q].item() for q in range(P)] for p in range(P)]
     return {"step": step, "time": eta * step, "loss": loss, "A": A, "B": B}
+
+
+def embedding(s, W):
+    """The embedding of the full-model format: positions and features as vectors of R^d."""
+    _, offsets = dimensions(s)
+    return {"positions": W[:s["P"]].tolist(),
+            "features": [W[offsets[k]:offsets[k] + max(c["areas"]) + 1].tolist() for k, c in enumerate(s["clusters"])]}
+
+
+def save_npz(f, out):
+    """The full-model run as NumPy arrays (docs/FORMATS.md): step, loss, Q (R, d, d),
+    positions (P, d), features0, features1, ... (N_k, d), and the header in meta."""
+    import numpy as np
+    recs, emb = out["records"], out["embedding"]
+    meta = {k: v for k, v in out.items() if k not in ("records", "embedding")}
+    arrays = {"meta": np.array(json.dumps(meta)),
+              "step": np.array([r["step"] for r in recs], dtype=np.int64),
+              "loss": np.array([r["loss"] for r in recs], dtype=np.float64),
+              "Q": np.array([r["Q"] for r in recs], dtype=np.float64),
+              "positions": np.array(emb["positions"], dtype=np.float64)}
+    for k, v in enumerate(emb["features"]):
+        arrays[f"features{k}"] = np.array(v, dtype=np.float64)
+    np.savez(f, **arrays)
 
 
 def main():
@@ -99,31 +147,42 @@ def main():
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--record-every", type=int, default=10)
     ap.add_argument("--eta-scale", type=float, default=1.0, help="train at this multiple of the setting's eta")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--full", action="store_true", help="record Q and the embedding (mimverify.run-full/v1), not A and B")
+    ap.add_argument("--basis-seed", type=int, default=None, help="train in a random orthonormal basis from this seed (default: the coordinate axes)")
+    ap.add_argument("--out", required=True, help="the run file: JSON, or with --full also .npz (NumPy arrays)")
     args = ap.parse_args()
+    if args.out.endswith(".npz") and not args.full:
+        raise SystemExit("--out *.npz: only with --full (the (A, B) run format is written as JSON here)")
     dump, s = load(args.samples)
-    x, mask, offsets, d = tensors(s, dump["samples"])
+    d, _ = dimensions(s)
+    W = basis(d, args.basis_seed)
+    x, mask = tensors(s, dump["samples"], W)
     eta = s["eta"] * args.eta_scale
     Q = torch.zeros(d, d, dtype=torch.float64, requires_grad=True)
     records = []
     for t in range(args.steps + 1):
-        loss = loss_of(Q, x, mask, s)
+        loss = loss_of(Q, x, mask, s, W)
         if not math.isfinite(loss.item()):
             raise SystemExit(f"stopped: the loss is {loss.item()} at step {t}")
         if t % args.record_every == 0 or t == args.steps:
-            records.append(record(t, s["eta"], loss.item(), Q.detach(), s, offsets))
+            records.append(record(t, s["eta"], loss.item(), Q.detach(), s, W, args.full))
         if t == args.steps:
             break
         (g,) = torch.autograd.grad(loss, Q)
         with torch.no_grad():
             Q -= eta * g
-    out = {"format": "mimverify.run/v1", "engine": "pytorch", "expectation": "samples", "seed": dump["seed"],
-           "samples": len(dump["samples"]), "steps": args.steps, "record_every": args.record_every,
-           "setting": s, "records": records}
+    out = {"format": "mimverify.run-full/v1" if args.full else "mimverify.run/v1", "engine": "pytorch",
+           "expectation": "samples", "seed": dump["seed"], "samples": len(dump["samples"]), "steps": args.steps,
+           "record_every": args.record_every, "setting": s, "records": records}
+    if args.full:
+        out["embedding"] = embedding(s, W)
     # Written to a temporary file and renamed: never a half-written run.
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(args.out)), suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(out, f)
+    with os.fdopen(fd, "wb" if args.out.endswith(".npz") else "w") as f:
+        if args.out.endswith(".npz"):
+            save_npz(f, out)
+        else:
+            json.dump(out, f)
     os.replace(tmp, args.out)
     print(f"{len(records)} records, loss {records[0]['loss']:.6g} -> {records[-1]['loss']:.6g}, written to {args.out}")
 

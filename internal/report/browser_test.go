@@ -129,7 +129,7 @@ func probePage(t *testing.T, bin, page string) []string {
 	return res.Findings
 }
 
-// TestPagesInBrowser loads the check and sweep pages of the fixtures (and
+// TestPagesInBrowser loads the check, sweep and falsify pages of the fixtures (and
 // those in MIMVERIFY_PAGES) in Chromium and fails on any finding.
 func TestPagesInBrowser(t *testing.T) {
 	bin := chromium(t)
@@ -141,6 +141,11 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages["sweep fixture"] = sw.String()
+	var fz bytes.Buffer
+	if err := WriteFalsify(&fz, falsifyFixture(t), "html", nil); err != nil {
+		t.Fatal(err)
+	}
+	pages["falsify fixture"] = fz.String()
 	if dir := os.Getenv("MIMVERIFY_PAGES"); dir != "" {
 		files, err := filepath.Glob(filepath.Join(dir, "*.html"))
 		if err != nil || len(files) == 0 {

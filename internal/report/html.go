@@ -16,6 +16,7 @@ type htmlPredicate struct {
 	Holds bool
 	Text  string
 	Why   string
+	LaTeX string
 }
 
 // htmlClaim is a claim ready for the page.
@@ -65,6 +66,7 @@ type htmlPage struct {
 	Maps       []mapCluster
 	Run        []string
 	Controls   []string
+	Falsify    []string
 	Format     string
 }
 
@@ -106,6 +108,8 @@ ul.regime{margin:.2rem 0;padding-left:1.2rem}
 ul.regime li.bad{color:#b3261e;font-weight:600}
 .mark{display:inline-block;width:1.1em}
 p.why{margin:.15rem 0}
+details.tex{margin:.2rem 0}details.tex summary{cursor:pointer;color:#555}details.tex p{margin:.1rem 0}
+code.tex{overflow-wrap:anywhere;word-break:break-all}
 .figs{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}.figs figure{flex:0 1 auto;max-width:100%}
 td.sharp{font-size:.85rem;font-variant-numeric:tabular-nums}
 .mapscale{margin:.2rem 0 .4rem}
@@ -138,6 +142,7 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{if .SharpText}}<p class="why">Sharp prediction: {{.SharpText}}{{if .SharpBand}} — band: {{.SharpBand}}{{end}}.</p>{{end}}
 {{if .Detail}}<p class="why">{{.Detail}}</p>{{end}}
 {{if .Regime}}<ul class="regime">{{range .Regime}}<li class="{{if .Holds}}ok{{else}}bad{{end}}"><span class="mark">{{if .Holds}}✓{{else}}✗{{end}}</span><code>{{.Text}}</code>{{if .Why}} — {{.Why}}{{end}}</li>{{end}}</ul>{{end}}
+{{if .LaTeX}}<details class="tex"><summary>LaTeX</summary><p><code class="tex">{{.LaTeX}}</code></p>{{range .Regime}}{{if .LaTeX}}<p><code class="tex">{{.LaTeX}}</code></p>{{end}}{{end}}</details>{{end}}
 </td></tr>
 {{else}}<tr><td colspan="9">No claims.</td></tr>
 {{end}}</tbody>
@@ -169,6 +174,9 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 {{if .Controls}}<h2>Controls</h2>
 <p>The judge proves its power on every check (docs/JUDGE.md §Controls): the right model on other samples must pass the sharp bands, a model learning 30 % too fast or too slow must fail them.</p>
 <ul class="facts">{{range .Controls}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Falsify}}<h2>Falsify</h2>
+<p>Each claim's regime searched for a counterexample (docs/FALSIFY.md):</p>
+<ul class="facts" id="falsify">{{range .Falsify}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Setting</h2>
 <ul class="facts">{{range .Setting}}<li>{{.}}</li>{{end}}</ul>
 {{if .Partitions}}<div class="parts">
@@ -204,7 +212,7 @@ func newHTMLClaim(c judge.ClaimResult) htmlClaim {
 		hc.Class = "unknown"
 	}
 	for _, p := range c.Regime {
-		hc.Regime = append(hc.Regime, htmlPredicate{Holds: p.Holds, Text: evaluated(p), Why: p.Why})
+		hc.Regime = append(hc.Regime, htmlPredicate{Holds: p.Holds, Text: evaluated(p), Why: p.Why, LaTeX: p.LaTeX})
 	}
 	return hc
 }
@@ -265,6 +273,9 @@ func writeHTML(w io.Writer, r *judge.Report) error {
 	pg.Maps = mapClusters(r)
 	for _, c := range r.Controls {
 		pg.Controls = append(pg.Controls, c.Line())
+	}
+	for i := range r.Falsify {
+		pg.Falsify = append(pg.Falsify, r.Falsify[i].Line())
 	}
 	bw := bufio.NewWriter(w)
 	if err := pageTemplate.Execute(bw, pg); err != nil {

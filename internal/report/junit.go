@@ -107,6 +107,7 @@ func writeJUnit(w io.Writer, r *judge.Report) error {
 		s.Cases = append(s.Cases, tc)
 	}
 	s.Cases = append(s.Cases, controlCases(r, class)...)
+	s.Cases = append(s.Cases, falsifyCases(r, class)...)
 	s.Tests = len(s.Cases)
 	if r.Error != "" {
 		s.Tests++
@@ -211,6 +212,21 @@ func controlCases(r *judge.Report, class string) []junitCase {
 		tc := junitCase{Classname: class, Name: xmlSafe("control: " + c.Name), Time: "0", SystemOut: &junitText{xmlSafe(c.Line())}}
 		if why, ok := failing[c.Name]; ok {
 			tc.Failure = &junitFailure{Message: xmlSafe(why), Type: "judge-power", Text: xmlSafe(c.Line())}
+		}
+		cs = append(cs, tc)
+	}
+	return cs
+}
+
+// falsifyCases are check --falsify's test cases, one per claim searched: a
+// failure for a counterexample.
+func falsifyCases(r *judge.Report, class string) []junitCase {
+	var cs []junitCase
+	for i := range r.Falsify {
+		f := &r.Falsify[i]
+		tc := junitCase{Classname: class, Name: xmlSafe("falsify: " + f.Claim), Time: seconds(f.Seconds), SystemOut: &junitText{xmlSafe(f.Line())}}
+		if f.Found {
+			tc.Failure = &junitFailure{Message: xmlSafe(f.Line()), Type: "counterexample", Text: xmlSafe(f.Line())}
 		}
 		cs = append(cs, tc)
 	}

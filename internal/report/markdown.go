@@ -109,6 +109,21 @@ func runLines(r *judge.RunInfo) []string {
 		fmt.Sprintf("ε = %s; δ = %s", prose(r.Epsilon), prose(r.Delta)),
 		fmt.Sprintf("wall time: %s s", prose(r.Seconds)),
 	}
+	return append(lines, outOfSpanLines(r.OutOfSpan)...)
+}
+
+// outOfSpanLines describe Q's component outside the span of SPEC §2 on a
+// full-model external run (judge.OutOfSpan), and its warning; none
+// otherwise.
+func outOfSpanLines(o *judge.OutOfSpan) []string {
+	if o == nil {
+		return nil
+	}
+	lines := []string{fmt.Sprintf("Q's out-of-span norm: %s at step 0, %s at the last record (Q moved %s in all); its largest drift %s at step %d, rounding bound %s in float64, %s in float32",
+		prose(o.Initial), prose(o.Final), prose(o.Moved), prose(o.Drift), o.DriftStep, prose(o.Bound64), prose(o.Bound32))}
+	if o.Warning != "" {
+		lines = append(lines, "warning: "+o.Warning)
+	}
 	return lines
 }
 
@@ -169,6 +184,20 @@ func mdMath(s string) string {
 	return "$" + s + "$"
 }
 
+// mdTeX writes LaTeX (judge's latex fields, expr.Expr.LaTeX) as inline
+// math, $…$, with the characters that would end a table cell or start HTML
+// written as commands; a result without LaTeX (a report read from an older
+// file) falls back to its text formula through mdMath.
+func mdTeX(latex, text string) string {
+	latex = strings.TrimSpace(oneLine(latex))
+	if latex == "" {
+		return mdMath(text)
+	}
+	// The LaTeX printers escape $ themselves (NameLaTeX): a second escape
+	// would end the math.
+	return "$" + strings.NewReplacer("|", `\vert `, "<", `\lt `, ">", `\gt `).Replace(latex) + "$"
+}
+
 var (
 	mathSub  = regexp.MustCompile(`_([A-Za-z0-9]+)`)
 	mathWord = regexp.MustCompile(`\b[A-Za-z]{2,}\b`)
@@ -199,7 +228,7 @@ func writeMarkdown(w io.Writer, r *judge.Report, figDir string) error {
 			v = "**" + v + "**"
 		}
 		mdRow(bw, mdText(c.ID), mdText(c.Title), mdText(string(c.Provenance)), v,
-			mdMath(c.Formula), cell(c.Predicted), mdText(string(c.Relation)), cell(c.Measured), mdText(sharpCell(c)))
+			mdTeX(c.LaTeX, c.Formula), cell(c.Predicted), mdText(string(c.Relation)), cell(c.Measured), mdText(sharpCell(c)))
 	}
 	if err := markdownCheckFigures(bw, r, figDir); err != nil {
 		return err
@@ -215,6 +244,12 @@ func writeMarkdown(w io.Writer, r *judge.Report, figDir string) error {
 		fmt.Fprintf(bw, "\n## Minimum detectable effects\n\nThe smallest r the sharp bands reject (docs/JUDGE.md §Power):\n\n")
 		for _, d := range r.Detectable {
 			fmt.Fprintf(bw, "- %s\n", mdText(d.Line()))
+		}
+	}
+	if len(r.Falsify) > 0 {
+		fmt.Fprintf(bw, "\n## Falsify\n\nEach claim's regime searched for a counterexample (docs/FALSIFY.md):\n\n")
+		for i := range r.Falsify {
+			fmt.Fprintf(bw, "- %s\n", mdText(r.Falsify[i].Line()))
 		}
 	}
 
@@ -244,7 +279,7 @@ func writeMarkdownClaim(bw *bufio.Writer, c judge.ClaimResult) {
 	if c.Quantity != "" {
 		fmt.Fprintf(bw, "- measured: %s\n", mdText(c.Quantity))
 	}
-	fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdMath(c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
+	fmt.Fprintf(bw, "- prediction: %s = %s; holds when measured %s predicted; measured %s\n", mdTeX(c.LaTeX, c.Formula), mdText(prose(c.Predicted)), mdText(string(c.Relation)), mdText(prose(c.Measured)))
 	if l := sharpLine(c); l != "" {
 		fmt.Fprintf(bw, "- sharp prediction: %s\n", mdText(l))
 		if c.Sharp.Band != "" {
@@ -268,6 +303,9 @@ func writeMarkdownClaim(bw *bufio.Writer, c judge.ClaimResult) {
 				mark = "**fails**"
 			}
 			line := fmt.Sprintf("  - %s: %s", mark, mdText(evaluated(p)))
+			if p.LaTeX != "" {
+				line = fmt.Sprintf("  - %s: %s: %s", mark, mdTeX(p.LaTeX, ""), mdText(evaluatedSides(p)))
+			}
 			if p.Why != "" {
 				line += " (" + mdText(p.Why) + ")"
 			}

@@ -288,15 +288,19 @@ func failingPredicates(c judge.ClaimResult) []judge.PredicateResult {
 
 // evaluated writes a predicate with its evaluated sides, e.g.
 // "(1 − γ)·C_min ≥ 4: 2 ≥ 4 is false".
-func evaluated(p judge.PredicateResult) string {
+func evaluated(p judge.PredicateResult) string { return p.Formula + ": " + evaluatedSides(p) }
+
+// evaluatedSides says what a predicate's sides evaluated to, e.g.
+// "0.5 ≤ 0.9 is true".
+func evaluatedSides(p judge.PredicateResult) string {
 	truth := "false"
 	if p.Holds {
 		truth = "true"
 	}
 	if p.Op != "" {
-		return fmt.Sprintf("%s: %s %s %s is %s", p.Formula, prose(p.Left), p.Op, prose(p.Right), truth)
+		return fmt.Sprintf("%s %s %s is %s", prose(p.Left), p.Op, prose(p.Right), truth)
 	}
-	return fmt.Sprintf("%s: left %s, right %s: %s", p.Formula, prose(p.Left), prose(p.Right), truth)
+	return fmt.Sprintf("left %s, right %s: %s", prose(p.Left), prose(p.Right), truth)
 }
 
 // violation is the criterion a failing claim failed, with its numbers

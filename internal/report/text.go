@@ -37,6 +37,12 @@ func writeText(w io.Writer, r *judge.Report) error {
 			fmt.Fprintf(bw, "  %s\n", d.Line())
 		}
 	}
+	if len(r.Falsify) > 0 {
+		fmt.Fprintf(bw, "\nFalsify (each claim's regime searched for a counterexample: docs/FALSIFY.md):\n")
+		for i := range r.Falsify {
+			fmt.Fprintf(bw, "  %s\n", r.Falsify[i].Line())
+		}
+	}
 
 	var fails, outside, other []judge.ClaimResult
 	for _, c := range r.Results {
@@ -73,6 +79,9 @@ func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 		fmt.Fprintf(bw, "; %d steps", r.Run.Steps)
 	}
 	fmt.Fprintln(bw)
+	for _, l := range outOfSpanLines(r.Run.OutOfSpan) {
+		fmt.Fprintf(bw, "%s\n", l)
+	}
 	fmt.Fprintf(bw, "%s\n\n", headline(r))
 }
 

@@ -3,8 +3,6 @@ package expr
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // Diff returns the derivative ∂e/∂x, with the terms that are a constant 0
@@ -149,24 +147,4 @@ func neg(a Expr) Expr {
 		return a
 	}
 	return Neg(a)
-}
-
-// LaTeX prints the expression for a Markdown or TeX document: \frac for
-// quotients, \cdot for products, ^{…} for powers, \sqrt{…}, and subscripts
-// after "_" braced (C_min → C_{min}); numbers keep every digit.
-func (e Expr) LaTeX() string { return e.format(&latex) }
-
-var latex = notation{
-	minus: " - ", times: ` \cdot `, open: `\left(`, close: `\right)`,
-	number: func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) },
-	symbol: func(s string) string {
-		if name, sub, ok := strings.Cut(s, "_"); ok {
-			return name + "_{" + sub + "}"
-		}
-		return s
-	},
-	quotient: func(n *notation, a, b Expr) string { return `\frac{` + a.format(n) + `}{` + b.format(n) + `}` },
-	power:    func(n *notation, a, b Expr) string { return n.paren(a, 5) + "^{" + b.format(n) + "}" },
-	root:     func(n *notation, a Expr) string { return `\sqrt{` + a.format(n) + `}` },
-	function: func(op string) string { return `\` + op },
 }

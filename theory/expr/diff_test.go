@@ -2,7 +2,6 @@ package expr
 
 import (
 	"math"
-	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -48,15 +47,5 @@ func TestDiffMatchesFiniteDifferences(t *testing.T) {
 	}
 	if d, _ := Mul(Num(2), y).Diff("x"); !isZero(d) {
 		t.Errorf("∂(2y)/∂x = %s, want 0", d)
-	}
-}
-
-func TestLaTeX(t *testing.T) {
-	e := Div(Mul(Sym("c"), Sym("P")), Mul(Sym("η"), Sub(Num(1), Sym("γ")), Sym("C_min"), PowN(Sym("L"), 4), Sqrt(Sym("ε"))))
-	got := e.LaTeX()
-	for _, want := range []string{`\frac{c \cdot P}`, `\left(1 - γ\right)`, `C_{min}`, `L^{4}`, `\sqrt{ε}`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("LaTeX() = %s: lacks %s", got, want)
-		}
 	}
 }

@@ -135,11 +135,13 @@ func (e Expr) Symbols() []string {
 	return out
 }
 
-// precedence of an operator when printed: higher binds tighter.
-func (e Expr) precedence() int {
-	if e.op != "num" && e.op != "sym" && len(e.Symbols()) == 0 {
+// precedence of an operator when printed: higher binds tighter. A
+// constant subexpression that the notation folds prints as its value and
+// binds as a number does.
+func (e Expr) precedence(folds bool) int {
+	if folds && e.op != "num" && e.op != "sym" && len(e.Symbols()) == 0 {
 		if v, err := e.Eval(nil); err == nil {
-			return Num(v).precedence()
+			return Num(v).precedence(folds)
 		}
 	}
 	switch e.op {
@@ -176,7 +178,10 @@ type notation struct {
 	power                     func(n *notation, a, b Expr) string
 	root                      func(n *notation, a Expr) string
 	function                  func(op string) string
-	folds                     bool // print constant subexpressions as their value
+	// call, when set, prints a function application in full (LaTeX's
+	// ⌈x⌉ has no name before its brackets); nil uses function and open.
+	call  func(n *notation, op string, args []Expr) string
+	folds bool // print constant subexpressions as their value
 }
 
 var plain = notation{
@@ -204,7 +209,7 @@ var plain = notation{
 
 // paren prints a in parentheses when it binds less tightly than min.
 func (n *notation) paren(a Expr, min int) string {
-	if a.precedence() < min {
+	if a.precedence(n.folds) < min {
 		return n.open + a.format(n) + n.close
 	}
 	return a.format(n)
@@ -250,6 +255,9 @@ func (e Expr) format(n *notation) string {
 		return n.power(n, e.args[0], e.args[1])
 	case "√":
 		return n.root(n, e.args[0])
+	}
+	if n.call != nil {
+		return n.call(n, e.op, e.args)
 	}
 	parts := make([]string, len(e.args))
 	for i, a := range e.args {

@@ -32,12 +32,16 @@ func genNumber(t *rapid.T) Expr {
 // expression) and whose sums and products are not nested to the right (a +
 // (b + c) prints as a + b + c, which evaluates as (a + b) + c, differing in
 // the last bit). Every other shape of every operator is drawn.
-func genExpr(depth int) *rapid.Generator[Expr] {
+func genExpr(depth int) *rapid.Generator[Expr] { return genTree(depth, true) }
+
+// genTree draws as genExpr does; with symbolic false a compound node may
+// be constant (for LaTeX, which prints constants as they are, unfolded).
+func genTree(depth int, symbolic bool) *rapid.Generator[Expr] {
 	return rapid.Custom(func(t *rapid.T) Expr {
 		if depth == 0 || rapid.IntRange(0, 3).Draw(t, "leaf") == 0 {
 			return leaf(t)
 		}
-		sub := func(label string) Expr { return genExpr(depth-1).Draw(t, label) }
+		sub := func(label string) Expr { return genTree(depth-1, symbolic).Draw(t, label) }
 		var e Expr
 		switch op := rapid.SampledFrom([]string{"+", "-", "*", "/", "^", "neg", "log", "exp", "√", "max", "min", "ceil"}).Draw(t, "op"); op {
 		case "+", "*":
@@ -51,7 +55,7 @@ func genExpr(depth int) *rapid.Generator[Expr] {
 		case "/":
 			e = Div(sub("num"), sub("den"))
 		case "^":
-			e = Pow(sub("base"), rapid.OneOf(genExpr(depth-1), rapid.Custom(genNumber)).Draw(t, "exp"))
+			e = Pow(sub("base"), rapid.OneOf(genTree(depth-1, symbolic), rapid.Custom(genNumber)).Draw(t, "exp"))
 		case "neg":
 			e = Neg(sub("arg"))
 		case "max", "min":
@@ -59,7 +63,7 @@ func genExpr(depth int) *rapid.Generator[Expr] {
 		default:
 			e = Expr{op: op, args: []Expr{sub("arg")}}
 		}
-		if len(e.Symbols()) == 0 {
+		if symbolic && len(e.Symbols()) == 0 {
 			e.args[0] = Sym(rapid.SampledFrom(testSymbols).Draw(t, "sym"))
 		}
 		return e
