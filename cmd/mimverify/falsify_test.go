@@ -259,3 +259,29 @@ func TestFalsifyShardsConcatenate(t *testing.T) {
 		t.Fatalf("merged rerun: exit %d, %d results, results file %d → %d bytes; %s", code, len(rep.Results), len(parts), len(after), stderr)
 	}
 }
+
+// A search space file narrows the search (here to one layout and one z
+// law, where the planted FP_wide fault lies); a file with an unknown key, a
+// z law or a layout that does not exist is bad input naming it.
+func TestFalsifySpaceFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "space.yaml")
+	os.WriteFile(good, []byte("layouts: [line 2+2+2]\nz_kinds: [constant]\ndims:\n- {field: z.L, lo: 0.2, hi: 2, log: true}\n- {field: gamma, lo: 0.1, hi: 0.9}\n"), 0o644)
+	code, rep, stderr := runFalsify(t, "--claims-file", plantedClaims, "--claims", "FP_wide", "--budget", "40", "--space", good)
+	if code != 1 || len(rep.Results) != 1 || !rep.Results[0].Found {
+		t.Fatalf("exit %d, results %+v; %s", code, rep.Results, stderr)
+	}
+	for name, content := range map[string]string{
+		"fild":     "dims:\n- {fild: gamma, lo: 0.1, hi: 0.9}\n",
+		"gaussian": "z_kinds: [gaussian]\n",
+		"grid9":    "layouts: [grid9]\n",
+		"gama":     "dims:\n- {field: gama, lo: 0.1, hi: 0.9}\n",
+	} {
+		bad := filepath.Join(dir, name+".yaml")
+		os.WriteFile(bad, []byte(content), 0o644)
+		var stdout, errOut bytes.Buffer
+		if code := mainWithStatus([]string{"falsify", "--space", bad, "--progress", "never"}, &stdout, &errOut); code != 2 || !strings.Contains(errOut.String(), name) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming it", name, code, errOut.String())
+		}
+	}
+}
