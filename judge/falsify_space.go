@@ -309,7 +309,9 @@ func ParseSearchSpace(data []byte, base theory.Setting) (*SearchSpace, error) {
 	if f.Layouts != nil {
 		var chosen []Layout
 		for _, name := range f.Layouts {
-			i := slices.IndexFunc(sp.Layouts, func(l Layout) bool { return l.Name == name || (name == "as given" && strings.HasPrefix(l.Name, "as given")) })
+			i := slices.IndexFunc(sp.Layouts, func(l Layout) bool {
+				return l.Name == name || (name == "as given" && strings.HasPrefix(l.Name, "as given"))
+			})
 			if i < 0 {
 				var names []string
 				for _, l := range sp.Layouts {
