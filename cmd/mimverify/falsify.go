@@ -35,7 +35,7 @@ func (f *falsifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.claimsFile, "claims-file", "", "a claims file (docs/CLAIMS.md) whose claims may be falsified too")
 	fs.IntVar(&f.budget, "budget", 200, "candidate evaluations per claim, in [4, 100000]")
 	fs.IntVar(&f.shrink, "shrink-budget", 40, "evaluations spent simplifying a counterexample, in [0, 10000]")
-	fs.IntVar(&f.jobs, "jobs", 2, "evaluations of the search's starts run at once (the result does not depend on it)")
+	fs.IntVar(&f.jobs, "jobs", 2, "evaluations of the common starts, and claims' searches, run at once (the result does not depend on it)")
 	fs.Int64Var(&f.searchSeed, "search-seed", 1, "seed of the search's starts and choices (≥ 1)")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the samples, the basis and the initialisation of every check (≥ 0)")
 	fs.IntVar(&f.samples, "samples", 256, "training samples n of the exact engine's confirming checks")

@@ -285,3 +285,46 @@ func TestFalsifySpaceFile(t *testing.T) {
 		}
 	}
 }
+
+// The search does not depend on --jobs: the claims searched side by side
+// share evaluations, yet each asks for the same candidates in the same
+// order, so the reports agree candidate for candidate.
+func TestFalsifyIndependentOfJobs(t *testing.T) {
+	args := []string{"--claims", "C2,C4,C7", "--budget", "12", "--preset", "global-local", "--max-work", "1e7", "--shrink-budget", "4"}
+	traces := map[string]string{}
+	for _, jobs := range []string{"1", "3"} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "r.json")
+		var stdout, stderr bytes.Buffer
+		if code := mainWithStatus(append([]string{"falsify", "--jobs", jobs, "--progress", "never", "--out", out}, args...), &stdout, &stderr); code > 1 {
+			t.Fatalf("--jobs %s: exit %d: %s", jobs, code, stderr.String())
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Results []struct {
+				Claim string
+				Found bool
+				Trace []map[string]any
+			}
+		}
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, r := range rep.Results {
+			fmt.Fprintf(&b, "%s %v:", r.Claim, r.Found)
+			for _, ev := range r.Trace {
+				delete(ev, "seconds")
+				js, _ := json.Marshal(ev)
+				b.Write(js)
+			}
+		}
+		traces[jobs] = b.String()
+	}
+	if traces["1"] != traces["3"] {
+		t.Fatalf("the search differs between --jobs 1 and --jobs 3")
+	}
+}
