@@ -145,6 +145,9 @@ func (s *search) record(ev Evaluation) {
 	s.res.Evaluations++
 	s.res.Trace = append(s.res.Trace, ev)
 	s.cache[ev.Candidate.key()] = ev
+	if s.opt.Progress != nil {
+		s.opt.Progress(s.t.id, s.used, s.opt.Budget)
+	}
 	if ev.Error != "" {
 		s.res.Errors++
 		if strings.HasPrefix(ev.Error, ErrTooCostly.Error()+":") {
@@ -158,9 +161,6 @@ func (s *search) record(ev Evaluation) {
 	if t := s.res.Tightest; t == nil || ev.objective() < t.objective() {
 		e := ev
 		s.res.Tightest = &e
-	}
-	if s.opt.Progress != nil {
-		s.opt.Progress(s.t.id, s.used, s.opt.Budget)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"mimverify/engine"
 	"mimverify/theory"
@@ -114,11 +115,23 @@ func roundings(v float64) []float64 {
 	var out []float64
 	for _, r := range []float64{best, sigDigits(a, 1), sigDigits(a, 2)} {
 		r = math.Copysign(r, v)
-		if r != v && !slices.Contains(out, r) {
+		if roundness(r) < roundness(v) && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// roundness ranks how round a number is written: its significant digits,
+// less a half for 1, 2 or 5 (so 8 → 10 is no simplification, 8 → 5 and
+// 0.37 → 0.4 are).
+func roundness(x float64) float64 {
+	m, _, _ := strings.Cut(strconv.FormatFloat(math.Abs(x), 'e', -1, 64), "e")
+	digits := float64(len(strings.ReplaceAll(m, ".", "")))
+	if m == "1" || m == "2" || m == "5" {
+		digits -= 0.5
+	}
+	return digits
 }
 
 func sigDigits(a float64, n int) float64 {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	"mimverify/theory"
 )
 
@@ -268,4 +270,58 @@ func setSkew(s *theory.Setting, skew float64) {
 	for k := range w {
 		s.Clusters[k].Prob = w[k] / sum
 	}
+}
+
+// spaceFile is a search space file as the user writes it (docs/FALSIFY.md
+// §1): the continuous fields with their ranges (replacing the default
+// dims when given), the z laws, and layouts by name from the default
+// family ("as given" is the base setting's own).
+type spaceFile struct {
+	Dims    []SearchDim    `json:"dims"`
+	ZKinds  []theory.ZKind `json:"z_kinds"`
+	Layouts []string       `json:"layouts"`
+}
+
+// ParseSearchSpace reads a search space file (YAML or JSON, strictly: an
+// unknown key is an error naming it) over the default space of base:
+// what the file gives replaces the default's part, what it leaves out is
+// the default's.
+func ParseSearchSpace(data []byte, base theory.Setting) (*SearchSpace, error) {
+	var f spaceFile
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: search space: %w", ErrOptions, err)
+	}
+	sp, err := DefaultSearchSpace(base)
+	if err != nil {
+		return nil, err
+	}
+	if f.Dims != nil {
+		sp.Dims = f.Dims
+	}
+	for _, z := range f.ZKinds {
+		if !slices.Contains([]theory.ZKind{theory.ZConstant, theory.ZUniform, theory.ZTwoPoint}, z) {
+			return nil, fmt.Errorf("%w: search space: z_kinds: %q must be one of constant, uniform, two-point", ErrOptions, z)
+		}
+	}
+	if f.ZKinds != nil {
+		sp.ZKinds = f.ZKinds
+	}
+	if f.Layouts != nil {
+		var chosen []Layout
+		for _, name := range f.Layouts {
+			i := slices.IndexFunc(sp.Layouts, func(l Layout) bool {
+				return l.Name == name || (name == "as given" && strings.HasPrefix(l.Name, "as given"))
+			})
+			if i < 0 {
+				var names []string
+				for _, l := range sp.Layouts {
+					names = append(names, l.Name)
+				}
+				return nil, fmt.Errorf("%w: search space: layouts: %q is not one of %s", ErrOptions, name, strings.Join(names, "; "))
+			}
+			chosen = append(chosen, sp.Layouts[i])
+		}
+		sp.Layouts = chosen
+	}
+	return sp, sp.validate()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type falsifyFlags struct {
 	maxWork                float64
 	format, figs, progress string
 	results, shard         string
+	space                  string
 	outs                   outList
 }
 
@@ -33,7 +35,7 @@ func (f *falsifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.claimsFile, "claims-file", "", "a claims file (docs/CLAIMS.md) whose claims may be falsified too")
 	fs.IntVar(&f.budget, "budget", 200, "candidate evaluations per claim, in [4, 100000]")
 	fs.IntVar(&f.shrink, "shrink-budget", 40, "evaluations spent simplifying a counterexample, in [0, 10000]")
-	fs.IntVar(&f.jobs, "jobs", 2, "evaluations of the search's starts run at once (the result does not depend on it)")
+	fs.IntVar(&f.jobs, "jobs", 2, "evaluations of the common starts, and claims' searches, run at once (the result does not depend on it)")
 	fs.Int64Var(&f.searchSeed, "search-seed", 1, "seed of the search's starts and choices (≥ 1)")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the samples, the basis and the initialisation of every check (≥ 0)")
 	fs.IntVar(&f.samples, "samples", 256, "training samples n of the exact engine's confirming checks")
@@ -43,6 +45,7 @@ func (f *falsifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.figs, "figures", "", "also write each claim's margin plot (SVG) into this directory")
 	fs.StringVar(&f.progress, "progress", "auto", progressHelp)
 	fs.Float64Var(&f.maxWork, "max-work", 1e8, "skip (and count) a candidate whose orbit-engine work, terms × steps, is above this (about 1e-7 s each); ≤ 0: no bound")
+	fs.StringVar(&f.space, "space", "", "a search space file (YAML: dims with field, lo, hi, log; z_kinds; layouts by name) replacing the default's parts it gives (docs/FALSIFY.md §1)")
 	fs.StringVar(&f.results, "results", "", "append every evaluation to this JSON Lines file (a regular file, locked while the search runs); a rerun of the same search replays it and resumes")
 	fs.StringVar(&f.shard, "shard", "", "search only shard i of n of the claims (i/n, 0 ≤ i < n; needs --results); the shards' results files, concatenated, resume the whole search")
 }
@@ -140,7 +143,7 @@ func falsifyCommand(args []string, stdout, stderr io.Writer) error {
 	outputs := ff.outs.flags()
 	outputs["--figures"] = ff.figs
 	outputs["--results"] = ff.results
-	if err := checkOutputs(outputs, &sf, map[string]string{"--claims-file": ff.claimsFile}); err != nil {
+	if err := checkOutputs(outputs, &sf, map[string]string{"--claims-file": ff.claimsFile, "--space": ff.space}); err != nil {
 		return err
 	}
 	targets, err := ff.targets()
@@ -154,6 +157,15 @@ func falsifyCommand(args []string, stdout, stderr io.Writer) error {
 	s, err := sf.load()
 	if err != nil {
 		return err
+	}
+	if ff.space != "" {
+		data, err := os.ReadFile(ff.space)
+		if err != nil {
+			return usageError{fmt.Errorf("--space: %w", err)}
+		}
+		if opt.Space, err = judge.ParseSearchSpace(data, s); err != nil {
+			return usageError{fmt.Errorf("--space %s: %w", ff.space, err)}
+		}
 	}
 	prog, err := newProgress(stderr, ff.progress, "mimverify falsify")
 	if err != nil {

@@ -259,3 +259,72 @@ func TestFalsifyShardsConcatenate(t *testing.T) {
 		t.Fatalf("merged rerun: exit %d, %d results, results file %d → %d bytes; %s", code, len(rep.Results), len(parts), len(after), stderr)
 	}
 }
+
+// A search space file narrows the search (here to one layout and one z
+// law, where the planted FP_wide fault lies); a file with an unknown key, a
+// z law or a layout that does not exist is bad input naming it.
+func TestFalsifySpaceFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "space.yaml")
+	os.WriteFile(good, []byte("layouts: [line 2+2+2]\nz_kinds: [constant]\ndims:\n- {field: z.L, lo: 0.2, hi: 2, log: true}\n- {field: gamma, lo: 0.1, hi: 0.9}\n"), 0o644)
+	code, rep, stderr := runFalsify(t, "--claims-file", plantedClaims, "--claims", "FP_wide", "--budget", "40", "--space", good)
+	if code != 1 || len(rep.Results) != 1 || !rep.Results[0].Found {
+		t.Fatalf("exit %d, results %+v; %s", code, rep.Results, stderr)
+	}
+	for name, content := range map[string]string{
+		"fild":     "dims:\n- {fild: gamma, lo: 0.1, hi: 0.9}\n",
+		"gaussian": "z_kinds: [gaussian]\n",
+		"grid9":    "layouts: [grid9]\n",
+		"gama":     "dims:\n- {field: gama, lo: 0.1, hi: 0.9}\n",
+	} {
+		bad := filepath.Join(dir, name+".yaml")
+		os.WriteFile(bad, []byte(content), 0o644)
+		var stdout, errOut bytes.Buffer
+		if code := mainWithStatus([]string{"falsify", "--space", bad, "--progress", "never"}, &stdout, &errOut); code != 2 || !strings.Contains(errOut.String(), name) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming it", name, code, errOut.String())
+		}
+	}
+}
+
+// The search does not depend on --jobs: the claims searched side by side
+// share evaluations, yet each asks for the same candidates in the same
+// order, so the reports agree candidate for candidate.
+func TestFalsifyIndependentOfJobs(t *testing.T) {
+	args := []string{"--claims", "C2,C4,C7", "--budget", "12", "--preset", "global-local", "--max-work", "1e7", "--shrink-budget", "4"}
+	traces := map[string]string{}
+	for _, jobs := range []string{"1", "3"} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "r.json")
+		var stdout, stderr bytes.Buffer
+		if code := mainWithStatus(append([]string{"falsify", "--jobs", jobs, "--progress", "never", "--out", out}, args...), &stdout, &stderr); code > 1 {
+			t.Fatalf("--jobs %s: exit %d: %s", jobs, code, stderr.String())
+		}
+		raw, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Results []struct {
+				Claim string
+				Found bool
+				Trace []map[string]any
+			}
+		}
+		if err := json.Unmarshal(raw, &rep); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, r := range rep.Results {
+			fmt.Fprintf(&b, "%s %v:", r.Claim, r.Found)
+			for _, ev := range r.Trace {
+				delete(ev, "seconds")
+				js, _ := json.Marshal(ev)
+				b.Write(js)
+			}
+		}
+		traces[jobs] = b.String()
+	}
+	if traces["1"] != traces["3"] {
+		t.Fatalf("the search differs between --jobs 1 and --jobs 3")
+	}
+}
