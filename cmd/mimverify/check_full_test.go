@@ -32,8 +32,8 @@ func writeFullRun(t *testing.T, in, path string, seed uint64, out *mat.Dense, gr
 	}
 	s := run.Setting
 	emb := empirical.NewEmbedding(&s, seed)
-	full := fullRunOutput{Format: fullRunFormat, Engine: "test", Seed: run.Seed, Samples: run.Samples, Steps: run.Steps,
-		RecordEvery: run.RecordEvery, Setting: s}
+	full := fullRunOutput{runHeader: runHeader{Format: fullRunFormat, Engine: "test", Seed: run.Seed, Samples: run.Samples, Steps: run.Steps,
+		RecordEvery: run.RecordEvery, Setting: s}}
 	for p := range s.P {
 		full.Embedding.Positions = append(full.Embedding.Positions, emb.Vector(p))
 	}
@@ -191,8 +191,8 @@ func fullToNPZ(t *testing.T, in, path string) {
 	if err := json.Unmarshal(data, &run); err != nil {
 		t.Fatal(err)
 	}
-	meta, _ := json.Marshal(runOutput{Format: fullRunFormat, Engine: run.Engine, Seed: run.Seed, Samples: run.Samples,
-		Steps: run.Steps, RecordEvery: run.RecordEvery, Setting: run.Setting})
+	meta, _ := json.Marshal(runOutput{runHeader: runHeader{Format: fullRunFormat, Engine: run.Engine, Seed: run.Seed, Samples: run.Samples,
+		Steps: run.Steps, RecordEvery: run.RecordEvery, Setting: run.Setting}})
 	var steps []int64
 	var loss, q, pos []float64
 	for _, r := range run.Records {

@@ -33,15 +33,8 @@ type loaded struct {
 // fullRunOutput is the full-model run format (docs/FORMATS.md, "Full-model
 // run"): the run output's header, the embedding, and Q per record.
 type fullRunOutput struct {
-	Format      string         `json:"format"`
-	Engine      string         `json:"engine"`
-	Expectation string         `json:"expectation,omitempty"`
-	Seed        uint64         `json:"seed"`
-	Samples     int            `json:"samples"`
-	Steps       int            `json:"steps"`
-	RecordEvery int            `json:"record_every"`
-	Setting     theory.Setting `json:"setting"`
-	Embedding   struct {
+	runHeader
+	Embedding struct {
 		Positions [][]float64   `json:"positions"`
 		Features  [][][]float64 `json:"features"`
 	} `json:"embedding"`

@@ -20,18 +20,24 @@ import (
 	"mimverify/theory"
 )
 
+// runHeader is the header fields of a run file, shared by the run format
+// and the full-model format (docs/FORMATS.md).
+type runHeader struct {
+	Format      string         `json:"format"`
+	Engine      string         `json:"engine"`
+	Expectation string         `json:"expectation,omitempty"`
+	Seed        uint64         `json:"seed"`
+	Samples     int            `json:"samples"`
+	Steps       int            `json:"steps"`
+	RecordEvery int            `json:"record_every"`
+	Setting     theory.Setting `json:"setting"`
+}
+
 // runOutput is the file written by 'mimverify run --out' (docs/FORMATS.md):
 // the small header fields, then the records, each once.
 type runOutput struct {
-	Format      string          `json:"format"`
-	Engine      string          `json:"engine"`
-	Expectation string          `json:"expectation,omitempty"`
-	Seed        uint64          `json:"seed"`
-	Samples     int             `json:"samples"`
-	Steps       int             `json:"steps"`
-	RecordEvery int             `json:"record_every"`
-	Setting     theory.Setting  `json:"setting"`
-	Records     []theory.Record `json:"records"`
+	runHeader
+	Records []theory.Record `json:"records"`
 }
 
 // sampleDump is the file written by 'mimverify run --dump-samples'.
@@ -406,8 +412,8 @@ func (c *runConfig) execute(stdout, stderr io.Writer) error {
 			return prog.step(step, steps)
 		}, Discard: true, Record: keep}
 		if w != nil {
-			header := runOutput{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
-				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}
+			header := runOutput{runHeader: runHeader{Format: runFormat, Engine: string(c.engine), Expectation: expectation, Seed: c.seed,
+				Samples: n, Steps: c.steps, RecordEvery: c.recordEvery, Setting: c.setting}}
 			var enc trajectoryEncoder
 			if c.format == "npz" {
 				npz := newNPZStream(w, header)
