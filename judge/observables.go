@@ -30,6 +30,9 @@ type Observable struct {
 	run    func(v *obsView, args []float64) float64
 	pop    func(pm *PopMeasure) (float64, float64)
 	se     func(m *Measure) float64
+	// early is, where measured, the spread of the value over independent
+	// training sets at the first records (Sharp.EarlyLossSD, earlySE).
+	early func(sh *Sharp) []float64
 }
 
 // PerRecord reports whether the observable has a value at every record.
@@ -87,17 +90,20 @@ func Observables() []Observable {
 			Counterpart: "PopMeasure.ReconstructableLoss",
 			record:      attention(func(a *Attention) float64 { return a.ReconstructableLoss }),
 			se:          func(m *Measure) float64 { return m.Attention.ReconstructableLossSE },
-			pop:         func(pm *PopMeasure) (float64, float64) { return pm.ReconstructableLoss, pm.ReconstructableLossSE }},
+			pop:         func(pm *PopMeasure) (float64, float64) { return pm.ReconstructableLoss, pm.ReconstructableLossSE },
+			early:       func(sh *Sharp) []float64 { return sh.EarlyLossSD }},
 		{ID: "own_mass_mean", Unit: "probability", Definition: "mean over reconstructable masked training queries of the attention on their own area's unmasked patches",
 			Counterpart: "PopMeasure.OwnMean",
 			record:      attention(func(a *Attention) float64 { return a.OwnMean }),
 			se:          func(m *Measure) float64 { return m.Attention.OwnMeanSE },
-			pop:         func(pm *PopMeasure) (float64, float64) { return pm.OwnMean, pm.OwnMeanSE }},
+			pop:         func(pm *PopMeasure) (float64, float64) { return pm.OwnMean, pm.OwnMeanSE },
+			early:       func(sh *Sharp) []float64 { return sh.EarlyOwnSD }},
 		{ID: "own_mass_deficit", Unit: "probability", Definition: "1 − own_mass_mean",
 			Counterpart: "1 − PopMeasure.OwnMean",
 			record:      attention(func(a *Attention) float64 { return 1 - a.OwnMean }),
 			se:          func(m *Measure) float64 { return m.Attention.OwnMeanSE },
-			pop:         func(pm *PopMeasure) (float64, float64) { return 1 - pm.OwnMean, pm.OwnMeanSE }},
+			pop:         func(pm *PopMeasure) (float64, float64) { return 1 - pm.OwnMean, pm.OwnMeanSE },
+			early:       func(sh *Sharp) []float64 { return sh.EarlyOwnSD }},
 		{ID: "own_mass_quantile", Unit: "probability", Params: []string{"delta"},
 			Definition: "the δ-quantile of own-area mass over reconstructable masked training queries: a fraction ≥ 1 − δ have at least this much",
 			record: func(v *obsView, i int, args []float64) float64 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"mimverify/dynamics"
@@ -82,6 +83,13 @@ type Sharp struct {
 	FPSharePathSE float64
 	// Note says why there is no prediction (Measures empty).
 	Note string
+	// EarlyLossSD and EarlyOwnSD are, at the records of the first
+	// earlySteps steps, the spread of the measured reconstructable loss
+	// and mean own-area mass over earlySets independent training sets of
+	// n images, each trained from the same start (earlySpread): the
+	// n-sample run's whole deviation, its state's included, which the
+	// per-image standard error misses at the first steps (§2).
+	EarlyLossSD, EarlyOwnSD []float64
 }
 
 // sharpPoolFactor sizes the pool of fresh images C5's prediction is
@@ -199,7 +207,58 @@ func (r *run) gatherSharp() *Sharp {
 		sh.FPShareStateSE, sh.FPSharePathSE = se.Images, se.CRNPath
 	}
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), eng.Used.NumSamples()
+	sh.EarlyLossSD, sh.EarlyOwnSD = r.earlySpread()
 	return sh
+}
+
+// earlySteps and earlySets size earlySpread: the first 10 steps (the
+// records where the false alarms of docs/JUDGE.md §Power were, steps 1–3
+// on default) on 16 training sets, whose standard deviation is then known
+// to about 18 % (1/√(2·15)).
+const (
+	earlySteps = 10
+	earlySets  = 16
+)
+
+// earlySpread measures, at the main run's records of the first earlySteps
+// steps, the standard deviation over earlySets independent training sets
+// of n images of the reconstructable loss and the mean own-area mass,
+// each set trained by the exact engine from the main run's start and
+// measured on its own images, as the main run is (docs/SHARP.md §2: at the
+// first steps the state's own O(n^{−1/2}) error, shared by every image,
+// is not in the per-image standard error). Nil when it cannot be run.
+func (r *run) earlySpread() (loss, own []float64) {
+	exact, err := r.opt.engine(engine.Exact)
+	if err != nil || len(r.problem.Samples) < 2 {
+		return nil, nil
+	}
+	var sch engine.Schedule
+	for _, t := range r.schedule.Record {
+		if t <= earlySteps && t <= r.schedule.Steps {
+			sch.Record, sch.Steps = append(sch.Record, t), t
+		}
+	}
+	n := len(r.problem.Samples)
+	vals := make([][2][]float64, len(sch.Record))
+	for k := range earlySets {
+		set := r.s.Samples(r.opt.Seed+uint64(k+5)<<32, n)
+		p := r.problem
+		p.Samples = set
+		obs := engine.Observer{Record: func(rec *theory.Record) error {
+			i := slices.Index(sch.Record, rec.Step)
+			a := MeasureAttention(r.s, rec.Correlations, set, r.opt.Epsilon, r.opt.Delta, false)
+			vals[i][0] = append(vals[i][0], a.ReconstructableLoss)
+			vals[i][1] = append(vals[i][1], 1-a.OwnMean)
+			return nil
+		}, Discard: true}
+		if _, err := exact.Run(p, sch, obs); err != nil {
+			return nil, nil
+		}
+	}
+	for i := range vals {
+		loss, own = append(loss, stat.StdDev(vals[i][0], nil)), append(own, stat.StdDev(vals[i][1], nil))
+	}
+	return loss, own
 }
 
 // sharpOptions chooses the orbit options for a run of the given steps
@@ -681,7 +740,7 @@ func sharpC2(ev *Evidence, _ float64) SharpResult {
 	return curveBand(ev,
 		func(i int) (float64, float64) {
 			a := &ev.Measures[i].Attention
-			return a.ReconstructableLoss, a.ReconstructableLossSE
+			return a.ReconstructableLoss, earlySE(a.ReconstructableLossSE, ev.Sharp.EarlyLossSD, i)
 		},
 		func(pm *PopMeasure) (float64, float64) { return pm.ReconstructableLoss, pm.ReconstructableLossSE })
 }
@@ -691,9 +750,19 @@ func sharpC7(ev *Evidence, _ float64) SharpResult {
 	return curveBand(ev,
 		func(i int) (float64, float64) {
 			a := &ev.Measures[i].Attention
-			return 1 - a.OwnMean, a.OwnMeanSE
+			return 1 - a.OwnMean, earlySE(a.OwnMeanSE, ev.Sharp.EarlyOwnSD, i)
 		},
 		func(pm *PopMeasure) (float64, float64) { return 1 - pm.OwnMean, pm.OwnMeanSE })
+}
+
+// earlySE is a measured point's standard error: the per-image one, or at
+// the first records the spread over independent training sets when it is
+// larger (Sharp.EarlyLossSD).
+func earlySE(se float64, early []float64, i int) float64 {
+	if i < len(early) && early[i] > se {
+		return early[i]
+	}
+	return se
 }
 
 // crossing returns the step of the first record at which v(i) passes

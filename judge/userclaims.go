@@ -132,8 +132,12 @@ func userSharp(c *theory.ClaimSpec, v *obsView) *SharpResult {
 	case !slices.EqualFunc(ev.Sharp.Measures, ev.Measures, func(p PopMeasure, m Measure) bool { return p.Step == m.Step }):
 		return noSharp("the reduced run's records are not at the main run's record steps")
 	}
+	var early []float64
+	if o.early != nil {
+		early = o.early(ev.Sharp)
+	}
 	r := curveBand(ev, func(i int) (float64, float64) {
-		return o.record(v, i, nil), o.se(&ev.Measures[i])
+		return o.record(v, i, nil), earlySE(o.se(&ev.Measures[i]), early, i)
 	}, o.pop)
 	if n := smallSample(c.ID, ev.Sharp); n != "" && r.Available() {
 		r.Note, r.Inside = "reported, not asserted: "+n+"; "+r.Band, false
