@@ -1,10 +1,10 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"html"
 	"io"
-	"math"
 	"strings"
 
 	"mimverify/judge"
@@ -57,7 +57,7 @@ func falsifyClaimLines(r *judge.FalsifyReport, res *judge.FalsifyResult) []strin
 	if cx := res.Counterexample; cx != nil {
 		lines = append(lines,
 			"counterexample: "+cx.Described,
-			fmt.Sprintf("on the exact engine: measured %s, predicted %s (%s); %s", fnum(cx.Result.Measured), fnum(cx.Result.Predicted), res.Relation, cx.Result.Detail),
+			fmt.Sprintf("on the exact engine: measured %s, predicted %s (%s); %s", prose(cx.Result.Measured), prose(cx.Result.Predicted), res.Relation, cx.Result.Detail),
 			"as found: "+cx.Found)
 		if len(cx.Shrunk) > 0 {
 			lines = append(lines, "shrunk: "+strings.Join(cx.Shrunk, "; "))
@@ -65,28 +65,21 @@ func falsifyClaimLines(r *judge.FalsifyReport, res *judge.FalsifyResult) []strin
 		lines = append(lines, "reproduce: "+judge.ReproduceCommand(r, res, "counterexample.yaml"))
 	} else if t := res.Tightest; t != nil {
 		lines = append(lines, fmt.Sprintf("tightest point inside the regime: margin %s (measured %s, predicted %s) at %s",
-			fnum(t.Margin), fnum(t.Measured), fnum(t.Predicted), r.Space.Describe(t.Candidate)))
+			prose(t.Margin), prose(t.Measured), prose(t.Predicted), r.Space.Describe(t.Candidate)))
 	} else {
 		lines = append(lines, "no candidate inside the regime was judged: the claim was not tested (widen the space or the budget)")
 	}
 	return lines
 }
 
-func fnum(f judge.Float) string {
-	v := float64(f)
-	if math.IsNaN(v) {
-		return "—"
-	}
-	return fmt.Sprintf("%.4g", v)
-}
-
 func writeFalsifyLines(w io.Writer, r *judge.FalsifyReport, md bool, figures map[string]string) error {
-	ew := &errWriter{w: w}
+	// ew keeps the first write error, which Flush returns.
+	ew := bufio.NewWriter(w)
 	head, item := "%s\n\n", "  %s\n"
 	if md {
 		head, item = "# Falsify: %s\n\n", "- %s\n"
 	}
-	ew.printf(head, falsifyHeadline(r))
+	fmt.Fprintf(ew, head, falsifyHeadline(r))
 	for i := range r.Results {
 		res := &r.Results[i]
 		verdict := "no counterexample"
@@ -94,59 +87,46 @@ func writeFalsifyLines(w io.Writer, r *judge.FalsifyReport, md bool, figures map
 			verdict = "COUNTEREXAMPLE"
 		}
 		if md {
-			ew.printf("## %s: %s\n\n`%s` (measured %s predicted)\n\n", res.Claim, verdict, res.Formula, res.Relation)
+			fmt.Fprintf(ew, "## %s: %s\n\n`%s` (measured %s predicted)\n\n", res.Claim, verdict, res.Formula, res.Relation)
 		} else {
-			ew.printf("%s %s: %s  [measured %s predicted]\n", res.Claim, verdict, res.Formula, res.Relation)
+			fmt.Fprintf(ew, "%s %s: %s  [measured %s predicted]\n", res.Claim, verdict, res.Formula, res.Relation)
 		}
 		for _, l := range falsifyClaimLines(r, res) {
 			if md {
 				l = mdText(l)
 			}
-			ew.printf(item, l)
+			fmt.Fprintf(ew, item, l)
 		}
 		if f, ok := figures[res.Claim]; ok {
-			ew.printf("\n![%s: verdict margin of every candidate over the two fields that move it most](%s)\n", res.Claim, f)
+			fmt.Fprintf(ew, "\n![%s: verdict margin of every candidate over the two fields that move it most](%s)\n", res.Claim, f)
 		}
-		ew.printf("\n")
+		fmt.Fprintf(ew, "\n")
 	}
-	ew.printf("search seed %d, budget %d per claim, check: seed %d, %d samples, max steps %d; %.1f s\n",
+	fmt.Fprintf(ew, "search seed %d, budget %d per claim, check: seed %d, %d samples, max steps %d; %.1f s\n",
 		r.Seed, r.Budget, r.CheckSeed, r.Samples, r.MaxSteps, float64(r.Seconds))
-	return ew.err
+	return ew.Flush()
 }
 
 func writeFalsifyHTML(w io.Writer, r *judge.FalsifyReport, figures map[string]string) error {
-	ew := &errWriter{w: w}
+	ew := bufio.NewWriter(w)
 	status := "holds"
 	if r.Status != judge.StatusHolds {
 		status = "fails"
 	}
-	ew.printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mimverify falsify</title>\n<style>body{font-family:sans-serif;max-width:70em;margin:auto} .fails{background:#fdd;padding:.5em} .holds{background:#dfd;padding:.5em} code{background:#eee}</style></head><body>\n")
-	ew.printf("<h1 id=\"status\" class=\"%s\" data-status=\"%s\">%s</h1>\n", status, r.Status, html.EscapeString(falsifyHeadline(r)))
+	fmt.Fprintf(ew, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mimverify falsify</title>\n<style>body{font-family:sans-serif;max-width:70em;margin:auto} .fails{background:#fdd;padding:.5em} .holds{background:#dfd;padding:.5em} code{background:#eee}</style></head><body>\n")
+	fmt.Fprintf(ew, "<h1 id=\"status\" class=\"%s\" data-status=\"%s\">%s</h1>\n", status, r.Status, html.EscapeString(falsifyHeadline(r)))
 	for i := range r.Results {
 		res := &r.Results[i]
-		ew.printf("<h2 id=\"%s\" data-found=\"%v\">%s</h2>\n<p><code>%s</code> (measured %s predicted)</p>\n<ul>\n",
+		fmt.Fprintf(ew, "<h2 id=\"%s\" data-found=\"%v\">%s</h2>\n<p><code>%s</code> (measured %s predicted)</p>\n<ul>\n",
 			html.EscapeString(res.Claim), res.Found, html.EscapeString(res.Claim), html.EscapeString(res.Formula), html.EscapeString(res.Relation))
 		for _, l := range falsifyClaimLines(r, res) {
-			ew.printf("<li>%s</li>\n", html.EscapeString(l))
+			fmt.Fprintf(ew, "<li>%s</li>\n", html.EscapeString(l))
 		}
-		ew.printf("</ul>\n")
+		fmt.Fprintf(ew, "</ul>\n")
 		if f, ok := figures[res.Claim]; ok {
-			ew.printf("<p><img src=\"%s\" alt=\"%s: verdict margin of every candidate over the two fields that move it most\"></p>\n", html.EscapeString(f), html.EscapeString(res.Claim))
+			fmt.Fprintf(ew, "<p><img src=\"%s\" alt=\"%s: verdict margin of every candidate over the two fields that move it most\"></p>\n", html.EscapeString(f), html.EscapeString(res.Claim))
 		}
 	}
-	ew.printf("</body></html>\n")
-	return ew.err
-}
-
-// errWriter keeps the first write error, so that a writer of many lines
-// checks once.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
+	fmt.Fprintf(ew, "</body></html>\n")
+	return ew.Flush()
 }

@@ -17,6 +17,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"mimverify/judge"
+	"mimverify/theory/expr"
 )
 
 // Sizes, in points. A figure is drawn at figWidth × figHeight (the data
@@ -336,19 +339,14 @@ func (m marginMap) At(v float64) (color.Color, error) {
 // measurement could grow (relation ≤, <) or shrink (≥, >) and still meet
 // the prediction — positive when it holds with room, 0 at the bound,
 // negative when it fails. For "=" it is −|log₁₀ ratio|. NaN when the
-// ratio measured/predicted is not a positive finite number.
+// ratio measured/predicted is not a positive finite number. It is
+// judge.VerdictMargin of the ratio against 1, the quantity falsify
+// minimises (one definition of the margin).
 func marginOf(ratio float64, rel string) float64 {
 	if !(ratio > 0) || math.IsInf(ratio, 0) {
 		return math.NaN()
 	}
-	l := math.Log10(ratio)
-	switch rel {
-	case "≥", ">":
-		return l
-	case "=":
-		return -math.Abs(l)
-	}
-	return -l
+	return judge.VerdictMargin(expr.Relation(rel), ratio, 1)
 }
 
 // marginTicks labels a margin colour bar from −span to span decades.
