@@ -155,9 +155,7 @@ func (e *evaluator) evaluateOne(t *target, c Candidate) (Evaluation, error) {
 func (e *evaluator) run(c Candidate) map[string]Evaluation {
 	start := time.Now()
 	out := map[string]Evaluation{}
-	blank := func() Evaluation {
-		return Evaluation{Candidate: c.clone(), Engine: e.main, Measured: Float(math.NaN()), Predicted: Float(math.NaN()), Margin: Float(math.NaN())}
-	}
+	blank := func() Evaluation { return newEvaluation(c, e.main) }
 	defer func() {
 		for id, ev := range out {
 			ev.Seconds = Float(time.Since(start).Seconds())
@@ -312,6 +310,12 @@ func (t *target) judgeRun(ev *Evaluation, rep *Report, err error, knownInside bo
 	return r
 }
 
+// newEvaluation is a candidate's evaluation before anything is known of
+// it: its values NaN, not yet inside the regime.
+func newEvaluation(c Candidate, main engine.ID) Evaluation {
+	return Evaluation{Candidate: c.clone(), Engine: main, Measured: Float(math.NaN()), Predicted: Float(math.NaN()), Margin: Float(math.NaN())}
+}
+
 // judged is a confirming check of one candidate: the setting and options
 // it ran and the claim's full result.
 type judged struct {
@@ -324,7 +328,7 @@ type judged struct {
 // (the exact engine: the check's own samples), with the run's setting,
 // options and result (nil when nothing ran or it could not be judged).
 func (t *target) confirmOn(sp *SearchSpace, c Candidate, base Options, main engine.ID) (Evaluation, *judged) {
-	ev := Evaluation{Candidate: c.clone(), Engine: main, Measured: Float(math.NaN()), Predicted: Float(math.NaN()), Margin: Float(math.NaN())}
+	ev := newEvaluation(c, main)
 	s, opt, err := sp.Build(c, base)
 	if err != nil {
 		ev.Error = err.Error()

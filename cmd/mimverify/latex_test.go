@@ -73,15 +73,7 @@ func TestReportsPrintFormulasAsLaTeX(t *testing.T) {
 		t.Errorf("Markdown: X1's regime is not written $%s$ with its evaluated sides", wantPredicate)
 	}
 
-	f, err := os.Open(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := html.Parse(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := parseHTMLFile(t, page)
 	var tex []string
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {

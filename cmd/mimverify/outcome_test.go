@@ -173,9 +173,9 @@ func junitStatus(t *testing.T, path, wantFailed string) string {
 	return "pass"
 }
 
-// htmlBanner parses the page and returns the text of the banner's verdict
-// (header.banner p.verdict), as a reader sees it first.
-func htmlBanner(t *testing.T, path string) string {
+// parseHTMLFile parses an HTML file with golang.org/x/net/html, as a
+// browser's parser reads it (not with the writer's types).
+func parseHTMLFile(t *testing.T, path string) *html.Node {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -186,6 +186,14 @@ func htmlBanner(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return doc
+}
+
+// htmlBanner parses the page and returns the text of the banner's verdict
+// (header.banner p.verdict), as a reader sees it first.
+func htmlBanner(t *testing.T, path string) string {
+	t.Helper()
+	doc := parseHTMLFile(t, path)
 	var find func(n *html.Node, inBanner bool) string
 	find = func(n *html.Node, inBanner bool) string {
 		if n.Type == html.ElementNode {
