@@ -39,25 +39,6 @@ func mdText(s string) string {
 	return b.String()
 }
 
-// mdCode writes s as an inline code span, fit for a table cell: pipes are
-// escaped (GitHub strips the backslash inside code spans in tables), and the
-// fence is longer than any run of backticks in s.
-func mdCode(s string) string {
-	s = oneLine(s)
-	if s == "" {
-		return ""
-	}
-	s = strings.ReplaceAll(s, "|", `\|`)
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
-
 // mdRow writes one table row from already-escaped cells.
 func mdRow(w io.Writer, cells ...string) {
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
