@@ -28,6 +28,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"mimverify/internal/atomicfile"
@@ -106,6 +107,16 @@ func processMain() int {
 		// max RSS carries the parent's own across a vfork and exec).
 		defer writePeak(path)
 	}
+	if path := os.Getenv("MIMVERIFY_CPUPROFILE"); path != "" {
+		// Diagnostics for performance work (docs/PERFORMANCE.md): a CPU
+		// profile of the whole command, for go tool pprof.
+		if stop, err := startCPUProfile(path); err == nil {
+			defer stop()
+		} else {
+			fmt.Fprintf(os.Stderr, "mimverify: MIMVERIFY_CPUPROFILE: %v\n", err)
+			return 2
+		}
+	}
 	// The garbage collector works to stay under the memory a run may use
 	// (judge.AvailableMemory: RLIMIT_AS and the cgroup limit included),
 	// unless the user set GOMEMLIMIT.
@@ -128,6 +139,20 @@ func writePeak(path string) {
 			os.WriteFile(path, []byte(f[1]), 0o644)
 		}
 	}
+}
+
+// startCPUProfile starts a CPU profile written to path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // commandLine is the command line being run, program name first, as the
