@@ -115,6 +115,9 @@ func accumulate(s *theory.Setting, c theory.Correlations, samples []theory.Sampl
 func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.Sample, withTV bool, model modelAttention) *attentionSums {
 	sums := newAttentionSums(s)
 	sums.model = model
+	if model == nil {
+		sums.eb = newFactoredB(c, s.P)
+	}
 	pi := make([]float64, s.P) // reused by every query: the attention of the current one
 	for _, smp := range samples {
 		sums.addSample(s, c, smp, pi, withTV)
@@ -140,8 +143,11 @@ type attentionSums struct {
 	global int
 	// gapFP and gapPP are the sums of Δ_FP and Δ_PP behind FPShare.
 	gapFP, gapPP float64
-	// model, when not nil, gives the attention and losses measured.
+	// model, when not nil, gives the attention and losses measured;
+	// otherwise eb is the state's table for the factored attention
+	// (measure_factored.go).
 	model modelAttention
+	eb    *factoredB
 }
 
 func newAttentionSums(s *theory.Setting) *attentionSums {
@@ -191,12 +197,8 @@ type tvQuery struct {
 // length P.
 func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, smp theory.Sample, pi []float64, withTV bool) {
 	areas := s.AreasOf(&smp)
-	unmaskedIn := make([]int, len(smp.Z))
-	for q, m := range smp.Mask {
-		if !m {
-			unmaskedIn[areas[q]]++
-		}
-	}
+	g := newKeyGroups(s, &smp, areas)
+	w := newQueryWork(len(smp.Z) + 1)
 	var recon []tvQuery
 	sums.images = append(sums.images, imageSums{first: len(sums.own)})
 	img := &sums.images[len(sums.images)-1]
@@ -209,26 +211,40 @@ func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, s
 			continue
 		}
 		a := areas[p]
-		var S []float64
-		var loss float64
-		if sums.model != nil {
-			S, loss = modelQuery(sums.model, &smp, areas, p, pi)
-			loss *= s.LossScale()
-		} else {
-			S = attend(s, c, smp, p, pi)
-			loss = queryLoss(S, smp.Z, a) * s.LossScale()
-		}
-		if unmaskedIn[a] == 0 {
+		groupSums(sums.eb, c, g, p, w)
+		S, loss := sums.query(s, c, &smp, g, p, w, pi, withTV)
+		if g.size(a) == 0 {
 			sums.at.Irreducible++
 			sums.at.IrreducibleLoss += loss
 			continue
 		}
-		sums.addReconstructable(c, smp, areas, p, S, unmaskedIn, loss, img)
+		sums.addReconstructable(c, &smp, g, p, a, S, w.bsum, loss, img)
 		if withTV {
 			recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
 		}
 	}
 	sums.tvs = appendPairTV(sums.tvs, recon)
+}
+
+// query returns the area masses S and the scaled loss of the masked query p
+// of smp, and fills pi with its attention when withTV (or when it is
+// measured directly): by the model when there is one, else by the factored
+// attention, falling back to attend when its normaliser underflows.
+func (sums *attentionSums) query(s *theory.Setting, c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, pi []float64, withTV bool) ([]float64, float64) {
+	a := s.Clusters[smp.Cluster].Areas[p]
+	if sums.model != nil {
+		S, loss := modelQuery(sums.model, smp, s.Clusters[smp.Cluster].Areas, p, pi)
+		return S, loss * s.LossScale()
+	}
+	out := pi
+	if !withTV {
+		out = nil
+	}
+	S, ok := sums.eb.attend(c, smp, g, p, w, out)
+	if !ok {
+		S = attend(s, c, *smp, p, pi)
+	}
+	return S, queryLoss(S, smp.Z, a) * s.LossScale()
 }
 
 // attend fills pi with the attention of the masked query p of smp over the
@@ -297,15 +313,16 @@ func queryLoss(S, z []float64, a int) float64 {
 	return loss
 }
 
-// addReconstructable records the reconstructable query p of area a = areas[p],
-// with area masses S and loss loss.
-func (sums *attentionSums) addReconstructable(c theory.Correlations, smp theory.Sample, areas []int, p int, S []float64, unmaskedIn []int, loss float64, img *imageSums) {
-	k, a := smp.Cluster, areas[p]
+// addReconstructable records the reconstructable query p of area a, with
+// area masses S, per-group sums of B over its keys bsum (groupSums) and
+// loss loss.
+func (sums *attentionSums) addReconstructable(c theory.Correlations, smp *theory.Sample, g keyGroups, p, a int, S, bsum []float64, loss float64, img *imageSums) {
+	k := smp.Cluster
 	at := &sums.at
 	at.Queries++
 	at.ReconstructableLoss += loss
 	img.loss += loss
-	if fp, pp, ok := logitGaps(c, smp, areas, p, unmaskedIn[a]); ok {
+	if fp, pp, ok := logitGaps(c, smp, g, p, a, bsum); ok {
 		sums.gapFP += fp
 		sums.gapPP += pp
 		img.fp += fp
@@ -326,29 +343,27 @@ func (sums *attentionSums) addReconstructable(c theory.Correlations, smp theory.
 	}
 }
 
-// logitGaps returns Δ_FP and Δ_PP of query p (see Attention.FPShare), which
-// has ownKeys unmasked keys in its own area; ok is false when it has no
-// unmasked key outside it, and so no gap to split.
-func logitGaps(c theory.Correlations, smp theory.Sample, areas []int, p, ownKeys int) (fp, pp float64, ok bool) {
-	off := unmaskedKeys(smp.Mask) - ownKeys
+// logitGaps returns Δ_FP and Δ_PP of query p of area a (see
+// Attention.FPShare) from the sums of B over its key groups, bsum; ok is
+// false when it has no unmasked key outside its area, and so no gap to
+// split.
+func logitGaps(c theory.Correlations, smp *theory.Sample, g keyGroups, p, a int, bsum []float64) (fp, pp float64, ok bool) {
+	n := len(smp.Z)
+	ownKeys := g.size(a)
+	off := g.off[n] - ownKeys // the unmasked keys outside area a
 	if off <= 0 {
 		return 0, 0, false
 	}
-	k, a := smp.Cluster, areas[p]
-	var fpOff, ppOwn, ppOff float64
-	for q, m := range smp.Mask {
-		if m {
-			continue
-		}
-		if areas[q] == a {
-			ppOwn += c.B[p][q]
-		} else {
-			fpOff += smp.Z[areas[q]] * c.A[k][p][areas[q]]
-			ppOff += c.B[p][q]
+	arow := c.A[smp.Cluster][p]
+	var fpOff, ppOff float64
+	for j := range n {
+		if j != a {
+			fpOff += float64(g.size(j)) * smp.Z[j] * arow[j]
+			ppOff += bsum[j]
 		}
 	}
-	fp = smp.Z[a]*c.A[k][p][a] - fpOff/float64(off)
-	pp = ppOwn/float64(ownKeys) - ppOff/float64(off)
+	fp = smp.Z[a]*arow[a] - fpOff/float64(off)
+	pp = bsum[a]/float64(ownKeys) - ppOff/float64(off)
 	return fp, pp, true
 }
 

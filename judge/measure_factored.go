@@ -1,0 +1,166 @@
+package judge
+
+import (
+	"math"
+
+	"mimverify/internal/mutant"
+	"mimverify/theory"
+)
+
+// The factored measurement of the attention (docs/JUDGE.md, "The factored
+// measurement"). A masked query p of cluster k scores an unmasked key q of
+// area j as z_j A_{k,p,j} + B_{p,q}, so its softmax weight factors as
+//
+//	π_{p,q} = e^{z_j A_{k,p,j} − m_A} · e^{B_{p,q} − m_p} / Σ,
+//
+// with m_p = max_q B_{p,q} over all keys and m_A the largest z_j A_{k,p,j}
+// over the areas that have keys: both factors are ≤ 1 and the table
+// e^{B − m} is shared by every sample and query of a state. Per query the
+// keys then cost one addition each (the area sums T_j = Σ_{q∈j} e^{B_{p,q} − m_p})
+// instead of one exponential each. When Σ underflows below tinyNormaliser
+// the weights lost to underflow might matter, and the query is measured by
+// attend, the direct log-sum-exp, which defines the result.
+
+// tinyNormaliser is the factored softmax normaliser below which a query
+// falls back to attend: above it, every weight lost to underflow
+// (< 1e-308) is < 1e-58 relative to the sum (the exact kernel's rule,
+// dynamics.tinySum).
+const tinyNormaliser = 1e-250
+
+// factoredB is the state-wide part of the factored attention: the rows of
+// e^{B − m_p}, flat P×P.
+type factoredB struct {
+	P  int
+	eb []float64
+}
+
+func newFactoredB(c theory.Correlations, P int) *factoredB {
+	f := &factoredB{P: P, eb: make([]float64, P*P)}
+	for p, row := range c.B {
+		m := math.Inf(-1)
+		for _, b := range row {
+			m = math.Max(m, b)
+		}
+		out := f.eb[p*P : (p+1)*P]
+		for q, b := range row {
+			out[q] = math.Exp(b - m)
+		}
+	}
+	return f
+}
+
+// keyGroups lists one sample's keys grouped by area: the unmasked keys of
+// area j are pos[off[j]:off[j+1]] for j < N_k, and with keys "all" the
+// masked keys are the last group, pos[off[N_k]:off[N_k+1]] (empty
+// otherwise).
+type keyGroups struct {
+	pos []int
+	off []int
+}
+
+func newKeyGroups(s *theory.Setting, smp *theory.Sample, areas []int) keyGroups {
+	n := len(smp.Z)
+	g := keyGroups{pos: make([]int, 0, len(smp.Mask)), off: make([]int, n+2)}
+	for j := 0; j <= n; j++ {
+		g.off[j] = len(g.pos)
+		for q, m := range smp.Mask {
+			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
+				g.pos = append(g.pos, q)
+			}
+		}
+	}
+	g.off[n+1] = len(g.pos)
+	return g
+}
+
+// queryWork is one query's scratch for the factored attention: per key
+// group, the sums of e^{B − m_p} (t) and of B (bsum), and the factors
+// e^{z_j A_j − m_A} (ea).
+type queryWork struct {
+	t, bsum, ea []float64
+}
+
+func newQueryWork(groups int) queryWork {
+	return queryWork{t: make([]float64, groups), bsum: make([]float64, groups), ea: make([]float64, groups)}
+}
+
+// size is the number of keys in group j.
+func (g keyGroups) size(j int) int { return g.off[j+1] - g.off[j] }
+
+// groupSums sets w.bsum, and w.t when f is not nil, for query p over the
+// sample's key groups.
+func groupSums(f *factoredB, c theory.Correlations, g keyGroups, p int, w queryWork) {
+	brow := c.B[p]
+	if f == nil {
+		for j := range w.bsum {
+			b := 0.0
+			for _, q := range g.pos[g.off[j]:g.off[j+1]] {
+				b += brow[q]
+			}
+			w.bsum[j] = b
+		}
+		return
+	}
+	eb := f.eb[p*f.P : (p+1)*f.P]
+	for j := range w.t {
+		t, b := 0.0, 0.0
+		for _, q := range g.pos[g.off[j]:g.off[j+1]] {
+			t += eb[q]
+			b += brow[q]
+		}
+		w.t[j], w.bsum[j] = t, b
+	}
+}
+
+// attend is the factored form of attend (measure.go): it returns the area
+// masses S of the masked query p of smp, and fills pi with its attention
+// when pi is not nil; ok is false when the factored normaliser underflows
+// (the caller then measures the query by attend). w.t must hold the
+// query's group sums (groupSums).
+func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, pi []float64) (S []float64, ok bool) {
+	n := len(smp.Z)
+	arow := c.A[smp.Cluster][p]
+	mA := math.Inf(-1)
+	for j := range w.ea {
+		v := 0.0 // the masked keys' group carries no A
+		if j < n {
+			v = smp.Z[j] * arow[j]
+		}
+		w.ea[j] = v
+		if g.off[j+1] > g.off[j] {
+			mA = math.Max(mA, v)
+		}
+	}
+	if math.IsInf(mA, -1) {
+		return nil, false // no key takes attention: attend's convention
+	}
+	sum := 0.0
+	for j, v := range w.ea {
+		w.ea[j] = math.Exp(v - mA)
+		if mutant.On(mutant.SoftmaxNoShift) {
+			w.ea[j] *= math.Exp(mA) // the shift undone: exp(s) overflows once a score passes ~709
+		}
+		sum += w.ea[j] * w.t[j]
+	}
+	if !(sum >= tinyNormaliser) || math.IsInf(sum, 1) {
+		return nil, false
+	}
+	S = make([]float64, n)
+	for j := range S {
+		i := j
+		if mutant.On(mutant.AreaShift) {
+			i = (j + 1) % n
+		}
+		S[i] += w.ea[j] * w.t[j] / sum
+	}
+	if pi != nil {
+		clear(pi)
+		eb := f.eb[p*f.P : (p+1)*f.P]
+		for j, e := range w.ea {
+			for _, q := range g.pos[g.off[j]:g.off[j+1]] {
+				pi[q] = e * eb[q] / sum
+			}
+		}
+	}
+	return S, true
+}

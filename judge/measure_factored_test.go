@@ -1,0 +1,129 @@
+package judge
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"mimverify/theory"
+)
+
+// The factored attention (measure_factored.go) against the direct
+// log-sum-exp (attend) on every masked query of presets with both key
+// modes, at random states from small to huge scores; and the logit gaps
+// from the group sums against their definition, summed key by key. At
+// scales 400 and 3000 the factors e^{zA − m_A} and e^{B − m_p} underflow for some
+// queries: those must fall back, and the test requires that some do.
+func TestFactoredAttentionMatchesDirect(t *testing.T) {
+	for _, name := range []string{"grid4", "default", "global-local"} {
+		for _, keys := range []theory.KeyMode{theory.KeysUnmasked, theory.KeysAll} {
+			s, err := theory.Preset(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Keys = keys
+			samples := s.Samples(7, 24)
+			fallbacks := 0
+			for i, scale := range []float64{0, 0.5, 3, 30, 400, 3000} {
+				c := randomState(&s, rand.New(rand.NewPCG(uint64(i), 99)), scale)
+				fallbacks += compareFactored(t, &s, c, samples, name, scale)
+			}
+			if fallbacks == 0 {
+				t.Errorf("%s keys %v: no query fell back to the direct softmax at scales 400 and 3000; the test does not reach the fallback", name, keys)
+			}
+		}
+	}
+}
+
+// compareFactored checks every masked query of the samples and returns how
+// many fell back. Tolerance (absolute, on masses and weights in [0, 1]):
+// both sides sum at most P products, each within a few ulps of its exact
+// value (exp, products, one division), so they differ by at most about
+// (P + 8)·u of the normaliser's scale, u = 2⁻⁵³; 4(P + 8)u leaves room for
+// the directions of the roundings. Besides, each side rounds the exponents
+// (score differences) at their magnitude, at most 2M with M the query's
+// largest |z_j A_j| + |B_{p,q}|: a relative error of up to 2M·u per weight
+// on each side, hence 4M·u more.
+func compareFactored(t *testing.T, s *theory.Setting, c theory.Correlations, samples []theory.Sample, name string, scale float64) int {
+	t.Helper()
+	f := newFactoredB(c, s.P)
+	piF, piD := make([]float64, s.P), make([]float64, s.P)
+	fallbacks := 0
+	for si := range samples {
+		smp := &samples[si]
+		areas := s.AreasOf(smp)
+		g := newKeyGroups(s, smp, areas)
+		w := newQueryWork(len(smp.Z) + 1)
+		for p, m := range smp.Mask {
+			if !m {
+				continue
+			}
+			groupSums(f, c, g, p, w)
+			tol := 4*float64(s.P+8)*0x1p-53 + 4*maxScore(c, smp, areas, p)*0x1p-53
+			checkGaps(t, c, smp, areas, g, p, w.bsum, name, scale)
+			SF, ok := f.attend(c, smp, g, p, w, piF)
+			if !ok {
+				fallbacks++
+				continue
+			}
+			SD := attend(s, c, *smp, p, piD)
+			for j := range SD {
+				if !(math.Abs(SF[j]-SD[j]) <= tol) {
+					t.Fatalf("%s scale %v sample %d query %d: area %d mass factored %v, direct %v", name, scale, si, p, j, SF[j], SD[j])
+				}
+			}
+			for q := range piD {
+				if !(math.Abs(piF[q]-piD[q]) <= tol) {
+					t.Fatalf("%s scale %v sample %d query %d: weight of key %d factored %v, direct %v", name, scale, si, p, q, piF[q], piD[q])
+				}
+			}
+		}
+	}
+	return fallbacks
+}
+
+// checkGaps compares logitGaps with Δ_FP and Δ_PP summed key by key from
+// their definition (Attention.FPShare). The sums of at most P terms of size
+// ≤ |x|max agree to P·u·|x|max each; 8P·u·(|x|max + 1) covers both sides.
+func checkGaps(t *testing.T, c theory.Correlations, smp *theory.Sample, areas []int, g keyGroups, p int, bsum []float64, name string, scale float64) {
+	t.Helper()
+	k, a := smp.Cluster, areas[p]
+	var own, off int
+	var fpOff, ppOwn, ppOff, big float64
+	for q, m := range smp.Mask {
+		if m {
+			continue
+		}
+		big = math.Max(big, math.Max(math.Abs(c.B[p][q]), math.Abs(smp.Z[areas[q]]*c.A[k][p][areas[q]])))
+		if areas[q] == a {
+			own++
+			ppOwn += c.B[p][q]
+		} else {
+			off++
+			fpOff += smp.Z[areas[q]] * c.A[k][p][areas[q]]
+			ppOff += c.B[p][q]
+		}
+	}
+	fp, pp, ok := logitGaps(c, smp, g, p, a, bsum)
+	if ok != (off > 0 && own > 0) && own > 0 {
+		t.Fatalf("%s query %d: ok = %v with %d keys off its area", name, p, ok, off)
+	}
+	if !ok || own == 0 {
+		return
+	}
+	wantFP := smp.Z[a]*c.A[k][p][a] - fpOff/float64(off)
+	wantPP := ppOwn/float64(own) - ppOff/float64(off)
+	tol := 8 * float64(len(smp.Mask)) * 0x1p-53 * (big + 1)
+	if !(math.Abs(fp-wantFP) <= tol) || !(math.Abs(pp-wantPP) <= tol) {
+		t.Fatalf("%s scale %v query %d: gaps (%v, %v), by definition (%v, %v)", name, scale, p, fp, pp, wantFP, wantPP)
+	}
+}
+
+// maxScore is the largest |z_j A_{k,p,j}| + |B_{p,q}| over the keys of query p.
+func maxScore(c theory.Correlations, smp *theory.Sample, areas []int, p int) float64 {
+	m := 0.0
+	for q := range smp.Mask {
+		m = math.Max(m, math.Abs(smp.Z[areas[q]]*c.A[smp.Cluster][p][areas[q]])+math.Abs(c.B[p][q]))
+	}
+	return m
+}
