@@ -300,12 +300,10 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 			copy(h, eqv) // masked key: content 0
 		}
 	}
-	if part != nil {
-		hkT := wk.hkT[:d*nk]
-		for r := 0; r < nk; r++ {
-			for i, x := range wk.hk[r*d : (r+1)*d] {
-				hkT[i*nk+r] = x
-			}
+	hkT := wk.hkT[:d*nk] // the scores' product reads the keys by columns
+	for r := 0; r < nk; r++ {
+		for i, x := range wk.hk[r*d : (r+1)*d] {
+			hkT[i*nk+r] = x
 		}
 	}
 	// The queries, in blocks of at most queryBlock (every row is independent
@@ -329,7 +327,7 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 
 	// Scores s_{p,q} = e_pᵀ Q h_q, then π = softmax over the keys.
 	sc := wk.sc[:nm*nk]
-	gemm(blas.NoTrans, blas.Trans, nm, nk, d, 1, wk.eqm, d, wk.hk, d, 0, sc, nk)
+	gemmNN(nm, nk, d, wk.eqm, d, wk.hkT, nk, sc, nk)
 	softmaxRows(sc, nm, nk)
 
 	loss := m.residuals(wk, smp, masked, nu, nk)
@@ -337,10 +335,9 @@ func (m *Model) queries(wk *worker, smp *theory.Sample, masked []int, nu, nk int
 		return loss
 	}
 	m.scoreGrad(wk, smp, nm, nu, nk, c)
-	// W[p] += Σ_q ∂ℓ/∂s_{p,q} h_q, as dot products of the rows of ∂ℓ/∂s
-	// with the columns of H_K (gonum's dot kernel, faster here than its axpy).
+	// W[p] += Σ_q ∂ℓ/∂s_{p,q} h_q: the rows of ∂ℓ/∂s times H_K.
 	t := wk.t[:nm*d]
-	gemm(blas.NoTrans, blas.Trans, nm, d, nk, 1, sc, nk, wk.hkT, nk, 0, t, d)
+	gemmNN(nm, d, nk, sc, nk, wk.hk, d, t, d)
 	for i, p := range masked {
 		dst := part[p*d : (p+1)*d]
 		src := t[i*d : (i+1)*d]
@@ -358,7 +355,9 @@ func softmaxRows(sc []float64, nm, nk int) {
 		row := sc[i*nk : (i+1)*nk]
 		mx := math.Inf(-1)
 		for _, x := range row {
-			mx = math.Max(mx, x)
+			if x > mx { // a NaN score is skipped here; its exp makes the row NaN below
+				mx = x
+			}
 		}
 		sum := 0.0
 		for j, x := range row {
