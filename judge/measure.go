@@ -2,7 +2,10 @@ package judge
 
 import (
 	"math"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"mimverify/internal/mutant"
 	"mimverify/theory"
@@ -115,14 +118,45 @@ func accumulate(s *theory.Setting, c theory.Correlations, samples []theory.Sampl
 func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.Sample, withTV bool, model modelAttention) *attentionSums {
 	sums := newAttentionSums(s)
 	sums.model = model
+	workers := 1 // the model's attention keeps a per-sample cache
 	if model == nil {
 		sums.eb = newFactoredB(c, s.P)
+		workers = runtime.GOMAXPROCS(0)
 	}
-	pi := make([]float64, s.P) // reused by every query: the attention of the current one
-	for _, smp := range samples {
-		sums.addSample(s, c, smp, pi, withTV)
+	results := make([]sampleResult, min(len(samples), measureChunk))
+	for c0 := 0; c0 < len(samples); c0 += measureChunk {
+		chunk := samples[c0:min(c0+measureChunk, len(samples))]
+		eachIndex(len(chunk), workers, func(i int, pi []float64) {
+			results[i] = sums.evaluate(s, c, &chunk[i], pi, withTV)
+		}, s.P)
+		for i := range chunk {
+			sums.fold(&chunk[i], &results[i])
+		}
 	}
 	return sums
+}
+
+// measureChunk is the number of images evaluated before their results are
+// folded into the sums: it bounds the memory the results hold.
+const measureChunk = 64
+
+// eachIndex calls f(i, pi) for 0 ≤ i < n on up to workers goroutines, each
+// with its own scratch pi of length P, and returns when all are done.
+func eachIndex(n, workers int, f func(i int, pi []float64), P int) {
+	workers = max(1, min(workers, n))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pi := make([]float64, P)
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i, pi)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // attentionSums accumulates what MeasureAttention needs over the samples.
@@ -193,37 +227,72 @@ type tvQuery struct {
 	pi   []float64
 }
 
-// addSample measures every masked query of one image. pi is scratch space of
-// length P.
-func (sums *attentionSums) addSample(s *theory.Setting, c theory.Correlations, smp theory.Sample, pi []float64, withTV bool) {
-	areas := s.AreasOf(&smp)
-	g := newKeyGroups(s, &smp, areas)
+// sampleResult is what one image contributes to the sums: its masked
+// queries in position order, and the total variations of its pairs.
+type sampleResult struct {
+	queries []queryResult
+	tvs     []float64
+}
+
+// queryResult is one masked query p of area a: its area masses S and
+// scaled loss, whether it is reconstructable, and its logit gaps (gap is
+// false when it has none).
+type queryResult struct {
+	p, a                 int
+	S                    []float64
+	loss                 float64
+	reconstructable, gap bool
+	fp, pp               float64
+}
+
+// evaluate measures every masked query of one image (the part of the work
+// that images do independently). pi is scratch space of length P.
+func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, smp *theory.Sample, pi []float64, withTV bool) sampleResult {
+	areas := s.AreasOf(smp)
+	g := newKeyGroups(s, smp, areas)
 	w := newQueryWork(len(smp.Z) + 1)
+	var res sampleResult
 	var recon []tvQuery
-	sums.images = append(sums.images, imageSums{first: len(sums.own)})
-	img := &sums.images[len(sums.images)-1]
-	if sums.global >= 0 && smp.Cluster == 0 {
-		n := len(smp.Z)
-		img.count, img.own, img.onG = make([]float64, n), make([]float64, n), make([]float64, n)
-	}
 	for p, m := range smp.Mask {
 		if !m {
 			continue
 		}
 		a := areas[p]
 		groupSums(sums.eb, c, g, p, w)
-		S, loss := sums.query(s, c, &smp, g, p, w, pi, withTV)
-		if g.size(a) == 0 {
+		q := queryResult{p: p, a: a, reconstructable: g.size(a) > 0}
+		q.S, q.loss = sums.query(s, c, smp, g, p, w, pi, withTV)
+		if q.reconstructable {
+			q.fp, q.pp, q.gap = logitGaps(c, smp, g, p, a, w.bsum)
+			if withTV {
+				recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
+			}
+		}
+		res.queries = append(res.queries, q)
+	}
+	res.tvs = appendPairTV(nil, recon)
+	return res
+}
+
+// fold adds one image's result to the sums, in the order of its queries:
+// folding the images in order gives the same bits however many workers
+// evaluated them.
+func (sums *attentionSums) fold(smp *theory.Sample, res *sampleResult) {
+	sums.images = append(sums.images, imageSums{first: len(sums.own)})
+	img := &sums.images[len(sums.images)-1]
+	if sums.global >= 0 && smp.Cluster == 0 {
+		n := len(smp.Z)
+		img.count, img.own, img.onG = make([]float64, n), make([]float64, n), make([]float64, n)
+	}
+	for i := range res.queries {
+		q := &res.queries[i]
+		if !q.reconstructable {
 			sums.at.Irreducible++
-			sums.at.IrreducibleLoss += loss
+			sums.at.IrreducibleLoss += q.loss
 			continue
 		}
-		sums.addReconstructable(c, &smp, g, p, a, S, w.bsum, loss, img)
-		if withTV {
-			recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
-		}
+		sums.addReconstructable(smp.Cluster, q, img)
 	}
-	sums.tvs = appendPairTV(sums.tvs, recon)
+	sums.tvs = append(sums.tvs, res.tvs...)
 }
 
 // query returns the area masses S and the scaled loss of the masked query p
@@ -313,20 +382,19 @@ func queryLoss(S, z []float64, a int) float64 {
 	return loss
 }
 
-// addReconstructable records the reconstructable query p of area a, with
-// area masses S, per-group sums of B over its keys bsum (groupSums) and
-// loss loss.
-func (sums *attentionSums) addReconstructable(c theory.Correlations, smp *theory.Sample, g keyGroups, p, a int, S, bsum []float64, loss float64, img *imageSums) {
-	k := smp.Cluster
+// addReconstructable records the reconstructable query q of an image of
+// cluster k.
+func (sums *attentionSums) addReconstructable(k int, q *queryResult, img *imageSums) {
+	a, S := q.a, q.S
 	at := &sums.at
 	at.Queries++
-	at.ReconstructableLoss += loss
-	img.loss += loss
-	if fp, pp, ok := logitGaps(c, smp, g, p, a, bsum); ok {
-		sums.gapFP += fp
-		sums.gapPP += pp
-		img.fp += fp
-		img.pp += pp
+	at.ReconstructableLoss += q.loss
+	img.loss += q.loss
+	if q.gap {
+		sums.gapFP += q.fp
+		sums.gapPP += q.pp
+		img.fp += q.fp
+		img.pp += q.pp
 	}
 	if img.count != nil {
 		img.count[a]++
@@ -336,8 +404,8 @@ func (sums *attentionSums) addReconstructable(c theory.Correlations, smp *theory
 	sums.own = append(sums.own, S[a])
 	at.OwnByArea[k][a] += S[a]
 	sums.counts[k][a]++
-	at.OwnByQuery[k][p] += S[a]
-	sums.queryCounts[k][p]++
+	at.OwnByQuery[k][q.p] += S[a]
+	sums.queryCounts[k][q.p]++
 	for j := range S {
 		at.MassByArea[k][a][j] += S[j]
 	}

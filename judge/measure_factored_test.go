@@ -3,7 +3,11 @@ package judge
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"mimverify/theory"
 )
@@ -126,4 +130,31 @@ func maxScore(c theory.Correlations, smp *theory.Sample, areas []int, p int) flo
 		m = math.Max(m, math.Abs(smp.Z[areas[q]]*c.A[smp.Cluster][p][areas[q]])+math.Abs(c.B[p][q]))
 	}
 	return m
+}
+
+// The measurement's images are evaluated in parallel and folded in order:
+// the same bits at any GOMAXPROCS, across several chunks of images.
+func TestMeasureAttentionBitsAcrossGOMAXPROCS(t *testing.T) {
+	s, err := theory.Preset("global-local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := s.Samples(3, 2*measureChunk+17)
+	c := randomState(&s, rand.New(rand.NewPCG(5, 6)), 2)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var ref Attention
+	for i, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		at := MeasureAttention(&s, c, samples, 0.1, 0.1, true)
+		if i == 0 {
+			ref = at
+			continue
+		}
+		if diff := cmp.Diff(ref, at, cmpopts.EquateNaNs()); diff != "" {
+			t.Errorf("GOMAXPROCS %d differs from 1 (-1 +%d):\n%s", procs, procs, diff)
+		}
+	}
+	if ref.Pairs == 0 || ref.Queries == 0 {
+		t.Fatalf("nothing measured: %d queries, %d pairs", ref.Queries, ref.Pairs)
+	}
 }
