@@ -1,10 +1,12 @@
 package judge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -207,10 +209,12 @@ type engineClock struct {
 	s  map[engine.ID]float64
 }
 
-// time runs f and adds its wall time to each of ids.
+// time runs f and adds its wall time to each of ids. The work is labelled
+// with the engines for CPU profiles (MIMVERIFY_CPUPROFILE; go tool pprof
+// -tags shows the CPU per label, goroutines started by f included).
 func (c *engineClock) time(f func(), ids ...engine.ID) {
 	t0 := time.Now()
-	f()
+	profileLabel("engines", fmt.Sprint(ids), f)
 	d := time.Since(t0).Seconds()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -220,6 +224,11 @@ func (c *engineClock) time(f func(), ids ...engine.ID) {
 	for _, id := range ids {
 		c.s[id] += d
 	}
+}
+
+// profileLabel runs f under the profiler label key=value.
+func profileLabel(key, value string, f func()) {
+	pprof.Do(context.Background(), pprof.Labels(key, value), func(context.Context) { f() })
 }
 
 func (c *engineClock) floats() map[engine.ID]Float {
@@ -326,7 +335,7 @@ func (r *run) provePower(rep *Report, departed bool) error {
 			<-selfChecks
 			return err
 		}
-		rep.Controls = r.runControls(exact, rep.Results)
+		profileLabel("stage", "controls", func() { rep.Controls = r.runControls(exact, rep.Results) })
 		if opt.MDE {
 			rep.Detectable = r.detectable(exact, rep.Results)
 		}

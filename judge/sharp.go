@@ -209,7 +209,7 @@ func (r *run) gatherSharp() *Sharp {
 		sh.FPShareStateSE, sh.FPSharePathSE = se.Images, se.CRNPath
 	}
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), eng.Used.NumSamples()
-	sh.EarlyLossSD, sh.EarlyOwnSD = r.earlySpread()
+	profileLabel("stage", "early spread", func() { sh.EarlyLossSD, sh.EarlyOwnSD = r.earlySpread() })
 	return sh
 }
 
