@@ -61,15 +61,31 @@ type keyGroups struct {
 func newKeyGroups(s *theory.Setting, smp *theory.Sample, areas []int) keyGroups {
 	n := len(smp.Z)
 	g := keyGroups{pos: make([]int, 0, len(smp.Mask)), off: make([]int, n+2)}
-	for j := 0; j <= n; j++ {
-		g.off[j] = len(g.pos)
-		for q, m := range smp.Mask {
-			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
-				g.pos = append(g.pos, q)
-			}
+	group := func(q int) int { // −1: no key
+		switch {
+		case !smp.Mask[q]:
+			return areas[q]
+		case s.Keys == theory.KeysAll:
+			return n
+		}
+		return -1
+	}
+	for q := range smp.Mask { // counting sort by group, positions increasing within one
+		if j := group(q); j >= 0 {
+			g.off[j+1]++
 		}
 	}
-	g.off[n+1] = len(g.pos)
+	for j := 1; j <= n+1; j++ {
+		g.off[j] += g.off[j-1]
+	}
+	g.pos = g.pos[:g.off[n+1]]
+	next := append([]int(nil), g.off[:n+1]...)
+	for q := range smp.Mask {
+		if j := group(q); j >= 0 {
+			g.pos[next[j]] = q
+			next[j]++
+		}
+	}
 	return g
 }
 
