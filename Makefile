@@ -29,7 +29,10 @@ bench:
 	MIMVERIFY_BENCH_P1024=1 $(GO) test ./dynamics -run '^$$' -bench 'PopulationStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-population.txt
 	$(GO) test ./empirical -run '^$$' -bench 'GDStep/P(16|64|196|400)$$' -benchmem -count $(BENCHCOUNT) -timeout 60m | tee bench-full.txt
 	MIMVERIFY_BENCH_P1024=1 $(GO) test ./empirical -run '^$$' -bench 'GDStep/P1024$$' -benchtime 1x -benchmem -count 3 -timeout 60m | tee -a bench-full.txt
-	@if command -v benchstat >/dev/null; then benchstat bench-exact.txt; benchstat bench-population.txt; benchstat bench-full.txt; \
+	$(GO) test ./empirical -run '^$$' -bench 'GemmNN' -count $(BENCHCOUNT) | tee -a bench-full.txt
+	$(GO) test ./judge -run '^$$' -bench 'MeasureAttention' -benchmem -cpu 1,2 -count $(BENCHCOUNT) | tee bench-judge.txt
+	$(GO) test ./judge -run '^$$' -bench 'Check/' -benchtime 1x -cpu 2 -count 3 -timeout 60m | tee -a bench-judge.txt
+	@if command -v benchstat >/dev/null; then benchstat bench-exact.txt; benchstat bench-population.txt; benchstat bench-full.txt; benchstat bench-judge.txt; \
 	else echo "bench: benchstat not found (go install golang.org/x/perf/cmd/benchstat@latest)"; fi
 
 ## peaks: the machine peaks of docs/PERFORMANCE.md's roofline, on one core, with the project's

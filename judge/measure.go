@@ -3,6 +3,7 @@ package judge
 import (
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -127,7 +128,7 @@ func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.S
 	for c0 := 0; c0 < len(samples); c0 += measureChunk {
 		chunk := samples[c0:min(c0+measureChunk, len(samples))]
 		eachIndex(len(chunk), workers, func(i int, pi []float64) {
-			results[i] = sums.evaluate(s, c, &chunk[i], pi, withTV)
+			sums.evaluate(s, c, &chunk[i], pi, withTV, &results[i])
 		}, s.P)
 		for i := range chunk {
 			sums.fold(&chunk[i], &results[i])
@@ -228,9 +229,11 @@ type tvQuery struct {
 }
 
 // sampleResult is what one image contributes to the sums: its masked
-// queries in position order, and the total variations of its pairs.
+// queries in position order, and the total variations of its pairs. The
+// queries' area masses live in mass; a result is refilled chunk after chunk.
 type sampleResult struct {
 	queries []queryResult
+	mass    []float64
 	tvs     []float64
 }
 
@@ -245,13 +248,19 @@ type queryResult struct {
 	fp, pp               float64
 }
 
-// evaluate measures every masked query of one image (the part of the work
-// that images do independently). pi is scratch space of length P.
-func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, smp *theory.Sample, pi []float64, withTV bool) sampleResult {
+// evaluate measures every masked query of one image into res (the part of
+// the work that images do independently). pi is scratch space of length P.
+func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, smp *theory.Sample, pi []float64, withTV bool, res *sampleResult) {
 	areas := s.AreasOf(smp)
 	g := newKeyGroups(s, smp, areas)
-	w := newQueryWork(len(smp.Z) + 1)
-	var res sampleResult
+	n := len(smp.Z)
+	w := newQueryWork(n + 1)
+	masked := len(smp.Mask) - g.off[n]
+	if s.Keys == theory.KeysAll {
+		masked = g.size(n)
+	}
+	res.queries = slices.Grow(res.queries[:0], masked)
+	res.mass = slices.Grow(res.mass[:0], masked*n)[:masked*n]
 	var recon []tvQuery
 	for p, m := range smp.Mask {
 		if !m {
@@ -260,7 +269,9 @@ func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, sm
 		a := areas[p]
 		groupSums(sums.eb, c, g, p, w)
 		q := queryResult{p: p, a: a, reconstructable: g.size(a) > 0}
-		q.S, q.loss = sums.query(s, c, smp, g, p, w, pi, withTV)
+		i := len(res.queries)
+		q.S = res.mass[i*n : (i+1)*n : (i+1)*n]
+		q.loss = sums.query(s, c, smp, g, p, w, q.S, pi, withTV)
 		if q.reconstructable {
 			q.fp, q.pp, q.gap = logitGaps(c, smp, g, p, a, w.bsum)
 			if withTV {
@@ -269,8 +280,7 @@ func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, sm
 		}
 		res.queries = append(res.queries, q)
 	}
-	res.tvs = appendPairTV(nil, recon)
-	return res
+	res.tvs = appendPairTV(res.tvs[:0], recon)
 }
 
 // fold adds one image's result to the sums, in the order of its queries:
@@ -295,25 +305,26 @@ func (sums *attentionSums) fold(smp *theory.Sample, res *sampleResult) {
 	sums.tvs = append(sums.tvs, res.tvs...)
 }
 
-// query returns the area masses S and the scaled loss of the masked query p
-// of smp, and fills pi with its attention when withTV (or when it is
-// measured directly): by the model when there is one, else by the factored
-// attention, falling back to attend when its normaliser underflows.
-func (sums *attentionSums) query(s *theory.Setting, c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, pi []float64, withTV bool) ([]float64, float64) {
-	a := s.Clusters[smp.Cluster].Areas[p]
+// query writes into S the area masses of the masked query p of smp and
+// returns its scaled loss, and fills pi with its attention when withTV (or
+// when it is measured directly): by the model when there is one, else by
+// the factored attention, falling back to attend when its normaliser
+// underflows.
+func (sums *attentionSums) query(s *theory.Setting, c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, S, pi []float64, withTV bool) float64 {
+	areas := s.Clusters[smp.Cluster].Areas
 	if sums.model != nil {
-		S, loss := modelQuery(sums.model, smp, s.Clusters[smp.Cluster].Areas, p, pi)
-		return S, loss * s.LossScale()
+		mS, loss := modelQuery(sums.model, smp, areas, p, pi)
+		copy(S, mS)
+		return loss * s.LossScale()
 	}
 	out := pi
 	if !withTV {
 		out = nil
 	}
-	S, ok := sums.eb.attend(c, smp, g, p, w, out)
-	if !ok {
-		S = attend(s, c, *smp, p, pi)
+	if !sums.eb.attend(c, smp, g, p, w, S, out) {
+		copy(S, attend(s, c, *smp, p, pi))
 	}
-	return S, queryLoss(S, smp.Z, a) * s.LossScale()
+	return queryLoss(S, smp.Z, areas[p]) * s.LossScale()
 }
 
 // attend fills pi with the attention of the masked query p of smp over the

@@ -128,12 +128,12 @@ func groupSums(f *factoredB, c theory.Correlations, g keyGroups, p int, w queryW
 	}
 }
 
-// attend is the factored form of attend (measure.go): it returns the area
-// masses S of the masked query p of smp, and fills pi with its attention
-// when pi is not nil; ok is false when the factored normaliser underflows
-// (the caller then measures the query by attend). w.t must hold the
-// query's group sums (groupSums).
-func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, pi []float64) (S []float64, ok bool) {
+// attend is the factored form of attend (measure.go): it writes into S
+// (len N_k) the area masses of the masked query p of smp, and fills pi with
+// its attention when pi is not nil; ok is false when the factored
+// normaliser underflows (the caller then measures the query by attend).
+// w.t must hold the query's group sums (groupSums).
+func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, S, pi []float64) (ok bool) {
 	n := len(smp.Z)
 	arow := c.A[smp.Cluster][p]
 	mA := math.Inf(-1)
@@ -148,7 +148,7 @@ func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroup
 		}
 	}
 	if math.IsInf(mA, -1) {
-		return nil, false // no key takes attention: attend's convention
+		return false // no key takes attention: attend's convention
 	}
 	sum := 0.0
 	for j, v := range w.ea {
@@ -159,9 +159,9 @@ func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroup
 		sum += w.ea[j] * w.t[j]
 	}
 	if !(sum >= tinyNormaliser) || math.IsInf(sum, 1) {
-		return nil, false
+		return false
 	}
-	S = make([]float64, n)
+	clear(S)
 	for j := range S {
 		i := j
 		if mutant.On(mutant.AreaShift) {
@@ -178,5 +178,5 @@ func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroup
 			}
 		}
 	}
-	return S, true
+	return true
 }
