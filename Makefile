@@ -21,7 +21,9 @@ mutants:
 
 ## bench: the step benchmarks of the three engines (exact, population in CRN mode, full) at
 ## P = 16, 64, 196, 400, 1024, BENCHCOUNT runs each, into bench-exact.txt, bench-population.txt and
-## bench-full.txt, then summarised by benchstat when it is installed (docs/PERFORMANCE.md)
+## bench-full.txt (with the full model's product kernel, GemmNN); the judge's measurement of a
+## record and whole checks of default and vit14 into bench-judge.txt; then summarised by
+## benchstat when it is installed (docs/PERFORMANCE.md)
 BENCHCOUNT ?= 6
 bench:
 	$(GO) test ./dynamics -run '^$$' -bench ExactStep -benchmem -count $(BENCHCOUNT) | tee bench-exact.txt
@@ -153,4 +155,4 @@ slurm-test:
 	GO=$(GO) tools/slurmtest/run.sh build/slurm-test
 
 clean:
-	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt
+	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt bench-judge.txt
