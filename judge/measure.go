@@ -87,7 +87,7 @@ func MeasureAttention(s *theory.Setting, c theory.Correlations, samples []theory
 }
 
 // setTV sets the pairwise total-variation summary of a from the values
-// tvs (sorted in place): its count, minimum, mean and 2δ-quantile.
+// tvs (reordered in place): its count, minimum, mean and 2δ-quantile.
 func (a *Attention) setTV(tvs []float64, delta float64) {
 	a.Pairs = len(tvs)
 	a.TVMin, a.TVMean, a.TVQuantile = summarize(tvs, 2*delta)
@@ -497,8 +497,13 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 	at.OwnMin, at.OwnMean, at.OwnQuantile = summarize(sums.own, delta)
 	at.OwnReached = math.NaN()
 	if len(sums.own) > 0 {
-		// own is sorted: the queries at or above 1 − ε form its tail.
-		at.OwnReached = float64(len(sums.own)-sort.SearchFloat64s(sums.own, 1-eps)) / float64(len(sums.own))
+		reached := 0
+		for _, x := range sums.own {
+			if x >= 1-eps {
+				reached++
+			}
+		}
+		at.OwnReached = float64(reached) / float64(len(sums.own))
 	}
 	return at
 }
@@ -506,7 +511,7 @@ func (sums *attentionSums) finish(nSamples int, eps, delta float64) Attention {
 // standardErrors sets the standard errors of at from the per-image sums
 // (docs/SHARP.md §2): ratio estimators over the images, Σ_i x_i / Σ_i m_i
 // with x_i an image's sum and m_i its number of reconstructable queries,
-// linearised. It reads own before it is sorted.
+// linearised.
 func (sums *attentionSums) standardErrors(at *Attention, eps float64) {
 	nan := math.NaN()
 	at.OwnMeanSE, at.OwnReachedSE, at.ReconstructableLossSE, at.FPShareSE, at.LocalOwnSE, at.LocalGapSE = nan, nan, nan, nan, nan, nan
@@ -628,17 +633,62 @@ func meanOf(sum float64, n int) float64 {
 
 // summarize returns the minimum, the mean and the q-quantile of xs — the
 // largest v such that a fraction ≥ 1 − q of the values is ≥ v — or NaNs for
-// an empty list. It sorts xs.
+// an empty list. It reorders xs (a selection, not a sort).
 func summarize(xs []float64, q float64) (lo, mean, quantile float64) {
 	if len(xs) == 0 {
 		return math.NaN(), math.NaN(), math.NaN()
 	}
-	sort.Float64s(xs)
-	sum := 0.0
+	lo, sum := xs[0], 0.0
+	nan := false
 	for _, x := range xs {
+		lo = math.Min(lo, x)
 		sum += x
+		nan = nan || math.IsNaN(x)
 	}
-	return xs[0], sum / float64(len(xs)), quantileOf(xs, nil, q)
+	i := quantileIndex(len(xs), q)
+	switch {
+	case i < 0:
+		quantile = math.NaN()
+	case nan: // sort's order, NaN first, defines the quantile then
+		sort.Float64s(xs)
+		quantile = xs[i]
+	default:
+		quantile = selectKth(xs, i)
+	}
+	return lo, sum / float64(len(xs)), quantile
+}
+
+// selectKth returns the element that sorting xs (no NaN) would put at index
+// k, reordering xs, in expected linear time: three-way partitions around a
+// median of three, keeping the side that holds k.
+func selectKth(xs []float64, k int) float64 {
+	for len(xs) > 1 {
+		a, b, c := xs[0], xs[len(xs)/2], xs[len(xs)-1]
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := 0, 0, len(xs) // [< pivot | = pivot | unseen | > pivot]
+		for i < gt {
+			switch x := xs[i]; {
+			case x < pivot:
+				xs[lt], xs[i] = xs[i], xs[lt]
+				lt++
+				i++
+			case x > pivot:
+				gt--
+				xs[i], xs[gt] = xs[gt], xs[i]
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			xs = xs[:lt]
+		case k < gt:
+			return pivot
+		default:
+			xs, k = xs[gt:], k-gt
+		}
+	}
+	return xs[0]
 }
 
 // quantileOf returns the q-quantile of the sorted values xs under the
@@ -655,10 +705,7 @@ func quantileOf(xs, ws []float64, q float64) float64 {
 		return math.NaN()
 	}
 	if ws == nil {
-		if mutant.On(mutant.QuantileRound) {
-			return xs[min(int(math.Ceil(q*float64(len(xs)))), len(xs)-1)]
-		}
-		return xs[min(int(math.Floor(q*float64(len(xs)))), len(xs)-1)]
+		return xs[quantileIndex(len(xs), q)]
 	}
 	total := 0.0
 	for _, w := range ws {
@@ -671,6 +718,19 @@ func quantileOf(xs, ws []float64, q float64) float64 {
 		}
 	}
 	return xs[len(xs)-1]
+}
+
+// quantileIndex is the index of the q-quantile of n sorted equally
+// weighted values under quantileOf's rule, ⌊q·n⌋ (at most n − 1); −1 when
+// there is none (n = 0, or q outside [0, 1] or NaN).
+func quantileIndex(n int, q float64) int {
+	if n == 0 || !(q >= 0 && q <= 1) {
+		return -1
+	}
+	if mutant.On(mutant.QuantileRound) {
+		return min(int(math.Ceil(q*float64(n))), n-1)
+	}
+	return min(int(math.Floor(q*float64(n))), n-1)
 }
 
 // FPSummary summarises the FP and PP correlations of a state: the mean

@@ -4,10 +4,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 
 	"mimverify/theory"
 )
@@ -195,4 +198,30 @@ func BenchmarkCheck(b *testing.B) {
 			}
 		})
 	}
+}
+
+// summarize's selection against a sort: the minimum, the mean to rounding,
+// and the quantile under quantileOf's rule, with ties, NaN and every level.
+func TestSummarizeMatchesSort(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		xs := rapid.SliceOfN(rapid.SampledFrom([]float64{-1, 0, 0.25, 0.5, 0.5, 0.75, 1, 3, math.NaN()}), 1, 60).Draw(t, "xs")
+		q := rapid.Float64Range(0, 1).Draw(t, "q")
+		sorted := slices.Clone(xs)
+		sort.Float64s(sorted)
+		lo, mean, quant := summarize(slices.Clone(xs), q)
+		wantQ := quantileOf(sorted, nil, q)
+		sum := 0.0
+		for _, x := range sorted {
+			sum += x
+		}
+		same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+		if !same(lo, sorted[0]) || !same(quant, wantQ) {
+			t.Fatalf("summarize(%v, %v): min %v, quantile %v; by sorting %v, %v", xs, q, lo, quant, sorted[0], wantQ)
+		}
+		// Two sums of n values of size ≤ 3 in different orders: each within
+		// n·u·Σ|x| ≤ 3n²u of the exact sum, so the means within 6n·u.
+		if want := sum / float64(len(xs)); !same(mean, want) && !(math.Abs(mean-want) <= 6*float64(len(xs))*0x1p-53) {
+			t.Fatalf("mean %v, by sorting %v", mean, want)
+		}
+	})
 }
