@@ -150,7 +150,7 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 		r := dense.RawMatrix()
 		qraw = blas64General{r.Data, r.Stride}
 	}
-	gemm(blas.NoTrans, blas.NoTrans, P, d, d, 1, e.rows, d, qraw.data, qraw.stride, 0, m.eq, d)
+	gemmNN(P, d, d, e.rows, d, qraw.data, qraw.stride, m.eq, d)
 
 	nChunks := (n + ChunkSize - 1) / ChunkSize
 	procs := runtime.GOMAXPROCS(0)
@@ -407,7 +407,7 @@ func (m *Model) residuals(wk *worker, smp *theory.Sample, masked []int, nu, nk i
 		}
 	}
 	y := wk.y[:nm*d]
-	gemm(blas.NoTrans, blas.NoTrans, nm, d, na, 1, sz, na, vk, d, 0, y, d)
+	gemmNN(nm, d, na, sz, na, vk, d, y, d)
 	loss := 0.0
 	for i, p := range masked {
 		z := smp.Z[areas[p]]
