@@ -54,22 +54,3 @@ func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) {
 		scatterRowsAVX2(&cT[0], &kp[0], len(kp), c)
 	}
 }
-
-//go:noescape
-func expNonPosAVX512(x *float64, n int, tab *[64]float64) int
-
-// expNonPosSlice is expNonPosSliceGo, eight at a time in AVX-512 when the
-// CPU has it (the same operations in the same order: the same bits,
-// TestExpNonPosSlice); a group of eight with an argument outside (−708, 0]
-// and the last entries take the Go loop.
-func expNonPosSlice(x []float64) {
-	i := 0
-	for rowLoops == 2 && len(x)-i >= 8 {
-		i += expNonPosAVX512(&x[i], len(x)-i, &exp2Table)
-		if len(x)-i >= 8 {
-			expNonPosSliceGo(x[i : i+8])
-			i += 8
-		}
-	}
-	expNonPosSliceGo(x[i:])
-}

@@ -5,5 +5,3 @@ package dynamics
 func gatherRows(ebT []float64, kp []int32, out *[rowBlock]float64) { gatherRowsGo(ebT, kp, out) }
 
 func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) { scatterRowsGo(cT, kp, c) }
-
-func expNonPosSlice(x []float64) { expNonPosSliceGo(x) }

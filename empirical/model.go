@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/mat"
 
+	"mimverify/internal/fastexp"
 	"mimverify/theory"
 )
 
@@ -359,10 +360,12 @@ func softmaxRows(sc []float64, nm, nk int) {
 				mx = x
 			}
 		}
-		sum := 0.0
 		for j, x := range row {
-			ex := math.Exp(x - mx)
-			row[j] = ex
+			row[j] = x - mx
+		}
+		fastexp.NonPos(row)
+		sum := 0.0
+		for _, ex := range row {
 			sum += ex
 		}
 		inv := 1 / sum

@@ -3,6 +3,7 @@ package judge
 import (
 	"math"
 
+	"mimverify/internal/fastexp"
 	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
@@ -43,8 +44,9 @@ func newFactoredB(c theory.Correlations, P int) *factoredB {
 		}
 		out := f.eb[p*P : (p+1)*P]
 		for q, b := range row {
-			out[q] = math.Exp(b - m)
+			out[q] = b - m
 		}
+		fastexp.NonPos(out)
 	}
 	return f
 }
@@ -161,9 +163,12 @@ func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroup
 	if math.IsInf(mA, -1) {
 		return false // no key takes attention: attend's convention
 	}
-	sum := 0.0
 	for j, v := range w.ea {
-		w.ea[j] = math.Exp(v - mA)
+		w.ea[j] = v - mA
+	}
+	fastexp.NonPos(w.ea)
+	sum := 0.0
+	for j := range w.ea {
 		if mutant.On(mutant.SoftmaxNoShift) {
 			w.ea[j] *= math.Exp(mA) // the shift undone: exp(s) overflows once a score passes ~709
 		}

@@ -1,0 +1,86 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// nonPosGo's constants (fastexp.go), as float64 bits.
+DATA expc<>+0(SB)/8, $0x40571547652b82fe  // 64/ln2
+DATA expc<>+8(SB)/8, $0x4338000000000000  // shift 0x1.8p52
+DATA expc<>+16(SB)/8, $0x3f862e42fee00000 // ln2hi/64
+DATA expc<>+24(SB)/8, $0x3d8a39ef35793c76 // ln2lo/64
+DATA expc<>+32(SB)/8, $0x3ff0000000000000 // 1
+DATA expc<>+40(SB)/8, $0x3fe0000000000000 // 1/2
+DATA expc<>+48(SB)/8, $0x3fc5555555555555 // 1/6
+DATA expc<>+56(SB)/8, $0x3fa5555555555555 // 1/24
+DATA expc<>+64(SB)/8, $0x3f81111111111111 // 1/120
+DATA expc<>+72(SB)/8, $0xc086200000000000 // -708
+GLOBL expc<>(SB), RODATA|NOPTR, $80
+
+// func nonPosAVX512(x *float64, n int, tab *[64]float64) int
+//
+// nonPosGo of x[0:n] in place, eight at a time, with the same IEEE
+// operations in the same order as the Go code (no fused multiply-add), so
+// the same bits. It stops before the first group of eight that has an
+// argument outside (−708, 0] (or NaN), and before a last group shorter than
+// eight, and returns the number of entries done.
+TEXT ·nonPosAVX512(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         tab+16(FP), SI
+	XORQ         DX, DX
+	VBROADCASTSD expc<>+0(SB), Z16
+	VBROADCASTSD expc<>+8(SB), Z17
+	VBROADCASTSD expc<>+16(SB), Z18
+	VBROADCASTSD expc<>+24(SB), Z19
+	VBROADCASTSD expc<>+32(SB), Z20
+	VBROADCASTSD expc<>+40(SB), Z21
+	VBROADCASTSD expc<>+48(SB), Z22
+	VBROADCASTSD expc<>+56(SB), Z23
+	VBROADCASTSD expc<>+64(SB), Z24
+	VBROADCASTSD expc<>+72(SB), Z25
+	VXORPD       Z26, Z26, Z26
+	MOVQ         $63, AX
+	VPBROADCASTQ AX, Z27
+
+eloop:
+	LEAQ    8(DX), AX
+	CMPQ    AX, CX
+	JGT     edone
+	VMOVUPD (DI)(DX*8), Z0
+	VCMPPD  $0x1e, Z25, Z0, K1     // v > -708 (ordered)
+	VCMPPD  $0x12, Z26, Z0, K1, K2 // and v <= 0 (ordered)
+	KMOVW   K2, AX
+	CMPB    AL, $0xff
+	JNE     edone
+	VMULPD  Z16, Z0, Z1            // kf = v·(64/ln2)
+	VADDPD  Z17, Z1, Z1            //      + shift
+	VPSUBQ  Z17, Z1, Z2            // k = bits(kf) − bits(shift)
+	VSUBPD  Z17, Z1, Z1            // kf −= shift
+	VMULPD  Z18, Z1, Z3            // r = (v − kf·ln2hi)
+	VSUBPD  Z3, Z0, Z3
+	VMULPD  Z19, Z1, Z4            //     − kf·ln2lo
+	VSUBPD  Z4, Z3, Z3
+	VMULPD  Z3, Z3, Z4             // r2 = r·r
+	VADDPD  Z3, Z20, Z5            // 1 + r
+	VMULPD  Z22, Z3, Z6            // 1/2 + r·(1/6)
+	VADDPD  Z6, Z21, Z6
+	VMULPD  Z24, Z3, Z7            // 1/24 + r·(1/120)
+	VADDPD  Z7, Z23, Z7
+	VMULPD  Z7, Z4, Z7             // r2·(…)
+	VADDPD  Z7, Z6, Z6             // (1/2 + …) + r2·(…)
+	VMULPD  Z6, Z4, Z6             // r2·(…)
+	VADDPD  Z6, Z5, Z5             // p = (1 + r) + r2·(…)
+	VPANDQ  Z27, Z2, Z7            // k & 63
+	KXNORW  K3, K3, K3
+	VGATHERQPD (SI)(Z7*8), K3, Z6  // 2^{(k&63)/64}
+	VMULPD  Z5, Z6, Z6             // t = table·p
+	VPSRAQ  $6, Z2, Z2             // + (k>>6)<<52 on the bits
+	VPSLLQ  $52, Z2, Z2
+	VPADDQ  Z2, Z6, Z6
+	VMOVUPD Z6, (DI)(DX*8)
+	ADDQ    $8, DX
+	JMP     eloop
+
+edone:
+	VZEROUPPER
+	MOVQ DX, ret+24(FP)
+	RET
