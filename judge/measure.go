@@ -124,22 +124,28 @@ func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.S
 		sums.eb = newFactoredB(c, s.P)
 		workers = runtime.GOMAXPROCS(0)
 	}
-	results := make([]sampleResult, min(len(samples), measureChunk))
+	results := chunkResults.Get().(*[]sampleResult)
+	defer chunkResults.Put(results)
 	for c0 := 0; c0 < len(samples); c0 += measureChunk {
 		chunk := samples[c0:min(c0+measureChunk, len(samples))]
 		eachIndex(len(chunk), workers, func(i int, pi []float64) {
-			sums.evaluate(s, c, &chunk[i], pi, withTV, &results[i])
+			sums.evaluate(s, c, &chunk[i], pi, withTV, &(*results)[i])
 		}, s.P)
 		for i := range chunk {
-			sums.fold(&chunk[i], &results[i])
+			sums.fold(&chunk[i], &(*results)[i])
 		}
 	}
+	sums.eb.release()
 	return sums
 }
 
 // measureChunk is the number of images evaluated before their results are
 // folded into the sums: it bounds the memory the results hold.
 const measureChunk = 64
+
+// chunkResults recycles a chunk's results, whose buffers grow to the
+// setting's size once instead of at every record.
+var chunkResults = sync.Pool{New: func() any { r := make([]sampleResult, measureChunk); return &r }}
 
 // eachIndex calls f(i, pi) for 0 ≤ i < n on up to workers goroutines, each
 // with its own scratch pi of length P, and returns when all are done.

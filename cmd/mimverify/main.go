@@ -107,6 +107,11 @@ func processMain() int {
 		// max RSS carries the parent's own across a vfork and exec).
 		defer writePeak(path)
 	}
+	if path := os.Getenv("MIMVERIFY_MEMPROFILE"); path != "" {
+		// The allocations of the whole command (go tool pprof
+		// -sample_index=alloc_space), written at exit.
+		defer writeHeapProfile(path)
+	}
 	if path := os.Getenv("MIMVERIFY_CPUPROFILE"); path != "" {
 		// Diagnostics for performance work (docs/PERFORMANCE.md): a CPU
 		// profile of the whole command, for go tool pprof.
@@ -153,6 +158,20 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile (allocations since the start
+// included) to path.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mimverify: MIMVERIFY_MEMPROFILE: %v\n", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "mimverify: MIMVERIFY_MEMPROFILE: %v\n", err)
+	}
 }
 
 // commandLine is the command line being run, program name first, as the
