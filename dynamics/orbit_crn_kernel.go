@@ -56,9 +56,10 @@ type orbSampleScratch struct {
 	cnt      []float32 // per chunk: G rows of its counts (exact in float32: < 2²⁴)
 	z        []float64 // per chunk: N rows of z_C
 	wt, cw   [2]float64
-	gb       []int // class c's groups are gb[c] ≤ g < gb[c+1]
-	areas    []int // per class: its area
-	fps      []int // per class: its A variable
+	gb       []int     // class c's groups are gb[c] ≤ g < gb[c+1]
+	a        []float64 // per class: its A variable's value
+	areas    []int     // per class: its area
+	fps      []int     // per class: its A variable
 	w        crnWork
 	e, nb, X []float64 // the chunk's tables
 	y, loss  []float64
@@ -68,6 +69,7 @@ type orbSampleScratch struct {
 	nbMean, nbMeanT  []float64
 	maskMeanT, lossM []float64
 	maskMean         float64
+	meanK            int // the width of nbMeanT (0: to be filled)
 	masked           []float64
 	// Lane accumulators: per class Σ X_C of the mean's terms; per group
 	// Σ n_g X_C and Σ (S_g − n_g) Y; Σ Y of the samples' and the mean's
@@ -97,15 +99,7 @@ func (pr *orbProblem) evalSamples(x []float64, grad bool) int {
 	}
 	if ss.mean != nil {
 		ss.maskMean = pr.classSums(ss.mean, ss.nbMean)
-		for c := range N {
-			row := ss.nbMeanT[c*crnChunk : (c+1)*crnChunk]
-			for i := range row {
-				row[i] = ss.nbMean[c]
-			}
-		}
-		for i := range ss.maskMeanT {
-			ss.maskMeanT[i] = ss.maskMean
-		}
+		ss.meanK = 0
 	}
 	for k0 := 0; k0 < ss.n; k0 += crnChunk {
 		pr.sampleChunk(x, k0, grad)
@@ -148,6 +142,9 @@ func (pr *orbProblem) sampleChunk(x []float64, k0 int, grad bool) {
 		crnGroupAcc(cnt, K, pr.gcls, ss.X, ss.y, pr.gS, pr.keysAll, ss.accN, ss.accNy, ss.accY)
 	}
 	if ss.mean != nil {
+		if ss.meanK != K {
+			pr.meanTables(K)
+		}
 		w.nb, w.masked, w.loss, w.wt = ss.nbMeanT, ss.maskMeanT, ss.lossM, ss.wt[1]
 		if crnClassWork(w) > 0 {
 			pr.sampleFallback(x, k0, nd, 1, ss.lossM)
@@ -166,6 +163,21 @@ func (pr *orbProblem) sampleChunk(x []float64, k0 int, grad bool) {
 		pr.accLoss += b.w * bl
 		pr.sampLoss[b.sample] = pr.wLoss * bl
 	}
+}
+
+// meanTables fills the mean's class sums and masked mass as tables K wide.
+func (pr *orbProblem) meanTables(K int) {
+	ss := &pr.ss
+	for c, v := range ss.nbMean {
+		row := ss.nbMeanT[c*K : (c+1)*K]
+		for i := range row {
+			row[i] = v
+		}
+	}
+	for i := range ss.maskMeanT {
+		ss.maskMeanT[i] = ss.maskMean
+	}
+	ss.meanK = K
 }
 
 // sampleFallback evaluates by term the draws of the chunk whose normaliser
@@ -235,7 +247,7 @@ func (pr *orbProblem) newSampleScratch() {
 	if b0.c1-b0.c0 == 2 { // control pairs (addControl)
 		ss.mean = pr.counts[(b0.c0+1)*G : (b0.c0+2)*G]
 	}
-	ss.areas, ss.fps, ss.gb = make([]int, N), make([]int, N), make([]int, N+1)
+	ss.areas, ss.fps, ss.gb, ss.a = make([]int, N), make([]int, N), make([]int, N+1), make([]float64, N)
 	for c, cl := range pr.classes {
 		ss.areas[c], ss.fps[c], ss.gb[c], ss.gb[c+1] = cl.area, cl.fp, cl.g0, cl.g1
 	}
@@ -273,24 +285,10 @@ func (pr *orbProblem) sampleExps(x, z []float64, K, nd int) {
 	ss := &pr.ss
 	N := len(pr.classes)
 	e := ss.e[:(N+1)*K]
-	mA := e[N*K : (N+1)*K]
-	clear(mA)
 	for c, fp := range ss.fps {
-		a, row, zr := x[fp], e[c*K:(c+1)*K], z[c*K:(c+1)*K]
-		for i, zi := range zr {
-			row[i] = zi * a
-			mA[i] = max(mA[i], row[i])
-		}
+		ss.a[c] = x[fp]
 	}
-	for c := range N {
-		row := e[c*K : (c+1)*K]
-		for i, m := range mA {
-			row[i] -= m
-		}
-	}
-	for i, m := range mA {
-		mA[i] = -m
-	}
+	crnExpArgs(z, K, ss.a, e)
 	expNonPosSlice(e)
 	for r := range N + 1 {
 		clear(e[r*K+nd : (r+1)*K])

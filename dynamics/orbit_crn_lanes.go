@@ -96,6 +96,36 @@ func crnClassWorkGo(w *crnWork) (bad int) {
 	return bad
 }
 
+// crnExpArgsGo sets the exponents of the class factors of every draw of the
+// chunk: e_C = z_C·a_C − m_A (z: N rows, a: the classes' A variables) and
+// e_N = −m_A, with m_A the largest of 0 and the z_C·a_C, taken in class
+// order by m ← (m > v ? m : v) — the AVX-512 maximum's rule, which keeps
+// the later operand on ties and NaN.
+func crnExpArgsGo(z []float64, K int, a, e []float64) {
+	N := len(a)
+	mA := e[N*K : (N+1)*K]
+	clear(mA)
+	for c, ac := range a {
+		row, zr := e[c*K:(c+1)*K], z[c*K:(c+1)*K]
+		for i, zi := range zr {
+			v := zi * ac
+			row[i] = v
+			if !(mA[i] > v) {
+				mA[i] = v
+			}
+		}
+	}
+	for c := range N {
+		row := e[c*K : (c+1)*K]
+		for i, m := range mA {
+			row[i] -= m
+		}
+	}
+	for i, m := range mA {
+		mA[i] = -m
+	}
+}
+
 // crnClassSumsGo sets, for every draw of the chunk, nb_C = Σ_{g∈C} n_g eB_g
 // (class c's groups are gb[c] ≤ g < gb[c+1]; counts cnt, G rows) and, with
 // keysAll, masked = Σ_g (S_g − n_g) eB_g, each summed from +0 in group order.

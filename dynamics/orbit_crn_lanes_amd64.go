@@ -27,6 +27,9 @@ func crnClassSumsAVX512(cnt *float32, K int, gb *int, N int, eB, S *float64, key
 func crnGroupAccAVX512(cnt *float32, K int, gcls *int, G int, X, y, S *float64, keysAll int, accN, accNy, accY *float64)
 
 //go:noescape
+func crnExpArgsAVX512(z *float64, K, N int, a, e *float64)
+
+//go:noescape
 func crnLaneSumAVX512(src *float64, K, rows int, acc *float64)
 
 func b2i(b bool) int {
@@ -98,4 +101,14 @@ func crnLaneSum(src []float64, K, rows int, acc []float64) {
 		return
 	}
 	crnLaneSumAVX512(&src[0], K, rows, &acc[0])
+}
+
+// crnExpArgs is crnExpArgsGo.
+func crnExpArgs(z []float64, K int, a, e []float64) {
+	N := len(a)
+	if rowLoops != 2 || K%crnLanes != 0 || K == 0 || N < 1 || len(z) < N*K || len(e) < (N+1)*K {
+		crnExpArgsGo(z, K, a, e)
+		return
+	}
+	crnExpArgsAVX512(&z[0], K, N, &a[0], &e[0])
 }

@@ -12,7 +12,54 @@
 DATA crnc<>+0(SB)/8, $0x0c06e93f5da2824c // tinySum = 1e-250
 DATA crnc<>+8(SB)/8, $0x3ff0000000000000 // 1
 DATA crnc<>+16(SB)/8, $0x3fe0000000000000 // 1/2
-GLOBL crnc<>(SB), RODATA|NOPTR, $24
+DATA crnc<>+24(SB)/8, $0x8000000000000000 // sign bit
+GLOBL crnc<>(SB), RODATA|NOPTR, $32
+
+// func crnExpArgsAVX512(z *float64, K, N int, a, e *float64)
+TEXT ·crnExpArgsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         z+0(FP), SI
+	MOVQ         K+8(FP), R8
+	SHLQ         $3, R8         // a row's bytes
+	MOVQ         N+16(FP), R9
+	MOVQ         a+24(FP), BX
+	MOVQ         e+32(FP), DI
+	VBROADCASTSD crnc<>+24(SB), Z31
+	XORQ         DX, DX         // the block's byte offset
+
+xblock:
+	CMPQ   DX, R8
+	JGE    xdone
+	VXORPD Z0, Z0, Z0           // m_A
+	MOVQ   DX, R11
+	XORQ   R12, R12
+
+x1:
+	VBROADCASTSD (BX)(R12*8), Z2
+	VMULPD       (SI)(R11*1), Z2, Z1 // z_C·a_C
+	VMOVUPD      Z1, (DI)(R11*1)
+	VMAXPD       Z1, Z0, Z0     // m_A > v ? m_A : v
+	ADDQ         R8, R11
+	INCQ         R12
+	CMPQ         R12, R9
+	JLT          x1
+	VXORPD       Z31, Z0, Z1    // −m_A
+	VMOVUPD      Z1, (DI)(R11*1)
+	MOVQ         DX, R11
+	MOVQ         R9, R12
+
+x2:
+	VMOVUPD (DI)(R11*1), Z1
+	VSUBPD  Z0, Z1, Z1
+	VMOVUPD Z1, (DI)(R11*1)
+	ADDQ    R8, R11
+	DECQ    R12
+	JNZ     x2
+	ADDQ    $64, DX
+	JMP     xblock
+
+xdone:
+	VZEROUPPER
+	RET
 
 // func crnClassSumsAVX512(cnt *float32, K int, gb *int, N int, eB *float64, S *float64, keysAll int, nb *float64, masked *float64)
 TEXT ·crnClassSumsAVX512(SB), NOSPLIT, $0-72
@@ -34,6 +81,50 @@ sclass:
 sblock:
 	CMPQ   DX, R8
 	JGE    snext
+	LEAQ   32(DX), AX
+	CMPQ   AX, R8
+	JGT    sone
+	// Four blocks of eight draws: four independent addition chains.
+	VXORPD Z0, Z0, Z0
+	VXORPD Z4, Z4, Z4
+	VXORPD Z5, Z5, Z5
+	VXORPD Z6, Z6, Z6
+	MOVQ   R12, AX             // g
+
+s4group:
+	CMPQ         AX, R13
+	JGE          s4store
+	MOVQ         AX, CX        // &cnt[g·K + i]
+	IMULQ        R8, CX
+	ADDQ         DX, CX
+	VBROADCASTSD (R10)(AX*8), Z2
+	VCVTPS2PD    (SI)(CX*4), Z1
+	VCVTPS2PD    32(SI)(CX*4), Z7
+	VCVTPS2PD    64(SI)(CX*4), Z8
+	VCVTPS2PD    96(SI)(CX*4), Z9
+	VMULPD       Z2, Z1, Z1
+	VMULPD       Z2, Z7, Z7
+	VMULPD       Z2, Z8, Z8
+	VMULPD       Z2, Z9, Z9
+	VADDPD       Z1, Z0, Z0
+	VADDPD       Z7, Z4, Z4
+	VADDPD       Z8, Z5, Z5
+	VADDPD       Z9, Z6, Z6
+	INCQ         AX
+	JMP          s4group
+
+s4store:
+	MOVQ    R11, CX            // &nb[c·K + i]
+	IMULQ   R8, CX
+	ADDQ    DX, CX
+	VMOVUPD Z0, (DI)(CX*8)
+	VMOVUPD Z4, 64(DI)(CX*8)
+	VMOVUPD Z5, 128(DI)(CX*8)
+	VMOVUPD Z6, 192(DI)(CX*8)
+	ADDQ    $32, DX
+	JMP     sblock
+
+sone:
 	VXORPD Z0, Z0, Z0
 	MOVQ   R12, AX             // g
 
