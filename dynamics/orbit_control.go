@@ -232,9 +232,8 @@ func (pr *orbProblem) ctrlSum(r0, r1 int) {
 		row := c.ex[r*M : (r+1)*M]
 		for ci := range N {
 			var m [numMom]float64
-			for i := range nz {
-				ex := row[ci*nz+i]
-				p := c.pre[(ci*nz+i)*numMom : (ci*nz+i+1)*numMom]
+			for i, ex := range row[ci*nz : (ci+1)*nz] {
+				p := (*[numMom]float64)(c.pre[(ci*nz+i)*numMom:])
 				for k := range m {
 					m[k] += p[k] * ex
 				}

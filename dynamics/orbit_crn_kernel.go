@@ -29,13 +29,14 @@ func (pr *orbProblem) crnFast() bool {
 		}
 	}
 	// The lane kernels take one weight per term for all draws (sampleCRN
-	// gives every draw 1/n, addControl the pair 1, −1).
+	// gives every draw 1/n, addControl the pair 1, −1), and draw i is
+	// block i.
 	b0 := pr.blocks[0]
-	for _, b := range pr.blocks {
+	for i, b := range pr.blocks {
 		if b.sample < 0 {
 			break
 		}
-		if b.w != b0.w || b.c1-b.c0 != b0.c1-b0.c0 || b.c1-b.c0 > 2 {
+		if b.sample != i || b.w != b0.w || b.c1-b.c0 != b0.c1-b0.c0 || b.c1-b.c0 > 2 {
 			return false
 		}
 		for j := range b.c1 - b.c0 {
@@ -52,14 +53,15 @@ func (pr *orbProblem) crnFast() bool {
 // crnLanes; the tables of chunk k start at draw k·crnChunk), the chunk's
 // tables, and the lane accumulators (orbit_crn_lanes.go).
 type orbSampleScratch struct {
-	n        int       // leading sample blocks (draws)
-	cnt      []float32 // per chunk: G rows of its counts (exact in float32: < 2²⁴)
-	z        []float64 // per chunk: N rows of z_C
-	wt, cw   [2]float64
-	gb       []int     // class c's groups are gb[c] ≤ g < gb[c+1]
-	a        []float64 // per class: its A variable's value
-	areas    []int     // per class: its area
-	fps      []int     // per class: its A variable
+	n        int        // leading sample blocks (draws)
+	cnt      []float32  // per chunk: G rows of its counts (exact in float32: < 2²⁴)
+	z        []float64  // per chunk: N rows of z_C
+	wt, cw   [2]float64 // per term (the draw's counts, the mean): weight and count weight
+	bw       float64    // the draws' block weight
+	gb       []int      // class c's groups are gb[c] ≤ g < gb[c+1]
+	a        []float64  // per class: its A variable's value
+	areas    []int      // per class: its area
+	fps      []int      // per class: its A variable
 	w        crnWork
 	e, nb, X []float64 // the chunk's tables
 	y, loss  []float64
@@ -154,14 +156,14 @@ func (pr *orbProblem) sampleChunk(x []float64, k0 int, grad bool) {
 			crnLaneSum(ss.y, K, 1, ss.accYm)
 		}
 	}
-	for i := range nd {
+	sl := pr.sampLoss[k0 : k0+nd]
+	for i := range sl {
 		bl := 0.0 + ss.cw[0]*ss.loss[i]
 		if ss.mean != nil {
 			bl += ss.cw[1] * ss.lossM[i]
 		}
-		b := pr.blocks[k0+i]
-		pr.accLoss += b.w * bl
-		pr.sampLoss[b.sample] = pr.wLoss * bl
+		pr.accLoss += ss.bw * bl
+		sl[i] = pr.wLoss * bl
 	}
 }
 
@@ -240,6 +242,7 @@ func (pr *orbProblem) newSampleScratch() {
 		ss.n++
 	}
 	b0 := pr.blocks[0]
+	ss.bw = b0.w
 	for j := range b0.c1 - b0.c0 {
 		ss.cw[j] = pr.cweight[b0.c0+j]
 		ss.wt[j] = b0.w * ss.cw[j]
