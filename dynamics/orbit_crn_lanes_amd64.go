@@ -30,6 +30,9 @@ func crnGroupAccAVX512(cnt *float32, K int, gcls *int, G int, X, y, S *float64, 
 func crnExpArgsAVX512(z *float64, K, N int, a, e *float64)
 
 //go:noescape
+func ctrlMomentsAVX512(ex, pre *float64, N, nz int, mom *[numMom]float64)
+
+//go:noescape
 func crnLaneSumAVX512(src *float64, K, rows int, acc *float64)
 
 func b2i(b bool) int {
@@ -111,4 +114,14 @@ func crnExpArgs(z []float64, K int, a, e []float64) {
 		return
 	}
 	crnExpArgsAVX512(&z[0], K, N, &a[0], &e[0])
+}
+
+// ctrlMoments is ctrlMomentsGo (orbit_control.go).
+func ctrlMoments(ex, pre []float64, nz int, mom [][numMom]float64) {
+	N := len(mom)
+	if rowLoops != 2 || N == 0 || nz < 1 || len(ex) < N*nz || len(pre) < N*nz*numMom {
+		ctrlMomentsGo(ex, pre, nz, mom)
+		return
+	}
+	ctrlMomentsAVX512(&ex[0], &pre[0], N, nz, &mom[0])
 }

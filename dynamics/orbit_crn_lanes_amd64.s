@@ -459,3 +459,42 @@ wdone:
 	VZEROUPPER
 	MOVQ R10, ret+8(FP)
 	RET
+
+// func ctrlMomentsAVX512(ex, pre *float64, N, nz int, mom *[11]float64)
+//
+// ctrlMomentsGo: per class, the eleven moments as eight lanes (Z0) and
+// three (Z1, under the mask K2 = 0b111, which also keeps the loads of the
+// last entry within the table), each summed from +0 over the z nodes in
+// order, a product then an add.
+TEXT ·ctrlMomentsAVX512(SB), NOSPLIT, $0-40
+	MOVQ  ex+0(FP), SI
+	MOVQ  pre+8(FP), BX
+	MOVQ  N+16(FP), R9
+	MOVQ  nz+24(FP), R10
+	MOVQ  mom+32(FP), DI
+	MOVQ  $7, AX
+	KMOVW AX, K2
+
+mclass:
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	MOVQ   R10, CX
+
+mnode:
+	VBROADCASTSD (SI), Z2
+	VMULPD       (BX), Z2, Z3
+	VADDPD       Z3, Z0, Z0
+	VMOVUPD.Z    64(BX), K2, Z4
+	VMULPD       Z4, Z2, Z4
+	VADDPD       Z4, Z1, K2, Z1
+	ADDQ         $8, SI
+	ADDQ         $88, BX
+	DECQ         CX
+	JNZ          mnode
+	VMOVUPD      Z0, (DI)
+	VMOVUPD      Z1, K2, 64(DI)
+	ADDQ         $88, DI
+	DECQ         R9
+	JNZ          mclass
+	VZEROUPPER
+	RET

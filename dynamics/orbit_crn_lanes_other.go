@@ -15,3 +15,5 @@ func crnGroupAcc(cnt []float32, K int, gcls []int, X, y, S []float64, keysAll bo
 func crnLaneSum(src []float64, K, rows int, acc []float64) { crnLaneSumGo(src, K, rows, acc) }
 
 func crnExpArgs(z []float64, K int, a, e []float64) { crnExpArgsGo(z, K, a, e) }
+
+func ctrlMoments(ex, pre []float64, nz int, mom [][numMom]float64) { ctrlMomentsGo(ex, pre, nz, mom) }
