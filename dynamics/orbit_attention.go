@@ -203,14 +203,15 @@ func (o *Orbit) Work() float64 {
 	return w
 }
 
-// Measured costs relative to a pair of term (docs/PERFORMANCE.md, issue 27,
-// "Second pass"; TestOrbitWorkCalibration measures them): a draw's term in
-// the lane kernels per key group and class, 0.07–0.13 on the CRN presets
-// (the most on the smallest problems, whose per-draw work is the least);
-// one operation of the factored control's cost model, 0.13–0.15 on vit14.
+// Costs relative to a pair of term (docs/PERFORMANCE.md, issue 27, "Second
+// pass"; TestOrbitWorkCalibration checks the whole): a draw's term in the
+// lane kernels, per key group and class, 0.05–0.1 on the CRN presets (the
+// most on the smallest problems, whose fixed per-draw work weighs most);
+// one operation of the factored control's cost model, 0.05–0.12 with its
+// moments in AVX-512.
 const (
-	orbitLanePairCost = 0.15
-	orbitCtrlOpCost   = 0.2
+	orbitLanePairCost = 0.1
+	orbitCtrlOpCost   = 0.1
 )
 
 // work is Work for one problem.
