@@ -12,19 +12,26 @@ package dynamics
 // so a term costs two multiply-adds per group (the class sums, and
 // Σ_terms n_g X_C accumulated per group) and O(classes) otherwise, instead
 // of term's dozen operations per group; the B gradients are assembled once
-// per evaluation. The exponentials e_C of all samples are taken together by
-// expNonPosSlice. The same expectation as term's, rounded differently
+// per evaluation. The draws are taken by chunks, eight at a time, by the
+// lane kernels of orbit_crn_lanes.go (the exponentials e_C by
+// expNonPosSlice). The same expectation as term's, rounded differently
 // (TestOrbitCRNKernel: ≤ 10⁻¹³ relative). A term whose normaliser underflows
 // (Z < tinySum) is evaluated by term, as before.
 
 // crnFast reports whether the problem's CRN samples take evalSamples: CRN
-// blocks first, every class a single area, exact counts.
+// blocks first, every class a single area, exact counts (held as float32:
+// every group below 2²⁴ keys).
 func (pr *orbProblem) crnFast() bool {
 	if !pr.exact || len(pr.blocks) == 0 || pr.blocks[0].sample < 0 {
 		return false
 	}
 	for _, cl := range pr.classes {
 		if cl.m != 1 {
+			return false
+		}
+	}
+	for _, gr := range pr.groups {
+		if gr.S >= 1<<24 {
 			return false
 		}
 	}
