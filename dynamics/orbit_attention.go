@@ -186,13 +186,73 @@ func (pr *orbProblem) logitGaps(x, n []float64, ownKeys float64, t *AttentionTer
 	}
 }
 
-// Work returns the number of (term, key group) pairs one evaluation sums
-// over: the cost model of an orbit step (a term's cost is linear in its
-// problem's key groups), for callers that budget a run before it starts.
+// Work returns the cost of one LossGrad, counted in (term, key group)
+// pairs of the general kernel (term: about a dozen operations per key group
+// and class of a term): a term of term's kernel or of the enumeration
+// counts its key groups plus classes; a CRN draw of the lane kernels
+// (orbit_crn_lanes.go) counts them at orbitLanePairCost per term; the
+// factored control (§4.1) its model's ctrlCostNodes·N·n·numMom operations
+// at orbitCtrlOpCost (docs/PERFORMANCE.md, issue 27, "Second pass"). It is
+// the cost model of an orbit step, for callers that budget a run before it
+// starts; NumTerms still counts the terms held (memory).
 func (o *Orbit) Work() float64 {
 	w := 0.0
 	for _, pr := range o.probs {
-		w += float64(pr.numTerms()) * float64(len(pr.groups)+len(pr.classes))
+		w += pr.work()
+	}
+	return w
+}
+
+// Costs relative to a pair of term (docs/PERFORMANCE.md, issue 27, "Second
+// pass"; TestOrbitWorkCalibration checks the whole): a draw's term in the
+// lane kernels, per key group and class, 0.05–0.1 on the CRN presets (the
+// most on the smallest problems, whose fixed per-draw work weighs most);
+// one operation of the factored control's cost model, 0.05–0.12 with its
+// moments in AVX-512.
+const (
+	orbitLanePairCost = 0.1
+	orbitCtrlOpCost   = 0.1
+)
+
+// work is Work for one problem.
+func (pr *orbProblem) work() float64 {
+	gn := float64(len(pr.groups) + len(pr.classes))
+	blocks, w := pr.blocks, 0.0
+	if pr.ctrl != nil {
+		w += orbitCtrlOpCost * ctrlCostNodes * float64(len(pr.classes)*len(pr.ctrl.zn)*numMom)
+		blocks = blocks[:pr.ctrl0]
+	}
+	for _, b := range blocks {
+		t := float64(b.c1 - b.c0)
+		if b.c0 < 0 {
+			t = float64(pr.enum.count)
+		}
+		if pr.fast && b.sample >= 0 {
+			t *= orbitLanePairCost
+		}
+		w += t * gn
+	}
+	return w
+}
+
+// AttentionWork returns the cost of one EachAttention pass in Work's units:
+// each of its terms (in CRN mode the plain draws, without their control
+// pairs) goes through term's kernel once.
+func (o *Orbit) AttentionWork() float64 {
+	w := 0.0
+	for _, pr := range o.probs {
+		gn := float64(len(pr.groups) + len(pr.classes))
+		for _, b := range pr.blocks {
+			switch {
+			case o.mode == OrbitCRN && b.sample < 0:
+			case b.c0 < 0:
+				w += float64(pr.enum.count) * gn
+			case o.mode == OrbitCRN:
+				w += gn
+			default:
+				w += float64(b.c1-b.c0) * gn
+			}
+		}
 	}
 	return w
 }

@@ -230,23 +230,30 @@ func (pr *orbProblem) ctrlSum(r0, r1 int) {
 	}
 	for r := range r1 - r0 + 1 {
 		row := c.ex[r*M : (r+1)*M]
-		for ci := range N {
-			var m [numMom]float64
-			for i := range nz {
-				ex := row[ci*nz+i]
-				p := c.pre[(ci*nz+i)*numMom : (ci*nz+i+1)*numMom]
-				for k := range m {
-					m[k] += p[k] * ex
-				}
-			}
-			c.mom[ci] = m
-		}
+		ctrlMoments(row[:N*nz], c.pre, nz, c.mom)
 		t := float64(r0+r) * ctrlStep
 		al := math.Exp(t)
 		w1 := ctrlStep * al * row[M-1] // h e^{t}/Γ(1) · e^{−αK}
 		w2 := w1 * al                  // h e^{2t}/Γ(2)
 		w3 := w2 * al / 2              // h e^{3t}/Γ(3)
 		pr.ctrlNode(w1, w2, w3)
+	}
+}
+
+// ctrlMomentsGo sets each class's moments at one trapezoid node,
+// mom[C][k] = Σ_i pre[(C·nz + i)·numMom + k]·ex[C·nz + i], summed from +0
+// over the class's z nodes i in order (ctrlMoments: in AVX-512 when the CPU
+// has it, the same bits, TestCtrlMomentsMatchGo).
+func ctrlMomentsGo(ex, pre []float64, nz int, mom [][numMom]float64) {
+	for ci := range mom {
+		var m [numMom]float64
+		for i, e := range ex[ci*nz : (ci+1)*nz] {
+			p := (*[numMom]float64)(pre[(ci*nz+i)*numMom:])
+			for k := range m {
+				m[k] += float64(p[k] * e)
+			}
+		}
+		mom[ci] = m
 	}
 }
 

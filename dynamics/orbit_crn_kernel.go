@@ -12,13 +12,15 @@ package dynamics
 // so a term costs two multiply-adds per group (the class sums, and
 // Σ_terms n_g X_C accumulated per group) and O(classes) otherwise, instead
 // of term's dozen operations per group; the B gradients are assembled once
-// per evaluation. The exponentials e_C of all samples are taken together by
-// expNonPosSlice. The same expectation as term's, rounded differently
+// per evaluation. The draws are taken by chunks, eight at a time, by the
+// lane kernels of orbit_crn_lanes.go (the exponentials e_C by
+// expNonPosSlice). The same expectation as term's, rounded differently
 // (TestOrbitCRNKernel: ≤ 10⁻¹³ relative). A term whose normaliser underflows
 // (Z < tinySum) is evaluated by term, as before.
 
 // crnFast reports whether the problem's CRN samples take evalSamples: CRN
-// blocks first, every class a single area, exact counts.
+// blocks first, every class a single area, exact counts (held as float32:
+// every group below 2²⁴ keys).
 func (pr *orbProblem) crnFast() bool {
 	if !pr.exact || len(pr.blocks) == 0 || pr.blocks[0].sample < 0 {
 		return false
@@ -28,25 +30,68 @@ func (pr *orbProblem) crnFast() bool {
 			return false
 		}
 	}
+	for _, gr := range pr.groups {
+		if gr.S >= 1<<24 {
+			return false
+		}
+	}
+	// The lane kernels take one weight per term for all draws (sampleCRN
+	// gives every draw 1/n, addControl the pair 1, −1), and draw i is
+	// block i.
+	b0 := pr.blocks[0]
+	for i, b := range pr.blocks {
+		if b.sample < 0 {
+			break
+		}
+		if b.sample != i || b.w != b0.w || b.c1-b.c0 != b0.c1-b0.c0 || b.c1-b.c0 > 2 {
+			return false
+		}
+		for j := range b.c1 - b.c0 {
+			if pr.cweight[b.c0+j] != pr.cweight[b0.c0+j] {
+				return false
+			}
+		}
+	}
 	return true
 }
 
-// orbSampleScratch is evalSamples' scratch.
+// orbSampleScratch is evalSamples' state: the draws in structure-of-arrays
+// form by chunks of crnChunk (the last one padded to a multiple of
+// crnLanes; the tables of chunk k start at draw k·crnChunk), the chunk's
+// tables, and the lane accumulators (orbit_crn_lanes.go).
 type orbSampleScratch struct {
-	ex          []float64 // per sample: e_C of each class, then e^{−m_A}
-	nb, X       []float64 // per class: Σ n_g eB_g; X_C
-	accN, accNy []float64 // per group: Σ n_g X_C; Σ (S_g − n_g) Y
-	accY        float64   // Σ Y
+	n        int        // leading sample blocks (draws)
+	cnt      []float32  // per chunk: G rows of its counts (exact in float32: < 2²⁴)
+	z        []float64  // per chunk: N rows of z_C
+	wt, cw   [2]float64 // per term (the draw's counts, the mean): weight and count weight
+	bw       float64    // the draws' block weight
+	gb       []int      // class c's groups are gb[c] ≤ g < gb[c+1]
+	a        []float64  // per class: its A variable's value
+	areas    []int      // per class: its area
+	fps      []int      // per class: its A variable
+	w        crnWork
+	e, nb, X []float64 // the chunk's tables
+	y, loss  []float64
 	// The control pairs' mean vector n̄ (nil without): its class sums and
-	// masked mass, the same for every sample, and Σ X_C, Σ Y over its terms.
-	mean            []float64
-	nbMean          []float64
-	maskMean, accYm float64
-	accXm           []float64
-	areas, fps      []int // per class: its area and A variable
-	g0, g1          []int // per class: its groups
-	nSamples        int   // leading sample blocks
+	// masked mass, the same for every draw, as tables; its losses.
+	mean             []float64
+	nbMean, nbMeanT  []float64
+	maskMeanT, lossM []float64
+	maskMean         float64
+	meanK            int // the width of nbMeanT (0: to be filled)
+	masked           []float64
+	// Lane accumulators: per class Σ X_C of the mean's terms; per group
+	// Σ n_g X_C and Σ (S_g − n_g) Y; Σ Y of the samples' and the mean's
+	// terms.
+	accXm, accN, accNy, accY, accYm []float64
+	// Totals of the lane accumulators (sampleAssemble).
+	totXm, totN, totNy []float64
+	totY, totYm        float64
 }
+
+// crnChunk is the number of draws evaluated together: its tables (about
+// (3N + G/2 + 4)·8 bytes a draw) stay in the first-level cache.
+const crnChunk = 64
 
 // evalSamples evaluates the leading CRN sample blocks of the problem at x,
 // adding into the accumulators and sampLoss as compute's block loop would,
@@ -57,77 +102,116 @@ func (pr *orbProblem) evalSamples(x []float64, grad bool) int {
 		pr.newSampleScratch()
 	}
 	N := len(pr.classes)
-	pr.sampleExps(x)
-	for _, v := range [][]float64{ss.accN, ss.accNy, ss.accXm} {
+	ss.w.eSelf = pr.eSelf
+	for _, v := range [][]float64{ss.accXm, ss.accN, ss.accNy, ss.accY, ss.accYm, ss.w.acc} {
 		clear(v)
 	}
-	ss.accY, ss.accYm = 0, 0
 	if ss.mean != nil {
 		ss.maskMean = pr.classSums(ss.mean, ss.nbMean)
+		ss.meanK = 0
 	}
-	for i, b := range pr.blocks[:ss.nSamples] {
-		e := ss.ex[i*(N+1) : (i+1)*(N+1)]
-		for c, j := range ss.areas {
-			pr.zc[c] = b.z[j]
-			pr.zc2[c] = b.z[j] * b.z[j]
-		}
-		za := pr.zc[0]
-		bl := 0.0
-		for cv := b.c0; cv < b.c1; cv++ {
-			bl += pr.cweight[cv] * pr.sampleTerm(x, b, cv, e, za, grad)
-		}
-		pr.accLoss += b.w * bl
-		pr.sampLoss[b.sample] = pr.wLoss * bl
-	}
-	if grad {
-		pr.sampleAssemble()
-	}
-	return ss.nSamples
-}
-
-// sampleTerm evaluates count vector cv of sample block b (class factors e)
-// and returns ℓ, adding its gradient when grad; a vector whose normaliser
-// underflows (or without keys) is evaluated by term.
-func (pr *orbProblem) sampleTerm(x []float64, b orbBlock, cv int, e []float64, za float64, grad bool) float64 {
-	ss := &pr.ss
-	G := len(pr.groups)
-	n := pr.counts[cv*G : (cv+1)*G]
-	wt := b.w * pr.cweight[cv]
-	isMean := ss.mean != nil && cv == b.c0+1
-	nb, masked := ss.nb, 0.0
-	if isMean {
-		nb, masked = ss.nbMean, ss.maskMean
-	} else {
-		masked = pr.classSums(n, nb)
-	}
-	l, y, ok := pr.sampleTermAt(e, nb, masked, za, wt, grad)
-	if !ok {
-		pr.setWeightsFast(x, b.z)
-		return pr.term(x, b.z, n, za, wt, grad)
+	for k0 := 0; k0 < ss.n; k0 += crnChunk {
+		pr.sampleChunk(x, k0, grad)
 	}
 	if !grad {
-		return l
+		return ss.n
 	}
-	X := ss.X
-	if isMean {
-		for c := range X {
-			ss.accXm[c] += X[c]
+	for c := range N {
+		pr.accA[c] += laneTotal(ss.w.acc[c*crnLanes:])
+		ss.totXm[c] = laneTotal(ss.accXm[c*crnLanes:])
+	}
+	for g := range pr.groups {
+		ss.totN[g] = laneTotal(ss.accN[g*crnLanes:])
+		ss.totNy[g] = laneTotal(ss.accNy[g*crnLanes:])
+	}
+	ss.totY, ss.totYm = laneTotal(ss.accY), laneTotal(ss.accYm)
+	pr.sampleAssemble()
+	return ss.n
+}
+
+// sampleChunk evaluates the draws k0, … of one chunk: the class factors,
+// then per term the class sums and the class work, then the per-group
+// sums; a draw whose normaliser underflows is evaluated by term.
+func (pr *orbProblem) sampleChunk(x []float64, k0 int, grad bool) {
+	ss := &pr.ss
+	N, G := len(pr.classes), len(pr.groups)
+	nd := min(crnChunk, ss.n-k0)
+	K := (nd + crnLanes - 1) / crnLanes * crnLanes
+	cnt, z := ss.cnt[k0*G:k0*G+G*K], ss.z[k0*N:k0*N+N*K]
+	pr.sampleExps(x, z, K, nd)
+	w := &ss.w
+	w.K, w.z, w.e, w.grad = K, z, ss.e, grad
+	w.X, w.y = ss.X, ss.y
+	crnClassSums(cnt, K, ss.gb, pr.eB, pr.gS, pr.keysAll, ss.nb, ss.masked)
+	w.nb, w.masked, w.loss, w.wt = ss.nb, ss.masked, ss.loss, ss.wt[0]
+	if crnClassWork(w) > 0 {
+		pr.sampleFallback(x, k0, nd, 0, ss.loss)
+	}
+	if grad {
+		crnGroupAcc(cnt, K, pr.gcls, ss.X, ss.y, pr.gS, pr.keysAll, ss.accN, ss.accNy, ss.accY)
+	}
+	if ss.mean != nil {
+		if ss.meanK != K {
+			pr.meanTables(K)
 		}
-		ss.accYm += y
-		return l
-	}
-	ss.accY += y
-	accN, cls := ss.accN[:G], pr.gcls[:G]
-	for g, ng := range n {
-		accN[g] += ng * X[cls[g]]
-	}
-	if pr.keysAll {
-		accNy, gS := ss.accNy[:G], pr.gS[:G]
-		for g, ng := range n {
-			accNy[g] += (gS[g] - ng) * y
+		w.nb, w.masked, w.loss, w.wt = ss.nbMeanT, ss.maskMeanT, ss.lossM, ss.wt[1]
+		if crnClassWork(w) > 0 {
+			pr.sampleFallback(x, k0, nd, 1, ss.lossM)
+		}
+		if grad {
+			crnLaneSum(ss.X, K, N, ss.accXm)
+			crnLaneSum(ss.y, K, 1, ss.accYm)
 		}
 	}
-	return l
+	sl := pr.sampLoss[k0 : k0+nd]
+	for i := range sl {
+		bl := 0.0 + ss.cw[0]*ss.loss[i]
+		if ss.mean != nil {
+			bl += ss.cw[1] * ss.lossM[i]
+		}
+		pr.accLoss += ss.bw * bl
+		sl[i] = pr.wLoss * bl
+	}
+}
+
+// meanTables fills the mean's class sums and masked mass as tables K wide.
+func (pr *orbProblem) meanTables(K int) {
+	ss := &pr.ss
+	for c, v := range ss.nbMean {
+		row := ss.nbMeanT[c*K : (c+1)*K]
+		for i := range row {
+			row[i] = v
+		}
+	}
+	for i := range ss.maskMeanT {
+		ss.maskMeanT[i] = ss.maskMean
+	}
+	ss.meanK = K
+}
+
+// sampleFallback evaluates by term the draws of the chunk whose normaliser
+// (in ss.w.Z) underflowed in term j (0: the draw's counts, 1: the mean),
+// setting their loss and zeroing their X and Y (padding draws beyond nd
+// are zeroed only).
+func (pr *orbProblem) sampleFallback(x []float64, k0, nd, j int, loss []float64) {
+	ss, w := &pr.ss, &pr.ss.w
+	G := len(pr.groups)
+	for i := range w.K {
+		if w.Z[i] >= tinySum {
+			continue
+		}
+		for c := range w.N {
+			w.X[c*w.K+i] = 0
+		}
+		w.y[i] = 0
+		if i >= nd {
+			continue
+		}
+		b := pr.blocks[k0+i]
+		n := pr.counts[(b.c0+j)*G : (b.c0+j+1)*G]
+		pr.setWeightsFast(x, b.z)
+		loss[i] = pr.term(x, b.z, n, b.z[pr.ownArea], ss.wt[j], w.grad)
+	}
 }
 
 // sampleAssemble adds the B gradients from the per-group sums:
@@ -137,11 +221,11 @@ func (pr *orbProblem) sampleTerm(x []float64, b orbBlock, cv int, e []float64, z
 func (pr *orbProblem) sampleAssemble() {
 	ss := &pr.ss
 	for g := range pr.groups {
-		d := ss.accN[g]
-		my := ss.accNy[g]
+		d := ss.totN[g]
+		my := ss.totNy[g]
 		if ss.mean != nil {
-			d += ss.mean[g] * ss.accXm[pr.gcls[g]]
-			my += (pr.gS[g] - ss.mean[g]) * ss.accYm
+			d += ss.mean[g] * ss.totXm[pr.gcls[g]]
+			my += (pr.gS[g] - ss.mean[g]) * ss.totYm
 		}
 		if pr.keysAll {
 			d -= my
@@ -149,10 +233,12 @@ func (pr *orbProblem) sampleAssemble() {
 		pr.accB[g] += pr.eB[g] * pr.invS[g] * d
 	}
 	if pr.keysAll {
-		pr.accSelf -= pr.eSelf * (ss.accY + ss.accYm)
+		pr.accSelf -= pr.eSelf * (ss.totY + ss.totYm)
 	}
 }
 
+// newSampleScratch builds the draws' tables (crnFast has checked that
+// every draw has the weights of the first) and the chunk's scratch.
 func (pr *orbProblem) newSampleScratch() {
 	ss := &pr.ss
 	N, G := len(pr.classes), len(pr.groups)
@@ -160,38 +246,63 @@ func (pr *orbProblem) newSampleScratch() {
 		if b.sample < 0 {
 			break
 		}
-		ss.nSamples++
+		ss.n++
 	}
-	if b := pr.blocks[0]; b.c1-b.c0 == 2 { // control pairs (addControl)
-		ss.mean = pr.counts[(b.c0+1)*G : (b.c0+2)*G]
+	b0 := pr.blocks[0]
+	ss.bw = b0.w
+	for j := range b0.c1 - b0.c0 {
+		ss.cw[j] = pr.cweight[b0.c0+j]
+		ss.wt[j] = b0.w * ss.cw[j]
 	}
-	ss.ex = make([]float64, ss.nSamples*(N+1))
-	ss.nb, ss.X, ss.nbMean, ss.accXm = make([]float64, N), make([]float64, N), make([]float64, N), make([]float64, N)
-	ss.accN, ss.accNy = make([]float64, G), make([]float64, G)
-	ss.areas, ss.fps, ss.g0, ss.g1 = make([]int, N), make([]int, N), make([]int, N), make([]int, N)
+	if b0.c1-b0.c0 == 2 { // control pairs (addControl)
+		ss.mean = pr.counts[(b0.c0+1)*G : (b0.c0+2)*G]
+	}
+	ss.areas, ss.fps, ss.gb, ss.a = make([]int, N), make([]int, N), make([]int, N+1), make([]float64, N)
 	for c, cl := range pr.classes {
-		ss.areas[c], ss.fps[c], ss.g0[c], ss.g1[c] = cl.area, cl.fp, cl.g0, cl.g1
+		ss.areas[c], ss.fps[c], ss.gb[c], ss.gb[c+1] = cl.area, cl.fp, cl.g0, cl.g1
 	}
+	pad := (ss.n + crnLanes - 1) / crnLanes * crnLanes
+	ss.cnt, ss.z = make([]float32, pad*G), make([]float64, pad*N)
+	for k0 := 0; k0 < ss.n; k0 += crnChunk {
+		K := (min(crnChunk, ss.n-k0) + crnLanes - 1) / crnLanes * crnLanes
+		cnt, z := ss.cnt[k0*G:k0*G+G*K], ss.z[k0*N:k0*N+N*K]
+		for i, b := range pr.blocks[k0:min(k0+K, ss.n)] {
+			for g, v := range pr.counts[b.c0*G : (b.c0+1)*G] {
+				cnt[g*K+i] = float32(v)
+			}
+			for c, j := range ss.areas {
+				z[c*K+i] = b.z[j]
+			}
+		}
+	}
+	K := crnChunk
+	ss.e, ss.nb, ss.X = make([]float64, (N+1)*K), make([]float64, N*K), make([]float64, N*K)
+	ss.y, ss.loss, ss.masked = make([]float64, K), make([]float64, K), make([]float64, K)
+	ss.nbMean, ss.nbMeanT = make([]float64, N), make([]float64, N*K)
+	ss.maskMeanT, ss.lossM = make([]float64, K), make([]float64, K)
+	ss.accXm, ss.accN, ss.accNy = make([]float64, N*crnLanes), make([]float64, G*crnLanes), make([]float64, G*crnLanes)
+	ss.accY, ss.accYm = make([]float64, crnLanes), make([]float64, crnLanes)
+	ss.totXm, ss.totN, ss.totNy = make([]float64, N), make([]float64, G), make([]float64, G)
+	ss.w = crnWork{N: N, keysAll: pr.keysAll, eSelf: 0, T: make([]float64, N*crnLanes),
+		acc: make([]float64, N*crnLanes), Z: make([]float64, K)}
 }
 
-// sampleExps sets e_C = e^{z_C A_C − m_A} (m_A = max(0, max_C z_C A_C)) and
-// e^{−m_A} of every sample block, all by one expNonPosSlice call.
-func (pr *orbProblem) sampleExps(x []float64) {
+// sampleExps sets the chunk's class factors e_C = e^{z_C A_C − m_A}
+// (m_A = max(0, max_C z_C A_C)) and e^{−m_A} of its K draws (z: N rows),
+// by one expNonPosSlice call; the padding draws beyond nd get 0, so that
+// their normaliser is 0 and the kernels leave them out.
+func (pr *orbProblem) sampleExps(x, z []float64, K, nd int) {
 	ss := &pr.ss
 	N := len(pr.classes)
-	for i, b := range pr.blocks[:ss.nSamples] {
-		e := ss.ex[i*(N+1) : (i+1)*(N+1)]
-		mA := 0.0
-		for c, j := range ss.areas {
-			e[c] = b.z[j] * x[ss.fps[c]]
-			mA = max(mA, e[c])
-		}
-		for c := range N {
-			e[c] -= mA
-		}
-		e[N] = -mA
+	e := ss.e[:(N+1)*K]
+	for c, fp := range ss.fps {
+		ss.a[c] = x[fp]
 	}
-	expNonPosSlice(ss.ex)
+	crnExpArgs(z, K, ss.a, e)
+	expNonPosSlice(e)
+	for r := range N + 1 {
+		clear(e[r*K+nd : (r+1)*K])
+	}
 }
 
 // classSums sets nb_C = Σ_{g∈C} n_g eB_g and returns the masked keys' mass
@@ -200,7 +311,7 @@ func (pr *orbProblem) classSums(n, nb []float64) float64 {
 	ss, eB := &pr.ss, pr.eB
 	for c := range nb {
 		s := 0.0
-		for g := ss.g0[c]; g < ss.g1[c]; g++ {
+		for g := ss.gb[c]; g < ss.gb[c+1]; g++ {
 			s += n[g] * eB[g]
 		}
 		nb[c] = s
@@ -212,48 +323,4 @@ func (pr *orbProblem) classSums(n, nb []float64) float64 {
 		}
 	}
 	return masked
-}
-
-// sampleTermAt evaluates one term from its class sums nb and masked mass
-// (class factors e, e^{−m_A} = e[N]; block × count weight wt): it returns
-// ℓ and, when grad, adds the A gradients into accA and sets X_C and
-// returns Y. ok is false (nothing done) when Z < tinySum (underflow, or no
-// keys).
-func (pr *orbProblem) sampleTermAt(e, nb []float64, masked, za, wt float64, grad bool) (loss, y float64, ok bool) {
-	N := len(pr.classes)
-	T := pr.T[:N]
-	Z := 0.0
-	for c := range T {
-		T[c] = e[c] * nb[c]
-		Z += T[c]
-	}
-	if pr.keysAll {
-		Z += e[N] * (masked + pr.eSelf)
-	}
-	if !(Z >= tinySum) {
-		return 0, 0, false
-	}
-	inv := 1 / Z
-	sumQ := 0.0
-	for c := range T {
-		T[c] *= inv
-		sumQ += pr.zc2[c] * T[c] * T[c]
-	}
-	ta, za2 := T[0], za*za
-	rbar := sumQ - za2*ta
-	loss = 0.5*sumQ - za2*ta + 0.5*za2
-	if grad {
-		X, zc, zc2, acc := pr.ss.X[:N], pr.zc[:N], pr.zc2[:N], pr.accA[:N]
-		for c := range N {
-			q := zc2[c] * T[c]
-			own := 0.0
-			if c == 0 {
-				own = za2
-			}
-			acc[c] += wt * zc[c] * (q*T[c] - own*ta - rbar*T[c])
-			X[c] = wt * e[c] * inv * (q - own - rbar)
-		}
-		y = wt * e[N] * inv * rbar
-	}
-	return loss, y, true
 }

@@ -117,12 +117,16 @@ func bonferroniZ(alpha float64, m int) float64 {
 	return distuv.UnitNormal.Quantile(1 - alpha/(2*float64(m)))
 }
 
-// sharpWorkBudget bounds the reduced run's cost, counted as
-// dynamics.Orbit.Work (term × key-group pairs per evaluation) × (steps +
-// 3·records): a step costs ≈ 14 ns per pair in CRN mode and ≈ 6 ns in
-// enumeration, a record's measurement one to three steps (measured on the
-// presets, docs/SHARP.md §3), so the budget is about 5 s of one core: on
-// default the main run and its measurements take about as much.
+// sharpWorkBudget bounds the reduced run's cost, counted in
+// dynamics.Orbit.Work's units (term × key-group pairs of the orbit's general
+// kernel) as Work × (steps + 1) + sharpMeasureCost × AttentionWork ×
+// records: a pair costs ≈ 8–14 ns in CRN mode and ≈ 6 ns in enumeration
+// (docs/SHARP.md §3), so the budget is about 5 s of one core: on default
+// the main run and its measurements take about as much. A record's
+// measurement (popMeasurer.measure over EachAttention) costs about 3.2
+// passes of term over the plain draws (vit14 at 512 draws: 5.3 ms against
+// 0.37 ms for a step of 3.7·10⁴ pairs; docs/PERFORMANCE.md, issue 27,
+// "Second pass").
 // Beyond it the CRN draws per representative are halved (their spread
 // enters the band) down to sharpMinCRN; past that there is no prediction.
 // C4's adjoint comes on top, up to sharpStateBudget times the budget in
@@ -142,6 +146,7 @@ const (
 	sharpEnumFactor   = 2
 	sharpMinCRN       = 64
 	sharpStateBudget  = 1.5
+	sharpMeasureCost  = 3.5 // a record's measurement, in AttentionWork passes
 	// sharpPathBytes bounds the memory of the path the adjoint walks
 	// back: 16 bytes per orbit variable and step (state and gradient).
 	sharpPathBytes = 256 << 20
@@ -309,7 +314,8 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		if enum = o.Mode() != dynamics.OrbitCRN; enum {
 			opt.Mode = o.Mode() // keep the enumeration the budget was computed for
 		}
-		run, adjoint = o.Work()*float64(steps+1+3*records), o.Work()*float64(steps)
+		run = o.Work()*float64(steps+1) + sharpMeasureCost*o.AttentionWork()*float64(records)
+		adjoint = o.Work() * float64(steps)
 		pathBytes = 16 * float64(o.Dim()) * float64(steps+1) // the path's states and gradients
 		if d := jacobianDraws(o.NumSamples()); d > 0 {
 			adjoint *= 2 * float64(d) / float64(o.NumSamples()) // Work is about linear in the draws
