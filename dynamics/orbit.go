@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/integrate/quad"
 
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -390,14 +391,26 @@ func zNodes1(s *theory.Setting, quadNodes int) (x, w []float64) {
 	case constantZ(s):
 		return []float64{L}, []float64{1}
 	case s.Z.Kind == theory.ZTwoPoint:
+		if mutant.On(mutant.OrbitZSpread) {
+			return []float64{halfSpread(s, L), halfSpread(s, U)}, []float64{0.5, 0.5}
+		}
 		return []float64{L, U}, []float64{0.5, 0.5}
 	}
 	x, w = make([]float64, quadNodes), make([]float64, quadNodes)
 	quad.Legendre{}.FixedLocations(x, w, L, U)
 	for i := range w {
 		w[i] /= U - L
+		if mutant.On(mutant.OrbitZSpread) {
+			x[i] = halfSpread(s, x[i])
+		}
 	}
 	return x, w
+}
+
+// halfSpread is the OrbitZSpread mutant's z: μ + ½(z − μ), μ = (L + U)/2.
+func halfSpread(s *theory.Setting, z float64) float64 {
+	mu := (s.Z.L + s.Z.U) / 2
+	return mu + (z-mu)/2
 }
 
 // commonZ reports whether every area of an image has the same z (constant,

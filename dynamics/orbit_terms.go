@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -255,6 +256,9 @@ func (pr *orbProblem) sampleCRN(s *theory.Setting, rng interface {
 				}
 			case theory.ZShared:
 				z[j] = shared
+			}
+			if mutant.On(mutant.OrbitZSpread) {
+				z[j] = halfSpread(s, z[j])
 			}
 		}
 		c0 := len(pr.cweight)

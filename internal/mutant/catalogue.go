@@ -36,6 +36,7 @@ const (
 	QuantileRound  Name = "quantile-round"   // measurement: the quantile's index rounded up instead of down
 	ZAtMean        Name = "z-at-mean"        // sampler: every z at the law's mean (L + U)/2
 	LossPerGamma   Name = "loss-per-gamma"   // loss scaled by 1/γ (engines, measurement and rates)
+	OrbitZSpread   Name = "orbit-z-spread"   // orbit engine: the z law's spread about its mean halved
 )
 
 // Mutant describes one entry of the catalogue: where the fault is and what
@@ -68,6 +69,7 @@ var Catalogue = []Mutant{
 	{SEDoubled, "judge/measure.go (ratioSE)", "the judge weakened: the standard errors of the measured means (the loss, the own-area mass, the FP share) are doubled, so the sharp bands widen twofold"},
 	{QuantileRound, "judge/measure.go (quantileIndex)", "the equal-weight quantile's index ⌊q·n⌋ rounded up, ⌈q·n⌉: one order statistic too high"},
 	{ZAtMean, "theory/sample.go (drawZ)", "every z is (L + U)/2, the law's mean, whatever the law: the z law collapsed to its mean"},
+	{OrbitZSpread, "dynamics/orbit.go (zNodes1), dynamics/orbit_terms.go (sampleCRN)", "the reduced ODE's own fault: the orbit engine takes z at μ + ½(z − μ), μ = (L + U)/2 — the z law's variance a quarter of the setting's — in its quadrature nodes and its CRN draws, while the sampler, the exact and the full engines keep the right law"},
 	{LossPerGamma, "theory/setting.go (LossScale)", "the loss is divided by γ (a normalisation by the masked count's mean γP in place of P): engines, measurement and rates all see λ/γ"},
 }
 
