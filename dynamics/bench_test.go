@@ -49,7 +49,9 @@ func benchSettings(b *testing.B) []struct {
 // SampleObjective.LossGrad on n = 256 samples (theory.Samples seed 1) plus
 // the update (A, B) ← (A, B) − η∇, at P = 16, 64, 196, 400 and 1024 (see
 // benchSettings). ns/pair is the time per (masked query, key) pair of the
-// step (wall time: divide by the number of cores used for CPU time).
+// step (wall time: divide by the number of cores used for CPU time);
+// cpu-ns/op is the process's CPU time per step (getrusage, all threads), less
+// disturbed than the wall time by other jobs on a shared machine.
 func BenchmarkExactStep(b *testing.B) {
 	for _, bc := range benchSettings(b) {
 		b.Run(bc.name, func(b *testing.B) {
@@ -76,7 +78,9 @@ func BenchmarkExactStep(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			benchDescend(b, &s, obj)
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(pairs), "ns/pair")
 		})
 	}
