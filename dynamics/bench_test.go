@@ -88,10 +88,20 @@ func BenchmarkExactStep(b *testing.B) {
 
 // benchDescend runs b.N steps of gradient descent with obj from (A, B) = 0
 // (continuing the descent across iterations): one LossGrad plus the update
-// (A, B) ← (A, B) − η∇ per iteration.
+// (A, B) ← (A, B) − η∇ per iteration, fused into the kernel's tasks as in
+// Descent.Run when obj has a fused step (stepper).
 func benchDescend(b *testing.B, s *theory.Setting, obj Objective) {
 	c := s.Shape().New()
 	g := s.Shape().New()
+	if r, ok := obj.(releaser); ok {
+		defer r.release()
+	}
+	if st, ok := obj.(stepper); ok {
+		for b.Loop() {
+			st.lossGradStep(c, g, s.Eta)
+		}
+		return
+	}
 	for b.Loop() {
 		obj.LossGrad(c, g)
 		floats.AddScaled(c.Flat(), -s.Eta, g.Flat()) // x − ηg: the same bits as x −= η·g
