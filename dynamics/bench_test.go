@@ -13,7 +13,7 @@ import (
 // (P = 16), default (P = 64) and vit14 (P = 196), and two larger grids of
 // three clusters × 4 areas (blocks of side/2, bands of side/4 rows, bands of
 // side/4 columns; η = 10): 20×20 (P = 400) and 32×32 (P = 1024).
-func benchSettings(b *testing.B) []struct {
+func benchSettings(b testing.TB) []struct {
 	name string
 	s    theory.Setting
 } {
