@@ -26,18 +26,24 @@ func (ws *weightedSet) queryExps(c theory.Correlations, st *structure, z []float
 	for qi := qlo; qi < qhi; qi++ {
 		x := ea[(qi-qlo)*ng : (qi-qlo+1)*ng]
 		arow := c.A[k][ws.qpos[qi]][:n]
+		// The maximum without a data-dependent branch (which the processor
+		// mispredicts about twice per query): groups without keys count as
+		// −∞; has[j] is the same for all the term's queries. The sign of a
+		// zero maximum does not matter (x − ±0 and e^{±0} have the same
+		// bits); a NaN makes the query's loss NaN either way.
 		amax := math.Inf(-1)
 		for j, aj := range arow {
 			v := z[j] * aj
 			x[j] = v
-			if has[j] && !(v <= amax) {
-				amax = v
+			if !has[j] {
+				v = math.Inf(-1)
 			}
+			amax = max(amax, v)
 		}
 		if ng > n {
 			x[n] = 0
-			if has[n] && !(0 <= amax) {
-				amax = 0
+			if has[n] {
+				amax = max(amax, 0)
 			}
 		}
 		for j, v := range x {
@@ -66,6 +72,7 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 	k := int(st.k)
 	n := ws.nArea[k]
 	S, rr, zg := sc.s[:ng], sc.r[:ng], z[:ng]
+	dd := sc.za[:n] // S_j z_j − z_a 1{j=a} (sc.za is free outside queryDirect)
 	gA := grad.A[k]
 	for qi := qlo; qi < qhi; qi++ {
 		i := qi - qlo
@@ -84,18 +91,20 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 		inv := 1 / sum
 		// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
 		// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
-		lp, rbar := 0.0, 0.0
-		za := zg[a]
-		for j := range rr[:n] {
+		// Two passes, so that the own area's correction is not a branch in
+		// the loop (mispredicted about once per query); the same operations
+		// in the same order.
+		for j := range dd {
 			sj := S[j] * inv
 			S[j] = sj
-			d := sj * zg[j]
-			if j == a {
-				d -= za
-			}
+			dd[j] = sj * zg[j]
+		}
+		dd[a] -= zg[a]
+		lp, rbar := 0.0, 0.0
+		for j, d := range dd {
 			rr[j] = zg[j] * d
 			lp += d * d
-			rbar += sj * rr[j]
+			rbar += S[j] * rr[j]
 		}
 		ql[i] = 0.5 * lp
 		coef := weight * inv
