@@ -1,6 +1,7 @@
 package dynamics
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,8 +111,11 @@ func (pl *pool) join() {
 
 // spinUntil polls cond for up to d and reports whether it became true:
 // first tightly (the other side is usually a few microseconds away), then
-// yielding the core between polls (osYield), so that on an oversubscribed
-// machine the spinning thread does not hold off the one it waits for.
+// yielding between polls — the processor to the process's other runnable
+// goroutines (runtime.Gosched: the judge runs engines concurrently, and a
+// spinning helper must not hold off another run's work), and the core to
+// other runnable threads (osYield), so that on an oversubscribed machine
+// the spinning thread does not hold off the one it waits for.
 func spinUntil(d time.Duration, cond func() bool) bool {
 	for range tightPolls {
 		if cond() {
@@ -123,6 +127,7 @@ func spinUntil(d time.Duration, cond func() bool) bool {
 		if time.Since(t0) > d {
 			return false
 		}
+		runtime.Gosched()
 		osYield()
 	}
 	return true
