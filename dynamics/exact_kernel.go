@@ -387,26 +387,39 @@ func (ws *weightedSet) task(i int, sc *scratch) {
 }
 
 // updateBlock sets c ← c − η·grad on the rows of block b and reports
-// whether the new rows are finite (0·x is 0 for finite x, NaN otherwise).
-// The update is written as Descent.Run's, x −= η·g: the same bits.
+// whether the new rows are finite. The update is written as Descent.Run's,
+// x −= η·g: the same bits.
 func (ws *weightedSet) updateBlock(c, grad theory.Correlations, eta float64, b int) bool {
 	P := ws.P
 	chk := 0.0
 	for p := b * rowBlock; p < min((b+1)*rowBlock, P); p++ {
-		x, g := c.B[p][:P], grad.B[p][:P]
-		for q, gq := range g {
-			x[q] -= eta * gq
-			chk += 0 * x[q]
-		}
+		chk += updateRow(c.B[p][:P], grad.B[p][:P], eta)
 		for k, nk := range ws.nArea {
-			x, g := c.A[k][p][:nk], grad.A[k][p][:nk]
-			for j, gj := range g {
-				x[j] -= eta * gj
-				chk += 0 * x[j]
-			}
+			chk += updateRow(c.A[k][p][:nk], grad.A[k][p][:nk], eta)
 		}
 	}
 	return chk == 0
+}
+
+// updateRow sets x −= η·g and returns Σ 0·x over the new x: ±0 when every
+// entry is finite, NaN otherwise (0·±∞ and 0·NaN are NaN). Four chains: one
+// would make the additions' latency the loop's cost.
+func updateRow(x, g []float64, eta float64) float64 {
+	x = x[:len(g)]
+	var c0, c1, c2, c3 float64
+	i := 0
+	for ; i+4 <= len(g); i += 4 {
+		x[i] -= eta * g[i]
+		x[i+1] -= eta * g[i+1]
+		x[i+2] -= eta * g[i+2]
+		x[i+3] -= eta * g[i+3]
+		c0, c1, c2, c3 = c0+0*x[i], c1+0*x[i+1], c2+0*x[i+2], c3+0*x[i+3]
+	}
+	for ; i < len(g); i++ {
+		x[i] -= eta * g[i]
+		c0 += 0 * x[i]
+	}
+	return (c0 + c1) + (c2 + c3)
 }
 
 // sumLosses sums the per-query losses per term, in query order, into
@@ -544,15 +557,28 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	}
 }
 
+// rowMax returns max(−∞, x...) with four independent chains (Go's max is
+// a dependency chain of several instructions per element): max is exact,
+// commutative and associative — a NaN anywhere gives NaN, +0 beats −0 — so
+// the order does not change the result.
+func rowMax(x []float64) float64 {
+	m0, m1, m2, m3 := math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		m0, m1, m2, m3 = max(m0, x[i]), max(m1, x[i+1]), max(m2, x[i+2]), max(m3, x[i+3])
+	}
+	for ; i < len(x); i++ {
+		m0 = max(m0, x[i])
+	}
+	return max(max(m0, m1), max(m2, m3))
+}
+
 // fillEB writes exp(B[p][q] − max_q' B[p][q']) of row p into eb (P
 // entries) and returns it.
 func (ws *weightedSet) fillEB(c theory.Correlations, p int, eb []float64) []float64 {
 	row := c.B[p][:ws.P]
 	eb = eb[:len(row)]
-	m := math.Inf(-1)
-	for _, b := range row {
-		m = max(m, b)
-	}
+	m := rowMax(row)
 	for q, b := range row {
 		eb[q] = b - m
 	}
