@@ -23,34 +23,41 @@ func (ws *weightedSet) queryExps(c theory.Correlations, st *structure, z []float
 	k := int(st.k)
 	n, ng := ws.nArea[k], len(has)
 	z = z[:ng]
-	for qi := qlo; qi < qhi; qi++ {
-		x := ea[(qi-qlo)*ng : (qi-qlo+1)*ng]
-		arow := c.A[k][ws.qpos[qi]][:n]
+	// Two queries at a time (the last one twice when their number is odd:
+	// the same values written twice), so that their maxima are two
+	// independent chains.
+	for q0 := qlo; q0 < qhi; q0 += 2 {
+		q1 := min(q0+1, qhi-1)
+		x0 := ea[(q0-qlo)*ng : (q0-qlo+1)*ng]
+		x1 := ea[(q1-qlo)*ng : (q1-qlo+1)*ng]
+		a0 := c.A[k][ws.qpos[q0]][:n]
+		a1 := c.A[k][ws.qpos[q1]][:n]
+		a1, x0, x1 = a1[:len(a0)], x0[:ng], x1[:ng]
 		// The maximum without a data-dependent branch (which the processor
 		// mispredicts about twice per query): groups without keys count as
 		// −∞; has[j] is the same for all the term's queries. The sign of a
 		// zero maximum does not matter (x − ±0 and e^{±0} have the same
 		// bits); a NaN makes the query's loss NaN either way.
-		amax := math.Inf(-1)
-		for j, aj := range arow {
-			v := z[j] * aj
-			x[j] = v
+		m0, m1 := math.Inf(-1), math.Inf(-1)
+		for j := range a0 {
+			v0, v1 := z[j]*a0[j], z[j]*a1[j]
+			x0[j], x1[j] = v0, v1
 			if !has[j] {
-				v = math.Inf(-1)
+				v0, v1 = math.Inf(-1), math.Inf(-1)
 			}
-			amax = max(amax, v)
+			m0, m1 = max(m0, v0), max(m1, v1)
 		}
 		if ng > n {
-			x[n] = 0
+			x0[n], x1[n] = 0, 0
 			if has[n] {
-				amax = max(amax, 0)
+				m0, m1 = max(m0, 0), max(m1, 0)
 			}
 		}
-		for j, v := range x {
+		for j := range x0 {
 			if has[j] {
-				x[j] = v - amax
+				x0[j], x1[j] = x0[j]-m0, x1[j]-m1
 			} else {
-				x[j] = 0
+				x0[j], x1[j] = 0, 0
 			}
 		}
 	}
