@@ -22,7 +22,8 @@ import (
 // blocks; the chunking is a function of P and the number of terms only,
 // minTasks); it visits its terms in order, evaluates their masked queries
 // that fall in its rows, and writes only those rows (or, with several
-// chunks, a partial of those rows that a last phase sums in chunk order).
+// chunks, a partial of those rows that the block's last chunk to finish sums in
+// chunk order).
 // Row p of the gradient is therefore summed in an order fixed by P and the
 // terms, whatever the number of workers: the result is bit-identical for
 // any GOMAXPROCS, and no worker holds a private P×P gradient to reduce.
@@ -73,7 +74,8 @@ type partial struct {
 // are then summed in chunk order. Both depend only on P and the number of
 // terms, never on GOMAXPROCS. Chunks are not free (each task repeats its
 // block's e^B transposition, clearing and final product, and the partials
-// must be summed: 6–8 % of the CPU time at P = 196 with 3 chunks), so
+// must be summed: 6–8 % of the CPU time at P = 196 with 3 chunks; since
+// issue 23 each also recomputes its block's e^B rows), so
 // minTasks is only as large as two workers need: with 12 or more blocks of
 // similar cost (P ≥ 177) the blocks alone balance two workers to within one
 // block.
