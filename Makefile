@@ -38,7 +38,8 @@ bench:
 	else echo "bench: benchstat not found (go install golang.org/x/perf/cmd/benchstat@latest)"; fi
 
 ## peaks: the machine peaks of docs/PERFORMANCE.md's roofline, on one core, with the project's
-## own kernels: expNonPosSlice (ns/exp), a memory triad (GB/s), Go's scalar FMA (GFLOP/s);
+## own kernels: expNonPosSlice (ns/exp), a memory triad (GB/s), Go's scalar FMA (GFLOP/s),
+## the exact kernel's gather row loop (Gadd/s);
 ## BENCHCOUNT runs each (measure on a quiet machine: `uptime` is printed)
 peaks:
 	@uptime

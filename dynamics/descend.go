@@ -49,8 +49,21 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 	}
 	grad := sh.New()
 	x, g := c.Flat(), grad.Flat()
+	if r, ok := d.Objective.(releaser); ok {
+		defer r.release()
+	}
+	st, canFuse := d.Objective.(stepper)
 	for t := 0; ; t++ {
-		loss, se := d.Objective.LossGrad(c, grad)
+		// The update is fused into the objective's evaluation unless the
+		// state before it is to be recorded or there is no next step.
+		fused := canFuse && !rec.Wants(t) && t != sch.Steps
+		var loss, se float64
+		finite := true
+		if fused {
+			loss, se, finite = st.lossGradStep(c, grad, eta)
+		} else {
+			loss, se = d.Objective.LossGrad(c, grad)
+		}
 		if rec.Wants(t) {
 			if err := rec.Add(t, loss, se, c); err != nil {
 				return rec.Trajectory(), err
@@ -61,20 +74,42 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 		if t == sch.Steps {
 			return rec.Trajectory(), nil
 		}
-		if err := engine.NonFinite(d.Name, sh, t, "gradient of ", g); err != nil {
-			return rec.Trajectory(), err
+		// After a fused step, a non-finite gradient entry shows in the
+		// updated state (finite is false); it is named first, as unfused.
+		if !fused || !finite {
+			if err := engine.NonFinite(d.Name, sh, t, "gradient of ", g); err != nil {
+				return rec.Trajectory(), err
+			}
 		}
-		for i, gi := range g {
-			x[i] -= eta * gi
+		if !fused {
+			for i, gi := range g {
+				x[i] -= eta * gi
+			}
 		}
-		if err := engine.NonFinite(d.Name, sh, t+1, "", x); err != nil {
-			return rec.Trajectory(), err
+		if !fused || !finite {
+			if err := engine.NonFinite(d.Name, sh, t+1, "", x); err != nil {
+				return rec.Trajectory(), err
+			}
 		}
 		if err := rec.Stepped(t + 1); err != nil {
 			return rec.Trajectory(), err
 		}
 	}
 }
+
+// A stepper is an objective whose evaluation can apply the descent step
+// itself: lossGradStep is LossGrad followed by c ← c − η·grad, each row
+// block of (A, B) updated by the kernel task that computed its gradient, so
+// that a step is one parallel phase (docs/PERFORMANCE.md, issue 23), with
+// the same bits as the update of Run. finite reports whether the updated c
+// is finite; when it is not, Run scans grad, then c, for the entry to name.
+type stepper interface {
+	lossGradStep(c, grad theory.Correlations, eta float64) (loss, stderr float64, finite bool)
+}
+
+// A releaser is an objective with helper goroutines, stopped when Run
+// returns (a later evaluation starts them again).
+type releaser interface{ release() }
 
 func finiteLoss(id engine.ID, t int, loss float64) error {
 	if !theory.Finite(loss) {

@@ -54,3 +54,13 @@ func NewSampleObjective(s *theory.Setting, samples []theory.Sample) (*SampleObje
 func (o *SampleObjective) LossGrad(c, grad theory.Correlations) (loss, stderr float64) {
 	return o.ws.lossGrad(c, grad), 0
 }
+
+// lossGradStep is LossGrad followed by c ← c − η·grad, fused into the
+// kernel's tasks (see stepper).
+func (o *SampleObjective) lossGradStep(c, grad theory.Correlations, eta float64) (loss, stderr float64, finite bool) {
+	loss, finite = o.ws.step(c, grad, eta, true)
+	return loss, 0, finite
+}
+
+// release stops the kernel's helper goroutines (see releaser).
+func (o *SampleObjective) release() { o.ws.release() }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"mimverify/theory"
@@ -23,10 +22,15 @@ import (
 // blocks; the chunking is a function of P and the number of terms only,
 // minTasks); it visits its terms in order, evaluates their masked queries
 // that fall in its rows, and writes only those rows (or, with several
-// chunks, a partial of those rows that a last phase sums in chunk order).
+// chunks, a partial of those rows that the block's last chunk to finish sums in
+// chunk order).
 // Row p of the gradient is therefore summed in an order fixed by P and the
 // terms, whatever the number of workers: the result is bit-identical for
 // any GOMAXPROCS, and no worker holds a private P×P gradient to reduce.
+// A task reads only its own rows of (A, B): it computes their e^B table
+// itself, and can apply the descent update to them (step), so that a whole
+// step is one parallel phase, run by the set's persistent helpers
+// (exact_pool.go; issue 23).
 // Keys are stored grouped by area, so the softmax normaliser is a sum over
 // areas of e^{z_j A_j} times a contiguous per-area sum of e^{B}, and the B
 // gradient is accumulated as a per-area coefficient and multiplied by e^{B}
@@ -70,7 +74,8 @@ type partial struct {
 // are then summed in chunk order. Both depend only on P and the number of
 // terms, never on GOMAXPROCS. Chunks are not free (each task repeats its
 // block's e^B transposition, clearing and final product, and the partials
-// must be summed: 6–8 % of the CPU time at P = 196 with 3 chunks), so
+// must be summed: 6–8 % of the CPU time at P = 196 with 3 chunks; since
+// issue 23 each also recomputes its block's e^B rows), so
 // minTasks is only as large as two workers need: with 12 or more blocks of
 // similar cost (P ≥ 177) the blocks alone balance two workers to within one
 // block.
@@ -96,6 +101,7 @@ type scratch struct {
 	e        []float64 // exp(score) per key (termLossGrad, direct path)
 	za, s, r []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
 
+	row []float64 // P: one row of e^{B − m} before its transposition into ebT
 	ebT []float64 // P×rowBlock: ebT[q*rowBlock+i] = exp(B[p0+i][q] − max_q' B[p0+i][q'])
 	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
 	dB  []float64 // rowBlock×P: B-gradient of queries that took the direct path
@@ -142,7 +148,13 @@ type weightedSet struct {
 	work   []scratch // one per worker, grown on demand
 	maxK   int       // largest key count
 	maxN   int       // largest N_k
-	eb     []float64 // exp(B[p][q] − max_q B[p][q]), flat P×P, refreshed by lossGrad
+
+	pool      *pool          // persistent helpers (exact_pool.go), started on first parallel step
+	workerFn  func(w int)    // ws.worker, bound once (no allocation per step)
+	cur       stepArgs       // the current step's arguments
+	next      atomic.Int64   // the current step's next task
+	blkDone   []atomic.Int32 // with tch > 1: per block, the chunks finished this step
+	nonFinite atomic.Bool    // a task's updated rows were not finite
 }
 
 // directQueries counts the queries evaluated by queryDirect (for the tests).
@@ -214,13 +226,13 @@ func (ws *weightedSet) finish() {
 	}
 	ws.qloss = make([]float64, ws.qloff[n])
 	ws.losses = make([]float64, n)
-	ws.eb = make([]float64, ws.P*ws.P)
 	ws.tch = 1
 	if ws.nblk < minTasks {
 		ws.tch = max(1, min((minTasks+ws.nblk-1)/ws.nblk, n/minChunkTerms))
 	}
 	ws.tchunk = (n + ws.tch - 1) / ws.tch
 	if ws.tch > 1 {
+		ws.blkDone = make([]atomic.Int32, ws.nblk)
 		ws.parts = make([]partial, ws.nblk*ws.tch)
 		for i := range ws.parts {
 			ws.parts[i].gB = padded(rowBlock * ws.P)
@@ -246,6 +258,7 @@ func (ws *weightedSet) growWork(n int) {
 			za:   padded(nr),
 			s:    padded(nr),
 			r:    padded(nr),
+			row:  padded(ws.P),
 			ebT:  padded(ws.P * rowBlock),
 			cT:   padded(ws.P * rowBlock),
 			dB:   padded(rowBlock * ws.P),
@@ -279,77 +292,183 @@ func (ws *weightedSet) checkShape(name string, c theory.Correlations) {
 // has c's shape (every Objective computes both: no caller wants the loss
 // alone). The per-term losses are left in ws.losses.
 func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
-	ws.checkShape("input", c)
-	ws.checkShape("gradient", grad)
-	ws.run(phaseEB, ws.nblk, c, grad)
-	ws.run(phaseTerms, ws.nblk*ws.tch, c, grad)
-	if ws.tch > 1 {
-		ws.run(phaseReduce, ws.nblk, c, grad)
-	}
-	// Per-term losses: queries in order; the total: terms in order.
-	loss := 0.0
-	for i, t := range ws.terms {
-		l := 0.0
-		for _, lp := range ws.qloss[ws.qloff[i]:ws.qloff[i+1]] {
-			l += lp
-		}
-		l *= ws.scale
-		ws.losses[i] = l
-		loss += t.w * l
-	}
+	loss, _ := ws.step(c, grad, 0, false)
 	return loss
 }
 
-// The phases of lossGrad, each a set of independent tasks.
-const (
-	phaseEB     = iota // task b: the e^B table of row block b
-	phaseTerms         // task b·tch + ch: term chunk ch on row block b
-	phaseReduce        // task b: sum the tch partial gradients of row block b, in chunk order
-)
-
-// run runs tasks 0..n−1 of a phase on up to GOMAXPROCS workers, which take
-// them in any order: each task writes only its own rows, so the result does
-// not depend on the number of workers or on the schedule.
-func (ws *weightedSet) run(phase, n int, c, grad theory.Correlations) {
+// step is lossGrad and, when update is set, the descent step c ← c − η·grad
+// as well, fused into the row-block tasks (each task updates the rows it
+// computed, which no other task reads); finite reports whether the updated
+// c is finite (always true without update). With a finite c and η > 0
+// finite, a non-finite gradient entry makes its updated entry non-finite,
+// so finite also covers the gradient. The whole evaluation is one parallel
+// phase (one fork–join on the set's pool): every task fills the e^B rows of
+// its own block, and with several term chunks per block the chunk that
+// finishes last sums the block's partials (and updates its rows).
+func (ws *weightedSet) step(c, grad theory.Correlations, eta float64, update bool) (loss float64, finite bool) {
+	ws.checkShape("input", c)
+	ws.checkShape("gradient", grad)
+	n := ws.nblk * ws.tch
 	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			ws.task(phase, i, c, grad, &ws.work[0])
-		}
-		return
-	}
 	ws.growWork(workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				ws.task(phase, i, c, grad, &ws.work[w])
-			}
-		}()
+	ws.cur = stepArgs{c: c, grad: grad, eta: eta, update: update}
+	ws.next.Store(0)
+	ws.nonFinite.Store(false)
+	if workers <= 1 {
+		ws.worker(0)
+	} else {
+		ws.startPool().run(workers-1, ws.workerFn)
 	}
-	wg.Wait()
+	ws.cur = stepArgs{}
+	return ws.sumLosses(), !ws.nonFinite.Load()
 }
 
-func (ws *weightedSet) task(phase, i int, c, grad theory.Correlations, sc *scratch) {
-	switch phase {
-	case phaseEB:
-		ws.fillEB(c, i)
-	case phaseTerms:
-		b, ch := i/ws.tch, i%ws.tch
-		if ws.tch > 1 {
-			grad = ws.partialView(b, ch, sc)
-		}
-		ws.runBlock(c, grad, b, ch, sc)
-	case phaseReduce:
-		ws.reduceBlock(grad, i)
+// stepArgs are the arguments of the current step, read by its tasks.
+type stepArgs struct {
+	c, grad theory.Correlations
+	eta     float64
+	update  bool
+}
+
+// startPool returns the set's pool, creating it on first use with a
+// cleanup that stops its helpers once the set is unreachable (the helpers
+// hold no reference to it between steps).
+func (ws *weightedSet) startPool() *pool {
+	if ws.pool == nil {
+		ws.pool = newPool()
+		ws.workerFn = ws.worker
+		runtime.AddCleanup(ws, (*pool).stop, ws.pool)
 	}
+	return ws.pool
+}
+
+// release stops the set's helper goroutines (the engine's run is over); a
+// later evaluation starts new ones.
+func (ws *weightedSet) release() {
+	if ws.pool != nil {
+		ws.pool.stop()
+	}
+}
+
+// worker takes the step's tasks, (row block b, term chunk ch) numbered
+// b·tch + ch, from the shared counter until none is left. Each task writes
+// only its own rows, so the result does not depend on the number of workers
+// or on the schedule.
+func (ws *weightedSet) worker(w int) {
+	sc := &ws.work[w]
+	n := int64(ws.nblk * ws.tch)
+	for {
+		i := ws.next.Add(1) - 1
+		if i >= n {
+			return
+		}
+		ws.task(int(i), sc)
+	}
+}
+
+// task runs term chunk ch on row block b (i = b·tch + ch). With several
+// chunks per block it writes a partial; the block's last chunk to finish
+// (the atomic counter orders the partials' writes before it) sums them in
+// chunk order.
+func (ws *weightedSet) task(i int, sc *scratch) {
+	a := &ws.cur
+	b, ch := i/ws.tch, i%ws.tch
+	if ws.tch == 1 {
+		ws.runBlock(a.c, a.grad, b, ch, sc)
+	} else {
+		ws.runBlock(a.c, ws.partialView(b, ch, sc), b, ch, sc)
+		if ws.blkDone[b].Add(1) < int32(ws.tch) {
+			return
+		}
+		ws.blkDone[b].Store(0)
+		ws.reduceBlock(a.grad, b)
+	}
+	if a.update && !ws.updateBlock(a.c, a.grad, a.eta, b) {
+		ws.nonFinite.Store(true)
+	}
+}
+
+// updateBlock sets c ← c − η·grad on the rows of block b and reports
+// whether the new rows are finite. The update is written as Descent.Run's,
+// x −= η·g: the same bits.
+func (ws *weightedSet) updateBlock(c, grad theory.Correlations, eta float64, b int) bool {
+	P := ws.P
+	chk := 0.0
+	for p := b * rowBlock; p < min((b+1)*rowBlock, P); p++ {
+		chk += updateRow(c.B[p][:P], grad.B[p][:P], eta)
+		for k, nk := range ws.nArea {
+			chk += updateRow(c.A[k][p][:nk], grad.A[k][p][:nk], eta)
+		}
+	}
+	return chk == 0
+}
+
+// updateRow sets x −= η·g and returns Σ 0·x over the new x: ±0 when every
+// entry is finite, NaN otherwise (0·±∞ and 0·NaN are NaN). Four chains: one
+// would make the additions' latency the loop's cost.
+func updateRow(x, g []float64, eta float64) float64 {
+	x = x[:len(g)]
+	var c0, c1, c2, c3 float64
+	i := 0
+	for ; i+4 <= len(g); i += 4 {
+		x[i] -= eta * g[i]
+		x[i+1] -= eta * g[i+1]
+		x[i+2] -= eta * g[i+2]
+		x[i+3] -= eta * g[i+3]
+		c0, c1, c2, c3 = c0+0*x[i], c1+0*x[i+1], c2+0*x[i+2], c3+0*x[i+3]
+	}
+	for ; i < len(g); i++ {
+		x[i] -= eta * g[i]
+		c0 += 0 * x[i]
+	}
+	return (c0 + c1) + (c2 + c3)
+}
+
+// sumLosses sums the per-query losses per term, in query order, into
+// ws.losses (scaled) and returns the weighted total, in term order. It is
+// the step's serial part (Σ|M| additions: 25 163 at P = 196, n = 256), so
+// four terms are summed side by side: four independent addition chains,
+// each term's in its own order (the same bits as one term at a time).
+func (ws *weightedSet) sumLosses() float64 {
+	q := func(i int) []float64 { return ws.qloss[ws.qloff[i]:ws.qloff[i+1]] }
+	n := len(ws.terms)
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		q0, q1, q2, q3 := q(i), q(i+1), q(i+2), q(i+3)
+		m := min(len(q0), len(q1), len(q2), len(q3))
+		var l0, l1, l2, l3 float64
+		for j := range m {
+			l0 += q0[j]
+			l1 += q1[j]
+			l2 += q2[j]
+			l3 += q3[j]
+		}
+		for _, x := range q0[m:] {
+			l0 += x
+		}
+		for _, x := range q1[m:] {
+			l1 += x
+		}
+		for _, x := range q2[m:] {
+			l2 += x
+		}
+		for _, x := range q3[m:] {
+			l3 += x
+		}
+		ws.losses[i], ws.losses[i+1], ws.losses[i+2], ws.losses[i+3] = l0*ws.scale, l1*ws.scale, l2*ws.scale, l3*ws.scale
+	}
+	for ; i < n; i++ {
+		l := 0.0
+		for _, x := range q(i) {
+			l += x
+		}
+		ws.losses[i] = l * ws.scale
+	}
+	loss := 0.0
+	for i, t := range ws.terms {
+		loss += t.w * ws.losses[i]
+	}
+	return loss
 }
 
 // partialView returns sc.view with the rows of block b pointing into the
@@ -404,7 +523,7 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	checkRows(sc.cT, P)
 	for p := p0; p < p1; p++ {
 		i := p - p0
-		for q, v := range ws.eb[p*P : (p+1)*P] {
+		for q, v := range ws.fillEB(c, p, sc.row) {
 			sc.ebT[q*rowBlock+i] = v
 		}
 	}
@@ -440,22 +559,33 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	}
 }
 
-// fillEB tabulates exp(B[p][q] − max_q' B[p][q']) into ws.eb for the rows
-// of block b.
-func (ws *weightedSet) fillEB(c theory.Correlations, b int) {
-	P := ws.P
-	for p := b * rowBlock; p < min((b+1)*rowBlock, P); p++ {
-		row := c.B[p][:P]
-		m := math.Inf(-1)
-		for _, b := range row {
-			m = max(m, b)
-		}
-		eb := ws.eb[p*P : (p+1)*P]
-		for q, b := range row {
-			eb[q] = b - m
-		}
-		expNonPosSlice(eb)
+// rowMax returns max(−∞, x...) with four independent chains (Go's max is
+// a dependency chain of several instructions per element): max is exact,
+// commutative and associative — a NaN anywhere gives NaN, +0 beats −0 — so
+// the order does not change the result.
+func rowMax(x []float64) float64 {
+	m0, m1, m2, m3 := math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		m0, m1, m2, m3 = max(m0, x[i]), max(m1, x[i+1]), max(m2, x[i+2]), max(m3, x[i+3])
 	}
+	for ; i < len(x); i++ {
+		m0 = max(m0, x[i])
+	}
+	return max(max(m0, m1), max(m2, m3))
+}
+
+// fillEB writes exp(B[p][q] − max_q' B[p][q']) of row p into eb (P
+// entries) and returns it.
+func (ws *weightedSet) fillEB(c theory.Correlations, p int, eb []float64) []float64 {
+	row := c.B[p][:ws.P]
+	eb = eb[:len(row)]
+	m := rowMax(row)
+	for q, b := range row {
+		eb[q] = b - m
+	}
+	expNonPosSlice(eb)
+	return eb
 }
 
 // blockTerm evaluates the masked queries qpos[qlo:qhi] of term t (all in the

@@ -23,28 +23,41 @@ func (ws *weightedSet) queryExps(c theory.Correlations, st *structure, z []float
 	k := int(st.k)
 	n, ng := ws.nArea[k], len(has)
 	z = z[:ng]
-	for qi := qlo; qi < qhi; qi++ {
-		x := ea[(qi-qlo)*ng : (qi-qlo+1)*ng]
-		arow := c.A[k][ws.qpos[qi]][:n]
-		amax := math.Inf(-1)
-		for j, aj := range arow {
-			v := z[j] * aj
-			x[j] = v
-			if has[j] && !(v <= amax) {
-				amax = v
+	// Two queries at a time (the last one twice when their number is odd:
+	// the same values written twice), so that their maxima are two
+	// independent chains.
+	for q0 := qlo; q0 < qhi; q0 += 2 {
+		q1 := min(q0+1, qhi-1)
+		x0 := ea[(q0-qlo)*ng : (q0-qlo+1)*ng]
+		x1 := ea[(q1-qlo)*ng : (q1-qlo+1)*ng]
+		a0 := c.A[k][ws.qpos[q0]][:n]
+		a1 := c.A[k][ws.qpos[q1]][:n]
+		a1, x0, x1 = a1[:len(a0)], x0[:ng], x1[:ng]
+		// The maximum without a data-dependent branch (which the processor
+		// mispredicts about twice per query): groups without keys count as
+		// −∞; has[j] is the same for all the term's queries. The sign of a
+		// zero maximum does not matter (x − ±0 and e^{±0} have the same
+		// bits); a NaN makes the query's loss NaN either way.
+		m0, m1 := math.Inf(-1), math.Inf(-1)
+		for j := range a0 {
+			v0, v1 := z[j]*a0[j], z[j]*a1[j]
+			x0[j], x1[j] = v0, v1
+			if !has[j] {
+				v0, v1 = math.Inf(-1), math.Inf(-1)
 			}
+			m0, m1 = max(m0, v0), max(m1, v1)
 		}
 		if ng > n {
-			x[n] = 0
-			if has[n] && !(0 <= amax) {
-				amax = 0
+			x0[n], x1[n] = 0, 0
+			if has[n] {
+				m0, m1 = max(m0, 0), max(m1, 0)
 			}
 		}
-		for j, v := range x {
+		for j := range x0 {
 			if has[j] {
-				x[j] = v - amax
+				x0[j], x1[j] = x0[j]-m0, x1[j]-m1
 			} else {
-				x[j] = 0
+				x0[j], x1[j] = 0, 0
 			}
 		}
 	}
@@ -66,6 +79,7 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 	k := int(st.k)
 	n := ws.nArea[k]
 	S, rr, zg := sc.s[:ng], sc.r[:ng], z[:ng]
+	dd := sc.za[:n] // S_j z_j − z_a 1{j=a} (sc.za is free outside queryDirect)
 	gA := grad.A[k]
 	for qi := qlo; qi < qhi; qi++ {
 		i := qi - qlo
@@ -84,18 +98,20 @@ func (ws *weightedSet) blockCoefs(c, grad theory.Correlations, st *structure, z 
 		inv := 1 / sum
 		// r_j = z_j (S_j z_j − z_a 1{j=a}), r̄ = Σ_j S_j r_j, ℓ_p = ½ Σ_j (S_j z_j − z_a 1{j=a})²;
 		// masked keys have r = 0 and add nothing to r̄ or ℓ_p.
-		lp, rbar := 0.0, 0.0
-		za := zg[a]
-		for j := range rr[:n] {
+		// Two passes, so that the own area's correction is not a branch in
+		// the loop (mispredicted about once per query); the same operations
+		// in the same order.
+		for j := range dd {
 			sj := S[j] * inv
 			S[j] = sj
-			d := sj * zg[j]
-			if j == a {
-				d -= za
-			}
+			dd[j] = sj * zg[j]
+		}
+		dd[a] -= zg[a]
+		lp, rbar := 0.0, 0.0
+		for j, d := range dd {
 			rr[j] = zg[j] * d
 			lp += d * d
-			rbar += sj * rr[j]
+			rbar += S[j] * rr[j]
 		}
 		ql[i] = 0.5 * lp
 		coef := weight * inv

@@ -222,3 +222,34 @@ func checkRowLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestRowMax checks rowMax against a one-chain maximum on lengths 0–9 and
+// on the values whose order could matter (±0, ±∞, NaN) at every position.
+func TestRowMax(t *testing.T) {
+	oneChain := func(x []float64) float64 {
+		m := math.Inf(-1)
+		for _, v := range x {
+			m = max(m, v)
+		}
+		return m
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 10 {
+		for _, special := range []float64{math.Copysign(0, -1), 0, math.Inf(1), math.Inf(-1), math.NaN(), -1e300} {
+			for pos := range n {
+				x := make([]float64, n)
+				for i := range x {
+					x[i] = -r.Float64()
+				}
+				x[pos] = special
+				if special == 0 && n > 1 { // both zeros: +0 must win wherever it is
+					x[(pos+3)%n] = -special
+				}
+				got, want := rowMax(x), oneChain(x)
+				if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+					t.Fatalf("rowMax(%v) = %v, one chain %v", x, got, want)
+				}
+			}
+		}
+	}
+}

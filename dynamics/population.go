@@ -326,6 +326,16 @@ func (o *PopulationObjective) LossGrad(c, grad theory.Correlations) (loss, stder
 	return loss, o.stderr(loss)
 }
 
+// lossGradStep is LossGrad followed by c ← c − η·grad, fused into the
+// kernel's tasks (see stepper).
+func (o *PopulationObjective) lossGradStep(c, grad theory.Correlations, eta float64) (loss, stderr float64, finite bool) {
+	loss, finite = o.ws.step(c, grad, eta, true)
+	return loss, o.stderr(loss), finite
+}
+
+// release stops the kernel's helper goroutines (see releaser).
+func (o *PopulationObjective) release() { o.ws.release() }
+
 func (o *PopulationObjective) stderr(mean float64) float64 {
 	if o.mode != PopulationCRN {
 		return 0
