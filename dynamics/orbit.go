@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/integrate/quad"
 
 	"mimverify/internal/mutant"
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -288,29 +287,11 @@ const orbitParallelWork = 1.2e4
 // state, and LossGrad folds them in problem order, so the result is
 // bit-identical at any GOMAXPROCS (TestOrbitParallelBits).
 func (o *Orbit) computeAll(x []float64, grad bool) {
-	workers := min(runtime.GOMAXPROCS(0), len(o.probs))
-	if workers <= 1 || o.work < orbitParallelWork {
-		for _, pr := range o.probs {
-			pr.compute(x, grad)
-		}
-		return
+	workers := runtime.GOMAXPROCS(0)
+	if o.work < orbitParallelWork {
+		workers = 1
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(o.probs) {
-					return
-				}
-				o.probs[i].compute(x, grad)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(o.probs), workers, func(_, i int) { o.probs[i].compute(x, grad) })
 }
 
 func (o *Orbit) stderr(float64) float64 {

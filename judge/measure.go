@@ -6,9 +6,9 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 
 	"mimverify/internal/mutant"
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -124,13 +124,17 @@ func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.S
 		sums.eb = newFactoredB(c, s.P)
 		workers = runtime.GOMAXPROCS(0)
 	}
+	pis := make([][]float64, workers) // each worker's scratch: the attention of its current query
+	for w := range pis {
+		pis[w] = make([]float64, s.P)
+	}
 	results := chunkResults.Get().(*[]sampleResult)
 	defer chunkResults.Put(results)
 	for c0 := 0; c0 < len(samples); c0 += measureChunk {
 		chunk := samples[c0:min(c0+measureChunk, len(samples))]
-		eachIndex(len(chunk), workers, func(i int, pi []float64) {
-			sums.evaluate(s, c, &chunk[i], pi, withTV, &(*results)[i])
-		}, s.P)
+		parallel.For(len(chunk), workers, func(w, i int) {
+			sums.evaluate(s, c, &chunk[i], pis[w], withTV, &(*results)[i])
+		})
 		for i := range chunk {
 			sums.fold(&chunk[i], &(*results)[i])
 		}
@@ -146,25 +150,6 @@ const measureChunk = 64
 // chunkResults recycles a chunk's results, whose buffers grow to the
 // setting's size once instead of at every record.
 var chunkResults = sync.Pool{New: func() any { r := make([]sampleResult, measureChunk); return &r }}
-
-// eachIndex calls f(i, pi) for 0 ≤ i < n on up to workers goroutines, each
-// with its own scratch pi of length P, and returns when all are done.
-func eachIndex(n, workers int, f func(i int, pi []float64), P int) {
-	workers = max(1, min(workers, n))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pi := make([]float64, P)
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				f(i, pi)
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // attentionSums accumulates what MeasureAttention needs over the samples.
 // Until finish, the fields of at that are means hold sums, and the losses
