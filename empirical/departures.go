@@ -96,12 +96,24 @@ type genWorker struct {
 	ybar, r, g   []float64   // |M|×d: the head average, the residual, ∂ℓ/∂ȳ
 	t            []float64   // |M|×|K|
 	tq           []float64   // |M|×d
+	eq           []float64   // P×d: E_pos·Q_h (Attention)
 }
+
+// fits reports whether w was made for P positions, dimension d and h heads.
+func (w *genWorker) fits(P, d, h int) bool {
+	return len(w.noise) == P*d && len(w.t) == P*P && len(w.pi) == h
+}
+
+// attentionWorkers recycles Attention's workers: the judge asks for a
+// record's attention image by image, and a fresh worker for each (13·P·d +
+// h·P² floats) made gigabytes of garbage in one check, which moved the
+// process's peak memory with the collector's timing (TestCostEstimatesHold).
+var attentionWorkers sync.Pool
 
 func newGenWorker(P, d, h int) *genWorker {
 	w := &genWorker{noise: make([]float64, P*d), xt: make([]float64, P*d), hk: make([]float64, P*d),
 		x: make([]float64, P*d), eqm: make([]float64, P*d), ybar: make([]float64, P*d), r: make([]float64, P*d),
-		g: make([]float64, P*d), t: make([]float64, P*P), tq: make([]float64, P*d)}
+		g: make([]float64, P*d), t: make([]float64, P*P), tq: make([]float64, P*d), eq: make([]float64, P*d)}
 	for i := 0; i < h; i++ {
 		w.pi = append(w.pi, make([]float64, P*P))
 		w.yh = append(w.yh, make([]float64, P*d))
@@ -376,7 +388,11 @@ func (m *Model) genBackward(wk *genWorker, eqs [][]float64, wv []float64, part *
 func (m *Model) Attention(pr Params, smp *theory.Sample) (pi [][]float64, loss []float64) {
 	e, s := m.emb, m.s
 	d, P, h := e.D, s.P, len(pr.Q)
-	wk := newGenWorker(P, d, h)
+	wk, _ := attentionWorkers.Get().(*genWorker)
+	if wk == nil || !wk.fits(P, d, h) {
+		wk = newGenWorker(P, d, h)
+	}
+	defer attentionWorkers.Put(wk)
 	nm, _, nk := m.gather(wk, smp)
 	pi, loss = make([][]float64, P), make([]float64, P)
 	ybar := make([]float64, nm*d)
@@ -387,7 +403,7 @@ func (m *Model) Attention(pr Params, smp *theory.Sample) (pi [][]float64, loss [
 		if nk == 0 {
 			break
 		}
-		eq := make([]float64, P*d)
+		eq := wk.eq
 		r := q.RawMatrix()
 		gemm(blas.NoTrans, blas.NoTrans, P, d, d, 1, e.rows, d, r.Data, r.Stride, 0, eq, d)
 		for i, p := range wk.masked {
