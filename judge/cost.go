@@ -145,12 +145,15 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 	}
 	c := Cost{Bytes: 8*state + 300*perTerm + size.Stored + 8*float64(size.Areas)*size.Blocks}
 	if size.Mode == dynamics.OrbitCRN {
-		// Each draw's kernel scratch: about 45 bytes per area class
+		// Each draw's kernel scratch: about 38 bytes per area class
 		// beyond the first eight (measured on singleton areas, where every
 		// area is a class: 1.1, 2.9 and 11.7 kB a draw at 16, 64 and 256
-		// areas; the presets' few classes are within the 300 bytes), and
-		// 3 MB.
-		c.Bytes += 3e6 + 45*math.Max(0, size.ClassTerms-8*size.Terms)
+		// areas with the scalar kernel, 45 bytes a class; the lane
+		// kernels of the AVX-512 pass keep less, and a 256-area run's
+		// peak moves between 53 and 65 MB with the collector's timing, so
+		// 38 puts the estimate 1.1–1.4× above it), and 3 MB. The presets'
+		// few classes are within the 300 bytes.
+		c.Bytes += 3e6 + 38*math.Max(0, size.ClassTerms-8*size.Terms)
 	}
 	c.Cheaper = "use fewer --quad-nodes, or --engine meanfield (the counts at their means)"
 	if opt.MeanField {
