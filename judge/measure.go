@@ -759,13 +759,3 @@ func SummarizeFP(s *theory.Setting, c theory.Correlations) FPSummary {
 	_, f.MaxAbsB = c.MaxAbs()
 	return f
 }
-
-func unmaskedKeys(mask []bool) int {
-	n := 0
-	for _, m := range mask {
-		if !m {
-			n++
-		}
-	}
-	return n
-}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -16,6 +15,7 @@ import (
 	"mimverify/dynamics"
 	"mimverify/engine"
 	"mimverify/internal/mutant"
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -222,8 +222,9 @@ func (r *run) gatherSharp() *Sharp {
 // training sets, whose standard deviation is then known to about 18 %
 // (1/√(2·15)). The false alarms of docs/JUDGE.md §Power were at steps 1–3
 // on default; with the first 5 steps covered one was left at step 6 (1 of
-// 50 seeds), with 10 none. The cost is the measurements: 176 of n images
-// (0.5 s of CPU on default, about 10 s on vit14, 5 s of wall time).
+// 50 seeds), with 10 none. The cost is mostly the measurements: 176 of n
+// images (about 2 s of CPU on vit14 with the factored measurement,
+// docs/PERFORMANCE.md §Issue 23).
 const (
 	earlySteps = 10
 	earlySets  = 16
@@ -252,27 +253,19 @@ func (r *run) earlySpread() (loss, own []float64) {
 	// computed in set order, so it does not depend on the schedule.
 	rows := make([][2][]float64, earlySets) // rows[k]: set k's loss and deficit per record
 	errs := make([]error, earlySets)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for k := range earlySets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			set := r.s.Samples(r.opt.Seed+uint64(k+5)<<32, n)
-			p := r.problem
-			p.Samples = set
-			rows[k] = [2][]float64{make([]float64, len(sch.Record)), make([]float64, len(sch.Record))}
-			obs := engine.Observer{Record: func(rec *theory.Record) error {
-				i := slices.Index(sch.Record, rec.Step)
-				a := MeasureAttention(r.s, rec.Correlations, set, r.opt.Epsilon, r.opt.Delta, false)
-				rows[k][0][i], rows[k][1][i] = a.ReconstructableLoss, 1-a.OwnMean
-				return nil
-			}, Discard: true}
-			_, errs[k] = exact.Run(p, sch, obs)
-		}()
-	}
-	wg.Wait()
+	parallel.For(earlySets, runtime.GOMAXPROCS(0), func(_, k int) {
+		set := r.s.Samples(r.opt.Seed+uint64(k+5)<<32, n)
+		p := r.problem
+		p.Samples = set
+		rows[k] = [2][]float64{make([]float64, len(sch.Record)), make([]float64, len(sch.Record))}
+		obs := engine.Observer{Record: func(rec *theory.Record) error {
+			i := slices.Index(sch.Record, rec.Step)
+			a := MeasureAttention(r.s, rec.Correlations, set, r.opt.Epsilon, r.opt.Delta, false)
+			rows[k][0][i], rows[k][1][i] = a.ReconstructableLoss, 1-a.OwnMean
+			return nil
+		}, Discard: true}
+		_, errs[k] = exact.Run(p, sch, obs)
+	})
 	if errors.Join(errs...) != nil {
 		return nil, nil
 	}
