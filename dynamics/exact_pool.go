@@ -35,8 +35,16 @@ type pool struct {
 	stopping atomic.Bool
 	job      func(w int)  // the current step's work for worker w (written before gen)
 	pending  atomic.Int32 // helpers of the current step still working
-	waiting  atomic.Bool  // the caller is parked on done
-	done     chan struct{}
+	// waiting is the generation of the step whose caller is parked on
+	// done (0: none), so that only that step's last helper signals it: a
+	// helper of the step before, late between its last task and its
+	// signal, finds another generation and stays silent.
+	waiting atomic.Uint64
+	// afterLastTask, nil outside the tests, runs in the helper that
+	// finished a step's last task, before it signals the caller
+	// (TestPoolLateSignalOfPreviousStep); set before the pool first runs.
+	afterLastTask func()
+	done          chan struct{}
 }
 
 // A helper is one persistent goroutine; wake carries one token when the
@@ -102,8 +110,9 @@ func (pl *pool) join() {
 	if spinUntil(callerSpin, func() bool { return pl.pending.Load() == 0 }) {
 		return
 	}
-	pl.waiting.Store(true)
-	if pl.pending.Load() == 0 && pl.waiting.CompareAndSwap(true, false) {
+	g := pl.gen.Load()
+	pl.waiting.Store(g)
+	if pl.pending.Load() == 0 && pl.waiting.CompareAndSwap(g, 0) {
 		return
 	}
 	<-pl.done
@@ -146,8 +155,13 @@ func (pl *pool) loop(w int, h *helper, seen uint64) {
 			continue
 		}
 		pl.job(w)
-		if pl.pending.Add(-1) == 0 && pl.waiting.CompareAndSwap(true, false) {
-			pl.done <- struct{}{}
+		if pl.pending.Add(-1) == 0 {
+			if pl.afterLastTask != nil {
+				pl.afterLastTask()
+			}
+			if pl.waiting.CompareAndSwap(seen, 0) {
+				pl.done <- struct{}{}
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,5 +225,33 @@ func TestDescendFusedNonFinite(t *testing.T) {
 	}
 	if d := cmp.Diff(trajP, trajF); d != "" {
 		t.Errorf("trajectories differ (-unfused +fused):\n%s", d)
+	}
+}
+
+// A helper that finishes a step's last task and is descheduled before it
+// signals the caller must not release the caller of the next step: its
+// wake-up belongs to its own step's generation. The hook holds the helper
+// in that gap once, while the caller of the next step parks; the next
+// step's slow task must have finished when run returns.
+func TestPoolLateSignalOfPreviousStep(t *testing.T) {
+	pl := newPool()
+	defer pl.stop()
+	held := false
+	pl.afterLastTask = func() {
+		if !held { // only the first step's last helper, the test's own goroutine order
+			held = true
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	pl.run(1, func(int) {})
+	var done atomic.Int32
+	pl.run(1, func(w int) {
+		if w == 1 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		done.Add(1)
+	})
+	if n := done.Load(); n != 2 {
+		t.Fatalf("run returned with %d of 2 tasks done: the previous step's late signal released it", n)
 	}
 }
