@@ -17,7 +17,9 @@ func gatherRowsAVX512(ebT *float64, kp *int32, nk int, out *[rowBlock]float64)
 func scatterRowsAVX512(cT *float64, kp *int32, nk int, c *[rowBlock]float64)
 
 // rowLoops selects the row loops: 2 for AVX-512, 1 for AVX2, 0 for the
-// portable ones (a variable so that the tests can compare all three).
+// portable ones (a variable so that the tests can compare all three). The
+// orbit engine's AVX-512 lane kernels and control moments read it too
+// (orbit_crn_lanes_amd64.go), where only 2 (AVX-512) and not 2 differ.
 var rowLoops = func() int {
 	switch {
 	case cpu.X86.HasAVX512F:

@@ -15,7 +15,9 @@ import (
 // one exponential and about twelve flops; per masked query one division;
 // the e^B table (P² exponentials, about four lane operations per entry:
 // maximum, subtraction, transposition, the final product); the state read
-// and written once, and the index lists read once.
+// and written once, and the index lists read once. This is the inherent
+// minimum: where a row block is split into term chunks (small P), each
+// chunk recomputes its block's e^B rows, tch·P² exponentials in all.
 type exactWork struct {
 	P, Queries, Pairs, Groups int
 	Exps, Divisions, LaneOps  int

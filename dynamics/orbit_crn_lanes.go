@@ -38,7 +38,8 @@ type crnWork struct {
 }
 
 // crnClassWorkGo evaluates one term of every draw of the chunk from its
-// class factors and class sums (sampleTermAt of docs/ORBIT.md §4.2): ℓ, and
+// class factors and class sums (docs/ORBIT.md §4.2; term's expression per
+// draw): ℓ, and
 // with grad the A gradients (added into acc, for draws with Z ≥ tinySum),
 // X_C = wt·e_C/Z·(z_C² t_C − [C=a] z_a² − r̄) and Y = wt·e^{−m_A}·r̄/Z. It
 // returns the number of draws with Z < tinySum (or NaN), whose outputs are
