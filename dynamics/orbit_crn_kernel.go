@@ -136,7 +136,7 @@ func (pr *orbProblem) sampleChunk(x []float64, k0 int, grad bool) {
 	ss := &pr.ss
 	N, G := len(pr.classes), len(pr.groups)
 	nd := min(crnChunk, ss.n-k0)
-	K := (nd + crnLanes - 1) / crnLanes * crnLanes
+	K := roundLanes(nd)
 	cnt, z := ss.cnt[k0*G:k0*G+G*K], ss.z[k0*N:k0*N+N*K]
 	pr.sampleExps(x, z, K, nd)
 	w := &ss.w
@@ -261,10 +261,10 @@ func (pr *orbProblem) newSampleScratch() {
 	for c, cl := range pr.classes {
 		ss.areas[c], ss.fps[c], ss.gb[c], ss.gb[c+1] = cl.area, cl.fp, cl.g0, cl.g1
 	}
-	pad := (ss.n + crnLanes - 1) / crnLanes * crnLanes
+	pad := roundLanes(ss.n)
 	ss.cnt, ss.z = make([]float32, pad*G), make([]float64, pad*N)
 	for k0 := 0; k0 < ss.n; k0 += crnChunk {
-		K := (min(crnChunk, ss.n-k0) + crnLanes - 1) / crnLanes * crnLanes
+		K := roundLanes(min(crnChunk, ss.n-k0))
 		cnt, z := ss.cnt[k0*G:k0*G+G*K], ss.z[k0*N:k0*N+N*K]
 		for i, b := range pr.blocks[k0:min(k0+K, ss.n)] {
 			for g, v := range pr.counts[b.c0*G : (b.c0+1)*G] {
@@ -283,7 +283,7 @@ func (pr *orbProblem) newSampleScratch() {
 	ss.accXm, ss.accN, ss.accNy = make([]float64, N*crnLanes), make([]float64, G*crnLanes), make([]float64, G*crnLanes)
 	ss.accY, ss.accYm = make([]float64, crnLanes), make([]float64, crnLanes)
 	ss.totXm, ss.totN, ss.totNy = make([]float64, N), make([]float64, G), make([]float64, G)
-	ss.w = crnWork{N: N, keysAll: pr.keysAll, eSelf: 0, T: make([]float64, N*crnLanes),
+	ss.w = crnWork{N: N, keysAll: pr.keysAll, T: make([]float64, N*crnLanes),
 		acc: make([]float64, N*crnLanes), Z: make([]float64, K)}
 }
 

@@ -170,9 +170,7 @@ func crnGroupAccGo(cnt []float32, K int, gcls []int, X, y, S []float64, keysAll 
 			}
 		}
 	}
-	for i, v := range y[:K] {
-		accY[i%crnLanes] += v
-	}
+	crnLaneSumGo(y, K, 1, accY)
 }
 
 // crnLaneSumGo adds, per lane, every draw's entry of each of the rows of
@@ -185,6 +183,9 @@ func crnLaneSumGo(src []float64, K, rows int, acc []float64) {
 		}
 	}
 }
+
+// roundLanes rounds a draw count up to a whole number of lanes.
+func roundLanes(n int) int { return (n + crnLanes - 1) / crnLanes * crnLanes }
 
 // laneTotal returns the sum of a row of lane accumulators, in lane order.
 func laneTotal(a []float64) float64 {
