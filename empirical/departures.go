@@ -4,11 +4,11 @@ import (
 	"math"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/mat"
 
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -198,26 +198,14 @@ func (m *Model) genChunks(samples []theory.Sample, eqs [][]float64, wv []float64
 	}
 	for r0 := 0; r0 < nChunks; r0 += len(parts) {
 		r1 := min(r0+len(parts), nChunks)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < r1-r0; w++ {
-			wg.Add(1)
-			go func(wk *genWorker) {
-				defer wg.Done()
-				for {
-					ci := int(next.Add(1)) - 1 + r0
-					if ci >= r1 {
-						return
-					}
-					part := parts[ci-r0]
-					part.clear()
-					for i := ci * ChunkSize; i < min((ci+1)*ChunkSize, n); i++ {
-						part.loss += m.genSample(wk, &samples[i], eqs, wv, part, c)
-					}
-				}
-			}(workers[w])
-		}
-		wg.Wait()
+		parallel.For(r1-r0, r1-r0, func(w, k int) {
+			ci := r0 + k
+			part := parts[k]
+			part.clear()
+			for i := ci * ChunkSize; i < min((ci+1)*ChunkSize, n); i++ {
+				part.loss += m.genSample(workers[w], &samples[i], eqs, wv, part, c)
+			}
+		})
 		for ci := r0; ci < r1; ci++ { // chunk order
 			total.add(parts[ci-r0])
 		}

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/mat"
 
 	"mimverify/internal/fastexp"
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -192,40 +191,19 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 // adds them to loss and m.w in chunk order, and returns the new loss.
 func (m *Model) round(samples []theory.Sample, r0, r1, procs int, wantGrad bool, c, loss float64) float64 {
 	n := len(samples)
-	run := func(wk *worker, next *atomic.Int64) {
-		for {
-			ci := int(next.Add(1)) - 1 + r0
-			if ci >= r1 {
-				return
-			}
-			var part []float64
-			if wantGrad {
-				part = m.partials[ci-r0]
-				clear(part)
-			}
-			lo, hi := ci*ChunkSize, min((ci+1)*ChunkSize, n)
-			l := 0.0
-			for i := lo; i < hi; i++ {
-				l += m.sample(wk, &samples[i], part, c)
-			}
-			m.ploss[ci-r0] = l
+	parallel.For(r1-r0, min(procs, len(m.workers)), func(w, k int) {
+		ci := r0 + k
+		var part []float64
+		if wantGrad {
+			part = m.partials[k]
+			clear(part)
 		}
-	}
-	var next atomic.Int64
-	nw := min(procs, r1-r0, len(m.workers))
-	if nw <= 1 {
-		run(m.workers[0], &next)
-	} else {
-		var wg sync.WaitGroup
-		for w := 0; w < nw; w++ {
-			wg.Add(1)
-			go func(wk *worker) {
-				defer wg.Done()
-				run(wk, &next)
-			}(m.workers[w])
+		l := 0.0
+		for i := ci * ChunkSize; i < min((ci+1)*ChunkSize, n); i++ {
+			l += m.sample(m.workers[w], &samples[i], part, c)
 		}
-		wg.Wait()
-	}
+		m.ploss[k] = l
+	})
 	// Reduce in chunk order: the sum does not depend on which worker
 	// computed which chunk.
 	for ci := r0; ci < r1; ci++ {

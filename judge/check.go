@@ -9,7 +9,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -17,6 +16,7 @@ import (
 	"mimverify/empirical"
 	"mimverify/engine"
 	"mimverify/internal/mutant"
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 	"mimverify/theory/expr"
 )
@@ -721,21 +721,10 @@ func (r *run) runFull(sch engine.Schedule) (theory.Trajectory, float64, error) {
 // measures are the same whatever the number of workers.
 func measureAll(s *theory.Setting, tr *theory.Trajectory, eval []theory.Sample, eps, delta float64) []Measure {
 	ms := make([]Measure, len(tr.Records))
-	next := atomic.Int64{}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(ms)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(ms); i = int(next.Add(1) - 1) {
-				r := &tr.Records[i]
-				// The pairwise total variation is O(|M|²·P) per image:
-				// measured at the last record only, where the diversity
-				// claim reads it.
-				ms[i] = measureRecord(s, r, eval, eps, delta, i == len(ms)-1)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(ms), runtime.GOMAXPROCS(0), func(_, i int) {
+		// The pairwise total variation is O(|M|²·P) per image: measured at
+		// the last record only, where the diversity claim reads it.
+		ms[i] = measureRecord(s, &tr.Records[i], eval, eps, delta, i == len(ms)-1)
+	})
 	return ms
 }
