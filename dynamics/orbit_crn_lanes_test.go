@@ -61,6 +61,25 @@ func TestCRNLanesMatchGo(t *testing.T) {
 		if i := same(e1, e2); i >= 0 {
 			t.Fatalf("trial %d: exponent %d: %v, Go %v", trial, i, e1[i], e2[i])
 		}
+		// The maximum's rule on ties, NaN and infinities (which operand
+		// is kept) decides the bits: the same arguments with negative z,
+		// ±0, ±Inf and NaN among the scores, checked alone (the kernels
+		// downstream assume finite arguments).
+		if trial%3 == 0 {
+			z2, a2 := append([]float64(nil), z...), append([]float64(nil), a...)
+			for i := range z2 {
+				z2[i] = []float64{-z2[i], z2[i], 0, math.Copysign(0, -1)}[rng.IntN(4)]
+			}
+			for c := range a2 {
+				a2[c] = []float64{a2[c], a2[c], math.Inf(1), math.Inf(-1), math.NaN(), math.Copysign(0, -1)}[rng.IntN(6)]
+			}
+			f1, f2 := make([]float64, (N+1)*K), make([]float64, (N+1)*K)
+			crnExpArgs(z2, K, a2, f1)
+			crnExpArgsGo(z2, K, a2, f2)
+			if i := same(f1, f2); i >= 0 {
+				t.Fatalf("trial %d, special values: exponent %d: %v, Go %v (z %v, a %v)", trial, i, f1[i], f2[i], z2, a2)
+			}
+		}
 		expNonPosSlice(e1)
 		for i := range K { // dead and underflowing draws
 			switch rng.IntN(10) {
