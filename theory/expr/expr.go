@@ -65,8 +65,13 @@ func (e Expr) Eval(env Env) (float64, error) {
 	case "neg":
 		return -vals[0], nil
 	case "+":
-		s := 0.0
-		for _, v := range vals {
+		// Folded from the first term, not from 0: 0 + (−0) is +0, and a sum
+		// of negative zeros must stay −0 (1/(γ − 0) at γ = −0 is −Inf).
+		if len(vals) == 0 {
+			return 0, nil
+		}
+		s := vals[0]
+		for _, v := range vals[1:] {
 			s += v
 		}
 		return s, nil
