@@ -22,20 +22,17 @@ import (
 // loss's own rounding (a sum of about 10⁵ terms, √n·u ≈ 300u at worst
 // n·u; the tests of the kernel measured ≈ 10⁻¹⁵ relative).
 //
-// Not covered, and open: this test finds the gradient off the derivative
-// of the returned loss by 0.2–3 % in CRN mode on default and vit14 (with
-// constant z as with uniform z) and on grid4 with uniform z — the same
-// figures at d06f419, before this session's kernels, so not the lane
-// kernels' doing (the portable path gives the same), and with or without
-// the control's factored expectation. Whether the loss estimate or the
-// gradient is the one off is not settled (docs/ORBIT.md §4, "Open"). Where
-// they are one function — enumeration, and CRN on grid4 with constant z —
-// they agree to the bound.
+// The CRN cases are the ones where the gradient must be folded over every
+// class and group of an orbit (docs/ORBIT.md §3.1): i.i.d. z (a class per
+// area), FP orbits spanning clusters (default's row and column bands), PP
+// orbits over several areas. Taking each orbit from one representative
+// entry instead — an unbiased estimate, but not this function's
+// derivative — is off by 0.2–3 % here.
 func TestOrbitGradientFiniteDifferences(t *testing.T) {
 	for _, c := range []struct {
 		preset, mode string
 		constZ       bool
-	}{{"grid4", OrbitEnumerate, false}, {"grid4", OrbitCRN, true}} {
+	}{{"grid4", OrbitEnumerate, false}, {"grid4", OrbitCRN, true}, {"grid4", OrbitCRN, false}, {"default", OrbitCRN, false}, {"default", OrbitCRN, true}, {"vit14", OrbitCRN, false}} {
 		preset := c.preset + "/" + c.mode
 		s, err := theory.Preset(c.preset)
 		if err != nil {

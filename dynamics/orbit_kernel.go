@@ -53,16 +53,7 @@ func (pr *orbProblem) fold(g, sampleLoss []float64) float64 {
 		sampleLoss[i] += l
 	}
 	if g != nil {
-		for _, out := range pr.fpOut {
-			g[out.o] = pr.wGrad * pr.accA[out.idx]
-		}
-		for _, out := range pr.ppOut {
-			if out.idx < 0 {
-				g[out.o] += pr.wGrad * pr.accSelf
-			} else {
-				g[out.o] += pr.wGrad * pr.accB[out.idx]
-			}
-		}
+		pr.foldGrad(g)
 	}
 	return pr.wLoss * pr.accLoss
 }
@@ -358,16 +349,21 @@ func (pr *orbProblem) sampleGrads(x, per []float64, D int) {
 		for cv := b.c0; cv < b.c1; cv++ {
 			pr.term(x, b.z, pr.counts[cv*G:(cv+1)*G], b.z[pr.ownArea], pr.cweight[cv], true)
 		}
-		row := per[b.sample*D : (b.sample+1)*D]
-		for _, out := range pr.fpOut {
-			row[out.o] += pr.wGrad * pr.accA[out.idx]
-		}
-		for _, out := range pr.ppOut {
-			if out.idx < 0 {
-				row[out.o] += pr.wGrad * pr.accSelf
-			} else {
-				row[out.o] += pr.wGrad * pr.accB[out.idx]
-			}
-		}
+		pr.foldGrad(per[b.sample*D : (b.sample+1)*D])
+	}
+}
+
+// foldGrad adds the problem's accumulated gradient into g (per entry, by
+// orbit): every class and group, weighted by the share of its variable's
+// entries it stands for (setFold; docs/ORBIT.md §3.1).
+func (pr *orbProblem) foldGrad(g []float64) {
+	for c, cl := range pr.classes {
+		g[cl.fp] += pr.foldA[c] * pr.accA[c]
+	}
+	for i, gr := range pr.groups {
+		g[gr.pp] += pr.foldB[i] * pr.accB[i]
+	}
+	if pr.keysAll {
+		g[pr.self] += pr.foldSelf * pr.accSelf
 	}
 }

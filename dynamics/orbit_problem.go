@@ -32,15 +32,19 @@ type orbProblem struct {
 	k, p0     int
 	ownArea   int
 	wLoss     float64 // |orbit(p0)| · π_k · λ · Pr(p0 ∈ M)
-	wGrad     float64 // π_k · λ · Pr(p0 ∈ M)
 	classes   []orbClass
 	groups    []orbGroup
 	self      int // B[p0][p0] variable for keys "all", else −1
 	keysAll   bool
 	areaClass []int // class of each area of cluster k
 
-	fpOut []orbOut // FP orbits whose representative is in row (k, p0): class
-	ppOut []orbOut // PP orbits whose representative is in row p0: group (−1: self)
+	// Gradient fold (docs/ORBIT.md §3.1): each class's per-area and each
+	// group's per-key average enters its variable's per-entry gradient
+	// with the share of the orbit's entries it stands for, so the gradient
+	// is (1/mult)·∂L/∂x of the very estimate the loss returns.
+	foldA    []float64 // per class: wLoss·m/mult[fp]
+	foldB    []float64 // per group: wLoss·S/mult[pp]
+	foldSelf float64   // keys "all": wLoss/mult[self]
 
 	// Terms: blocks of one z vector each and a list of count vectors, or
 	// (c0 < 0) the exact enumeration.
@@ -73,8 +77,6 @@ type orbProblem struct {
 	gcls               []int     // class of each group
 	invm, own, zc2     []float64 // per class
 }
-
-type orbOut struct{ o, idx int }
 
 // orbBlock is one z vector with a range of count vectors (all of them for
 // enumeration and the mean field, one for a CRN sample).
@@ -113,10 +115,7 @@ func (o *Orbit) buildProblems() error {
 	for _, id := range sy.PPOrbit {
 		o.mult[sy.NumFP+int(id)]++
 	}
-	rep, size, fpRep, ppRep, err := o.representatives()
-	if err != nil {
-		return err
-	}
+	rep, size := o.representatives()
 	qprob := s.Gamma
 	if s.Mask == theory.MaskFixed {
 		qprob = float64(s.NumFixedMasked()) / float64(P)
@@ -127,82 +126,98 @@ func (o *Orbit) buildProblems() error {
 				continue
 			}
 			wg := cl.Prob * s.LossScale() * qprob
-			pr := o.newProblem(k, p0, wg, float64(size[po])*wg)
-			for id, r := range fpRep {
-				if r[0] == k && r[1] == p0 {
-					pr.fpOut = append(pr.fpOut, orbOut{id, pr.classOf(r[2])})
-				}
-			}
-			for id, r := range ppRep {
-				if r[0] != p0 {
-					continue
-				}
-				if r[1] == p0 {
-					if pr.keysAll {
-						pr.ppOut = append(pr.ppOut, orbOut{sy.NumFP + id, -1})
-					}
-					continue
-				}
-				pr.ppOut = append(pr.ppOut, orbOut{sy.NumFP + id, pr.groupOf(cl.Areas[r[1]], sy.NumFP+int(sy.PPOrbit[p0*P+r[1]]))})
-			}
+			pr := o.newProblem(k, p0, float64(size[po])*wg)
+			pr.setFold(o.mult)
 			o.probs = append(o.probs, pr)
+		}
+	}
+	return o.checkFoldCovers(size)
+}
+
+// setFold sets the problem's gradient fold coefficients (foldA, foldB,
+// foldSelf) from the orbit multiplicities.
+func (pr *orbProblem) setFold(mult []int) {
+	pr.foldA = make([]float64, len(pr.classes))
+	for c, cl := range pr.classes {
+		pr.foldA[c] = pr.wLoss * float64(cl.m) / float64(mult[cl.fp])
+	}
+	pr.foldB = make([]float64, len(pr.groups))
+	for g, gr := range pr.groups {
+		pr.foldB[g] = pr.wLoss * float64(gr.S) / float64(mult[gr.pp])
+	}
+	if pr.keysAll {
+		pr.foldSelf = pr.wLoss / float64(mult[pr.self])
+	}
+}
+
+// checkFoldCovers verifies that the problems stand for every entry of
+// every orbit exactly once: per FP orbit, Σ |orbit(p0)|·m over the classes
+// of that variable is its multiplicity; per PP orbit the same over the
+// groups (and query diagonals) of each cluster with π > 0. Otherwise the
+// fold would weight some entries twice or not at all (a bug).
+func (o *Orbit) checkFoldCovers(size []int) error {
+	s, sy := &o.s, o.sym
+	fp := make([]int, sy.NumFP)
+	pp := make([][]int, len(s.Clusters))
+	for _, pr := range o.probs {
+		if pp[pr.k] == nil {
+			pp[pr.k] = make([]int, o.Dim()-sy.NumFP)
+		}
+		n := size[sy.PosOrbit[pr.p0]]
+		for _, cl := range pr.classes {
+			fp[cl.fp] += n * cl.m
+		}
+		for _, gr := range pr.groups {
+			pp[pr.k][gr.pp-sy.NumFP] += n * gr.S
+		}
+		// The query's own pair B[p0][p0] is a variable whether or not it is
+		// a key; it has a gradient only for keys "all".
+		pp[pr.k][sy.PPOrbit[pr.p0*sy.P+pr.p0]] += n
+	}
+	for k, c := range s.Clusters {
+		if c.Prob == 0 { // not in the loss: its A variables have no entries to cover
+			for _, row := range sy.FPOrbit[k] {
+				for _, id := range row {
+					fp[id] = o.mult[id]
+				}
+			}
+		}
+	}
+	for id, n := range fp {
+		if n != o.mult[id] {
+			return fmt.Errorf("dynamics: orbit: FP orbit %d: the problems cover %d entries of %d (a bug)", id, n, o.mult[id])
+		}
+	}
+	for k, c := range pp {
+		for id, n := range c {
+			if n != o.mult[sy.NumFP+id] {
+				return fmt.Errorf("dynamics: orbit: PP orbit %d in cluster %d: the problems cover %d entries of %d (a bug)", id, k, n, o.mult[sy.NumFP+id])
+			}
 		}
 	}
 	return nil
 }
 
 // representatives returns the smallest position of each position orbit
-// and the orbit sizes, and a representative entry of every FP and PP orbit
-// in a representative row (one exists by docs/ORBIT.md §3).
-func (o *Orbit) representatives() (rep, size []int, fpRep [][3]int, ppRep [][2]int, err error) {
+// and the orbit sizes. Every FP and PP orbit has an entry in some
+// representative row (docs/ORBIT.md §3); checkFoldCovers verifies it.
+func (o *Orbit) representatives() (rep, size []int) {
 	sy := o.sym
-	P := sy.P
 	rep, size = make([]int, sy.NumPos), make([]int, sy.NumPos)
-	for p := P - 1; p >= 0; p-- {
+	for p := sy.P - 1; p >= 0; p-- {
 		rep[sy.PosOrbit[p]] = p
 		size[sy.PosOrbit[p]]++
 	}
-	fpRep, ppRep = make([][3]int, sy.NumFP), make([][2]int, sy.NumPP)
-	for i := range fpRep {
-		fpRep[i][0] = -1
-	}
-	for i := range ppRep {
-		ppRep[i][0] = -1
-	}
-	for _, p0 := range rep {
-		for k := range sy.FPOrbit {
-			for j, id := range sy.FPOrbit[k][p0] {
-				if fpRep[id][0] < 0 {
-					fpRep[id] = [3]int{k, p0, j}
-				}
-			}
-		}
-		for q := range P {
-			if id := sy.PPOrbit[p0*P+q]; ppRep[id][0] < 0 {
-				ppRep[id] = [2]int{p0, q}
-			}
-		}
-	}
-	for id, r := range fpRep {
-		if r[0] < 0 {
-			return nil, nil, nil, nil, fmt.Errorf("dynamics: orbit: FP orbit %d has no entry in a representative row (not a group's orbits)", id)
-		}
-	}
-	for id, r := range ppRep {
-		if r[0] < 0 {
-			return nil, nil, nil, nil, fmt.Errorf("dynamics: orbit: PP orbit %d has no entry in a representative row (not a group's orbits)", id)
-		}
-	}
-	return rep, size, fpRep, ppRep, nil
+	return rep, size
 }
 
 // newProblem builds the cells, classes and groups of query p0 in cluster k.
-func (o *Orbit) newProblem(k, p0 int, wGrad, wLoss float64) *orbProblem {
+func (o *Orbit) newProblem(k, p0 int, wLoss float64) *orbProblem {
 	s, sy := &o.s, o.sym
 	P := s.P
 	cl := s.Clusters[k]
 	n := cl.NumAreas()
-	pr := &orbProblem{k: k, p0: p0, ownArea: cl.Areas[p0], wLoss: wLoss, wGrad: wGrad, self: -1, keysAll: s.Keys == theory.KeysAll}
+	pr := &orbProblem{k: k, p0: p0, ownArea: cl.Areas[p0], wLoss: wLoss, self: -1, keysAll: s.Keys == theory.KeysAll}
 	if pr.keysAll {
 		pr.self = sy.NumFP + int(sy.PPOrbit[p0*P+p0])
 	}

@@ -100,10 +100,9 @@ func findLaws(s *theory.Setting, o *Orbit, names []string, opt ReduceOptions) La
 		se := make([]float64, D)
 		o.GradStdErr(x, se)
 		laws.CRNRelErr = floats.Norm(se, 2) / floats.Norm(gt.grad(x), 2)
-		laws.Note = fmt.Sprintf("the orbit gradients are common-random-number estimates (mode crn, relative standard error ‖se‖/‖g‖ = %.2g at a random state). "+
-			"The CRN objective is symmetric only in law: an orbit's per-entry gradient is estimated at one representative entry, so a law of the population "+
-			"(e.g. Σ_q B[p][q]) holds only to the sampling error, and the null space holds only the laws exact for every sample. "+
-			"For exact laws use --meanfield or a setting small enough for exact enumeration", laws.CRNRelErr)
+		laws.Note = fmt.Sprintf("the orbit gradients are common-random-number estimates (mode crn, relative standard error ‖se‖/‖g‖ = %.2g at a random state): "+
+			"each is the exact gradient of the objective with its draws fixed (docs/ORBIT.md §3.1), so a law that holds draw by draw (e.g. Σ_q B[p][q]) holds to rounding, "+
+			"while the coefficients of the dynamics carry the sampling error. For error-free coefficients use --meanfield or a setting small enough for exact enumeration", laws.CRNRelErr)
 	}
 	return laws
 }

@@ -128,14 +128,15 @@ func TestReducePresets(t *testing.T) {
 			}
 			// The known laws are the families of docs/ORBIT.md §6, with its
 			// predictions for z ~ uniform: (1) Σ_q B[p][q] always, and it
-			// holds save under CRN sampling (docs/REDUCE.md §2); (2) needs
+			// holds under CRN sampling too — the CRN gradient is that of a
+			// fixed function, invariant draw by draw (docs/REDUCE.md §2); (2) needs
 			// z common to the areas of an image and (3) a constant z, so
 			// neither is predicted nor holds.
 			if len(o.Laws.Known) != families {
 				t.Fatalf("%v: %d known laws, docs/ORBIT.md §6 lists %d", args, len(o.Laws.Known), families)
 			}
 			for i, l := range o.Laws.Known {
-				predicted, holds := i == 0, i == 0 && o.Mode != "crn"
+				predicted, holds := i == 0, i == 0
 				if l.Predicted != predicted || l.Holds != holds {
 					t.Errorf("%v: known law %d (%s): predicted %v, holds %v (residual %.3g); want %v, %v",
 						args, i+1, l.Name, l.Predicted, l.Holds, l.Residual, predicted, holds)
