@@ -115,6 +115,7 @@ func (o *Orbit) buildProblems() error {
 	for _, id := range sy.PPOrbit {
 		o.mult[sy.NumFP+int(id)]++
 	}
+	o.setOrbitOf()
 	rep, size := o.representatives()
 	qprob := s.Gamma
 	if s.Mask == theory.MaskFixed {
