@@ -279,6 +279,7 @@ func (o *Orbit) projectRows(c theory.Correlations, x []float64) {
 // setOrbitOf tabulates the orbit of every entry of the flat vector.
 func (o *Orbit) setOrbitOf() {
 	sy := o.sym
+	o.orbitOf = make([]int32, 0, o.s.Shape().Len())
 	for k := range sy.FPOrbit {
 		for _, row := range sy.FPOrbit[k] {
 			for _, id := range row {

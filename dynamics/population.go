@@ -362,66 +362,26 @@ func (o *PopulationObjective) NumTerms() int { return len(o.ws.terms) }
 
 // GradStdErr writes into se (c's shape, overwritten) the standard error of
 // each coordinate of the CRN gradient estimate at c: the sample standard
-// deviation of the per-sample gradients divided by √n. For enumeration it
-// writes zeros. It costs about one LossGrad, on one core.
+// deviation of the per-sample gradients divided by √n (GradOn with every
+// coordinate as a functional). For enumeration it writes zeros. It costs
+// one LossGrad and a pass over the gradient's entries per sample.
 func (o *PopulationObjective) GradStdErr(c, se theory.Correlations) {
 	ws := o.ws
 	ws.checkShape("input", c)
 	ws.checkShape("standard-error", se)
+	flat := make([]float64, c.Shape().Len())
+	if o.mode == PopulationCRN {
+		o.GradOn(c, func(g theory.Correlations, out []float64) { copy(out, g.Flat()) }, make([]float64, len(flat)), flat)
+	}
+	// se's rows in the flat vector's order (theory.Shape), se itself
+	// possibly built without one.
 	for k := range se.A {
-		for p := range se.A[k] {
-			clear(se.A[k][p])
+		for _, row := range se.A[k] {
+			flat = flat[copy(row, flat):]
 		}
 	}
-	for p := range se.B {
-		clear(se.B[p])
-	}
-	if o.mode != PopulationCRN {
-		return
-	}
-	P := ws.P
-	g := chunkBuf{gA: make([][]float64, len(ws.nArea)), gB: make([]float64, P*P)}
-	sum := chunkBuf{gA: make([][]float64, len(ws.nArea)), gB: make([]float64, P*P)}
-	sq := chunkBuf{gA: make([][]float64, len(ws.nArea)), gB: make([]float64, P*P)}
-	for k, nk := range ws.nArea {
-		g.gA[k] = make([]float64, P*nk)
-		sum.gA[k] = make([]float64, P*nk)
-		sq.gA[k] = make([]float64, P*nk)
-	}
-	for _, t := range ws.terms {
-		ws.termLossGrad(c, t, g.gA, g.gB, &ws.work[0], ws.scale)
-		st := ws.structs[t.st]
-		k, nk := int(st.k), ws.nArea[st.k]
-		for qi := st.q0; qi < st.q1; qi++ {
-			p := int(ws.qpos[qi])
-			for i := p * P; i < (p+1)*P; i++ {
-				sum.gB[i] += g.gB[i]
-				sq.gB[i] += g.gB[i] * g.gB[i]
-				g.gB[i] = 0
-			}
-			for i := p * nk; i < (p+1)*nk; i++ {
-				sum.gA[k][i] += g.gA[k][i]
-				sq.gA[k][i] += g.gA[k][i] * g.gA[k][i]
-				g.gA[k][i] = 0
-			}
-		}
-	}
-	n := float64(len(ws.terms))
-	sd := func(s, q float64) float64 {
-		v := (q - s*s/n) / (n - 1)
-		return math.Sqrt(math.Max(v, 0) / n)
-	}
-	for k, nk := range ws.nArea {
-		for p := 0; p < P; p++ {
-			for j := 0; j < nk; j++ {
-				se.A[k][p][j] = sd(sum.gA[k][p*nk+j], sq.gA[k][p*nk+j])
-			}
-		}
-	}
-	for p := 0; p < P; p++ {
-		for q := 0; q < P; q++ {
-			se.B[p][q] = sd(sum.gB[p*P+q], sq.gB[p*P+q])
-		}
+	for _, row := range se.B {
+		flat = flat[copy(row, flat):]
 	}
 }
 

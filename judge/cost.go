@@ -143,7 +143,9 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 		// kept once (Stored) or generated chunk by chunk.
 		perTerm = size.Blocks
 	}
-	c := Cost{Bytes: 8*state + 300*perTerm + size.Stored + 8*float64(size.Areas)*size.Blocks}
+	// Eight states, and half a state for the orbit of every entry
+	// (Orbit.Project's int32 table).
+	c := Cost{Bytes: 8.5*state + 300*perTerm + size.Stored + 8*float64(size.Areas)*size.Blocks}
 	if size.Mode == dynamics.OrbitCRN {
 		// Each draw's kernel scratch: about 38 bytes per area class
 		// beyond the first eight (measured on singleton areas, where every
