@@ -112,6 +112,16 @@ type scratch struct {
 	ea  []float64 // rowBlock×(maxN+1): e^{z_j A_j − m_A} of the block's queries (queryExps)
 
 	view theory.Correlations // gradient rows of the current task when they go to a partial
+
+	// The vector path (exact_kernel_vec.go), when vec is set for the task:
+	// per cluster, the block's A rows and A gradient, [j·rowBlock + r];
+	// per key group, the factors, S_j and r_j of the block's rows; cleared
+	// A rows for the portable fallbacks, and a view of them.
+	vec          bool
+	vecA, vecGA  [][]float64
+	eaT, sT, rrT []float64
+	tmp          []float64
+	tmpA         [][][]float64
 }
 
 // padded returns a zeroed slice of n float64 that shares no cache line with
@@ -149,6 +159,8 @@ type weightedSet struct {
 	maxK   int       // largest key count
 	maxN   int       // largest N_k
 
+	rowArea [][]int64 // per cluster, the own area of each row (−1 past P): the vector path's
+
 	pool      *pool          // persistent helpers (exact_pool.go), started on first parallel step
 	workerFn  func(w int)    // ws.worker, bound once (no allocation per step)
 	cur       stepArgs       // the current step's arguments
@@ -172,6 +184,7 @@ func newWeightedSet(s *theory.Setting) *weightedSet {
 		ws.maxN = max(ws.maxN, ws.nArea[k])
 	}
 	ws.nblk = (s.P + rowBlock - 1) / rowBlock
+	ws.rowArea = rowAreas(s, ws.nblk)
 	return ws
 }
 
@@ -267,6 +280,7 @@ func (ws *weightedSet) growWork(n int) {
 			has:  make([]bool, nr+128)[64 : 64+nr],
 			ea:   padded(rowBlock * nr),
 		})
+		ws.vecScratch(&ws.work[len(ws.work)-1])
 	}
 }
 
@@ -529,9 +543,13 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	}
 	clear(sc.cT)
 	sc.dOn = [rowBlock]bool{}
-	for k := range grad.A {
-		for p := p0; p < p1; p++ {
-			clear(grad.A[k][p])
+	if sc.vec = vecOn(); sc.vec {
+		ws.vecStart(c, p0, p1, sc)
+	} else {
+		for k := range grad.A {
+			for p := p0; p < p1; p++ {
+				clear(grad.A[k][p])
+			}
 		}
 	}
 	t0 := ch * ws.tchunk
@@ -544,6 +562,9 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 			off := ws.qloff[i] - int(st.q0)
 			ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
 		}
+	}
+	if sc.vec {
+		ws.vecEnd(grad, p0, p1, sc)
 	}
 	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
 	for i := 0; i < p1-p0; i++ {
@@ -619,9 +640,7 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 		has[j] = len(kp) > 0
 		gatherRows(sc.ebT, kp, (*[rowBlock]float64)(tg[j*rowBlock:]))
 	}
-	clear(cg)
-	ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
-	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
+	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
 	for j, h := range has {
 		if h {
 			scatterRows(sc.cT, ws.kpos[koff[j]:koff[j+1]], (*[rowBlock]float64)(cg[j*rowBlock:]))

@@ -1,0 +1,108 @@
+//go:build amd64 && !purego
+
+package dynamics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+	"pgregory.net/rapid"
+
+	"mimverify/theory"
+)
+
+// TestVecQueriesMatchGo checks the vector path of the per-query work
+// (exact_kernel_vec_amd64.s) against the portable queryExps and blockCoefs
+// bit for bit: the loss, every per-term loss and every gradient entry of
+// a sample objective (NaN against NaN) with rowLoops = 2 and 0, on drawn
+// settings (both key modes, P not a multiple of the row block, so masked
+// tail rows), sample sets, scales of (A, B) from gentle to sharp enough that
+// the factored normaliser underflows (queryDirect) and that exponent
+// arguments fall below −708 (the portable fallback), and edge entries
+// (±0, huge, ±∞, NaN) at drawn places. It also requires that the draws
+// reached the direct path and the fallback.
+func TestVecQueriesMatchGo(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512")
+	}
+	old := rowLoops
+	defer func() { rowLoops = old }()
+	d0, f0 := directQueries.Load(), vecFallbacks.Load()
+	rapid.Check(t, func(rt *rapid.T) {
+		side := rapid.IntRange(3, 9).Draw(rt, "side")
+		s, err := theory.Grid(side, theory.Blocks(rapid.IntRange(1, side).Draw(rt, "block")), theory.Rows(rapid.IntRange(1, side).Draw(rt, "rows")))
+		if err != nil {
+			rt.Skip(err)
+		}
+		if rapid.Bool().Draw(rt, "keysAll") {
+			s.Keys = theory.KeysAll
+		}
+		o, err := NewSampleObjective(&s, s.Samples(rapid.Uint64().Draw(rt, "seed"), rapid.IntRange(1, 40).Draw(rt, "n")))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		sigma := rapid.SampledFrom([]float64{0, 0.5, 3, 50, 400, 3000}).Draw(rt, "sigma")
+		c := randomCorr(&s, rand.New(rand.NewPCG(rapid.Uint64().Draw(rt, "cseed"), 1)), sigma)
+		flat := c.Flat()
+		edges := []float64{0, math.Copysign(0, -1), 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 750, -750}
+		for range rapid.IntRange(0, 3).Draw(rt, "nedge") {
+			i := rapid.IntRange(0, len(flat)-1).Draw(rt, "at")
+			flat[i] = rapid.SampledFrom(edges).Draw(rt, "edge")
+		}
+		var got [2][]float64
+		for i, level := range []int{2, 0} {
+			rowLoops = level
+			g := s.Shape().New()
+			l, _ := o.LossGrad(c, g)
+			got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
+		}
+		for i := range got[0] {
+			a, b := got[0][i], got[1][i]
+			if math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
+				rt.Fatalf("entry %d of (loss, term losses, gradient): vector %v, portable %v", i, a, b)
+			}
+		}
+	})
+	if directQueries.Load() == d0 || vecFallbacks.Load() == f0 {
+		t.Errorf("the draws reached the direct path %d times and the fallback %d times: both must be covered",
+			directQueries.Load()-d0, vecFallbacks.Load()-f0)
+	}
+	t.Logf("direct queries %d, fallback terms %d", directQueries.Load()-d0, vecFallbacks.Load()-f0)
+}
+
+// TestVecQueriesPresets compares the vector and portable paths bit for bit
+// on the presets with the benchmark's sample set, at a gentle and a sharp
+// state.
+func TestVecQueriesPresets(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512")
+	}
+	old := rowLoops
+	defer func() { rowLoops = old }()
+	for _, name := range []string{"grid4", "default", "vit14"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := mustSample(t, &s, s.Samples(1, 64))
+		for _, sigma := range []float64{0.7, 400} {
+			c := randomCorr(&s, rand.New(rand.NewPCG(3, uint64(sigma))), sigma)
+			var got [2][]float64
+			for i, level := range []int{2, 0} {
+				rowLoops = level
+				g := s.Shape().New()
+				l, _ := o.LossGrad(c, g)
+				got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
+			}
+			for i := range got[0] {
+				if math.Float64bits(got[0][i]) != math.Float64bits(got[1][i]) {
+					t.Fatalf("%s σ=%g: entry %d: vector %v, portable %v", name, sigma, i, got[0][i], got[1][i])
+				}
+			}
+			t.Log(fmt.Sprintf("%s σ=%g: %d entries equal", name, sigma, len(got[0])))
+		}
+	}
+}
