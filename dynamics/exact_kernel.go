@@ -636,14 +636,9 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 	has := sc.has[:ng]
 	tg, cg := sc.tg[:ng*rowBlock], sc.cg[:ng*rowBlock]
 	for j := range has {
-		kp := ws.kpos[koff[j]:koff[j+1]]
-		has[j] = len(kp) > 0
-		gatherRows(sc.ebT, kp, (*[rowBlock]float64)(tg[j*rowBlock:]))
+		has[j] = koff[j] < koff[j+1]
 	}
+	gatherGroups(sc.ebT, ws.kpos, koff, tg)
 	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
-	for j, h := range has {
-		if h {
-			scatterRows(sc.cT, ws.kpos[koff[j]:koff[j+1]], (*[rowBlock]float64)(cg[j*rowBlock:]))
-		}
-	}
+	scatterGroups(sc.cT, ws.kpos, koff, cg)
 }
