@@ -5,12 +5,14 @@ package dynamics
 import (
 	"math/bits"
 
+	"golang.org/x/sys/cpu"
+
 	"mimverify/internal/fastexp"
 )
 
-// vecOn says whether runBlock uses the vector path: with AVX-512
+// vecOn says whether runBlock uses the vector path: with AVX-512 F and DQ
 // (rowLoops, a function of the CPU that the tests may set, never of the data).
-func vecOn() bool { return rowLoops == 2 }
+func vecOn() bool { return rowLoops == 2 && cpu.X86.HasAVX512DQ }
 
 // vecArgs are vecQueries' arguments for the assembly (the offsets are in
 // exact_kernel_vec_amd64.s): the first entries of the block's tables, each
