@@ -118,6 +118,7 @@ type scratch struct {
 	// per key group, the factors, S_j and r_j of the block's rows; cleared
 	// A rows for the portable fallbacks, and a view of them.
 	vec          bool
+	cgTab        []float64 // keyBatch terms' B coefficients, then a row of zeros (keySums)
 	vecA, vecGA  [][]float64
 	eaT, sT, rrT []float64
 	tmp          []float64
@@ -160,6 +161,7 @@ type weightedSet struct {
 	maxN   int       // largest N_k
 
 	rowArea [][]int64 // per cluster, the own area of each row (−1 past P): the vector path's
+	kl      keyLists  // the vector path's per-key lists of coefficient rows (exact_kernel_keysums.go)
 
 	pool      *pool          // persistent helpers (exact_pool.go), started on first parallel step
 	workerFn  func(w int)    // ws.worker, bound once (no allocation per step)
@@ -255,6 +257,9 @@ func (ws *weightedSet) finish() {
 			}
 		}
 	}
+	if vecOn() {
+		ws.buildKeyLists()
+	}
 	ws.growWork(1)
 }
 
@@ -273,7 +278,7 @@ func (ws *weightedSet) growWork(n int) {
 			r:    padded(nr),
 			row:  padded(ws.P),
 			ebT:  padded(ws.P * rowBlock),
-			cT:   padded(ws.P * rowBlock),
+			cT:   padded((ws.P + 3) / 4 * 4 * rowBlock), // keySums works on groups of four keys
 			dB:   padded(rowBlock * ws.P),
 			tg:   padded(nr * rowBlock),
 			cg:   padded(nr * rowBlock),
@@ -543,7 +548,7 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	}
 	clear(sc.cT)
 	sc.dOn = [rowBlock]bool{}
-	if sc.vec = vecOn(); sc.vec {
+	if sc.vec = vecOn() && ws.kl.start != nil; sc.vec {
 		ws.vecStart(c, p0, p1, sc)
 	} else {
 		for k := range grad.A {
@@ -552,17 +557,7 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 			}
 		}
 	}
-	t0 := ch * ws.tchunk
-	t1 := min(t0+ws.tchunk, len(ws.terms))
-	for i := t0; i < t1; i++ {
-		t := ws.terms[i]
-		st := &ws.structs[t.st]
-		qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
-		if qlo < qhi {
-			off := ws.qloff[i] - int(st.q0)
-			ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
-		}
-	}
+	ws.runTerms(c, grad, b, ch, sc)
 	if sc.vec {
 		ws.vecEnd(grad, p0, p1, sc)
 	}
@@ -640,5 +635,49 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 	}
 	gatherGroups(sc.ebT, ws.kpos, koff, tg)
 	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
-	scatterGroups(sc.cT, ws.kpos, koff, cg)
+	if !sc.vec {
+		scatterGroups(sc.cT, ws.kpos, koff, cg)
+	}
+}
+
+// runTerms evaluates the terms of chunk ch on block b in order (runTerm),
+// the B coefficients accumulated into sc.cT by scatterGroups, or, on the
+// vector path, by keySums after each batch of keyBatch terms.
+func (ws *weightedSet) runTerms(c, grad theory.Correlations, b, ch int, sc *scratch) {
+	t0 := ch * ws.tchunk
+	t1 := min(t0+ws.tchunk, len(ws.terms))
+	if !sc.vec {
+		for i := t0; i < t1; i++ {
+			ws.runTerm(c, grad, b, i, sc)
+		}
+		return
+	}
+	kl := &ws.kl
+	cg := sc.cg
+	rows := (ws.maxN + 1) * rowBlock
+	for bt := kl.chunk[ch]; bt < kl.chunk[ch+1]; bt++ {
+		tb, te := kl.start[bt], kl.start[bt+1]
+		for i := tb; i < te; i++ {
+			sc.cg = sc.cgTab[(i-tb)*rows : (i-tb+1)*rows]
+			if !ws.runTerm(c, grad, b, i, sc) {
+				clear(sc.cg) // no query in the block: its keys' lists still read the rows
+			}
+		}
+		keySums(sc.cT, sc.cgTab, kl.gOff[bt*(kl.ngrp+1):(bt+1)*(kl.ngrp+1)], kl.ent, kl.zero)
+	}
+	sc.cg = cg
+}
+
+// runTerm evaluates term i's masked queries in block b (blockTerm) and
+// reports whether it has any.
+func (ws *weightedSet) runTerm(c, grad theory.Correlations, b, i int, sc *scratch) bool {
+	t := ws.terms[i]
+	st := &ws.structs[t.st]
+	qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
+	if qlo == qhi {
+		return false
+	}
+	off := ws.qloff[i] - int(st.q0)
+	ws.blockTerm(c, grad, t, st, qlo, qhi, b*rowBlock, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
+	return true
 }

@@ -141,6 +141,7 @@ func (ws *weightedSet) vecScratch(sc *scratch) {
 		sc.tmpA[k] = make([][]float64, ws.P)
 	}
 	sc.tmp = padded(rowBlock * ws.maxN)
+	sc.cgTab = padded((keyBatch*(ws.maxN+1) + 1) * rowBlock)
 	sc.eaT = padded(nr * rowBlock)
 	sc.sT = padded(nr * rowBlock)
 	sc.rrT = padded(nr * rowBlock)

@@ -4,6 +4,7 @@ package dynamics
 
 import (
 	"math/bits"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 
@@ -51,4 +52,23 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ma
 		cg: &sc.cg[0], gAT: &sc.vecGA[k][0], ql: &ql[0], area: &ws.rowArea[k][p0], has: &has[0],
 		n: n, ng: ng, mask: int(mask), weight: weight, tab: fastexp.Table()}
 	return blockQueriesAVX512(&a)
+}
+
+//go:noescape
+func keySumsAVX512(cT *float64, tab *float64, gOff *int32, ent *int32, ngrp int)
+
+// keySums is keySumsGo in AVX-512. The assembly does no bounds checks: cT
+// holds the rows of the len(gOff)−1 groups of four keys, gOff's entry rows
+// are in ent, and every table offset in ent is at most kl.zero, whose row
+// tab holds (buildKeyLists, vecScratch).
+func keySums(cT, tab []float64, gOff, ent []int32, zero int32) {
+	ngrp := len(gOff) - 1
+	if len(cT) < ngrp*4*rowBlock || int(gOff[ngrp])*4 > len(ent) || gOff[0] < 0 || len(tab) < int(zero)+rowBlock {
+		panic("dynamics: keySums tables do not match")
+	}
+	if rowLoops != 2 {
+		keySumsGo(cT, tab, gOff, ent)
+		return
+	}
+	keySumsAVX512(&cT[0], &tab[0], &gOff[0], unsafe.SliceData(ent), ngrp)
 }

@@ -9,3 +9,5 @@ func vecOn() bool { return false }
 func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, mask uint64, p0 int, weight float64, ql []float64) int {
 	panic("dynamics: vecQueries without the vector path")
 }
+
+func keySums(cT, tab []float64, gOff, ent []int32, zero int32) { keySumsGo(cT, tab, gOff, ent) }
