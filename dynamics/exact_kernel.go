@@ -140,12 +140,13 @@ type weightedSet struct {
 	keys  theory.KeyMode
 
 	structs []structure
-	qpos    []int32 // masked query positions
-	qarea   []int32 // own area of each query
-	kpos    []int32 // key positions, grouped by area
-	karea   []int32 // key area; N_k marks a masked key (keys "all"), whose content is 0
-	koff    []int32 // key group starts of each structure (see structure.ko)
-	qblk    []int32 // row-block query starts of each structure (see structure.qb)
+	qpos    []int32  // masked query positions
+	qarea   []int32  // own area of each query
+	kpos    []int32  // key positions, grouped by area
+	karea   []int32  // key area; N_k marks a masked key (keys "all"), whose content is 0
+	koff    []int32  // key group starts of each structure (see structure.ko)
+	qblk    []int32  // row-block query starts of each structure (see structure.qb)
+	qmask   []uint16 // parallel to qblk: the rows (bit p − b·rowBlock) of each block's queries
 	terms   []term
 	zs      []float64 // z vectors, each N_k+1 long with a trailing 0 for the masked pseudo-area
 
@@ -200,8 +201,10 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 		ko: int32(len(ws.koff)), qb: int32(len(ws.qblk))}
 	for b := 0; b <= ws.nblk; b++ {
 		ws.qblk = append(ws.qblk, int32(len(ws.qpos)))
+		ws.qmask = append(ws.qmask, 0)
 		for p := b * rowBlock; b < ws.nblk && p < min((b+1)*rowBlock, ws.P); p++ {
 			if mask[p] {
+				ws.qmask[len(ws.qmask)-1] |= 1 << (p - b*rowBlock)
 				ws.qpos = append(ws.qpos, int32(p))
 				ws.qarea = append(ws.qarea, int32(areas[p]))
 			}
@@ -256,9 +259,6 @@ func (ws *weightedSet) finish() {
 				ws.parts[i].gA[k] = padded(rowBlock * nk)
 			}
 		}
-	}
-	if vecOn() {
-		ws.buildKeyLists()
 	}
 	ws.growWork(1)
 }
@@ -330,6 +330,9 @@ func (ws *weightedSet) step(c, grad theory.Correlations, eta float64, update boo
 	n := ws.nblk * ws.tch
 	workers := min(runtime.GOMAXPROCS(0), n)
 	ws.growWork(workers)
+	if vecOn() && ws.kl.start == nil {
+		ws.buildKeyLists() // once, on the first step that takes the vector path
+	}
 	ws.cur = stepArgs{c: c, grad: grad, eta: eta, update: update}
 	ws.next.Store(0)
 	ws.nonFinite.Store(false)

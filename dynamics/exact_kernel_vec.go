@@ -58,15 +58,6 @@ func (ws *weightedSet) vecEnd(grad theory.Correlations, p0, p1 int, sc *scratch)
 // one (for the tests).
 var vecFallbacks atomic.Int64
 
-// rowMask returns the rows (bit r for row p0 + r) of the queries qpos[qlo:qhi].
-func (ws *weightedSet) rowMask(qlo, qhi, p0 int) uint64 {
-	m := uint64(0)
-	for _, p := range ws.qpos[qlo:qhi] {
-		m |= 1 << (int(p) - p0)
-	}
-	return m
-}
-
 // blockQueries evaluates the masked queries qpos[qlo:qhi] of a term in the
 // block at row p0 (queryExps and blockCoefs, or their vector form): losses
 // into ql, B coefficients into sc.cg (cleared here), A gradient into
@@ -80,7 +71,7 @@ func (ws *weightedSet) blockQueries(c, grad theory.Correlations, st *structure, 
 		return
 	}
 	k := int(st.k)
-	mask := ws.rowMask(qlo, qhi, p0)
+	mask := uint64(ws.qmask[int(st.qb)+p0/rowBlock]) // the rows of qpos[qlo:qhi]
 	direct := vecQueries(ws, sc, k, z, has, mask, p0, weight, ql)
 	if direct < 0 {
 		// Portable path for the whole term (rare: see above).
