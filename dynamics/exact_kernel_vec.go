@@ -60,12 +60,12 @@ var vecFallbacks atomic.Int64
 
 // blockQueries evaluates the masked queries qpos[qlo:qhi] of a term in the
 // block at row p0 (queryExps and blockCoefs, or their vector form): losses
-// into ql, B coefficients into sc.cg (cleared here), A gradient into
+// into ql, B coefficients into sc.cg (every row of its ng groups), A gradient into
 // grad.A or, in vector mode, sc.vecGA.
 func (ws *weightedSet) blockQueries(c, grad theory.Correlations, st *structure, z []float64, has []bool, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	ng := len(has)
-	clear(sc.cg[:ng*rowBlock])
 	if !sc.vec {
+		clear(sc.cg[:ng*rowBlock])
 		ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
 		ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
 		return
@@ -76,6 +76,7 @@ func (ws *weightedSet) blockQueries(c, grad theory.Correlations, st *structure, 
 	if direct < 0 {
 		// Portable path for the whole term (rare: see above).
 		vecFallbacks.Add(1)
+		clear(sc.cg[:ng*rowBlock])
 		tmp := ws.tmpView(k, qlo, qhi, p0, sc)
 		ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
 		ws.blockCoefs(c, tmp, st, z, ng, qlo, qhi, p0, sc, weight, ql)

@@ -49,8 +49,9 @@ GLOBL qc<>(SB), RODATA|NOPTR, $104
 // Returns −1, having written nothing but eaT, when an exponent argument of
 // a query is outside (−708, 0] (the Go code takes the portable path), else
 // the rows (bit r) whose factored normaliser is below tinySum: their
-// queries' coefficients and A gradient are not written, their losses are
-// garbage (the Go code runs queryDirect for them).
+// queries' A gradient is not written, their losses are garbage (the Go code
+// runs queryDirect for them). It writes all the ng·16 coefficients, 0 in
+// the rows without a query or with queryDirect (cg needs no clearing).
 TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
 	MOVQ         a+0(FP), R8
 	VBROADCASTSD qc<>+0(SB), Z16
@@ -222,7 +223,7 @@ h2:
 	SHRQ  $3, CX
 	SHRQ  CX, AX
 	ANDQ  $0xff, AX
-	JZ    h2next
+	JZ    h2zero
 	KMOVW AX, K1
 	MOVQ  V_EAT(R8), DI
 	ADDQ  DX, DI
@@ -315,7 +316,8 @@ cloop:
 	VSUBPD       Z13, Z0, Z0          // r_j − r̄
 	VMULPD       Z0, Z16, Z1          // coef·(r_j − r̄)
 	VMULPD       (DI)(R12*1), Z1, Z1  // ·e_j
-	VMOVUPD      Z1, K3, (SI)(R12*1)
+	VMOVAPD.Z    Z1, K3, Z1          // 0 in the rows without a query or with queryDirect
+	VMOVUPD      Z1, (SI)(R12*1)
 	VBROADCASTSD (BX)(R10*8), Z14
 	VMULPD       Z14, Z7, Z2          // weight·z_j
 	VMULPD       (R9)(R12*1), Z2, Z2  // ·s_j
@@ -332,7 +334,21 @@ cdone:
 	VSUBPD  Z13, Z26, Z0             // the masked keys' group: 0 − r̄
 	VMULPD  Z0, Z16, Z1
 	VMULPD  (DI)(R12*1), Z1, Z1
-	VMOVUPD Z1, K3, (SI)(R12*1)
+	VMOVAPD.Z Z1, K3, Z1
+	VMOVUPD Z1, (SI)(R12*1)
+	JMP     h2next
+
+h2zero:
+	// A half without queries: its coefficients are 0.
+	MOVQ V_CG(R8), SI
+	ADDQ DX, SI
+	MOVQ V_NG(R8), CX
+
+zloop:
+	VMOVUPD Z26, (SI)
+	ADDQ    $128, SI
+	DECQ    CX
+	JNZ     zloop
 
 h2next:
 	ADDQ $64, DX
