@@ -143,6 +143,7 @@ type weightedSet struct {
 	qpos    []int32  // masked query positions
 	qarea   []int32  // own area of each query
 	kpos    []int32  // key positions, grouped by area
+	kposX   []int32  // kpos[i]·rowBlock, the keys' offsets in ebT (gatherGroups in AVX-512)
 	karea   []int32  // key area; N_k marks a masked key (keys "all"), whose content is 0
 	koff    []int32  // key group starts of each structure (see structure.ko)
 	qblk    []int32  // row-block query starts of each structure (see structure.qb)
@@ -215,6 +216,7 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 		for q, m := range mask {
 			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
 				ws.kpos = append(ws.kpos, int32(q))
+				ws.kposX = append(ws.kposX, int32(q*rowBlock))
 				ws.karea = append(ws.karea, int32(j))
 			}
 		}
@@ -636,7 +638,7 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 	for j := range has {
 		has[j] = koff[j] < koff[j+1]
 	}
-	gatherGroups(sc.ebT, ws.kpos, koff, tg)
+	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, tg)
 	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
 	if !sc.vec {
 		scatterGroups(sc.cT, ws.kpos, koff, cg)

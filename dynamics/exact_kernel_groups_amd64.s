@@ -9,7 +9,9 @@
 // each row's sums are still over the even and the odd keys of its group, in
 // key order from +0) — so the same bits.
 
-// func gatherGroupsAVX512(ebT *float64, kpos *int32, koff *int32, ng int, tg *float64)
+// func gatherGroupsAVX512(ebT *float64, kposX *int32, koff *int32, ng int, tg *float64)
+//
+// kposX holds the keys' offsets in ebT, q·16 (weightedSet.kposX).
 TEXT ·gatherGroupsAVX512(SB), NOSPLIT, $0-40
 	MOVQ ebT+0(FP), SI
 	MOVQ koff+16(FP), R11
@@ -27,7 +29,7 @@ gpair:
 	VXORPD Z5, Z5, Z5
 	VXORPD Z6, Z6, Z6
 	VXORPD Z7, Z7, Z7
-	MOVQ   kpos+8(FP), BX
+	MOVQ   kposX+8(FP), BX
 	MOVQ   BX, R9
 	MOVLQSX (R11), AX
 	MOVLQSX 4(R11), CX
@@ -41,6 +43,43 @@ gpair:
 	LEAQ   (R9)(AX*4), R9
 	SUBQ   AX, R10
 
+gboth4:
+	// Four keys of each group at a time while both have four: the same
+	// chains (keys 0 and 2 into the even sums, 1 and 3 into the odd).
+	CMPQ    CX, $4
+	JLT     gboth
+	CMPQ    R10, $4
+	JLT     gboth
+	MOVLQSX (BX), AX
+	MOVLQSX 4(BX), DX
+	VADDPD  0(SI)(AX*8), Z0, Z0
+	VADDPD  64(SI)(AX*8), Z1, Z1
+	VADDPD  0(SI)(DX*8), Z2, Z2
+	VADDPD  64(SI)(DX*8), Z3, Z3
+	MOVLQSX (R9), AX
+	MOVLQSX 4(R9), DX
+	VADDPD  0(SI)(AX*8), Z4, Z4
+	VADDPD  64(SI)(AX*8), Z5, Z5
+	VADDPD  0(SI)(DX*8), Z6, Z6
+	VADDPD  64(SI)(DX*8), Z7, Z7
+	MOVLQSX 8(BX), AX
+	MOVLQSX 12(BX), DX
+	VADDPD  0(SI)(AX*8), Z0, Z0
+	VADDPD  64(SI)(AX*8), Z1, Z1
+	VADDPD  0(SI)(DX*8), Z2, Z2
+	VADDPD  64(SI)(DX*8), Z3, Z3
+	MOVLQSX 8(R9), AX
+	MOVLQSX 12(R9), DX
+	VADDPD  0(SI)(AX*8), Z4, Z4
+	VADDPD  64(SI)(AX*8), Z5, Z5
+	VADDPD  0(SI)(DX*8), Z6, Z6
+	VADDPD  64(SI)(DX*8), Z7, Z7
+	ADDQ    $16, BX
+	ADDQ    $16, R9
+	SUBQ    $4, CX
+	SUBQ    $4, R10
+	JMP     gboth4
+
 gboth:
 	CMPQ    CX, $2
 	JLT     gonlyb
@@ -48,20 +87,16 @@ gboth:
 	JLT     gonlya
 	MOVLQSX (BX), AX
 	MOVLQSX 4(BX), DX
-	SHLQ    $7, AX
-	SHLQ    $7, DX
-	VADDPD  0(SI)(AX*1), Z0, Z0
-	VADDPD  64(SI)(AX*1), Z1, Z1
-	VADDPD  0(SI)(DX*1), Z2, Z2
-	VADDPD  64(SI)(DX*1), Z3, Z3
+	VADDPD  0(SI)(AX*8), Z0, Z0
+	VADDPD  64(SI)(AX*8), Z1, Z1
+	VADDPD  0(SI)(DX*8), Z2, Z2
+	VADDPD  64(SI)(DX*8), Z3, Z3
 	MOVLQSX (R9), AX
 	MOVLQSX 4(R9), DX
-	SHLQ    $7, AX
-	SHLQ    $7, DX
-	VADDPD  0(SI)(AX*1), Z4, Z4
-	VADDPD  64(SI)(AX*1), Z5, Z5
-	VADDPD  0(SI)(DX*1), Z6, Z6
-	VADDPD  64(SI)(DX*1), Z7, Z7
+	VADDPD  0(SI)(AX*8), Z4, Z4
+	VADDPD  64(SI)(AX*8), Z5, Z5
+	VADDPD  0(SI)(DX*8), Z6, Z6
+	VADDPD  64(SI)(DX*8), Z7, Z7
 	ADDQ    $8, BX
 	ADDQ    $8, R9
 	SUBQ    $2, CX
@@ -73,12 +108,10 @@ gonlya:
 	JLT     gtaila
 	MOVLQSX (BX), AX
 	MOVLQSX 4(BX), DX
-	SHLQ    $7, AX
-	SHLQ    $7, DX
-	VADDPD  0(SI)(AX*1), Z0, Z0
-	VADDPD  64(SI)(AX*1), Z1, Z1
-	VADDPD  0(SI)(DX*1), Z2, Z2
-	VADDPD  64(SI)(DX*1), Z3, Z3
+	VADDPD  0(SI)(AX*8), Z0, Z0
+	VADDPD  64(SI)(AX*8), Z1, Z1
+	VADDPD  0(SI)(DX*8), Z2, Z2
+	VADDPD  64(SI)(DX*8), Z3, Z3
 	ADDQ    $8, BX
 	SUBQ    $2, CX
 	JMP     gonlya
@@ -88,12 +121,10 @@ gonlyb:
 	JLT     gtaila
 	MOVLQSX (R9), AX
 	MOVLQSX 4(R9), DX
-	SHLQ    $7, AX
-	SHLQ    $7, DX
-	VADDPD  0(SI)(AX*1), Z4, Z4
-	VADDPD  64(SI)(AX*1), Z5, Z5
-	VADDPD  0(SI)(DX*1), Z6, Z6
-	VADDPD  64(SI)(DX*1), Z7, Z7
+	VADDPD  0(SI)(AX*8), Z4, Z4
+	VADDPD  64(SI)(AX*8), Z5, Z5
+	VADDPD  0(SI)(DX*8), Z6, Z6
+	VADDPD  64(SI)(DX*8), Z7, Z7
 	ADDQ    $8, R9
 	SUBQ    $2, R10
 	JMP     gonlyb
@@ -102,17 +133,15 @@ gtaila:
 	TESTQ   CX, CX
 	JZ      gtailb
 	MOVLQSX (BX), AX
-	SHLQ    $7, AX
-	VADDPD  0(SI)(AX*1), Z0, Z0
-	VADDPD  64(SI)(AX*1), Z1, Z1
+	VADDPD  0(SI)(AX*8), Z0, Z0
+	VADDPD  64(SI)(AX*8), Z1, Z1
 
 gtailb:
 	TESTQ   R10, R10
 	JZ      gstore
 	MOVLQSX (R9), AX
-	SHLQ    $7, AX
-	VADDPD  0(SI)(AX*1), Z4, Z4
-	VADDPD  64(SI)(AX*1), Z5, Z5
+	VADDPD  0(SI)(AX*8), Z4, Z4
+	VADDPD  64(SI)(AX*8), Z5, Z5
 
 gstore:
 	VADDPD  Z2, Z0, Z0

@@ -62,7 +62,7 @@ func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) {
 }
 
 //go:noescape
-func gatherGroupsAVX512(ebT *float64, kpos *int32, koff *int32, ng int, tg *float64)
+func gatherGroupsAVX512(ebT *float64, kposX *int32, koff *int32, ng int, tg *float64)
 
 //go:noescape
 func scatterGroupsAVX512(cT *float64, kpos *int32, koff *int32, ng int, cg *float64)
@@ -77,15 +77,16 @@ func checkGroups(kpos, koff []int32, tab []float64) {
 	}
 }
 
-// gatherGroups is gatherGroupsGo, in one AVX-512 call when the CPU has it.
-// The groups must be in increasing order of offset (addStructure).
-func gatherGroups(ebT []float64, kpos, koff []int32, tg []float64) {
+// gatherGroups is gatherGroupsGo, in one AVX-512 call when the CPU has it,
+// which reads the keys' offsets kposX[i] = kpos[i]·rowBlock. The groups must
+// be in increasing order of offset (addStructure).
+func gatherGroups(ebT []float64, kpos, kposX, koff []int32, tg []float64) {
 	if rowLoops != 2 {
 		gatherGroupsGo(ebT, kpos, koff, tg)
 		return
 	}
-	checkGroups(kpos, koff, tg)
-	gatherGroupsAVX512(&ebT[0], unsafe.SliceData(kpos), &koff[0], len(koff)-1, &tg[0])
+	checkGroups(kposX, koff, tg)
+	gatherGroupsAVX512(&ebT[0], unsafe.SliceData(kposX), &koff[0], len(koff)-1, &tg[0])
 }
 
 // scatterGroups is scatterGroupsGo, in one AVX-512 call when the CPU has it.

@@ -29,7 +29,7 @@ func TestRowLoopVariants(t *testing.T) {
 // their definitions (gatherRowsGo and scatterRowsGo group by group) bit for
 // bit, on 1–9 groups of 0–13 keys each (empty groups, odd and even counts,
 // one group left over after the pairs, groups of different lengths side by
-// side), over signed values of many magnitudes.
+// side, four and two keys at a time), over signed values of many magnitudes.
 func TestGroupLoops(t *testing.T) {
 	if !cpu.X86.HasAVX512F {
 		t.Skip("no AVX-512")
@@ -47,7 +47,7 @@ func TestGroupLoops(t *testing.T) {
 		kpos := make([]int32, 1+rng.IntN(3)) // keys of other structures before this one
 		koff := []int32{int32(len(kpos))}
 		for range ng {
-			for range rng.IntN(14) * rng.IntN(2) {
+			for range rng.IntN(20) * rng.IntN(2) {
 				kpos = append(kpos, int32(rng.IntN(P)))
 			}
 			koff = append(koff, int32(len(kpos)))
@@ -60,7 +60,11 @@ func TestGroupLoops(t *testing.T) {
 		for i, level := range []int{2, 0} {
 			rowLoops = level
 			tg := make([]float64, ng*rowBlock)
-			gatherGroups(tab, kpos, koff, tg)
+			kposX := make([]int32, len(kpos))
+			for i, q := range kpos {
+				kposX[i] = q * rowBlock
+			}
+			gatherGroups(tab, kpos, kposX, koff, tg)
 			cT := append([]float64(nil), tab...)
 			scatterGroups(cT, kpos, koff, cg)
 			got[i], want[i] = tg, cT
