@@ -615,7 +615,8 @@ func (ws *weightedSet) fillEB(c theory.Correlations, p int, eb []float64) []floa
 // keys for all the block's rows at once (gatherRows: T_j of each query), then
 // evaluates each query (queryExps, blockCoefs), and adds weight × their
 // gradient: A rows into grad.A, and the B coefficients of all the queries,
-// one per (row, group), into sc.cT (scatterRows) or sc.dB.
+// one per (row, group), into sc.cT (scatterGroups) or sc.dB. (The vector
+// path's is vecTerm.)
 func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	k := int(st.k)
 	n := ws.nArea[k]
@@ -640,14 +641,12 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 	}
 	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, tg)
 	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
-	if !sc.vec {
-		scatterGroups(sc.cT, ws.kpos, koff, cg)
-	}
+	scatterGroups(sc.cT, ws.kpos, koff, cg)
 }
 
 // runTerms evaluates the terms of chunk ch on block b in order (runTerm),
 // the B coefficients accumulated into sc.cT by scatterGroups, or, on the
-// vector path, by keySums after each batch of keyBatch terms.
+// vector path (vecTerm), by keySums after each batch of keyBatch terms.
 func (ws *weightedSet) runTerms(c, grad theory.Correlations, b, ch int, sc *scratch) {
 	t0 := ch * ws.tchunk
 	t1 := min(t0+ws.tchunk, len(ws.terms))
@@ -664,7 +663,7 @@ func (ws *weightedSet) runTerms(c, grad theory.Correlations, b, ch int, sc *scra
 		tb, te := kl.start[bt], kl.start[bt+1]
 		for i := tb; i < te; i++ {
 			sc.cg = sc.cgTab[(i-tb)*rows : (i-tb+1)*rows]
-			if !ws.runTerm(c, grad, b, i, sc) {
+			if !ws.vecTerm(c, b, i, sc) {
 				clear(sc.cg) // no query in the block: its keys' lists still read the rows
 			}
 		}

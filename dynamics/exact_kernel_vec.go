@@ -59,20 +59,65 @@ func (ws *weightedSet) vecEnd(grad theory.Correlations, p0, p1 int, sc *scratch)
 var vecFallbacks atomic.Int64
 
 // blockQueries evaluates the masked queries qpos[qlo:qhi] of a term in the
-// block at row p0 (queryExps and blockCoefs, or their vector form): losses
-// into ql, B coefficients into sc.cg (every row of its ng groups), A gradient into
-// grad.A or, in vector mode, sc.vecGA.
+// block at row p0 (queryExps and blockCoefs): losses into ql, B
+// coefficients into sc.cg (every row of its ng groups), A gradient into
+// grad.A. (The vector path is vecTerm.)
 func (ws *weightedSet) blockQueries(c, grad theory.Correlations, st *structure, z []float64, has []bool, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	ng := len(has)
-	if !sc.vec {
-		clear(sc.cg[:ng*rowBlock])
-		ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
-		ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
-		return
+	clear(sc.cg[:ng*rowBlock])
+	ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
+	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
+}
+
+// vecTerm is runTerm on the vector path, with blockTerm's work inlined
+// (their calls and arguments were a tenth of the step): term i's masked
+// queries in block b, their B coefficients into sc.cg (every row of its key
+// groups) and A gradient into sc.vecGA. It reports whether the term has
+// queries in the block.
+func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) bool {
+	t := &ws.terms[i]
+	st := &ws.structs[t.st]
+	qb := int(st.qb) + b
+	qlo, qhi := int(ws.qblk[qb]), int(ws.qblk[qb+1])
+	if qlo == qhi {
+		return false
 	}
+	off := ws.qloff[i] - int(st.q0)
+	ql := ws.qloss[off+qlo : off+qhi]
 	k := int(st.k)
-	mask := uint64(ws.qmask[int(st.qb)+p0/rowBlock]) // the rows of qpos[qlo:qhi]
-	direct := vecQueries(ws, sc, k, z, has, mask, p0, weight, ql)
+	n := ws.nArea[k]
+	z := ws.zs[t.z0 : int(t.z0)+n+1]
+	if st.k0 == st.k1 {
+		// No keys (no key list reads this term's coefficients): as blockTerm.
+		for qi := qlo; qi < qhi; qi++ {
+			za := z[ws.qarea[qi]]
+			ql[qi-qlo] = 0.5 * za * za
+		}
+		return true
+	}
+	ng := n
+	if ws.keys == theory.KeysAll {
+		ng++
+	}
+	koff := ws.koff[st.ko : int(st.ko)+ng+1]
+	has := sc.has[:ng]
+	for j := range has {
+		has[j] = koff[j] < koff[j+1]
+	}
+	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, sc.tg[:ng*rowBlock])
+	p0, weight := b*rowBlock, t.w*ws.scale
+	mask := uint64(ws.qmask[qb]) // the rows of qpos[qlo:qhi]
+	if direct := vecQueries(ws, sc, k, z, has, mask, p0, weight, ql); direct != 0 {
+		ws.vecSlow(c, st, z, has, qlo, qhi, p0, sc, weight, ql, direct)
+	}
+	return true
+}
+
+// vecSlow finishes a term that the vector path left to the portable code:
+// all of it (direct < 0) or the queries of the rows in direct (queryDirect).
+func (ws *weightedSet) vecSlow(c theory.Correlations, st *structure, z []float64, has []bool, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64, direct int) {
+	k, ng := int(st.k), len(has)
+	mask := uint64(ws.qmask[int(st.qb)+p0/rowBlock])
 	if direct < 0 {
 		// Portable path for the whole term (rare: see above).
 		vecFallbacks.Add(1)
@@ -81,9 +126,6 @@ func (ws *weightedSet) blockQueries(c, grad theory.Correlations, st *structure, 
 		ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
 		ws.blockCoefs(c, tmp, st, z, ng, qlo, qhi, p0, sc, weight, ql)
 		ws.foldTmp(k, mask, sc)
-		return
-	}
-	if direct == 0 {
 		return
 	}
 	tmp := ws.tmpView(k, qlo, qhi, p0, sc)
