@@ -262,6 +262,9 @@ func (ws *weightedSet) finish() {
 			}
 		}
 	}
+	if vecOn() {
+		ws.buildKeyLists() // here, not in the first step, when the CPU takes the vector path
+	}
 	ws.growWork(1)
 }
 
@@ -333,7 +336,7 @@ func (ws *weightedSet) step(c, grad theory.Correlations, eta float64, update boo
 	workers := min(runtime.GOMAXPROCS(0), n)
 	ws.growWork(workers)
 	if vecOn() && ws.kl.start == nil {
-		ws.buildKeyLists() // once, on the first step that takes the vector path
+		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
 	}
 	ws.cur = stepArgs{c: c, grad: grad, eta: eta, update: update}
 	ws.next.Store(0)
