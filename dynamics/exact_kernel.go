@@ -162,7 +162,7 @@ type weightedSet struct {
 	maxK   int       // largest key count
 	maxN   int       // largest N_k
 
-	rowArea [][]int64 // per cluster, the own area of each row (−1 past P): the vector path's
+	rowArea [][]int64 // per cluster, the own area of each row (−1 past P): the vector path's lanes
 	kl      keyLists  // the vector path's per-key lists of coefficient rows (exact_kernel_keysums.go)
 
 	pool      *pool          // persistent helpers (exact_pool.go), started on first parallel step
