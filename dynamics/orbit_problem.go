@@ -115,6 +115,7 @@ func (o *Orbit) buildProblems() error {
 	for _, id := range sy.PPOrbit {
 		o.mult[sy.NumFP+int(id)]++
 	}
+	o.setOrbitOf()
 	rep, size := o.representatives()
 	qprob := s.Gamma
 	if s.Mask == theory.MaskFixed {
@@ -282,20 +283,6 @@ func areasExcept(n, a int) []int {
 		}
 	}
 	return out
-}
-
-// classOf returns the class of area j.
-func (pr *orbProblem) classOf(j int) int { return pr.areaClass[j] }
-
-// groupOf returns the group of the cells of PP variable pp in area j.
-func (pr *orbProblem) groupOf(j, pp int) int {
-	c := pr.classes[pr.classOf(j)]
-	for g := c.g0; g < c.g1; g++ {
-		if pr.groups[g].pp == pp {
-			return g
-		}
-	}
-	panic("dynamics: orbit: key cell not found (a bug)")
 }
 
 // binomPMF returns the Binomial(n, p) probabilities, computed by the ratio

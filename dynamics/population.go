@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/integrate/quad"
 
+	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -421,4 +424,76 @@ func (o *PopulationObjective) GradStdErr(c, se theory.Correlations) {
 			se.B[p][q] = sd(sum.gB[p*P+q], sq.gB[p*P+q])
 		}
 	}
+}
+
+// GradOn writes into mean and se (len D each) D linear functionals of the
+// gradient estimate at c and their standard errors: lin maps a gradient
+// (c's shape; lin may not keep it) to D numbers, e.g. its orbit averages.
+// In CRN mode mean is lin of the samples' mean gradient (LossGrad's, to
+// rounding: summed in sample order) and se the sample standard deviation
+// of lin over the samples divided by √n — where lin averages correlated
+// coordinates, far smaller than the average of GradStdErr's. For
+// enumeration se is 0. It costs one LossGrad and n calls of lin, on one
+// core.
+func (o *PopulationObjective) GradOn(c theory.Correlations, lin func(g theory.Correlations, out []float64), mean, se []float64) {
+	ws := o.ws
+	ws.checkShape("input", c)
+	clear(se)
+	if o.mode != PopulationCRN {
+		g := c.Clone()
+		o.LossGrad(c, g)
+		lin(g, mean)
+		return
+	}
+	D := len(se)
+	// The samples in gradOnChunks fixed chunks, each summed in sample
+	// order by one worker and the chunks folded in order: the same bits at
+	// any GOMAXPROCS.
+	chunks := min(gradOnChunks, len(ws.terms))
+	workers := runtime.GOMAXPROCS(0)
+	ws.growWork(workers)
+	sums := make([][2][]float64, chunks)
+	parallel.For(chunks, workers, func(w, ch int) {
+		sums[ch] = ws.linSums(c, ws.terms[ch*len(ws.terms)/chunks:(ch+1)*len(ws.terms)/chunks], lin, D, &ws.work[w])
+	})
+	sum, sq := make([]float64, D), make([]float64, D)
+	for _, cs := range sums {
+		floats.Add(sum, cs[0])
+		floats.Add(sq, cs[1])
+	}
+	n := float64(len(ws.terms))
+	for i := range se {
+		v := (sq[i] - sum[i]*sum[i]/n) / (n - 1)
+		se[i] = math.Sqrt(math.Max(v, 0) / n)
+		mean[i] = sum[i] / n
+	}
+}
+
+// gradOnChunks is the number of chunks GradOn sums its samples in.
+const gradOnChunks = 16
+
+// linSums returns the sums of lin(g) and of its squares over the samples
+// terms, g each one's gradient, computed with the scratch sc.
+func (ws *weightedSet) linSums(c theory.Correlations, terms []term, lin func(g theory.Correlations, out []float64), D int, sc *scratch) [2][]float64 {
+	// One gradient buffer of c's shape, whose flat vector (A[k] as P×N_k
+	// rows, then B as P×P: theory.Shape) the kernel writes through gA, gB.
+	view := c.Shape().New()
+	flat, off := view.Flat(), 0
+	gA := make([][]float64, len(ws.nArea))
+	for k, nk := range ws.nArea {
+		gA[k] = flat[off : off+ws.P*nk]
+		off += ws.P * nk
+	}
+	gB := flat[off:]
+	out, sum, sq := make([]float64, D), make([]float64, D), make([]float64, D)
+	for _, t := range terms {
+		clear(flat)
+		ws.termLossGrad(c, t, gA, gB, sc, ws.scale)
+		lin(view, out)
+		for i, v := range out {
+			sum[i] += v
+			sq[i] += v * v
+		}
+	}
+	return [2][]float64{sum, sq}
 }

@@ -4,8 +4,12 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/floats"
 
 	"mimverify/theory"
 )
@@ -312,5 +316,50 @@ func TestPopulationOptionErrors(t *testing.T) {
 	}
 	if n, ok := CountTerms(&g4, 4); ok || n != (65535*256+65535*16) {
 		t.Errorf("grid4 CountTerms = %g, %v; want 65535·(4^4 + 4^2), false", n, ok)
+	}
+}
+
+// TestGradOnIsGradStdErr: with lin the identity (every coordinate), GradOn's
+// mean is LossGrad's gradient and its standard errors GradStdErr's, to
+// rounding (both sum the same samples, in another order: the relative
+// difference of a mean of n terms is at most n·u; of a standard error,
+// through the variance's cancellation, at most n·u·E[g²]/Var g, so it is
+// compared where the coefficient of variation is below 10³); and GradOn's
+// bits do not depend on GOMAXPROCS.
+func TestGradOnIsGradStdErr(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := mustPopulation(t, &s, PopulationOptions{Mode: PopulationCRN, CRNSamples: 512, Seed: 3})
+	c := s.Shape().New()
+	rng := theory.NewRand(5, 1)
+	for i := range c.Flat() {
+		c.Flat()[i] = 0.3 * rng.NormFloat64()
+	}
+	g, se := s.Shape().New(), s.Shape().New()
+	o.LossGrad(c, g)
+	o.GradStdErr(c, se)
+	flat := func(x theory.Correlations, out []float64) { copy(out, x.Flat()) }
+	D := len(c.Flat())
+	run := func(procs int) (mean, sd []float64) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		mean, sd = make([]float64, D), make([]float64, D)
+		o.GradOn(c, flat, mean, sd)
+		return mean, sd
+	}
+	mean, sd := run(1)
+	n := float64(o.NumTerms())
+	for i, want := range g.Flat() {
+		if d := math.Abs(mean[i] - want); d > n*0x1p-53*math.Max(math.Abs(want), 1e-300)+1e-300 && d > n*0x1p-53*floats.Norm(g.Flat(), math.Inf(1)) {
+			t.Errorf("coordinate %d: GradOn mean %.17g, LossGrad %.17g", i, mean[i], want)
+		}
+		if w := se.Flat()[i]; w > 1e-3*math.Abs(want) && math.Abs(sd[i]-w) > 1e-6*w {
+			t.Errorf("coordinate %d: GradOn se %.17g, GradStdErr %.17g", i, sd[i], w)
+		}
+	}
+	mean3, sd3 := run(3)
+	if !slices.Equal(mean, mean3) || !slices.Equal(sd, sd3) {
+		t.Error("GradOn differs between GOMAXPROCS 1 and 3")
 	}
 }

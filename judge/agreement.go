@@ -109,16 +109,27 @@ var (
 //     sampleBound.
 //   - the samples' law (§6): the training samples' statistics against the
 //     setting's law (sampleLawCheck).
+//   - the reduced ODE (§8): the orbit engine's gradient against the
+//     population engine's at three states of the population path
+//     (orbitAgreement), where the states are symmetric.
 func agreementChecks(s *theory.Setting, p engine.Problem) ([]AgreementCheck, error) {
 	flow, err := flowAgreement(s, p)
 	if err != nil {
 		return nil, err
 	}
-	pop, err := populationAgreement(s, p)
+	pop, obj, err := populationAgreement(s, p)
 	if err != nil {
 		return nil, err
 	}
-	return []AgreementCheck{flow, pop, sampleLawCheck(s, p.Samples)}, nil
+	checks := []AgreementCheck{flow, pop, sampleLawCheck(s, p.Samples)}
+	orbit, why, err := orbitAgreement(s, p, obj)
+	if err != nil {
+		return nil, err
+	}
+	if why == "" {
+		checks = append(checks, orbit)
+	}
+	return checks, nil
 }
 
 // stiffFlowError reports a GD-vs-flow check that ran out of its integrator
@@ -170,12 +181,14 @@ func flowAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, error) 
 		Quantity: "max|GD(t) − flow(ηt)|", Measured: gap, Bound: flowBound, Env: expr.Env{"u₁": pred}}, nil
 }
 
-func populationAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, error) {
+// populationAgreement also returns the population objective, against
+// which orbitAgreement checks the reduced ODE.
+func populationAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, *dynamics.PopulationObjective, error) {
 	const popSteps = 20
 	pop := &dynamics.Population{}
 	path, err := pop.Run(p, engine.Every(popSteps, 1), engine.Observer{})
 	if err != nil {
-		return AgreementCheck{}, err
+		return AgreementCheck{}, nil, err
 	}
 	invCRN, what := 0.0, "exact enumeration"
 	if pop.Used.Mode() == dynamics.PopulationCRN {
@@ -184,16 +197,16 @@ func populationAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, e
 	}
 	fin, err := dynamics.Exact{}.Run(p, engine.Every(popSteps, popSteps), engine.Observer{})
 	if err != nil {
-		return AgreementCheck{}, err
+		return AgreementCheck{}, nil, err
 	}
 	pool := s.Samples(p.Seed+1<<33, 400)
 	poolObj, err := dynamics.NewSampleObjective(s, pool)
 	if err != nil {
-		return AgreementCheck{}, err
+		return AgreementCheck{}, nil, err
 	}
 	spread, err := SampleSpread(s, path.Records, pool)
 	if err != nil {
-		return AgreementCheck{}, err
+		return AgreementCheck{}, nil, err
 	}
 	env := expr.Env{"G": Expansion(s, poolObj, path.Records, 10), "σ_G": spread, "n": float64(len(p.Samples)), "1/n_crn": invCRN}
 	d := fin.Final().Flat()
@@ -203,7 +216,7 @@ func populationAgreement(s *theory.Setting, p engine.Problem) (AgreementCheck, e
 		dist += (d[i] - e[i]) * (d[i] - e[i])
 	}
 	return AgreementCheck{Name: fmt.Sprintf("samples (n = %d) vs population (%s), %d steps", len(p.Samples), what, popSteps),
-		Quantity: "‖θₙ(t) − θ(t)‖₂", Measured: math.Sqrt(dist), Bound: sampleBound, Env: env}, nil
+		Quantity: "‖θₙ(t) − θ(t)‖₂", Measured: math.Sqrt(dist), Bound: sampleBound, Env: env}, pop.Used, nil
 }
 
 // amplification measures G₁, the finite-time amplification of perturbations

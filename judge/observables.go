@@ -33,6 +33,10 @@ type Observable struct {
 	// early is, where measured, the spread of the value over independent
 	// training sets at the first records (Sharp.EarlyLossSD, earlySE).
 	early func(sh *Sharp) []float64
+	// field reads the record value off an attention measured at the
+	// check's ε and δ, where it is one: the jackknife's halves are
+	// measured that way (Sharp.Halves).
+	field func(a *Attention) float64
 }
 
 // PerRecord reports whether the observable has a value at every record.
@@ -89,18 +93,21 @@ func Observables() []Observable {
 		{ID: "reconstructable_loss", Unit: "per image", Definition: "the part of the training loss from reconstructable masked queries (own area keeps an unmasked patch)",
 			Counterpart: "PopMeasure.ReconstructableLoss",
 			record:      attention(func(a *Attention) float64 { return a.ReconstructableLoss }),
+			field:       func(a *Attention) float64 { return a.ReconstructableLoss },
 			se:          func(m *Measure) float64 { return m.Attention.ReconstructableLossSE },
 			pop:         func(pm *PopMeasure) (float64, float64) { return pm.ReconstructableLoss, pm.ReconstructableLossSE },
 			early:       func(sh *Sharp) []float64 { return sh.EarlyLossSD }},
 		{ID: "own_mass_mean", Unit: "probability", Definition: "mean over reconstructable masked training queries of the attention on their own area's unmasked patches",
 			Counterpart: "PopMeasure.OwnMean",
 			record:      attention(func(a *Attention) float64 { return a.OwnMean }),
+			field:       func(a *Attention) float64 { return a.OwnMean },
 			se:          func(m *Measure) float64 { return m.Attention.OwnMeanSE },
 			pop:         func(pm *PopMeasure) (float64, float64) { return pm.OwnMean, pm.OwnMeanSE },
 			early:       func(sh *Sharp) []float64 { return sh.EarlyOwnSD }},
 		{ID: "own_mass_deficit", Unit: "probability", Definition: "1 − own_mass_mean",
 			Counterpart: "1 − PopMeasure.OwnMean",
 			record:      attention(func(a *Attention) float64 { return 1 - a.OwnMean }),
+			field:       func(a *Attention) float64 { return 1 - a.OwnMean },
 			se:          func(m *Measure) float64 { return m.Attention.OwnMeanSE },
 			pop:         func(pm *PopMeasure) (float64, float64) { return 1 - pm.OwnMean, pm.OwnMeanSE },
 			early:       func(sh *Sharp) []float64 { return sh.EarlyOwnSD }},
@@ -114,8 +121,9 @@ func Observables() []Observable {
 			record: func(v *obsView, i int, args []float64) float64 {
 				return v.attentionAt(i, v.arg(args, 0, "eps"), v.ev.Env["δ"], func(a *Attention) float64 { return a.OwnReached })
 			},
-			se:  func(m *Measure) float64 { return m.Attention.OwnReachedSE },
-			pop: func(pm *PopMeasure) (float64, float64) { return pm.OwnReached, pm.OwnReachedSE }},
+			se:    func(m *Measure) float64 { return m.Attention.OwnReachedSE },
+			pop:   func(pm *PopMeasure) (float64, float64) { return pm.OwnReached, pm.OwnReachedSE },
+			field: func(a *Attention) float64 { return a.OwnReached }},
 		{ID: "tv_quantile", Unit: "probability", Params: []string{"delta"},
 			Definition: "the 2δ-quantile, over pairs of reconstructable masked training queries of one image in different areas, of the total-variation distance between their attention; measured at the last record only (NaN elsewhere)",
 			record: func(v *obsView, i int, args []float64) float64 {
@@ -124,6 +132,7 @@ func Observables() []Observable {
 		{ID: "fp_share", Unit: "ratio", Definition: "share of the own-vs-other logit gap carried by the FP correlations (1: FP alone, ½: FP and PP equally)",
 			Counterpart: "PopMeasure.FPShare",
 			record:      attention(func(a *Attention) float64 { return a.FPShare }),
+			field:       func(a *Attention) float64 { return a.FPShare },
 			se:          func(m *Measure) float64 { return m.Attention.FPShareSE },
 			pop:         func(pm *PopMeasure) (float64, float64) { return pm.FPShare, pm.FPShareSE }},
 		{ID: "own_fp_mean", Unit: "correlation", Definition: "mean own-area FP correlation A_{k,p,a_k(p)}",

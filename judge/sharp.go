@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"mimverify/dynamics"
 	"mimverify/engine"
 	"mimverify/internal/mutant"
-	"mimverify/internal/parallel"
 	"mimverify/theory"
 )
 
@@ -92,6 +90,11 @@ type Sharp struct {
 	// n-sample run's whole deviation, its state's included, which the
 	// per-image standard error misses at the first steps (§2).
 	EarlyLossSD, EarlyOwnSD []float64
+	// Halves is the split-half jackknife of the main run, which removes
+	// the n-sample run's O(1/n) bias from the measured curves and C4's
+	// held-out FP share (§7); nil when not run, HalvesNote saying why.
+	Halves     *halfRuns
+	HalvesNote string
 }
 
 // sharpPoolFactor sizes the pool of fresh images C5's prediction is
@@ -215,6 +218,7 @@ func (r *run) gatherSharp() *Sharp {
 	}
 	sh.Mode, sh.CRNSamples = eng.Used.Mode(), eng.Used.NumSamples()
 	profileLabel("stage", "early spread", func() { sh.EarlyLossSD, sh.EarlyOwnSD = r.earlySpread() })
+	profileLabel("stage", "jackknife", func() { sh.Halves, sh.HalvesNote = r.splitHalves() })
 	return sh
 }
 
@@ -238,8 +242,7 @@ const (
 // first steps the state's own O(n^{−1/2}) error, shared by every image,
 // is not in the per-image standard error). Nil when it cannot be run.
 func (r *run) earlySpread() (loss, own []float64) {
-	exact, err := r.opt.engine(engine.Exact)
-	if err != nil || len(r.problem.Samples) < 2 {
+	if len(r.problem.Samples) < 2 {
 		return nil, nil
 	}
 	var sch engine.Schedule
@@ -249,24 +252,17 @@ func (r *run) earlySpread() (loss, own []float64) {
 		}
 	}
 	n := len(r.problem.Samples)
-	// The sets run side by side, each into its own rows: the spread is
-	// computed in set order, so it does not depend on the schedule.
+	sets := make([][]theory.Sample, earlySets)
 	rows := make([][2][]float64, earlySets) // rows[k]: set k's loss and deficit per record
-	errs := make([]error, earlySets)
-	parallel.For(earlySets, runtime.GOMAXPROCS(0), func(_, k int) {
-		set := r.s.Samples(r.opt.Seed+uint64(k+5)<<32, n)
-		p := r.problem
-		p.Samples = set
+	for k := range sets {
+		sets[k] = r.s.Samples(r.opt.Seed+uint64(k+5)<<32, n)
 		rows[k] = [2][]float64{make([]float64, len(sch.Record)), make([]float64, len(sch.Record))}
-		obs := engine.Observer{Record: func(rec *theory.Record) error {
-			i := slices.Index(sch.Record, rec.Step)
-			a := MeasureAttention(r.s, rec.Correlations, set, r.opt.Epsilon, r.opt.Delta, false)
-			rows[k][0][i], rows[k][1][i] = a.ReconstructableLoss, 1-a.OwnMean
-			return nil
-		}, Discard: true}
-		_, errs[k] = exact.Run(p, sch, obs)
+	}
+	err := r.trainSets(sets, sch, func(k, i int, rec *theory.Record) {
+		a := MeasureAttention(r.s, rec.Correlations, sets[k], r.opt.Epsilon, r.opt.Delta, false)
+		rows[k][0][i], rows[k][1][i] = a.ReconstructableLoss, 1-a.OwnMean
 	})
-	if errors.Join(errs...) != nil {
+	if err != nil {
 		return nil, nil
 	}
 	vals := make([][2][]float64, len(sch.Record))
@@ -622,6 +618,11 @@ type SharpResult struct {
 	Ratio  Float `json:"ratio"`
 	SE     Float `json:"se"`
 	Inside bool  `json:"inside"`
+	// Bias is the n-sample run's O(1/n) bias that the split-half
+	// jackknife removed from the measured value at the last record (the
+	// run itself read Measured + Bias; docs/SHARP.md §7); 0 where nothing
+	// was removed: crossing times, C5, or no halves (Band says why).
+	Bias Float `json:"bias,omitempty"`
 	// Band says how the band was derived, with its numbers.
 	Band string `json:"band,omitempty"`
 	Note string `json:"note,omitempty"`
@@ -707,13 +708,18 @@ func smallSample(id string, sh *Sharp) string {
 // Bonferroni bound for sharpAlpha over the R records (the points share the
 // images, so the bound is conservative). Predicted, Low and High are those
 // of the last record; Band names the worst record.
-func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm *PopMeasure) (v, se float64)) SharpResult {
+func curveBand(ev *Evidence, measured func(i int) (v, se float64), field func(a *Attention) float64, pred func(pm *PopMeasure) (v, se float64)) SharpResult {
 	R := len(ev.Measures)
 	z := bonferroniZ(sharpAlpha, max(R, ev.BandRecords))
 	worst, worstStep, inside, compared, skipped := 0.0, 0, true, 0, 0
 	r := *noSharp("")
+	halves := ev.Sharp.Halves
+	if field == nil {
+		halves = nil
+	}
 	for i := range R {
-		m, seM := measured(i)
+		raw, seM := measured(i)
+		m := halves.correct(raw, i, field)
 		seM *= mutantSEScale(ev)
 		p, seP := pred(&ev.Sharp.Measures[i])
 		se := math.Hypot(seM, seP)
@@ -746,6 +752,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 		}
 		if i == R-1 {
 			r.Predicted, r.Measured, r.Low, r.High, r.Ratio, r.SE = Float(p), Float(m), Float(p-z*se), Float(p+z*se), Float(m/p), Float(se)
+			r.Bias = Float(raw - m)
 		}
 	}
 	r.Inside = inside && compared > 0
@@ -753,7 +760,20 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), pred func(pm 
 	if skipped > 0 {
 		r.Band += fmt.Sprintf("; %d records defined on one side only, not compared", skipped)
 	}
+	r.Band += "; " + ev.Sharp.jackknifeNote(halves != nil)
 	return r
+}
+
+// jackknifeNote says how the measured value was corrected for the
+// n-sample run's bias, or why it was not.
+func (sh *Sharp) jackknifeNote(applied bool) string {
+	switch {
+	case applied:
+		return fmt.Sprintf("measured values corrected for the n-sample run's O(1/n) bias by the split-half jackknife, 2·m_n − (m_{n/2} + m'_{n/2})/2 (two runs on %d images each)", sh.Halves.Images)
+	case sh.Halves == nil:
+		return "measured values not corrected for the n-sample run's O(1/n) bias: " + sh.HalvesNote
+	}
+	return "measured values not corrected for the n-sample run's O(1/n) bias (not a quantity of the attention the halves measure)"
 }
 
 // sharpC2 compares the reconstructable loss per image over the run.
@@ -763,6 +783,7 @@ func sharpC2(ev *Evidence, _ float64) SharpResult {
 			a := &ev.Measures[i].Attention
 			return a.ReconstructableLoss, earlySE(a.ReconstructableLossSE, ev.Sharp.EarlyLossSD, i)
 		},
+		func(a *Attention) float64 { return a.ReconstructableLoss },
 		func(pm *PopMeasure) (float64, float64) { return pm.ReconstructableLoss, pm.ReconstructableLossSE })
 }
 
@@ -773,6 +794,7 @@ func sharpC7(ev *Evidence, _ float64) SharpResult {
 			a := &ev.Measures[i].Attention
 			return 1 - a.OwnMean, earlySE(a.OwnMeanSE, ev.Sharp.EarlyOwnSD, i)
 		},
+		func(a *Attention) float64 { return 1 - a.OwnMean },
 		func(pm *PopMeasure) (float64, float64) { return 1 - pm.OwnMean, pm.OwnMeanSE })
 }
 
@@ -844,7 +866,9 @@ func sharpC3(ev *Evidence, measured float64) SharpResult {
 // sharpC4 compares the FP share measured on the held-out images at the
 // last record with the reduced ODE's. The training images are not used:
 // there the PP correlations fit the training masks, an O(1/n) optimism no
-// standard error covers. The band adds, in quadrature, the held-out
+// standard error covers; the held-out share's own O(1/n) bias (the state
+// fits the training set) is removed by the split-half jackknife
+// (docs/SHARP.md §7). The band adds, in quadrature, the held-out
 // images' standard error, the prediction's Monte Carlo error and the
 // n-sample state's own error propagated by the adjoint of the orbit
 // recursion (Sharp.FPShareStateSE; docs/SHARP.md §4).
@@ -854,7 +878,11 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 		return *noSharp("no held-out images were measured")
 	}
 	pm := sh.Measures[len(sh.Measures)-1]
-	m, seM := ev.HeldOut.FPShare, ev.HeldOut.FPShareSE
+	raw, seM := ev.HeldOut.FPShare, ev.HeldOut.FPShareSE
+	m := raw
+	if sh.Halves != nil {
+		m = jackknife(raw, sh.Halves.HeldFP[0], sh.Halves.HeldFP[1])
+	}
 	if math.IsNaN(m) || math.IsNaN(pm.FPShare) {
 		return *noSharp("the FP share is undefined at the last record (no logit gap on either side)")
 	}
@@ -867,9 +895,9 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 	se := math.Sqrt(seM*seM + pm.FPShareSE*pm.FPShareSE + sh.FPSharePathSE*sh.FPSharePathSE + sh.FPShareStateSE*sh.FPShareStateSE)
 	lo, hi := pm.FPShare-sharpZ*se, pm.FPShare+sharpZ*se
 	return SharpResult{Predicted: Float(pm.FPShare), Low: Float(lo), High: Float(hi), Ratio: Float(m / pm.FPShare), SE: Float(se),
-		Measured: Float(m), Inside: m >= lo && m <= hi,
-		Band: fmt.Sprintf("the held-out FP share (%d images) at the last record, ±%.2f·SE with SE = √(SE_held² + SE_pred² + SE_path² + SE_state²) = √(%.2g² + %.2g² + %.2g² + %.2g²): SE_state the n-sample state's own error from n = %d training images and SE_path the reduced run's from its CRN draws, each propagated by the adjoint of the reduced ODE",
-			sh.HeldImages, sharpZ, seM, pm.FPShareSE, sh.FPSharePathSE, sh.FPShareStateSE, sh.TrainImages)}
+		Measured: Float(m), Bias: Float(raw - m), Inside: m >= lo && m <= hi,
+		Band: fmt.Sprintf("the held-out FP share (%d images) at the last record, ±%.2f·SE with SE = √(SE_held² + SE_pred² + SE_path² + SE_state²) = √(%.2g² + %.2g² + %.2g² + %.2g²): SE_state the n-sample state's own error from n = %d training images and SE_path the reduced run's from its CRN draws, each propagated by the adjoint of the reduced ODE; %s",
+			sh.HeldImages, sharpZ, seM, pm.FPShareSE, sh.FPSharePathSE, sh.FPShareStateSE, sh.TrainImages, sh.jackknifeNote(sh.Halves != nil))}
 }
 
 // sharpC6 predicts C6's three attention events of the local queries —

@@ -138,7 +138,7 @@ func userSharp(c *theory.ClaimSpec, v *obsView) *SharpResult {
 	}
 	r := curveBand(ev, func(i int) (float64, float64) {
 		return o.record(v, i, nil), earlySE(o.se(&ev.Measures[i]), early, i)
-	}, o.pop)
+	}, o.field, o.pop)
 	if n := smallSample(c.ID, ev.Sharp); n != "" && r.Available() {
 		r.Note, r.Inside = "reported, not asserted: "+n+"; "+r.Band, false
 	}
