@@ -163,9 +163,9 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 }
 
 // sampleCost is the cost of the (A, B) kernel on terms weighted terms: the
-// index lists (16 bytes per position per term, and with AVX-512 up to 10
+// index lists (16 bytes per position per term, and with AVX-512 about 10
 // more: the keys' table offsets and the per-key lists of coefficient rows,
-// 4 bytes each per key plus the lists' padding, dynamics'
+// 4 bytes each per key plus the lists' padding, 15 % at P = 196: dynamics'
 // exact_kernel_keysums.go), the per-chunk gradient buffers (at most 64
 // states) and a few states besides (five: the kernel's P×P e^B table, a
 // sixth, went with issue 23's fused row-block tasks; at P = 2048 with 16
