@@ -112,6 +112,17 @@ type scratch struct {
 	ea  []float64 // rowBlock×(maxN+1): e^{z_j A_j − m_A} of the block's queries (queryExps)
 
 	view theory.Correlations // gradient rows of the current task when they go to a partial
+
+	// The vector path (exact_kernel_vec.go), when vec is set for the task:
+	// per cluster, the block's A rows and A gradient, [j·rowBlock + r];
+	// per key group, the factors, S_j and r_j of the block's rows; cleared
+	// A rows for the portable fallbacks, and a view of them.
+	vec          bool
+	cgTab        []float64 // keyBatch terms' B coefficients, then a row of zeros (keySums)
+	vecA, vecGA  [][]float64
+	eaT, sT, rrT []float64
+	tmp          []float64
+	tmpA         [][][]float64
 }
 
 // padded returns a zeroed slice of n float64 that shares no cache line with
@@ -129,12 +140,14 @@ type weightedSet struct {
 	keys  theory.KeyMode
 
 	structs []structure
-	qpos    []int32 // masked query positions
-	qarea   []int32 // own area of each query
-	kpos    []int32 // key positions, grouped by area
-	karea   []int32 // key area; N_k marks a masked key (keys "all"), whose content is 0
-	koff    []int32 // key group starts of each structure (see structure.ko)
-	qblk    []int32 // row-block query starts of each structure (see structure.qb)
+	qpos    []int32  // masked query positions
+	qarea   []int32  // own area of each query
+	kpos    []int32  // key positions, grouped by area
+	kposX   []int32  // kpos[i]·rowBlock, the keys' offsets in ebT (gatherGroups in AVX-512)
+	karea   []int32  // key area; N_k marks a masked key (keys "all"), whose content is 0
+	koff    []int32  // key group starts of each structure (see structure.ko)
+	qblk    []int32  // row-block query starts of each structure (see structure.qb)
+	qmask   []uint16 // parallel to qblk: the rows (bit p − b·rowBlock) of each block's queries
 	terms   []term
 	zs      []float64 // z vectors, each N_k+1 long with a trailing 0 for the masked pseudo-area
 
@@ -148,6 +161,9 @@ type weightedSet struct {
 	work   []scratch // one per worker, grown on demand
 	maxK   int       // largest key count
 	maxN   int       // largest N_k
+
+	rowArea [][]int64 // per cluster, the own area of each row (−1 past P): the vector path's lanes
+	kl      keyLists  // the vector path's per-key lists of coefficient rows (exact_kernel_keysums.go)
 
 	pool      *pool          // persistent helpers (exact_pool.go), started on first parallel step
 	workerFn  func(w int)    // ws.worker, bound once (no allocation per step)
@@ -172,6 +188,7 @@ func newWeightedSet(s *theory.Setting) *weightedSet {
 		ws.maxN = max(ws.maxN, ws.nArea[k])
 	}
 	ws.nblk = (s.P + rowBlock - 1) / rowBlock
+	ws.rowArea = rowAreas(s, ws.nblk)
 	return ws
 }
 
@@ -185,8 +202,10 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 		ko: int32(len(ws.koff)), qb: int32(len(ws.qblk))}
 	for b := 0; b <= ws.nblk; b++ {
 		ws.qblk = append(ws.qblk, int32(len(ws.qpos)))
+		ws.qmask = append(ws.qmask, 0)
 		for p := b * rowBlock; b < ws.nblk && p < min((b+1)*rowBlock, ws.P); p++ {
 			if mask[p] {
+				ws.qmask[len(ws.qmask)-1] |= 1 << (p - b*rowBlock)
 				ws.qpos = append(ws.qpos, int32(p))
 				ws.qarea = append(ws.qarea, int32(areas[p]))
 			}
@@ -197,6 +216,7 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 		for q, m := range mask {
 			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
 				ws.kpos = append(ws.kpos, int32(q))
+				ws.kposX = append(ws.kposX, int32(q*rowBlock))
 				ws.karea = append(ws.karea, int32(j))
 			}
 		}
@@ -242,6 +262,9 @@ func (ws *weightedSet) finish() {
 			}
 		}
 	}
+	if vecOn() {
+		ws.buildKeyLists() // here, not in the first step, when the CPU takes the vector path
+	}
 	ws.growWork(1)
 }
 
@@ -260,13 +283,14 @@ func (ws *weightedSet) growWork(n int) {
 			r:    padded(nr),
 			row:  padded(ws.P),
 			ebT:  padded(ws.P * rowBlock),
-			cT:   padded(ws.P * rowBlock),
+			cT:   padded((ws.P + 3) / 4 * 4 * rowBlock), // keySums works on groups of four keys
 			dB:   padded(rowBlock * ws.P),
 			tg:   padded(nr * rowBlock),
 			cg:   padded(nr * rowBlock),
 			has:  make([]bool, nr+128)[64 : 64+nr],
 			ea:   padded(rowBlock * nr),
 		})
+		ws.vecScratch(&ws.work[len(ws.work)-1])
 	}
 }
 
@@ -311,6 +335,9 @@ func (ws *weightedSet) step(c, grad theory.Correlations, eta float64, update boo
 	n := ws.nblk * ws.tch
 	workers := min(runtime.GOMAXPROCS(0), n)
 	ws.growWork(workers)
+	if vecOn() && ws.kl.start == nil {
+		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
+	}
 	ws.cur = stepArgs{c: c, grad: grad, eta: eta, update: update}
 	ws.next.Store(0)
 	ws.nonFinite.Store(false)
@@ -529,21 +556,18 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	}
 	clear(sc.cT)
 	sc.dOn = [rowBlock]bool{}
-	for k := range grad.A {
-		for p := p0; p < p1; p++ {
-			clear(grad.A[k][p])
+	if sc.vec = vecOn() && ws.kl.start != nil; sc.vec {
+		ws.vecStart(c, p0, p1, sc)
+	} else {
+		for k := range grad.A {
+			for p := p0; p < p1; p++ {
+				clear(grad.A[k][p])
+			}
 		}
 	}
-	t0 := ch * ws.tchunk
-	t1 := min(t0+ws.tchunk, len(ws.terms))
-	for i := t0; i < t1; i++ {
-		t := ws.terms[i]
-		st := &ws.structs[t.st]
-		qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
-		if qlo < qhi {
-			off := ws.qloff[i] - int(st.q0)
-			ws.blockTerm(c, grad, t, st, qlo, qhi, p0, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
-		}
+	ws.runTerms(c, grad, b, ch, sc)
+	if sc.vec {
+		ws.vecEnd(grad, p0, p1, sc)
 	}
 	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
 	for i := 0; i < p1-p0; i++ {
@@ -594,7 +618,8 @@ func (ws *weightedSet) fillEB(c theory.Correlations, p int, eb []float64) []floa
 // keys for all the block's rows at once (gatherRows: T_j of each query), then
 // evaluates each query (queryExps, blockCoefs), and adds weight × their
 // gradient: A rows into grad.A, and the B coefficients of all the queries,
-// one per (row, group), into sc.cT (scatterRows) or sc.dB.
+// one per (row, group), into sc.cT (scatterGroups) or sc.dB. (The vector
+// path's is vecTerm.)
 func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *structure, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64) {
 	k := int(st.k)
 	n := ws.nArea[k]
@@ -615,16 +640,51 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 	has := sc.has[:ng]
 	tg, cg := sc.tg[:ng*rowBlock], sc.cg[:ng*rowBlock]
 	for j := range has {
-		kp := ws.kpos[koff[j]:koff[j+1]]
-		has[j] = len(kp) > 0
-		gatherRows(sc.ebT, kp, (*[rowBlock]float64)(tg[j*rowBlock:]))
+		has[j] = koff[j] < koff[j+1]
 	}
-	clear(cg)
-	ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
-	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
-	for j, h := range has {
-		if h {
-			scatterRows(sc.cT, ws.kpos[koff[j]:koff[j+1]], (*[rowBlock]float64)(cg[j*rowBlock:]))
+	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, tg)
+	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
+	scatterGroups(sc.cT, ws.kpos, koff, cg)
+}
+
+// runTerms evaluates the terms of chunk ch on block b in order (runTerm),
+// the B coefficients accumulated into sc.cT by scatterGroups, or, on the
+// vector path (vecTerm), by keySums after each batch of keyBatch terms.
+func (ws *weightedSet) runTerms(c, grad theory.Correlations, b, ch int, sc *scratch) {
+	t0 := ch * ws.tchunk
+	t1 := min(t0+ws.tchunk, len(ws.terms))
+	if !sc.vec {
+		for i := t0; i < t1; i++ {
+			ws.runTerm(c, grad, b, i, sc)
 		}
+		return
 	}
+	kl := &ws.kl
+	cg := sc.cg
+	rows := (ws.maxN + 1) * rowBlock
+	for bt := kl.chunk[ch]; bt < kl.chunk[ch+1]; bt++ {
+		tb, te := kl.start[bt], kl.start[bt+1]
+		for i := tb; i < te; i++ {
+			sc.cg = sc.cgTab[(i-tb)*rows : (i-tb+1)*rows]
+			if !ws.vecTerm(c, b, i, sc) {
+				clear(sc.cg) // no query in the block: its keys' lists still read the rows
+			}
+		}
+		keySums(sc.cT, sc.cgTab, kl.gOff[bt*(kl.ngrp+1):(bt+1)*(kl.ngrp+1)], kl.ent, kl.zero)
+	}
+	sc.cg = cg
+}
+
+// runTerm evaluates term i's masked queries in block b (blockTerm) and
+// reports whether it has any.
+func (ws *weightedSet) runTerm(c, grad theory.Correlations, b, i int, sc *scratch) bool {
+	t := ws.terms[i]
+	st := &ws.structs[t.st]
+	qlo, qhi := int(ws.qblk[int(st.qb)+b]), int(ws.qblk[int(st.qb)+b+1])
+	if qlo == qhi {
+		return false
+	}
+	off := ws.qloff[i] - int(st.q0)
+	ws.blockTerm(c, grad, t, st, qlo, qhi, b*rowBlock, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
+	return true
 }

@@ -2,7 +2,11 @@
 
 package dynamics
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func gatherRowsAVX2(ebT *float64, kp *int32, nk int, out *[rowBlock]float64)
@@ -55,4 +59,42 @@ func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) {
 	default:
 		scatterRowsAVX2(&cT[0], &kp[0], len(kp), c)
 	}
+}
+
+//go:noescape
+func gatherGroupsAVX512(ebT *float64, kposX *int32, koff *int32, ng int, tg *float64)
+
+//go:noescape
+func scatterGroupsAVX512(cT *float64, kpos *int32, koff *int32, ng int, cg *float64)
+
+// checkGroups panics unless koff is a non-empty, non-decreasing list of
+// offsets into kpos and tab holds rowBlock entries per group: the assembly
+// relies on it (and on checkRows for the key positions).
+func checkGroups(kpos, koff []int32, tab []float64) {
+	ng := len(koff) - 1
+	if ng < 1 || koff[0] < 0 || int(koff[ng]) > len(kpos) || koff[ng] < koff[0] || len(tab) < ng*rowBlock {
+		panic("dynamics: key groups do not match their tables")
+	}
+}
+
+// gatherGroups is gatherGroupsGo, in one AVX-512 call when the CPU has it,
+// which reads the keys' offsets kposX[i] = kpos[i]·rowBlock. The groups must
+// be in increasing order of offset (addStructure).
+func gatherGroups(ebT []float64, kpos, kposX, koff []int32, tg []float64) {
+	if rowLoops != 2 {
+		gatherGroupsGo(ebT, kpos, koff, tg)
+		return
+	}
+	checkGroups(kposX, koff, tg)
+	gatherGroupsAVX512(&ebT[0], unsafe.SliceData(kposX), &koff[0], len(koff)-1, &tg[0])
+}
+
+// scatterGroups is scatterGroupsGo, in one AVX-512 call when the CPU has it.
+func scatterGroups(cT []float64, kpos, koff []int32, cg []float64) {
+	if rowLoops != 2 {
+		scatterGroupsGo(cT, kpos, koff, cg)
+		return
+	}
+	checkGroups(kpos, koff, cg)
+	scatterGroupsAVX512(&cT[0], unsafe.SliceData(kpos), &koff[0], len(koff)-1, &cg[0])
 }

@@ -5,3 +5,11 @@ package dynamics
 func gatherRows(ebT []float64, kp []int32, out *[rowBlock]float64) { gatherRowsGo(ebT, kp, out) }
 
 func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) { scatterRowsGo(cT, kp, c) }
+
+func gatherGroups(ebT []float64, kpos, kposX, koff []int32, tg []float64) {
+	gatherGroupsGo(ebT, kpos, koff, tg)
+}
+
+func scatterGroups(cT []float64, kpos, koff []int32, cg []float64) {
+	scatterGroupsGo(cT, kpos, koff, cg)
+}

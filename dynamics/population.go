@@ -36,7 +36,8 @@ const (
 // (uniform, tensor Gauss–Legendre) or QuadNodes (shared). Enumeration is
 // possible when P ≤ MaxEnumerateP and the total number of terms is at most
 // MaxEnumerateTerms (about 0.1–0.3 s per evaluation at P = 16 on two cores,
-// and ~100 bytes of index lists per term).
+// and ~100 bytes of index lists per term, plus at most 16·⌈P/4⌉ bytes of
+// per-key lists on the AVX-512 path, exact_kernel_keysums.go).
 const (
 	MaxEnumerateP     = 16
 	MaxEnumerateTerms = 1 << 18

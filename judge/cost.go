@@ -165,13 +165,16 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 }
 
 // sampleCost is the cost of the (A, B) kernel on terms weighted terms: the
-// index lists (16 bytes per position per term), the per-chunk gradient
-// buffers (at most 64 states) and a few states besides (five: the kernel's
-// P×P e^B table, a sixth, went with issue 23's fused row-block tasks; at
-// P = 2048 with 16 samples the estimate was then 1.64× the measured peak).
+// index lists (16 bytes per position per term, and with AVX-512 about 10
+// more: the keys' table offsets and the per-key lists of coefficient rows,
+// 4 bytes each per key plus the lists' padding, 15 % at P = 196: dynamics'
+// exact_kernel_keysums.go), the per-chunk gradient buffers (at most 64
+// states) and a few states besides (five: the kernel's P×P e^B table, a
+// sixth, went with issue 23's fused row-block tasks; at P = 2048 with 16
+// samples the estimate was then 1.64× the measured peak).
 func sampleCost(state, P, terms, pairs, steps, cores float64) Cost {
 	chunks := math.Min(64, math.Ceil(terms/32))
-	bytes := terms*(16*P+64) + (chunks+5)*state
+	bytes := terms*(26*P+64) + (chunks+5)*state
 	return Cost{Bytes: bytes, Seconds: (steps + 1) * terms * pairs / (pairsPerSecond * cores)}
 }
 

@@ -16,6 +16,11 @@ var table = func() (t [64]float64) {
 	return
 }()
 
+// Table returns the table of 2^{i/64} that nonPosGo uses, for assembly
+// elsewhere that inlines its exponential (the exact kernel's vector path,
+// dynamics/exact_kernel_vec_amd64.s), so that both read the same entries.
+func Table() *[64]float64 { return &table }
+
 // nonPosGo sets every entry v of x to e^v, to within 4.4u relative
 // (u = 2⁻⁵³; 4.9e-16) for v ∈ (−708, 0] (TestNonPos); below −708 (near
 // underflow), NaN, or above 0 it defers to math.Exp. With k = round(64v/ln2)

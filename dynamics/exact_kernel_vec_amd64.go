@@ -1,0 +1,74 @@
+//go:build amd64 && !purego
+
+package dynamics
+
+import (
+	"math/bits"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+
+	"mimverify/internal/fastexp"
+)
+
+// vecOn says whether runBlock uses the vector path: with AVX-512 F and DQ
+// (rowLoops, a function of the CPU that the tests may set, never of the data).
+func vecOn() bool { return rowLoops == 2 && cpu.X86.HasAVX512DQ }
+
+// vecArgs are vecQueries' arguments for the assembly (the offsets are in
+// exact_kernel_vec_amd64.s): the first entries of the block's tables, each
+// rowBlock entries per key group, and of the outputs. The assembly advances
+// ql past the losses it writes.
+type vecArgs struct {
+	aT, z, T, eaT, sT, rrT, cg, gAT, ql *float64
+	area                                *int64
+	has                                 *bool
+	n, ng, mask                         int
+	weight                              float64
+	tab                                 *[64]float64
+}
+
+//go:noescape
+func blockQueriesAVX512(a *vecArgs) int
+
+// vecQueries runs the vector path on the queries of a term of cluster k in
+// the rows mask of the block at p0 (with len(ql) of them): it returns −1
+// when the term must take the portable path (nothing written), else the rows
+// whose queries must take queryDirect (their losses, coefficients and A
+// gradient not written). The assembly does no bounds checks: the tables
+// were allocated with maxN + 1 groups (vecScratch, growWork).
+func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, mask uint64, p0 int, weight float64, ql []float64) int {
+	n, ng := ws.nArea[k], len(has)
+	_ = z[ng-1]
+	_ = sc.tg[ng*rowBlock-1]
+	_ = sc.cg[ng*rowBlock-1]
+	_, _, _ = sc.eaT[ng*rowBlock-1], sc.sT[ng*rowBlock-1], sc.rrT[ng*rowBlock-1]
+	_, _ = sc.vecA[k][n*rowBlock-1], sc.vecGA[k][n*rowBlock-1]
+	_ = ws.rowArea[k][p0+rowBlock-1]
+	if len(ql) != bits.OnesCount64(mask) || mask>>rowBlock != 0 {
+		panic("dynamics: vecQueries: row mask does not match the queries")
+	}
+	a := vecArgs{aT: &sc.vecA[k][0], z: &z[0], T: &sc.tg[0], eaT: &sc.eaT[0], sT: &sc.sT[0], rrT: &sc.rrT[0],
+		cg: &sc.cg[0], gAT: &sc.vecGA[k][0], ql: &ql[0], area: &ws.rowArea[k][p0], has: &has[0],
+		n: n, ng: ng, mask: int(mask), weight: weight, tab: fastexp.Table()}
+	return blockQueriesAVX512(&a)
+}
+
+//go:noescape
+func keySumsAVX512(cT *float64, tab *float64, gOff *int32, ent *int32, ngrp int)
+
+// keySums is keySumsGo in AVX-512. The assembly does no bounds checks: cT
+// holds the rows of the len(gOff)−1 groups of four keys, gOff's entry rows
+// are in ent, and every table offset in ent is at most kl.zero, whose row
+// tab holds (buildKeyLists, vecScratch).
+func keySums(cT, tab []float64, gOff, ent []int32, zero int32) {
+	ngrp := len(gOff) - 1
+	if len(cT) < ngrp*4*rowBlock || int(gOff[ngrp])*4 > len(ent) || gOff[0] < 0 || len(tab) < int(zero)+rowBlock {
+		panic("dynamics: keySums tables do not match")
+	}
+	if rowLoops != 2 {
+		keySumsGo(cT, tab, gOff, ent)
+		return
+	}
+	keySumsAVX512(&cT[0], &tab[0], &gOff[0], unsafe.SliceData(ent), ngrp)
+}

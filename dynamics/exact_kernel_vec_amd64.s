@@ -1,0 +1,364 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The per-query work of the exact kernel across the rows of a block in
+// AVX-512 (exact_kernel_vec.go): queryExps, the exponential and blockCoefs of
+// a term's queries in one row block, eight rows per vector (two halves of
+// rowBlock = 16 rows; a half without queries is skipped), each lane doing
+// the operations of the Go code for its row's query in the same order,
+// without fused multiply-adds: the same bits. Tables are [j·16 + r] for key
+// group j and row r (128 bytes per group).
+
+// internal/fastexp's constants (fastexp_amd64.s), then −∞, NaN, tinySum, 1/2.
+DATA qc<>+0(SB)/8, $0x40571547652b82fe   // 64/ln2
+DATA qc<>+8(SB)/8, $0x4338000000000000   // shift 0x1.8p52
+DATA qc<>+16(SB)/8, $0x3f862e42fee00000  // ln2hi/64
+DATA qc<>+24(SB)/8, $0x3d8a39ef35793c76  // ln2lo/64
+DATA qc<>+32(SB)/8, $0x3ff0000000000000  // 1
+DATA qc<>+40(SB)/8, $0x3fe0000000000000  // 1/2
+DATA qc<>+48(SB)/8, $0x3fc5555555555555  // 1/6
+DATA qc<>+56(SB)/8, $0x3fa5555555555555  // 1/24
+DATA qc<>+64(SB)/8, $0x3f81111111111111  // 1/120
+DATA qc<>+72(SB)/8, $0xc086200000000000  // -708
+DATA qc<>+80(SB)/8, $0xfff0000000000000  // −∞
+DATA qc<>+88(SB)/8, $0x7ff8000000000001  // NaN (math.NaN())
+DATA qc<>+96(SB)/8, $0x0c06e93f5da2824c  // tinySum = 1e-250
+GLOBL qc<>(SB), RODATA|NOPTR, $104
+
+// vecArgs offsets (exact_kernel_vec_amd64.go).
+#define V_AT 0
+#define V_Z 8
+#define V_T 16
+#define V_EAT 24
+#define V_ST 32
+#define V_RRT 40
+#define V_CG 48
+#define V_GAT 56
+#define V_QL 64
+#define V_AREA 72
+#define V_HAS 80
+#define V_N 88
+#define V_NG 96
+#define V_MASK 104
+#define V_W 112
+#define V_TAB 120
+
+// func blockQueriesAVX512(a *vecArgs) int
+//
+// Returns −1, having written nothing but eaT, when an exponent argument of
+// a query is outside (−708, 0] (the Go code takes the portable path), else
+// the rows (bit r) whose factored normaliser is below tinySum: their
+// queries' A gradient is not written, their losses are garbage (the Go code
+// runs queryDirect for them). It writes all the ng·16 coefficients, 0 in
+// the rows without a query or with queryDirect (cg needs no clearing).
+TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
+	MOVQ         a+0(FP), R8
+	VBROADCASTSD qc<>+0(SB), Z16
+	VBROADCASTSD qc<>+8(SB), Z17
+	VBROADCASTSD qc<>+16(SB), Z18
+	VBROADCASTSD qc<>+24(SB), Z19
+	VBROADCASTSD qc<>+32(SB), Z20
+	VBROADCASTSD qc<>+40(SB), Z21
+	VBROADCASTSD qc<>+48(SB), Z22
+	VBROADCASTSD qc<>+56(SB), Z23
+	VBROADCASTSD qc<>+64(SB), Z24
+	VBROADCASTSD qc<>+72(SB), Z25
+	VXORPD       Z26, Z26, Z26
+	MOVQ         V_TAB(R8), R11      // the table 2^{i/64}, in eight registers
+	VMOVUPD      0(R11), Z9
+	VMOVUPD      64(R11), Z10
+	VMOVUPD      128(R11), Z11
+	VMOVUPD      192(R11), Z12
+	VMOVUPD      256(R11), Z13
+	VMOVUPD      320(R11), Z14
+	VMOVUPD      384(R11), Z27
+	VMOVUPD      448(R11), Z31
+	VBROADCASTSD qc<>+80(SB), Z28
+	VBROADCASTSD qc<>+88(SB), Z29
+	VBROADCASTSD qc<>+96(SB), Z30
+	XORQ         R13, R13            // rows for queryDirect
+	XORQ         DX, DX              // half: byte offset 0 or 64
+
+// Stage 1, each half: v_j = z_j·A_j (kept in eaT), m = max over the groups
+// with keys (NaN if any is NaN, as Go's max), then e^{v_j − m} (1 for a
+// group without keys) into eaT.
+h1:
+	MOVQ  V_MASK(R8), AX
+	MOVQ  DX, CX
+	SHRQ  $3, CX
+	SHRQ  CX, AX
+	ANDQ  $0xff, AX
+	JZ    h1next
+	KMOVW AX, K1
+	MOVQ  V_AT(R8), SI
+	ADDQ  DX, SI
+	MOVQ  V_EAT(R8), DI
+	ADDQ  DX, DI
+	MOVQ  V_Z(R8), BX
+	MOVQ  V_HAS(R8), R9
+	MOVQ  V_N(R8), CX
+	VMOVAPD Z28, Z8                  // m = −∞
+	KXORW K4, K4, K4                 // lanes with a NaN v
+	XORQ  R10, R10                   // j
+	XORQ  R12, R12                   // 128·j
+
+vloop:
+	CMPQ         R10, CX
+	JGE          vdone
+	VBROADCASTSD (BX)(R10*8), Z0
+	VMULPD       (SI)(R12*1), Z0, Z1 // v = z_j·A_j
+	VMOVUPD      Z1, (DI)(R12*1)
+	MOVBLZX      (R9)(R10*1), AX
+	TESTL        AX, AX
+	JZ           vnext
+	VMAXPD       Z1, Z8, Z8
+	VCMPPD       $3, Z1, Z1, K5      // unordered: v is NaN
+	KORW         K5, K4, K4
+
+vnext:
+	INCQ R10
+	ADDQ $128, R12
+	JMP  vloop
+
+vdone:
+	MOVQ    V_NG(R8), AX
+	CMPQ    AX, CX
+	JLE     vmax
+	MOVBLZX (R9)(CX*1), AX           // the masked keys' group: z·A = 0
+	TESTL   AX, AX
+	JZ      vmax
+	VMAXPD  Z26, Z8, Z8
+
+vmax:
+	VMOVAPD Z29, K4, Z8              // m = NaN where a v is NaN
+	MOVQ    V_NG(R8), CX
+	XORQ    R10, R10
+	XORQ    R12, R12
+
+xloop:
+	CMPQ    R10, CX
+	JGE     h1next
+	MOVBLZX (R9)(R10*1), AX
+	TESTL   AX, AX
+	JNZ     xhas
+	VMOVUPD Z20, (DI)(R12*1)         // no keys: e^0 = 1
+	JMP     xnext
+
+xhas:
+	VMOVAPD Z26, Z0
+	CMPQ    R10, V_N(R8)
+	JGE     xsub
+	VMOVUPD (DI)(R12*1), Z0
+
+xsub:
+	VSUBPD   Z8, Z0, Z0              // x = v − m
+	VCMPPD   $0x1e, Z25, Z0, K1, K2  // query lanes with x > −708 (ordered)
+	VCMPPD   $0x12, Z26, Z0, K2, K3  // and x ≤ 0 (ordered)
+	KXORW    K3, K1, K6
+	KORTESTW K6, K6
+	JNZ      fallback
+
+	// e^x: fastexp's nonPosAVX512, the same operations in the same order;
+	// the table entry k & 63 by permutes of the registers Z9–Z14, Z27, Z31
+	// (the low four bits within sixteen entries, then bits 4 and 5) instead
+	// of a gather (a third of this routine's time).
+	VMULPD     Z16, Z0, Z1
+	VADDPD     Z17, Z1, Z1
+	VPSUBQ     Z17, Z1, Z2
+	VSUBPD     Z17, Z1, Z1
+	VMULPD     Z18, Z1, Z3
+	VSUBPD     Z3, Z0, Z3
+	VMULPD     Z19, Z1, Z4
+	VSUBPD     Z4, Z3, Z3
+	VMULPD     Z3, Z3, Z4
+	VADDPD     Z3, Z20, Z5
+	VMULPD     Z22, Z3, Z6
+	VADDPD     Z6, Z21, Z6
+	VMULPD     Z24, Z3, Z7
+	VADDPD     Z7, Z23, Z7
+	VMULPD     Z7, Z4, Z7
+	VADDPD     Z7, Z6, Z6
+	VMULPD     Z6, Z4, Z6
+	VADDPD     Z6, Z5, Z5
+	VMOVDQA64  Z2, Z1
+	VPERMI2PD  Z10, Z9, Z1           // entries 0–15
+	VMOVDQA64  Z2, Z3
+	VPERMI2PD  Z12, Z11, Z3          // 16–31
+	VMOVDQA64  Z2, Z4
+	VPERMI2PD  Z14, Z13, Z4          // 32–47
+	VMOVDQA64  Z2, Z6
+	VPERMI2PD  Z31, Z27, Z6          // 48–63
+	VPSLLQ     $59, Z2, Z7
+	VPMOVQ2M   Z7, K5                // bit 4 of k
+	VMOVAPD    Z3, K5, Z1
+	VMOVAPD    Z6, K5, Z4
+	VPSLLQ     $58, Z2, Z7
+	VPMOVQ2M   Z7, K5                // bit 5
+	VMOVAPD    Z4, K5, Z1            // 2^{(k&63)/64}
+	VMULPD     Z5, Z1, Z6            // t = table·p
+	VPSRAQ     $6, Z2, Z2
+	VPSLLQ     $52, Z2, Z2
+	VPADDQ     Z2, Z6, Z6
+	VMOVUPD    Z6, (DI)(R12*1)
+
+xnext:
+	INCQ R10
+	ADDQ $128, R12
+	JMP  xloop
+
+h1next:
+	ADDQ $64, DX
+	CMPQ DX, $128
+	JLT  h1
+
+	// Stage 2, each half: blockCoefs.
+	VBROADCASTSD V_W(R8), Z7         // weight
+	VBROADCASTSD qc<>+40(SB), Z31    // 1/2
+	XORQ         DX, DX
+
+h2:
+	MOVQ  V_MASK(R8), AX
+	MOVQ  DX, CX
+	SHRQ  $3, CX
+	SHRQ  CX, AX
+	ANDQ  $0xff, AX
+	JZ    h2zero
+	KMOVW AX, K1
+	MOVQ  V_EAT(R8), DI
+	ADDQ  DX, DI
+	MOVQ  V_T(R8), SI
+	ADDQ  DX, SI
+	MOVQ  V_ST(R8), R9
+	ADDQ  DX, R9
+	MOVQ  V_NG(R8), CX
+	VXORPD Z9, Z9, Z9                // Σ
+	XORQ  R10, R10
+	XORQ  R12, R12
+
+sloop:
+	CMPQ    R10, CX
+	JGE     sdone
+	VMOVUPD (DI)(R12*1), Z0
+	VMULPD  (SI)(R12*1), Z0, Z0      // S_j = e_j·T_j
+	VMOVUPD Z0, (R9)(R12*1)
+	VADDPD  Z0, Z9, Z9
+	INCQ    R10
+	ADDQ    $128, R12
+	JMP     sloop
+
+sdone:
+	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect
+	KANDNW    K1, K2, K3             // the others
+	KMOVW     K2, AX
+	MOVQ      DX, CX
+	SHRQ      $3, CX
+	SHLQ      CX, AX
+	ORQ       AX, R13
+	VDIVPD    Z9, Z20, Z10           // inv = 1/Σ
+	MOVQ      V_AREA(R8), AX
+	VMOVDQU64 (AX)(DX*1), Z11        // own area of each row
+	VXORPD    Z12, Z12, Z12          // ℓ·2
+	VXORPD    Z13, Z13, Z13          // r̄
+	MOVQ      V_RRT(R8), R11
+	ADDQ      DX, R11
+	MOVQ      V_Z(R8), BX
+	MOVQ      V_N(R8), CX
+	XORQ      R10, R10
+	XORQ      R12, R12
+
+dloop:
+	CMPQ         R10, CX
+	JGE          ddone
+	VBROADCASTSD (BX)(R10*8), Z14
+	VMULPD       (R9)(R12*1), Z10, Z0 // s_j = S_j·inv
+	VMOVUPD      Z0, (R9)(R12*1)
+	VMULPD       Z14, Z0, Z1          // d_j = s_j·z_j
+	VPBROADCASTQ R10, Z2
+	VPCMPEQQ     Z2, Z11, K4
+	VSUBPD       Z14, Z1, K4, Z1      // − z_a in the own area
+	VMULPD       Z1, Z14, Z3          // r_j = z_j·d_j
+	VMOVUPD      Z3, (R11)(R12*1)
+	VMULPD       Z1, Z1, Z4
+	VADDPD       Z4, Z12, Z12         // lp += d_j²
+	VMULPD       Z3, Z0, Z5
+	VADDPD       Z5, Z13, Z13         // r̄ += s_j·r_j
+	INCQ         R10
+	ADDQ         $128, R12
+	JMP          dloop
+
+ddone:
+	VMULPD      Z31, Z12, Z12        // ℓ = ½·lp
+	VCOMPRESSPD Z12, K1, Z6          // the query rows' losses, in row order
+	KMOVW       K1, AX
+	POPCNTL     AX, CX
+	MOVL        $1, AX
+	SHLL        CX, AX
+	DECL        AX
+	KMOVW       AX, K5
+	MOVQ        V_QL(R8), AX
+	VMOVUPD     Z6, K5, (AX)
+	LEAQ        (AX)(CX*8), AX
+	MOVQ        AX, V_QL(R8)
+	VMULPD      Z10, Z7, Z16         // coef = weight·inv
+	MOVQ        V_CG(R8), SI
+	ADDQ        DX, SI
+	MOVQ        V_GAT(R8), AX
+	ADDQ        DX, AX
+	MOVQ        V_N(R8), CX
+	XORQ        R10, R10
+	XORQ        R12, R12
+
+cloop:
+	CMPQ         R10, CX
+	JGE          cdone
+	VMOVUPD      (R11)(R12*1), Z0
+	VSUBPD       Z13, Z0, Z0          // r_j − r̄
+	VMULPD       Z0, Z16, Z1          // coef·(r_j − r̄)
+	VMULPD       (DI)(R12*1), Z1, Z1  // ·e_j
+	VMOVAPD.Z    Z1, K3, Z1          // 0 in the rows without a query or with queryDirect
+	VMOVUPD      Z1, (SI)(R12*1)
+	VBROADCASTSD (BX)(R10*8), Z14
+	VMULPD       Z14, Z7, Z2          // weight·z_j
+	VMULPD       (R9)(R12*1), Z2, Z2  // ·s_j
+	VMULPD       Z0, Z2, Z2           // ·(r_j − r̄)
+	VADDPD       (AX)(R12*1), Z2, Z2
+	VMOVUPD      Z2, K3, (AX)(R12*1)
+	INCQ         R10
+	ADDQ         $128, R12
+	JMP          cloop
+
+cdone:
+	CMPQ    V_NG(R8), CX
+	JLE     h2next
+	VSUBPD  Z13, Z26, Z0             // the masked keys' group: 0 − r̄
+	VMULPD  Z0, Z16, Z1
+	VMULPD  (DI)(R12*1), Z1, Z1
+	VMOVAPD.Z Z1, K3, Z1
+	VMOVUPD Z1, (SI)(R12*1)
+	JMP     h2next
+
+h2zero:
+	// A half without queries: its coefficients are 0.
+	MOVQ V_CG(R8), SI
+	ADDQ DX, SI
+	MOVQ V_NG(R8), CX
+
+zloop:
+	VMOVUPD Z26, (SI)
+	ADDQ    $128, SI
+	DECQ    CX
+	JNZ     zloop
+
+h2next:
+	ADDQ $64, DX
+	CMPQ DX, $128
+	JLT  h2
+	VZEROUPPER
+	MOVQ R13, ret+8(FP)
+	RET
+
+fallback:
+	VZEROUPPER
+	MOVQ $-1, ret+8(FP)
+	RET

@@ -1,0 +1,158 @@
+//go:build amd64 && !purego
+
+package dynamics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+	"pgregory.net/rapid"
+
+	"mimverify/theory"
+)
+
+// TestVecQueriesMatchGo checks the vector path of the per-query work
+// (exact_kernel_vec_amd64.s) against the portable queryExps and blockCoefs
+// bit for bit: the loss, every per-term loss and every gradient entry of
+// a sample objective (NaN against NaN) with rowLoops = 2 and 0, on drawn
+// settings (both key modes, P not a multiple of the row block, so masked
+// tail rows), sample sets, scales of (A, B) from gentle to sharp enough that
+// the factored normaliser underflows (queryDirect) and that exponent
+// arguments fall below −708 (the portable fallback), and edge entries
+// (±0, huge, ±∞, NaN) at drawn places. (TestVecQueriesPresets makes sure
+// that the direct path and the fallback are reached.)
+func TestVecQueriesMatchGo(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512")
+	}
+	old := rowLoops
+	defer func() { rowLoops = old }()
+	d0, f0 := directQueries.Load(), vecFallbacks.Load()
+	rapid.Check(t, func(rt *rapid.T) {
+		side := rapid.IntRange(3, 9).Draw(rt, "side")
+		s, err := theory.Grid(side, theory.Blocks(rapid.IntRange(1, side).Draw(rt, "block")), theory.Rows(rapid.IntRange(1, side).Draw(rt, "rows")))
+		if err != nil {
+			rt.Skip(err)
+		}
+		if rapid.Bool().Draw(rt, "keysAll") {
+			s.Keys = theory.KeysAll
+		}
+		o, err := NewSampleObjective(&s, s.Samples(rapid.Uint64().Draw(rt, "seed"), rapid.IntRange(1, 40).Draw(rt, "n")))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		sigma := rapid.SampledFrom([]float64{0, 0.5, 3, 50, 400, 3000}).Draw(rt, "sigma")
+		c := randomCorr(&s, rand.New(rand.NewPCG(rapid.Uint64().Draw(rt, "cseed"), 1)), sigma)
+		flat := c.Flat()
+		edges := []float64{0, math.Copysign(0, -1), 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 750, -750}
+		for range rapid.IntRange(0, 3).Draw(rt, "nedge") {
+			i := rapid.IntRange(0, len(flat)-1).Draw(rt, "at")
+			flat[i] = rapid.SampledFrom(edges).Draw(rt, "edge")
+		}
+		var got [2][]float64
+		for i, level := range []int{2, 0} {
+			rowLoops = level
+			g := s.Shape().New()
+			l, _ := o.LossGrad(c, g)
+			got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
+		}
+		for i := range got[0] {
+			a, b := got[0][i], got[1][i]
+			if math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
+				rt.Fatalf("entry %d of (loss, term losses, gradient): vector %v, portable %v", i, a, b)
+			}
+		}
+	})
+	t.Logf("direct queries %d, fallback terms %d", directQueries.Load()-d0, vecFallbacks.Load()-f0)
+}
+
+// TestVecQueriesPresets compares the vector and portable paths bit for bit
+// on the presets with the benchmark's sample set, at a gentle state and at
+// sharp ones, and requires that the sharp ones reach the direct path and the
+// portable fallback on every preset.
+func TestVecQueriesPresets(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512")
+	}
+	old := rowLoops
+	defer func() { rowLoops = old }()
+	for _, name := range []string{"grid4", "default", "vit14"} {
+		s, err := theory.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := mustSample(t, &s, s.Samples(1, 64))
+		d0, f0 := directQueries.Load(), vecFallbacks.Load()
+		for _, sigma := range []float64{0.7, 400, 3000} {
+			c := randomCorr(&s, rand.New(rand.NewPCG(3, uint64(sigma))), sigma)
+			var got [2][]float64
+			for i, level := range []int{2, 0} {
+				rowLoops = level
+				g := s.Shape().New()
+				l, _ := o.LossGrad(c, g)
+				got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
+			}
+			for i := range got[0] {
+				if math.Float64bits(got[0][i]) != math.Float64bits(got[1][i]) {
+					t.Fatalf("%s σ=%g: entry %d: vector %v, portable %v", name, sigma, i, got[0][i], got[1][i])
+				}
+			}
+			t.Log(fmt.Sprintf("%s σ=%g: %d entries equal", name, sigma, len(got[0])))
+		}
+		if d, f := directQueries.Load()-d0, vecFallbacks.Load()-f0; d == 0 || f == 0 {
+			t.Errorf("%s: the direct path was taken %d times and the fallback %d times: both must be covered", name, d, f)
+		}
+	}
+}
+
+// TestKeySumsMatchGo checks keySums in AVX-512 against keySumsGo bit for
+// bit on random lists: groups of four keys with 0–20 entry rows, entries
+// drawn from the table's rows and its row of zeros, a table of signed values
+// of many magnitudes with ±0, ±∞ and NaN among them (NaN against NaN).
+func TestKeySumsMatchGo(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	const rows = 40
+	zero := int32(rows * rowBlock)
+	tab := make([]float64, (rows+1)*rowBlock)
+	edges := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN()}
+	for i := range tab[:zero] {
+		tab[i] = rng.NormFloat64() * math.Exp(rng.NormFloat64()*5)
+		if rng.IntN(200) == 0 {
+			tab[i] = edges[rng.IntN(len(edges))]
+		}
+	}
+	for trial := range 200 {
+		ngrp := 1 + rng.IntN(12)
+		gOff := []int32{int32(rng.IntN(3))}
+		ent := make([]int32, 4*gOff[0])
+		for range ngrp {
+			n := rng.IntN(21) * rng.IntN(2)
+			for range 4 * n {
+				o := zero
+				if rng.IntN(4) != 0 {
+					o = int32(rng.IntN(rows) * rowBlock)
+				}
+				ent = append(ent, o)
+			}
+			gOff = append(gOff, gOff[len(gOff)-1]+int32(n))
+		}
+		cT := make([]float64, ngrp*4*rowBlock)
+		for i := range cT {
+			cT[i] = rng.NormFloat64()
+		}
+		want := append([]float64(nil), cT...)
+		keySums(cT, tab, gOff, ent, zero)
+		keySumsGo(want, tab, gOff, ent)
+		for i := range cT {
+			if math.Float64bits(cT[i]) != math.Float64bits(want[i]) && !(math.IsNaN(cT[i]) && math.IsNaN(want[i])) {
+				t.Fatalf("trial %d, entry %d: %v, Go %v", trial, i, cT[i], want[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package dynamics
+
+// vecOn says whether runBlock uses the vector path: never in this build
+// (runBlock takes the portable queryExps and blockCoefs).
+func vecOn() bool { return false }
+
+func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, mask uint64, p0 int, weight float64, ql []float64) int {
+	panic("dynamics: vecQueries without the vector path")
+}
+
+func keySums(cT, tab []float64, gOff, ent []int32, zero int32) { keySumsGo(cT, tab, gOff, ent) }
