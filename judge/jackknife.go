@@ -3,6 +3,7 @@ package judge
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 
@@ -30,12 +31,21 @@ type halfRuns struct {
 func jackknife(m, h0, h1 float64) float64 { return 2*m - (h0+h1)/2 }
 
 // correct returns the jackknifed value at record i of a quantity read off
-// the attention, and m itself when there are no halves.
+// the attention, and m itself when there are no halves or the quantity is
+// undefined on a half (no reconstructable query among its images).
 func (h *halfRuns) correct(m float64, i int, field func(a *Attention) float64) float64 {
 	if h == nil || field == nil {
 		return m
 	}
-	return jackknife(m, field(&h.Train[0][i]), field(&h.Train[1][i]))
+	return jackknifeOr(m, field(&h.Train[0][i]), field(&h.Train[1][i]))
+}
+
+// jackknifeOr is jackknife, or m where a half's value is undefined.
+func jackknifeOr(m, h0, h1 float64) float64 {
+	if math.IsNaN(h0) || math.IsNaN(h1) {
+		return m
+	}
+	return jackknife(m, h0, h1)
 }
 
 // jackknifeMinImages is the fewest images per half the jackknife runs on:

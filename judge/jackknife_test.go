@@ -81,3 +81,19 @@ func TestJackknifeCorrectsTowardsThePopulation(t *testing.T) {
 		}
 	}
 }
+
+// TestJackknifeOrUndefinedHalf: where a half's value is undefined (NaN: no
+// reconstructable query among its images) the run's own value stands;
+// otherwise 2m − (h₀ + h₁)/2.
+func TestJackknifeOrUndefinedHalf(t *testing.T) {
+	for _, c := range []struct{ m, h0, h1, want float64 }{
+		{1, math.NaN(), 2, 1},
+		{1, 2, math.NaN(), 1},
+		{1, 0.5, 0.5, 1.5},
+		{0.25, 0.5, 0, 0.25},
+	} {
+		if got := jackknifeOr(c.m, c.h0, c.h1); got != c.want {
+			t.Errorf("jackknifeOr(%g, %g, %g) = %g, want %g", c.m, c.h0, c.h1, got, c.want)
+		}
+	}
+}

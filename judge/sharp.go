@@ -769,7 +769,7 @@ func curveBand(ev *Evidence, measured func(i int) (v, se float64), field func(a 
 func (sh *Sharp) jackknifeNote(applied bool) string {
 	switch {
 	case applied:
-		return fmt.Sprintf("measured values corrected for the n-sample run's O(1/n) bias by the split-half jackknife, 2·m_n − (m_{n/2} + m'_{n/2})/2 (two runs on %d images each)", sh.Halves.Images)
+		return fmt.Sprintf("measured values corrected for the n-sample run's O(1/n) bias by the split-half jackknife, 2·m_n − (m_{n/2} + m'_{n/2})/2 (two runs on %d images each; not where a half's value is undefined)", sh.Halves.Images)
 	case sh.Halves == nil:
 		return "measured values not corrected for the n-sample run's O(1/n) bias: " + sh.HalvesNote
 	}
@@ -881,7 +881,7 @@ func sharpC4(ev *Evidence, _ float64) SharpResult {
 	raw, seM := ev.HeldOut.FPShare, ev.HeldOut.FPShareSE
 	m := raw
 	if sh.Halves != nil {
-		m = jackknife(raw, sh.Halves.HeldFP[0], sh.Halves.HeldFP[1])
+		m = jackknifeOr(raw, sh.Halves.HeldFP[0], sh.Halves.HeldFP[1])
 	}
 	if math.IsNaN(m) || math.IsNaN(pm.FPShare) {
 		return *noSharp("the FP share is undefined at the last record (no logit gap on either side)")
