@@ -612,6 +612,15 @@ func (ws *weightedSet) fillEB(c theory.Correlations, p int, eb []float64) []floa
 	return eb
 }
 
+// noKeyLosses writes the losses of queries qlo…qhi of a term without keys:
+// ŷ_p = 0, so ℓ_p = ½ z_a², with no dependence on (A, B).
+func (ws *weightedSet) noKeyLosses(z []float64, qlo, qhi int, ql []float64) {
+	for qi := qlo; qi < qhi; qi++ {
+		za := z[ws.qarea[qi]]
+		ql[qi-qlo] = 0.5 * za * za
+	}
+}
+
 // blockTerm evaluates the masked queries qpos[qlo:qhi] of term t (all in the
 // block starting at row p0) and writes their unscaled losses ℓ_p into ql
 // (one per query). For every key group j it sums e^{B − m} over the group's
@@ -625,11 +634,7 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 	n := ws.nArea[k]
 	z := ws.zs[t.z0 : int(t.z0)+n+1]
 	if st.k0 == st.k1 {
-		// No keys: ŷ_p = 0, ℓ_p = ½ z_a², no dependence on (A, B).
-		for qi := qlo; qi < qhi; qi++ {
-			za := z[ws.qarea[qi]]
-			ql[qi-qlo] = 0.5 * za * za
-		}
+		ws.noKeyLosses(z, qlo, qhi, ql)
 		return
 	}
 	ng := n // key groups: the areas, and the masked keys with keys "all"

@@ -89,10 +89,7 @@ func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) boo
 	z := ws.zs[t.z0 : int(t.z0)+n+1]
 	if st.k0 == st.k1 {
 		// No keys (no key list reads this term's coefficients): as blockTerm.
-		for qi := qlo; qi < qhi; qi++ {
-			za := z[ws.qarea[qi]]
-			ql[qi-qlo] = 0.5 * za * za
-		}
+		ws.noKeyLosses(z, qlo, qhi, ql)
 		return true
 	}
 	ng := n

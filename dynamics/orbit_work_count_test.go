@@ -64,14 +64,7 @@ func TestOrbitWork(t *testing.T) {
 	var log strings.Builder
 	fmt.Fprintf(&log, "| preset | problems | draws | terms | exps | lane-ops | control ops |\n|---|---|---|---|---|---|---|\n")
 	for _, name := range []string{"default", "vit14", "coverage"} {
-		s, err := theory.Preset(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := NewOrbit(&s, OrbitOptions{Mode: OrbitCRN})
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := mustPresetOrbit(t, name, OrbitOptions{Mode: OrbitCRN})
 		w := countOrbitWork(o)
 		for _, pr := range o.probs {
 			if !pr.fast {
@@ -84,4 +77,18 @@ func TestOrbitWork(t *testing.T) {
 		fmt.Fprintf(&log, "| %s | %d | %d | %d | %.0f | %.0f | %.0f |\n", name, w.Problems, w.Draws, w.Terms, w.Exps, w.LaneOps, w.Ctl)
 	}
 	t.Log("inherent work of one orbit evaluation (CRN, default draws):\n" + log.String())
+}
+
+// mustPresetOrbit builds the orbit objective of a preset, or fails the test.
+func mustPresetOrbit(t testing.TB, name string, opt OrbitOptions) *Orbit {
+	t.Helper()
+	s, err := theory.Preset(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := NewOrbit(&s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }

@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	"mimverify/theory"
 )
 
 // TestOrbitWorkCalibration checks that Work is an honest cost model on the
@@ -35,18 +33,8 @@ func TestOrbitWorkCalibration(t *testing.T) {
 		return float64(m)
 	}
 	for _, name := range []string{"vit14", "default", "random-regions", "coverage"} {
-		s, err := theory.Preset(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o, err := NewOrbit(&s, OrbitOptions{Mode: OrbitCRN})
-		if err != nil {
-			t.Fatal(err)
-		}
-		slow, err := NewOrbit(&s, OrbitOptions{Mode: OrbitCRN})
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := mustPresetOrbit(t, name, OrbitOptions{Mode: OrbitCRN})
+		slow := mustPresetOrbit(t, name, OrbitOptions{Mode: OrbitCRN})
 		for _, pr := range slow.probs {
 			pr.fast, pr.ctrl = false, nil
 		}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Issue 23 item 3 / issue 27: check and a 200-point sweep, base and head binaries
 # interleaved, wall and CPU time with the load before each run.
-# Usage: measure.sh BASE_REV [ROUNDS]   (from the repository root; writes here)
+# Usage: measure.sh BASE_REV [ROUNDS] [OUT_DIR]   (from the repository root;
+# writes times.txt into OUT_DIR, default this script's directory)
 set -euo pipefail
 base=$1; rounds=${2:-3}
-out=$(cd "$(dirname "$0")" && pwd)
+out=$(cd "${3:-$(dirname "$0")}" && pwd)
 tmp=$(mktemp -d)
 git worktree add -q "$tmp/base" "$base"
 (cd "$tmp/base" && go build -o "$tmp/mv-base" ./cmd/mimverify)
