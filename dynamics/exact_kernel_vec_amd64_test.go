@@ -52,13 +52,7 @@ func TestVecQueriesMatchGo(t *testing.T) {
 			i := rapid.IntRange(0, len(flat)-1).Draw(rt, "at")
 			flat[i] = rapid.SampledFrom(edges).Draw(rt, "edge")
 		}
-		var got [2][]float64
-		for i, level := range []int{2, 0} {
-			rowLoops = level
-			g := s.Shape().New()
-			l, _ := o.LossGrad(c, g)
-			got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
-		}
+		got := vecAndPortable(o, c)
 		for i := range got[0] {
 			a, b := got[0][i], got[1][i]
 			if math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
@@ -88,13 +82,7 @@ func TestVecQueriesPresets(t *testing.T) {
 		d0, f0 := directQueries.Load(), vecFallbacks.Load()
 		for _, sigma := range []float64{0.7, 400, 3000} {
 			c := randomCorr(&s, rand.New(rand.NewPCG(3, uint64(sigma))), sigma)
-			var got [2][]float64
-			for i, level := range []int{2, 0} {
-				rowLoops = level
-				g := s.Shape().New()
-				l, _ := o.LossGrad(c, g)
-				got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
-			}
+			got := vecAndPortable(o, c)
 			for i := range got[0] {
 				if math.Float64bits(got[0][i]) != math.Float64bits(got[1][i]) {
 					t.Fatalf("%s σ=%g: entry %d: vector %v, portable %v", name, sigma, i, got[0][i], got[1][i])
@@ -155,4 +143,17 @@ func TestKeySumsMatchGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// vecAndPortable returns (loss, term losses, gradient) at c from the vector
+// path (rowLoops = 2) and from the portable one (rowLoops = 0); the caller
+// restores rowLoops.
+func vecAndPortable(o *SampleObjective, c theory.Correlations) (got [2][]float64) {
+	for i, level := range []int{2, 0} {
+		rowLoops = level
+		g := c.Shape().New()
+		l, _ := o.LossGrad(c, g)
+		got[i] = append(append([]float64{l}, o.ws.losses...), g.Flat()...)
+	}
+	return got
 }
