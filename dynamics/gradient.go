@@ -54,10 +54,25 @@ func (e *Gradient) At(x, dst []float64) (loss, stderr float64) {
 // δ = ε^{1/3}·max(1, ‖x‖_∞)/‖v‖_∞: the step that balances the O(δ²)
 // truncation error against the O(ε/δ) rounding error (docs/FLOW.md §3).
 func (e *Gradient) HessVec(x, v, dst []float64) {
-	vmax, xmax := 0.0, 1.0
+	// Plain comparisons, not math.Max (whose NaN and ±0 rules cost most of
+	// this loop): the same maxima of absolute values; a NaN in x or v is
+	// found apart and makes every entry NaN, as math.Max's would.
+	vmax, xmax, nan := 0.0, 1.0, false
 	for i := range v {
-		vmax = math.Max(vmax, math.Abs(v[i]))
-		xmax = math.Max(xmax, math.Abs(x[i]))
+		a, b := math.Abs(v[i]), math.Abs(x[i])
+		if a > vmax {
+			vmax = a
+		}
+		if b > xmax {
+			xmax = b
+		}
+		nan = nan || a != a || b != b
+	}
+	if nan {
+		for i := range dst {
+			dst[i] = math.NaN()
+		}
+		return
 	}
 	if vmax == 0 {
 		clear(dst)

@@ -378,3 +378,51 @@ func TestGradOnIsGradStdErr(t *testing.T) {
 		t.Error("GradOn differs between GOMAXPROCS 1 and 3")
 	}
 }
+
+// TestHessVecStepAndNaN: HessVec's step is δ = ε^{1/3}·max(1, ‖x‖∞)/‖v‖∞
+// (recomputed here with math.Max, bit for bit through the central
+// difference of At), and a NaN in v or in x makes every entry NaN — never
+// a silent zero.
+func TestHessVecStepAndNaN(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := mustSample(t, &s, s.Samples(1, 8))
+	g := NewGradient(s.Shape(), obj)
+	n := s.Shape().Len()
+	rng := rand.New(rand.NewPCG(4, 5))
+	x, v := make([]float64, n), make([]float64, n)
+	for i := range x {
+		x[i], v[i] = 3*rng.NormFloat64(), rng.NormFloat64()
+	}
+	got := make([]float64, n)
+	g.HessVec(x, v, got)
+	vmax, xmax := 0.0, 1.0
+	for i := range v {
+		vmax, xmax = math.Max(vmax, math.Abs(v[i])), math.Max(xmax, math.Abs(x[i]))
+	}
+	d := 6.0554544523933395e-06 * xmax / vmax // cbrt(2⁻⁵²), as HessVec writes it
+	xp, xm, gp, gm := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range x {
+		xp[i], xm[i] = x[i]+d*v[i], x[i]-d*v[i]
+	}
+	g.At(xp, gp)
+	g.At(xm, gm)
+	for i := range got {
+		if want := (gp[i] - gm[i]) / (2 * d); got[i] != want {
+			t.Fatalf("entry %d: HessVec %v, central difference at δ = %v: %v", i, got[i], d, want)
+		}
+	}
+	for _, bad := range []*[]float64{&v, &x} {
+		keep := (*bad)[3]
+		(*bad)[3] = math.NaN()
+		g.HessVec(x, v, got)
+		for i, h := range got {
+			if !math.IsNaN(h) {
+				t.Fatalf("a NaN in the input: entry %d is %v, want NaN", i, h)
+			}
+		}
+		(*bad)[3] = keep
+	}
+}

@@ -119,6 +119,7 @@ func accumulate(s *theory.Setting, c theory.Correlations, samples []theory.Sampl
 func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.Sample, withTV bool, model modelAttention) *attentionSums {
 	sums := newAttentionSums(s)
 	sums.model = model
+	sums.reserve(samples, withTV)
 	workers := 1 // the model's attention keeps a per-sample cache
 	if model == nil {
 		sums.eb = newFactoredB(c, s.P)
@@ -141,6 +142,29 @@ func accumulateWith(s *theory.Setting, c theory.Correlations, samples []theory.S
 	}
 	sums.eb.release()
 	return sums
+}
+
+// reserve sizes the per-image, per-query and per-pair lists once, for at
+// most every masked query of the samples and every pair of them: appended
+// to one image at a time they were copied over and over as they grew (the
+// pool's pair list of C5 is millions of numbers on vit14).
+func (sums *attentionSums) reserve(samples []theory.Sample, withTV bool) {
+	queries, pairs := 0, 0
+	for i := range samples {
+		m := 0
+		for _, masked := range samples[i].Mask {
+			if masked {
+				m++
+			}
+		}
+		queries += m
+		pairs += m * (m - 1) / 2
+	}
+	sums.images = make([]imageSums, 0, len(samples))
+	sums.own = make([]float64, 0, queries)
+	if withTV {
+		sums.tvs = make([]float64, 0, pairs)
+	}
 }
 
 // measureChunk is the number of images evaluated before their results are
