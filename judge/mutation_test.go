@@ -89,9 +89,11 @@ var expectCaught = map[mutant.Name][]string{
 	// the sharp C2, C3, C7.
 	mutant.MaskComplement: {"grid4-skew"},
 	// One position fewer masked in a quarter of the images: C8's sample
-	// law (masked position 0) on global-local only, at 2–5 % above its
-	// bound: a marginal catch, to be read as such.
-	mutant.MaskLeak: {"global-local"},
+	// law (masked position 0) on global-local, at 2–5 % above its bound (a
+	// marginal catch, to be read as such); on grid4-skew C8's reduced-ODE
+	// check, z = 7.7 against 4.6: the population engine's CRN images come
+	// from the same sampler, the orbit engine draws its counts itself.
+	mutant.MaskLeak: {"global-local", "grid4-skew"},
 	// One z per image: C8's sample law (no spread within images), sharp C2, C7.
 	mutant.ZPerImage: {"global-local", "grid4-skew", "default"},
 	// π_k ignored: the same draws for equiprobable clusters; with 0.7/0.3,
