@@ -678,22 +678,7 @@ func summarize(xs []float64, q float64) (lo, mean, quantile float64) {
 // median of three, keeping the side that holds k.
 func selectKth(xs []float64, k int) float64 {
 	for len(xs) > 1 {
-		a, b, c := xs[0], xs[len(xs)/2], xs[len(xs)-1]
-		pivot := max(min(a, b), min(max(a, b), c))
-		lt, i, gt := 0, 0, len(xs) // [< pivot | = pivot | unseen | > pivot]
-		for i < gt {
-			switch x := xs[i]; {
-			case x < pivot:
-				xs[lt], xs[i] = xs[i], xs[lt]
-				lt++
-				i++
-			case x > pivot:
-				gt--
-				xs[i], xs[gt] = xs[gt], xs[i]
-			default:
-				i++
-			}
-		}
+		pivot, lt, gt := partition3(xs, func(x float64) float64 { return x })
 		switch {
 		case k < lt:
 			xs = xs[:lt]
@@ -704,6 +689,30 @@ func selectKth(xs []float64, k int) float64 {
 		}
 	}
 	return xs[0]
+}
+
+// partition3 orders xs (len ≥ 2) around the median of the keys of its
+// first, middle and last elements as [< pivot | = pivot | > pivot] and
+// returns the pivot and the bounds lt, gt of the middle part: the step of
+// both quickselects, selectKth and selectWeighted.
+func partition3[T any](xs []T, key func(T) float64) (pivot float64, lt, gt int) {
+	a, b, c := key(xs[0]), key(xs[len(xs)/2]), key(xs[len(xs)-1])
+	pivot = max(min(a, b), min(max(a, b), c))
+	i, gt := 0, len(xs) // [< pivot | = pivot | unseen | > pivot]
+	for i < gt {
+		switch x := key(xs[i]); {
+		case x < pivot:
+			xs[lt], xs[i] = xs[i], xs[lt]
+			lt++
+			i++
+		case x > pivot:
+			gt--
+			xs[i], xs[gt] = xs[gt], xs[i]
+		default:
+			i++
+		}
+	}
+	return pivot, lt, gt
 }
 
 // quantileOf returns the q-quantile of the sorted values xs under the

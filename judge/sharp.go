@@ -509,23 +509,7 @@ type weighted struct{ x, w float64 }
 func selectWeighted(ps []weighted, level float64) float64 {
 	below := 0.0 // weight of the values already known to lie below ps
 	for len(ps) > 1 {
-		a, b, c := ps[0].x, ps[len(ps)/2].x, ps[len(ps)-1].x
-		pivot := max(min(a, b), min(max(a, b), c))
-		// Three-way partition: [< pivot | = pivot | > pivot].
-		lt, i, gt := 0, 0, len(ps)
-		for i < gt {
-			switch {
-			case ps[i].x < pivot:
-				ps[lt], ps[i] = ps[i], ps[lt]
-				lt++
-				i++
-			case ps[i].x > pivot:
-				gt--
-				ps[i], ps[gt] = ps[gt], ps[i]
-			default:
-				i++
-			}
-		}
+		pivot, lt, gt := partition3(ps, func(p weighted) float64 { return p.x })
 		wLess, wEq := 0.0, 0.0
 		for _, p := range ps[:lt] {
 			wLess += p.w
