@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"gonum.org/v1/gonum/floats"
 
@@ -34,14 +33,16 @@ var orbitBound = expr.Sym("z_α")
 // both are exact. why says why there is no check (a start off the
 // symmetric subspace, e.g. Gaussian; a non-finite reduced run).
 func orbitAgreement(s *theory.Setting, p engine.Problem, pop *dynamics.PopulationObjective) (check AgreementCheck, why string, err error) {
+	if why := dynamics.AsymmetricStart(s); why != "" {
+		return AgreementCheck{}, "the reduced ODE does not apply: " + why, nil
+	}
 	eng := &dynamics.OrbitEngine{}
 	sch := engine.Schedule{Steps: orbitCheckSteps[len(orbitCheckSteps)-1], Record: orbitCheckSteps}
 	path, err := eng.Run(p, sch, engine.Observer{})
+	if nf := (*theory.NonFiniteError)(nil); errors.As(err, &nf) {
+		return AgreementCheck{}, "the reduced run met a non-finite value: " + err.Error(), nil
+	}
 	if err != nil {
-		var nf *theory.NonFiniteError
-		if errors.As(err, &nf) || strings.Contains(err.Error(), "not symmetric") {
-			return AgreementCheck{}, "the reduced ODE does not apply: " + err.Error(), nil
-		}
 		return AgreementCheck{}, "", err
 	}
 	o := eng.Used

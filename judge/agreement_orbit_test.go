@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"strings"
 	"testing"
 
 	"mimverify/dynamics"
@@ -38,5 +39,28 @@ func TestOrbitAgreementHasPower(t *testing.T) {
 			}
 			t.Logf("%s, population at γ = %g: %.3g against %.3g", name, gamma, c.Measured, c.Predicted())
 		}
+	}
+}
+
+// TestOrbitAgreementSkippedIsSaid: on a Gaussian start the reduced ODE
+// does not apply; C8's other checks run, and the skipped one is named with
+// why in the claim's detail — not a silent pass.
+func TestOrbitAgreementSkippedIsSaid(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Init = theory.Init{Kind: theory.InitGaussian, Sigma: 0.01}
+	p := engine.NewProblem(&s, s.Samples(1, 64), 1)
+	checks, skipped, err := agreementChecks(&s, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 3 || !strings.Contains(skipped, "Gaussian start") {
+		t.Fatalf("%d checks, skipped %q: want the other three and the reduced ODE's named as skipped", len(checks), skipped)
+	}
+	ev := &Evidence{Agreement: checks, AgreementSkipped: skipped}
+	if _, detail := measureC8(ev, nil); !strings.Contains(detail, "not run: reduced ODE vs population") {
+		t.Errorf("C8's detail does not say the reduced ODE's check was not run: %s", detail)
 	}
 }

@@ -475,6 +475,7 @@ func (r *run) gather() error {
 		return err
 	}
 	var agreement []AgreementCheck
+	var skipped string
 	var agreementErr error
 	var wg sync.WaitGroup
 	withAgreement := r.needs(engine.Flow) || r.needs(engine.Population)
@@ -483,7 +484,7 @@ func (r *run) gather() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.seconds.time(func() { agreement, agreementErr = agreementChecks(r.s, r.problem) }, engine.Population, engine.Flow)
+			r.seconds.time(func() { agreement, skipped, agreementErr = agreementChecks(r.s, r.problem) }, engine.Population, engine.Flow)
 		}()
 	}
 	r.seconds.time(func() { err = r.gatherMain(exact) }, engine.Exact)
@@ -515,7 +516,7 @@ func (r *run) gather() error {
 		return err
 	}
 	if withAgreement {
-		r.ev.Agreement = agreement
+		r.ev.Agreement, r.ev.AgreementSkipped = agreement, skipped
 		if withInstrument {
 			r.ev.Agreement = append(r.ev.Agreement, instrument)
 		}

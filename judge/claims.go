@@ -243,5 +243,8 @@ func measureC8(ev *Evidence, _ *theory.Claim) (float64, string) {
 		worst = math.Max(worst, a.Measured/pred)
 		parts = append(parts, fmt.Sprintf("%s: %s = %.3g vs bound %.3g (%s ≤ %s)", a.Name, a.Quantity, a.Measured, pred, a.Quantity, a.Bound))
 	}
+	if ev.AgreementSkipped != "" {
+		parts = append(parts, "not run: "+ev.AgreementSkipped)
+	}
 	return worst, strings.Join(parts, "; ")
 }

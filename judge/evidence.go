@@ -47,6 +47,10 @@ type Evidence struct {
 	// there are none when they could not be run.
 	Agreement     []AgreementCheck
 	AgreementNote string
+	// AgreementSkipped names a check of C8 that does not apply to the
+	// setting, with why (the reduced ODE's on a Gaussian start), for the
+	// claim's detail.
+	AgreementSkipped string
 	// Sharp is the reduced engine's prediction at the records of Main
 	// (docs/SHARP.md), nil when it was not run.
 	Sharp *Sharp
