@@ -25,7 +25,7 @@ import (
 // (±0, huge, ±∞, NaN) at drawn places. (TestVecQueriesPresets makes sure
 // that the direct path and the fallback are reached.)
 func TestVecQueriesMatchGo(t *testing.T) {
-	if !cpu.X86.HasAVX512F {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512DQ { // vecOn's condition
 		t.Skip("no AVX-512")
 	}
 	old := rowLoops
@@ -68,7 +68,7 @@ func TestVecQueriesMatchGo(t *testing.T) {
 // sharp ones, and requires that the sharp ones reach the direct path and the
 // portable fallback on every preset.
 func TestVecQueriesPresets(t *testing.T) {
-	if !cpu.X86.HasAVX512F {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512DQ { // vecOn's condition
 		t.Skip("no AVX-512")
 	}
 	old := rowLoops
@@ -101,7 +101,7 @@ func TestVecQueriesPresets(t *testing.T) {
 // drawn from the table's rows and its row of zeros, a table of signed values
 // of many magnitudes with ±0, ±∞ and NaN among them (NaN against NaN).
 func TestKeySumsMatchGo(t *testing.T) {
-	if !cpu.X86.HasAVX512F {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512DQ { // vecOn's condition
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(23, 24))

@@ -29,7 +29,7 @@ TEXT ·crnExpArgsAVX512(SB), NOSPLIT, $0-40
 xblock:
 	CMPQ   DX, R8
 	JGE    xdone
-	VXORPD Z0, Z0, Z0           // m_A
+	VPXORQ Z0, Z0, Z0           // m_A
 	MOVQ   DX, R11
 	XORQ   R12, R12
 
@@ -42,7 +42,7 @@ x1:
 	INCQ         R12
 	CMPQ         R12, R9
 	JLT          x1
-	VXORPD       Z31, Z0, Z1    // −m_A
+	VPXORQ       Z31, Z0, Z1    // −m_A
 	VMOVUPD      Z1, (DI)(R11*1)
 	MOVQ         DX, R11
 	MOVQ         R9, R12
@@ -85,10 +85,10 @@ sblock:
 	CMPQ   AX, R8
 	JGT    sone
 	// Four blocks of eight draws: four independent addition chains.
-	VXORPD Z0, Z0, Z0
-	VXORPD Z4, Z4, Z4
-	VXORPD Z5, Z5, Z5
-	VXORPD Z6, Z6, Z6
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
 	MOVQ   R12, AX             // g
 
 s4group:
@@ -125,7 +125,7 @@ s4store:
 	JMP     sblock
 
 sone:
-	VXORPD Z0, Z0, Z0
+	VPXORQ Z0, Z0, Z0
 	MOVQ   R12, AX             // g
 
 sgroup:
@@ -165,7 +165,7 @@ smasked:
 mblock:
 	CMPQ   DX, R8
 	JGE    sdone
-	VXORPD Z0, Z0, Z0
+	VPXORQ Z0, Z0, Z0
 	XORQ   AX, AX
 
 mgroup:
@@ -340,7 +340,7 @@ wblock:
 	MOVQ   A_T(BX), R12
 	MOVQ   DX, R11
 	MOVQ   R9, R14
-	VXORPD Z0, Z0, Z0
+	VPXORQ Z0, Z0, Z0
 
 w1:
 	VMOVUPD (SI)(R11*1), Z1
@@ -374,7 +374,7 @@ wz:
 	MOVQ   A_T(BX), R12
 	MOVQ   DX, R11
 	MOVQ   R9, R14
-	VXORPD Z26, Z26, Z26
+	VPXORQ Z26, Z26, Z26
 
 w2:
 	VMULPD  (R12), Z25, Z1
@@ -476,8 +476,8 @@ TEXT ·ctrlMomentsAVX512(SB), NOSPLIT, $0-40
 	KMOVW AX, K2
 
 mclass:
-	VXORPD Z0, Z0, Z0
-	VXORPD Z1, Z1, Z1
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
 	MOVQ   R10, CX
 
 mnode:
