@@ -409,12 +409,16 @@ func (o *PopulationObjective) GradOn(c theory.Correlations, lin func(g theory.Co
 	// The samples in gradOnChunks fixed chunks, each summed in sample
 	// order by one worker and the chunks folded in order: the same bits at
 	// any GOMAXPROCS.
+	// The sums are of lin − shift, shift the first sample's values: a
+	// one-pass variance of values whose spread is small next to their
+	// mean (an orbit average) would otherwise cancel to nothing.
 	chunks := min(gradOnChunks, len(ws.terms))
 	workers := runtime.GOMAXPROCS(0)
 	ws.growWork(workers)
+	shift := ws.linSums(c, ws.terms[:1], lin, make([]float64, D), &ws.work[0])[0]
 	sums := make([][2][]float64, chunks)
 	parallel.For(chunks, workers, func(w, ch int) {
-		sums[ch] = ws.linSums(c, ws.terms[ch*len(ws.terms)/chunks:(ch+1)*len(ws.terms)/chunks], lin, D, &ws.work[w])
+		sums[ch] = ws.linSums(c, ws.terms[ch*len(ws.terms)/chunks:(ch+1)*len(ws.terms)/chunks], lin, shift, &ws.work[w])
 	})
 	sum, sq := make([]float64, D), make([]float64, D)
 	for _, cs := range sums {
@@ -425,16 +429,17 @@ func (o *PopulationObjective) GradOn(c theory.Correlations, lin func(g theory.Co
 	for i := range se {
 		v := (sq[i] - sum[i]*sum[i]/n) / (n - 1)
 		se[i] = math.Sqrt(math.Max(v, 0) / n)
-		mean[i] = sum[i] / n
+		mean[i] = shift[i] + sum[i]/n
 	}
 }
 
 // gradOnChunks is the number of chunks GradOn sums its samples in.
 const gradOnChunks = 16
 
-// linSums returns the sums of lin(g) and of its squares over the samples
-// terms, g each one's gradient, computed with the scratch sc.
-func (ws *weightedSet) linSums(c theory.Correlations, terms []term, lin func(g theory.Correlations, out []float64), D int, sc *scratch) [2][]float64 {
+// linSums returns the sums of lin(g) − shift and of their squares over
+// the samples terms, g each one's gradient, computed with the scratch sc.
+func (ws *weightedSet) linSums(c theory.Correlations, terms []term, lin func(g theory.Correlations, out []float64), shift []float64, sc *scratch) [2][]float64 {
+	D := len(shift)
 	// One gradient buffer of c's shape, whose flat vector (A[k] as P×N_k
 	// rows, then B as P×P: theory.Shape) the kernel writes through gA, gB.
 	view := c.Shape().New()
@@ -451,6 +456,7 @@ func (ws *weightedSet) linSums(c theory.Correlations, terms []term, lin func(g t
 		ws.termLossGrad(c, t, gA, gB, sc, ws.scale)
 		lin(view, out)
 		for i, v := range out {
+			v -= shift[i]
 			sum[i] += v
 			sq[i] += v * v
 		}
