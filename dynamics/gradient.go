@@ -49,6 +49,9 @@ func (e *Gradient) At(x, dst []float64) (loss, stderr float64) {
 	return e.obj.LossGrad(e.view(x), e.view(dst))
 }
 
+// hessStep is ε^{1/3} = ∛(2⁻⁵²), rounded to float64.
+const hessStep = 6.0554544523933395e-06
+
 // HessVec writes a central directional difference of the gradient,
 // H(x)·v ≈ (∇L(x + δv) − ∇L(x − δv))/(2δ), into dst, with
 // δ = ε^{1/3}·max(1, ‖x‖_∞)/‖v‖_∞: the step that balances the O(δ²)
@@ -78,7 +81,7 @@ func (e *Gradient) HessVec(x, v, dst []float64) {
 		clear(dst)
 		return
 	}
-	d := 6.0554544523933395e-06 * xmax / vmax // cbrt(2⁻⁵²)
+	d := hessStep * xmax / vmax
 	for i := range x {
 		e.xp[i] = x[i] + d*v[i]
 	}

@@ -430,7 +430,11 @@ func TestHessVecStepAndNaN(t *testing.T) {
 	for i := range v {
 		vmax, xmax = math.Max(vmax, math.Abs(v[i])), math.Max(xmax, math.Abs(x[i]))
 	}
-	d := 6.0554544523933395e-06 * xmax / vmax // cbrt(2⁻⁵²), as HessVec writes it
+	// hessStep is ∛(2⁻⁵²) to float64 rounding: its cube is within 3.5 u.
+	if r := hessStep * hessStep * hessStep / 0x1p-52; math.Abs(r-1) > 3.5*0x1p-53*2 {
+		t.Fatalf("hessStep³ = %v·2⁻⁵²", r)
+	}
+	d := hessStep * xmax / vmax
 	xp, xm, gp, gm := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for i := range x {
 		xp[i], xm[i] = x[i]+d*v[i], x[i]-d*v[i]
