@@ -15,12 +15,14 @@ import (
 // has them; per entry, so times each orbit's multiplicity) against central
 // differences of its own loss along random directions — independently of both the kernels and term, which the other
 // orbit tests compare with each other. With fixed draws the CRN loss is a
-// smooth function of the state. The tolerance is derived, not chosen: the
-// central difference's truncation error is estimated by Richardson's rule
-// from the steps h and h/2 (|D(h) − D(h/2)| is ¾ of D(h)'s error), and its
-// rounding is at most 2·u·κ·|L|/h with κ = 64 ulps of headroom for the
-// loss's own rounding (a sum of about 10⁵ terms, √n·u ≈ 300u at worst
-// n·u; the tests of the kernel measured ≈ 10⁻¹⁵ relative).
+// smooth function of the state. The tolerance is derived, not chosen:
+// D(h/2)'s truncation error, c·(h/2)², is |D(h) − D(h/2)|/3 by Richardson's
+// rule (D(h) − D(h/2) = ¾·c·h²), allowed twice for the estimate's own
+// O(h⁴) error; its rounding is at most 2·ΔL/h, ΔL the loss's rounding: a
+// sum of N = NumTerms() weighted terms, each |ℓ| ≤ 2·z_max² (ℓ is a squared
+// error of targets and predictions within [0, z_max]) and with the control
+// variate a difference of two, over weights summing to W = Σ wLoss (and
+// the control's quadrature weights, summing to W again), so ΔL ≤ N·u·8·z_max²·W.
 //
 // The CRN cases are the ones where the gradient must be folded over every
 // class and group of an orbit (docs/ORBIT.md §3.1): i.i.d. z (a class per
@@ -52,7 +54,13 @@ func TestOrbitGradientFiniteDifferences(t *testing.T) {
 			x[i] = 0.5 * rng.NormFloat64()
 		}
 		g := make([]float64, o.Dim())
-		loss, _ := o.LossGrad(x, g)
+		o.LossGrad(x, g)
+		W := 0.0
+		for _, pr := range o.probs {
+			W += pr.wLoss
+		}
+		zmax := math.Max(math.Abs(s.Z.L), math.Abs(s.Z.U))
+		roundL := float64(o.NumTerms()) * 0x1p-53 * 8 * zmax * zmax * W
 		lossAt := func(y []float64) float64 {
 			l, _ := o.LossGrad(y, make([]float64, len(y)))
 			return l
@@ -76,7 +84,7 @@ func TestOrbitGradientFiniteDifferences(t *testing.T) {
 			for i, m := range o.Multiplicity() {
 				want += float64(m) * g[i] * v[i]
 			}
-			tol := 2*math.Abs(d1-d2) + 2*64*0x1p-53*math.Abs(loss)/(h/2)
+			tol := 2*math.Abs(d1-d2)/3 + 2*roundL/h
 			if !(math.Abs(want-d2) <= tol) {
 				t.Errorf("%s direction %d: gradient·v = %.12g, central difference %.12g (h/2), %.12g (h); allowed %.3g", preset, dir, want, d2, d1, tol)
 			}
