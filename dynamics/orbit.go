@@ -243,36 +243,25 @@ func (o *Orbit) Lift(x []float64, c theory.Correlations) {
 // identity on symmetric states).
 func (o *Orbit) Project(c theory.Correlations, x []float64) {
 	clear(x)
-	if flat := c.Flat(); len(flat) == len(o.orbitOf) {
-		// One pass over the flat vector, in the order of the loops below
-		// (the same sums, bit for bit): a CRN standard error projects
-		// every sample's gradient (PopulationObjective.GradOn).
-		for i, v := range flat {
-			x[o.orbitOf[i]] += v
-		}
-	} else {
-		o.projectRows(c, x)
-	}
-	for i := range x {
-		x[i] /= float64(o.mult[i])
-	}
-}
-
-// projectRows is Project's sum for correlations without a flat vector.
-func (o *Orbit) projectRows(c theory.Correlations, x []float64) {
-	sy := o.sym
+	// Row by row in the flat vector's order (theory.Shape), the orbit of
+	// each entry from orbitOf: c may be views without a flat vector.
+	i := 0
 	for k := range c.A {
-		for p, row := range c.A[k] {
-			for j, v := range row {
-				x[sy.FPOrbit[k][p][j]] += v
+		for _, row := range c.A[k] {
+			for _, v := range row {
+				x[o.orbitOf[i]] += v
+				i++
 			}
 		}
 	}
-	P := sy.P
-	for p, row := range c.B {
-		for q, v := range row {
-			x[sy.NumFP+int(sy.PPOrbit[p*P+q])] += v
+	for _, row := range c.B {
+		for _, v := range row {
+			x[o.orbitOf[i]] += v
+			i++
 		}
+	}
+	for i := range x {
+		x[i] /= float64(o.mult[i])
 	}
 }
 

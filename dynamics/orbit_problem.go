@@ -102,20 +102,13 @@ func (pr *orbProblem) numTerms() int {
 // buildProblems chooses the representatives and builds the cells of every
 // (query representative, cluster) problem.
 func (o *Orbit) buildProblems() error {
-	s, sy := &o.s, o.sym
+	s := &o.s
 	P := s.P
-	o.mult = make([]int, o.Dim())
-	for k := range sy.FPOrbit {
-		for _, row := range sy.FPOrbit[k] {
-			for _, id := range row {
-				o.mult[id]++
-			}
-		}
-	}
-	for _, id := range sy.PPOrbit {
-		o.mult[sy.NumFP+int(id)]++
-	}
 	o.setOrbitOf()
+	o.mult = make([]int, o.Dim())
+	for _, id := range o.orbitOf {
+		o.mult[id]++
+	}
 	rep, size := o.representatives()
 	qprob := s.Gamma
 	if s.Mask == theory.MaskFixed {

@@ -452,11 +452,12 @@ func TestOrbitClusterSwaps(t *testing.T) {
 	}
 }
 
-// TestProjectFlatIsRows: Project's pass over the flat vector gives the bits
-// of its loops over the rows (the same sums in the same order), on a
-// random non-symmetric state of vit14 (three clusters, PP orbits of many
-// sizes).
-func TestProjectFlatIsRows(t *testing.T) {
+// TestProjectIsTheOrbitAverage: Project gives, bit for bit, the average
+// over each orbit summed in row order from the symmetry's own orbit maps
+// (FPOrbit, PPOrbit; Project reads its flat table of them), on a random
+// non-symmetric state of vit14 (three clusters, PP orbits of many sizes),
+// and the same for views without a flat vector.
+func TestProjectIsTheOrbitAverage(t *testing.T) {
 	s, err := theory.Preset("vit14")
 	if err != nil {
 		t.Fatal(err)
@@ -470,14 +471,30 @@ func TestProjectFlatIsRows(t *testing.T) {
 	for i := range c.Flat() {
 		c.Flat()[i] = rng.NormFloat64()
 	}
-	rows := theory.Correlations{A: c.A, B: c.B} // no flat vector: the row loops
-	a, b := make([]float64, o.Dim()), make([]float64, o.Dim())
-	o.Project(c, a)
-	o.Project(rows, b)
-	if !slices.Equal(a, b) {
-		t.Fatalf("flat and row projections differ: %v vs %v", a[:4], b[:4])
+	sy := o.Symmetry()
+	want, count := make([]float64, o.Dim()), make([]int, o.Dim())
+	for k := range c.A {
+		for p, row := range c.A[k] {
+			for j, v := range row {
+				want[sy.FPOrbit[k][p][j]] += v
+				count[sy.FPOrbit[k][p][j]]++
+			}
+		}
 	}
-	if len(rows.Flat()) != 0 {
-		t.Fatal("the row-only correlations have a flat vector: the test compares nothing")
+	for p, row := range c.B {
+		for q, v := range row {
+			id := sy.NumFP + int(sy.PPOrbit[p*s.P+q])
+			want[id] += v
+			count[id]++
+		}
+	}
+	for i := range want {
+		want[i] /= float64(count[i])
+	}
+	got, views := make([]float64, o.Dim()), make([]float64, o.Dim())
+	o.Project(c, got)
+	o.Project(theory.Correlations{A: c.A, B: c.B}, views)
+	if !slices.Equal(got, want) || !slices.Equal(views, want) {
+		t.Fatalf("Project differs from the orbit averages: %v, %v vs %v", got[:3], views[:3], want[:3])
 	}
 }
