@@ -451,6 +451,15 @@ func updateRow(x, g []float64, eta float64) float64 {
 	return (c0 + c1) + (c2 + c3)
 }
 
+// addInOrder returns l + xs[0] + xs[1] + …, added left to right (not
+// floats.Sum, whose order differs: these are the losses' bits).
+func addInOrder(l float64, xs []float64) float64 {
+	for _, x := range xs {
+		l += x
+	}
+	return l
+}
+
 // sumLosses sums the per-query losses per term, in query order, into
 // ws.losses (scaled) and returns the weighted total, in term order. It is
 // the step's serial part (Σ|M| additions: 25 163 at P = 196, n = 256), so
@@ -470,26 +479,11 @@ func (ws *weightedSet) sumLosses() float64 {
 			l2 += q2[j]
 			l3 += q3[j]
 		}
-		for _, x := range q0[m:] {
-			l0 += x
-		}
-		for _, x := range q1[m:] {
-			l1 += x
-		}
-		for _, x := range q2[m:] {
-			l2 += x
-		}
-		for _, x := range q3[m:] {
-			l3 += x
-		}
+		l0, l1, l2, l3 = addInOrder(l0, q0[m:]), addInOrder(l1, q1[m:]), addInOrder(l2, q2[m:]), addInOrder(l3, q3[m:])
 		ws.losses[i], ws.losses[i+1], ws.losses[i+2], ws.losses[i+3] = l0*ws.scale, l1*ws.scale, l2*ws.scale, l3*ws.scale
 	}
 	for ; i < n; i++ {
-		l := 0.0
-		for _, x := range q(i) {
-			l += x
-		}
-		ws.losses[i] = l * ws.scale
+		ws.losses[i] = addInOrder(0, q(i)) * ws.scale
 	}
 	loss := 0.0
 	for i, t := range ws.terms {

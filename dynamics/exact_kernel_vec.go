@@ -113,19 +113,15 @@ func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) boo
 // vecSlow finishes a term that the vector path left to the portable code:
 // all of it (direct < 0) or the queries of the rows in direct (queryDirect).
 func (ws *weightedSet) vecSlow(c theory.Correlations, st *structure, z []float64, has []bool, qlo, qhi, p0 int, sc *scratch, weight float64, ql []float64, direct int) {
-	k, ng := int(st.k), len(has)
-	mask := uint64(ws.qmask[int(st.qb)+p0/rowBlock])
+	k := int(st.k)
+	tmp := ws.tmpView(k, qlo, qhi, p0, sc)
 	if direct < 0 {
 		// Portable path for the whole term (rare: see above).
 		vecFallbacks.Add(1)
-		clear(sc.cg[:ng*rowBlock])
-		tmp := ws.tmpView(k, qlo, qhi, p0, sc)
-		ws.queryExps(c, st, z, has, qlo, qhi, sc.ea)
-		ws.blockCoefs(c, tmp, st, z, ng, qlo, qhi, p0, sc, weight, ql)
-		ws.foldTmp(k, mask, sc)
+		ws.blockQueries(c, tmp, st, z, has, qlo, qhi, p0, sc, weight, ql)
+		ws.foldTmp(k, uint64(ws.qmask[int(st.qb)+p0/rowBlock]), sc)
 		return
 	}
-	tmp := ws.tmpView(k, qlo, qhi, p0, sc)
 	for qi := qlo; qi < qhi; qi++ {
 		p := int(ws.qpos[qi])
 		if direct>>(p-p0)&1 != 0 {
