@@ -69,15 +69,11 @@ func TestGroupLoops(t *testing.T) {
 			scatterGroups(cT, kpos, koff, cg)
 			got[i], want[i] = tg, cT
 		}
-		for i := range got[0] {
-			if math.Float64bits(got[0][i]) != math.Float64bits(got[1][i]) {
-				t.Fatalf("gather, trial %d (%d groups, koff %v), entry %d: %v, Go %v", trial, ng, koff, i, got[0][i], got[1][i])
-			}
+		if i := firstBitDiff(got[0], got[1], false); i >= 0 {
+			t.Fatalf("gather, trial %d (%d groups, koff %v), entry %d: %v, Go %v", trial, ng, koff, i, got[0][i], got[1][i])
 		}
-		for i := range want[0] {
-			if math.Float64bits(want[0][i]) != math.Float64bits(want[1][i]) {
-				t.Fatalf("scatter, trial %d (%d groups, koff %v), entry %d: %v, Go %v", trial, ng, koff, i, want[0][i], want[1][i])
-			}
+		if i := firstBitDiff(want[0], want[1], false); i >= 0 {
+			t.Fatalf("scatter, trial %d (%d groups, koff %v), entry %d: %v, Go %v", trial, ng, koff, i, want[0][i], want[1][i])
 		}
 	}
 }

@@ -215,10 +215,8 @@ func checkRowLoops(t *testing.T) {
 		c1, c2 := append([]float64(nil), tab...), append([]float64(nil), tab...)
 		scatterRows(c1, kp, &c)
 		scatterRowsGo(c2, kp, &c)
-		for i := range c1 {
-			if math.Float64bits(c1[i]) != math.Float64bits(c2[i]) {
-				t.Fatalf("scatter, trial %d, entry %d: %v vs %v", trial, i, c1[i], c2[i])
-			}
+		if i := firstBitDiff(c1, c2, false); i >= 0 {
+			t.Fatalf("scatter, trial %d, entry %d: %v vs %v", trial, i, c1[i], c2[i])
 		}
 	}
 }

@@ -53,11 +53,8 @@ func TestVecQueriesMatchGo(t *testing.T) {
 			flat[i] = rapid.SampledFrom(edges).Draw(rt, "edge")
 		}
 		got := vecAndPortable(o, c)
-		for i := range got[0] {
-			a, b := got[0][i], got[1][i]
-			if math.Float64bits(a) != math.Float64bits(b) && !(math.IsNaN(a) && math.IsNaN(b)) {
-				rt.Fatalf("entry %d of (loss, term losses, gradient): vector %v, portable %v", i, a, b)
-			}
+		if i := firstBitDiff(got[0], got[1], true); i >= 0 {
+			rt.Fatalf("entry %d of (loss, term losses, gradient): vector %v, portable %v", i, got[0][i], got[1][i])
 		}
 	})
 	t.Logf("direct queries %d, fallback terms %d", directQueries.Load()-d0, vecFallbacks.Load()-f0)
@@ -83,10 +80,8 @@ func TestVecQueriesPresets(t *testing.T) {
 		for _, sigma := range []float64{0.7, 400, 3000} {
 			c := randomCorr(&s, rand.New(rand.NewPCG(3, uint64(sigma))), sigma)
 			got := vecAndPortable(o, c)
-			for i := range got[0] {
-				if math.Float64bits(got[0][i]) != math.Float64bits(got[1][i]) {
-					t.Fatalf("%s σ=%g: entry %d: vector %v, portable %v", name, sigma, i, got[0][i], got[1][i])
-				}
+			if i := firstBitDiff(got[0], got[1], false); i >= 0 {
+				t.Fatalf("%s σ=%g: entry %d: vector %v, portable %v", name, sigma, i, got[0][i], got[1][i])
 			}
 			t.Log(fmt.Sprintf("%s σ=%g: %d entries equal", name, sigma, len(got[0])))
 		}
@@ -137,10 +132,8 @@ func TestKeySumsMatchGo(t *testing.T) {
 		want := append([]float64(nil), cT...)
 		keySums(cT, tab, gOff, ent, zero)
 		keySumsGo(want, tab, gOff, ent)
-		for i := range cT {
-			if math.Float64bits(cT[i]) != math.Float64bits(want[i]) && !(math.IsNaN(cT[i]) && math.IsNaN(want[i])) {
-				t.Fatalf("trial %d, entry %d: %v, Go %v", trial, i, cT[i], want[i])
-			}
+		if i := firstBitDiff(cT, want, true); i >= 0 {
+			t.Fatalf("trial %d, entry %d: %v, Go %v", trial, i, cT[i], want[i])
 		}
 	}
 }

@@ -15,14 +15,7 @@ import (
 // portable loops.
 func TestCRNLanesMatchGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(27, 1))
-	same := func(a, b []float64) int {
-		for i := range a {
-			if math.Float64bits(a[i]) != math.Float64bits(b[i]) && !(math.IsNaN(a[i]) && math.IsNaN(b[i])) {
-				return i
-			}
-		}
-		return -1
-	}
+	same := func(a, b []float64) int { return firstBitDiff(a, b, true) }
 	for trial := range 300 {
 		K := crnLanes * (1 + rng.IntN(8))
 		N := 1 + rng.IntN(13)
@@ -166,10 +159,8 @@ func TestCtrlMomentsMatchGo(t *testing.T) {
 		ctrlMoments(ex, pre, nz, m1)
 		ctrlMomentsGo(ex, pre, nz, m2)
 		for c := range m1 {
-			for k := range m1[c] {
-				if math.Float64bits(m1[c][k]) != math.Float64bits(m2[c][k]) {
-					t.Fatalf("trial %d (%d classes, %d nodes): class %d moment %d is %v, Go %v", trial, N, nz, c, k, m1[c][k], m2[c][k])
-				}
+			if k := firstBitDiff(m1[c][:], m2[c][:], false); k >= 0 {
+				t.Fatalf("trial %d (%d classes, %d nodes): class %d moment %d is %v, Go %v", trial, N, nz, c, k, m1[c][k], m2[c][k])
 			}
 		}
 	}
