@@ -9,6 +9,24 @@
 // each row's sums are still over the even and the odd keys of its group, in
 // key order from +0) — so the same bits.
 
+// ADD_KEYS2 adds the rows of two keys of one group — their indices, q·16,
+// at off0 and off1 from the list pointer keys — into the group's chains:
+// the first key into the even sums (ze: rows 0–7, ze2: rows 8–15), the
+// second into the odd ones (zo, zo2). ADD_KEY adds one key into the even
+// sums.
+#define ADD_KEYS2(keys, off0, off1, ze, ze2, zo, zo2) \
+	MOVLQSX off0(keys), AX \
+	MOVLQSX off1(keys), DX \
+	VADDPD  0(SI)(AX*8), ze, ze \
+	VADDPD  64(SI)(AX*8), ze2, ze2 \
+	VADDPD  0(SI)(DX*8), zo, zo \
+	VADDPD  64(SI)(DX*8), zo2, zo2
+
+#define ADD_KEY(keys, ze, ze2) \
+	MOVLQSX (keys), AX \
+	VADDPD  0(SI)(AX*8), ze, ze \
+	VADDPD  64(SI)(AX*8), ze2, ze2
+
 // func gatherGroupsAVX512(ebT *float64, kposX *int32, koff *int32, ng int, tg *float64)
 //
 // kposX holds the keys' offsets in ebT, q·16 (weightedSet.kposX).
@@ -50,30 +68,10 @@ gboth4:
 	JLT     gboth
 	CMPQ    R10, $4
 	JLT     gboth
-	MOVLQSX (BX), AX
-	MOVLQSX 4(BX), DX
-	VADDPD  0(SI)(AX*8), Z0, Z0
-	VADDPD  64(SI)(AX*8), Z1, Z1
-	VADDPD  0(SI)(DX*8), Z2, Z2
-	VADDPD  64(SI)(DX*8), Z3, Z3
-	MOVLQSX (R9), AX
-	MOVLQSX 4(R9), DX
-	VADDPD  0(SI)(AX*8), Z4, Z4
-	VADDPD  64(SI)(AX*8), Z5, Z5
-	VADDPD  0(SI)(DX*8), Z6, Z6
-	VADDPD  64(SI)(DX*8), Z7, Z7
-	MOVLQSX 8(BX), AX
-	MOVLQSX 12(BX), DX
-	VADDPD  0(SI)(AX*8), Z0, Z0
-	VADDPD  64(SI)(AX*8), Z1, Z1
-	VADDPD  0(SI)(DX*8), Z2, Z2
-	VADDPD  64(SI)(DX*8), Z3, Z3
-	MOVLQSX 8(R9), AX
-	MOVLQSX 12(R9), DX
-	VADDPD  0(SI)(AX*8), Z4, Z4
-	VADDPD  64(SI)(AX*8), Z5, Z5
-	VADDPD  0(SI)(DX*8), Z6, Z6
-	VADDPD  64(SI)(DX*8), Z7, Z7
+	ADD_KEYS2(BX, 0, 4, Z0, Z1, Z2, Z3)
+	ADD_KEYS2(R9, 0, 4, Z4, Z5, Z6, Z7)
+	ADD_KEYS2(BX, 8, 12, Z0, Z1, Z2, Z3)
+	ADD_KEYS2(R9, 8, 12, Z4, Z5, Z6, Z7)
 	ADDQ    $16, BX
 	ADDQ    $16, R9
 	SUBQ    $4, CX
@@ -85,18 +83,8 @@ gboth:
 	JLT     gonlyb
 	CMPQ    R10, $2
 	JLT     gonlya
-	MOVLQSX (BX), AX
-	MOVLQSX 4(BX), DX
-	VADDPD  0(SI)(AX*8), Z0, Z0
-	VADDPD  64(SI)(AX*8), Z1, Z1
-	VADDPD  0(SI)(DX*8), Z2, Z2
-	VADDPD  64(SI)(DX*8), Z3, Z3
-	MOVLQSX (R9), AX
-	MOVLQSX 4(R9), DX
-	VADDPD  0(SI)(AX*8), Z4, Z4
-	VADDPD  64(SI)(AX*8), Z5, Z5
-	VADDPD  0(SI)(DX*8), Z6, Z6
-	VADDPD  64(SI)(DX*8), Z7, Z7
+	ADD_KEYS2(BX, 0, 4, Z0, Z1, Z2, Z3)
+	ADD_KEYS2(R9, 0, 4, Z4, Z5, Z6, Z7)
 	ADDQ    $8, BX
 	ADDQ    $8, R9
 	SUBQ    $2, CX
@@ -106,12 +94,7 @@ gboth:
 gonlya:
 	CMPQ    CX, $2
 	JLT     gtaila
-	MOVLQSX (BX), AX
-	MOVLQSX 4(BX), DX
-	VADDPD  0(SI)(AX*8), Z0, Z0
-	VADDPD  64(SI)(AX*8), Z1, Z1
-	VADDPD  0(SI)(DX*8), Z2, Z2
-	VADDPD  64(SI)(DX*8), Z3, Z3
+	ADD_KEYS2(BX, 0, 4, Z0, Z1, Z2, Z3)
 	ADDQ    $8, BX
 	SUBQ    $2, CX
 	JMP     gonlya
@@ -119,12 +102,7 @@ gonlya:
 gonlyb:
 	CMPQ    R10, $2
 	JLT     gtaila
-	MOVLQSX (R9), AX
-	MOVLQSX 4(R9), DX
-	VADDPD  0(SI)(AX*8), Z4, Z4
-	VADDPD  64(SI)(AX*8), Z5, Z5
-	VADDPD  0(SI)(DX*8), Z6, Z6
-	VADDPD  64(SI)(DX*8), Z7, Z7
+	ADD_KEYS2(R9, 0, 4, Z4, Z5, Z6, Z7)
 	ADDQ    $8, R9
 	SUBQ    $2, R10
 	JMP     gonlyb
@@ -132,16 +110,12 @@ gonlyb:
 gtaila:
 	TESTQ   CX, CX
 	JZ      gtailb
-	MOVLQSX (BX), AX
-	VADDPD  0(SI)(AX*8), Z0, Z0
-	VADDPD  64(SI)(AX*8), Z1, Z1
+	ADD_KEY(BX, Z0, Z1)
 
 gtailb:
 	TESTQ   R10, R10
 	JZ      gstore
-	MOVLQSX (R9), AX
-	VADDPD  0(SI)(AX*8), Z4, Z4
-	VADDPD  64(SI)(AX*8), Z5, Z5
+	ADD_KEY(R9, Z4, Z5)
 
 gstore:
 	VADDPD  Z2, Z0, Z0
