@@ -389,72 +389,67 @@ func (o *PopulationObjective) GradStdErr(c, se theory.Correlations) {
 // GradOn writes into mean and se (len D each) D linear functionals of the
 // gradient estimate at c and their standard errors: lin maps a gradient
 // (c's shape; lin may not keep it) to D numbers, e.g. its orbit averages.
-// In CRN mode mean is lin of the samples' mean gradient (LossGrad's, to
-// rounding: summed in sample order) and se the sample standard deviation
-// of lin over the samples divided by √n — where lin averages correlated
-// coordinates, far smaller than the average of GradStdErr's. For
-// enumeration se is 0. It costs one LossGrad and n calls of lin, on one
-// core.
+// mean is lin of LossGrad's gradient. In CRN mode se is the standard
+// deviation of lin over single samples' gradients divided by √n — where
+// lin averages correlated coordinates, far smaller than the average of
+// GradStdErr's — the deviation estimated on the first gradOnSESamples
+// samples (i.i.d. draws, so any subset is a random one). For enumeration
+// se is 0. It costs one LossGrad and min(n, gradOnSESamples) single-sample
+// gradients and calls of lin.
 func (o *PopulationObjective) GradOn(c theory.Correlations, lin func(g theory.Correlations, out []float64), mean, se []float64) {
 	ws := o.ws
 	ws.checkShape("input", c)
 	clear(se)
+	g := c.Clone()
+	o.LossGrad(c, g)
+	lin(g, mean)
 	if o.mode != PopulationCRN {
-		g := c.Clone()
-		o.LossGrad(c, g)
-		lin(g, mean)
 		return
 	}
 	D := len(se)
+	m := min(gradOnSESamples, len(ws.terms))
 	// The samples in gradOnChunks fixed chunks, each summed in sample
 	// order by one worker and the chunks folded in order: the same bits at
 	// any GOMAXPROCS.
 	// The sums are of lin − shift, shift the first sample's values: a
 	// one-pass variance of values whose spread is small next to their
 	// mean (an orbit average) would otherwise cancel to nothing.
-	chunks := min(gradOnChunks, len(ws.terms))
-	workers := runtime.GOMAXPROCS(0)
-	ws.growWork(workers)
-	shift := ws.linSums(c, ws.terms[:1], lin, make([]float64, D), &ws.work[0])[0]
+	chunks := min(gradOnChunks, m)
+	shift := ws.linSums(c, 0, 1, lin, make([]float64, D))[0]
 	sums := make([][2][]float64, chunks)
-	parallel.For(chunks, workers, func(w, ch int) {
-		sums[ch] = ws.linSums(c, ws.terms[ch*len(ws.terms)/chunks:(ch+1)*len(ws.terms)/chunks], lin, shift, &ws.work[w])
+	parallel.For(chunks, runtime.GOMAXPROCS(0), func(_, ch int) {
+		sums[ch] = ws.linSums(c, ch*m/chunks, (ch+1)*m/chunks, lin, shift)
 	})
 	sum, sq := make([]float64, D), make([]float64, D)
 	for _, cs := range sums {
 		floats.Add(sum, cs[0])
 		floats.Add(sq, cs[1])
 	}
-	n := float64(len(ws.terms))
+	n, fm := float64(len(ws.terms)), float64(m)
 	for i := range se {
-		v := (sq[i] - sum[i]*sum[i]/n) / (n - 1)
+		v := (sq[i] - sum[i]*sum[i]/fm) / (fm - 1)
 		se[i] = math.Sqrt(math.Max(v, 0) / n)
-		mean[i] = shift[i] + sum[i]/n
 	}
 }
 
-// gradOnChunks is the number of chunks GradOn sums its samples in.
-const gradOnChunks = 16
+// gradOnChunks is the number of chunks GradOn sums its samples in, and
+// gradOnSESamples the samples whose spread gives its standard errors:
+// their relative precision is 1/√(2m), 2.2 % at m = 1024, and the
+// single-sample gradients cost about 30 LossGrads' worth at P = 196
+// (docs/PERFORMANCE.md, issue 23, "The agreement stage").
+const (
+	gradOnChunks    = 16
+	gradOnSESamples = 1024
+)
 
 // linSums returns the sums of lin(g) − shift and of their squares over
-// the samples terms, g each one's gradient, computed with the scratch sc.
-func (ws *weightedSet) linSums(c theory.Correlations, terms []term, lin func(g theory.Correlations, out []float64), shift []float64, sc *scratch) [2][]float64 {
+// the terms [lo, hi), g each one's gradient (termGrads).
+func (ws *weightedSet) linSums(c theory.Correlations, lo, hi int, lin func(g theory.Correlations, out []float64), shift []float64) [2][]float64 {
 	D := len(shift)
-	// One gradient buffer of c's shape, whose flat vector (A[k] as P×N_k
-	// rows, then B as P×P: theory.Shape) the kernel writes through gA, gB.
-	view := c.Shape().New()
-	flat, off := view.Flat(), 0
-	gA := make([][]float64, len(ws.nArea))
-	for k, nk := range ws.nArea {
-		gA[k] = flat[off : off+ws.P*nk]
-		off += ws.P * nk
-	}
-	gB := flat[off:]
+	tg := ws.newTermGrads()
 	out, sum, sq := make([]float64, D), make([]float64, D), make([]float64, D)
-	for _, t := range terms {
-		clear(flat)
-		ws.termLossGrad(c, t, gA, gB, sc, ws.scale)
-		lin(view, out)
+	for i := lo; i < hi; i++ {
+		lin(tg.at(c, i), out)
 		for i, v := range out {
 			v -= shift[i]
 			sum[i] += v

@@ -323,20 +323,20 @@ func TestPopulationOptionErrors(t *testing.T) {
 
 // TestGradOnIsGradStdErr checks GradOn against statistics computed here
 // from the values lin is handed, one call per sample (recorded at
-// GOMAXPROCS 1): its mean against their mean, and its standard error
-// against their two-pass standard deviation over √n, each within the
-// rounding of sums of n terms (n·u·Σ|x|, a stated bound per coordinate);
-// the mean also against LossGrad's gradient (the same samples summed in
-// another order: n·u·mean |g| per coordinate). GradStdErr is GradOn's
-// standard errors, and GradOn's bits do not depend on GOMAXPROCS. The
-// coordinates are shifted by 10³ so that a one-pass variance without its
-// shift would cancel to nothing.
+// GOMAXPROCS 1): its mean is lin of LossGrad's gradient, bit for bit, and
+// its standard error the two-pass standard deviation of the first
+// gradOnSESamples samples' values over √n (n = 1500 draws, so the subset
+// is a proper one), within the rounding of sums of m terms (m·u·Σ|x|, a
+// stated bound per coordinate). GradStdErr is GradOn's standard errors,
+// and GradOn's bits do not depend on GOMAXPROCS. The coordinates are
+// shifted by 10³ so that a one-pass variance without its shift would
+// cancel to nothing.
 func TestGradOnIsGradStdErr(t *testing.T) {
 	s, err := theory.Preset("grid4")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := mustPopulation(t, &s, PopulationOptions{Mode: PopulationCRN, CRNSamples: 512, Seed: 3})
+	o := mustPopulation(t, &s, PopulationOptions{Mode: PopulationCRN, CRNSamples: 1500, Seed: 3})
 	c := s.Shape().New()
 	rng := theory.NewRand(5, 1)
 	for i := range c.Flat() {
@@ -363,34 +363,30 @@ func TestGradOnIsGradStdErr(t *testing.T) {
 		return mean, sd
 	}
 	mean, sd := run(1)
-	seen = seen[1:] // the first call is the shift's
-	n := float64(len(seen))
-	if int(n) != o.NumTerms() {
-		t.Fatalf("lin saw %d samples, want %d", len(seen), o.NumTerms())
+	seen = seen[2:] // the first call is LossGrad's gradient, the second the shift's
+	if len(seen) != min(gradOnSESamples, o.NumTerms()) || len(seen) == o.NumTerms() {
+		t.Fatalf("lin saw %d samples, want the first %d of %d", len(seen), gradOnSESamples, o.NumTerms())
 	}
+	n, m := float64(o.NumTerms()), float64(len(seen))
 	const u = 0x1p-53
 	for i := range D {
-		m, abs := 0.0, 0.0
-		for _, x := range seen {
-			m += x[i]
-			abs += math.Abs(x[i])
-		}
-		m /= n
-		v, dev := 0.0, 0.0
-		for _, x := range seen {
-			v += (x[i] - m) * (x[i] - m)
-			dev += math.Abs(x[i] - seen[0][i])
-		}
-		v /= n - 1
-		if d := math.Abs(mean[i] - m); d > 2*n*u*abs/n {
-			t.Errorf("coordinate %d: GradOn mean %.17g, two-pass %.17g", i, mean[i], m)
-		}
-		if d := math.Abs(mean[i] - 1e3 - g.Flat()[i]); d > 2*n*u*abs/n {
+		if mean[i] != g.Flat()[i]+1e3 {
 			t.Errorf("coordinate %d: GradOn mean − 10³ = %.17g, LossGrad %.17g", i, mean[i]-1e3, g.Flat()[i])
 		}
-		// The variances: both sum n squares of deviations bounded by dev's
-		// terms; rounding n·u relative to Σ dev² ≤ (Σ dev)².
-		if d := math.Abs(sd[i]*sd[i]*n - v); d > 4*n*u*dev*dev/(n-1)+1e-300 {
+		avg := 0.0
+		for _, x := range seen {
+			avg += x[i]
+		}
+		avg /= m
+		v, dev := 0.0, 0.0
+		for _, x := range seen {
+			v += (x[i] - avg) * (x[i] - avg)
+			dev += math.Abs(x[i] - seen[0][i])
+		}
+		v /= m - 1
+		// The variances: both sum m squares of deviations bounded by dev's
+		// terms; rounding m·u relative to Σ dev² ≤ (Σ dev)².
+		if d := math.Abs(sd[i]*sd[i]*n - v); d > 4*m*u*dev*dev/(m-1)+1e-300 {
 			t.Errorf("coordinate %d: GradOn variance %.17g, two-pass %.17g", i, sd[i]*sd[i]*n, v)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -226,10 +227,26 @@ func (c *engineClock) time(f func(), ids ...engine.ID) {
 	}
 }
 
-// profileLabel runs f under the profiler label key=value.
+// profileLabel runs f under the profiler label key=value. With
+// MIMVERIFY_STAGE_TIMES set (a developer's diagnostic, as
+// MIMVERIFY_CPUPROFILE; docs/PERFORMANCE.md) it also prints on stderr when
+// each labelled stage starts and ends, in seconds since the process
+// started: which stages run beside which, and which one the check waits for.
 func profileLabel(key, value string, f func()) {
+	if stageTimes {
+		t0 := time.Now()
+		fmt.Fprintf(os.Stderr, "%7.3f s  start %s=%s\n", t0.Sub(processStart).Seconds(), key, value)
+		defer func() {
+			fmt.Fprintf(os.Stderr, "%7.3f s  end   %s=%s (%.2f s)\n", time.Since(processStart).Seconds(), key, value, time.Since(t0).Seconds())
+		}()
+	}
 	pprof.Do(context.Background(), pprof.Labels(key, value), func(context.Context) { f() })
 }
+
+var (
+	stageTimes   = os.Getenv("MIMVERIFY_STAGE_TIMES") != ""
+	processStart = time.Now()
+)
 
 func (c *engineClock) floats() map[engine.ID]Float {
 	c.mu.Lock()

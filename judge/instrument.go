@@ -139,7 +139,7 @@ func maxAbsDiff(x, y []float64) float64 {
 		if math.IsNaN(d) || math.IsInf(d, 0) {
 			return math.Inf(1)
 		}
-		worst = math.Max(worst, d)
+		worst = max(worst, d)
 	}
 	return worst
 }

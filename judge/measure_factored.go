@@ -51,7 +51,7 @@ func newFactoredB(c theory.Correlations, P int) *factoredB {
 	for p, row := range c.B {
 		m := math.Inf(-1)
 		for _, b := range row {
-			m = math.Max(m, b)
+			m = max(m, b)
 		}
 		out := f.eb[p*P : (p+1)*P]
 		for q, b := range row {
@@ -177,7 +177,7 @@ func (f *factoredB) attend(c theory.Correlations, smp *theory.Sample, g keyGroup
 		}
 		w.ea[j] = v
 		if g.off[j+1] > g.off[j] {
-			mA = math.Max(mA, v)
+			mA = max(mA, v)
 		}
 	}
 	if math.IsInf(mA, -1) {

@@ -1,7 +1,6 @@
 package judge
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -201,26 +200,23 @@ func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples 
 	}
 	nodes, w := quadrature(T, stateNodes)
 	imgs := samples[:min(len(samples), stateImages)]
+	obj, err := dynamics.NewSampleObjective(s, imgs)
+	if err != nil {
+		return stateErrors{math.NaN(), math.NaN()}, fmt.Errorf("the state noise: %w", err)
+	}
 	proj := make([][][]float64, len(imgs))
-	errs := make([]error, len(imgs))
 	var wg sync.WaitGroup
 	const workers = 2
 	for wk := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lift, grad := s.Shape().New(), s.Shape().New()
-			for i := wk; i < len(imgs); i += workers {
-				obj, err := dynamics.NewSampleObjective(s, imgs[i:i+1])
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				for _, t := range nodes {
-					o.Lift(path.x[t], lift)
-					obj.LossGrad(lift, grad)
+			lift, grads := s.Shape().New(), obj.Grads()
+			for _, t := range nodes {
+				o.Lift(path.x[t], lift)
+				for i := wk; i < len(imgs); i += workers {
 					p := make([]float64, o.Dim())
-					o.Project(grad, p)
+					o.Project(grads.At(lift, i), p)
 					proj[i] = append(proj[i], p)
 				}
 			}
@@ -228,9 +224,6 @@ func stateSE(s *theory.Setting, o, jo *dynamics.Orbit, path *orbitPath, samples 
 	}
 	lam := adjointAtNodes(o, jo, s.Eta, path, lamT, nodes)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return stateErrors{math.NaN(), math.NaN()}, fmt.Errorf("the state noise: %w", err)
-	}
 	images := adjointSD(s.Eta, w, lam, len(imgs), len(samples), func(i, k int) []float64 { return proj[i][k] })
 	return stateErrors{Images: images, CRNPath: crnPathSE(o, s.Eta, path, nodes, w, lam)}, nil
 }

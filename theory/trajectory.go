@@ -177,10 +177,10 @@ func (c Correlations) Equal(o Correlations) bool {
 func (c Correlations) MaxAbs() (a, b float64) {
 	nA := len(c.flat) - len(c.B)*len(c.B)
 	for _, x := range c.flat[:nA] {
-		a = math.Max(a, math.Abs(x))
+		a = max(a, math.Abs(x))
 	}
 	for _, x := range c.flat[nA:] {
-		b = math.Max(b, math.Abs(x))
+		b = max(b, math.Abs(x))
 	}
 	return a, b
 }
@@ -190,7 +190,7 @@ func (c Correlations) MaxAbs() (a, b float64) {
 func (c Correlations) MaxAbsDiff(o Correlations) float64 {
 	d := 0.0
 	for i, x := range c.flat {
-		d = math.Max(d, math.Abs(x-o.flat[i]))
+		d = max(d, math.Abs(x-o.flat[i]))
 	}
 	return d
 }
