@@ -3,6 +3,7 @@ package dynamics
 import (
 	"math"
 
+	"mimverify/internal/fastexp"
 	"mimverify/theory"
 )
 
@@ -162,10 +163,13 @@ func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []flo
 		e[i] = za[karea[i]] + brow[q]
 		mx = max(mx, e[i])
 	}
+	for i := range e {
+		e[i] -= mx
+	}
+	fastexp.NonPos(e)
 	sum := 0.0
 	clear(S)
 	for i, j := range karea {
-		e[i] = math.Exp(e[i] - mx)
 		S[j] += e[i]
 		sum += e[i]
 	}
