@@ -250,6 +250,10 @@ type sampleResult struct {
 	queries []queryResult
 	mass    []float64
 	tvs     []float64
+	// groups and work are the image's key groups and its queries' scratch,
+	// kept with the slot so that their lists are allocated once.
+	groups keyGroups
+	work   queryWork
 }
 
 // queryResult is one masked query p of area a: its area masses S and
@@ -267,9 +271,10 @@ type queryResult struct {
 // the work that images do independently). pi is scratch space of length P.
 func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, smp *theory.Sample, pi []float64, withTV bool, res *sampleResult) {
 	areas := s.AreasOf(smp)
-	g := newKeyGroups(s, smp, areas)
+	g := &res.groups
+	g.build(s, smp, areas)
 	n := len(smp.Z)
-	w := newQueryWork(n + 1)
+	w := res.work.size(n + 1)
 	masked := len(smp.Mask) - g.off[n]
 	if s.Keys == theory.KeysAll {
 		masked = g.size(n)
@@ -282,13 +287,13 @@ func (sums *attentionSums) evaluate(s *theory.Setting, c theory.Correlations, sm
 			continue
 		}
 		a := areas[p]
-		groupSums(sums.eb, c, g, p, w)
+		groupSums(sums.eb, c, *g, p, w)
 		q := queryResult{p: p, a: a, reconstructable: g.size(a) > 0}
 		i := len(res.queries)
 		q.S = res.mass[i*n : (i+1)*n : (i+1)*n]
-		q.loss = sums.query(s, c, smp, g, p, w, q.S, pi, withTV)
+		q.loss = sums.query(s, c, smp, *g, p, w, q.S, pi, withTV)
 		if q.reconstructable {
-			q.fp, q.pp, q.gap = logitGaps(c, smp, g, p, a, w.bsum)
+			q.fp, q.pp, q.gap = logitGaps(c, smp, *g, p, a, w.bsum)
 			if withTV {
 				recon = append(recon, tvQuery{a, append([]float64(nil), pi...)})
 			}

@@ -56,10 +56,11 @@ func compareFactored(t *testing.T, s *theory.Setting, c theory.Correlations, sam
 	f := newFactoredB(c, s.P)
 	piF, piD := make([]float64, s.P), make([]float64, s.P)
 	fallbacks := 0
+	var g keyGroups // built over the previous sample's lists: their reuse is tested too
 	for si := range samples {
 		smp := &samples[si]
 		areas := s.AreasOf(smp)
-		g := newKeyGroups(s, smp, areas)
+		g.build(s, smp, areas)
 		w := newQueryWork(len(smp.Z) + 1)
 		for p, m := range smp.Mask {
 			if !m {
