@@ -12,12 +12,12 @@ import (
 // one term costs less than the blocked kernel's e^B table over all P
 // rows. It holds its own scratch: one per goroutine.
 type termGrads struct {
-	ws     *weightedSet
-	sc     scratch
-	g      theory.Correlations // the gradient, over flat
-	flat   []float64
-	gA     [][]float64 // gA[k]: cluster k's A gradient, P×N_k, in flat
-	gB     []float64   // B's, P×P, in flat
+	ws   *weightedSet
+	sc   scratch
+	g    theory.Correlations // the gradient, over flat
+	flat []float64
+	gA   [][]float64 // gA[k]: cluster k's A gradient, P×N_k, in flat
+	gB   []float64   // B's, P×P, in flat
 }
 
 func (ws *weightedSet) newTermGrads() *termGrads {
