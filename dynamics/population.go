@@ -434,9 +434,10 @@ func (o *PopulationObjective) GradOn(c theory.Correlations, lin func(g theory.Co
 
 // gradOnChunks is the number of chunks GradOn sums its samples in, and
 // gradOnSESamples the samples whose spread gives its standard errors:
-// their relative precision is 1/√(2m), 2.2 % at m = 1024, and the
-// single-sample gradients cost about 30 LossGrads' worth at P = 196
-// (docs/PERFORMANCE.md, issue 23, "The agreement stage").
+// their relative precision is 1/√(2m), 2.2 % at m = 1024. The single-sample
+// gradients are the cost (on vit14, 4096 of them at each of C8's three
+// states took 2.2 CPU-seconds; docs/PERFORMANCE.md, issue 23, "The
+// agreement stage").
 const (
 	gradOnChunks    = 16
 	gradOnSESamples = 1024
