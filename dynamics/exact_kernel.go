@@ -123,6 +123,8 @@ type scratch struct {
 	eaT, sT, rrT []float64
 	tmp          []float64
 	tmpA         [][][]float64
+
+	_ [64]byte // the workers' scratch structs lie side by side in weightedSet.work: no cache line shared
 }
 
 // padded returns a zeroed slice of n float64 that shares no cache line with
@@ -155,8 +157,8 @@ type weightedSet struct {
 	tch    int       // term chunks per row block (a function of P and len(terms) only)
 	tchunk int       // terms per chunk
 	parts  []partial // with tch > 1: per (block, chunk) partial gradient rows
-	qloff  []int     // per term: offset of its queries' losses in qloss (len(terms)+1 entries)
-	qloss  []float64 // ℓ_p of every (term, masked query), unscaled
+	qoff   []int     // block-major offsets into qloss: qoff[b·(len(terms)+1) + i] starts term i's queries of row block b
+	qloss  []float64 // ℓ_p of every (term, masked query), unscaled, by row block (qlossOf)
 	losses []float64 // per-term loss, scaled, unweighted
 	work   []scratch // one per worker, grown on demand
 	maxK   int       // largest key count
@@ -239,12 +241,23 @@ func (ws *weightedSet) addZ(z []float64) int32 {
 // finish allocates the buffers once all terms are added.
 func (ws *weightedSet) finish() {
 	n := len(ws.terms)
-	ws.qloff = make([]int, n+1)
-	for i, t := range ws.terms {
-		st := ws.structs[t.st]
-		ws.qloff[i+1] = ws.qloff[i] + int(st.q1-st.q0)
+	// The per-query losses by row block, then term: the workers of a step
+	// write disjoint stretches, where term-major rows had neighbouring
+	// blocks' queries share cache lines — written by two cores at once,
+	// that false sharing cost a quarter of the two-core step at P = 196
+	// (docs/PERFORMANCE.md, issue 23, "False sharing").
+	ws.qoff = make([]int, ws.nblk*(n+1))
+	off := 0
+	for b := range ws.nblk {
+		row := ws.qoff[b*(n+1) : (b+1)*(n+1)]
+		for i, t := range ws.terms {
+			row[i] = off
+			qb := int(ws.structs[t.st].qb) + b
+			off += int(ws.qblk[qb+1] - ws.qblk[qb])
+		}
+		row[n] = off
 	}
-	ws.qloss = make([]float64, ws.qloff[n])
+	ws.qloss = make([]float64, off)
 	ws.losses = make([]float64, n)
 	ws.tch = 1
 	if ws.nblk < minTasks {
@@ -460,36 +473,48 @@ func addInOrder(l float64, xs []float64) float64 {
 	return l
 }
 
-// sumLosses sums the per-query losses per term, in query order, into
-// ws.losses (scaled) and returns the weighted total, in term order. It is
-// the step's serial part (Σ|M| additions: 25 163 at P = 196, n = 256), so
-// four terms are summed side by side: four independent addition chains,
-// each term's in its own order (the same bits as one term at a time).
+// sumLosses sums the per-query losses per term, in query order (row block
+// by row block), into ws.losses (scaled) and returns the weighted total, in
+// term order. It is the step's serial part (Σ|M| additions: 25 163 at
+// P = 196, n = 256), so four terms are summed side by side: four
+// independent addition chains, each term's in its own order (the same bits
+// as one term at a time).
 func (ws *weightedSet) sumLosses() float64 {
-	q := func(i int) []float64 { return ws.qloss[ws.qloff[i]:ws.qloff[i+1]] }
 	n := len(ws.terms)
 	i := 0
 	for ; i+4 <= n; i += 4 {
-		q0, q1, q2, q3 := q(i), q(i+1), q(i+2), q(i+3)
-		m := min(len(q0), len(q1), len(q2), len(q3))
 		var l0, l1, l2, l3 float64
-		for j := range m {
-			l0 += q0[j]
-			l1 += q1[j]
-			l2 += q2[j]
-			l3 += q3[j]
+		for b := range ws.nblk {
+			q0, q1, q2, q3 := ws.qlossOf(i, b), ws.qlossOf(i+1, b), ws.qlossOf(i+2, b), ws.qlossOf(i+3, b)
+			m := min(len(q0), len(q1), len(q2), len(q3))
+			for j := range m {
+				l0 += q0[j]
+				l1 += q1[j]
+				l2 += q2[j]
+				l3 += q3[j]
+			}
+			l0, l1, l2, l3 = addInOrder(l0, q0[m:]), addInOrder(l1, q1[m:]), addInOrder(l2, q2[m:]), addInOrder(l3, q3[m:])
 		}
-		l0, l1, l2, l3 = addInOrder(l0, q0[m:]), addInOrder(l1, q1[m:]), addInOrder(l2, q2[m:]), addInOrder(l3, q3[m:])
 		ws.losses[i], ws.losses[i+1], ws.losses[i+2], ws.losses[i+3] = l0*ws.scale, l1*ws.scale, l2*ws.scale, l3*ws.scale
 	}
 	for ; i < n; i++ {
-		ws.losses[i] = addInOrder(0, q(i)) * ws.scale
+		l := 0.0
+		for b := range ws.nblk {
+			l = addInOrder(l, ws.qlossOf(i, b))
+		}
+		ws.losses[i] = l * ws.scale
 	}
 	loss := 0.0
 	for i, t := range ws.terms {
 		loss += t.w * ws.losses[i]
 	}
 	return loss
+}
+
+// qlossOf returns the losses of term i's queries in row block b.
+func (ws *weightedSet) qlossOf(i, b int) []float64 {
+	o := ws.qoff[b*(len(ws.terms)+1)+i:]
+	return ws.qloss[o[0]:o[1]:o[1]]
 }
 
 // partialView returns sc.view with the rows of block b pointing into the
@@ -683,7 +708,6 @@ func (ws *weightedSet) runTerm(c, grad theory.Correlations, b, i int, sc *scratc
 	if qlo == qhi {
 		return false
 	}
-	off := ws.qloff[i] - int(st.q0)
-	ws.blockTerm(c, grad, t, st, qlo, qhi, b*rowBlock, sc, t.w*ws.scale, ws.qloss[off+qlo:off+qhi])
+	ws.blockTerm(c, grad, t, st, qlo, qhi, b*rowBlock, sc, t.w*ws.scale, ws.qlossOf(i, b))
 	return true
 }

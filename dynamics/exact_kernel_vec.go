@@ -82,8 +82,7 @@ func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) boo
 	if qlo == qhi {
 		return false
 	}
-	off := ws.qloff[i] - int(st.q0)
-	ql := ws.qloss[off+qlo : off+qhi]
+	ql := ws.qlossOf(i, b)
 	k := int(st.k)
 	n := ws.nArea[k]
 	z := ws.zs[t.z0 : int(t.z0)+n+1]
