@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,5 +38,51 @@ func TestProfilesFromEnvironment(t *testing.T) {
 	out, _ := bad.CombinedOutput()
 	if code := bad.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "MIMVERIFY_CPUPROFILE") {
 		t.Errorf("an uncreatable profile path: status %d, %q; want 2 naming MIMVERIFY_CPUPROFILE", code, out)
+	}
+}
+
+// MIMVERIFY_STAGE_TIMES prints, on stderr, a start and an end line for each
+// labelled stage of a check (the main run's among them), the end's time not
+// before the start's; without it, stderr has none of them.
+func TestStageTimesFromEnvironment(t *testing.T) {
+	bin := buildMimverify(t)
+	for _, on := range []bool{true, false} {
+		cmd := exec.Command(bin, "check", "--preset", "grid4", "--claims", "C2", "--progress", "never", "--controls=false")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		cmd.Env = os.Environ()
+		if on {
+			cmd.Env = append(cmd.Env, "MIMVERIFY_STAGE_TIMES=1")
+		}
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("check (stage times %v): %v\n%s", on, err, stderr.String())
+		}
+		start, end := map[string]float64{}, map[string]float64{}
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			var at float64
+			var what, label string
+			if n, _ := fmt.Sscanf(line, "%f s %s %s", &at, &what, &label); n == 3 {
+				switch what {
+				case "start":
+					start[label] = at
+				case "end":
+					end[label] = at
+				}
+			}
+		}
+		if !on {
+			if len(start)+len(end) > 0 {
+				t.Errorf("without MIMVERIFY_STAGE_TIMES, stderr has stage lines:\n%s", stderr.String())
+			}
+			continue
+		}
+		if _, ok := start["engines=[exact]"]; !ok {
+			t.Errorf("no start line for the main run (engines=[exact]) in:\n%s", stderr.String())
+		}
+		for label, t0 := range start {
+			if t1, ok := end[label]; !ok || t1 < t0 {
+				t.Errorf("stage %s: start %g s, end %g s (found %v)", label, t0, t1, ok)
+			}
+		}
 	}
 }
