@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -31,6 +32,9 @@ func TestEarlySpread(t *testing.T) {
 	if len(sh.EarlyOwnSD) == 0 || r.ev.Measures[0].Step != 0 {
 		t.Fatalf("no early spread (%d records) or no record at step 0", len(sh.EarlyOwnSD))
 	}
+	if last := r.ev.Measures[len(sh.EarlyOwnSD)-1].Step; last < earlyTail[len(earlyTail)-1] || len(sh.EarlyLossSD) != len(sh.EarlyOwnSD) {
+		t.Errorf("the early spread ends at step %d (%d and %d records), before the last tail step %d", last, len(sh.EarlyLossSD), len(sh.EarlyOwnSD), earlyTail[len(earlyTail)-1])
+	}
 	chi := distuv.ChiSquared{K: earlySets - 1}
 	lo, hi := math.Sqrt(chi.Quantile(0.5e-4)/(earlySets-1)), math.Sqrt(chi.Quantile(1-0.5e-4)/(earlySets-1))
 	a := &r.ev.Measures[0].Attention
@@ -49,6 +53,32 @@ func TestEarlySpread(t *testing.T) {
 	for _, c := range rep.Results {
 		if c.Verdict != Holds {
 			t.Errorf("%s %s at seed 1006: %s", c.ID, c.Verdict, c.Detail)
+		}
+	}
+}
+
+// TestEarlyFill: the measured records keep their values, and a record
+// between two measured ones gets the linear interpolation in log(1 + t)
+// of theirs, recomputed here.
+func TestEarlyFill(t *testing.T) {
+	r := &run{schedule: engine.Schedule{Steps: 40, Record: []int{0, 1, 2, 10, 12, 15, 18, 20, 25, 30, 40}}}
+	at := []int{0, 1, 2, 3, 5, 7, 9}
+	v := []float64{1, 2, 3, 4, 6, 8, 10}
+	got := r.earlyFill(at, v)
+	if len(got) != 10 {
+		t.Fatalf("%d values, want one per record up to the last measured (10)", len(got))
+	}
+	for m, i := range at {
+		if got[i] != v[m] {
+			t.Errorf("record %d (measured): %g, want %g", i, got[i], v[m])
+		}
+	}
+	for _, c := range []struct{ i, lo, hi int }{{4, 3, 5}, {6, 5, 7}, {8, 7, 9}} {
+		steps := r.schedule.Record
+		w := (math.Log(1+float64(steps[c.i])) - math.Log(1+float64(steps[c.lo]))) / (math.Log(1+float64(steps[c.hi])) - math.Log(1+float64(steps[c.lo])))
+		want := (1-w)*got[c.lo] + w*got[c.hi]
+		if math.Abs(got[c.i]-want) > 1e-15*want || !(got[c.i] > got[c.lo] && got[c.i] < got[c.hi]) {
+			t.Errorf("record %d (step %d): %.17g, want %.17g, between %g and %g", c.i, steps[c.i], got[c.i], want, got[c.lo], got[c.hi])
 		}
 	}
 }

@@ -84,9 +84,9 @@ type Sharp struct {
 	// Note says why there is no prediction (Measures empty).
 	Note string
 	// EarlyLossSD and EarlyOwnSD are, at the records of the first
-	// earlySteps steps, the spread of the measured reconstructable loss
-	// and mean own-area mass over earlySets independent training sets of
-	// n images, each trained from the same start (earlySpread): the
+	// earlySteps steps and on to the last earlyTail record, the spread of
+	// the measured reconstructable loss and mean own-area mass over
+	// earlySets independent training sets of n images, each trained from the same start (earlySpread): the
 	// n-sample run's whole deviation, its state's included, which the
 	// per-image standard error misses at the first steps (§2).
 	EarlyLossSD, EarlyOwnSD []float64
@@ -222,33 +222,49 @@ func (r *run) gatherSharp() *Sharp {
 	return sh
 }
 
-// earlySteps and earlySets size earlySpread: the first 10 steps on 16
-// training sets, whose standard deviation is then known to about 18 %
-// (1/√(2·15)). The false alarms of docs/JUDGE.md §Power were at steps 1–3
-// on default; with the first 5 steps covered one was left at step 6 (1 of
-// 50 seeds), with 10 none. The cost is mostly the measurements: 176 of n
-// images (about 2 s of CPU on vit14 with the factored measurement,
-// docs/PERFORMANCE.md §Issue 23).
+// earlySteps, earlyTail and earlySets size earlySpread: every record of
+// the first 10 steps, and past them the first record at or after each
+// earlyTail step, on 16 training sets, whose standard deviation is then
+// known to about 18 % (1/√(2·15)). The false alarms of docs/JUDGE.md
+// §Power were at steps 1–3 on default; with the first 5 steps covered one
+// was left at step 6 (1 of 50 seeds), with 10 none. Past step 10 the
+// spread still exceeds the per-image standard error for a while (on
+// default, C7's by 1.29× at step 11, 1.1× at step 20, 1.0× by step 28:
+// docs/SHARP.md §8), so the tail records carry it on, interpolated between
+// them. The cost is mostly the measurements: 16 × 14 of n images (about
+// 1.3 s of CPU on vit14).
 const (
 	earlySteps = 10
 	earlySets  = 16
 )
 
+var earlyTail = []int{15, 20, 30}
+
 // earlySpread measures, at the main run's records of the first earlySteps
-// steps, the standard deviation over earlySets independent training sets
-// of n images of the reconstructable loss and the mean own-area mass,
-// each set trained by the exact engine from the main run's start and
-// measured on its own images, as the main run is (docs/SHARP.md §2: at the
-// first steps the state's own O(n^{−1/2}) error, shared by every image,
-// is not in the per-image standard error). Nil when it cannot be run.
+// steps and at its tail records (earlyTail), the standard deviation over
+// earlySets independent training sets of n images of the reconstructable
+// loss and the mean own-area mass, each set trained by the exact engine
+// from the main run's start and measured on its own images, as the main
+// run is (docs/SHARP.md §2: at the first steps the state's own O(n^{−1/2})
+// error, shared by every image, is not in the per-image standard error).
+// The slices are indexed by the main run's records up to the last tail
+// record; between tail records the deviation is interpolated (earlyFill). Nil when it cannot be run.
 func (r *run) earlySpread() (loss, own []float64) {
 	if len(r.problem.Samples) < 2 {
 		return nil, nil
 	}
 	var sch engine.Schedule
-	for _, t := range r.schedule.Record {
-		if t <= earlySteps && t <= r.schedule.Steps {
-			sch.Record, sch.Steps = append(sch.Record, t), t
+	var at []int // the main record index of each measured record
+	for i, t := range r.schedule.Record {
+		if t > r.schedule.Steps {
+			break
+		}
+		take := t <= earlySteps
+		for _, e := range earlyTail {
+			take = take || (t >= e && (i == 0 || r.schedule.Record[i-1] < e))
+		}
+		if take {
+			sch.Record, sch.Steps, at = append(sch.Record, t), t, append(at, i)
 		}
 	}
 	n := len(r.problem.Samples)
@@ -262,19 +278,42 @@ func (r *run) earlySpread() (loss, own []float64) {
 		a := MeasureAttention(r.s, rec.Correlations, sets[k], r.opt.Epsilon, r.opt.Delta, false)
 		rows[k][0][i], rows[k][1][i] = a.ReconstructableLoss, 1-a.OwnMean
 	})
-	if err != nil {
+	if err != nil || len(at) == 0 {
 		return nil, nil
 	}
-	vals := make([][2][]float64, len(sch.Record))
-	for i := range vals {
-		for k := range earlySets {
-			vals[i][0], vals[i][1] = append(vals[i][0], rows[k][0][i]), append(vals[i][1], rows[k][1][i])
+	sd := [2][]float64{make([]float64, len(at)), make([]float64, len(at))}
+	col := make([]float64, earlySets)
+	for c := range sd {
+		for i := range at {
+			for k := range earlySets {
+				col[k] = rows[k][c][i]
+			}
+			sd[c][i] = stat.StdDev(col, nil)
 		}
 	}
-	for i := range vals {
-		loss, own = append(loss, stat.StdDev(vals[i][0], nil)), append(own, stat.StdDev(vals[i][1], nil))
+	return r.earlyFill(at, sd[0]), r.earlyFill(at, sd[1])
+}
+
+// earlyFill spreads the values v measured at the main records at over every
+// main record up to the last of them, interpolating linearly in log(1 + t)
+// between measured ones (the spread changes smoothly with the step:
+// docs/SHARP.md §8).
+func (r *run) earlyFill(at []int, v []float64) []float64 {
+	out := make([]float64, at[len(at)-1]+1)
+	steps := r.schedule.Record
+	for m, i := range at {
+		out[i] = v[m]
+		if m == 0 {
+			continue
+		}
+		i0 := at[m-1]
+		l0, l1 := math.Log1p(float64(steps[i0])), math.Log1p(float64(steps[i]))
+		for j := i0 + 1; j < i; j++ {
+			w := (math.Log1p(float64(steps[j])) - l0) / (l1 - l0)
+			out[j] = (1-w)*v[m-1] + w*v[m]
+		}
 	}
-	return loss, own
+	return out
 }
 
 // sharpOptions chooses the orbit options for a run of the given steps
