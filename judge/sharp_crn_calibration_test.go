@@ -72,7 +72,7 @@ func TestSharpCalibration(t *testing.T) {
 		var c2, c7 devStats
 		mode := ""
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
-			sharpCRNOverride, sharpCRNSeed = crn, 1000+seed
+			sharpCRNOverride = crn
 			opt := Options{Seed: seed, Claims: []string{"C2", "C7"}}
 			opt.defaults()
 			r := newRun(&s, opt)
