@@ -331,7 +331,11 @@ func (sums *attentionSums) fold(smp *theory.Sample, res *sampleResult) {
 // the factored attention, falling back to attend when its normaliser
 // underflows.
 func (sums *attentionSums) query(s *theory.Setting, c theory.Correlations, smp *theory.Sample, g keyGroups, p int, w queryWork, S, pi []float64, withTV bool) float64 {
-	areas := s.Clusters[smp.Cluster].Areas
+	// The image's own partition, as its key groups and own areas: with a
+	// partition per image (the random-partitions departure) the cluster's
+	// would group the masses by the wrong areas
+	// (TestModelMeasurementOwnPartition).
+	areas := s.AreasOf(smp)
 	if sums.model != nil {
 		mS, loss := modelQuery(sums.model, smp, areas, p, pi)
 		copy(S, mS)
@@ -354,7 +358,7 @@ func (sums *attentionSums) query(s *theory.Setting, c theory.Correlations, smp *
 // key can take attention at all, pi and S are all zero.
 func attend(s *theory.Setting, c theory.Correlations, smp theory.Sample, p int, pi []float64) []float64 {
 	k := smp.Cluster
-	areas := s.Clusters[k].Areas
+	areas := s.AreasOf(&smp)
 	mx := math.Inf(-1)
 	for q := range pi {
 		pi[q] = math.Inf(-1)
@@ -661,7 +665,7 @@ func summarize(xs []float64, q float64) (lo, mean, quantile float64) {
 	lo, sum := xs[0], 0.0
 	nan := false
 	for _, x := range xs {
-		lo = math.Min(lo, x)
+		lo = min(lo, x)
 		sum += x
 		nan = nan || math.IsNaN(x)
 	}

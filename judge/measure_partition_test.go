@@ -1,0 +1,64 @@
+package judge
+
+import (
+	"math"
+	"testing"
+
+	"mimverify/theory"
+)
+
+// ownAreaModel is a modelAttention whose every masked query attends
+// uniformly to the unmasked keys of its own area — the area of the
+// sample's own partition (theory.Setting.AreasOf) — with a loss of 0: the
+// measured own-area mass of every reconstructable query is then 1 exactly.
+type ownAreaModel struct{ s *theory.Setting }
+
+func (m ownAreaModel) sample(smp *theory.Sample) ([][]float64, []float64) {
+	areas := m.s.AreasOf(smp)
+	pi := make([][]float64, len(smp.Mask))
+	for p := range pi {
+		pi[p] = make([]float64, len(smp.Mask))
+		n := 0.0
+		for q, masked := range smp.Mask {
+			if !masked && areas[q] == areas[p] {
+				n++
+			}
+		}
+		for q, masked := range smp.Mask {
+			if !masked && areas[q] == areas[p] {
+				pi[p][q] = 1 / n
+			}
+		}
+	}
+	return pi, make([]float64, len(smp.Mask))
+}
+
+// TestModelMeasurementOwnPartition: with a partition per image (the
+// random-partitions departure), the model path of the measurement groups
+// a query's attention by the image's own partition, the one its own area
+// and key groups come from. A model that attends only inside the query's
+// own area must measure an own-area mass of 1 — it measured about 1/N_k
+// when the masses were grouped by the cluster's partition instead.
+func TestModelMeasurementOwnPartition(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Departures.RandomPartitions = true
+	samples := s.Samples(1, 32)
+	moved := 0
+	for _, smp := range samples {
+		for p, a := range s.AreasOf(&smp) {
+			if a != s.Clusters[smp.Cluster].Areas[p] {
+				moved++
+			}
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the images' partitions are the cluster's: the test would not tell them apart")
+	}
+	at := accumulateWith(&s, s.Shape().New(), samples, false, ownAreaModel{&s}).finish(len(samples), 0.1, 0.1)
+	if at.Queries == 0 || math.Abs(at.OwnMean-1) > 1e-15 || at.OwnMin != 1 && math.Abs(at.OwnMin-1) > 1e-15 {
+		t.Errorf("own-area mass of a model attending inside the own area: mean %.17g, min %.17g over %d queries; want 1", at.OwnMean, at.OwnMin, at.Queries)
+	}
+}
