@@ -244,7 +244,7 @@ func (ws *weightedSet) finish() {
 	// The per-query losses by row block, then term: the workers of a step
 	// write disjoint stretches, where term-major rows had neighbouring
 	// blocks' queries share cache lines — written by two cores at once,
-	// that false sharing cost a quarter of the two-core step at P = 196
+	// that false sharing cost 11–18 % of the two-core step at P = 196
 	// (docs/PERFORMANCE.md, issue 23, "False sharing").
 	ws.qoff = make([]int, ws.nblk*(n+1))
 	off := 0
