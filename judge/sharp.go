@@ -229,8 +229,8 @@ func (r *run) gatherSharp() *Sharp {
 // spread still exceeds the per-image standard error for a while (on
 // default, C7's by 1.29× at step 11, 1.1× at step 20, 1.0× by step 28:
 // docs/SHARP.md §8), so the tail records carry it on, interpolated between
-// them. The cost is mostly the measurements: 16 × 14 of n images (about
-// 1.3 s of CPU on vit14).
+// them. The cost is mostly the measurements: 16 × 14 of n images, of the
+// two values alone (curveValues).
 const (
 	earlySteps = 10
 	earlySets  = 16
@@ -273,8 +273,8 @@ func (r *run) earlySpread() (loss, own []float64) {
 		rows[k] = [2][]float64{make([]float64, len(sch.Record)), make([]float64, len(sch.Record))}
 	}
 	err := r.trainSets(sets, sch, func(k, i int, rec *theory.Record) {
-		a := MeasureAttention(r.s, rec.Correlations, sets[k], r.opt.Epsilon, r.opt.Delta, false)
-		rows[k][0][i], rows[k][1][i] = a.ReconstructableLoss, 1-a.OwnMean
+		loss, own := curveValues(r.s, rec.Correlations, sets[k])
+		rows[k][0][i], rows[k][1][i] = loss, 1-own
 	})
 	if err != nil || len(at) == 0 {
 		return nil, nil
