@@ -444,13 +444,13 @@ const (
 )
 
 // linSums returns the sums of lin(g) − shift and of their squares over
-// the terms [lo, hi), g each one's gradient (termGrads).
+// the terms [lo, hi), g each one's gradient (SampleGrads).
 func (ws *weightedSet) linSums(c theory.Correlations, lo, hi int, lin func(g theory.Correlations, out []float64), shift []float64) [2][]float64 {
 	D := len(shift)
-	tg := ws.newTermGrads()
+	sg := ws.newSampleGrads()
 	out, sum, sq := make([]float64, D), make([]float64, D), make([]float64, D)
 	for i := lo; i < hi; i++ {
-		lin(tg.at(c, i), out)
+		lin(sg.at(c, i), out)
 		for i, v := range out {
 			v -= shift[i]
 			sum[i] += v

@@ -6,12 +6,14 @@ import (
 	"mimverify/theory"
 )
 
-// termGrads computes single terms' gradients: the gradient of one term's
-// scaled loss alone (weight ws.scale, what a one-sample objective's
-// LossGrad gives, to rounding), query by query (queryDirect), which for
-// one term costs less than the blocked kernel's e^B table over all P
-// rows. It holds its own scratch: one per goroutine.
-type termGrads struct {
+// SampleGrads computes the gradients of single samples' losses, ∇ℓ_i: what
+// the objective of sample i alone would give (NewSampleObjective of one
+// sample; the same to rounding, summed query by query by queryDirect
+// instead of by the blocked kernel, which for one image would spend most
+// of its time on the e^B table over all P rows). The population
+// objective's per-draw gradients (GradOn) are the same computation on its
+// CRN draws. It holds its own scratch: make one per goroutine.
+type SampleGrads struct {
 	ws   *weightedSet
 	sc   scratch
 	g    theory.Correlations // the gradient, over flat
@@ -20,46 +22,37 @@ type termGrads struct {
 	gB   []float64   // B's, P×P, in flat
 }
 
-func (ws *weightedSet) newTermGrads() *termGrads {
+// Grads returns a SampleGrads of the objective's samples.
+func (o *SampleObjective) Grads() *SampleGrads { return o.ws.newSampleGrads() }
+
+func (ws *weightedSet) newSampleGrads() *SampleGrads {
 	nr := ws.maxN + 1
 	shape := theory.Shape{P: ws.P, Areas: slices.Clone(ws.nArea)}
-	tg := &termGrads{ws: ws, sc: scratch{e: padded(ws.maxK), za: padded(nr), s: padded(nr), r: padded(nr)}, g: shape.New()}
+	sg := &SampleGrads{ws: ws, sc: scratch{e: padded(ws.maxK), za: padded(nr), s: padded(nr), r: padded(nr)}, g: shape.New()}
 	// The flat vector holds A[k] as P×N_k rows, then B as P×P
 	// (theory.Shape), so each cluster's gradient is one slice of it.
-	tg.flat = tg.g.Flat()
+	sg.flat = sg.g.Flat()
 	off := 0
-	tg.gA = make([][]float64, len(ws.nArea))
+	sg.gA = make([][]float64, len(ws.nArea))
 	for k, nk := range ws.nArea {
-		tg.gA[k] = tg.flat[off : off+ws.P*nk]
+		sg.gA[k] = sg.flat[off : off+ws.P*nk]
 		off += ws.P * nk
 	}
-	tg.gB = tg.flat[off:]
-	return tg
-}
-
-// at returns term i's gradient at c, valid until the next call.
-func (tg *termGrads) at(c theory.Correlations, i int) theory.Correlations {
-	clear(tg.flat)
-	tg.ws.termLossGrad(c, tg.ws.terms[i], tg.gA, tg.gB, &tg.sc, tg.ws.scale)
-	return tg.g
-}
-
-// SampleGrads computes the gradients of single samples' losses, ∇ℓ_i: what
-// the objective of sample i alone would give (NewSampleObjective of one
-// sample; the same to rounding, summed query by query instead of by the
-// blocked kernel, which for one image would spend most of its time on the
-// e^B table). Make one per goroutine: it is not safe for concurrent use.
-type SampleGrads struct{ tg *termGrads }
-
-// Grads returns a SampleGrads of the objective's samples.
-func (o *SampleObjective) Grads() *SampleGrads {
-	return &SampleGrads{tg: o.ws.newTermGrads()}
+	sg.gB = sg.flat[off:]
+	return sg
 }
 
 // At returns the gradient of sample i's loss at c (the objective's sample
 // order), valid until the next call. It panics if c does not have the
 // setting's shape or i is out of range.
-func (g *SampleGrads) At(c theory.Correlations, i int) theory.Correlations {
-	g.tg.ws.checkShape("input", c)
-	return g.tg.at(c, i)
+func (sg *SampleGrads) At(c theory.Correlations, i int) theory.Correlations {
+	sg.ws.checkShape("input", c)
+	return sg.at(c, i)
+}
+
+// at is At without the shape check, for callers that made it once.
+func (sg *SampleGrads) at(c theory.Correlations, i int) theory.Correlations {
+	clear(sg.flat)
+	sg.ws.termLossGrad(c, sg.ws.terms[i], sg.gA, sg.gB, &sg.sc, sg.ws.scale)
+	return sg.g
 }

@@ -14,7 +14,7 @@ import (
 // MeasureAttention's ReconstructableLoss and OwnMean
 // (TestCurveValuesMatchMeasure), without the rest of the measurement
 // (logit gaps, quantiles, per-area and per-position means, standard
-// errors): earlySpread measures 16 training sets at 14 records for these
+// errors; it calls the same groupSums, attend and queryLoss): earlySpread measures 16 training sets at 14 records for these
 // two numbers alone. The scores are SPEC §2's (no model's attention).
 func curveValues(s *theory.Setting, c theory.Correlations, samples []theory.Sample) (loss, own float64) {
 	eb := newFactoredB(c, s.P)
@@ -42,7 +42,7 @@ func curveValues(s *theory.Setting, c theory.Correlations, samples []theory.Samp
 			if !m || sc.g.size(a) == 0 {
 				continue // not a query, or not reconstructable
 			}
-			groupTotals(eb, sc.g, p, w)
+			groupSums(eb, c, sc.g, p, w)
 			if !eb.attend(c, smp, sc.g, p, w, sc.S, nil) {
 				copy(sc.S, attend(s, c, *smp, p, sc.pi))
 			}

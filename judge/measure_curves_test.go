@@ -62,7 +62,7 @@ func directFallbacks(s *theory.Setting, c theory.Correlations, samples []theory.
 		S := make([]float64, len(smp.Z))
 		for p, m := range smp.Mask {
 			if m && g.size(areas[p]) > 0 {
-				groupTotals(eb, g, p, w)
+				groupSums(eb, c, g, p, w)
 				if !eb.attend(c, smp, g, p, w, S, nil) {
 					n++
 				}

@@ -173,26 +173,6 @@ func groupSums(f *factoredB, c theory.Correlations, g keyGroups, p int, w queryW
 	}
 }
 
-// groupTotals sets w.t for query p over the sample's key groups: groupSums
-// without the sums of B, with the same additions (two chains per group, at
-// even and odd places), so the same bits.
-func groupTotals(f *factoredB, g keyGroups, p int, w queryWork) {
-	eb := f.eb[p*f.P : (p+1)*f.P]
-	for j := range w.t {
-		keys := g.pos[g.off[j]:g.off[j+1]]
-		var t0, t1 float64
-		i := 0
-		for ; i+1 < len(keys); i += 2 {
-			t0 += eb[keys[i]]
-			t1 += eb[keys[i+1]]
-		}
-		if i < len(keys) {
-			t0 += eb[keys[i]]
-		}
-		w.t[j] = t0 + t1
-	}
-}
-
 // attend is the factored form of attend (measure.go): it writes into S
 // (len N_k) the area masses of the masked query p of smp, and fills pi with
 // its attention when pi is not nil; ok is false when the factored
