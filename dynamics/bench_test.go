@@ -91,8 +91,11 @@ func BenchmarkExactStep(b *testing.B) {
 // benchDescend runs b.N steps of gradient descent with obj from (A, B) = 0
 // (continuing the descent across iterations): one LossGrad plus the update
 // (A, B) ← (A, B) − η∇ per iteration, fused into the kernel's tasks as in
-// Descent.Run when obj has a fused step (stepper). It reports min-ns/step,
-// the shortest single step: on a shared machine, the best estimate of an
+// Descent.Run when obj has a fused step (stepper), in phases as Descent.Run
+// takes the steps between records when the objective takes them
+// (exact_phase.go; MIMVERIFY_BENCH_NOPHASES=1: one step at a time, for
+// comparison). It reports min-ns/step, the shortest single step (of a
+// phase: its time per step): on a shared machine, the best estimate of an
 // uncontended step (a step during which the process had its cores).
 func benchDescend(b *testing.B, s *theory.Setting, obj Objective) {
 	c := s.Shape().New()
@@ -102,6 +105,21 @@ func benchDescend(b *testing.B, s *theory.Setting, obj Objective) {
 	}
 	st, fused := obj.(stepper)
 	best := time.Duration(math.MaxInt64)
+	if fused && st.phased() && os.Getenv("MIMVERIFY_BENCH_NOPHASES") != "1" {
+		// As Descent.Run between records: phases of maxPhase steps, the
+		// shortest step being a phase's time per step.
+		for i := 0; i < b.N; {
+			n := min(maxPhase, b.N-i)
+			t0 := time.Now()
+			if !st.descendSteps(c, g, s.Eta, n) {
+				b.Fatal("a non-finite loss or state")
+			}
+			best = min(best, time.Since(t0)/time.Duration(n))
+			i += n
+		}
+		b.ReportMetric(float64(best.Nanoseconds()), "min-ns/step")
+		return
+	}
 	for b.Loop() {
 		t0 := time.Now()
 		if fused {

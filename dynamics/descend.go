@@ -53,7 +53,24 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 		defer r.release()
 	}
 	st, canFuse := d.Objective.(stepper)
+	phases := canFuse && st.phased() && !noPhases
+	retry := 0 // steps before retry are taken one at a time (a phase was not taken, or met a non-finite value)
 	for t := 0; ; t++ {
+		if n := 0; phases && t >= retry {
+			n = phaseLen(rec, t, sch.Steps)
+			if n >= 2 && st.descendSteps(c, grad, eta, n) {
+				for i := 1; i <= n; i++ {
+					if err := rec.Stepped(t + i); err != nil {
+						return rec.Trajectory(), err
+					}
+				}
+				t += n - 1
+				continue
+			}
+			// Not taken (n < 2), or c is back at step t: these steps one at
+			// a time (which name what was not finite).
+			retry = t + max(n, 1)
+		}
 		// The update is fused into the objective's evaluation unless the
 		// state before it is to be recorded or there is no next step.
 		fused := canFuse && !rec.Wants(t) && t != sch.Steps
@@ -103,8 +120,29 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 // that a step is one parallel phase (docs/PERFORMANCE.md, issue 23), with
 // the same bits as the update of Run. finite reports whether the updated c
 // is finite; when it is not, Run scans grad, then c, for the entry to name.
+//
+// descendSteps takes n such steps, none of them recorded, as one phase
+// (exact_phase.go: no barrier between the steps, the same bits) and
+// reports whether every loss and state on the way was finite; when not, c
+// is as it was at the call. phased reports whether phases pay at the
+// current GOMAXPROCS.
 type stepper interface {
 	lossGradStep(c, grad theory.Correlations, eta float64) (loss, stderr float64, finite bool)
+	descendSteps(c, grad theory.Correlations, eta float64, n int) bool
+	phased() bool
+}
+
+// noPhases turns phases off (TestPhasesMatchSingleSteps compares the two).
+var noPhases bool
+
+// phaseLen returns how many steps from t on can be taken as one phase:
+// none recorded, none the last, at most maxPhase.
+func phaseLen(rec *engine.Recorder, t, steps int) int {
+	n := 0
+	for n < maxPhase && t+n < steps && !rec.Wants(t+n) {
+		n++
+	}
+	return n
 }
 
 // A releaser is an objective with helper goroutines, stopped when Run

@@ -3,6 +3,7 @@ package dynamics
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"mimverify/theory"
 )
@@ -61,6 +62,14 @@ func (o *SampleObjective) lossGradStep(c, grad theory.Correlations, eta float64)
 	loss, finite = o.ws.step(c, grad, eta, true)
 	return loss, 0, finite
 }
+
+// descendSteps takes n fused steps as one phase (see stepper).
+func (o *SampleObjective) descendSteps(c, grad theory.Correlations, eta float64, n int) bool {
+	return o.ws.descendSteps(c, grad, eta, n)
+}
+
+// phased reports whether descendSteps pays at this GOMAXPROCS (see stepper).
+func (o *SampleObjective) phased() bool { return o.ws.phased(runtime.GOMAXPROCS(0)) }
 
 // release stops the kernel's helper goroutines (see releaser).
 func (o *SampleObjective) release() { o.ws.release() }

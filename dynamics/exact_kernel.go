@@ -173,6 +173,7 @@ type weightedSet struct {
 	next      atomic.Int64   // the current step's next task
 	blkDone   []atomic.Int32 // with tch > 1: per block, the chunks finished this step
 	nonFinite atomic.Bool    // a task's updated rows were not finite
+	ph        phaseState     // descendSteps' state (exact_phase.go)
 }
 
 // directQueries counts the queries evaluated by queryDirect (for the tests).

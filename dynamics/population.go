@@ -337,6 +337,14 @@ func (o *PopulationObjective) lossGradStep(c, grad theory.Correlations, eta floa
 	return loss, o.stderr(loss), finite
 }
 
+// descendSteps takes n fused steps as one phase (see stepper).
+func (o *PopulationObjective) descendSteps(c, grad theory.Correlations, eta float64, n int) bool {
+	return o.ws.descendSteps(c, grad, eta, n)
+}
+
+// phased reports whether descendSteps pays at this GOMAXPROCS (see stepper).
+func (o *PopulationObjective) phased() bool { return o.ws.phased(runtime.GOMAXPROCS(0)) }
+
 // release stops the kernel's helper goroutines (see releaser).
 func (o *PopulationObjective) release() { o.ws.release() }
 
