@@ -478,15 +478,30 @@ func appendPairTV(tvs []float64, recon []tvQuery) []float64 {
 			if recon[i].area == recon[j].area {
 				continue
 			}
-			tv := 0.0
-			for q := range recon[i].pi {
-				tv += math.Abs(recon[i].pi[q] - recon[j].pi[q])
-			}
-			tv /= 2
-			tvs = append(tvs, tv)
+			tvs = append(tvs, totalVariation(recon[i].pi, recon[j].pi))
 		}
 	}
 	return tvs
+}
+
+// totalVariation returns ½ Σ_q |a_q − b_q| (len(b) ≥ len(a)), in four
+// chains: one would make the additions' latency the loop's cost (the pairs'
+// TVs were 4 % of vit14's check). Each |·| ≤ 1 and they sum to at most 2,
+// so the order changes the result by a few units in the last place.
+func totalVariation(a, b []float64) float64 {
+	b = b[:len(a)]
+	var t0, t1, t2, t3 float64
+	q := 0
+	for ; q+4 <= len(a); q += 4 {
+		t0 += math.Abs(a[q] - b[q])
+		t1 += math.Abs(a[q+1] - b[q+1])
+		t2 += math.Abs(a[q+2] - b[q+2])
+		t3 += math.Abs(a[q+3] - b[q+3])
+	}
+	for ; q < len(a); q++ {
+		t0 += math.Abs(a[q] - b[q])
+	}
+	return ((t0 + t1) + (t2 + t3)) / 2
 }
 
 // finish turns the sums over nSamples images into the statistics.
