@@ -344,14 +344,7 @@ func (ws *weightedSet) lossGrad(c, grad theory.Correlations) float64 {
 // its own block, and with several term chunks per block the chunk that
 // finishes last sums the block's partials (and updates its rows).
 func (ws *weightedSet) step(c, grad theory.Correlations, eta float64, update bool) (loss float64, finite bool) {
-	ws.checkShape("input", c)
-	ws.checkShape("gradient", grad)
-	n := ws.nblk * ws.tch
-	workers := min(runtime.GOMAXPROCS(0), n)
-	ws.growWork(workers)
-	if vecOn() && ws.kl.start == nil {
-		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
-	}
+	workers := ws.prepare(c, grad, ws.nblk*ws.tch)
 	ws.cur = stepArgs{c: c, grad: grad, eta: eta, update: update}
 	ws.next.Store(0)
 	ws.nonFinite.Store(false)
@@ -362,6 +355,20 @@ func (ws *weightedSet) step(c, grad theory.Correlations, eta float64, update boo
 	}
 	ws.cur = stepArgs{}
 	return ws.sumLosses(), !ws.nonFinite.Load()
+}
+
+// prepare checks the shapes of c and grad and readies the scratch of the
+// workers of an evaluation with the given number of tasks, which it
+// returns (at most GOMAXPROCS).
+func (ws *weightedSet) prepare(c, grad theory.Correlations, tasks int) (workers int) {
+	ws.checkShape("input", c)
+	ws.checkShape("gradient", grad)
+	workers = min(runtime.GOMAXPROCS(0), tasks)
+	ws.growWork(workers)
+	if vecOn() && ws.kl.start == nil {
+		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
+	}
+	return workers
 }
 
 // stepArgs are the arguments of the current step, read by its tasks.

@@ -1,7 +1,6 @@
 package dynamics
 
 import (
-	"runtime"
 	"sync/atomic"
 
 	"mimverify/theory"
@@ -59,13 +58,7 @@ func (ws *weightedSet) phased(workers int) bool { return ws.nblk >= 2*workers }
 // and reports whether every loss and state on the way was finite; when not,
 // c is as it was at the call. grad holds the last step's gradient.
 func (ws *weightedSet) descendSteps(c, grad theory.Correlations, eta float64, n int) bool {
-	ws.checkShape("input", c)
-	ws.checkShape("gradient", grad)
-	workers := min(runtime.GOMAXPROCS(0), ws.nblk)
-	ws.growWork(workers)
-	if vecOn() && ws.kl.start == nil {
-		ws.buildKeyLists()
-	}
+	workers := ws.prepare(c, grad, ws.nblk)
 	ph := &ws.ph
 	if ph.prog == nil {
 		ph.prog = make([]atomic.Int32, ws.nblk)
