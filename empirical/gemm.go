@@ -11,9 +11,10 @@ import "math"
 // the AVX-512 tiles (gemm_amd64.s) compute exactly it for 4×16 and 4×8
 // blocks of C, and gemmNNGo the rest (and everything under -tags purego or
 // on other CPUs), so the bits do not depend on the CPU's extensions nor on
-// how C is tiled. It replaces gonum's Dgemm on the full model's two large
-// products (the scores and Σ_q ∂ℓ/∂s_{p,q} h_q), whose SSE2 dot kernel ran
-// at ≈ 7 GFlop/s (docs/PERFORMANCE.md, "Full d×d model").
+// how C is tiled. It replaces gonum's Dgemm on the full model's products
+// (the scores, Σ_q ∂ℓ/∂s_{p,q} h_q, the residuals against the features and
+// ∇Q = E_pos W), whose SSE2 dot kernel ran at ≈ 7 GFlop/s (docs/PERFORMANCE.md,
+// "Full d×d model").
 func gemmNN(m, n, k int, a []float64, lda int, b []float64, ldb int, c []float64, ldc int) {
 	if m == 0 || n == 0 {
 		return

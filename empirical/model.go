@@ -43,6 +43,8 @@ type Model struct {
 	scale float64 // s.LossScale()
 
 	eq       []float64   // P×d: row p is e_pᵀ Q
+	posT     []float64   // d×P: the positional embeddings by columns, E_pos
+	featT    [][]float64 // per cluster, d×N_k: its features by columns
 	w        []float64   // P×d: Σ over samples of the per-query gradient rows
 	partials [][]float64 // per chunk of a round: partial W (P×d)
 	ploss    []float64   // per chunk of a round: partial loss
@@ -73,14 +75,33 @@ func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
 			e.P, e.F, e.D, s.P, s.NumFeatures(), s.Dim())
 	}
 	sc := s.Clone()
-	return &Model{
+	m := &Model{
 		s:     &sc,
 		emb:   e,
 		all:   s.Keys == theory.KeysAll,
 		scale: s.LossScale(),
 		eq:    make([]float64, s.P*e.D),
 		w:     make([]float64, s.P*e.D),
-	}, nil
+		posT:  transpose(e.rows[:s.P*e.D], s.P, e.D),
+		featT: make([][]float64, len(s.Clusters)),
+	}
+	for k := range s.Clusters {
+		vk, na := m.features(k)
+		m.featT[k] = transpose(vk, na, e.D)
+	}
+	return m, nil
+}
+
+// transpose returns the n×m transpose of the row-major m×n matrix a: the
+// layout gemmNN reads its right factor in.
+func transpose(a []float64, m, n int) []float64 {
+	t := make([]float64, m*n)
+	for i := range m {
+		for j, x := range a[i*n : (i+1)*n] {
+			t[j*m+i] = x
+		}
+	}
+	return t
 }
 
 // Embedding returns the model's embedding.
@@ -181,7 +202,7 @@ func (m *Model) LossGrad(q mat.Matrix, samples []theory.Sample, grad *mat.Dense)
 	if wantGrad {
 		// ∇Q = Σ_p e_p W[p]ᵀ = E_pos W (E_pos: d×P, columns e_p).
 		g := grad.RawMatrix()
-		gemm(blas.Trans, blas.NoTrans, d, d, P, 1, e.rows, d, m.w, d, 0, g.Data, g.Stride)
+		gemmNN(d, d, P, m.posT, P, m.w, d, g.Data, g.Stride)
 	}
 	return loss * m.scale / float64(n)
 }
@@ -414,9 +435,10 @@ func (m *Model) residuals(wk *worker, smp *theory.Sample, masked []int, nu, nk i
 // masked keys have x̃_q = 0).
 func (m *Model) scoreGrad(wk *worker, smp *theory.Sample, nm, nu, nk int, c float64) {
 	d := m.emb.D
-	vk, na := m.features(smp.Cluster)
+	vkT := m.featT[smp.Cluster]
+	na := len(vkT) / d
 	sc, y, rv := wk.sc[:nm*nk], wk.y[:nm*d], wk.rv[:nm*na]
-	gemm(blas.NoTrans, blas.Trans, nm, na, d, 1, y, d, vk, d, 0, rv, na)
+	gemmNN(nm, na, d, y, d, vkT, na, rv, na) // (ŷ_p − x_p)·v_j
 	karea := wk.karea[:nu]
 	for i := 0; i < nm; i++ {
 		row := sc[i*nk : (i+1)*nk]
