@@ -105,13 +105,13 @@ func benchDescend(b *testing.B, s *theory.Setting, obj Objective) {
 	}
 	st, fused := obj.(stepper)
 	best := time.Duration(math.MaxInt64)
-	if fused && st.phased() && os.Getenv("MIMVERIFY_BENCH_NOPHASES") != "1" {
+	if ph, ok := obj.(phaser); ok && ph.phased() && os.Getenv("MIMVERIFY_BENCH_NOPHASES") != "1" {
 		// As Descent.Run between records: phases of maxPhase steps, the
 		// shortest step being a phase's time per step.
 		for i := 0; i < b.N; {
 			n := min(maxPhase, b.N-i)
 			t0 := time.Now()
-			if !st.descendSteps(c, g, s.Eta, n) {
+			if !ph.descendSteps(c, g, s.Eta, n) {
 				b.Fatal("a non-finite loss or state")
 			}
 			best = min(best, time.Since(t0)/time.Duration(n))

@@ -53,23 +53,20 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 		defer r.release()
 	}
 	st, canFuse := d.Objective.(stepper)
-	phases := canFuse && st.phased() && !noPhases
-	retry := 0 // steps before retry are taken one at a time (a phase was not taken, or met a non-finite value)
+	ph, phases := d.Objective.(phaser)
+	phases = phases && ph.phased() && !noPhases
+	retry := 0 // steps before retry are taken one at a time
 	for t := 0; ; t++ {
-		if n := 0; phases && t >= retry {
-			n = phaseLen(rec, t, sch.Steps)
-			if n >= 2 && st.descendSteps(c, grad, eta, n) {
-				for i := 1; i <= n; i++ {
-					if err := rec.Stepped(t + i); err != nil {
-						return rec.Trajectory(), err
-					}
-				}
-				t += n - 1
+		if phases && t >= retry {
+			taken, single, err := phase(ph, rec, c, grad, eta, t, sch.Steps)
+			if err != nil {
+				return rec.Trajectory(), err
+			}
+			if taken > 0 {
+				t += taken - 1
 				continue
 			}
-			// Not taken (n < 2), or c is back at step t: these steps one at
-			// a time (which name what was not finite).
-			retry = t + max(n, 1)
+			retry = t + single
 		}
 		// The update is fused into the objective's evaluation unless the
 		// state before it is to be recorded or there is no next step.
@@ -120,20 +117,44 @@ func (d Descent) Run(p engine.Problem, sch engine.Schedule, obs engine.Observer)
 // that a step is one parallel phase (docs/PERFORMANCE.md, issue 23), with
 // the same bits as the update of Run. finite reports whether the updated c
 // is finite; when it is not, Run scans grad, then c, for the entry to name.
-//
-// descendSteps takes n such steps, none of them recorded, as one phase
-// (exact_phase.go: no barrier between the steps, the same bits) and
-// reports whether every loss and state on the way was finite; when not, c
-// is as it was at the call. phased reports whether phases pay at the
-// current GOMAXPROCS.
 type stepper interface {
 	lossGradStep(c, grad theory.Correlations, eta float64) (loss, stderr float64, finite bool)
+}
+
+// A phaser is an objective that can take several fused steps, none of them
+// recorded, as one phase (exact_phase.go: no barrier between the steps,
+// the same bits as one at a time). descendSteps takes n steps and reports
+// whether every loss and state on the way was finite; when not, c is as it
+// was at the call. phased reports whether phases pay at the current
+// GOMAXPROCS.
+type phaser interface {
 	descendSteps(c, grad theory.Correlations, eta float64, n int) bool
 	phased() bool
 }
 
 // noPhases turns phases off (TestPhasesMatchSingleSteps compares the two).
 var noPhases bool
+
+// phase takes the steps from t on as one phase when at least two can be
+// (phaseLen), telling the observer of each, and returns how many it took;
+// when it took none, single is how many steps from t the caller must take
+// one at a time (1, or the phase's length when the phase met a non-finite
+// value and left c at step t: single steps find and name it).
+func phase(ph phaser, rec *engine.Recorder, c, grad theory.Correlations, eta float64, t, steps int) (taken, single int, err error) {
+	n := phaseLen(rec, t, steps)
+	if n < 2 {
+		return 0, 1, nil
+	}
+	if !ph.descendSteps(c, grad, eta, n) {
+		return 0, n, nil
+	}
+	for i := 1; i <= n; i++ {
+		if err := rec.Stepped(t + i); err != nil {
+			return n, 0, err
+		}
+	}
+	return n, 0, nil
+}
 
 // phaseLen returns how many steps from t on can be taken as one phase:
 // none recorded, none the last, at most maxPhase.

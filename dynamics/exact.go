@@ -63,12 +63,12 @@ func (o *SampleObjective) lossGradStep(c, grad theory.Correlations, eta float64)
 	return loss, 0, finite
 }
 
-// descendSteps takes n fused steps as one phase (see stepper).
+// descendSteps takes n fused steps as one phase (see phaser).
 func (o *SampleObjective) descendSteps(c, grad theory.Correlations, eta float64, n int) bool {
 	return o.ws.descendSteps(c, grad, eta, n)
 }
 
-// phased reports whether descendSteps pays at this GOMAXPROCS (see stepper).
+// phased reports whether descendSteps pays at this GOMAXPROCS (see phaser).
 func (o *SampleObjective) phased() bool { return o.ws.phased(runtime.GOMAXPROCS(0)) }
 
 // release stops the kernel's helper goroutines (see releaser).
