@@ -26,6 +26,7 @@ type vecArgs struct {
 	n, ng, mask                         int
 	weight                              float64
 	tab                                 *[64]float64
+	exp                                 *[10]float64
 }
 
 //go:noescape
@@ -50,7 +51,7 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ma
 	}
 	a := vecArgs{aT: &sc.vecA[k][0], z: &z[0], T: &sc.tg[0], eaT: &sc.eaT[0], sT: &sc.sT[0], rrT: &sc.rrT[0],
 		cg: &sc.cg[0], gAT: &sc.vecGA[k][0], ql: &ql[0], area: &ws.rowArea[k][p0], has: &has[0],
-		n: n, ng: ng, mask: int(mask), weight: weight, tab: fastexp.Table()}
+		n: n, ng: ng, mask: int(mask), weight: weight, tab: fastexp.Table(), exp: fastexp.Consts()}
 	return blockQueriesAVX512(&a)
 }
 

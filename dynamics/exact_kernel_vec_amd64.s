@@ -10,21 +10,13 @@
 // without fused multiply-adds: the same bits. Tables are [j·16 + r] for key
 // group j and row r (128 bytes per group).
 
-// internal/fastexp's constants (fastexp_amd64.s), then −∞, NaN, tinySum, 1/2.
-DATA qc<>+0(SB)/8, $0x40571547652b82fe   // 64/ln2
-DATA qc<>+8(SB)/8, $0x4338000000000000   // shift 0x1.8p52
-DATA qc<>+16(SB)/8, $0x3f862e42fee00000  // ln2hi/64
-DATA qc<>+24(SB)/8, $0x3d8a39ef35793c76  // ln2lo/64
-DATA qc<>+32(SB)/8, $0x3ff0000000000000  // 1
-DATA qc<>+40(SB)/8, $0x3fe0000000000000  // 1/2
-DATA qc<>+48(SB)/8, $0x3fc5555555555555  // 1/6
-DATA qc<>+56(SB)/8, $0x3fa5555555555555  // 1/24
-DATA qc<>+64(SB)/8, $0x3f81111111111111  // 1/120
-DATA qc<>+72(SB)/8, $0xc086200000000000  // -708
-DATA qc<>+80(SB)/8, $0xfff0000000000000  // −∞
-DATA qc<>+88(SB)/8, $0x7ff8000000000001  // NaN (math.NaN())
-DATA qc<>+96(SB)/8, $0x0c06e93f5da2824c  // tinySum = 1e-250
-GLOBL qc<>(SB), RODATA|NOPTR, $104
+// The kernel's own constants; the exponential's come from internal/fastexp
+// (vecArgs.exp = fastexp.Consts(): 64/ln2, shift, ln2hi/64, ln2lo/64, 1,
+// 1/2, 1/6, 1/24, 1/120, −708 at offsets 0, 8, …, 72).
+DATA qc<>+0(SB)/8, $0xfff0000000000000   // −∞
+DATA qc<>+8(SB)/8, $0x7ff8000000000001   // NaN (math.NaN())
+DATA qc<>+16(SB)/8, $0x0c06e93f5da2824c  // tinySum = 1e-250
+GLOBL qc<>(SB), RODATA|NOPTR, $24
 
 // vecArgs offsets (exact_kernel_vec_amd64.go).
 #define V_AT 0
@@ -43,6 +35,7 @@ GLOBL qc<>(SB), RODATA|NOPTR, $104
 #define V_MASK 104
 #define V_W 112
 #define V_TAB 120
+#define V_EXP 128
 
 // func blockQueriesAVX512(a *vecArgs) int
 //
@@ -54,16 +47,17 @@ GLOBL qc<>(SB), RODATA|NOPTR, $104
 // the rows without a query or with queryDirect (cg needs no clearing).
 TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
 	MOVQ         a+0(FP), R8
-	VBROADCASTSD qc<>+0(SB), Z16
-	VBROADCASTSD qc<>+8(SB), Z17
-	VBROADCASTSD qc<>+16(SB), Z18
-	VBROADCASTSD qc<>+24(SB), Z19
-	VBROADCASTSD qc<>+32(SB), Z20
-	VBROADCASTSD qc<>+40(SB), Z21
-	VBROADCASTSD qc<>+48(SB), Z22
-	VBROADCASTSD qc<>+56(SB), Z23
-	VBROADCASTSD qc<>+64(SB), Z24
-	VBROADCASTSD qc<>+72(SB), Z25
+	MOVQ         V_EXP(R8), R11      // the exponential's constants
+	VBROADCASTSD 0(R11), Z16
+	VBROADCASTSD 8(R11), Z17
+	VBROADCASTSD 16(R11), Z18
+	VBROADCASTSD 24(R11), Z19
+	VBROADCASTSD 32(R11), Z20
+	VBROADCASTSD 40(R11), Z21
+	VBROADCASTSD 48(R11), Z22
+	VBROADCASTSD 56(R11), Z23
+	VBROADCASTSD 64(R11), Z24
+	VBROADCASTSD 72(R11), Z25
 	VXORPD       Z26, Z26, Z26
 	MOVQ         V_TAB(R8), R11      // the table 2^{i/64}, in eight registers
 	VMOVUPD      0(R11), Z9
@@ -74,9 +68,9 @@ TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
 	VMOVUPD      320(R11), Z14
 	VMOVUPD      384(R11), Z27
 	VMOVUPD      448(R11), Z31
-	VBROADCASTSD qc<>+80(SB), Z28
-	VBROADCASTSD qc<>+88(SB), Z29
-	VBROADCASTSD qc<>+96(SB), Z30
+	VBROADCASTSD qc<>+0(SB), Z28
+	VBROADCASTSD qc<>+8(SB), Z29
+	VBROADCASTSD qc<>+16(SB), Z30
 	XORQ         R13, R13            // rows for queryDirect
 	XORQ         DX, DX              // half: byte offset 0 or 64
 
@@ -214,7 +208,8 @@ h1next:
 
 	// Stage 2, each half: blockCoefs.
 	VBROADCASTSD V_W(R8), Z7         // weight
-	VBROADCASTSD qc<>+40(SB), Z31    // 1/2
+	MOVQ         V_EXP(R8), R11
+	VBROADCASTSD 40(R11), Z31        // 1/2
 	XORQ         DX, DX
 
 h2:

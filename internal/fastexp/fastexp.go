@@ -21,6 +21,26 @@ var table = func() (t [64]float64) {
 // dynamics/exact_kernel_vec_amd64.s), so that both read the same entries.
 func Table() *[64]float64 { return &table }
 
+// nonPosGo's constants: the argument reduction's (ln2 split into hi, with
+// 32 significant bits, and lo) and the rounding shift 1.5·2⁵².
+const (
+	invLn2N = 64 / math.Ln2
+	ln2hiN  = 6.93147180369123816490e-01 / 64
+	ln2loN  = 1.90821492927058770002e-10 / 64
+	shift   = 0x1.8p52
+)
+
+// consts holds nonPosGo's constants as the assembly reads them, one entry
+// each in this order: 64/ln2, the shift, ln2hi/64, ln2lo/64, the
+// polynomial's 1, 1/2, 1/6, 1/24, 1/120, and the argument's lower bound
+// −708. It is the one place they are written out for the assembly
+// (fastexp_amd64.s, and through Consts dynamics/exact_kernel_vec_amd64.s).
+var consts = [10]float64{invLn2N, shift, ln2hiN, ln2loN, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, -708}
+
+// Consts returns nonPosGo's constants in the assembly's order (consts),
+// for assembly elsewhere that inlines the exponential.
+func Consts() *[10]float64 { return &consts }
+
 // nonPosGo sets every entry v of x to e^v, to within 4.4u relative
 // (u = 2⁻⁵³; 4.9e-16) for v ∈ (−708, 0] (TestNonPos); below −708 (near
 // underflow), NaN, or above 0 it defers to math.Exp. With k = round(64v/ln2)
@@ -48,12 +68,6 @@ func Table() *[64]float64 { return &table }
 // times faster than math.Exp; callers use it through NonPos, which runs
 // eight at a time in AVX-512 when the CPU has it (fastexp_amd64.go).
 func nonPosGo(x []float64) {
-	const (
-		invLn2N = 64 / math.Ln2
-		ln2hiN  = 6.93147180369123816490e-01 / 64
-		ln2loN  = 1.90821492927058770002e-10 / 64
-		shift   = 0x1.8p52
-	)
 	for i, v := range x {
 		if !(v > -708 && v <= 0) {
 			x[i] = math.Exp(v)

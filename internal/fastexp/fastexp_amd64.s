@@ -2,20 +2,9 @@
 
 #include "textflag.h"
 
-// nonPosGo's constants (fastexp.go), as float64 bits.
-DATA expc<>+0(SB)/8, $0x40571547652b82fe  // 64/ln2
-DATA expc<>+8(SB)/8, $0x4338000000000000  // shift 0x1.8p52
-DATA expc<>+16(SB)/8, $0x3f862e42fee00000 // ln2hi/64
-DATA expc<>+24(SB)/8, $0x3d8a39ef35793c76 // ln2lo/64
-DATA expc<>+32(SB)/8, $0x3ff0000000000000 // 1
-DATA expc<>+40(SB)/8, $0x3fe0000000000000 // 1/2
-DATA expc<>+48(SB)/8, $0x3fc5555555555555 // 1/6
-DATA expc<>+56(SB)/8, $0x3fa5555555555555 // 1/24
-DATA expc<>+64(SB)/8, $0x3f81111111111111 // 1/120
-DATA expc<>+72(SB)/8, $0xc086200000000000 // -708
-GLOBL expc<>(SB), RODATA|NOPTR, $80
-
 // func nonPosAVX512(x *float64, n int, tab *[64]float64) int
+//
+// (consts, fastexp.go, holds nonPosGo's constants in the order read below.)
 //
 // nonPosGo of x[0:n] in place, eight at a time, with the same IEEE
 // operations in the same order as the Go code (no fused multiply-add), so
@@ -27,16 +16,16 @@ TEXT ·nonPosAVX512(SB), NOSPLIT, $0-32
 	MOVQ         n+8(FP), CX
 	MOVQ         tab+16(FP), SI
 	XORQ         DX, DX
-	VBROADCASTSD expc<>+0(SB), Z16
-	VBROADCASTSD expc<>+8(SB), Z17
-	VBROADCASTSD expc<>+16(SB), Z18
-	VBROADCASTSD expc<>+24(SB), Z19
-	VBROADCASTSD expc<>+32(SB), Z20
-	VBROADCASTSD expc<>+40(SB), Z21
-	VBROADCASTSD expc<>+48(SB), Z22
-	VBROADCASTSD expc<>+56(SB), Z23
-	VBROADCASTSD expc<>+64(SB), Z24
-	VBROADCASTSD expc<>+72(SB), Z25
+	VBROADCASTSD ·consts+0(SB), Z16
+	VBROADCASTSD ·consts+8(SB), Z17
+	VBROADCASTSD ·consts+16(SB), Z18
+	VBROADCASTSD ·consts+24(SB), Z19
+	VBROADCASTSD ·consts+32(SB), Z20
+	VBROADCASTSD ·consts+40(SB), Z21
+	VBROADCASTSD ·consts+48(SB), Z22
+	VBROADCASTSD ·consts+56(SB), Z23
+	VBROADCASTSD ·consts+64(SB), Z24
+	VBROADCASTSD ·consts+72(SB), Z25
 	VPXORQ       Z26, Z26, Z26
 	MOVQ         $63, AX
 	VPBROADCASTQ AX, Z27
