@@ -8,11 +8,11 @@ import (
 
 // A phase is a run of consecutive descent steps none of which is recorded,
 // taken with no barrier between its steps (issue 23: "one fork–join per
-// step, or none"; docs/PERFORMANCE.md, "Phases"). It rests on a property of
-// the loss (SPEC §2, docs/DYNAMICS.md §4 and §8 "Phases"): query p's attention, loss and
-// gradient read only row p of B and of each A[k], so the rows of (A, B)
-// descend independently of one another, and row block b's step t + 1 needs
-// only block b's step t. The workers take blocks — the least advanced free
+// step, or none"; docs/PERFORMANCE.md, "Phases"). It rests on a property
+// of the loss (SPEC §2; docs/DYNAMICS.md §4, and §8 "Phases"): query p's
+// attention, loss and gradient read only row p of B and of each A[k], so
+// the rows of (A, B) descend independently of one another, and row block
+// b's step t + 1 needs only block b's step t. The workers take blocks — the least advanced free
 // one, worker 1 from the end so that a block tends to stay in one core's
 // cache — and advance each by up to phaseChunk steps before letting it go.
 // A block's step is exactly the single step's work on its rows (runBlock on
