@@ -171,7 +171,10 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 // exact_kernel_keysums.go), the per-chunk gradient buffers (at most 64
 // states) and a few states besides (five: the kernel's P×P e^B table, a
 // sixth, went with issue 23's fused row-block tasks; at P = 2048 with 16
-// samples the estimate was then 1.64× the measured peak).
+// samples the estimate was then 1.64× the measured peak). The descent's
+// phases (dynamics/exact_phase.go) keep one more, their snapshot of
+// (A, B), which the five cover: the estimate is 1.42× the measured peak of
+// a run without phases at P = 2048 (TestCostEstimatesHold).
 func sampleCost(state, P, terms, pairs, steps, cores float64) Cost {
 	chunks := math.Min(64, math.Ceil(terms/32))
 	bytes := terms*(26*P+64) + (chunks+5)*state
