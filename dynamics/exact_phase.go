@@ -3,6 +3,7 @@ package dynamics
 import (
 	"sync/atomic"
 
+	"mimverify/internal/mutant"
 	"mimverify/theory"
 )
 
@@ -105,7 +106,10 @@ func (ws *weightedSet) phaseWorker(w int) {
 			ph.snapped[b] = true
 		}
 		todo := min(phaseChunk, ph.steps-done)
-		for range todo {
+		for k := range todo {
+			if mutant.On(mutant.PhaseLostStep) && b == 0 && done+k == 0 {
+				continue
+			}
 			if !ws.blockStep(b, sc) {
 				ph.bad.Store(true)
 				break

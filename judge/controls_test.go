@@ -55,8 +55,8 @@ func TestControlsOnGrid4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Controls) != 7 || rep.Controls[3].Kind != Invariant || rep.Controls[6].Kind != Invariant {
-		t.Fatalf("%d controls, want 3 runs and the 4 invariants (held-out, quantile, early stop, standard errors)", len(rep.Controls))
+	if len(rep.Controls) != 8 || rep.Controls[3].Kind != Invariant || rep.Controls[7].Kind != Invariant {
+		t.Fatalf("%d controls, want 3 runs and the 5 invariants (held-out, quantile, early stop, standard errors, steps)", len(rep.Controls))
 	}
 	for _, c := range rep.Controls {
 		if !c.OK {

@@ -4,6 +4,7 @@ package judge_test
 
 import (
 	"flag"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -149,7 +150,18 @@ var expectCaught = map[mutant.Name][]string{
 	// engine's on all three (docs/AGREEMENT.md §8), and default's C3 band
 	// (the orbit's crossing time against the n-sample run's).
 	mutant.OrbitZSpread: {"default", "global-local", "grid4-skew"},
+	// A phase losing a block's step: the step invariant (selfcheck.go)
+	// compares the main run, stepped in phases, with C1's run, taken one
+	// step at a time. Phases need two row blocks per worker: default
+	// (P = 64, four blocks) at GOMAXPROCS 2, which the gate sets for this
+	// mutant (phaseProcs); on P = 16 (one block) no phase is taken.
+	mutant.PhaseLostStep: {"default"},
 }
+
+// phaseProcs is the GOMAXPROCS the gate runs PhaseLostStep at: two workers
+// on default's four row blocks take phases (dynamics/exact_phase.go),
+// whatever the machine's core count (the results do not depend on it).
+const phaseProcs = 2
 
 // fullGate runs every mutant on every setting, for the complete table of
 // docs/JUDGE.md; without it a mutant runs only on the first setting
@@ -236,7 +248,12 @@ func TestMutationGate(t *testing.T) {
 				continue
 			}
 			restore := mutant.Set(m.Name)
+			procs := runtime.GOMAXPROCS(0)
+			if m.Name == mutant.PhaseLostStep {
+				runtime.GOMAXPROCS(phaseProcs)
+			}
 			o := runGateCheck(t, preset)
+			runtime.GOMAXPROCS(procs)
 			restore()
 			want := slices.Contains(expectCaught[m.Name], preset)
 			switch {

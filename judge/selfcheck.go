@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"mimverify/engine"
 	"mimverify/theory"
 )
 
@@ -23,11 +25,77 @@ import (
 func (r *run) selfChecks() []ControlResult {
 	last := r.ev.Main.Final()
 	at := &r.ev.Measures[len(r.ev.Measures)-1].Attention
-	return []ControlResult{
+	out := []ControlResult{
 		quantileInvariant(r.s, last.Correlations, r.problem.Samples, at, r.opt.Delta),
 		earlyStopInvariant(r.s, r.ev.Measures, r.planned, r.opt.Epsilon),
 		seInvariant(r.s, last.Correlations, r.opt.Seed, r.opt.Epsilon, r.opt.Delta),
 	}
+	if r.ev.MainEngine == engine.Exact {
+		out = append(out, r.stepInvariant())
+	}
+	return out
+}
+
+// stepInvariant checks the main run against the exact recursion taken one
+// step at a time. The main run takes the steps between its records as
+// phases, the update fused into the kernel's tasks
+// (dynamics/exact_phase.go); a run of the same problem that records every
+// step takes them one at a time with Descent.Run's own update, the path C1
+// compares with the full model. Over the main run's first phases — up to
+// four times the step of its first record after a gap (it records every
+// step at first; a phase needs two unrecorded steps in a row) — every
+// record the two share must have the same bits, loss and
+// state, so that a fault of the phases alone (a block's step lost or taken
+// twice) cannot pass the claims whose bands are wider than its effect.
+func (r *run) stepInvariant() ControlResult {
+	res := ControlResult{Kind: Invariant, Name: "the main run's records equal, bit for bit, the exact recursion taken one step at a time", Judged: []string{}, Rejected: []string{}, OK: true}
+	recs := r.ev.Main.Records
+	at := map[int]int{} // step → main record
+	horizon := 0
+	for i := range recs {
+		at[recs[i].Step] = i
+		if horizon == 0 && i > 0 && recs[i].Step > recs[i-1].Step+1 {
+			horizon = min(r.steps, 4*recs[i].Step)
+		}
+	}
+	if horizon == 0 {
+		return res // every step recorded: no phase was taken
+	}
+	exact, err := r.opt.engine(engine.Exact)
+	if err != nil {
+		res.OK, res.Error = false, err.Error()
+		return res
+	}
+	obs := engine.Observer{Discard: true, Record: func(d *theory.Record) error {
+		i, ok := at[d.Step]
+		if !ok {
+			return nil
+		}
+		if why := bitsDiffer(&recs[i], d); why != "" {
+			res.OK, res.Rejected = false, append(res.Rejected, why)
+			return errSettled
+		}
+		return nil
+	}}
+	if _, err := exact.Run(r.problem, engine.Every(horizon, 1), obs); err != nil && !errors.Is(err, errSettled) {
+		res.OK, res.Error = false, err.Error()
+	}
+	return res
+}
+
+// bitsDiffer says where record m (the main run's) and d (one step at a
+// time) of one step differ in their bits, or "" when they do not.
+func bitsDiffer(m, d *theory.Record) string {
+	if math.Float64bits(m.Loss) != math.Float64bits(d.Loss) {
+		return fmt.Sprintf("step %d: loss %v, %v one step at a time", m.Step, m.Loss, d.Loss)
+	}
+	x, y := m.Correlations.Flat(), d.Correlations.Flat()
+	for k := range x {
+		if math.Float64bits(x[k]) != math.Float64bits(y[k]) {
+			return fmt.Sprintf("step %d: state entry %d is %v, %v one step at a time", m.Step, k, x[k], y[k])
+		}
+	}
+	return ""
 }
 
 // quantileInvariant checks the δ-quantile the claims read (C3, and the

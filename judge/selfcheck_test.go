@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -138,4 +139,32 @@ func TestSEInvariant(t *testing.T) {
 		t.Errorf("upper bound %.4f leaves %.3g above, want %.3g", hi, p, seAlpha/2)
 	}
 	t.Logf("bounds on s_R/σ̂ for R = %d: [%.3f, %.3f]", seReplicates, lo, hi)
+}
+
+// TestBitsDiffer: the step invariant's comparison finds a one-ulp change in
+// any entry of the state, and in the loss, and nothing in equal records.
+func TestBitsDiffer(t *testing.T) {
+	s, err := theory.Preset("grid4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.InitialCorrelations(3)
+	a := theory.Record{Step: 7, Loss: 0.25, Correlations: c.Clone()}
+	b := theory.Record{Step: 7, Loss: 0.25, Correlations: c.Clone()}
+	if why := bitsDiffer(&a, &b); why != "" {
+		t.Fatalf("equal records differ: %s", why)
+	}
+	flat := b.Correlations.Flat()
+	for _, k := range []int{0, len(flat) / 2, len(flat) - 1} {
+		old := flat[k]
+		flat[k] = math.Nextafter(old, math.Inf(1))
+		if why := bitsDiffer(&a, &b); !strings.Contains(why, fmt.Sprintf("state entry %d ", k)) {
+			t.Errorf("entry %d one ulp up: %q", k, why)
+		}
+		flat[k] = old
+	}
+	b.Loss = math.Nextafter(0.25, 0)
+	if why := bitsDiffer(&a, &b); !strings.Contains(why, "loss") {
+		t.Errorf("loss one ulp down: %q", why)
+	}
 }

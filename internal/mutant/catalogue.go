@@ -37,6 +37,7 @@ const (
 	ZAtMean        Name = "z-at-mean"        // sampler: every z at the law's mean (L + U)/2
 	LossPerGamma   Name = "loss-per-gamma"   // loss scaled by 1/γ (engines, measurement and rates)
 	OrbitZSpread   Name = "orbit-z-spread"   // orbit engine: the z law's spread about its mean halved
+	PhaseLostStep  Name = "phase-lost-step"  // exact kernel: a phase loses row block 0's first step
 )
 
 // Mutant describes one entry of the catalogue: where the fault is and what
@@ -71,6 +72,7 @@ var Catalogue = []Mutant{
 	{ZAtMean, "theory/sample.go (drawZ)", "every z is (L + U)/2, the law's mean, whatever the law: the z law collapsed to its mean"},
 	{OrbitZSpread, "dynamics/orbit.go (zNodes1), dynamics/orbit_terms.go (sampleCRN)", "the reduced ODE's own fault: the orbit engine takes z at μ + ½(z − μ), μ = (L + U)/2 — the z law's variance a quarter of the setting's — in its quadrature nodes and its CRN draws, while the sampler, the exact and the full engines keep the right law"},
 	{LossPerGamma, "theory/setting.go (LossScale)", "the loss is divided by γ (a normalisation by the masked count's mean γP in place of P): engines, measurement and rates all see λ/γ"},
+	{PhaseLostStep, "dynamics/exact_phase.go (phaseWorker)", "an engine fault the single steps do not have: in every phase of the exact and population descents, row block 0's first step is counted but not taken, so its rows lag one step per phase while every other block is right"},
 }
 
 // Lookup returns the catalogue entry of a name.
