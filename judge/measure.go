@@ -345,10 +345,19 @@ func (sums *attentionSums) query(s *theory.Setting, c theory.Correlations, smp *
 	if !withTV {
 		out = nil
 	}
-	if !sums.eb.attend(c, smp, g, p, w, S, out) {
+	return specQuery(s, sums.eb, c, smp, g, areas[p], p, w, S, out, pi)
+}
+
+// specQuery measures the masked query p of smp, own area a, under SPEC §2's
+// scores: its area masses into S (and its attention into out when out is
+// not nil; pi is the direct path's scratch), by the factored softmax or,
+// where its normaliser underflows, the direct log-sum-exp; it returns the
+// query's loss, scaled. w must hold the query's group sums (groupSums).
+func specQuery(s *theory.Setting, eb *factoredB, c theory.Correlations, smp *theory.Sample, g keyGroups, a, p int, w queryWork, S, out, pi []float64) float64 {
+	if !eb.attend(c, smp, g, p, w, S, out) {
 		copy(S, attend(s, c, *smp, p, pi))
 	}
-	return queryLoss(S, smp.Z, areas[p]) * s.LossScale()
+	return queryLoss(S, smp.Z, a) * s.LossScale()
 }
 
 // attend fills pi with the attention of the masked query p of smp over the

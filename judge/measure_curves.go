@@ -14,8 +14,8 @@ import (
 // MeasureAttention's ReconstructableLoss and OwnMean
 // (TestCurveValuesMatchMeasure), without the rest of the measurement
 // (logit gaps, quantiles, per-area and per-position means, standard
-// errors; it calls the same groupSums, attend and queryLoss): earlySpread measures 16 training sets at 14 records for these
-// two numbers alone. The scores are SPEC §2's (no model's attention).
+// errors; it calls the same groupSums and specQuery): earlySpread
+// measures 16 training sets at 14 records for these two numbers alone. The scores are SPEC §2's (no model's attention).
 func curveValues(s *theory.Setting, c theory.Correlations, samples []theory.Sample) (loss, own float64) {
 	eb := newFactoredB(c, s.P)
 	defer eb.release()
@@ -43,10 +43,7 @@ func curveValues(s *theory.Setting, c theory.Correlations, samples []theory.Samp
 				continue // not a query, or not reconstructable
 			}
 			groupSums(eb, c, sc.g, p, w)
-			if !eb.attend(c, smp, sc.g, p, w, sc.S, nil) {
-				copy(sc.S, attend(s, c, *smp, p, sc.pi))
-			}
-			imgs[i].loss = append(imgs[i].loss, queryLoss(sc.S, smp.Z, a)*s.LossScale())
+			imgs[i].loss = append(imgs[i].loss, specQuery(s, eb, c, smp, sc.g, a, p, w, sc.S, nil, sc.pi))
 			imgs[i].own = append(imgs[i].own, sc.S[a])
 		}
 	})

@@ -84,8 +84,7 @@ func curveStates(t *testing.T, s *theory.Setting, seed uint64) (steps []int, pts
 // against the per-image SE_n the band uses, and its two parts — the
 // images' sampling error at the reduced ODE's own state (q − p, q the
 // same images measured at that state) and the n-sample state's error
-// (m − q). It asserts what the band relies on after the first
-// every record: that the band's SE — the measured point's (SE_n, or the
+// (m − q). It asserts what the band relies on at every record: that the band's SE — the measured point's (SE_n, or the
 // early spread where it is larger: earlySE) and the prediction's SE_pred in
 // quadrature — is not smaller than the spread of m − p over the checks
 // (the CRN draws are seeded by each check's seed, so p varies too), i.e.
