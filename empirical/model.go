@@ -82,20 +82,21 @@ func NewModel(s *theory.Setting, e *Embedding) (*Model, error) {
 		scale: s.LossScale(),
 		eq:    make([]float64, s.P*e.D),
 		w:     make([]float64, s.P*e.D),
-		posT:  transpose(e.rows[:s.P*e.D], s.P, e.D),
+		posT:  transpose(make([]float64, s.P*e.D), e.rows, s.P, e.D),
 		featT: make([][]float64, len(s.Clusters)),
 	}
 	for k := range s.Clusters {
 		vk, na := m.features(k)
-		m.featT[k] = transpose(vk, na, e.D)
+		m.featT[k] = transpose(make([]float64, na*e.D), vk, na, e.D)
 	}
 	return m, nil
 }
 
-// transpose returns the n×m transpose of the row-major m×n matrix a: the
-// layout gemmNN reads its right factor in.
-func transpose(a []float64, m, n int) []float64 {
-	t := make([]float64, m*n)
+// transpose writes into t (len ≥ m·n) the n×m transpose of the row-major
+// m×n matrix a, the layout gemmNN reads its right factor in, and returns
+// t[:m·n].
+func transpose(t, a []float64, m, n int) []float64 {
+	t = t[:m*n]
 	for i := range m {
 		for j, x := range a[i*n : (i+1)*n] {
 			t[j*m+i] = x
@@ -300,12 +301,7 @@ func (m *Model) sample(wk *worker, smp *theory.Sample, part []float64, c float64
 			copy(h, eqv) // masked key: content 0
 		}
 	}
-	hkT := wk.hkT[:d*nk] // the scores' product reads the keys by columns
-	for r := 0; r < nk; r++ {
-		for i, x := range wk.hk[r*d : (r+1)*d] {
-			hkT[i*nk+r] = x
-		}
-	}
+	transpose(wk.hkT, wk.hk, nk, d) // the scores' product reads the keys by columns
 	// The queries, in blocks of at most queryBlock (every row is independent
 	// of the others, so the blocking changes no result).
 	for b0 := 0; b0 < nm; b0 += queryBlock {

@@ -86,9 +86,10 @@ type Sharp struct {
 	// EarlyLossSD and EarlyOwnSD are, at the records of the first
 	// earlySteps steps and on to the last earlyTail record, the spread of
 	// the measured reconstructable loss and mean own-area mass over
-	// earlySets independent training sets of n images, each trained from the same start (earlySpread): the
-	// n-sample run's whole deviation, its state's included, which the
-	// per-image standard error misses at the first steps (§2).
+	// earlySets independent training sets of n images, each trained from
+	// the same start (earlySpread): the n-sample run's whole deviation, its
+	// state's included, which the per-image standard error misses at the
+	// first steps (§2).
 	EarlyLossSD, EarlyOwnSD []float64
 	// Halves is the split-half jackknife of the main run, which removes
 	// the n-sample run's O(1/n) bias from the measured curves and C4's
@@ -246,7 +247,8 @@ var earlyTail = []int{15, 20, 30}
 // run is (docs/SHARP.md §2: at the first steps the state's own O(n^{−1/2})
 // error, shared by every image, is not in the per-image standard error).
 // The slices are indexed by the main run's records up to the last tail
-// record; between tail records the deviation is interpolated (earlyFill). Nil when it cannot be run.
+// record; between tail records the deviation is interpolated (earlyFill).
+// Nil when it cannot be run.
 func (r *run) earlySpread() (loss, own []float64) {
 	if len(r.problem.Samples) < 2 {
 		return nil, nil
