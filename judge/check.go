@@ -90,6 +90,12 @@ type Options struct {
 	// UserClaims are claims read from a claims file (ReadClaimsFile),
 	// judged beside the selected built-in ones (userclaims.go).
 	UserClaims []theory.ClaimSpec
+	// Power multiplies the evidence behind the sharp bands (docs/JUDGE.md
+	// §Power): Samples defaults to 256·Power training images, and the
+	// reduced run's CRN draws and work budget are Power times their
+	// defaults, so that the bands' standard errors shrink about as
+	// 1/√Power, at about Power times the cost. 0 means 1; at most MaxPower.
+	Power int
 	// Falsify, when positive, also searches each selected claim's regime
 	// for a counterexample with this budget of evaluations per claim
 	// (Falsify, docs/FALSIFY.md), around the checked setting; a confirmed
@@ -104,8 +110,11 @@ func (o *Options) defaults() {
 	if o.Delta == 0 {
 		o.Delta = 0.1
 	}
+	if o.Power == 0 {
+		o.Power = 1
+	}
 	if o.Samples == 0 {
-		o.Samples = 256
+		o.Samples = DefaultSamples * max(o.Power, 1)
 	}
 	if o.Eval == 0 {
 		o.Eval = 256
@@ -114,6 +123,15 @@ func (o *Options) defaults() {
 		o.MaxSteps = 20000
 	}
 }
+
+// DefaultSamples is the training images of a check at power 1
+// (Options.Samples's default, times Options.Power).
+const DefaultSamples = 256
+
+// MaxPower is the largest Options.Power: 64 times the evidence, a band
+// eight times narrower than at power 1, is estimated at 1 GB on default
+// and 5.7 GB on vit14.
+const MaxPower = 64
 
 // ErrOptions is wrapped by the error of Check for options out of range:
 // bad input, as opposed to an engine's failure.
@@ -138,6 +156,9 @@ func (o *Options) validate() error {
 	}
 	if o.Samples < 1 || o.Samples > 1<<20 {
 		errs = append(errs, fmt.Errorf("samples = %d: must be in [1, %d]", o.Samples, 1<<20))
+	}
+	if o.Power < 1 || o.Power > MaxPower {
+		errs = append(errs, fmt.Errorf("power = %d: must be in [1, %d]", o.Power, MaxPower))
 	}
 	if o.Eval < 1 || o.Eval > 1<<16 {
 		errs = append(errs, fmt.Errorf("eval samples = %d: must be in [1, %d]", o.Eval, 1<<16))
@@ -327,7 +348,7 @@ func Check(s theory.Setting, opt Options) (*Report, error) {
 	}
 	rep.Series, rep.Events = figures(&s, r.ev, opt.Epsilon)
 	rep.Maps = attentionMaps(&s, r.ev.Main)
-	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed,
+	rep.Run = RunInfo{Engines: r.engines, Steps: r.steps, Samples: opt.Samples, Eval: opt.Eval, Seed: opt.Seed, Power: opt.Power,
 		Epsilon: Float(opt.Epsilon), Delta: Float(opt.Delta), Seconds: Float(time.Since(start).Seconds()),
 		EngineSeconds: r.seconds.floats()}
 	rep.Decide()

@@ -143,7 +143,12 @@ func checkPhases(s *theory.Setting, opt Options, steps int, st, records float64)
 	if r.needsSharp() {
 		// Where the orbit objective cannot be built the sharp stage only
 		// says why (gatherSharp): no cost.
-		if o, size, err := orbitMemory(s, dynamics.OrbitOptions{}, st); err == nil {
+		o, size, err := orbitMemory(s, dynamics.OrbitOptions{}, st)
+		if err == nil && size.Mode == dynamics.OrbitCRN && opt.Power > 1 {
+			// sharpOptions: CRN at Power times the default draws.
+			o, size, err = orbitMemory(s, dynamics.OrbitOptions{CRNSamples: sharpCRNDraws(opt.Power)}, st)
+		}
+		if err == nil {
 			// The path of C4's adjoint: the state and gradient of every step.
 			second += o.Bytes + 16*float64(size.Dim)*float64(steps+1) + float64(2*opt.Samples)*sampleBytes(s)
 		}

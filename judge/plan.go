@@ -52,6 +52,9 @@ type Plan struct {
 	// Sharp runs the sharp predictions at every point (Options.NoSharp
 	// false); omitted when off, so that plans made before it hash the same.
 	Sharp bool `json:"sharp,omitempty"`
+	// Power is Options.Power; omitted at 1, so that plans made before it
+	// hash the same.
+	Power int `json:"power,omitempty"`
 	// Require lists the claims every point must assert (--require); omitted
 	// when empty, so that plans made before it hash the same.
 	Require []string `json:"require,omitempty"`
@@ -78,6 +81,9 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 	if p.Engine == engine.Exact {
 		p.Engine = ""
 	}
+	if opt.Power > 1 {
+		p.Power = opt.Power
+	}
 	p.UserClaims = opt.UserClaims
 	for _, c := range opt.UserClaims {
 		p.UserClaimsDigest = append(p.UserClaimsDigest, claimDigest(&c))
@@ -89,7 +95,7 @@ func NewPlan(base theory.Setting, opt Options, axes []Axis, seeds int) *Plan {
 func (p *Plan) Options() Options {
 	return Options{Claims: slices.Clone(p.Claims), Seed: p.Seed, Samples: p.Samples, Eval: p.Eval,
 		MaxSteps: p.MaxSteps, Epsilon: float64(p.Epsilon), Delta: float64(p.Delta), NoSharp: !p.Sharp, Main: p.Engine,
-		Require: slices.Clone(p.Require), NoControls: true, UserClaims: p.UserClaims}
+		Require: slices.Clone(p.Require), NoControls: true, UserClaims: p.UserClaims, Power: p.Power}
 }
 
 // Hash identifies the plan: the SHA-256 of its JSON form (struct fields in

@@ -183,9 +183,11 @@ type RunInfo struct {
 	Samples int         `json:"samples"`
 	Eval    int         `json:"eval_samples"`
 	Seed    uint64      `json:"seed"`
-	Epsilon Float       `json:"epsilon"`
-	Delta   Float       `json:"delta"`
-	Seconds Float       `json:"seconds"`
+	// Power is Options.Power, the multiple of the sharp bands' evidence.
+	Power   int   `json:"power"`
+	Epsilon Float `json:"epsilon"`
+	Delta   Float `json:"delta"`
+	Seconds Float `json:"seconds"`
 	// EngineSeconds is the wall time of each engine's runs (the agreement
 	// stage's under population and flow both): the time JUnit gives a
 	// claim is that of the engines it read.

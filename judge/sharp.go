@@ -144,6 +144,10 @@ func bonferroniZ(alpha float64, m int) float64 {
 // along the path is not in the curves' bands and grows as the draws fall
 // (docs/SHARP.md §3). Three clusters with two-point z at P = 9 and 12
 // enumerate so.
+//
+// At Options.Power K the budget is K times this, and CRN starts from K
+// times its default draws (sharpCRNDraws), so that the prediction's
+// standard error shrinks with the n-sample run's as 1/√K.
 const (
 	sharpWorkBudget   = 3.5e8
 	sharpEnumPairCost = 6.0 / 14
@@ -167,7 +171,7 @@ var sharpCRNOverride int
 // initial state, recorded at the main run's records, and measures the
 // population law of the attention at each record.
 func (r *run) gatherSharp() *Sharp {
-	opt, why, stateWhy := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record))
+	opt, why, stateWhy := sharpOptions(r.s, r.schedule.Steps, len(r.schedule.Record), r.opt.Power)
 	withState := r.wantsClaim("C4") && stateWhy == ""
 	if why != "" {
 		return &Sharp{Engine: engine.Orbit, Note: why}
@@ -323,7 +327,7 @@ func (r *run) earlyFill(at []int, v []float64) []float64 {
 // CRN mode; it may take the reduced run's cost to
 // sharpStateBudget times the budget, and stateWhy says why not when it
 // would exceed that.
-func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOptions, why, stateWhy string) {
+func sharpOptions(s *theory.Setting, steps, records, power int) (opt dynamics.OrbitOptions, why, stateWhy string) {
 	sy, err := dynamics.FindSymmetry(s)
 	if err != nil {
 		return opt, "the orbit engine cannot run on this setting: " + err.Error(), ""
@@ -352,8 +356,16 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 	}
 	// limit is the budget in pairs; an enumeration that CRN at its default
 	// draws cannot replace gets sharpEnumFactor times the time.
-	limit := sharpWorkBudget
-	enumLimit := sharpEnumFactor * sharpWorkBudget / sharpEnumPairCost
+	limit := sharpWorkBudget * float64(power)
+	enumLimit := sharpEnumFactor * limit / sharpEnumPairCost
+	crnDraws := sharpCRNDraws(power)
+	if (opt.Mode == "" || opt.Mode == dynamics.OrbitAuto) && power > 1 {
+		// CRN at power times the default draws, where the orbit engine
+		// would take CRN (an enumeration has no draws to multiply).
+		if size, err := dynamics.PredictOrbit(s, opt); err == nil && size.Mode == dynamics.OrbitCRN {
+			opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, crnDraws
+		}
+	}
 	var enumOpt *dynamics.OrbitOptions
 	for {
 		if err := cost(); err != nil {
@@ -367,7 +379,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 				o := opt
 				enumOpt = &o
 			}
-			opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, dynamics.DefaultCRNSamples
+			opt.Mode, opt.CRNSamples = dynamics.OrbitCRN, crnDraws
 			continue
 		}
 		if enumOpt != nil {
@@ -380,7 +392,7 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 			break
 		}
 		if opt.CRNSamples/2 < sharpMinCRN {
-			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about 5 s)", run, steps, records, opt.CRNSamples, sharpWorkBudget), ""
+			return opt, fmt.Sprintf("the reduced run would cost %.3g term-group evaluations (%d steps, %d records) even with %d CRN draws per representative, beyond the budget of %.3g (about %d s)", run, steps, records, opt.CRNSamples, limit, 5*power), ""
 		}
 		opt.CRNSamples /= 2
 	}
@@ -391,6 +403,13 @@ func sharpOptions(s *theory.Setting, steps, records int) (opt dynamics.OrbitOpti
 		stateWhy = fmt.Sprintf("the adjoint would keep a path of %.0f MB, beyond %d MB", pathBytes/1e6, sharpPathBytes/1000000)
 	}
 	return opt, "", stateWhy
+}
+
+// sharpCRNDraws is the reduced run's CRN draws per query representative
+// at Options.Power power: power times the default, within the orbit
+// engine's range.
+func sharpCRNDraws(power int) int {
+	return min(dynamics.DefaultCRNSamples*power, dynamics.MaxCRNSamples)
 }
 
 // popTerm is one reconstructable term of the population law, as

@@ -55,7 +55,7 @@ func curveStates(t *testing.T, s *theory.Setting, seed uint64) (steps []int, pts
 		pts[0][i].seM = earlySE(pts[0][i].seN, earlyLoss, i)
 		pts[1][i].seM = earlySE(pts[1][i].seN, earlyOwn, i)
 	}
-	o, why, _ := sharpOptions(s, sch.Steps, len(sch.Record))
+	o, why, _ := sharpOptions(s, sch.Steps, len(sch.Record), 1)
 	if why != "" {
 		t.Fatal(why)
 	}

@@ -245,3 +245,50 @@ func spreadBounds(n int) (lo, hi float64) {
 	chi := distuv.ChiSquared{K: float64(n - 1)}
 	return math.Sqrt(chi.Quantile(0.001) / float64(n-1)), math.Sqrt(chi.Quantile(0.999) / float64(n-1))
 }
+
+// TestSharpOptionsPower: at Options.Power K the reduced run takes K times
+// the default CRN draws where power 1 takes the default, and at least K
+// times power 1's draws where the budget halves them (a long run on vit14,
+// whose three clusters cost the most per draw: the budget is K times larger
+// too, and part of a step's cost — the control variate's quadrature — does
+// not grow with the draws); an enumeration, which has no draws, stays one.
+func TestSharpOptionsPower(t *testing.T) {
+	// resolved is the mode and draws the orbit engine takes from opt.
+	resolved := func(s *theory.Setting, opt dynamics.OrbitOptions) (string, int) {
+		o, err := dynamics.NewOrbit(s, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Mode(), o.NumSamples()
+	}
+	for _, c := range []struct {
+		preset         string
+		steps, records int
+	}{{"default", 5000, 123}, {"vit14", 12000, 200}, {"global-local", 2000, 100}} {
+		s, err := theory.Preset(c.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, why, _ := sharpOptions(&s, c.steps, c.records, 1)
+		if why != "" {
+			t.Fatalf("%s: %s", c.preset, why)
+		}
+		mode1, draws1 := resolved(&s, one)
+		for _, k := range []int{3, 4} {
+			opt, why, _ := sharpOptions(&s, c.steps, c.records, k)
+			if why != "" {
+				t.Fatalf("%s at power %d: %s", c.preset, k, why)
+			}
+			mode, draws := resolved(&s, opt)
+			ok := mode == mode1 && draws == draws1
+			if mode1 == dynamics.OrbitCRN {
+				ok = mode == mode1 && draws >= k*draws1 && draws <= k*dynamics.DefaultCRNSamples &&
+					(draws1 != dynamics.DefaultCRNSamples || draws == k*draws1)
+			}
+			if !ok {
+				t.Errorf("%s at power %d: %s with %d terms; power 1: %s with %d", c.preset, k, mode, draws, mode1, draws1)
+			}
+		}
+		t.Logf("%s: power 1: %s, %d terms", c.preset, mode1, draws1)
+	}
+}

@@ -212,17 +212,21 @@ type judgeFlags struct {
 	progress        string
 	seed            int64
 	samples, eval   int
+	power           int
 	maxSteps        int
 	epsilon, delta  float64
 	claimsFile      string
-	mem             memoryFlag // --max-memory (memory.go)
+	mem             memoryFlag    // --max-memory (memory.go)
+	fs              *flag.FlagSet // to tell an explicit --samples 0 from the default
 }
 
 func (j *judgeFlags) register(fs *flag.FlagSet) {
+	j.fs = fs
 	fs.StringVar(&j.claims, "claims", "", "comma-separated claim ids to evaluate (default: all of C1…C8)")
 	fs.StringVar(&j.require, "require", "", "comma-separated claim ids that must be asserted: one outside its regime fails the check (default: a preset's required claims, see 'mimverify presets')")
 	fs.Int64Var(&j.seed, "seed", 1, "seed of the samples, the basis and the initialisation (≥ 0)")
-	fs.IntVar(&j.samples, "samples", 256, "training samples n (the claims are measured on them)")
+	fs.IntVar(&j.samples, "samples", 0, "training samples n (the claims are measured on them) (default 256·power)")
+	fs.IntVar(&j.power, "power", 1, fmt.Sprintf("multiply the sharp bands' evidence by this factor, 1…%d: 256·power training samples (unless --samples), power times the reduced run's CRN draws; the bands narrow about as 1/√power at about power times the cost (docs/JUDGE.md §Power)", judge.MaxPower))
 	fs.IntVar(&j.eval, "eval", 256, "held-out samples on which the learnt attention's generalisation is reported")
 	fs.Float64Var(&j.epsilon, "epsilon", 0.1, "ε of the area-wide claim: own-area mass ≥ 1 − ε")
 	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries; in (0, 0.5], as C5 reads the 2δ-quantile")
@@ -243,11 +247,17 @@ func (j *judgeFlags) options() (judge.Options, error) {
 		return judge.Options{}, badInput("--epsilon = %g: must be in (0, 0.5)", j.epsilon)
 	case !judge.ValidDelta(j.delta):
 		return judge.Options{}, badInput("--delta = %g: must be in %s", j.delta, judge.DeltaRange)
-	case j.samples < 1 || j.eval < 1 || j.maxSteps < 1:
+	case j.samples < 0 || j.samples == 0 && j.set("samples") || j.eval < 1 || j.maxSteps < 1:
 		return judge.Options{}, badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", j.samples, j.eval, j.maxSteps)
+	case j.power < 1 || j.power > judge.MaxPower:
+		return judge.Options{}, badInput("--power = %d: must be in [1, %d]", j.power, judge.MaxPower)
 	}
-	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: j.samples, Eval: j.eval,
-		Seed: uint64(j.seed), MaxSteps: j.maxSteps}
+	samples := j.samples
+	if samples == 0 {
+		samples = judge.DefaultSamples * j.power
+	}
+	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: samples, Eval: j.eval,
+		Seed: uint64(j.seed), MaxSteps: j.maxSteps, Power: j.power}
 	opt.Claims = claimList(j.claims)
 	opt.Require = claimList(j.require)
 	if j.claimsFile != "" {
@@ -258,6 +268,13 @@ func (j *judgeFlags) options() (judge.Options, error) {
 		opt.UserClaims = specs
 	}
 	return opt, nil
+}
+
+// set reports whether the flag name was given on the command line.
+func (j *judgeFlags) set(name string) bool {
+	found := false
+	j.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // outputFormat resolves check's, sweep's and merge's --format: the named

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -82,6 +83,9 @@ func TestCheckBadInputExitsTwo(t *testing.T) {
 		{[]string{"--max-steps", "0"}, "--max-steps"},
 		{[]string{"--preset", "nope"}, "unknown preset"},
 		{[]string{"--mde", "--controls=false"}, "--mde with --controls=false"},
+		{[]string{"--power", "0"}, "--power = 0: must be in [1, 64]"},
+		{[]string{"--power", "65"}, "--power = 65: must be in [1, 64]"},
+		{[]string{"--samples", "0"}, "--samples = 0"},
 	} {
 		status, _, errs := runCLI(t, append(append([]string{"check", "--out", out}, quick...), c.args...)...)
 		if status != 2 || !strings.Contains(errs, c.want) {
@@ -217,6 +221,42 @@ func TestCheckSharpFlag(t *testing.T) {
 	status, out, errs = runCLI(t, "check", "--preset", "global-local", "--claims", "C2", "--progress", "never")
 	if status != 0 || !strings.Contains(out, "reduced ODE (orbit, enumerate) predicts") {
 		t.Errorf("default: status %d, output:\n%s%s", status, out, errs)
+	}
+}
+
+// TestCheckPower: --power K without --samples trains on 256·K images, says
+// so in every channel that reports the run (text header, JSON, JUnit
+// property), and gives the reduced run K times the default CRN draws;
+// --samples still wins.
+func TestCheckPower(t *testing.T) {
+	dir := t.TempDir()
+	js, xm := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
+	base := []string{"check", "--preset", "default", "--claims", "C2", "--controls=false", "--max-steps", "40", "--progress", "never"}
+	status, out, errs := runCLI(t, append(base, "--power", "2", "--out", js, "--out", xm)...)
+	if status != 0 {
+		t.Fatalf("status %d: %s%s", status, out, errs)
+	}
+	if !strings.Contains(out, "; power 2 (512 samples)") {
+		t.Errorf("the text header does not give the power:\n%s", out)
+	}
+	var r judge.Report
+	data, err := os.ReadFile(js)
+	if err == nil {
+		err = json.Unmarshal(data, &r)
+	}
+	if err != nil || r.Run.Power != 2 || r.Run.Samples != 512 {
+		t.Errorf("json: %v, power %d, samples %d; want 2 and 512", err, r.Run.Power, r.Run.Samples)
+	}
+	if sh := r.Results[0].Sharp; sh == nil || !strings.Contains(sh.Mode, fmt.Sprintf("%d draws", 2*dynamics.DefaultCRNSamples)) {
+		t.Errorf("the reduced run's mode %+v; want CRN at twice the default draws", sh)
+	}
+	xmlData, _ := os.ReadFile(xm)
+	if !strings.Contains(string(xmlData), `<property name="power" value="2">`) {
+		t.Errorf("junit lacks the power property:\n%s", xmlData)
+	}
+	status, out, errs = runCLI(t, append(base, "--power", "2", "--samples", "64", "--format", "json")...)
+	if err := json.Unmarshal([]byte(out), &r); status != 0 || err != nil || r.Run.Samples != 64 || r.Run.Power != 2 {
+		t.Errorf("--samples 64 --power 2: status %d, %v, samples %d power %d; want 64 and 2 %s", status, err, r.Run.Samples, r.Run.Power, errs)
 	}
 }
 

@@ -143,6 +143,8 @@ func commandEstimatesHold(t *testing.T, bin, g256, g1024 string) {
 		append([]string{"check", "--config", g64, "--claims", "C2,C3", "--samples", "64"}, fast...),
 		append([]string{"check", "--config", g256, "--claims", "C2", "--sharp=false", "--controls=false", "--samples", "16", "--eval", "16"}, fast...),
 		append([]string{"check", "--config", single, "--claims", "C1,C2,C3", "--max-steps", "100"}, fast[2:]...),
+		// --power 4: four times the images and the reduced run's draws.
+		append([]string{"check", "--preset", "default", "--claims", "C2,C4", "--power", "4", "--controls=false"}, fast...),
 		append([]string{"check", "--config", departed, "--claims", "C2", "--sharp=false", "--samples", "32", "--eval", "32"}, fast...),
 		append([]string{"sweep", "--preset", "default", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--samples", "64", "--jobs", "2"}, fast...),
 		append([]string{"sweep", "--preset", "default", "--vary", "gamma=0.4,0.5", "--claims", "C2,C3", "--engine", "orbit", "--jobs", "2"}, fast...),

@@ -31,6 +31,7 @@ var (
 		{"--epsilon", append([]string{"5e-324", "1e-300", "0.49999999999999994", "0", "-0", "0.5", "1"}, nonFinite...)},
 		{"--delta", append([]string{"5e-324", "1e-300", "0.49999999999999994", "0.5", "0.5000000000000001", "0.6", "0", "1"}, nonFinite...)},
 		{"--max-steps", []string{"1", "2", "0", "9999999", "10000000", "10000001"}},
+		{"--power", []string{"1", "2", "0", "-1", "64", "65"}},
 	}
 	checkEdges = judgeEdges
 	sweepEdges = append(append([]flagEdge(nil), judgeEdges...),

@@ -184,6 +184,9 @@ func junitProperties(r *judge.Report) []junitProperty {
 	}
 	prop("steps", strconv.Itoa(r.Run.Steps))
 	prop("seed", strconv.FormatUint(r.Run.Seed, 10))
+	if r.Run.Power > 1 {
+		prop("power", strconv.Itoa(r.Run.Power))
+	}
 	if p := r.Provenance; p != nil {
 		prop("version", p.Version)
 		prop("revision", p.Revision)

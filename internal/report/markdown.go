@@ -86,11 +86,20 @@ func settingLines(s *theory.Setting) []string {
 func runLines(r *judge.RunInfo) []string {
 	lines := []string{
 		fmt.Sprintf("engines: %s", strings.ReplaceAll(engineList(r.Engines), ",", ", ")),
-		fmt.Sprintf("steps: %d; samples: %d; evaluation samples: %d; seed: %d", r.Steps, r.Samples, r.Eval, r.Seed),
+		fmt.Sprintf("steps: %d; samples: %d; evaluation samples: %d; seed: %d%s", r.Steps, r.Samples, r.Eval, r.Seed, powerNote(r.Power)),
 		fmt.Sprintf("ε = %s; δ = %s", prose(r.Epsilon), prose(r.Delta)),
 		fmt.Sprintf("wall time: %s s", prose(r.Seconds)),
 	}
 	return append(lines, outOfSpanLines(r.OutOfSpan)...)
+}
+
+// powerNote is ", power K" for a check at Options.Power K > 1 (its bands
+// rest on K times the evidence), empty at 1.
+func powerNote(power int) string {
+	if power > 1 {
+		return fmt.Sprintf("; power: %d (%d× the evidence behind the sharp bands)", power, power)
+	}
+	return ""
 }
 
 // outOfSpanLines describe Q's component outside the span of SPEC §2 on a

@@ -78,6 +78,9 @@ func writeTextHeader(bw *bufio.Writer, r *judge.Report) {
 	if r.Run.Steps > 0 {
 		fmt.Fprintf(bw, "; %d steps", r.Run.Steps)
 	}
+	if r.Run.Power > 1 {
+		fmt.Fprintf(bw, "; power %d (%d samples)", r.Run.Power, r.Run.Samples)
+	}
 	fmt.Fprintln(bw)
 	for _, l := range outOfSpanLines(r.Run.OutOfSpan) {
 		fmt.Fprintf(bw, "%s\n", l)

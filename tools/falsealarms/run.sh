@@ -10,7 +10,8 @@
 #
 # Environment: MIMVERIFY (the binary, default ./mimverify), SEEDS (50),
 # SEED0 (1000: apart from the seeds the tests and the gate use),
-# PRESETS ("default global-local grid4 coverage"), JOBS (2).
+# PRESETS ("default global-local grid4 coverage"), JOBS (2), ARGS (more
+# judge flags for every check, e.g. "--power 24": docs/JUDGE.md §Power).
 set -euo pipefail
 dir=${1:-build/false-alarms}
 bin=${MIMVERIFY:-./mimverify}
@@ -23,7 +24,7 @@ for p in ${PRESETS:-default global-local grid4 coverage}; do
 	# One cell (--vary epsilon at its default), seeds seed0…: the check's
 	# options, the sharp bands on, no controls (sweeps skip them).
 	"$bin" sweep --preset "$p" --vary epsilon=0.1 --seeds "$seeds" --seed "$seed0" --sharp \
-		--jobs "$jobs" --fail-on never --progress never --format csv --out "$dir/$p.csv" >/dev/null
+		${ARGS:-} --jobs "$jobs" --fail-on never --progress never --format csv --out "$dir/$p.csv" >/dev/null
 	echo "## $p: $seeds seeds from $seed0, $(( $(date +%s) - start )) s"
 	awk -F, 'NR > 1 && !/^#/ {
 		if ($8 == "" && $9 == "true") { n[$6]++; if ($7 == "fails") { f[$6]++; bad[$3] = 1 } }
