@@ -91,7 +91,8 @@ type Options struct {
 	// judged beside the selected built-in ones (userclaims.go).
 	UserClaims []theory.ClaimSpec
 	// Power multiplies the evidence behind the sharp bands (docs/JUDGE.md
-	// §Power): Samples defaults to 256·Power training images, and the
+	// §Power): Samples and Eval default to 256·Power training and
+	// held-out images, and the
 	// reduced run's CRN draws and work budget are Power times their
 	// defaults, so that the bands' standard errors shrink about as
 	// 1/√Power, at about Power times the cost. 0 means 1; at most MaxPower.
@@ -117,15 +118,15 @@ func (o *Options) defaults() {
 		o.Samples = DefaultSamples * max(o.Power, 1)
 	}
 	if o.Eval == 0 {
-		o.Eval = 256
+		o.Eval = DefaultSamples * max(o.Power, 1)
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = 20000
 	}
 }
 
-// DefaultSamples is the training images of a check at power 1
-// (Options.Samples's default, times Options.Power).
+// DefaultSamples is the training and the held-out images of a check at
+// power 1 (Options.Samples's and Eval's default, times Options.Power).
 const DefaultSamples = 256
 
 // MaxPower is the largest Options.Power: 64 times the evidence, a band

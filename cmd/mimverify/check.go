@@ -226,8 +226,8 @@ func (j *judgeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&j.require, "require", "", "comma-separated claim ids that must be asserted: one outside its regime fails the check (default: a preset's required claims, see 'mimverify presets')")
 	fs.Int64Var(&j.seed, "seed", 1, "seed of the samples, the basis and the initialisation (≥ 0)")
 	fs.IntVar(&j.samples, "samples", 0, "training samples n (the claims are measured on them) (default 256·power)")
-	fs.IntVar(&j.power, "power", 1, fmt.Sprintf("multiply the sharp bands' evidence by this factor, 1…%d: 256·power training samples (unless --samples), power times the reduced run's CRN draws; the bands narrow about as 1/√power at about power times the cost (docs/JUDGE.md §Power)", judge.MaxPower))
-	fs.IntVar(&j.eval, "eval", 256, "held-out samples on which the learnt attention's generalisation is reported")
+	fs.IntVar(&j.power, "power", 1, fmt.Sprintf("multiply the sharp bands' evidence by this factor, 1…%d: 256·power training and held-out samples (unless --samples, --eval), power times the reduced run's CRN draws; the bands narrow about as 1/√power at about power times the cost (docs/JUDGE.md §Power)", judge.MaxPower))
+	fs.IntVar(&j.eval, "eval", 0, "held-out samples on which the learnt attention's generalisation is reported (default 256·power)")
 	fs.Float64Var(&j.epsilon, "epsilon", 0.1, "ε of the area-wide claim: own-area mass ≥ 1 − ε")
 	fs.Float64Var(&j.delta, "delta", 0.1, "δ of the area-wide claim: for a fraction ≥ 1 − δ of queries; in (0, 0.5], as C5 reads the 2δ-quantile")
 	fs.IntVar(&j.maxSteps, "max-steps", 20000, "step budget of a run")
@@ -247,16 +247,19 @@ func (j *judgeFlags) options() (judge.Options, error) {
 		return judge.Options{}, badInput("--epsilon = %g: must be in (0, 0.5)", j.epsilon)
 	case !judge.ValidDelta(j.delta):
 		return judge.Options{}, badInput("--delta = %g: must be in %s", j.delta, judge.DeltaRange)
-	case j.samples < 0 || j.samples == 0 && j.set("samples") || j.eval < 1 || j.maxSteps < 1:
+	case j.samples < 0 || j.samples == 0 && j.set("samples") || j.eval < 0 || j.eval == 0 && j.set("eval") || j.maxSteps < 1:
 		return judge.Options{}, badInput("--samples = %d, --eval = %d, --max-steps = %d: each must be ≥ 1", j.samples, j.eval, j.maxSteps)
 	case j.power < 1 || j.power > judge.MaxPower:
 		return judge.Options{}, badInput("--power = %d: must be in [1, %d]", j.power, judge.MaxPower)
 	}
-	samples := j.samples
+	samples, eval := j.samples, j.eval
 	if samples == 0 {
 		samples = judge.DefaultSamples * j.power
 	}
-	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: samples, Eval: j.eval,
+	if eval == 0 {
+		eval = judge.DefaultSamples * j.power
+	}
+	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: samples, Eval: eval,
 		Seed: uint64(j.seed), MaxSteps: j.maxSteps, Power: j.power}
 	opt.Claims = claimList(j.claims)
 	opt.Require = claimList(j.require)

@@ -86,6 +86,7 @@ func TestCheckBadInputExitsTwo(t *testing.T) {
 		{[]string{"--power", "0"}, "--power = 0: must be in [1, 64]"},
 		{[]string{"--power", "65"}, "--power = 65: must be in [1, 64]"},
 		{[]string{"--samples", "0"}, "--samples = 0"},
+		{[]string{"--eval", "0"}, "--eval = 0"},
 	} {
 		status, _, errs := runCLI(t, append(append([]string{"check", "--out", out}, quick...), c.args...)...)
 		if status != 2 || !strings.Contains(errs, c.want) {
@@ -224,7 +225,8 @@ func TestCheckSharpFlag(t *testing.T) {
 	}
 }
 
-// TestCheckPower: --power K without --samples trains on 256·K images, says
+// TestCheckPower: --power K without --samples (--eval) trains on (holds
+// out) 256·K images, says
 // so in every channel that reports the run (text header, JSON, JUnit
 // property), and gives the reduced run K times the default CRN draws;
 // --samples still wins.
@@ -244,8 +246,8 @@ func TestCheckPower(t *testing.T) {
 	if err == nil {
 		err = json.Unmarshal(data, &r)
 	}
-	if err != nil || r.Run.Power != 2 || r.Run.Samples != 512 {
-		t.Errorf("json: %v, power %d, samples %d; want 2 and 512", err, r.Run.Power, r.Run.Samples)
+	if err != nil || r.Run.Power != 2 || r.Run.Samples != 512 || r.Run.Eval != 512 {
+		t.Errorf("json: %v, power %d, samples %d, held-out %d; want 2, 512 and 512", err, r.Run.Power, r.Run.Samples, r.Run.Eval)
 	}
 	if sh := r.Results[0].Sharp; sh == nil || !strings.Contains(sh.Mode, fmt.Sprintf("%d draws", 2*dynamics.DefaultCRNSamples)) {
 		t.Errorf("the reduced run's mode %+v; want CRN at twice the default draws", sh)
