@@ -93,8 +93,8 @@ func runLines(r *judge.RunInfo) []string {
 	return append(lines, outOfSpanLines(r.OutOfSpan)...)
 }
 
-// powerNote is ", power K" for a check at Options.Power K > 1 (its bands
-// rest on K times the evidence), empty at 1.
+// powerNote is "; power: K (…)" for a check at Options.Power K > 1 (its
+// bands rest on K times the evidence), empty at 1.
 func powerNote(power int) string {
 	if power > 1 {
 		return fmt.Sprintf("; power: %d (%d× the evidence behind the sharp bands)", power, power)
