@@ -610,11 +610,12 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	}
 }
 
-// rowMax returns max(−∞, x...) with four independent chains (Go's max is
+// rowMaxGo returns max(−∞, x...) with four independent chains (Go's max is
 // a dependency chain of several instructions per element): max is exact,
 // commutative and associative — a NaN anywhere gives NaN, +0 beats −0 — so
-// the order does not change the result.
-func rowMax(x []float64) float64 {
+// the order does not change the result. It is the definition of rowMax,
+// which does it in AVX-512 when the CPU has it (exact_kernel_rows_amd64.s).
+func rowMaxGo(x []float64) float64 {
 	m0, m1, m2, m3 := math.Inf(-1), math.Inf(-1), math.Inf(-1), math.Inf(-1)
 	i := 0
 	for ; i+4 <= len(x); i += 4 {

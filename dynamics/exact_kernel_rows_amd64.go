@@ -98,3 +98,21 @@ func scatterGroups(cT []float64, kpos, koff []int32, cg []float64) {
 	checkGroups(kpos, koff, cg)
 	scatterGroupsAVX512(&cT[0], unsafe.SliceData(kpos), &koff[0], len(koff)-1, &cg[0])
 }
+
+//go:noescape
+func rowMaxAVX512(x *float64, n int) (m float64, special bool)
+
+// rowMax is rowMaxGo, in AVX-512 when the CPU has it (e^B's row maxima were
+// 2.5 % of the exact step at P = 196: Go's max handles NaN and the sign of
+// zero at every element). The assembly takes the maximum with VMAXPD, which
+// agrees with Go's max except on a NaN (it returns an operand, not
+// necessarily the NaN) and on ±0 (it returns the second operand): where it
+// met a NaN, or the maximum is a zero, rowMaxGo decides.
+func rowMax(x []float64) float64 {
+	if rowLoops == 2 && len(x) >= 8 {
+		if m, special := rowMaxAVX512(&x[0], len(x)); !special && m != 0 {
+			return m
+		}
+	}
+	return rowMaxGo(x)
+}

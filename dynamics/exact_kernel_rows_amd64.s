@@ -179,3 +179,84 @@ tloop:
 
 tdone:
 	RET
+
+DATA rmconst<>+0(SB)/8, $0xfff0000000000000 // −∞
+GLOBL rmconst<>(SB), RODATA|NOPTR, $8
+
+// func rowMaxAVX512(x *float64, n int) (m float64, special bool)
+//
+// n ≥ 8. The maximum of −∞ and x[0:n] by VMAXPD in four chains (the last
+// n mod 8 elements by a load merged into −∞); special reports a NaN among
+// them, where VMAXPD's result is not Go's (rowMax then asks rowMaxGo).
+TEXT ·rowMaxAVX512(SB), NOSPLIT, $0-25
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD rmconst<>+0(SB), Z0
+	VMOVAPD      Z0, Z1
+	VMOVAPD      Z0, Z2
+	VMOVAPD      Z0, Z3
+	VMOVAPD      Z0, Z8              // −∞, kept for the tail
+	KXORW        K1, K1, K1          // lanes that met a NaN
+
+rm32:
+	CMPQ     CX, $32
+	JLT      rm8
+	VMOVUPD  0(SI), Z4
+	VMOVUPD  64(SI), Z5
+	VMOVUPD  128(SI), Z6
+	VMOVUPD  192(SI), Z7
+	VCMPPD   $3, Z4, Z4, K2
+	KORW     K2, K1, K1
+	VCMPPD   $3, Z5, Z5, K2
+	KORW     K2, K1, K1
+	VCMPPD   $3, Z6, Z6, K2
+	KORW     K2, K1, K1
+	VCMPPD   $3, Z7, Z7, K2
+	KORW     K2, K1, K1
+	VMAXPD   Z4, Z0, Z0
+	VMAXPD   Z5, Z1, Z1
+	VMAXPD   Z6, Z2, Z2
+	VMAXPD   Z7, Z3, Z3
+	ADDQ     $256, SI
+	SUBQ     $32, CX
+	JMP      rm32
+
+rm8:
+	CMPQ     CX, $8
+	JLT      rmtail
+	VMOVUPD  0(SI), Z4
+	VCMPPD   $3, Z4, Z4, K2
+	KORW     K2, K1, K1
+	VMAXPD   Z4, Z0, Z0
+	ADDQ     $64, SI
+	SUBQ     $8, CX
+	JMP      rm8
+
+rmtail:
+	TESTQ    CX, CX
+	JZ       rmreduce
+	MOVL     $1, AX
+	SHLL     CX, AX
+	DECL     AX
+	KMOVW    AX, K3
+	VMOVAPD  Z8, Z4
+	VMOVUPD  (SI), K3, Z4            // the last n mod 8 elements, −∞ beyond
+	VCMPPD   $3, Z4, Z4, K2
+	KORW     K2, K1, K1
+	VMAXPD   Z4, Z0, Z0
+
+rmreduce:
+	VMAXPD        Z1, Z0, Z0
+	VMAXPD        Z3, Z2, Z2
+	VMAXPD        Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $1, X0, X1
+	VMAXSD        X1, X0, X0
+	VMOVSD        X0, m+16(FP)
+	KORTESTW      K1, K1
+	SETNE         special+24(FP)
+	VZEROUPPER
+	RET

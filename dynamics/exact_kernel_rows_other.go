@@ -13,3 +13,5 @@ func gatherGroups(ebT []float64, kpos, kposX, koff []int32, tg []float64) {
 func scatterGroups(cT []float64, kpos, koff []int32, cg []float64) {
 	scatterGroupsGo(cT, kpos, koff, cg)
 }
+
+func rowMax(x []float64) float64 { return rowMaxGo(x) }
