@@ -101,7 +101,7 @@ type scratch struct {
 	e        []float64 // exp(score) per key (termLossGrad, direct path)
 	za, s, r []float64 // per area (N_k + 1 entries, the last the "masked key" pseudo-area)
 
-	row []float64 // P: one row of e^{B − m} before its transposition into ebT
+	row []float64 // 8×P: eight rows of e^{B − m} before their transposition into ebT
 	ebT []float64 // P×rowBlock: ebT[q*rowBlock+i] = exp(B[p0+i][q] − max_q' B[p0+i][q'])
 	cT  []float64 // P×rowBlock: accumulated B-gradient coefficient of (p0+i, q)
 	dB  []float64 // rowBlock×P: B-gradient of queries that took the direct path
@@ -295,7 +295,7 @@ func (ws *weightedSet) growWork(n int) {
 			za:   padded(nr),
 			s:    padded(nr),
 			r:    padded(nr),
-			row:  padded(ws.P),
+			row:  padded(8 * ws.P),
 			ebT:  padded(ws.P * rowBlock),
 			cT:   padded((ws.P + 3) / 4 * 4 * rowBlock), // keySums works on groups of four keys
 			dB:   padded(rowBlock * ws.P),
@@ -575,11 +575,13 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 	P := ws.P
 	checkRows(sc.ebT, P)
 	checkRows(sc.cT, P)
-	for p := p0; p < p1; p++ {
-		i := p - p0
-		for q, v := range ws.fillEB(c, p, sc.row) {
-			sc.ebT[q*rowBlock+i] = v
+	for h := 0; h < p1-p0; h += 8 {
+		// Eight rows of e^{B − m} at a time, transposed into ebT.
+		nr := min(8, p1-p0-h)
+		for r := range nr {
+			ws.fillEB(c, p0+h+r, sc.row[r*P:(r+1)*P])
 		}
+		transposeIn(sc.ebT[h:], sc.row, P, nr)
 	}
 	clear(sc.cT)
 	sc.dOn = [rowBlock]bool{}
@@ -597,11 +599,11 @@ func (ws *weightedSet) runBlock(c, grad theory.Correlations, b, ch int, sc *scra
 		ws.vecEnd(grad, p0, p1, sc)
 	}
 	// ∂L/∂B[p][q] = e^{B[p][q] − m_p} · (accumulated coefficient) + direct-path terms.
+	for h := 0; h < p1-p0; h += 8 {
+		productOut(grad.B[p0+h:min(p0+h+8, p1)], sc.ebT[h:], sc.cT[h:], P)
+	}
 	for i := 0; i < p1-p0; i++ {
 		row := grad.B[p0+i][:P]
-		for q := range row {
-			row[q] = sc.ebT[q*rowBlock+i] * sc.cT[q*rowBlock+i]
-		}
 		if sc.dOn[i] {
 			for q, d := range sc.dB[i*P : (i+1)*P] {
 				row[q] += d

@@ -53,3 +53,26 @@ func checkRows(tab []float64, P int) {
 		panic("dynamics: kernel row table shorter than P·rowBlock")
 	}
 }
+
+// transposeInGo writes the nr ≤ 8 rows src[r·P : (r+1)·P] as columns r of
+// dst, dst[q·rowBlock + r] = src[r·P + q]: the definition of transposeIn
+// (runBlock's e^B rows into ebT, dst = ebT[h:] for the rows from h).
+func transposeInGo(dst, src []float64, P, nr int) {
+	for r := range nr {
+		for q, v := range src[r*P : (r+1)*P] {
+			dst[q*rowBlock+r] = v
+		}
+	}
+}
+
+// productOutGo writes rows[r][q] = ebT[q·rowBlock + r]·cT[q·rowBlock + r]
+// for the len(rows) ≤ 8 rows and q < P: the definition of productOut
+// (runBlock's B gradient, ebT and cT from the rows' first).
+func productOutGo(rows [][]float64, ebT, cT []float64, P int) {
+	for r, row := range rows {
+		row = row[:P]
+		for q := range row {
+			row[q] = ebT[q*rowBlock+r] * cT[q*rowBlock+r]
+		}
+	}
+}

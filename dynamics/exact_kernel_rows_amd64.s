@@ -260,3 +260,131 @@ rmreduce:
 	SETNE         special+24(FP)
 	VZEROUPPER
 	RET
+
+// TRANSPOSE8 transposes the 8×8 block of doubles in Z0–Z7 (row r in Zr)
+// into Z16–Z23 (column j in Z(16+j)), using Z8–Z15: unpacks of row pairs,
+// then two rounds of 128-bit lane shuffles (imm 0x88: lanes 0 and 2 of
+// each source, 0xDD: lanes 1 and 3).
+#define TRANSPOSE8 \
+	VUNPCKLPD  Z1, Z0, Z8 \
+	VUNPCKHPD  Z1, Z0, Z9 \
+	VUNPCKLPD  Z3, Z2, Z10 \
+	VUNPCKHPD  Z3, Z2, Z11 \
+	VUNPCKLPD  Z5, Z4, Z12 \
+	VUNPCKHPD  Z5, Z4, Z13 \
+	VUNPCKLPD  Z7, Z6, Z14 \
+	VUNPCKHPD  Z7, Z6, Z15 \
+	VSHUFF64X2 $0x88, Z10, Z8, Z0 \
+	VSHUFF64X2 $0x88, Z11, Z9, Z1 \
+	VSHUFF64X2 $0xDD, Z10, Z8, Z2 \
+	VSHUFF64X2 $0xDD, Z11, Z9, Z3 \
+	VSHUFF64X2 $0x88, Z14, Z12, Z4 \
+	VSHUFF64X2 $0x88, Z15, Z13, Z5 \
+	VSHUFF64X2 $0xDD, Z14, Z12, Z6 \
+	VSHUFF64X2 $0xDD, Z15, Z13, Z7 \
+	VSHUFF64X2 $0x88, Z4, Z0, Z16 \
+	VSHUFF64X2 $0x88, Z5, Z1, Z17 \
+	VSHUFF64X2 $0x88, Z6, Z2, Z18 \
+	VSHUFF64X2 $0x88, Z7, Z3, Z19 \
+	VSHUFF64X2 $0xDD, Z4, Z0, Z20 \
+	VSHUFF64X2 $0xDD, Z5, Z1, Z21 \
+	VSHUFF64X2 $0xDD, Z6, Z2, Z22 \
+	VSHUFF64X2 $0xDD, Z7, Z3, Z23
+
+// func transposeIn8AVX512(dst *float64, src *float64, P int, ng int)
+//
+// For each group g < ng of eight columns: rows r < 8 of src (P apart),
+// columns 8g…8g+7, into dst[(8g + j)·16 + r] (transposeInGo's columns).
+TEXT ·transposeIn8AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ P+16(FP), DX
+	SHLQ $3, DX                      // a row's bytes
+	MOVQ ng+24(FP), CX
+
+tigroup:
+	MOVQ    SI, AX
+	VMOVUPD (AX), Z0
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z1
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z2
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z3
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z4
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z5
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z6
+	ADDQ    DX, AX
+	VMOVUPD (AX), Z7
+	TRANSPOSE8
+	VMOVUPD Z16, 0(DI)
+	VMOVUPD Z17, 128(DI)
+	VMOVUPD Z18, 256(DI)
+	VMOVUPD Z19, 384(DI)
+	VMOVUPD Z20, 512(DI)
+	VMOVUPD Z21, 640(DI)
+	VMOVUPD Z22, 768(DI)
+	VMOVUPD Z23, 896(DI)
+	ADDQ    $64, SI
+	ADDQ    $1024, DI
+	DECQ    CX
+	JNZ     tigroup
+	VZEROUPPER
+	RET
+
+// func productOut8AVX512(rows *[8]*float64, ebT *float64, cT *float64, ng int)
+//
+// For each group g < ng of eight columns q = 8g…8g+7: the products
+// ebT[q·16 + r]·cT[q·16 + r] of rows r < 8, transposed, into
+// rows[r][8g…8g+7] (productOutGo's values).
+TEXT ·productOut8AVX512(SB), NOSPLIT, $0-32
+	MOVQ rows+0(FP), BX
+	MOVQ ebT+8(FP), SI
+	MOVQ cT+16(FP), DI
+	MOVQ ng+24(FP), CX
+	XORQ DX, DX                      // the group's byte offset in a row
+
+pogroup:
+	VMOVUPD 0(SI), Z0
+	VMULPD  0(DI), Z0, Z0
+	VMOVUPD 128(SI), Z1
+	VMULPD  128(DI), Z1, Z1
+	VMOVUPD 256(SI), Z2
+	VMULPD  256(DI), Z2, Z2
+	VMOVUPD 384(SI), Z3
+	VMULPD  384(DI), Z3, Z3
+	VMOVUPD 512(SI), Z4
+	VMULPD  512(DI), Z4, Z4
+	VMOVUPD 640(SI), Z5
+	VMULPD  640(DI), Z5, Z5
+	VMOVUPD 768(SI), Z6
+	VMULPD  768(DI), Z6, Z6
+	VMOVUPD 896(SI), Z7
+	VMULPD  896(DI), Z7, Z7
+	TRANSPOSE8
+	MOVQ    0(BX), AX
+	VMOVUPD Z16, (AX)(DX*1)
+	MOVQ    8(BX), AX
+	VMOVUPD Z17, (AX)(DX*1)
+	MOVQ    16(BX), AX
+	VMOVUPD Z18, (AX)(DX*1)
+	MOVQ    24(BX), AX
+	VMOVUPD Z19, (AX)(DX*1)
+	MOVQ    32(BX), AX
+	VMOVUPD Z20, (AX)(DX*1)
+	MOVQ    40(BX), AX
+	VMOVUPD Z21, (AX)(DX*1)
+	MOVQ    48(BX), AX
+	VMOVUPD Z22, (AX)(DX*1)
+	MOVQ    56(BX), AX
+	VMOVUPD Z23, (AX)(DX*1)
+	ADDQ    $1024, SI
+	ADDQ    $1024, DI
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     pogroup
+	VZEROUPPER
+	RET

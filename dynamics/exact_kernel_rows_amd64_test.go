@@ -5,6 +5,7 @@ package dynamics
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -74,6 +75,55 @@ func TestGroupLoops(t *testing.T) {
 		}
 		if i := firstBitDiff(want[0], want[1], false); i >= 0 {
 			t.Fatalf("scatter, trial %d (%d groups, koff %v), entry %d: %v, Go %v", trial, ng, koff, i, want[0][i], want[1][i])
+		}
+	}
+}
+
+// TestTransposeProductMatchGo: transposeIn and productOut (8×8 transposes
+// in AVX-512 when the CPU has it) write what transposeInGo and productOutGo
+// write, bit for bit, for row counts 1–8 and widths around multiples of 8
+// (P = 196 is the vit14 block's), with ±0, ±∞ and NaN among the values;
+// nothing outside the rows and columns written changes.
+func TestTransposeProductMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	special := []float64{math.Copysign(0, -1), 0, math.Inf(1), math.Inf(-1), math.NaN(), 5e-324}
+	value := func() float64 {
+		if r.IntN(8) == 0 {
+			return special[r.IntN(len(special))]
+		}
+		return r.NormFloat64()
+	}
+	for _, P := range []int{1, 7, 8, 9, 15, 16, 17, 64, 196} {
+		for nr := 1; nr <= 8; nr++ {
+			src := make([]float64, 8*P)
+			for i := range src {
+				src[i] = value()
+			}
+			tab := make([]float64, P*rowBlock)
+			for i := range tab {
+				tab[i] = value()
+			}
+			for _, h := range []int{0, 8} {
+				d1, d2 := slices.Clone(tab), slices.Clone(tab)
+				transposeIn(d1[h:], src, P, nr)
+				transposeInGo(d2[h:], src, P, nr)
+				if i := firstBitDiff(d1, d2, false); i >= 0 {
+					t.Fatalf("transposeIn P = %d, %d rows from %d: entry %d: %v, want %v", P, nr, h, i, d1[i], d2[i])
+				}
+				rows1, rows2 := make([][]float64, nr), make([][]float64, nr)
+				for i := range rows1 {
+					rows1[i] = make([]float64, P+1)
+					rows1[i][P] = 42 // past the row: untouched
+					rows2[i] = slices.Clone(rows1[i])
+				}
+				productOut(rows1, d1[h:], tab[h:], P)
+				productOutGo(rows2, d1[h:], tab[h:], P)
+				for i := range rows1 {
+					if j := firstBitDiff(rows1[i], rows2[i], false); j >= 0 {
+						t.Fatalf("productOut P = %d, %d rows from %d: row %d entry %d: %v, want %v", P, nr, h, i, j, rows1[i][j], rows2[i][j])
+					}
+				}
+			}
 		}
 	}
 }

@@ -15,3 +15,7 @@ func scatterGroups(cT []float64, kpos, koff []int32, cg []float64) {
 }
 
 func rowMax(x []float64) float64 { return rowMaxGo(x) }
+
+func transposeIn(dst, src []float64, P, nr int) { transposeInGo(dst, src, P, nr) }
+
+func productOut(rows [][]float64, ebT, cT []float64, P int) { productOutGo(rows, ebT, cT, P) }
