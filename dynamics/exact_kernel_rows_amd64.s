@@ -180,6 +180,13 @@ tloop:
 tdone:
 	RET
 
+// MAXNAN takes the lane maxima of z into acc and marks in K1 the lanes
+// where z is NaN (K2 is scratch).
+#define MAXNAN(z, acc) \
+	VCMPPD $3, z, z, K2 \
+	KORW   K2, K1, K1 \
+	VMAXPD z, acc, acc
+
 DATA rmconst<>+0(SB)/8, $0xfff0000000000000 // −∞
 GLOBL rmconst<>(SB), RODATA|NOPTR, $8
 
@@ -205,18 +212,10 @@ rm32:
 	VMOVUPD  64(SI), Z5
 	VMOVUPD  128(SI), Z6
 	VMOVUPD  192(SI), Z7
-	VCMPPD   $3, Z4, Z4, K2
-	KORW     K2, K1, K1
-	VCMPPD   $3, Z5, Z5, K2
-	KORW     K2, K1, K1
-	VCMPPD   $3, Z6, Z6, K2
-	KORW     K2, K1, K1
-	VCMPPD   $3, Z7, Z7, K2
-	KORW     K2, K1, K1
-	VMAXPD   Z4, Z0, Z0
-	VMAXPD   Z5, Z1, Z1
-	VMAXPD   Z6, Z2, Z2
-	VMAXPD   Z7, Z3, Z3
+	MAXNAN(Z4, Z0)
+	MAXNAN(Z5, Z1)
+	MAXNAN(Z6, Z2)
+	MAXNAN(Z7, Z3)
 	ADDQ     $256, SI
 	SUBQ     $32, CX
 	JMP      rm32
@@ -225,9 +224,7 @@ rm8:
 	CMPQ     CX, $8
 	JLT      rmtail
 	VMOVUPD  0(SI), Z4
-	VCMPPD   $3, Z4, Z4, K2
-	KORW     K2, K1, K1
-	VMAXPD   Z4, Z0, Z0
+	MAXNAN(Z4, Z0)
 	ADDQ     $64, SI
 	SUBQ     $8, CX
 	JMP      rm8
@@ -241,9 +238,7 @@ rmtail:
 	KMOVW    AX, K3
 	VMOVAPD  Z8, Z4
 	VMOVUPD  (SI), K3, Z4            // the last n mod 8 elements, −∞ beyond
-	VCMPPD   $3, Z4, Z4, K2
-	KORW     K2, K1, K1
-	VMAXPD   Z4, Z0, Z0
+	MAXNAN(Z4, Z0)
 
 rmreduce:
 	VMAXPD        Z1, Z0, Z0
@@ -335,6 +330,17 @@ tigroup:
 	VZEROUPPER
 	RET
 
+// MULCOL loads into z the product of the ebT and cT entries at off (eight
+// rows of one column); STOREROW stores z at the current group's offset DX
+// of the row whose pointer is at ptr(BX).
+#define MULCOL(off, z) \
+	VMOVUPD off(SI), z \
+	VMULPD  off(DI), z, z
+
+#define STOREROW(ptr, z) \
+	MOVQ    ptr(BX), AX \
+	VMOVUPD z, (AX)(DX*1)
+
 // func productOut8AVX512(rows *[8]*float64, ebT *float64, cT *float64, ng int)
 //
 // For each group g < ng of eight columns q = 8g…8g+7: the products
@@ -348,39 +354,23 @@ TEXT ·productOut8AVX512(SB), NOSPLIT, $0-32
 	XORQ DX, DX                      // the group's byte offset in a row
 
 pogroup:
-	VMOVUPD 0(SI), Z0
-	VMULPD  0(DI), Z0, Z0
-	VMOVUPD 128(SI), Z1
-	VMULPD  128(DI), Z1, Z1
-	VMOVUPD 256(SI), Z2
-	VMULPD  256(DI), Z2, Z2
-	VMOVUPD 384(SI), Z3
-	VMULPD  384(DI), Z3, Z3
-	VMOVUPD 512(SI), Z4
-	VMULPD  512(DI), Z4, Z4
-	VMOVUPD 640(SI), Z5
-	VMULPD  640(DI), Z5, Z5
-	VMOVUPD 768(SI), Z6
-	VMULPD  768(DI), Z6, Z6
-	VMOVUPD 896(SI), Z7
-	VMULPD  896(DI), Z7, Z7
+	MULCOL(0, Z0)
+	MULCOL(128, Z1)
+	MULCOL(256, Z2)
+	MULCOL(384, Z3)
+	MULCOL(512, Z4)
+	MULCOL(640, Z5)
+	MULCOL(768, Z6)
+	MULCOL(896, Z7)
 	TRANSPOSE8
-	MOVQ    0(BX), AX
-	VMOVUPD Z16, (AX)(DX*1)
-	MOVQ    8(BX), AX
-	VMOVUPD Z17, (AX)(DX*1)
-	MOVQ    16(BX), AX
-	VMOVUPD Z18, (AX)(DX*1)
-	MOVQ    24(BX), AX
-	VMOVUPD Z19, (AX)(DX*1)
-	MOVQ    32(BX), AX
-	VMOVUPD Z20, (AX)(DX*1)
-	MOVQ    40(BX), AX
-	VMOVUPD Z21, (AX)(DX*1)
-	MOVQ    48(BX), AX
-	VMOVUPD Z22, (AX)(DX*1)
-	MOVQ    56(BX), AX
-	VMOVUPD Z23, (AX)(DX*1)
+	STOREROW(0, Z16)
+	STOREROW(8, Z17)
+	STOREROW(16, Z18)
+	STOREROW(24, Z19)
+	STOREROW(32, Z20)
+	STOREROW(40, Z21)
+	STOREROW(48, Z22)
+	STOREROW(56, Z23)
 	ADDQ    $1024, SI
 	ADDQ    $1024, DI
 	ADDQ    $64, DX
