@@ -92,7 +92,7 @@ const (
 const rowBlock = 16
 
 // scratch is the per-worker working memory of the kernel. Its float64
-// buffers and has are separate allocations padded by a cache line on each
+// buffers are separate allocations padded by a cache line on each
 // side (padded), so two workers' per-term writes never share a cache line;
 // view's row tables (rewritten once per task) and dOn (in the struct, in
 // ws.work; written once per block and on the rare direct path) are not
@@ -108,7 +108,6 @@ type scratch struct {
 	dOn [rowBlock]bool
 	tg  []float64 // (maxN+1)×rowBlock: per key group, the sums of ebT over its keys for the block's rows
 	cg  []float64 // (maxN+1)×rowBlock: per key group, the B coefficient of each row's query
-	has []bool    // maxN+1: whether each key group of the current structure has keys
 	ea  []float64 // rowBlock×(maxN+1): e^{z_j A_j − m_A} of the block's queries (queryExps)
 
 	view theory.Correlations // gradient rows of the current task when they go to a partial
@@ -148,6 +147,7 @@ type weightedSet struct {
 	kposX   []int32  // kpos[i]·rowBlock, the keys' offsets in ebT (gatherGroups in AVX-512)
 	karea   []int32  // key area; N_k marks a masked key (keys "all"), whose content is 0
 	koff    []int32  // key group starts of each structure (see structure.ko)
+	hasKeys []bool   // parallel to koff: whether each key group has keys
 	qblk    []int32  // row-block query starts of each structure (see structure.qb)
 	qmask   []uint16 // parallel to qblk: the rows (bit p − b·rowBlock) of each block's queries
 	terms   []term
@@ -225,6 +225,9 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 		}
 	}
 	ws.koff = append(ws.koff, int32(len(ws.kpos)))
+	for i := int(st.ko); i < len(ws.koff); i++ {
+		ws.hasKeys = append(ws.hasKeys, i+1 < len(ws.koff) && ws.koff[i] < ws.koff[i+1])
+	}
 	st.q1, st.k1 = int32(len(ws.qpos)), int32(len(ws.kpos))
 	ws.maxK = max(ws.maxK, int(st.k1-st.k0))
 	ws.structs = append(ws.structs, st)
@@ -301,7 +304,6 @@ func (ws *weightedSet) growWork(n int) {
 			dB:   padded(rowBlock * ws.P),
 			tg:   padded(nr * rowBlock),
 			cg:   padded(nr * rowBlock),
-			has:  make([]bool, nr+128)[64 : 64+nr],
 			ea:   padded(rowBlock * nr),
 		})
 		ws.vecScratch(&ws.work[len(ws.work)-1])
@@ -672,11 +674,8 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 		ng++
 	}
 	koff := ws.koff[st.ko : int(st.ko)+ng+1]
-	has := sc.has[:ng]
+	has := ws.hasKeys[st.ko : int(st.ko)+ng]
 	tg, cg := sc.tg[:ng*rowBlock], sc.cg[:ng*rowBlock]
-	for j := range has {
-		has[j] = koff[j] < koff[j+1]
-	}
 	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, tg)
 	ws.blockQueries(c, grad, st, z, has, qlo, qhi, p0, sc, weight, ql)
 	scatterGroups(sc.cT, ws.kpos, koff, cg)

@@ -96,10 +96,7 @@ func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) boo
 		ng++
 	}
 	koff := ws.koff[st.ko : int(st.ko)+ng+1]
-	has := sc.has[:ng]
-	for j := range has {
-		has[j] = koff[j] < koff[j+1]
-	}
+	has := ws.hasKeys[st.ko : int(st.ko)+ng]
 	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, sc.tg[:ng*rowBlock])
 	p0, weight := b*rowBlock, t.w*ws.scale
 	mask := uint64(ws.qmask[qb]) // the rows of qpos[qlo:qhi]
