@@ -114,7 +114,11 @@ func measureC1(ev *Evidence, c *theory.Claim) (float64, string) {
 		return math.NaN(), err.Error()
 	}
 	m := math.Max(gap, bound*ev.FullOutOfSpan)
-	return m, fmt.Sprintf("relative gap %.3g over %d common records; out-of-span norm at %.3g of its rounding bound", gap, n, ev.FullOutOfSpan)
+	on := ""
+	if ev.FullImages > 0 {
+		on = fmt.Sprintf(" (on the first %d training images, as at power 1)", ev.FullImages)
+	}
+	return m, fmt.Sprintf("relative gap %.3g over %d common records%s; out-of-span norm at %.3g of its rounding bound", gap, n, on, ev.FullOutOfSpan)
 }
 
 func measureC2(ev *Evidence, _ *theory.Claim) (float64, string) {

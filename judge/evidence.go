@@ -32,12 +32,14 @@ type Evidence struct {
 	// orbit main run): a user claim's observable at an ε or δ other than
 	// the check's is measured again on them (observables.go).
 	Train []theory.Sample
-	// Full is the full d×d model on the same samples as Main over its first
+	// Full is the full d×d model on the same samples as Main (the first
+	// FullImages of them when FullImages > 0: Options.Power > 1) over its first
 	// T₁ steps (nil when not run); FullOutOfSpan is the largest ratio of the
 	// norm of Q's components outside span{e_p vᵀ, e_p e_qᵀ} to its rounding
 	// bound 4·d·ε·Σ_t‖ΔQ_t‖_F (docs/AGREEMENT.md §1).
 	Full          *theory.Trajectory
 	FullOutOfSpan float64
+	FullImages    int
 	// FullExact is the exact recursion over the same T₁ steps, recorded at
 	// every step like Full.
 	FullExact *theory.Trajectory

@@ -226,14 +226,14 @@ func TestCheckSharpFlag(t *testing.T) {
 }
 
 // TestCheckPower: --power K without --samples (--eval) trains on (holds
-// out) 256·K images, says
+// out) 256·K images — C1 alone on the first 256 — says
 // so in every channel that reports the run (text header, JSON, JUnit
 // property), and gives the reduced run K times the default CRN draws;
 // --samples still wins.
 func TestCheckPower(t *testing.T) {
 	dir := t.TempDir()
 	js, xm := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
-	base := []string{"check", "--preset", "default", "--claims", "C2", "--controls=false", "--max-steps", "40", "--progress", "never"}
+	base := []string{"check", "--preset", "default", "--claims", "C1,C2", "--controls=false", "--max-steps", "40", "--progress", "never"}
 	status, out, errs := runCLI(t, append(base, "--power", "2", "--out", js, "--out", xm)...)
 	if status != 0 {
 		t.Fatalf("status %d: %s%s", status, out, errs)
@@ -249,8 +249,12 @@ func TestCheckPower(t *testing.T) {
 	if err != nil || r.Run.Power != 2 || r.Run.Samples != 512 || r.Run.Eval != 512 {
 		t.Errorf("json: %v, power %d, samples %d, held-out %d; want 2, 512 and 512", err, r.Run.Power, r.Run.Samples, r.Run.Eval)
 	}
-	if sh := r.Results[0].Sharp; sh == nil || !strings.Contains(sh.Mode, fmt.Sprintf("%d draws", 2*dynamics.DefaultCRNSamples)) {
+	if sh := r.Results[1].Sharp; sh == nil || !strings.Contains(sh.Mode, fmt.Sprintf("%d draws", 2*dynamics.DefaultCRNSamples)) {
 		t.Errorf("the reduced run's mode %+v; want CRN at twice the default draws", sh)
+	}
+	// C1, an identity with no band, stays on the first 256 images.
+	if c1 := r.Results[0]; c1.ID != "C1" || !strings.Contains(c1.Detail, "on the first 256 training images") {
+		t.Errorf("C1 at power 2: %s %q; want it on the first 256 images", c1.ID, c1.Detail)
 	}
 	xmlData, _ := os.ReadFile(xm)
 	if !strings.Contains(string(xmlData), `<property name="power" value="2">`) {
