@@ -51,8 +51,11 @@ func crnClassWork(w *crnWork) int {
 	_ = w.e[(N+1)*K-1]
 	_, _ = w.z[N*K-1], w.nb[N*K-1]
 	_, _, _ = w.T[N*crnLanes-1], w.loss[K-1], w.Z[K-1]
-	a := crnWorkArgs{e: &w.e[0], z: &w.z[0], nb: &w.nb[0], T: &w.T[0], loss: &w.loss[0], Z: &w.Z[0],
-		K: K, N: N, keysAll: b2i(w.keysAll), grad: b2i(w.grad), eSelf: w.eSelf, wt: w.wt}
+	// Field by field, as vecQueries builds its arguments (a composite
+	// literal is copied with 16-byte moves that stall store forwarding).
+	var a crnWorkArgs
+	a.e, a.z, a.nb, a.T, a.loss, a.Z = &w.e[0], &w.z[0], &w.nb[0], &w.T[0], &w.loss[0], &w.Z[0]
+	a.K, a.N, a.keysAll, a.grad, a.eSelf, a.wt = K, N, b2i(w.keysAll), b2i(w.grad), w.eSelf, w.wt
 	if w.keysAll {
 		_ = w.masked[K-1]
 		a.masked = &w.masked[0]
