@@ -163,3 +163,18 @@ func productOut(rows [][]float64, ebT, cT []float64, P int) {
 	}
 	productOut8AVX512(&ptr, &ebT[0], &cT[0], ng)
 }
+
+//go:noescape
+func updateRowAVX512(x, grad *float64, n int, eta float64) float64
+
+// updateRow is updateRowGo in AVX-512 when the CPU has it (2.9 % of the
+// exact step at P = 196 in Go): each x − η·g as one multiplication and one
+// subtraction, as in Go (the same bits); the sum of 0·x is ±0 or NaN exactly
+// when updateRowGo's is, which is all its callers read.
+func updateRow(x, g []float64, eta float64) float64 {
+	if rowLoops != 2 || len(g) == 0 {
+		return updateRowGo(x, g, eta)
+	}
+	x = x[:len(g)]
+	return updateRowAVX512(&x[0], &g[0], len(g), eta)
+}

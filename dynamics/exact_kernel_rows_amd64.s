@@ -378,3 +378,56 @@ pogroup:
 	JNZ     pogroup
 	VZEROUPPER
 	RET
+
+// func updateRowAVX512(x, grad *float64, n int, eta float64) float64
+//
+// x[i] = x[i] − η·grad[i] for i < n, eight at a time, the last n mod 8 by
+// masked loads and stores; returns the sum of 0·x over the new x (NaN
+// exactly when one is not finite).
+TEXT ·updateRowAVX512(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), DI
+	MOVQ         grad+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD eta+24(FP), Z1
+	VXORPD       Z2, Z2, Z2          // Σ 0·x
+	VXORPD       Z3, Z3, Z3          // 0
+
+ur8:
+	CMPQ    CX, $8
+	JLT     urtail
+	VMULPD  (SI), Z1, Z4             // η·g
+	VMOVUPD (DI), Z5
+	VSUBPD  Z4, Z5, Z5               // x − η·g
+	VMOVUPD Z5, (DI)
+	VMULPD  Z3, Z5, Z6
+	VADDPD  Z6, Z2, Z2
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $8, CX
+	JMP     ur8
+
+urtail:
+	TESTQ     CX, CX
+	JZ        urreduce
+	MOVL      $1, AX
+	SHLL      CX, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPD.Z (SI), K1, Z4
+	VMULPD    Z1, Z4, Z4
+	VMOVUPD.Z (DI), K1, Z5
+	VSUBPD    Z4, Z5, Z5
+	VMOVUPD   Z5, K1, (DI)
+	VMULPD    Z3, Z5, Z6             // 0 in the lanes past n
+	VADDPD    Z6, Z2, Z2
+
+urreduce:
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPD        Y3, Y2, Y2
+	VEXTRACTF128  $1, Y2, X3
+	VADDPD        X3, X2, X2
+	VPERMILPD     $1, X2, X3
+	VADDSD        X3, X2, X2
+	VMOVSD        X2, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -127,3 +127,36 @@ func TestTransposeProductMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateRowMatchesGo: updateRow (AVX-512 when the CPU has it) leaves x
+// with updateRowGo's bits, for lengths 0–40 and 196, and its check is zero
+// exactly when updateRowGo's is (a non-finite entry or step anywhere, the
+// tail included, makes it NaN).
+func TestUpdateRowMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	lengths := []int{196}
+	for n := range 41 {
+		lengths = append(lengths, n)
+	}
+	for _, n := range lengths {
+		for pos := -1; pos < n; pos++ {
+			x, g := make([]float64, n+1), make([]float64, n)
+			for i := range g {
+				x[i], g[i] = r.NormFloat64(), r.NormFloat64()
+			}
+			x[n] = 42 // past the row: untouched
+			if pos >= 0 {
+				x[pos] = []float64{math.Inf(1), math.NaN(), 1e308}[pos%3]
+				g[pos] = []float64{1, 1, -1e308}[pos%3] // the last: x − η·g overflows
+			}
+			x1, x2 := slices.Clone(x), slices.Clone(x)
+			c1, c2 := updateRow(x1[:n], g, 10), updateRowGo(x2[:n], g, 10)
+			if i := firstBitDiff(x1, x2, false); i >= 0 && !(math.IsNaN(x1[i]) && math.IsNaN(x2[i])) {
+				t.Fatalf("n = %d, special at %d: x[%d] = %v, want %v", n, pos, i, x1[i], x2[i])
+			}
+			if (c1 == 0) != (c2 == 0) || (pos >= 0) == (c2 == 0) {
+				t.Fatalf("n = %d, special at %d: check %v, updateRowGo's %v", n, pos, c1, c2)
+			}
+		}
+	}
+}

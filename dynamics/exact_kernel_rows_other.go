@@ -19,3 +19,5 @@ func rowMax(x []float64) float64 { return rowMaxGo(x) }
 func transposeIn(dst, src []float64, P, nr int) { transposeInGo(dst, src, P, nr) }
 
 func productOut(rows [][]float64, ebT, cT []float64, P int) { productOutGo(rows, ebT, cT, P) }
+
+func updateRow(x, g []float64, eta float64) float64 { return updateRowGo(x, g, eta) }
