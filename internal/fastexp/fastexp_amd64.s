@@ -27,8 +27,18 @@ TEXT ·nonPosAVX512(SB), NOSPLIT, $0-32
 	VBROADCASTSD ·consts+64(SB), Z24
 	VBROADCASTSD ·consts+72(SB), Z25
 	VPXORQ       Z26, Z26, Z26
-	MOVQ         $63, AX
-	VPBROADCASTQ AX, Z27
+	MOVQ         $16, AX
+	VPBROADCASTQ AX, Z28             // bit 4 of k
+	MOVQ         $32, AX
+	VPBROADCASTQ AX, Z29             // bit 5 of k
+	VMOVUPD      0(SI), Z8           // the table 2^{i/64}, in eight registers
+	VMOVUPD      64(SI), Z9
+	VMOVUPD      128(SI), Z10
+	VMOVUPD      192(SI), Z11
+	VMOVUPD      256(SI), Z12
+	VMOVUPD      320(SI), Z13
+	VMOVUPD      384(SI), Z14
+	VMOVUPD      448(SI), Z15
 
 eloop:
 	LEAQ    8(DX), AX
@@ -58,10 +68,23 @@ eloop:
 	VADDPD  Z7, Z6, Z6             // (1/2 + …) + r2·(…)
 	VMULPD  Z6, Z4, Z6             // r2·(…)
 	VADDPD  Z6, Z5, Z5             // p = (1 + r) + r2·(…)
-	VPANDQ  Z27, Z2, Z7            // k & 63
-	KXNORW  K3, K3, K3
-	VGATHERQPD (SI)(Z7*8), K3, Z6  // 2^{(k&63)/64}
-	VMULPD  Z5, Z6, Z6             // t = table·p
+	// 2^{(k&63)/64} by permutes of the table's registers (the low four
+	// bits of k within sixteen entries, then bits 4 and 5 select), not a
+	// gather: the same entry, the same bits.
+	VMOVDQA64 Z2, Z1
+	VPERMI2PD Z9, Z8, Z1           // entries 0–15
+	VMOVDQA64 Z2, Z3
+	VPERMI2PD Z11, Z10, Z3         // 16–31
+	VMOVDQA64 Z2, Z4
+	VPERMI2PD Z13, Z12, Z4         // 32–47
+	VMOVDQA64 Z2, Z6
+	VPERMI2PD Z15, Z14, Z6         // 48–63
+	VPTESTMQ  Z28, Z2, K5          // bit 4
+	VMOVAPD   Z3, K5, Z1
+	VMOVAPD   Z6, K5, Z4
+	VPTESTMQ  Z29, Z2, K5          // bit 5
+	VMOVAPD   Z4, K5, Z1
+	VMULPD    Z5, Z1, Z6           // t = table·p
 	VPSRAQ  $6, Z2, Z2             // + (k>>6)<<52 on the bits
 	VPSLLQ  $52, Z2, Z2
 	VPADDQ  Z2, Z6, Z6
