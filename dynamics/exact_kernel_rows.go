@@ -55,23 +55,26 @@ func checkRows(tab []float64, P int) {
 }
 
 // transposeInGo writes the nr ≤ 8 rows src[r·P : (r+1)·P] as columns r of
-// dst, dst[q·rowBlock + r] = src[r·P + q]: the definition of transposeIn
-// (runBlock's e^B rows into ebT, dst = ebT[h:] for the rows from h).
-func transposeInGo(dst, src []float64, P, nr int) {
+// dst, dst[q·rowBlock + r] = src[r·P + q], for the columns q0 ≤ q < P: with
+// q0 = 0 the definition of transposeIn (runBlock's e^B rows into ebT,
+// dst = ebT[h:] for the rows from h), whose assembly leaves it the last
+// P mod 8 columns.
+func transposeInGo(dst, src []float64, P, nr, q0 int) {
 	for r := range nr {
-		for q, v := range src[r*P : (r+1)*P] {
-			dst[q*rowBlock+r] = v
+		for q := q0; q < P; q++ {
+			dst[q*rowBlock+r] = src[r*P+q]
 		}
 	}
 }
 
 // productOutGo writes rows[r][q] = ebT[q·rowBlock + r]·cT[q·rowBlock + r]
-// for the len(rows) ≤ 8 rows and q < P: the definition of productOut
-// (runBlock's B gradient, ebT and cT from the rows' first).
-func productOutGo(rows [][]float64, ebT, cT []float64, P int) {
+// for the len(rows) ≤ 8 rows and q0 ≤ q < P: with q0 = 0 the definition of
+// productOut (runBlock's B gradient, ebT and cT from the rows' first), whose
+// assembly leaves it the last P mod 8 columns.
+func productOutGo(rows [][]float64, ebT, cT []float64, P, q0 int) {
 	for r, row := range rows {
 		row = row[:P]
-		for q := range row {
+		for q := q0; q < P; q++ {
 			row[q] = ebT[q*rowBlock+r] * cT[q*rowBlock+r]
 		}
 	}

@@ -131,16 +131,12 @@ func productOut8AVX512(rows *[8]*float64, ebT *float64, cT *float64, ng int)
 func transposeIn(dst, src []float64, P, nr int) {
 	ng := P / 8
 	if rowLoops != 2 || nr != 8 || ng == 0 {
-		transposeInGo(dst, src, P, nr)
+		transposeInGo(dst, src, P, nr, 0)
 		return
 	}
 	_, _ = dst[(P-1)*rowBlock+7], src[8*P-1]
 	transposeIn8AVX512(&dst[0], &src[0], P, ng)
-	for r := range 8 {
-		for q := 8 * ng; q < P; q++ {
-			dst[q*rowBlock+r] = src[r*P+q]
-		}
-	}
+	transposeInGo(dst, src, P, 8, 8*ng)
 }
 
 // productOut is productOutGo, by 8×8 transposes in AVX-512 when the CPU has
@@ -149,19 +145,16 @@ func transposeIn(dst, src []float64, P, nr int) {
 func productOut(rows [][]float64, ebT, cT []float64, P int) {
 	ng := P / 8
 	if rowLoops != 2 || len(rows) != 8 || ng == 0 {
-		productOutGo(rows, ebT, cT, P)
+		productOutGo(rows, ebT, cT, P, 0)
 		return
 	}
 	_, _ = ebT[(P-1)*rowBlock+7], cT[(P-1)*rowBlock+7]
 	var ptr [8]*float64
 	for r, row := range rows {
-		row = row[:P]
-		ptr[r] = &row[0]
-		for q := 8 * ng; q < P; q++ {
-			row[q] = ebT[q*rowBlock+r] * cT[q*rowBlock+r]
-		}
+		ptr[r] = &row[:P][0]
 	}
 	productOut8AVX512(&ptr, &ebT[0], &cT[0], ng)
+	productOutGo(rows, ebT, cT, P, 8*ng)
 }
 
 //go:noescape

@@ -106,7 +106,7 @@ func TestTransposeProductMatchGo(t *testing.T) {
 			for _, h := range []int{0, 8} {
 				d1, d2 := slices.Clone(tab), slices.Clone(tab)
 				transposeIn(d1[h:], src, P, nr)
-				transposeInGo(d2[h:], src, P, nr)
+				transposeInGo(d2[h:], src, P, nr, 0)
 				if i := firstBitDiff(d1, d2, false); i >= 0 {
 					t.Fatalf("transposeIn P = %d, %d rows from %d: entry %d: %v, want %v", P, nr, h, i, d1[i], d2[i])
 				}
@@ -117,7 +117,7 @@ func TestTransposeProductMatchGo(t *testing.T) {
 					rows2[i] = slices.Clone(rows1[i])
 				}
 				productOut(rows1, d1[h:], tab[h:], P)
-				productOutGo(rows2, d1[h:], tab[h:], P)
+				productOutGo(rows2, d1[h:], tab[h:], P, 0)
 				for i := range rows1 {
 					if j := firstBitDiff(rows1[i], rows2[i], false); j >= 0 {
 						t.Fatalf("productOut P = %d, %d rows from %d: row %d entry %d: %v, want %v", P, nr, h, i, j, rows1[i][j], rows2[i][j])

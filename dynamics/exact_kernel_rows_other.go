@@ -16,8 +16,8 @@ func scatterGroups(cT []float64, kpos, koff []int32, cg []float64) {
 
 func rowMax(x []float64) float64 { return rowMaxGo(x) }
 
-func transposeIn(dst, src []float64, P, nr int) { transposeInGo(dst, src, P, nr) }
+func transposeIn(dst, src []float64, P, nr int) { transposeInGo(dst, src, P, nr, 0) }
 
-func productOut(rows [][]float64, ebT, cT []float64, P int) { productOutGo(rows, ebT, cT, P) }
+func productOut(rows [][]float64, ebT, cT []float64, P int) { productOutGo(rows, ebT, cT, P, 0) }
 
 func updateRow(x, g []float64, eta float64) float64 { return updateRowGo(x, g, eta) }

@@ -115,10 +115,10 @@ func (o *Options) defaults() {
 		o.Power = 1
 	}
 	if o.Samples == 0 {
-		o.Samples = DefaultSamples * max(o.Power, 1)
+		o.Samples = DefaultImages(o.Power)
 	}
 	if o.Eval == 0 {
-		o.Eval = DefaultSamples * max(o.Power, 1)
+		o.Eval = DefaultImages(o.Power)
 	}
 	if o.MaxSteps == 0 {
 		o.MaxSteps = 20000
@@ -128,6 +128,20 @@ func (o *Options) defaults() {
 // DefaultSamples is the training and the held-out images of a check at
 // power 1 (Options.Samples's and Eval's default, times Options.Power).
 const DefaultSamples = 256
+
+// DefaultImages is Options.Samples's and Eval's default at the given
+// Options.Power (0 meaning 1): DefaultSamples·power.
+func DefaultImages(power int) int { return DefaultSamples * max(power, 1) }
+
+// c1Images is the number of training images C1's runs take out of n at
+// Options.Power power (gatherC1): all of them at power 1, at most
+// DefaultSamples beyond.
+func c1Images(n, power int) int {
+	if power > 1 {
+		return min(n, DefaultSamples)
+	}
+	return n
+}
 
 // MaxPower is the largest Options.Power: 64 times the evidence, a band
 // eight times narrower than at power 1, is estimated at 1 GB on default
@@ -673,9 +687,7 @@ func (r *run) settled(ms []Measure) bool {
 func (r *run) gatherC1(exact engine.Engine) error {
 	t1 := min(c1Steps, r.steps)
 	p := r.problem
-	if r.opt.Power > 1 && len(p.Samples) > DefaultSamples {
-		p.Samples = p.Samples[:DefaultSamples]
-	}
+	p.Samples = p.Samples[:c1Images(len(p.Samples), r.opt.Power)]
 	r.stage("full model: %d steps on %d samples (C1)", t1, len(p.Samples))
 	full, oos, err := r.runFull(p, engine.Every(t1, 1))
 	if err != nil {

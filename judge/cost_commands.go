@@ -155,11 +155,7 @@ func checkPhases(s *theory.Setting, opt Options, steps int, st, records float64)
 	}
 	if r.needs(engine.Full) || opt.WithFull {
 		t1 := min(c1Steps, steps)
-		n := opt.Samples
-		if opt.Power > 1 {
-			n = min(n, DefaultSamples) // gatherC1
-		}
-		full, err := engineBytes(engine.Full, n, t1)
+		full, err := engineBytes(engine.Full, c1Images(opt.Samples, opt.Power), t1)
 		if err != nil {
 			return nil, err
 		}

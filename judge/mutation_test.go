@@ -151,8 +151,8 @@ var expectCaught = map[mutant.Name][]string{
 	// (the orbit's crossing time against the n-sample run's).
 	mutant.OrbitZSpread: {"default", "global-local", "grid4-skew"},
 	// A phase losing a block's step: the step invariant (selfcheck.go)
-	// compares the main run, stepped in phases, with C1's run, taken one
-	// step at a time. Phases need two row blocks per worker: default
+	// compares the main run, stepped in phases, with a run of the same
+	// problem taken one step at a time. Phases need two row blocks per worker: default
 	// (P = 64, four blocks) at GOMAXPROCS 2, which the gate sets for this
 	// mutant (phaseProcs); on P = 16 (one block) no phase is taken.
 	mutant.PhaseLostStep: {"default"},

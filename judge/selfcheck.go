@@ -73,15 +73,18 @@ func (r *run) stepInvariant() ControlResult {
 		}
 		if why := bitsDiffer(&recs[i], d); why != "" {
 			res.OK, res.Rejected = false, append(res.Rejected, why)
-			return errSettled
+			return errDiffers
 		}
 		return nil
 	}}
-	if _, err := exact.Run(r.problem, engine.Every(horizon, 1), obs); err != nil && !errors.Is(err, errSettled) {
+	if _, err := exact.Run(r.problem, engine.Every(horizon, 1), obs); err != nil && !errors.Is(err, errDiffers) {
 		res.OK, res.Error = false, err.Error()
 	}
 	return res
 }
+
+// errDiffers stops stepInvariant's run at the first record that differs.
+var errDiffers = errors.New("judge: a record differs from the main run's")
 
 // bitsDiffer says where record m (the main run's) and d (one step at a
 // time) of one step differ in their bits, or "" when they do not.

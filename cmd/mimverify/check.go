@@ -254,10 +254,10 @@ func (j *judgeFlags) options() (judge.Options, error) {
 	}
 	samples, eval := j.samples, j.eval
 	if samples == 0 {
-		samples = judge.DefaultSamples * j.power
+		samples = judge.DefaultImages(j.power)
 	}
 	if eval == 0 {
-		eval = judge.DefaultSamples * j.power
+		eval = judge.DefaultImages(j.power)
 	}
 	opt := judge.Options{Epsilon: j.epsilon, Delta: j.delta, Samples: samples, Eval: eval,
 		Seed: uint64(j.seed), MaxSteps: j.maxSteps, Power: j.power}
