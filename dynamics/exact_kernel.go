@@ -144,7 +144,7 @@ type weightedSet struct {
 	qpos    []int32  // masked query positions
 	qarea   []int32  // own area of each query
 	kpos    []int32  // key positions, grouped by area
-	kposX   []int32  // kpos[i]·rowBlock, the keys' offsets in ebT (gatherGroups in AVX-512)
+	kposX   []uint16 // kpos[i]·rowBlock, the keys' offsets in ebT (gatherGroups in AVX-512; < 65 536 for P ≤ 4096)
 	karea   []int32  // key area; N_k marks a masked key (keys "all"), whose content is 0
 	koff    []int32  // key group starts of each structure (see structure.ko)
 	hasKeys []bool   // parallel to koff: whether each key group has keys
@@ -219,7 +219,7 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 		for q, m := range mask {
 			if (j < n && !m && areas[q] == j) || (j == n && m && s.Keys == theory.KeysAll) {
 				ws.kpos = append(ws.kpos, int32(q))
-				ws.kposX = append(ws.kposX, int32(q*rowBlock))
+				ws.kposX = append(ws.kposX, uint16(q*rowBlock))
 				ws.karea = append(ws.karea, int32(j))
 			}
 		}
@@ -367,7 +367,7 @@ func (ws *weightedSet) prepare(c, grad theory.Correlations, tasks int) (workers 
 	ws.checkShape("gradient", grad)
 	workers = min(runtime.GOMAXPROCS(0), tasks)
 	ws.growWork(workers)
-	if vecOn() && ws.kl.start == nil {
+	if vecOn() && ws.kl.start == nil && !ws.kl.none {
 		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
 	}
 	return workers
@@ -705,7 +705,7 @@ func (ws *weightedSet) runTerms(c, grad theory.Correlations, b, ch int, sc *scra
 				clear(sc.cg) // no query in the block: its keys' lists still read the rows
 			}
 		}
-		keySums(sc.cT, sc.cgTab, kl.gOff[bt*(kl.ngrp+1):(bt+1)*(kl.ngrp+1)], kl.ent, kl.zero)
+		keySums(sc.cT, sc.cgTab, kl.gOff[bt*(kl.ngrp+1):(bt+1)*(kl.ngrp+1)], kl.gKey[bt*4*kl.ngrp:(bt+1)*4*kl.ngrp], kl.ent, kl.zero)
 	}
 	sc.cg = cg
 }

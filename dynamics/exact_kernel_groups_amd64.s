@@ -9,25 +9,44 @@
 // each row's sums are still over the even and the odd keys of its group, in
 // key order from +0) — so the same bits.
 
-// ADD_KEYS2 adds the rows of two keys of one group — their indices, q·16,
-// at off0 and off1 from the list pointer keys — into the group's chains:
-// the first key into the even sums (ze: rows 0–7, ze2: rows 8–15), the
-// second into the odd ones (zo, zo2). ADD_KEY adds one key into the even
-// sums.
-#define ADD_KEYS2(keys, off0, off1, ze, ze2, zo, zo2) \
-	MOVLQSX off0(keys), AX \
-	MOVLQSX off1(keys), DX \
+// ADD_KEYS4 adds the rows of four keys of one group — their offsets in
+// ebT, q·16, four 16-bit values at the list pointer keys, read by one load
+// (with a load per key the loop was bound by its loads) — into the group's
+// chains: keys 0 and 2 into the even sums (ze: rows 0–7, ze2: rows 8–15),
+// keys 1 and 3 into the odd ones (zo, zo2). ADD_KEYS2 adds two keys, the
+// first into the even sums, the second into the odd; ADD_KEY one key into
+// the even sums.
+#define ADD_KEYS4(keys, ze, ze2, zo, zo2) \
+	MOVQ    (keys), AX \
+	MOVWQZX AX, DX \
+	MOVL    AX, R8 \
+	SHRL    $16, R8 \
+	VADDPD  0(SI)(DX*8), ze, ze \
+	VADDPD  64(SI)(DX*8), ze2, ze2 \
+	VADDPD  0(SI)(R8*8), zo, zo \
+	VADDPD  64(SI)(R8*8), zo2, zo2 \
+	SHRQ    $32, AX \
+	MOVWQZX AX, DX \
+	SHRL    $16, AX \
+	VADDPD  0(SI)(DX*8), ze, ze \
+	VADDPD  64(SI)(DX*8), ze2, ze2 \
+	VADDPD  0(SI)(AX*8), zo, zo \
+	VADDPD  64(SI)(AX*8), zo2, zo2
+
+#define ADD_KEYS2(keys, ze, ze2, zo, zo2) \
+	MOVWQZX 0(keys), AX \
+	MOVWQZX 2(keys), DX \
 	VADDPD  0(SI)(AX*8), ze, ze \
 	VADDPD  64(SI)(AX*8), ze2, ze2 \
 	VADDPD  0(SI)(DX*8), zo, zo \
 	VADDPD  64(SI)(DX*8), zo2, zo2
 
 #define ADD_KEY(keys, ze, ze2) \
-	MOVLQSX (keys), AX \
+	MOVWQZX (keys), AX \
 	VADDPD  0(SI)(AX*8), ze, ze \
 	VADDPD  64(SI)(AX*8), ze2, ze2
 
-// func gatherGroupsAVX512(ebT *float64, kposX *int32, koff *int32, ng int, tg *float64)
+// func gatherGroupsAVX512(ebT *float64, kposX *uint16, koff *int32, ng int, tg *float64)
 //
 // kposX holds the keys' offsets in ebT, q·16 (weightedSet.kposX).
 TEXT ·gatherGroupsAVX512(SB), NOSPLIT, $0-40
@@ -51,14 +70,14 @@ gpair:
 	MOVQ   BX, R9
 	MOVLQSX (R11), AX
 	MOVLQSX 4(R11), CX
-	LEAQ   (BX)(AX*4), BX            // group j's keys
+	LEAQ   (BX)(AX*2), BX            // group j's keys
 	SUBQ   AX, CX                    // and their number
 	XORQ   R10, R10                  // group j+1's number of keys (none when j+1 = ng)
 	CMPQ   R12, $2
 	JLT    gboth
 	MOVLQSX 4(R11), AX
 	MOVLQSX 8(R11), R10
-	LEAQ   (R9)(AX*4), R9
+	LEAQ   (R9)(AX*2), R9
 	SUBQ   AX, R10
 
 gboth4:
@@ -68,42 +87,56 @@ gboth4:
 	JLT     gboth
 	CMPQ    R10, $4
 	JLT     gboth
-	ADD_KEYS2(BX, 0, 4, Z0, Z1, Z2, Z3)
-	ADD_KEYS2(R9, 0, 4, Z4, Z5, Z6, Z7)
-	ADD_KEYS2(BX, 8, 12, Z0, Z1, Z2, Z3)
-	ADD_KEYS2(R9, 8, 12, Z4, Z5, Z6, Z7)
-	ADDQ    $16, BX
-	ADDQ    $16, R9
+	ADD_KEYS4(BX, Z0, Z1, Z2, Z3)
+	ADD_KEYS4(R9, Z4, Z5, Z6, Z7)
+	ADDQ    $8, BX
+	ADDQ    $8, R9
 	SUBQ    $4, CX
 	SUBQ    $4, R10
 	JMP     gboth4
 
 gboth:
 	CMPQ    CX, $2
-	JLT     gonlyb
+	JLT     gonlyb4
 	CMPQ    R10, $2
-	JLT     gonlya
-	ADD_KEYS2(BX, 0, 4, Z0, Z1, Z2, Z3)
-	ADD_KEYS2(R9, 0, 4, Z4, Z5, Z6, Z7)
-	ADDQ    $8, BX
-	ADDQ    $8, R9
+	JLT     gonlya4
+	ADD_KEYS2(BX, Z0, Z1, Z2, Z3)
+	ADD_KEYS2(R9, Z4, Z5, Z6, Z7)
+	ADDQ    $4, BX
+	ADDQ    $4, R9
 	SUBQ    $2, CX
 	SUBQ    $2, R10
 	JMP     gboth
 
+gonlya4:
+	CMPQ    CX, $4
+	JLT     gonlya
+	ADD_KEYS4(BX, Z0, Z1, Z2, Z3)
+	ADDQ    $8, BX
+	SUBQ    $4, CX
+	JMP     gonlya4
+
 gonlya:
 	CMPQ    CX, $2
 	JLT     gtaila
-	ADD_KEYS2(BX, 0, 4, Z0, Z1, Z2, Z3)
-	ADDQ    $8, BX
+	ADD_KEYS2(BX, Z0, Z1, Z2, Z3)
+	ADDQ    $4, BX
 	SUBQ    $2, CX
 	JMP     gonlya
+
+gonlyb4:
+	CMPQ    R10, $4
+	JLT     gonlyb
+	ADD_KEYS4(R9, Z4, Z5, Z6, Z7)
+	ADDQ    $8, R9
+	SUBQ    $4, R10
+	JMP     gonlyb4
 
 gonlyb:
 	CMPQ    R10, $2
 	JLT     gtaila
-	ADD_KEYS2(R9, 0, 4, Z4, Z5, Z6, Z7)
-	ADDQ    $8, R9
+	ADD_KEYS2(R9, Z4, Z5, Z6, Z7)
+	ADDQ    $4, R9
 	SUBQ    $2, R10
 	JMP     gonlyb
 

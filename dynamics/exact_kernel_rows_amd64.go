@@ -62,7 +62,7 @@ func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) {
 }
 
 //go:noescape
-func gatherGroupsAVX512(ebT *float64, kposX *int32, koff *int32, ng int, tg *float64)
+func gatherGroupsAVX512(ebT *float64, kposX *uint16, koff *int32, ng int, tg *float64)
 
 //go:noescape
 func scatterGroupsAVX512(cT *float64, kpos *int32, koff *int32, ng int, cg *float64)
@@ -78,14 +78,19 @@ func checkGroups(kpos, koff []int32, tab []float64) {
 }
 
 // gatherGroups is gatherGroupsGo, in one AVX-512 call when the CPU has it,
-// which reads the keys' offsets kposX[i] = kpos[i]·rowBlock. The groups must
-// be in increasing order of offset (addStructure).
-func gatherGroups(ebT []float64, kpos, kposX, koff []int32, tg []float64) {
-	if rowLoops != 2 {
+// which reads the keys' offsets kposX[i] = kpos[i]·rowBlock, 16-bit values
+// (ebT has at most 65 536 entries for P ≤ 4096; the portable loops take a
+// larger one). The groups must be in increasing order of offset
+// (addStructure).
+func gatherGroups(ebT []float64, kpos []int32, kposX []uint16, koff []int32, tg []float64) {
+	if rowLoops != 2 || len(ebT) > 1<<16 {
 		gatherGroupsGo(ebT, kpos, koff, tg)
 		return
 	}
-	checkGroups(kposX, koff, tg)
+	checkGroups(kpos, koff, tg)
+	if len(kposX) != len(kpos) {
+		panic("dynamics: key offsets do not match the keys")
+	}
 	gatherGroupsAVX512(&ebT[0], unsafe.SliceData(kposX), &koff[0], len(koff)-1, &tg[0])
 }
 

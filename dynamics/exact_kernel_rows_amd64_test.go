@@ -61,9 +61,9 @@ func TestGroupLoops(t *testing.T) {
 		for i, level := range []int{2, 0} {
 			rowLoops = level
 			tg := make([]float64, ng*rowBlock)
-			kposX := make([]int32, len(kpos))
+			kposX := make([]uint16, len(kpos))
 			for i, q := range kpos {
-				kposX[i] = q * rowBlock
+				kposX[i] = uint16(q * rowBlock)
 			}
 			gatherGroups(tab, kpos, kposX, koff, tg)
 			cT := append([]float64(nil), tab...)

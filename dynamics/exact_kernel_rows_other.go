@@ -6,7 +6,7 @@ func gatherRows(ebT []float64, kp []int32, out *[rowBlock]float64) { gatherRowsG
 
 func scatterRows(cT []float64, kp []int32, c *[rowBlock]float64) { scatterRowsGo(cT, kp, c) }
 
-func gatherGroups(ebT []float64, kpos, kposX, koff []int32, tg []float64) {
+func gatherGroups(ebT []float64, kpos []int32, kposX []uint16, koff []int32, tg []float64) {
 	gatherGroupsGo(ebT, kpos, koff, tg)
 }
 

@@ -60,20 +60,25 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ma
 }
 
 //go:noescape
-func keySumsAVX512(cT *float64, tab *float64, gOff *int32, ent *int32, ngrp int)
+func keySumsAVX512(cT *float64, tab *float64, gOff *int32, gKey *int32, ent *uint16, ngrp int)
 
 // keySums is keySumsGo in AVX-512. The assembly does no bounds checks: cT
-// holds the rows of the len(gOff)−1 groups of four keys, gOff's entry rows
-// are in ent, and every table offset in ent is at most kl.zero, whose row
-// tab holds (buildKeyLists, vecScratch).
-func keySums(cT, tab []float64, gOff, ent []int32, zero int32) {
+// holds the rows of the keys in gKey (4 per group of len(gOff)−1), gOff's
+// entry rows are in ent, and every table offset in ent is at most zero,
+// whose row tab holds (buildKeyLists, vecScratch).
+func keySums(cT, tab []float64, gOff, gKey []int32, ent []uint16, zero uint16) {
 	ngrp := len(gOff) - 1
-	if len(cT) < ngrp*4*rowBlock || int(gOff[ngrp])*4 > len(ent) || gOff[0] < 0 || len(tab) < int(zero)+rowBlock {
+	if len(gKey) != 4*ngrp || int(gOff[ngrp])*4 > len(ent) || gOff[0] < 0 || len(tab) < int(zero)+rowBlock {
 		panic("dynamics: keySums tables do not match")
 	}
+	for _, q := range gKey {
+		if q < 0 || int(q+1)*rowBlock > len(cT) {
+			panic("dynamics: keySums key outside cT")
+		}
+	}
 	if rowLoops != 2 {
-		keySumsGo(cT, tab, gOff, ent)
+		keySumsGo(cT, tab, gOff, gKey, ent)
 		return
 	}
-	keySumsAVX512(&cT[0], &tab[0], &gOff[0], unsafe.SliceData(ent), ngrp)
+	keySumsAVX512(&cT[0], &tab[0], &gOff[0], &gKey[0], unsafe.SliceData(ent), ngrp)
 }

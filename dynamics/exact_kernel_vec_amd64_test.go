@@ -92,16 +92,18 @@ func TestVecQueriesPresets(t *testing.T) {
 }
 
 // TestKeySumsMatchGo checks keySums in AVX-512 against keySumsGo bit for
-// bit on random lists: groups of four keys with 0–20 entry rows, entries
-// drawn from the table's rows and its row of zeros, a table of signed values
-// of many magnitudes with ±0, ±∞ and NaN among them (NaN against NaN).
+// bit on random lists: groups of four keys, the keys a permutation of cT's
+// rows (two rows of cT belong to no group and must not change), with 0–20
+// entry rows, entries drawn from the table's rows and its row of zeros, a
+// table of signed values of many magnitudes with ±0, ±∞ and NaN among them
+// (NaN against NaN).
 func TestKeySumsMatchGo(t *testing.T) {
 	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512DQ { // vecOn's condition
 		t.Skip("no AVX-512")
 	}
 	rng := rand.New(rand.NewPCG(23, 24))
 	const rows = 40
-	zero := int32(rows * rowBlock)
+	zero := uint16(rows * rowBlock)
 	tab := make([]float64, (rows+1)*rowBlock)
 	edges := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN()}
 	for i := range tab[:zero] {
@@ -113,25 +115,30 @@ func TestKeySumsMatchGo(t *testing.T) {
 	for trial := range 200 {
 		ngrp := 1 + rng.IntN(12)
 		gOff := []int32{int32(rng.IntN(3))}
-		ent := make([]int32, 4*gOff[0])
+		ent := make([]uint16, 4*gOff[0])
 		for range ngrp {
 			n := rng.IntN(21) * rng.IntN(2)
 			for range 4 * n {
 				o := zero
 				if rng.IntN(4) != 0 {
-					o = int32(rng.IntN(rows) * rowBlock)
+					o = uint16(rng.IntN(rows) * rowBlock)
 				}
 				ent = append(ent, o)
 			}
 			gOff = append(gOff, gOff[len(gOff)-1]+int32(n))
 		}
-		cT := make([]float64, ngrp*4*rowBlock)
+		perm := rng.Perm(ngrp*4 + 2)
+		gKey := make([]int32, 4*ngrp)
+		for i := range gKey {
+			gKey[i] = int32(perm[i])
+		}
+		cT := make([]float64, (ngrp*4+2)*rowBlock)
 		for i := range cT {
 			cT[i] = rng.NormFloat64()
 		}
 		want := append([]float64(nil), cT...)
-		keySums(cT, tab, gOff, ent, zero)
-		keySumsGo(want, tab, gOff, ent)
+		keySums(cT, tab, gOff, gKey, ent, zero)
+		keySumsGo(want, tab, gOff, gKey, ent)
 		if i := firstBitDiff(cT, want, true); i >= 0 {
 			t.Fatalf("trial %d, entry %d: %v, Go %v", trial, i, cT[i], want[i])
 		}

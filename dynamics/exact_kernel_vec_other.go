@@ -10,4 +10,6 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ma
 	panic("dynamics: vecQueries without the vector path")
 }
 
-func keySums(cT, tab []float64, gOff, ent []int32, zero int32) { keySumsGo(cT, tab, gOff, ent) }
+func keySums(cT, tab []float64, gOff, gKey []int32, ent []uint16, zero uint16) {
+	keySumsGo(cT, tab, gOff, gKey, ent)
+}
