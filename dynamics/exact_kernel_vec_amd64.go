@@ -32,6 +32,9 @@ type vecArgs struct {
 //go:noescape
 func blockQueriesAVX512(a *vecArgs) int
 
+//go:noescape
+func blockQueries8AVX512(a *vecArgs) int
+
 // vecQueries runs the vector path on the queries of a term of cluster k in
 // the rows mask of the block at p0 (with len(ql) of them): it returns −1
 // when the term must take the portable path (nothing written), else the rows
@@ -56,6 +59,9 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ma
 	a.aT, a.z, a.T, a.eaT, a.sT, a.rrT = &sc.vecA[k][0], &z[0], &sc.tg[0], &sc.eaT[0], &sc.sT[0], &sc.rrT[0]
 	a.cg, a.gAT, a.ql, a.area, a.has = &sc.cg[0], &sc.vecGA[k][0], &ql[0], &ws.rowArea[k][p0], &has[0]
 	a.n, a.ng, a.mask, a.weight, a.tab, a.exp = n, ng, int(mask), weight, fastexp.Table(), fastexp.Consts()
+	if len(ql) <= 8 {
+		return blockQueries8AVX512(&a) // one vector of the queries' rows instead of two halves of the block's
+	}
 	return blockQueriesAVX512(&a)
 }
 

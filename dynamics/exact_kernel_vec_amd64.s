@@ -37,6 +37,81 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 #define V_TAB 120
 #define V_EXP 128
 
+// VEC_CONSTS loads the constants of the per-query work from the vecArgs at
+// R8: the exponential's in Z16–Z25 (64/ln2, shift, ln2hi/64, ln2lo/64, 1,
+// 1/2, 1/6, 1/24, 1/120, −708), its table 2^{i/64} in Z9–Z14, Z27 and Z31,
+// +0 in Z26, −∞ in Z28, NaN in Z29 and tinySum in Z30.
+#define VEC_CONSTS \
+	MOVQ         V_EXP(R8), R11 \
+	VBROADCASTSD 0(R11), Z16 \
+	VBROADCASTSD 8(R11), Z17 \
+	VBROADCASTSD 16(R11), Z18 \
+	VBROADCASTSD 24(R11), Z19 \
+	VBROADCASTSD 32(R11), Z20 \
+	VBROADCASTSD 40(R11), Z21 \
+	VBROADCASTSD 48(R11), Z22 \
+	VBROADCASTSD 56(R11), Z23 \
+	VBROADCASTSD 64(R11), Z24 \
+	VBROADCASTSD 72(R11), Z25 \
+	VXORPD       Z26, Z26, Z26 \
+	MOVQ         V_TAB(R8), R11 \
+	VMOVUPD      0(R11), Z9 \
+	VMOVUPD      64(R11), Z10 \
+	VMOVUPD      128(R11), Z11 \
+	VMOVUPD      192(R11), Z12 \
+	VMOVUPD      256(R11), Z13 \
+	VMOVUPD      320(R11), Z14 \
+	VMOVUPD      384(R11), Z27 \
+	VMOVUPD      448(R11), Z31 \
+	VBROADCASTSD qc<>+0(SB), Z28 \
+	VBROADCASTSD qc<>+8(SB), Z29 \
+	VBROADCASTSD qc<>+16(SB), Z30
+
+// EXP_NONPOS sets Z6 to e^{Z0} (Z0 in (−708, 0]): fastexp's nonPosAVX512,
+// the same operations in the same order; the table entry k & 63 by permutes
+// of the registers Z9–Z14, Z27, Z31 (the low four bits within sixteen
+// entries, then bits 4 and 5) instead of a gather (a third of
+// blockQueriesAVX512's time). It uses Z1–Z7 and K5, and the constants in
+// Z16–Z24.
+#define EXP_NONPOS \
+	VMULPD     Z16, Z0, Z1 \
+	VADDPD     Z17, Z1, Z1 \
+	VPSUBQ     Z17, Z1, Z2 \
+	VSUBPD     Z17, Z1, Z1 \
+	VMULPD     Z18, Z1, Z3 \
+	VSUBPD     Z3, Z0, Z3 \
+	VMULPD     Z19, Z1, Z4 \
+	VSUBPD     Z4, Z3, Z3 \
+	VMULPD     Z3, Z3, Z4 \
+	VADDPD     Z3, Z20, Z5 \
+	VMULPD     Z22, Z3, Z6 \
+	VADDPD     Z6, Z21, Z6 \
+	VMULPD     Z24, Z3, Z7 \
+	VADDPD     Z7, Z23, Z7 \
+	VMULPD     Z7, Z4, Z7 \
+	VADDPD     Z7, Z6, Z6 \
+	VMULPD     Z6, Z4, Z6 \
+	VADDPD     Z6, Z5, Z5 \
+	VMOVDQA64  Z2, Z1 \
+	VPERMI2PD  Z10, Z9, Z1 \
+	VMOVDQA64  Z2, Z3 \
+	VPERMI2PD  Z12, Z11, Z3 \
+	VMOVDQA64  Z2, Z4 \
+	VPERMI2PD  Z14, Z13, Z4 \
+	VMOVDQA64  Z2, Z6 \
+	VPERMI2PD  Z31, Z27, Z6 \
+	VPSLLQ     $59, Z2, Z7 \
+	VPMOVQ2M   Z7, K5 \
+	VMOVAPD    Z3, K5, Z1 \
+	VMOVAPD    Z6, K5, Z4 \
+	VPSLLQ     $58, Z2, Z7 \
+	VPMOVQ2M   Z7, K5 \
+	VMOVAPD    Z4, K5, Z1 \
+	VMULPD     Z5, Z1, Z6 \
+	VPSRAQ     $6, Z2, Z2 \
+	VPSLLQ     $52, Z2, Z2 \
+	VPADDQ     Z2, Z6, Z6
+
 // func blockQueriesAVX512(a *vecArgs) int
 //
 // Returns −1, having written nothing but eaT, when an exponent argument of
@@ -47,30 +122,7 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 // the rows without a query or with queryDirect (cg needs no clearing).
 TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
 	MOVQ         a+0(FP), R8
-	MOVQ         V_EXP(R8), R11      // the exponential's constants
-	VBROADCASTSD 0(R11), Z16
-	VBROADCASTSD 8(R11), Z17
-	VBROADCASTSD 16(R11), Z18
-	VBROADCASTSD 24(R11), Z19
-	VBROADCASTSD 32(R11), Z20
-	VBROADCASTSD 40(R11), Z21
-	VBROADCASTSD 48(R11), Z22
-	VBROADCASTSD 56(R11), Z23
-	VBROADCASTSD 64(R11), Z24
-	VBROADCASTSD 72(R11), Z25
-	VXORPD       Z26, Z26, Z26
-	MOVQ         V_TAB(R8), R11      // the table 2^{i/64}, in eight registers
-	VMOVUPD      0(R11), Z9
-	VMOVUPD      64(R11), Z10
-	VMOVUPD      128(R11), Z11
-	VMOVUPD      192(R11), Z12
-	VMOVUPD      256(R11), Z13
-	VMOVUPD      320(R11), Z14
-	VMOVUPD      384(R11), Z27
-	VMOVUPD      448(R11), Z31
-	VBROADCASTSD qc<>+0(SB), Z28
-	VBROADCASTSD qc<>+8(SB), Z29
-	VBROADCASTSD qc<>+16(SB), Z30
+	VEC_CONSTS
 	XORQ         R13, R13            // rows for queryDirect
 	XORQ         DX, DX              // half: byte offset 0 or 64
 
@@ -153,47 +205,7 @@ xsub:
 	KORTESTW K6, K6
 	JNZ      fallback
 
-	// e^x: fastexp's nonPosAVX512, the same operations in the same order;
-	// the table entry k & 63 by permutes of the registers Z9–Z14, Z27, Z31
-	// (the low four bits within sixteen entries, then bits 4 and 5) instead
-	// of a gather (a third of this routine's time).
-	VMULPD     Z16, Z0, Z1
-	VADDPD     Z17, Z1, Z1
-	VPSUBQ     Z17, Z1, Z2
-	VSUBPD     Z17, Z1, Z1
-	VMULPD     Z18, Z1, Z3
-	VSUBPD     Z3, Z0, Z3
-	VMULPD     Z19, Z1, Z4
-	VSUBPD     Z4, Z3, Z3
-	VMULPD     Z3, Z3, Z4
-	VADDPD     Z3, Z20, Z5
-	VMULPD     Z22, Z3, Z6
-	VADDPD     Z6, Z21, Z6
-	VMULPD     Z24, Z3, Z7
-	VADDPD     Z7, Z23, Z7
-	VMULPD     Z7, Z4, Z7
-	VADDPD     Z7, Z6, Z6
-	VMULPD     Z6, Z4, Z6
-	VADDPD     Z6, Z5, Z5
-	VMOVDQA64  Z2, Z1
-	VPERMI2PD  Z10, Z9, Z1           // entries 0–15
-	VMOVDQA64  Z2, Z3
-	VPERMI2PD  Z12, Z11, Z3          // 16–31
-	VMOVDQA64  Z2, Z4
-	VPERMI2PD  Z14, Z13, Z4          // 32–47
-	VMOVDQA64  Z2, Z6
-	VPERMI2PD  Z31, Z27, Z6          // 48–63
-	VPSLLQ     $59, Z2, Z7
-	VPMOVQ2M   Z7, K5                // bit 4 of k
-	VMOVAPD    Z3, K5, Z1
-	VMOVAPD    Z6, K5, Z4
-	VPSLLQ     $58, Z2, Z7
-	VPMOVQ2M   Z7, K5                // bit 5
-	VMOVAPD    Z4, K5, Z1            // 2^{(k&63)/64}
-	VMULPD     Z5, Z1, Z6            // t = table·p
-	VPSRAQ     $6, Z2, Z2
-	VPSLLQ     $52, Z2, Z2
-	VPADDQ     Z2, Z6, Z6
+	EXP_NONPOS
 	VMOVUPD    Z6, (DI)(R12*1)
 
 xnext:
@@ -354,6 +366,261 @@ h2next:
 	RET
 
 fallback:
+	VZEROUPPER
+	MOVQ $-1, ret+8(FP)
+	RET
+
+DATA iota<>+0(SB)/8, $0
+DATA iota<>+8(SB)/8, $1
+DATA iota<>+16(SB)/8, $2
+DATA iota<>+24(SB)/8, $3
+DATA iota<>+32(SB)/8, $4
+DATA iota<>+40(SB)/8, $5
+DATA iota<>+48(SB)/8, $6
+DATA iota<>+56(SB)/8, $7
+GLOBL iota<>(SB), RODATA|NOPTR, $64
+
+// func blockQueries8AVX512(a *vecArgs) int
+//
+// blockQueriesAVX512 for a term with at most eight queries in the block (a
+// term has about γ·16 of them): one vector of eight lanes instead of the two
+// halves of the block's rows, lane l taking the query of the l-th row of
+// the mask (Z15 holds the rows, rows 0–7 or 8–15 of a table read by one
+// permute). The results go back to the rows by the inverse permutes (Z6 for
+// rows 0–7, Z8 for 8–15; rows without a query get 0), and the A gradient is
+// added in all the query rows, a queryDirect row's as +0 (which leaves it:
+// the table is never −0). The same operations on each query as
+// blockQueriesAVX512, so the same bits; the same results and return value.
+TEXT ·blockQueries8AVX512(SB), NOSPLIT, $0-16
+	MOVQ  a+0(FP), R8
+	VEC_CONSTS
+	MOVQ  V_MASK(R8), BX
+	MOVQ  BX, AX
+	ANDQ  $0xff, AX
+	KMOVW AX, K6                     // rows 0–7 with a query
+	POPCNTQ AX, DX                   // c0, their number
+	MOVQ  BX, AX
+	SHRQ  $8, AX
+	KMOVW AX, K7                     // rows 8–15
+	POPCNTQ BX, CX                   // the queries
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1                     // their lanes
+	MOVL  $1, AX
+	MOVQ  DX, CX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K2
+	KANDNW K1, K2, K2                // lanes c0… : rows 8–15
+	VMOVDQU64   iota<>(SB), Z0
+	VPCOMPRESSQ.Z Z0, K6, Z15        // lanes 0…c0−1: their rows 0–7
+	MOVQ        $8, AX
+	VPBROADCASTQ AX, Z3
+	VPADDQ      Z3, Z0, Z3           // 8…15
+	VPCOMPRESSQ.Z Z3, K7, Z4
+	VPEXPANDQ   Z4, K2, Z15          // lanes c0…: their rows 8–15
+
+	// Stage 1: v_j = z_j·A_j (kept in eaT), m, e^{v_j − m} into eaT.
+	MOVQ  V_AT(R8), SI
+	MOVQ  V_EAT(R8), DI
+	MOVQ  V_Z(R8), BX
+	MOVQ  V_HAS(R8), R9
+	MOVQ  V_N(R8), CX
+	VMOVAPD Z28, Z8                  // m = −∞
+	KXORW K4, K4, K4                 // lanes with a NaN v
+	XORQ  R10, R10                   // j
+	XORQ  R12, R12                   // 128·j
+
+v8loop:
+	CMPQ         R10, CX
+	JGE          v8done
+	VBROADCASTSD (BX)(R10*8), Z0
+	VMOVUPD      (SI)(R12*1), Z2
+	VPERMT2PD    64(SI)(R12*1), Z15, Z2 // A_j of the lanes' rows
+	VMULPD       Z2, Z0, Z1          // v = z_j·A_j
+	VMOVUPD      Z1, (DI)(R12*1)
+	MOVBLZX      (R9)(R10*1), AX
+	TESTL        AX, AX
+	JZ           v8next
+	VMAXPD       Z1, Z8, Z8
+	VCMPPD       $3, Z1, Z1, K5      // unordered: v is NaN
+	KORW         K5, K4, K4
+
+v8next:
+	INCQ R10
+	ADDQ $128, R12
+	JMP  v8loop
+
+v8done:
+	MOVQ    V_NG(R8), AX
+	CMPQ    AX, CX
+	JLE     v8max
+	MOVBLZX (R9)(CX*1), AX           // the masked keys' group: z·A = 0
+	TESTL   AX, AX
+	JZ      v8max
+	VMAXPD  Z26, Z8, Z8
+
+v8max:
+	VMOVAPD Z29, K4, Z8              // m = NaN where a v is NaN
+	MOVQ    V_NG(R8), CX
+	XORQ    R10, R10
+	XORQ    R12, R12
+
+x8loop:
+	CMPQ    R10, CX
+	JGE     x8done
+	MOVBLZX (R9)(R10*1), AX
+	TESTL   AX, AX
+	JNZ     x8has
+	VMOVUPD Z20, (DI)(R12*1)         // no keys: e^0 = 1
+	JMP     x8next
+
+x8has:
+	VMOVAPD Z26, Z0
+	CMPQ    R10, V_N(R8)
+	JGE     x8sub
+	VMOVUPD (DI)(R12*1), Z0
+
+x8sub:
+	VSUBPD   Z8, Z0, Z0              // x = v − m
+	VCMPPD   $0x1e, Z25, Z0, K1, K2  // query lanes with x > −708 (ordered)
+	VCMPPD   $0x12, Z26, Z0, K2, K3  // and x ≤ 0 (ordered)
+	KXORW    K3, K1, K2
+	KORTESTW K2, K2
+	JNZ      fallback8
+	EXP_NONPOS
+	VMOVUPD  Z6, (DI)(R12*1)
+
+x8next:
+	INCQ R10
+	ADDQ $128, R12
+	JMP  x8loop
+
+x8done:
+	// Stage 2: blockCoefs, the T_j of the lanes' rows by the permute.
+	VBROADCASTSD V_W(R8), Z7         // weight
+	MOVQ         V_EXP(R8), R11
+	VBROADCASTSD 40(R11), Z31        // 1/2
+	MOVQ         V_T(R8), SI
+	MOVQ         V_ST(R8), R9
+	MOVQ         V_NG(R8), CX
+	VXORPD       Z9, Z9, Z9          // Σ
+	XORQ         R10, R10
+	XORQ         R12, R12
+
+s8loop:
+	CMPQ      R10, CX
+	JGE       s8done
+	VMOVUPD   (SI)(R12*1), Z1
+	VPERMT2PD 64(SI)(R12*1), Z15, Z1 // T_j of the lanes' rows
+	VMOVUPD   (DI)(R12*1), Z0
+	VMULPD    Z1, Z0, Z0             // S_j = e_j·T_j
+	VMOVUPD   Z0, (R9)(R12*1)
+	VADDPD    Z0, Z9, Z9
+	INCQ      R10
+	ADDQ      $128, R12
+	JMP       s8loop
+
+s8done:
+	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect
+	KANDNW    K1, K2, K3             // the others
+	KMOVW     K2, AX
+	MOVQ      V_MASK(R8), BX
+	PDEPQ     BX, AX, R13            // their rows
+	VDIVPD    Z9, Z20, Z10           // inv = 1/Σ
+	MOVQ      V_AREA(R8), AX
+	VMOVDQU64 (AX), Z11
+	VPERMT2Q  64(AX), Z15, Z11       // own area of each lane's row
+	VMOVDQU64 iota<>(SB), Z0
+	VPEXPANDQ.Z Z0, K6, Z6           // rows 0–7: their lanes
+	VPBROADCASTQ DX, Z1
+	VPADDQ    Z1, Z0, Z1
+	VPEXPANDQ.Z Z1, K7, Z8           // rows 8–15: their lanes
+	VXORPD    Z12, Z12, Z12          // ℓ·2
+	VXORPD    Z13, Z13, Z13          // r̄
+	MOVQ      V_RRT(R8), R11
+	MOVQ      V_Z(R8), BX
+	MOVQ      V_N(R8), CX
+	XORQ      R10, R10
+	XORQ      R12, R12
+
+d8loop:
+	CMPQ         R10, CX
+	JGE          d8done
+	VBROADCASTSD (BX)(R10*8), Z14
+	VMULPD       (R9)(R12*1), Z10, Z0 // s_j = S_j·inv
+	VMOVUPD      Z0, (R9)(R12*1)
+	VMULPD       Z14, Z0, Z1          // d_j = s_j·z_j
+	VPBROADCASTQ R10, Z2
+	VPCMPEQQ     Z2, Z11, K4
+	VSUBPD       Z14, Z1, K4, Z1      // − z_a in the own area
+	VMULPD       Z1, Z14, Z3          // r_j = z_j·d_j
+	VMOVUPD      Z3, (R11)(R12*1)
+	VMULPD       Z1, Z1, Z4
+	VADDPD       Z4, Z12, Z12         // lp += d_j²
+	VMULPD       Z3, Z0, Z5
+	VADDPD       Z5, Z13, Z13         // r̄ += s_j·r_j
+	INCQ         R10
+	ADDQ         $128, R12
+	JMP          d8loop
+
+d8done:
+	VMULPD       Z31, Z12, Z12        // ℓ = ½·lp
+	MOVQ         V_QL(R8), AX
+	VMOVUPD      Z12, K1, (AX)        // the losses, in row order
+	VMULPD       Z10, Z7, Z16         // coef = weight·inv
+	MOVQ         V_CG(R8), SI
+	MOVQ         V_GAT(R8), AX
+	MOVQ         V_N(R8), CX
+	XORQ         R10, R10
+	XORQ         R12, R12
+
+c8loop:
+	CMPQ         R10, CX
+	JGE          c8done
+	VMOVUPD      (R11)(R12*1), Z0
+	VSUBPD       Z13, Z0, Z0          // r_j − r̄
+	VMULPD       Z0, Z16, Z1          // coef·(r_j − r̄)
+	VMULPD       (DI)(R12*1), Z1, Z1  // ·e_j
+	VMOVAPD.Z    Z1, K3, Z1           // 0 in the lanes with queryDirect
+	VPERMPD.Z    Z1, Z6, K6, Z3       // to rows 0–7, 0 in the rows without a query
+	VPERMPD.Z    Z1, Z8, K7, Z4
+	VMOVUPD      Z3, 0(SI)(R12*1)
+	VMOVUPD      Z4, 64(SI)(R12*1)
+	VBROADCASTSD (BX)(R10*8), Z14
+	VMULPD       Z14, Z7, Z2          // weight·z_j
+	VMULPD       (R9)(R12*1), Z2, Z2  // ·s_j
+	VMULPD       Z0, Z2, Z2           // ·(r_j − r̄)
+	VMOVAPD.Z    Z2, K3, Z2
+	VPERMPD.Z    Z2, Z6, K6, Z3
+	VPERMPD.Z    Z2, Z8, K7, Z4
+	VADDPD       0(AX)(R12*1), Z3, Z3
+	VADDPD       64(AX)(R12*1), Z4, Z4
+	VMOVUPD      Z3, K6, 0(AX)(R12*1)
+	VMOVUPD      Z4, K7, 64(AX)(R12*1)
+	INCQ         R10
+	ADDQ         $128, R12
+	JMP          c8loop
+
+c8done:
+	CMPQ      V_NG(R8), CX
+	JLE       done8
+	VSUBPD    Z13, Z26, Z0           // the masked keys' group: 0 − r̄
+	VMULPD    Z0, Z16, Z1
+	VMULPD    (DI)(R12*1), Z1, Z1
+	VMOVAPD.Z Z1, K3, Z1
+	VPERMPD.Z Z1, Z6, K6, Z3
+	VPERMPD.Z Z1, Z8, K7, Z4
+	VMOVUPD   Z3, 0(SI)(R12*1)
+	VMOVUPD   Z4, 64(SI)(R12*1)
+
+done8:
+	VZEROUPPER
+	MOVQ R13, ret+8(FP)
+	RET
+
+fallback8:
 	VZEROUPPER
 	MOVQ $-1, ret+8(FP)
 	RET
