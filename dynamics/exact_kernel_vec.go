@@ -97,10 +97,9 @@ func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) boo
 	}
 	koff := ws.koff[st.ko : int(st.ko)+ng+1]
 	has := ws.hasKeys[st.ko : int(st.ko)+ng]
-	gatherGroups(sc.ebT, ws.kpos, ws.kposX, koff, sc.tg[:ng*rowBlock])
 	p0, weight := b*rowBlock, t.w*ws.scale
 	mask := uint64(ws.qmask[qb]) // the rows of qpos[qlo:qhi]
-	if direct := vecQueries(ws, sc, k, z, has, mask, p0, weight, ql); direct != 0 {
+	if direct := vecQueries(ws, sc, k, z, has, koff, mask, p0, weight, ql); direct != 0 {
 		ws.vecSlow(c, st, z, has, qlo, qhi, p0, sc, weight, ql, direct)
 	}
 	return true

@@ -27,6 +27,9 @@ type vecArgs struct {
 	weight                              float64
 	tab                                 *[64]float64
 	exp                                 *[10]float64
+	ebT                                 *float64 // the gather's arguments (gatherGroupsAVX512, called first)
+	kposX                               *uint16
+	koff                                *int32
 }
 
 //go:noescape
@@ -36,13 +39,20 @@ func blockQueriesAVX512(a *vecArgs) int
 func blockQueries8AVX512(a *vecArgs) int
 
 // vecQueries runs the vector path on the queries of a term of cluster k in
-// the rows mask of the block at p0 (with len(ql) of them): it returns −1
+// the rows mask of the block at p0 (with len(ql) of them), its key groups
+// koff: their sums over the keys' rows of e^B into sc.tg (gatherGroups,
+// which the assembly calls first: one call from Go per term instead of
+// two), then the per-query work. It returns −1
 // when the term must take the portable path (nothing written), else the rows
 // whose queries must take queryDirect (their losses, coefficients and A
 // gradient not written). The assembly does no bounds checks: the tables
 // were allocated with maxN + 1 groups (vecScratch, growWork).
-func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, mask uint64, p0 int, weight float64, ql []float64) int {
+func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, koff []int32, mask uint64, p0 int, weight float64, ql []float64) int {
 	n, ng := ws.nArea[k], len(has)
+	if rowLoops != 2 || len(sc.ebT) > 1<<16 || len(koff) != ng+1 {
+		panic("dynamics: vecQueries without the AVX-512 gather")
+	}
+	checkGroups(ws.kpos, koff, sc.tg)
 	_ = z[ng-1]
 	_ = sc.tg[ng*rowBlock-1]
 	_ = sc.cg[ng*rowBlock-1]
@@ -59,6 +69,7 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ma
 	a.aT, a.z, a.T, a.eaT, a.sT, a.rrT = &sc.vecA[k][0], &z[0], &sc.tg[0], &sc.eaT[0], &sc.sT[0], &sc.rrT[0]
 	a.cg, a.gAT, a.ql, a.area, a.has = &sc.cg[0], &sc.vecGA[k][0], &ql[0], &ws.rowArea[k][p0], &has[0]
 	a.n, a.ng, a.mask, a.weight, a.tab, a.exp = n, ng, int(mask), weight, fastexp.Table(), fastexp.Consts()
+	a.ebT, a.kposX, a.koff = &sc.ebT[0], unsafe.SliceData(ws.kposX), &koff[0]
 	if len(ql) <= 8 {
 		return blockQueries8AVX512(&a) // one vector of the queries' rows instead of two halves of the block's
 	}

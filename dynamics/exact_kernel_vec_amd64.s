@@ -36,6 +36,25 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 #define V_W 112
 #define V_TAB 120
 #define V_EXP 128
+#define V_EBT 136
+#define V_KPX 144
+#define V_KOFF 152
+
+// GATHER calls gatherGroupsAVX512 with the vecArgs at R8 (the routine's
+// frame holds its five arguments), then reloads R8.
+#define GATHER \
+	MOVQ V_EBT(R8), AX \
+	MOVQ AX, 0(SP) \
+	MOVQ V_KPX(R8), AX \
+	MOVQ AX, 8(SP) \
+	MOVQ V_KOFF(R8), AX \
+	MOVQ AX, 16(SP) \
+	MOVQ V_NG(R8), AX \
+	MOVQ AX, 24(SP) \
+	MOVQ V_T(R8), AX \
+	MOVQ AX, 32(SP) \
+	CALL ·gatherGroupsAVX512(SB) \
+	MOVQ a+0(FP), R8
 
 // VEC_CONSTS loads the constants of the per-query work from the vecArgs at
 // R8: the exponential's in Z16–Z25 (64/ln2, shift, ln2hi/64, ln2lo/64, 1,
@@ -120,8 +139,9 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 // queries' A gradient is not written, their losses are garbage (the Go code
 // runs queryDirect for them). It writes all the ng·16 coefficients, 0 in
 // the rows without a query or with queryDirect (cg needs no clearing).
-TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
+TEXT ·blockQueriesAVX512(SB), NOSPLIT, $40-16
 	MOVQ         a+0(FP), R8
+	GATHER
 	VEC_CONSTS
 	XORQ         R13, R13            // rows for queryDirect
 	XORQ         DX, DX              // half: byte offset 0 or 64
@@ -391,8 +411,9 @@ GLOBL iota<>(SB), RODATA|NOPTR, $64
 // added in all the query rows, a queryDirect row's as +0 (which leaves it:
 // the table is never −0). The same operations on each query as
 // blockQueriesAVX512, so the same bits; the same results and return value.
-TEXT ·blockQueries8AVX512(SB), NOSPLIT, $0-16
+TEXT ·blockQueries8AVX512(SB), NOSPLIT, $40-16
 	MOVQ  a+0(FP), R8
+	GATHER
 	VEC_CONSTS
 	MOVQ  V_MASK(R8), BX
 	MOVQ  BX, AX
