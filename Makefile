@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test test-race mutants false-alarms bench peaks sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots slurm-test clean
+.PHONY: all build test test-race mutants false-alarms bench peaks roofline sweep-bench lint fuzz proptest-long evidence evidence-departures screenshots slurm-test clean
 
 all: lint test
 
@@ -45,6 +45,16 @@ peaks:
 	@uptime
 	$(GO) test ./dynamics -run '^$$' -bench '^BenchmarkPeak' -benchtime 200x -cpu 1 -count $(BENCHCOUNT) | tee bench-peaks.txt
 	@if command -v benchstat >/dev/null; then benchstat bench-peaks.txt; fi
+
+## roofline: the roofline table of the exact step (docs/PERFORMANCE.md): the inherent work per
+## step (TestExactWork), the peaks and the step at P = 16…400 on 1 and 2 cores (BENCHCOUNT runs
+## each), then each step's median and best as a multiple of its floor (tools/roofline)
+roofline:
+	@uptime
+	MIMVERIFY_WORK_OUT=$(CURDIR)/roofline-work.json $(GO) test ./dynamics -run '^TestExactWork$$' -count 1
+	$(GO) test ./dynamics -run '^$$' -bench '^BenchmarkPeak(Exp|RowAdds|Triad)$$' -benchtime 200x -cpu 1 -count $(BENCHCOUNT) | tee bench-roofline.txt
+	$(GO) test ./dynamics -run '^$$' -bench '^BenchmarkExactStep/P(16|64|196|400)$$' -benchtime 300x -cpu 1,2 -count $(BENCHCOUNT) | tee -a bench-roofline.txt
+	$(GO) run ./tools/roofline -work roofline-work.json bench-roofline.txt
 
 ## sweep-bench: the 1,000-point sweep of docs/PERFORMANCE.md (default; C2, C3, C5, C7; the
 ## judge's default samples), timed, on the orbit engine (ENGINE=exact for the n-sample runs);
@@ -157,4 +167,4 @@ slurm-test:
 	GO=$(GO) tools/slurmtest/run.sh build/slurm-test
 
 clean:
-	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt bench-judge.txt
+	rm -rf mimverify bin build bench-exact.txt bench-population.txt bench-full.txt bench-judge.txt bench-peaks.txt bench-roofline.txt roofline-work.json

@@ -1,7 +1,9 @@
 package dynamics
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -70,10 +72,12 @@ func countExactWork(s *theory.Setting, samples []theory.Sample) exactWork {
 
 // TestExactWork checks the work counts of the step benchmarks' settings
 // (n = 256, theory.Samples seed 1) against the kernel's own index lists —
-// pairs, (query, key group) evaluations and queries — and logs them: the
-// roofline of docs/PERFORMANCE.md is computed from this log (`go test
-// ./dynamics -run TestExactWork -v`), so it follows the sample set.
+// pairs, (query, key group) evaluations and queries — and logs them; with
+// MIMVERIFY_WORK_OUT set it also writes them there as JSON, which
+// tools/roofline reads (`make roofline`): the roofline of
+// docs/PERFORMANCE.md follows the sample set.
 func TestExactWork(t *testing.T) {
+	var all []exactWork
 	var log strings.Builder
 	fmt.Fprintf(&log, "| P | masked queries | pairs | (query, group) | exps | divisions | lane-ops | bytes |\n")
 	for _, bc := range benchSettings(t) {
@@ -102,6 +106,16 @@ func TestExactWork(t *testing.T) {
 		}
 		fmt.Fprintf(&log, "| %d | %d | %d | %d | %d | %d | %d | %d |\n",
 			w.P, w.Queries, w.Pairs, w.Groups, w.Exps, w.Divisions, w.LaneOps, w.Bytes)
+		all = append(all, w)
 	}
 	t.Log("inherent work of one exact step, n = 256:\n" + log.String())
+	if out := os.Getenv("MIMVERIFY_WORK_OUT"); out != "" {
+		b, err := json.MarshalIndent(all, "", "  ")
+		if err == nil {
+			err = os.WriteFile(out, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
