@@ -131,6 +131,121 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 	VPSLLQ     $52, Z2, Z2 \
 	VPADDQ     Z2, Z6, Z6
 
+// STAGE1_HEAD starts stage 1's loop over the areas (SI at the A rows, DI at
+// eaT): m = −∞ in Z8, no NaN lane in K4, and at each area j (R10; R12 =
+// 128·j) z_j in Z0; the caller then puts v_j = z_j·A_j in Z1 and goes on with
+// STAGE1_REST (vloop's exit is vdone, in it).
+#define STAGE1_HEAD \
+	MOVQ  V_Z(R8), BX \
+	MOVQ  V_HAS(R8), R9 \
+	MOVQ  V_N(R8), CX \
+	VMOVAPD Z28, Z8 \
+	KXORW K4, K4, K4 \
+	XORQ  R10, R10 \
+	XORQ  R12, R12 \
+vloop: \
+	CMPQ         R10, CX \
+	JGE          vdone \
+	VBROADCASTSD (BX)(R10*8), Z0
+
+// STAGE1_REST is stage 1 after v_j = z_j·A_j is in Z1 (vloop's head):
+// v_j kept in eaT, the maximum m over the groups with keys in Z8 (NaN where a
+// v is NaN), then, group by group, x = v_j − m, the fallback when a query
+// lane has x outside (−708, 0], and e^x (1 for a group without keys) into
+// eaT; it leaves at xend (the caller's label). D_LOOP is stage 2's loop over
+// the areas: s_j = S_j·inv (into sT), d_j = s_j z_j − z_a 1{j = a}, r_j = z_j
+// d_j (into rrT), ℓ·2 += d_j² and r̄ += s_j r_j; it leaves at ddone. CF_ROW
+// sets Z1 to the coefficients coef·(r_j − r̄)·e_j (0 in the lanes not in K3)
+// and Z0 to r_j − r̄; GA_ROW sets Z2 to the A gradient weight·z_j·s_j·(r_j −
+// r̄). The labels are the routines' own (each uses a macro once).
+#define STAGE1_REST \
+	VMOVUPD      Z1, (DI)(R12*1) \
+	MOVBLZX      (R9)(R10*1), AX \
+	TESTL        AX, AX \
+	JZ           vnext \
+	VMAXPD       Z1, Z8, Z8 \
+	VCMPPD       $3, Z1, Z1, K5 \
+	KORW         K5, K4, K4 \
+vnext: \
+	INCQ R10 \
+	ADDQ $128, R12 \
+	JMP  vloop \
+vdone: \
+	MOVQ    V_NG(R8), AX \
+	CMPQ    AX, CX \
+	JLE     vmax \
+	MOVBLZX (R9)(CX*1), AX \
+	TESTL   AX, AX \
+	JZ      vmax \
+	VMAXPD  Z26, Z8, Z8 \
+vmax: \
+	VMOVAPD Z29, K4, Z8 \
+	MOVQ    V_NG(R8), CX \
+	XORQ    R10, R10 \
+	XORQ    R12, R12 \
+xloop: \
+	CMPQ    R10, CX \
+	JGE     xend \
+	MOVBLZX (R9)(R10*1), AX \
+	TESTL   AX, AX \
+	JNZ     xhas \
+	VMOVUPD Z20, (DI)(R12*1) \
+	JMP     xnext \
+xhas: \
+	VMOVAPD Z26, Z0 \
+	CMPQ    R10, V_N(R8) \
+	JGE     xsub \
+	VMOVUPD (DI)(R12*1), Z0 \
+xsub: \
+	VSUBPD   Z8, Z0, Z0 \
+	VCMPPD   $0x1e, Z25, Z0, K1, K2 \
+	VCMPPD   $0x12, Z26, Z0, K2, K3 \
+	KXORW    K3, K1, K2 \
+	KORTESTW K2, K2 \
+	JNZ      fallback \
+	EXP_NONPOS \
+	VMOVUPD    Z6, (DI)(R12*1) \
+xnext: \
+	INCQ R10 \
+	ADDQ $128, R12 \
+	JMP  xloop
+
+#define D_LOOP \
+	XORQ      R10, R10 \
+	XORQ      R12, R12 \
+dloop: \
+	CMPQ         R10, CX \
+	JGE          ddone \
+	VBROADCASTSD (BX)(R10*8), Z14 \
+	VMULPD       (R9)(R12*1), Z10, Z0 \
+	VMOVUPD      Z0, (R9)(R12*1) \
+	VMULPD       Z14, Z0, Z1 \
+	VPBROADCASTQ R10, Z2 \
+	VPCMPEQQ     Z2, Z11, K4 \
+	VSUBPD       Z14, Z1, K4, Z1 \
+	VMULPD       Z1, Z14, Z3 \
+	VMOVUPD      Z3, (R11)(R12*1) \
+	VMULPD       Z1, Z1, Z4 \
+	VADDPD       Z4, Z12, Z12 \
+	VMULPD       Z3, Z0, Z5 \
+	VADDPD       Z5, Z13, Z13 \
+	INCQ         R10 \
+	ADDQ         $128, R12 \
+	JMP          dloop
+
+#define CF_ROW \
+	VMOVUPD      (R11)(R12*1), Z0 \
+	VSUBPD       Z13, Z0, Z0 \
+	VMULPD       Z0, Z16, Z1 \
+	VMULPD       (DI)(R12*1), Z1, Z1 \
+	VMOVAPD.Z    Z1, K3, Z1
+
+#define GA_ROW \
+	VBROADCASTSD (BX)(R10*8), Z14 \
+	VMULPD       Z14, Z7, Z2 \
+	VMULPD       (R9)(R12*1), Z2, Z2 \
+	VMULPD       Z0, Z2, Z2
+
 // func blockQueriesAVX512(a *vecArgs) int
 //
 // Returns −1, having written nothing but eaT, when an exponent argument of
@@ -161,78 +276,11 @@ h1:
 	ADDQ  DX, SI
 	MOVQ  V_EAT(R8), DI
 	ADDQ  DX, DI
-	MOVQ  V_Z(R8), BX
-	MOVQ  V_HAS(R8), R9
-	MOVQ  V_N(R8), CX
-	VMOVAPD Z28, Z8                  // m = −∞
-	KXORW K4, K4, K4                 // lanes with a NaN v
-	XORQ  R10, R10                   // j
-	XORQ  R12, R12                   // 128·j
-
-vloop:
-	CMPQ         R10, CX
-	JGE          vdone
-	VBROADCASTSD (BX)(R10*8), Z0
+	STAGE1_HEAD
 	VMULPD       (SI)(R12*1), Z0, Z1 // v = z_j·A_j
-	VMOVUPD      Z1, (DI)(R12*1)
-	MOVBLZX      (R9)(R10*1), AX
-	TESTL        AX, AX
-	JZ           vnext
-	VMAXPD       Z1, Z8, Z8
-	VCMPPD       $3, Z1, Z1, K5      // unordered: v is NaN
-	KORW         K5, K4, K4
+	STAGE1_REST
 
-vnext:
-	INCQ R10
-	ADDQ $128, R12
-	JMP  vloop
-
-vdone:
-	MOVQ    V_NG(R8), AX
-	CMPQ    AX, CX
-	JLE     vmax
-	MOVBLZX (R9)(CX*1), AX           // the masked keys' group: z·A = 0
-	TESTL   AX, AX
-	JZ      vmax
-	VMAXPD  Z26, Z8, Z8
-
-vmax:
-	VMOVAPD Z29, K4, Z8              // m = NaN where a v is NaN
-	MOVQ    V_NG(R8), CX
-	XORQ    R10, R10
-	XORQ    R12, R12
-
-xloop:
-	CMPQ    R10, CX
-	JGE     h1next
-	MOVBLZX (R9)(R10*1), AX
-	TESTL   AX, AX
-	JNZ     xhas
-	VMOVUPD Z20, (DI)(R12*1)         // no keys: e^0 = 1
-	JMP     xnext
-
-xhas:
-	VMOVAPD Z26, Z0
-	CMPQ    R10, V_N(R8)
-	JGE     xsub
-	VMOVUPD (DI)(R12*1), Z0
-
-xsub:
-	VSUBPD   Z8, Z0, Z0              // x = v − m
-	VCMPPD   $0x1e, Z25, Z0, K1, K2  // query lanes with x > −708 (ordered)
-	VCMPPD   $0x12, Z26, Z0, K2, K3  // and x ≤ 0 (ordered)
-	KXORW    K3, K1, K6
-	KORTESTW K6, K6
-	JNZ      fallback
-
-	EXP_NONPOS
-	VMOVUPD    Z6, (DI)(R12*1)
-
-xnext:
-	INCQ R10
-	ADDQ $128, R12
-	JMP  xloop
-
+xend:
 h1next:
 	ADDQ $64, DX
 	CMPQ DX, $128
@@ -291,28 +339,7 @@ sdone:
 	ADDQ      DX, R11
 	MOVQ      V_Z(R8), BX
 	MOVQ      V_N(R8), CX
-	XORQ      R10, R10
-	XORQ      R12, R12
-
-dloop:
-	CMPQ         R10, CX
-	JGE          ddone
-	VBROADCASTSD (BX)(R10*8), Z14
-	VMULPD       (R9)(R12*1), Z10, Z0 // s_j = S_j·inv
-	VMOVUPD      Z0, (R9)(R12*1)
-	VMULPD       Z14, Z0, Z1          // d_j = s_j·z_j
-	VPBROADCASTQ R10, Z2
-	VPCMPEQQ     Z2, Z11, K4
-	VSUBPD       Z14, Z1, K4, Z1      // − z_a in the own area
-	VMULPD       Z1, Z14, Z3          // r_j = z_j·d_j
-	VMOVUPD      Z3, (R11)(R12*1)
-	VMULPD       Z1, Z1, Z4
-	VADDPD       Z4, Z12, Z12         // lp += d_j²
-	VMULPD       Z3, Z0, Z5
-	VADDPD       Z5, Z13, Z13         // r̄ += s_j·r_j
-	INCQ         R10
-	ADDQ         $128, R12
-	JMP          dloop
+	D_LOOP
 
 ddone:
 	VMULPD      Z31, Z12, Z12        // ℓ = ½·lp
@@ -339,16 +366,9 @@ ddone:
 cloop:
 	CMPQ         R10, CX
 	JGE          cdone
-	VMOVUPD      (R11)(R12*1), Z0
-	VSUBPD       Z13, Z0, Z0          // r_j − r̄
-	VMULPD       Z0, Z16, Z1          // coef·(r_j − r̄)
-	VMULPD       (DI)(R12*1), Z1, Z1  // ·e_j
-	VMOVAPD.Z    Z1, K3, Z1          // 0 in the rows without a query or with queryDirect
+	CF_ROW                           // 0 in the rows without a query or with queryDirect
 	VMOVUPD      Z1, (SI)(R12*1)
-	VBROADCASTSD (BX)(R10*8), Z14
-	VMULPD       Z14, Z7, Z2          // weight·z_j
-	VMULPD       (R9)(R12*1), Z2, Z2  // ·s_j
-	VMULPD       Z0, Z2, Z2           // ·(r_j − r̄)
+	GA_ROW
 	VADDPD       (AX)(R12*1), Z2, Z2
 	VMOVUPD      Z2, K3, (AX)(R12*1)
 	INCQ         R10
@@ -445,80 +465,13 @@ TEXT ·blockQueries8AVX512(SB), NOSPLIT, $40-16
 	// Stage 1: v_j = z_j·A_j (kept in eaT), m, e^{v_j − m} into eaT.
 	MOVQ  V_AT(R8), SI
 	MOVQ  V_EAT(R8), DI
-	MOVQ  V_Z(R8), BX
-	MOVQ  V_HAS(R8), R9
-	MOVQ  V_N(R8), CX
-	VMOVAPD Z28, Z8                  // m = −∞
-	KXORW K4, K4, K4                 // lanes with a NaN v
-	XORQ  R10, R10                   // j
-	XORQ  R12, R12                   // 128·j
-
-v8loop:
-	CMPQ         R10, CX
-	JGE          v8done
-	VBROADCASTSD (BX)(R10*8), Z0
+	STAGE1_HEAD
 	VMOVUPD      (SI)(R12*1), Z2
 	VPERMT2PD    64(SI)(R12*1), Z15, Z2 // A_j of the lanes' rows
 	VMULPD       Z2, Z0, Z1          // v = z_j·A_j
-	VMOVUPD      Z1, (DI)(R12*1)
-	MOVBLZX      (R9)(R10*1), AX
-	TESTL        AX, AX
-	JZ           v8next
-	VMAXPD       Z1, Z8, Z8
-	VCMPPD       $3, Z1, Z1, K5      // unordered: v is NaN
-	KORW         K5, K4, K4
+	STAGE1_REST
 
-v8next:
-	INCQ R10
-	ADDQ $128, R12
-	JMP  v8loop
-
-v8done:
-	MOVQ    V_NG(R8), AX
-	CMPQ    AX, CX
-	JLE     v8max
-	MOVBLZX (R9)(CX*1), AX           // the masked keys' group: z·A = 0
-	TESTL   AX, AX
-	JZ      v8max
-	VMAXPD  Z26, Z8, Z8
-
-v8max:
-	VMOVAPD Z29, K4, Z8              // m = NaN where a v is NaN
-	MOVQ    V_NG(R8), CX
-	XORQ    R10, R10
-	XORQ    R12, R12
-
-x8loop:
-	CMPQ    R10, CX
-	JGE     x8done
-	MOVBLZX (R9)(R10*1), AX
-	TESTL   AX, AX
-	JNZ     x8has
-	VMOVUPD Z20, (DI)(R12*1)         // no keys: e^0 = 1
-	JMP     x8next
-
-x8has:
-	VMOVAPD Z26, Z0
-	CMPQ    R10, V_N(R8)
-	JGE     x8sub
-	VMOVUPD (DI)(R12*1), Z0
-
-x8sub:
-	VSUBPD   Z8, Z0, Z0              // x = v − m
-	VCMPPD   $0x1e, Z25, Z0, K1, K2  // query lanes with x > −708 (ordered)
-	VCMPPD   $0x12, Z26, Z0, K2, K3  // and x ≤ 0 (ordered)
-	KXORW    K3, K1, K2
-	KORTESTW K2, K2
-	JNZ      fallback8
-	EXP_NONPOS
-	VMOVUPD  Z6, (DI)(R12*1)
-
-x8next:
-	INCQ R10
-	ADDQ $128, R12
-	JMP  x8loop
-
-x8done:
+xend:
 	// Stage 2: blockCoefs, the T_j of the lanes' rows by the permute.
 	VBROADCASTSD V_W(R8), Z7         // weight
 	MOVQ         V_EXP(R8), R11
@@ -530,9 +483,9 @@ x8done:
 	XORQ         R10, R10
 	XORQ         R12, R12
 
-s8loop:
+sloop:
 	CMPQ      R10, CX
-	JGE       s8done
+	JGE       sdone
 	VMOVUPD   (SI)(R12*1), Z1
 	VPERMT2PD 64(SI)(R12*1), Z15, Z1 // T_j of the lanes' rows
 	VMOVUPD   (DI)(R12*1), Z0
@@ -541,9 +494,9 @@ s8loop:
 	VADDPD    Z0, Z9, Z9
 	INCQ      R10
 	ADDQ      $128, R12
-	JMP       s8loop
+	JMP       sloop
 
-s8done:
+sdone:
 	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect
 	KANDNW    K1, K2, K3             // the others
 	KMOVW     K2, AX
@@ -563,30 +516,9 @@ s8done:
 	MOVQ      V_RRT(R8), R11
 	MOVQ      V_Z(R8), BX
 	MOVQ      V_N(R8), CX
-	XORQ      R10, R10
-	XORQ      R12, R12
+	D_LOOP
 
-d8loop:
-	CMPQ         R10, CX
-	JGE          d8done
-	VBROADCASTSD (BX)(R10*8), Z14
-	VMULPD       (R9)(R12*1), Z10, Z0 // s_j = S_j·inv
-	VMOVUPD      Z0, (R9)(R12*1)
-	VMULPD       Z14, Z0, Z1          // d_j = s_j·z_j
-	VPBROADCASTQ R10, Z2
-	VPCMPEQQ     Z2, Z11, K4
-	VSUBPD       Z14, Z1, K4, Z1      // − z_a in the own area
-	VMULPD       Z1, Z14, Z3          // r_j = z_j·d_j
-	VMOVUPD      Z3, (R11)(R12*1)
-	VMULPD       Z1, Z1, Z4
-	VADDPD       Z4, Z12, Z12         // lp += d_j²
-	VMULPD       Z3, Z0, Z5
-	VADDPD       Z5, Z13, Z13         // r̄ += s_j·r_j
-	INCQ         R10
-	ADDQ         $128, R12
-	JMP          d8loop
-
-d8done:
+ddone:
 	VMULPD       Z31, Z12, Z12        // ℓ = ½·lp
 	MOVQ         V_QL(R8), AX
 	VMOVUPD      Z12, K1, (AX)        // the losses, in row order
@@ -597,22 +529,15 @@ d8done:
 	XORQ         R10, R10
 	XORQ         R12, R12
 
-c8loop:
+cloop:
 	CMPQ         R10, CX
-	JGE          c8done
-	VMOVUPD      (R11)(R12*1), Z0
-	VSUBPD       Z13, Z0, Z0          // r_j − r̄
-	VMULPD       Z0, Z16, Z1          // coef·(r_j − r̄)
-	VMULPD       (DI)(R12*1), Z1, Z1  // ·e_j
-	VMOVAPD.Z    Z1, K3, Z1           // 0 in the lanes with queryDirect
+	JGE          cdone
+	CF_ROW                            // 0 in the lanes with queryDirect
 	VPERMPD.Z    Z1, Z6, K6, Z3       // to rows 0–7, 0 in the rows without a query
 	VPERMPD.Z    Z1, Z8, K7, Z4
 	VMOVUPD      Z3, 0(SI)(R12*1)
 	VMOVUPD      Z4, 64(SI)(R12*1)
-	VBROADCASTSD (BX)(R10*8), Z14
-	VMULPD       Z14, Z7, Z2          // weight·z_j
-	VMULPD       (R9)(R12*1), Z2, Z2  // ·s_j
-	VMULPD       Z0, Z2, Z2           // ·(r_j − r̄)
+	GA_ROW
 	VMOVAPD.Z    Z2, K3, Z2
 	VPERMPD.Z    Z2, Z6, K6, Z3
 	VPERMPD.Z    Z2, Z8, K7, Z4
@@ -622,11 +547,11 @@ c8loop:
 	VMOVUPD      Z4, K7, 64(AX)(R12*1)
 	INCQ         R10
 	ADDQ         $128, R12
-	JMP          c8loop
+	JMP          cloop
 
-c8done:
+cdone:
 	CMPQ      V_NG(R8), CX
-	JLE       done8
+	JLE       done
 	VSUBPD    Z13, Z26, Z0           // the masked keys' group: 0 − r̄
 	VMULPD    Z0, Z16, Z1
 	VMULPD    (DI)(R12*1), Z1, Z1
@@ -636,12 +561,12 @@ c8done:
 	VMOVUPD   Z3, 0(SI)(R12*1)
 	VMOVUPD   Z4, 64(SI)(R12*1)
 
-done8:
+done:
 	VZEROUPPER
 	MOVQ R13, ret+8(FP)
 	RET
 
-fallback8:
+fallback:
 	VZEROUPPER
 	MOVQ $-1, ret+8(FP)
 	RET
