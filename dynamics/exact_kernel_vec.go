@@ -58,6 +58,12 @@ func (ws *weightedSet) vecEnd(grad theory.Correlations, p0, p1 int, sc *scratch)
 // one (for the tests).
 var vecFallbacks atomic.Int64
 
+// vecSlowBy counts, for the tests, the terms that left the vector path by
+// routine — [0] the two halves of blockQueriesAVX512, [1] the one vector of
+// blockQueries8AVX512 (at most eight queries) — and way: [·][0] some
+// queries to queryDirect, [·][1] the whole term to the portable path.
+var vecSlowBy [2][2]atomic.Int64
+
 // blockQueries evaluates the masked queries qpos[qlo:qhi] of a term in the
 // block at row p0 (queryExps and blockCoefs): losses into ql, B
 // coefficients into sc.cg (every row of its ng groups), A gradient into
@@ -100,6 +106,7 @@ func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) boo
 	p0, weight := b*rowBlock, t.w*ws.scale
 	mask := uint64(ws.qmask[qb]) // the rows of qpos[qlo:qhi]
 	if direct := vecQueries(ws, sc, k, z, has, koff, mask, p0, weight, ql); direct != 0 {
+		vecSlowBy[b2i(len(ql) <= 8)][b2i(direct < 0)].Add(1)
 		ws.vecSlow(c, st, z, has, qlo, qhi, p0, sc, weight, ql, direct)
 	}
 	return true
@@ -183,4 +190,12 @@ func rowAreas(s *theory.Setting, nblk int) [][]int64 {
 		}
 	}
 	return out
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

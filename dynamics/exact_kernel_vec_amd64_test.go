@@ -22,8 +22,10 @@ import (
 // tail rows), sample sets, scales of (A, B) from gentle to sharp enough that
 // the factored normaliser underflows (queryDirect) and that exponent
 // arguments fall below −708 (the portable fallback), and edge entries
-// (±0, huge, ±∞, NaN) at drawn places. (TestVecQueriesPresets makes sure
-// that the direct path and the fallback are reached.)
+// (±0, huge, ±∞, NaN) at drawn places. Both routines (two halves, one
+// vector) must have sent terms both to queryDirect and to the portable
+// path in the run. (TestVecQueriesPresets makes sure that the direct path
+// and the fallback are reached on every preset.)
 func TestVecQueriesMatchGo(t *testing.T) {
 	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512DQ { // vecOn's condition
 		t.Skip("no AVX-512")
@@ -31,6 +33,12 @@ func TestVecQueriesMatchGo(t *testing.T) {
 	old := rowLoops
 	defer func() { rowLoops = old }()
 	d0, f0 := directQueries.Load(), vecFallbacks.Load()
+	var slow0 [2][2]int64
+	for r := range slow0 {
+		for w := range slow0[r] {
+			slow0[r][w] = vecSlowBy[r][w].Load()
+		}
+	}
 	rapid.Check(t, func(rt *rapid.T) {
 		side := rapid.IntRange(3, 9).Draw(rt, "side")
 		s, err := theory.Grid(side, theory.Blocks(rapid.IntRange(1, side).Draw(rt, "block")), theory.Rows(rapid.IntRange(1, side).Draw(rt, "rows")))
@@ -58,6 +66,16 @@ func TestVecQueriesMatchGo(t *testing.T) {
 		}
 	})
 	t.Logf("direct queries %d, fallback terms %d", directQueries.Load()-d0, vecFallbacks.Load()-f0)
+	// Both routines' ways off the vector path must have been compared.
+	for r, routine := range []string{"blockQueriesAVX512", "blockQueries8AVX512"} {
+		for w, way := range []string{"queryDirect rows", "the portable path"} {
+			n := vecSlowBy[r][w].Load() - slow0[r][w]
+			t.Logf("%s: %d terms to %s", routine, n, way)
+			if n == 0 && !testing.Short() {
+				t.Errorf("%s never sent a term to %s: that way is not covered", routine, way)
+			}
+		}
+	}
 }
 
 // TestVecQueriesPresets compares the vector and portable paths bit for bit

@@ -35,13 +35,6 @@ func ctrlMomentsAVX512(ex, pre *float64, N, nz int, mom *[numMom]float64)
 //go:noescape
 func crnLaneSumAVX512(src *float64, K, rows int, acc *float64)
 
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // crnClassWork is crnClassWorkGo.
 func crnClassWork(w *crnWork) int {
 	K, N := w.K, w.N
