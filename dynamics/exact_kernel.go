@@ -637,12 +637,17 @@ func rowMaxGo(x []float64) float64 {
 func (ws *weightedSet) fillEB(c theory.Correlations, p int, eb []float64) []float64 {
 	row := c.B[p][:ws.P]
 	eb = eb[:len(row)]
-	m := rowMax(row)
-	for q, b := range row {
-		eb[q] = b - m
-	}
+	subRow(eb, row, rowMax(row))
 	expNonPosSlice(eb)
 	return eb
+}
+
+// subRowGo sets dst[i] = src[i] − m: the definition of subRow.
+func subRowGo(dst, src []float64, m float64) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = x - m
+	}
 }
 
 // noKeyLosses writes the losses of queries qlo…qhi of a term without keys:

@@ -165,6 +165,20 @@ func productOut(rows [][]float64, ebT, cT []float64, P int) {
 //go:noescape
 func updateRowAVX512(x, grad *float64, n int, eta float64) float64
 
+//go:noescape
+func subRowAVX512(dst, src *float64, n int, m float64)
+
+// subRow is subRowGo in AVX-512 when the CPU has it (the e^B rows' shift,
+// 1.3 % of the exact step at P = 196 in Go).
+func subRow(dst, src []float64, m float64) {
+	if rowLoops != 2 || len(src) == 0 {
+		subRowGo(dst, src, m)
+		return
+	}
+	dst = dst[:len(src)]
+	subRowAVX512(&dst[0], &src[0], len(src), m)
+}
+
 // updateRow is updateRowGo in AVX-512 when the CPU has it (2.9 % of the
 // exact step at P = 196 in Go): each x − η·g as one multiplication and one
 // subtraction, as in Go (the same bits); the sum of 0·x is ±0 or NaN exactly

@@ -431,3 +431,39 @@ urreduce:
 	VMOVSD        X2, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func subRowAVX512(dst, src *float64, n int, m float64)
+//
+// dst[i] = src[i] − m for i < n, eight at a time, the last n mod 8 by
+// masked loads and stores (one subtraction per entry, as subRowGo).
+TEXT ·subRowAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD m+24(FP), Z1
+
+sr8:
+	CMPQ    CX, $8
+	JLT     srtail
+	VMOVUPD (SI), Z0
+	VSUBPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	SUBQ    $8, CX
+	JMP     sr8
+
+srtail:
+	TESTQ     CX, CX
+	JZ        srdone
+	MOVL      $1, AX
+	SHLL      CX, AX
+	DECL      AX
+	KMOVW     AX, K1
+	VMOVUPD.Z (SI), K1, Z0
+	VSUBPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (DI)
+
+srdone:
+	VZEROUPPER
+	RET

@@ -21,3 +21,5 @@ func transposeIn(dst, src []float64, P, nr int) { transposeInGo(dst, src, P, nr,
 func productOut(rows [][]float64, ebT, cT []float64, P int) { productOutGo(rows, ebT, cT, P, 0) }
 
 func updateRow(x, g []float64, eta float64) float64 { return updateRowGo(x, g, eta) }
+
+func subRow(dst, src []float64, m float64) { subRowGo(dst, src, m) }
