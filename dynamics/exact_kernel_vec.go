@@ -11,7 +11,10 @@ import (
 // (issue 27): on amd64 with AVX-512 (rowLoops == 2), queryExps and
 // blockCoefs of a term's queries in one row block run as one assembly
 // routine (exact_kernel_vec_amd64.s), eight rows per vector, the rows
-// without a query of the term masked off. It does, per query, the
+// without a query of the term masked off — or, for a term with at most
+// eight queries in the block, one vector of its queries' rows
+// (blockQueries8AVX512; issue 27's lanes: about 60 % of the (term, block)
+// pairs at γ = ½). It does, per query, the
 // operations of queryExps, the exponential (internal/fastexp's nonPosGo) and
 // blockCoefs in their order, without fused multiply-adds: the same bits
 // (TestVecQueriesMatchGo, and every bit-identity test of the kernel). Its
