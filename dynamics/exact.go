@@ -73,3 +73,18 @@ func (o *SampleObjective) phased() bool { return o.ws.phased(runtime.GOMAXPROCS(
 
 // release stops the kernel's helper goroutines (see releaser).
 func (o *SampleObjective) release() { o.ws.release() }
+
+// ExactStepSeconds estimates the time, on one core of this CPU, of one step
+// of the exact kernel over terms that make pairs (masked query, key) pairs
+// in all and termBlocks (term, row block) evaluations: a time per pair (the
+// area sums and B coefficients) and one per evaluation (the per-query work
+// and the calls around it), each a pessimistic rounding (×1.5–1.8) of a fit
+// of BenchmarkExactStep over P = 16…400 on one core (docs/PERFORMANCE.md
+// §Limits: 0.142 ns and 145 ns with the AVX-512 vector path, 2.0 ns and
+// 370 ns on the portable one). The judge's cost estimates read it.
+func ExactStepSeconds(pairs, termBlocks float64) float64 {
+	if vecOn() {
+		return pairs*0.25e-9 + termBlocks*250e-9
+	}
+	return pairs*3e-9 + termBlocks*600e-9
+}

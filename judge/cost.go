@@ -29,14 +29,11 @@ type Cost struct {
 	Cheaper string
 }
 
-// Throughputs behind the time estimates, per core, from the benchmarks of
-// docs/PERFORMANCE.md rounded down (a pessimistic estimate refuses early
-// rather than late): the exact kernel does about 1e8 (query, key) pairs
-// per second, the full model about 5e9 flop per second.
-const (
-	pairsPerSecond = 1e8
-	flopsPerSecond = 5e9
-)
+// flopsPerSecond is the full model's throughput behind its time estimates,
+// per core, from the benchmarks of docs/PERFORMANCE.md rounded down (a
+// pessimistic estimate refuses early rather than late). The (A, B) kernel's
+// is dynamics.ExactStepSeconds, which knows the kernel path this CPU takes.
+const flopsPerSecond = 5e9
 
 // baseBytes is the resident memory of the process before an engine
 // allocates: the runtime, the binary, the setting, the output buffers
@@ -52,7 +49,10 @@ func EstimateCost(id engine.ID, s *theory.Setting, o EngineOptions, n, steps int
 	P, F := float64(s.P), float64(s.NumFeatures())
 	state := 8 * (P*F + P*P)
 	cores := float64(runtime.GOMAXPROCS(0))
-	pairs := P * P / 4 // masked queries × keys per image, at γ = ½
+	pairs := s.Gamma * (1 - s.Gamma) * P * P // masked queries × keys per image
+	if s.Keys == theory.KeysAll {
+		pairs = s.Gamma * P * P
+	}
 	var c Cost
 	switch id {
 	case engine.Full:
@@ -167,18 +167,23 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 // sampleCost is the cost of the (A, B) kernel on terms weighted terms: the
 // index lists (16 bytes per position per term, and with AVX-512 about 10
 // more: the keys' table offsets and the per-key lists of coefficient rows,
-// 4 bytes each per key plus the lists' padding, 15 % at P = 196: dynamics'
-// exact_kernel_keysums.go), the per-chunk gradient buffers (at most 64
+// since issue 27 2 bytes each per key plus the lists' padding, 1 % at P =
+// 196: dynamics' exact_kernel_keysums.go — the 10 is kept, a slight
+// overestimate), the per-chunk gradient buffers (at most 64
 // states) and a few states besides (five: the kernel's P×P e^B table, a
 // sixth, went with issue 23's fused row-block tasks; at P = 2048 with 16
 // samples the estimate was then 1.64× the measured peak). The descent's
 // phases (dynamics/exact_phase.go) keep one more, their snapshot of
 // (A, B), which the five cover: the estimate is 1.42× the measured peak of
-// a run without phases at P = 2048 (TestCostEstimatesHold).
+// a run without phases at P = 2048 (TestCostEstimatesHold). Its time is
+// dynamics.ExactStepSeconds over the terms' pairs and (term, row block)
+// evaluations, shared by the cores.
 func sampleCost(state, P, terms, pairs, steps, cores float64) Cost {
 	chunks := math.Min(64, math.Ceil(terms/32))
 	bytes := terms*(26*P+64) + (chunks+5)*state
-	return Cost{Bytes: bytes, Seconds: (steps + 1) * terms * pairs / (pairsPerSecond * cores)}
+	blocks := math.Ceil(P / 16) // the kernel's row blocks
+	step := dynamics.ExactStepSeconds(terms*pairs, terms*blocks)
+	return Cost{Bytes: bytes, Seconds: (steps + 1) * step / cores}
 }
 
 // AvailableMemory returns the memory a run may use: the least of 80 % of
