@@ -118,6 +118,7 @@ type scratch struct {
 	// A rows for the portable fallbacks, and a view of them.
 	vec          bool
 	cgTab        []float64 // keyBatch terms' B coefficients, then a row of zeros (keySums)
+	va           vecArgs   // the per-query assembly's arguments (vecQueries; the invariant ones set by initVecArgs)
 	vecA, vecGA  [][]float64
 	eaT, sT, rrT []float64
 	tmp          []float64

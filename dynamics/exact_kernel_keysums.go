@@ -106,7 +106,9 @@ func (ws *weightedSet) buildKeyLists() {
 
 // groupKeys appends to kl.gKey the keys 0…4·ngrp−1 (positions past P have
 // empty lists) in decreasing order of their list's length cnt, ties in
-// position order, and returns them: group g is the four keys from 4g.
+// position order, and returns them: group g is the four keys from 4g. Being
+// a permutation of the keys is what keySums' assembly relies on (it
+// indexes cT by them unchecked), so it is checked here.
 func (kl *keyLists) groupKeys(cnt []int32) []int32 {
 	n := len(kl.gKey)
 	for q := range int32(len(cnt)) {
@@ -114,6 +116,13 @@ func (kl *keyLists) groupKeys(cnt []int32) []int32 {
 	}
 	order := kl.gKey[n:]
 	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(cnt[b], cnt[a]) })
+	seen := make([]bool, len(order))
+	for _, q := range order {
+		if q < 0 || int(q) >= len(seen) || seen[q] {
+			panic("dynamics: groupKeys: not a permutation of the keys")
+		}
+		seen[q] = true
+	}
 	return order
 }
 

@@ -177,6 +177,7 @@ func (ws *weightedSet) vecScratch(sc *scratch) {
 	sc.eaT = padded(nr * rowBlock)
 	sc.sT = padded(nr * rowBlock)
 	sc.rrT = padded(nr * rowBlock)
+	initVecArgs(ws, sc)
 }
 
 // rowAreas returns, per cluster, the own area of every row, padded to whole

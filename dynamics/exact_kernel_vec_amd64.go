@@ -54,45 +54,52 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ko
 		panic("dynamics: vecQueries without the AVX-512 gather")
 	}
 	checkGroups(ws.kpos, koff, sc.tg)
+	// The scratch tables hold maxN + 1 groups and vecA, vecGA and rowArea
+	// the cluster's areas and the block's rows by construction (vecScratch);
+	// what varies per term is checked here.
 	_ = z[ng-1]
-	_ = sc.tg[ng*rowBlock-1]
 	_ = sc.cg[ng*rowBlock-1]
-	_, _, _ = sc.eaT[ng*rowBlock-1], sc.sT[ng*rowBlock-1], sc.rrT[ng*rowBlock-1]
-	_, _ = sc.vecA[k][n*rowBlock-1], sc.vecGA[k][n*rowBlock-1]
-	_ = ws.rowArea[k][p0+rowBlock-1]
 	if len(ql) != bits.OnesCount64(mask) || mask>>rowBlock != 0 {
 		panic("dynamics: vecQueries: row mask does not match the queries")
 	}
-	// Field by field into a: a composite literal was built in a temporary
-	// and copied with 16-byte moves over its 8-byte stores, which stalled
-	// store forwarding (4 % of the exact step at P = 196).
-	var a vecArgs
-	a.aT, a.z, a.T, a.eaT, a.sT, a.rrT = &sc.vecA[k][0], &z[0], &sc.tg[0], &sc.eaT[0], &sc.sT[0], &sc.rrT[0]
-	a.cg, a.gAT, a.ql, a.area, a.has = &sc.cg[0], &sc.vecGA[k][0], &ql[0], &ws.rowArea[k][p0], &has[0]
-	a.n, a.ng, a.mask, a.weight, a.tab, a.exp = n, ng, int(mask), weight, fastexp.Table(), fastexp.Consts()
-	a.ebT, a.kposX, a.koff = &sc.ebT[0], unsafe.SliceData(ws.kposX), &koff[0]
+	// The fields that vary per term; the others were set once per worker
+	// (vecScratch). Field by field: a composite literal was built in a
+	// temporary and copied with 16-byte moves over its 8-byte stores, which
+	// stalled store forwarding (4 % of the exact step at P = 196).
+	a := &sc.va
+	a.aT, a.z, a.cg, a.gAT, a.ql = &sc.vecA[k][0], &z[0], &sc.cg[0], &sc.vecGA[k][0], &ql[0]
+	a.area, a.has, a.koff = &ws.rowArea[k][p0], &has[0], &koff[0]
+	a.n, a.ng, a.mask, a.weight = n, ng, int(mask), weight
 	if len(ql) <= 8 {
-		return blockQueries8AVX512(&a) // one vector of the queries' rows instead of two halves of the block's
+		return blockQueries8AVX512(a) // one vector of the queries' rows instead of two halves of the block's
 	}
-	return blockQueriesAVX512(&a)
+	return blockQueriesAVX512(a)
+}
+
+// initVecArgs sets the fields of a worker's vecArgs that do not vary per
+// term: its tables, the exponential's, and the gather's keys.
+func initVecArgs(ws *weightedSet, sc *scratch) {
+	a := &sc.va
+	a.T, a.eaT, a.sT, a.rrT = &sc.tg[0], &sc.eaT[0], &sc.sT[0], &sc.rrT[0]
+	a.tab, a.exp = fastexp.Table(), fastexp.Consts()
+	a.ebT, a.kposX = &sc.ebT[0], unsafe.SliceData(ws.kposX)
 }
 
 //go:noescape
 func keySumsAVX512(cT *float64, tab *float64, gOff *int32, gKey *int32, ent *uint16, ngrp int)
 
-// keySums is keySumsGo in AVX-512. The assembly does no bounds checks: cT
-// holds the rows of the keys in gKey (4 per group of len(gOff)−1), gOff's
-// entry rows are in ent, and every table offset in ent is at most zero,
-// whose row tab holds (buildKeyLists, vecScratch).
+// keySums is keySumsGo in AVX-512. The assembly does no bounds checks: gKey
+// is a permutation of the keys 0…4·ngrp−1 (4 per group of len(gOff)−1,
+// checked when buildKeyLists built it), whose rows cT holds, gOff's entry
+// rows are in ent, and every table offset in ent is at most zero, whose row
+// tab holds (buildKeyLists, vecScratch).
 func keySums(cT, tab []float64, gOff, gKey []int32, ent []uint16, zero uint16) {
 	ngrp := len(gOff) - 1
 	if len(gKey) != 4*ngrp || int(gOff[ngrp])*4 > len(ent) || gOff[0] < 0 || len(tab) < int(zero)+rowBlock {
 		panic("dynamics: keySums tables do not match")
 	}
-	for _, q := range gKey {
-		if q < 0 || int(q+1)*rowBlock > len(cT) {
-			panic("dynamics: keySums key outside cT")
-		}
+	if len(cT) < 4*ngrp*rowBlock {
+		panic("dynamics: keySums: cT shorter than its groups' keys")
 	}
 	if rowLoops != 2 {
 		keySumsGo(cT, tab, gOff, gKey, ent)

@@ -13,3 +13,8 @@ func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, ko
 func keySums(cT, tab []float64, gOff, gKey []int32, ent []uint16, zero uint16) {
 	keySumsGo(cT, tab, gOff, gKey, ent)
 }
+
+func initVecArgs(ws *weightedSet, sc *scratch) {}
+
+// vecArgs has no fields without the vector path.
+type vecArgs struct{}
