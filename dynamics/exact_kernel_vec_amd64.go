@@ -17,9 +17,10 @@ func vecOn() bool { return rowLoops == 2 && cpu.X86.HasAVX512DQ }
 
 // vecArgs are vecQueries' arguments for the assembly (the offsets are in
 // exact_kernel_vec_amd64.s): the first entries of the block's tables, each
-// rowBlock entries per key group, and of the outputs (blockQueriesAVX512
-// advances ql past the losses of its first half; the Go code does not read it
-// back); then the gather's arguments.
+// rowBlock entries per key group, and of the outputs; then the gather's
+// arguments. Each worker keeps its own (scratch.va, in the heap), so the
+// assembly never writes into it: a pointer stored there without the write
+// barrier, or past the end of its object, is a bad pointer to the collector.
 type vecArgs struct {
 	aT, z, T, eaT, sT, rrT, cg, gAT, ql *float64
 	area                                *int64

@@ -349,11 +349,15 @@ ddone:
 	MOVL        $1, AX
 	SHLL        CX, AX
 	DECL        AX
-	KMOVW       AX, K5
-	MOVQ        V_QL(R8), AX
-	VMOVUPD     Z6, K5, (AX)
-	LEAQ        (AX)(CX*8), AX
-	MOVQ        AX, V_QL(R8)
+	KMOVW       AX, K5               // as many lanes as the half has queries
+	MOVQ        V_MASK(R8), AX
+	ANDQ        $0xff, AX
+	POPCNTQ     AX, AX
+	MOVQ        DX, CX
+	SHRQ        $6, CX               // 1 in the second half
+	IMULQ       CX, AX               // the losses before this half's
+	MOVQ        V_QL(R8), CX
+	VMOVUPD     Z6, K5, (CX)(AX*8)
 	VMULPD      Z10, Z7, Z16         // coef = weight·inv
 	MOVQ        V_CG(R8), SI
 	ADDQ        DX, SI
