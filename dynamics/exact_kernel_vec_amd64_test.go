@@ -175,3 +175,29 @@ func vecAndPortable(o *SampleObjective, c theory.Correlations) (got [2][]float64
 	}
 	return got
 }
+
+// TestVecPathTooManyAreas: a setting whose cluster has 144 areas (a 12×12
+// grid of single-patch blocks) is past the vector path's 16-bit table
+// offsets (vecFits: fewer than 127 areas), so the kernel takes the portable
+// per-query path with the assembly gather and scatter — and its results are
+// the portable loops' bit for bit, as with the vector path.
+func TestVecPathTooManyAreas(t *testing.T) {
+	if !cpu.X86.HasAVX512F || !cpu.X86.HasAVX512DQ { // vecOn's condition
+		t.Skip("no AVX-512")
+	}
+	old := rowLoops
+	defer func() { rowLoops = old }()
+	s, err := theory.Grid(12, theory.Blocks(1), theory.Rows(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := mustSample(t, &s, s.Samples(5, 24))
+	c := randomCorr(&s, rand.New(rand.NewPCG(9, 10)), 2)
+	got := vecAndPortable(o, c)
+	if !o.ws.kl.none || o.ws.vecFits() {
+		t.Fatalf("maxN = %d: the vector path's lists were built (vecFits %v)", o.ws.maxN, o.ws.vecFits())
+	}
+	if i := firstBitDiff(got[0], got[1], false); i >= 0 {
+		t.Fatalf("entry %d: assembly %v, portable %v", i, got[0][i], got[1][i])
+	}
+}
