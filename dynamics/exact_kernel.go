@@ -368,7 +368,7 @@ func (ws *weightedSet) prepare(c, grad theory.Correlations, tasks int) (workers 
 	ws.checkShape("gradient", grad)
 	workers = min(runtime.GOMAXPROCS(0), tasks)
 	ws.growWork(workers)
-	if vecOn() && ws.kl.start == nil && !ws.kl.none {
+	if vecOn() && ws.kl.start == nil && ws.vecFits() {
 		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
 	}
 	return workers

@@ -42,7 +42,6 @@ type keyLists struct {
 	ent   []uint16 // table offsets (in float64s), four per entry row, key gKey[4g+m]'s at column m
 	ngrp  int      // ⌈P/4⌉
 	zero  uint16   // the offset of the row of zeros
-	none  bool     // the table does not fit 16-bit offsets: no vector path (vecFits)
 }
 
 // vecFits reports whether the vector path's 16-bit offsets hold the set:
@@ -54,11 +53,11 @@ func (ws *weightedSet) vecFits() bool {
 }
 
 // buildKeyLists builds ws.kl from the terms, the term chunks and the key
-// groups of their structures (or sets kl.none when they do not fit).
+// groups of their structures, when they fit its 16-bit offsets (vecFits;
+// otherwise kl.start stays nil: no vector path).
 func (ws *weightedSet) buildKeyLists() {
 	kl := &ws.kl
 	if !ws.vecFits() {
-		kl.none = true
 		return
 	}
 	kl.ngrp = (ws.P + 3) / 4

@@ -131,6 +131,28 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 	VPSLLQ     $52, Z2, Z2 \
 	VPADDQ     Z2, Z6, Z6
 
+// S_HEAD and S_TAIL are stage 2's first loop over the key groups (DI at
+// the factors e_j, SI at the sums T_j, R9 at sT), Σ in Z9; between them the
+// caller puts the T_j of its lanes in Z1: S_j = e_j·T_j into sT, Σ += S_j. It
+// leaves at sdone.
+#define S_HEAD \
+	MOVQ   V_NG(R8), CX \
+	VXORPD Z9, Z9, Z9 \
+	XORQ   R10, R10 \
+	XORQ   R12, R12 \
+sloop: \
+	CMPQ   R10, CX \
+	JGE    sdone
+
+#define S_TAIL \
+	VMOVUPD (DI)(R12*1), Z0 \
+	VMULPD  Z1, Z0, Z0 \
+	VMOVUPD Z0, (R9)(R12*1) \
+	VADDPD  Z0, Z9, Z9 \
+	INCQ    R10 \
+	ADDQ    $128, R12 \
+	JMP     sloop
+
 // STAGE1_HEAD starts stage 1's loop over the areas (SI at the A rows, DI at
 // eaT): m = −∞ in Z8, no NaN lane in K4, and at each area j (R10; R12 =
 // 128·j) z_j in Z0; the caller then puts v_j = z_j·A_j in Z1 and goes on with
@@ -306,21 +328,9 @@ h2:
 	ADDQ  DX, SI
 	MOVQ  V_ST(R8), R9
 	ADDQ  DX, R9
-	MOVQ  V_NG(R8), CX
-	VXORPD Z9, Z9, Z9                // Σ
-	XORQ  R10, R10
-	XORQ  R12, R12
-
-sloop:
-	CMPQ    R10, CX
-	JGE     sdone
-	VMOVUPD (DI)(R12*1), Z0
-	VMULPD  (SI)(R12*1), Z0, Z0      // S_j = e_j·T_j
-	VMOVUPD Z0, (R9)(R12*1)
-	VADDPD  Z0, Z9, Z9
-	INCQ    R10
-	ADDQ    $128, R12
-	JMP     sloop
+	S_HEAD
+	VMOVUPD (SI)(R12*1), Z1          // T_j
+	S_TAIL
 
 sdone:
 	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect
@@ -482,23 +492,10 @@ xend:
 	VBROADCASTSD 40(R11), Z31        // 1/2
 	MOVQ         V_T(R8), SI
 	MOVQ         V_ST(R8), R9
-	MOVQ         V_NG(R8), CX
-	VXORPD       Z9, Z9, Z9          // Σ
-	XORQ         R10, R10
-	XORQ         R12, R12
-
-sloop:
-	CMPQ      R10, CX
-	JGE       sdone
+	S_HEAD
 	VMOVUPD   (SI)(R12*1), Z1
 	VPERMT2PD 64(SI)(R12*1), Z15, Z1 // T_j of the lanes' rows
-	VMOVUPD   (DI)(R12*1), Z0
-	VMULPD    Z1, Z0, Z0             // S_j = e_j·T_j
-	VMOVUPD   Z0, (R9)(R12*1)
-	VADDPD    Z0, Z9, Z9
-	INCQ      R10
-	ADDQ      $128, R12
-	JMP       sloop
+	S_TAIL
 
 sdone:
 	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect

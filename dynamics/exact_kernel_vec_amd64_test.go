@@ -194,7 +194,7 @@ func TestVecPathTooManyAreas(t *testing.T) {
 	o := mustSample(t, &s, s.Samples(5, 24))
 	c := randomCorr(&s, rand.New(rand.NewPCG(9, 10)), 2)
 	got := vecAndPortable(o, c)
-	if !o.ws.kl.none || o.ws.vecFits() {
+	if o.ws.kl.start != nil || o.ws.vecFits() {
 		t.Fatalf("maxN = %d: the vector path's lists were built (vecFits %v)", o.ws.maxN, o.ws.vecFits())
 	}
 	if i := firstBitDiff(got[0], got[1], false); i >= 0 {
