@@ -27,8 +27,8 @@ type vecArgs struct {
 	has                                 *bool
 	n, ng, mask                         int
 	weight                              float64
-	tab                                 *[64]float64
-	exp                                 *[10]float64
+	tab                                 *[16]float64
+	exp                                 *[12]float64
 	ebT                                 *float64 // the gather's arguments (gatherGroupsAVX512, called first)
 	kposX                               *uint16
 	koff                                *int32

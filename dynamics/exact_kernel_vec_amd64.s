@@ -11,12 +11,11 @@
 // group j and row r (128 bytes per group).
 
 // The kernel's own constants; the exponential's come from internal/fastexp
-// (vecArgs.exp = fastexp.Consts(): 64/ln2, shift, ln2hi/64, ln2lo/64, 1,
-// 1/2, 1/6, 1/24, 1/120, −708 at offsets 0, 8, …, 72).
+// (vecArgs.exp = fastexp.Consts(): 16/ln2, shift, ln2hi/16, ln2lo/16, 1,
+// 1/2, 1/6, 1/24, 1/120, −708, 1/720, 1/5040 at offsets 0, 8, …, 88).
 DATA qc<>+0(SB)/8, $0xfff0000000000000   // −∞
-DATA qc<>+8(SB)/8, $0x7ff8000000000001   // NaN (math.NaN())
-DATA qc<>+16(SB)/8, $0x0c06e93f5da2824c  // tinySum = 1e-250
-GLOBL qc<>(SB), RODATA|NOPTR, $24
+DATA qc<>+8(SB)/8, $0x0c06e93f5da2824c   // tinySum = 1e-250
+GLOBL qc<>(SB), RODATA|NOPTR, $16
 
 // vecArgs offsets (exact_kernel_vec_amd64.go).
 #define V_AT 0
@@ -57,9 +56,9 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 	MOVQ a+0(FP), R8
 
 // VEC_CONSTS loads the constants of the per-query work from the vecArgs at
-// R8: the exponential's in Z16–Z25 (64/ln2, shift, ln2hi/64, ln2lo/64, 1,
-// 1/2, 1/6, 1/24, 1/120, −708), its table 2^{i/64} in Z9–Z14, Z27 and Z31,
-// +0 in Z26, −∞ in Z28, NaN in Z29 and tinySum in Z30.
+// R8: the exponential's in Z16–Z25 (16/ln2, shift, ln2hi/16, ln2lo/16, 1,
+// 1/2, 1/6, 1/24, 1/120, −708), Z11 (1/720) and Z12 (1/5040), its table
+// 2^{i/16} in Z9 and Z10, +0 in Z26, −∞ in Z28 and tinySum in Z30. (Stage 2 reuses Z9–Z12 once stage 1 is done.)
 #define VEC_CONSTS \
 	MOVQ         V_EXP(R8), R11 \
 	VBROADCASTSD 0(R11), Z16 \
@@ -72,26 +71,19 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 	VBROADCASTSD 56(R11), Z23 \
 	VBROADCASTSD 64(R11), Z24 \
 	VBROADCASTSD 72(R11), Z25 \
+	VBROADCASTSD 80(R11), Z11 \
+	VBROADCASTSD 88(R11), Z12 \
 	VXORPD       Z26, Z26, Z26 \
 	MOVQ         V_TAB(R8), R11 \
 	VMOVUPD      0(R11), Z9 \
 	VMOVUPD      64(R11), Z10 \
-	VMOVUPD      128(R11), Z11 \
-	VMOVUPD      192(R11), Z12 \
-	VMOVUPD      256(R11), Z13 \
-	VMOVUPD      320(R11), Z14 \
-	VMOVUPD      384(R11), Z27 \
-	VMOVUPD      448(R11), Z31 \
 	VBROADCASTSD qc<>+0(SB), Z28 \
-	VBROADCASTSD qc<>+8(SB), Z29 \
-	VBROADCASTSD qc<>+16(SB), Z30
+	VBROADCASTSD qc<>+8(SB), Z30
 
 // EXP_NONPOS sets Z6 to e^{Z0} (Z0 in (−708, 0]): fastexp's nonPosAVX512,
-// the same operations in the same order; the table entry k & 63 by permutes
-// of the registers Z9–Z14, Z27, Z31 (the low four bits within sixteen
-// entries, then bits 4 and 5) instead of a gather (a third of
-// blockQueriesAVX512's time). It uses Z1–Z7 and K5, and the constants in
-// Z16–Z24.
+// the same operations in the same order; the table entry k & 15 by one
+// permute of the registers Z9 and Z10. It uses Z1–Z7, and the constants in
+// Z16–Z24, Z11 and Z12.
 #define EXP_NONPOS \
 	VMULPD     Z16, Z0, Z1 \
 	VADDPD     Z17, Z1, Z1 \
@@ -107,29 +99,19 @@ GLOBL qc<>(SB), RODATA|NOPTR, $24
 	VADDPD     Z6, Z21, Z6 \
 	VMULPD     Z24, Z3, Z7 \
 	VADDPD     Z7, Z23, Z7 \
+	VMULPD     Z12, Z3, Z1 \
+	VADDPD     Z1, Z11, Z1 \
+	VMULPD     Z1, Z4, Z1 \
+	VADDPD     Z1, Z7, Z7 \
 	VMULPD     Z7, Z4, Z7 \
 	VADDPD     Z7, Z6, Z6 \
 	VMULPD     Z6, Z4, Z6 \
 	VADDPD     Z6, Z5, Z5 \
-	VMOVDQA64  Z2, Z1 \
-	VPERMI2PD  Z10, Z9, Z1 \
-	VMOVDQA64  Z2, Z3 \
-	VPERMI2PD  Z12, Z11, Z3 \
-	VMOVDQA64  Z2, Z4 \
-	VPERMI2PD  Z14, Z13, Z4 \
-	VMOVDQA64  Z2, Z6 \
-	VPERMI2PD  Z31, Z27, Z6 \
-	VPSLLQ     $59, Z2, Z7 \
-	VPMOVQ2M   Z7, K5 \
-	VMOVAPD    Z3, K5, Z1 \
-	VMOVAPD    Z6, K5, Z4 \
-	VPSLLQ     $58, Z2, Z7 \
-	VPMOVQ2M   Z7, K5 \
-	VMOVAPD    Z4, K5, Z1 \
-	VMULPD     Z5, Z1, Z6 \
-	VPSRAQ     $6, Z2, Z2 \
-	VPSLLQ     $52, Z2, Z2 \
-	VPADDQ     Z2, Z6, Z6
+	VPSRAQ     $4, Z2, Z7 \
+	VPSLLQ     $52, Z7, Z7 \
+	VPERMI2PD  Z10, Z9, Z2 \
+	VMULPD     Z5, Z2, Z6 \
+	VPADDQ     Z7, Z6, Z6
 
 // S_HEAD and S_TAIL are stage 2's first loop over the key groups (DI at
 // the factors e_j, SI at the sums T_j, R9 at sT), Σ in Z9; between them the
@@ -154,15 +136,14 @@ sloop: \
 	JMP     sloop
 
 // STAGE1_HEAD starts stage 1's loop over the areas (SI at the A rows, DI at
-// eaT): m = −∞ in Z8, no NaN lane in K4, and at each area j (R10; R12 =
-// 128·j) z_j in Z0; the caller then puts v_j = z_j·A_j in Z1 and goes on with
-// STAGE1_REST (vloop's exit is vdone, in it).
+// eaT): m = −∞ in Z8, and at each area j (R10; R12 = 128·j) z_j in Z0; the
+// caller then puts v_j = z_j·A_j in Z1 and goes on with STAGE1_REST (vloop's
+// exit is vdone, in it).
 #define STAGE1_HEAD \
 	MOVQ  V_Z(R8), BX \
 	MOVQ  V_HAS(R8), R9 \
 	MOVQ  V_N(R8), CX \
 	VMOVAPD Z28, Z8 \
-	KXORW K4, K4, K4 \
 	XORQ  R10, R10 \
 	XORQ  R12, R12 \
 vloop: \
@@ -171,10 +152,17 @@ vloop: \
 	VBROADCASTSD (BX)(R10*8), Z0
 
 // STAGE1_REST is stage 1 after v_j = z_j·A_j is in Z1 (vloop's head):
-// v_j kept in eaT, the maximum m over the groups with keys in Z8 (NaN where a
-// v is NaN), then, group by group, x = v_j − m, the fallback when a query
-// lane has x outside (−708, 0], and e^x (1 for a group without keys) into
-// eaT; it leaves at xend (the caller's label). D_LOOP is stage 2's loop over
+// v_j kept in eaT, the maximum m over the groups with keys in Z8, then,
+// group by group, x = v_j − m and e^x (1 for a group without keys) into
+// eaT, and at the end the fallback when a query lane had an x outside
+// (−708, 0] (the Go code's test, which it takes per term); it leaves at xend
+// (the caller's label). Only x > −708 is tested, once per group, and the
+// lanes that pass are accumulated in K4: x ≤ 0 holds whenever x is not NaN
+// (m ≥ v_j for every group with keys, and m ≥ 0 when the masked keys' group,
+// v = 0, has keys), and a NaN v_j, an infinite m or v_j, or an m of −∞ makes
+// its x NaN, which fails the test — so no NaN bookkeeping in the maximum,
+// whose lanes with a NaN need not be NaN. The exponentials of a failing
+// lane are garbage, written only into eaT. D_LOOP is stage 2's loop over
 // the areas: s_j = S_j·inv (into sT), d_j = s_j z_j − z_a 1{j = a}, r_j = z_j
 // d_j (into rrT), ℓ·2 += d_j² and r̄ += s_j r_j; it leaves at ddone. CF_ROW
 // sets Z1 to the coefficients coef·(r_j − r̄)·e_j (0 in the lanes not in K3)
@@ -186,8 +174,6 @@ vloop: \
 	TESTL        AX, AX \
 	JZ           vnext \
 	VMAXPD       Z1, Z8, Z8 \
-	VCMPPD       $3, Z1, Z1, K5 \
-	KORW         K5, K4, K4 \
 vnext: \
 	INCQ R10 \
 	ADDQ $128, R12 \
@@ -201,13 +187,13 @@ vdone: \
 	JZ      vmax \
 	VMAXPD  Z26, Z8, Z8 \
 vmax: \
-	VMOVAPD Z29, K4, Z8 \
+	KMOVW   K1, K4 \
 	MOVQ    V_NG(R8), CX \
 	XORQ    R10, R10 \
 	XORQ    R12, R12 \
 xloop: \
 	CMPQ    R10, CX \
-	JGE     xend \
+	JGE     xchk \
 	MOVBLZX (R9)(R10*1), AX \
 	TESTL   AX, AX \
 	JNZ     xhas \
@@ -220,17 +206,17 @@ xhas: \
 	VMOVUPD (DI)(R12*1), Z0 \
 xsub: \
 	VSUBPD   Z8, Z0, Z0 \
-	VCMPPD   $0x1e, Z25, Z0, K1, K2 \
-	VCMPPD   $0x12, Z26, Z0, K2, K3 \
-	KXORW    K3, K1, K2 \
-	KORTESTW K2, K2 \
-	JNZ      fallback \
+	VCMPPD   $0x1e, Z25, Z0, K4, K4 \
 	EXP_NONPOS \
 	VMOVUPD    Z6, (DI)(R12*1) \
 xnext: \
 	INCQ R10 \
 	ADDQ $128, R12 \
-	JMP  xloop
+	JMP  xloop \
+xchk: \
+	KXORW    K4, K1, K2 \
+	KORTESTW K2, K2 \
+	JNZ      fallback
 
 #define D_LOOP \
 	XORQ      R10, R10 \

@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 var avx512 = cpu.X86.HasAVX512F
 
 //go:noescape
-func nonPosAVX512(x *float64, n int, tab *[64]float64) int
+func nonPosAVX512(x *float64, n int, tab *[16]float64) int
 
 // NonPos is nonPosGo, eight at a time in AVX-512 when the
 // CPU has it (the same operations in the same order: the same bits,

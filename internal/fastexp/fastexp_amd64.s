@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// func nonPosAVX512(x *float64, n int, tab *[64]float64) int
+// func nonPosAVX512(x *float64, n int, tab *[16]float64) int
 //
 // (consts, fastexp.go, holds nonPosGo's constants in the order read below.)
 //
@@ -26,19 +26,11 @@ TEXT ·nonPosAVX512(SB), NOSPLIT, $0-32
 	VBROADCASTSD ·consts+56(SB), Z23
 	VBROADCASTSD ·consts+64(SB), Z24
 	VBROADCASTSD ·consts+72(SB), Z25
+	VBROADCASTSD ·consts+80(SB), Z10
+	VBROADCASTSD ·consts+88(SB), Z11
 	VPXORQ       Z26, Z26, Z26
-	MOVQ         $16, AX
-	VPBROADCASTQ AX, Z28             // bit 4 of k
-	MOVQ         $32, AX
-	VPBROADCASTQ AX, Z29             // bit 5 of k
-	VMOVUPD      0(SI), Z8           // the table 2^{i/64}, in eight registers
+	VMOVUPD      0(SI), Z8           // the table 2^{i/16}, in two registers
 	VMOVUPD      64(SI), Z9
-	VMOVUPD      128(SI), Z10
-	VMOVUPD      192(SI), Z11
-	VMOVUPD      256(SI), Z12
-	VMOVUPD      320(SI), Z13
-	VMOVUPD      384(SI), Z14
-	VMOVUPD      448(SI), Z15
 
 eloop:
 	LEAQ    8(DX), AX
@@ -50,7 +42,7 @@ eloop:
 	KMOVW   K2, AX
 	CMPB    AL, $0xff
 	JNE     edone
-	VMULPD  Z16, Z0, Z1            // kf = v·(64/ln2)
+	VMULPD  Z16, Z0, Z1            // kf = v·(16/ln2)
 	VADDPD  Z17, Z1, Z1            //      + shift
 	VPSUBQ  Z17, Z1, Z2            // k = bits(kf) − bits(shift)
 	VSUBPD  Z17, Z1, Z1            // kf −= shift
@@ -64,33 +56,24 @@ eloop:
 	VADDPD  Z6, Z21, Z6
 	VMULPD  Z24, Z3, Z7            // 1/24 + r·(1/120)
 	VADDPD  Z7, Z23, Z7
+	VMULPD  Z11, Z3, Z1            // 1/720 + r·(1/5040)
+	VADDPD  Z1, Z10, Z1
+	VMULPD  Z1, Z4, Z1             // r2·(…)
+	VADDPD  Z1, Z7, Z7             // (1/24 + …) + r2·(…)
 	VMULPD  Z7, Z4, Z7             // r2·(…)
 	VADDPD  Z7, Z6, Z6             // (1/2 + …) + r2·(…)
 	VMULPD  Z6, Z4, Z6             // r2·(…)
 	VADDPD  Z6, Z5, Z5             // p = (1 + r) + r2·(…)
-	// 2^{(k&63)/64} by permutes of the table's registers (the low four
-	// bits of k within sixteen entries, then bits 4 and 5 select), not a
-	// gather: the same entry, the same bits.
-	VMOVDQA64 Z2, Z1
-	VPERMI2PD Z9, Z8, Z1           // entries 0–15
-	VMOVDQA64 Z2, Z3
-	VPERMI2PD Z11, Z10, Z3         // 16–31
-	VMOVDQA64 Z2, Z4
-	VPERMI2PD Z13, Z12, Z4         // 32–47
-	VMOVDQA64 Z2, Z6
-	VPERMI2PD Z15, Z14, Z6         // 48–63
-	VPTESTMQ  Z28, Z2, K5          // bit 4
-	VMOVAPD   Z3, K5, Z1
-	VMOVAPD   Z6, K5, Z4
-	VPTESTMQ  Z29, Z2, K5          // bit 5
-	VMOVAPD   Z4, K5, Z1
-	VMULPD    Z5, Z1, Z6           // t = table·p
-	VPSRAQ  $6, Z2, Z2             // + (k>>6)<<52 on the bits
-	VPSLLQ  $52, Z2, Z2
-	VPADDQ  Z2, Z6, Z6
-	VMOVUPD Z6, (DI)(DX*8)
-	ADDQ    $8, DX
-	JMP     eloop
+	VPSRAQ  $4, Z2, Z7             // (k>>4)<<52, for the bits
+	VPSLLQ  $52, Z7, Z7
+	// 2^{(k&15)/16} by one permute of the table's registers (the low four
+	// bits of k select), not a gather: the same entry, the same bits.
+	VPERMI2PD Z9, Z8, Z2
+	VMULPD    Z5, Z2, Z6           // t = table·p
+	VPADDQ    Z7, Z6, Z6           // + (k>>4)<<52 on the bits
+	VMOVUPD   Z6, (DI)(DX*8)
+	ADDQ      $8, DX
+	JMP       eloop
 
 edone:
 	VZEROUPPER

@@ -16,7 +16,7 @@ const relErrBound = 4.4 * 0x1p-53
 // relErrBound (4.4u), on 3000 arguments; against math.Exp, which is
 // itself within 1 ulp (≤ 2u relative), to 4.4u + 2u = 6.4u (7.1e-16), on
 // 200000; and the 1.005u of the table entries its derivation uses (against
-// 2^{i/64} to 300 bits). Then its fallbacks to math.Exp.
+// 2^{i/16} to 300 bits). Then its fallbacks to math.Exp.
 func TestNonPos(t *testing.T) {
 	const u = 0x1p-53
 	expNonPos := func(x float64) float64 {
@@ -24,9 +24,9 @@ func TestNonPos(t *testing.T) {
 		nonPosGo(v)
 		return v[0]
 	}
-	// The table: 2^{1/64} by six square roots, then its powers.
+	// The table: 2^{1/16} by four square roots, then its powers.
 	root := new(big.Float).SetPrec(300).SetInt64(2)
-	for range 6 {
+	for range 4 {
 		root.Sqrt(root)
 	}
 	pow := new(big.Float).SetPrec(300).SetInt64(1)
