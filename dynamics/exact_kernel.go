@@ -167,6 +167,7 @@ type weightedSet struct {
 
 	rowArea [][]int64 // per cluster, the own area of each row (−1 past P): the vector path's lanes
 	kl      keyLists  // the vector path's per-key lists of coefficient rows (exact_kernel_keysums.go)
+	vd      []vecDesc // the vector path's per-term descriptors (exact_kernel_vec.go)
 
 	pool      *pool          // persistent helpers (exact_pool.go), started on first parallel step
 	workerFn  func(w int)    // ws.worker, bound once (no allocation per step)
@@ -281,7 +282,7 @@ func (ws *weightedSet) finish() {
 		}
 	}
 	if vecOn() {
-		ws.buildKeyLists() // here, not in the first step, when the CPU takes the vector path
+		ws.buildVec() // here, not in the first step, when the CPU takes the vector path
 	}
 	ws.growWork(1)
 }
@@ -369,7 +370,7 @@ func (ws *weightedSet) prepare(c, grad theory.Correlations, tasks int) (workers 
 	workers = min(runtime.GOMAXPROCS(0), tasks)
 	ws.growWork(workers)
 	if vecOn() && ws.kl.start == nil && ws.vecFits() {
-		ws.buildKeyLists() // once, on the first step that takes the vector path (rowLoops set after finish)
+		ws.buildVec() // once, on the first step that takes the vector path (rowLoops set after finish)
 	}
 	return workers
 }

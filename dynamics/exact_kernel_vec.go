@@ -78,39 +78,85 @@ func (ws *weightedSet) blockQueries(c, grad theory.Correlations, st *structure, 
 	ws.blockCoefs(c, grad, st, z, ng, qlo, qhi, p0, sc, weight, ql)
 }
 
+// vecDesc is what the vector path needs of a term whatever the row block,
+// gathered once (buildVecDescs): per (term, block), vecTerm then reads one
+// descriptor instead of walking the term, its structure and their index
+// lists (that walk, with the per-call checks, was about 5 % of the step at
+// P = 196).
+type vecDesc struct {
+	z      *float64 // zs[z0:], N_k + 1 entries
+	has    *bool    // hasKeys[ko:], ng entries
+	koff   *int32   // koff[ko:], ng + 1 entries
+	weight float64  // w·scale
+	qb     int32    // the structure's qblk and qmask entries
+	k      int32    // the cluster
+	ng     int32    // key groups: N_k, or N_k + 1 with keys "all"; 0 for a term without keys
+}
+
+// buildVec builds the vector path's key lists and term descriptors, when
+// the set fits its 16-bit offsets (vecFits; otherwise ws.kl.start stays nil:
+// no vector path).
+func (ws *weightedSet) buildVec() {
+	ws.buildKeyLists()
+	if ws.kl.start != nil {
+		ws.buildVecDescs()
+	}
+}
+
+// buildVecDescs fills ws.vd from the terms and checks, once, what the
+// assembly relies on and does not check per call: each term's key groups
+// are valid lists of ws.kpos and fit the per-group tables (maxN + 1 groups),
+// and each (term, block)'s losses are as many as the bits of its row mask.
+func (ws *weightedSet) buildVecDescs() {
+	ws.vd = make([]vecDesc, len(ws.terms))
+	for i, t := range ws.terms {
+		st := &ws.structs[t.st]
+		n := ws.nArea[st.k]
+		ng := n
+		if ws.keys == theory.KeysAll {
+			ng++
+		}
+		koff := ws.koff[st.ko : int(st.ko)+ng+1]
+		if st.k0 == st.k1 {
+			ng = 0 // no keys (no key list reads this term's coefficients)
+		} else if ng > ws.maxN+1 || koff[0] < 0 || int(koff[ng]) > len(ws.kpos) || koff[ng] < koff[0] {
+			panic("dynamics: buildVecDescs: key groups do not match their tables")
+		}
+		ws.vd[i] = vecDesc{z: &ws.zs[t.z0 : int(t.z0)+n+1][0], has: &ws.hasKeys[st.ko : int(st.ko)+len(koff)-1][0], koff: &koff[0],
+			weight: t.w * ws.scale, qb: st.qb, k: st.k, ng: int32(ng)}
+		for b := range ws.nblk {
+			if len(ws.qlossOf(i, b)) != bits.OnesCount16(ws.qmask[int(st.qb)+b]) {
+				panic("dynamics: buildVecDescs: row mask does not match the queries")
+			}
+		}
+	}
+}
+
 // vecTerm is runTerm on the vector path, with blockTerm's work inlined
 // (their calls and arguments were a tenth of the step): term i's masked
 // queries in block b, their B coefficients into sc.cg (every row of its key
 // groups) and A gradient into sc.vecGA. It reports whether the term has
 // queries in the block.
 func (ws *weightedSet) vecTerm(c theory.Correlations, b, i int, sc *scratch) bool {
-	t := &ws.terms[i]
-	st := &ws.structs[t.st]
-	qb := int(st.qb) + b
-	qlo, qhi := int(ws.qblk[qb]), int(ws.qblk[qb+1])
-	if qlo == qhi {
+	d := &ws.vd[i]
+	qb := int(d.qb) + b
+	mask := uint64(ws.qmask[qb]) // the rows of the term's queries in the block
+	if mask == 0 {
 		return false
 	}
 	ql := ws.qlossOf(i, b)
-	k := int(st.k)
-	n := ws.nArea[k]
-	z := ws.zs[t.z0 : int(t.z0)+n+1]
-	if st.k0 == st.k1 {
-		// No keys (no key list reads this term's coefficients): as blockTerm.
-		ws.noKeyLosses(z, qlo, qhi, ql)
+	if d.ng == 0 {
+		// No keys: as blockTerm.
+		ws.noKeyLosses(ws.zs[ws.terms[i].z0:], int(ws.qblk[qb]), int(ws.qblk[qb+1]), ql)
 		return true
 	}
-	ng := n
-	if ws.keys == theory.KeysAll {
-		ng++
-	}
-	koff := ws.koff[st.ko : int(st.ko)+ng+1]
-	has := ws.hasKeys[st.ko : int(st.ko)+ng]
-	p0, weight := b*rowBlock, t.w*ws.scale
-	mask := uint64(ws.qmask[qb]) // the rows of qpos[qlo:qhi]
-	if direct := vecQueries(ws, sc, k, z, has, koff, mask, p0, weight, ql); direct != 0 {
+	if direct := vecQueries(ws, sc, d, mask, b*rowBlock, ql); direct != 0 {
 		vecSlowBy[b2i(len(ql) <= 8)][b2i(direct < 0)].Add(1)
-		ws.vecSlow(c, st, z, has, qlo, qhi, p0, sc, weight, ql, direct)
+		t := &ws.terms[i]
+		st := &ws.structs[t.st]
+		n := ws.nArea[st.k]
+		ws.vecSlow(c, st, ws.zs[t.z0:int(t.z0)+n+1], ws.hasKeys[st.ko:int(st.ko)+int(d.ng)],
+			int(ws.qblk[qb]), int(ws.qblk[qb+1]), b*rowBlock, sc, d.weight, ql, direct)
 	}
 	return true
 }

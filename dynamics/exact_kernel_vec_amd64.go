@@ -3,7 +3,6 @@
 package dynamics
 
 import (
-	"math/bits"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -40,37 +39,25 @@ func blockQueriesAVX512(a *vecArgs) int
 //go:noescape
 func blockQueries8AVX512(a *vecArgs) int
 
-// vecQueries runs the vector path on the queries of a term of cluster k in
-// the rows mask of the block at p0 (with len(ql) of them), its key groups
-// koff: their sums over the keys' rows of e^B into sc.tg (gatherGroups,
-// which the assembly calls first: one call from Go per term instead of
-// two), then the per-query work. It returns −1
-// when the term must take the portable path (nothing written), else the rows
-// whose queries must take queryDirect (their losses, coefficients and A
-// gradient not written). The assembly does no bounds checks: the tables
-// were allocated with maxN + 1 groups (vecScratch, growWork).
-func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, koff []int32, mask uint64, p0 int, weight float64, ql []float64) int {
-	n, ng := ws.nArea[k], len(has)
-	if rowLoops != 2 || len(sc.ebT) > 1<<16 || len(koff) != ng+1 {
-		panic("dynamics: vecQueries without the AVX-512 gather")
-	}
-	checkGroups(ws.kpos, koff, sc.tg)
-	// The scratch tables hold maxN + 1 groups and vecA, vecGA and rowArea
-	// the cluster's areas and the block's rows by construction (vecScratch);
-	// what varies per term is checked here.
-	_ = z[ng-1]
-	_ = sc.cg[ng*rowBlock-1]
-	if len(ql) != bits.OnesCount64(mask) || mask>>rowBlock != 0 {
-		panic("dynamics: vecQueries: row mask does not match the queries")
-	}
-	// The fields that vary per term; the others were set once per worker
-	// (vecScratch). Field by field: a composite literal was built in a
-	// temporary and copied with 16-byte moves over its 8-byte stores, which
-	// stalled store forwarding (4 % of the exact step at P = 196).
+// vecQueries runs the vector path on the queries of term d in the rows mask
+// of the block at p0 (with len(ql) of them): its key groups' sums over the
+// keys' rows of e^B into sc.tg (gatherGroups, which the assembly calls
+// first: one call from Go per term instead of two), then the per-query
+// work. It returns −1 when the term must take the portable path (nothing
+// written), else the rows whose queries must take queryDirect (their
+// losses, coefficients and A gradient not written). The assembly does no
+// bounds checks: the tables were allocated with maxN + 1 groups (vecScratch,
+// growWork), and buildVecDescs checked the terms' key groups and losses.
+func vecQueries(ws *weightedSet, sc *scratch, d *vecDesc, mask uint64, p0 int, ql []float64) int {
+	k := d.k
+	// Field by field: a composite literal was built in a temporary and
+	// copied with 16-byte moves over its 8-byte stores, which stalled store
+	// forwarding (4 % of the exact step at P = 196). The fields not set here
+	// were set once per worker (initVecArgs).
 	a := &sc.va
-	a.aT, a.z, a.cg, a.gAT, a.ql = &sc.vecA[k][0], &z[0], &sc.cg[0], &sc.vecGA[k][0], &ql[0]
-	a.area, a.has, a.koff = &ws.rowArea[k][p0], &has[0], &koff[0]
-	a.n, a.ng, a.mask, a.weight = n, ng, int(mask), weight
+	a.aT, a.z, a.cg, a.gAT, a.ql = &sc.vecA[k][0], d.z, &sc.cg[0], &sc.vecGA[k][0], &ql[0]
+	a.area, a.has, a.koff = &ws.rowArea[k][p0], d.has, d.koff
+	a.n, a.ng, a.mask, a.weight = ws.nArea[k], int(d.ng), int(mask), d.weight
 	if len(ql) <= 8 {
 		return blockQueries8AVX512(a) // one vector of the queries' rows instead of two halves of the block's
 	}

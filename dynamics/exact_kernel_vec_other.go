@@ -6,7 +6,7 @@ package dynamics
 // (runBlock takes the portable queryExps and blockCoefs).
 func vecOn() bool { return false }
 
-func vecQueries(ws *weightedSet, sc *scratch, k int, z []float64, has []bool, koff []int32, mask uint64, p0 int, weight float64, ql []float64) int {
+func vecQueries(ws *weightedSet, sc *scratch, d *vecDesc, mask uint64, p0 int, ql []float64) int {
 	panic("dynamics: vecQueries without the vector path")
 }
 

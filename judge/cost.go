@@ -169,7 +169,8 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 // more: the keys' table offsets and the per-key lists of coefficient rows,
 // since issue 27 2 bytes each per key plus the lists' padding, 1 % at P =
 // 196: dynamics' exact_kernel_keysums.go — the 10 is kept, a slight
-// overestimate), the per-chunk gradient buffers (at most 64
+// overestimate), 112 bytes per term (its entry, z vector and, with
+// AVX-512, its 48-byte descriptor), the per-chunk gradient buffers (at most 64
 // states) and a few states besides (five: the kernel's P×P e^B table, a
 // sixth, went with issue 23's fused row-block tasks; at P = 2048 with 16
 // samples the estimate was then 1.64× the measured peak). The descent's
@@ -180,7 +181,7 @@ func orbitMemory(s *theory.Setting, opt dynamics.OrbitOptions, state float64) (C
 // evaluations, shared by the cores.
 func sampleCost(state, P, terms, pairs, steps, cores float64) Cost {
 	chunks := math.Min(64, math.Ceil(terms/32))
-	bytes := terms*(26*P+64) + (chunks+5)*state
+	bytes := terms*(26*P+112) + (chunks+5)*state
 	blocks := math.Ceil(P / 16) // the kernel's row blocks
 	step := dynamics.ExactStepSeconds(terms*pairs, terms*blocks)
 	return Cost{Bytes: bytes, Seconds: (steps + 1) * step / cores}
