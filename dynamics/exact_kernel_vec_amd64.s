@@ -113,28 +113,6 @@ GLOBL qc<>(SB), RODATA|NOPTR, $16
 	VMULPD     Z5, Z2, Z6 \
 	VPADDQ     Z7, Z6, Z6
 
-// S_HEAD and S_TAIL are stage 2's first loop over the key groups (DI at
-// the factors e_j, SI at the sums T_j, R9 at sT), Σ in Z9; between them the
-// caller puts the T_j of its lanes in Z1: S_j = e_j·T_j into sT, Σ += S_j. It
-// leaves at sdone.
-#define S_HEAD \
-	MOVQ   V_NG(R8), CX \
-	VXORPD Z9, Z9, Z9 \
-	XORQ   R10, R10 \
-	XORQ   R12, R12 \
-sloop: \
-	CMPQ   R10, CX \
-	JGE    sdone
-
-#define S_TAIL \
-	VMOVUPD (DI)(R12*1), Z0 \
-	VMULPD  Z1, Z0, Z0 \
-	VMOVUPD Z0, (R9)(R12*1) \
-	VADDPD  Z0, Z9, Z9 \
-	INCQ    R10 \
-	ADDQ    $128, R12 \
-	JMP     sloop
-
 // STAGE1_HEAD starts stage 1's loop over the areas (SI at the A rows, DI at
 // eaT): m = −∞ in Z8, and at each area j (R10; R12 = 128·j) z_j in Z0; the
 // caller then puts v_j = z_j·A_j in Z1 and goes on with STAGE1_REST (vloop's
@@ -153,21 +131,21 @@ vloop: \
 
 // STAGE1_REST is stage 1 after v_j = z_j·A_j is in Z1 (vloop's head):
 // v_j kept in eaT, the maximum m over the groups with keys in Z8, then,
-// group by group, x = v_j − m and e^x (1 for a group without keys) into
-// eaT, and at the end the fallback when a query lane had an x outside
-// (−708, 0] (the Go code's test, which it takes per term); it leaves at xend
-// (the caller's label). Only x > −708 is tested, once per group, and the
-// lanes that pass are accumulated in K4: x ≤ 0 holds whenever x is not NaN
-// (m ≥ v_j for every group with keys, and m ≥ 0 when the masked keys' group,
-// v = 0, has keys), and a NaN v_j, an infinite m or v_j, or an m of −∞ makes
-// its x NaN, which fails the test — so no NaN bookkeeping in the maximum,
-// whose lanes with a NaN need not be NaN. The exponentials of a failing
-// lane are garbage, written only into eaT. D_LOOP is stage 2's loop over
-// the areas: s_j = S_j·inv (into sT), d_j = s_j z_j − z_a 1{j = a}, r_j = z_j
-// d_j (into rrT), ℓ·2 += d_j² and r̄ += s_j r_j; it leaves at ddone. CF_ROW
-// sets Z1 to the coefficients coef·(r_j − r̄)·e_j (0 in the lanes not in K3)
-// and Z0 to r_j − r̄; GA_ROW sets Z2 to the A gradient weight·z_j·s_j·(r_j −
-// r̄). The labels are the routines' own (each uses a macro once).
+// group by group, x = v_j − m and e_j = e^x (1 for a group without keys)
+// into eaT, and with it stage 2's first loop: the caller puts the group's
+// T_j (R13 at the sums, R12 = 128·j) in Z1 and X_TAIL makes S_j = e_j·T_j
+// (into sT at R11) and Σ += S_j (in Z13), in group order as before; at the
+// end the fallback when a query lane had an x outside (−708, 0] (the Go
+// code's test, which it takes per term); it leaves at xend (the caller's
+// label). (The S_j were a loop of their own after stage 1, whose chain of
+// additions then waited for the last exponential.) Only x > −708 is
+// tested, once per group, and the lanes that pass are accumulated in K4:
+// x ≤ 0 holds whenever x is not NaN (m ≥ v_j for every group with keys,
+// and m ≥ 0 when the masked keys' group, v = 0, has keys), and a NaN v_j,
+// an infinite m or v_j, or an m of −∞ makes its x NaN, which fails the
+// test — so no NaN bookkeeping in the maximum, whose lanes with a NaN need
+// not be NaN. The exponentials and S_j of a failing lane are garbage,
+// written only into eaT and sT.
 #define STAGE1_REST \
 	VMOVUPD      Z1, (DI)(R12*1) \
 	MOVBLZX      (R9)(R10*1), AX \
@@ -188,6 +166,7 @@ vdone: \
 	VMAXPD  Z26, Z8, Z8 \
 vmax: \
 	KMOVW   K1, K4 \
+	VXORPD  Z13, Z13, Z13 \
 	MOVQ    V_NG(R8), CX \
 	XORQ    R10, R10 \
 	XORQ    R12, R12 \
@@ -197,8 +176,8 @@ xloop: \
 	MOVBLZX (R9)(R10*1), AX \
 	TESTL   AX, AX \
 	JNZ     xhas \
-	VMOVUPD Z20, (DI)(R12*1) \
-	JMP     xnext \
+	VMOVAPD Z20, Z6 \
+	JMP     xs \
 xhas: \
 	VMOVAPD Z26, Z0 \
 	CMPQ    R10, V_N(R8) \
@@ -208,11 +187,16 @@ xsub: \
 	VSUBPD   Z8, Z0, Z0 \
 	VCMPPD   $0x1e, Z25, Z0, K4, K4 \
 	EXP_NONPOS \
-	VMOVUPD    Z6, (DI)(R12*1) \
-xnext: \
-	INCQ R10 \
-	ADDQ $128, R12 \
-	JMP  xloop \
+xs: \
+	VMOVUPD  Z6, (DI)(R12*1)
+
+#define X_TAIL \
+	VMULPD  Z1, Z6, Z0 \
+	VMOVUPD Z0, (R11)(R12*1) \
+	VADDPD  Z0, Z13, Z13 \
+	INCQ    R10 \
+	ADDQ    $128, R12 \
+	JMP     xloop \
 xchk: \
 	KXORW    K4, K1, K2 \
 	KORTESTW K2, K2 \
@@ -266,12 +250,12 @@ TEXT ·blockQueriesAVX512(SB), NOSPLIT, $40-16
 	MOVQ         a+0(FP), R8
 	GATHER
 	VEC_CONSTS
-	XORQ         R13, R13            // rows for queryDirect
 	XORQ         DX, DX              // half: byte offset 0 or 64
 
 // Stage 1, each half: v_j = z_j·A_j (kept in eaT), m = max over the groups
-// with keys (NaN if any is NaN, as Go's max), then e^{v_j − m} (1 for a
-// group without keys) into eaT.
+// with keys, then e_j = e^{v_j − m} (1 for a group without keys) into eaT,
+// S_j = e_j·T_j into sT and their sum Σ (half 0's kept in Z27, half 1's in
+// Z29).
 h1:
 	MOVQ  V_MASK(R8), AX
 	MOVQ  DX, CX
@@ -284,17 +268,32 @@ h1:
 	ADDQ  DX, SI
 	MOVQ  V_EAT(R8), DI
 	ADDQ  DX, DI
+	MOVQ  V_ST(R8), R11
+	ADDQ  DX, R11
+	MOVQ  V_T(R8), R13
+	ADDQ  DX, R13
 	STAGE1_HEAD
 	VMULPD       (SI)(R12*1), Z0, Z1 // v = z_j·A_j
 	STAGE1_REST
+	VMOVUPD      (R13)(R12*1), Z1    // T_j
+	X_TAIL
 
 xend:
+	TESTQ   DX, DX
+	JNZ     xend1
+	VMOVAPD Z13, Z27                 // Σ of half 0
+	JMP     h1next
+
+xend1:
+	VMOVAPD Z13, Z29                 // of half 1
+
 h1next:
 	ADDQ $64, DX
 	CMPQ DX, $128
 	JLT  h1
 
 	// Stage 2, each half: blockCoefs.
+	XORQ         R13, R13            // rows for queryDirect
 	VBROADCASTSD V_W(R8), Z7         // weight
 	MOVQ         V_EXP(R8), R11
 	VBROADCASTSD 40(R11), Z31        // 1/2
@@ -310,13 +309,12 @@ h2:
 	KMOVW AX, K1
 	MOVQ  V_EAT(R8), DI
 	ADDQ  DX, DI
-	MOVQ  V_T(R8), SI
-	ADDQ  DX, SI
 	MOVQ  V_ST(R8), R9
 	ADDQ  DX, R9
-	S_HEAD
-	VMOVUPD (SI)(R12*1), Z1          // T_j
-	S_TAIL
+	VMOVAPD Z27, Z9                  // Σ of half 0
+	TESTQ   DX, DX
+	JZ      sdone
+	VMOVAPD Z29, Z9                  // of half 1
 
 sdone:
 	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect
@@ -462,26 +460,28 @@ TEXT ·blockQueries8AVX512(SB), NOSPLIT, $40-16
 	VPCOMPRESSQ.Z Z3, K7, Z4
 	VPEXPANDQ   Z4, K2, Z15          // lanes c0…: their rows 8–15
 
-	// Stage 1: v_j = z_j·A_j (kept in eaT), m, e^{v_j − m} into eaT.
+	// Stage 1: v_j = z_j·A_j (kept in eaT), m, e_j = e^{v_j − m} into eaT,
+	// S_j = e_j·T_j into sT (the T_j of the lanes' rows by the permute), Σ.
 	MOVQ  V_AT(R8), SI
 	MOVQ  V_EAT(R8), DI
+	MOVQ  V_ST(R8), R11
+	MOVQ  V_T(R8), R13
 	STAGE1_HEAD
 	VMOVUPD      (SI)(R12*1), Z2
 	VPERMT2PD    64(SI)(R12*1), Z15, Z2 // A_j of the lanes' rows
 	VMULPD       Z2, Z0, Z1          // v = z_j·A_j
 	STAGE1_REST
+	VMOVUPD   (R13)(R12*1), Z1
+	VPERMT2PD 64(R13)(R12*1), Z15, Z1 // T_j of the lanes' rows
+	X_TAIL
 
 xend:
-	// Stage 2: blockCoefs, the T_j of the lanes' rows by the permute.
+	// Stage 2: blockCoefs.
 	VBROADCASTSD V_W(R8), Z7         // weight
 	MOVQ         V_EXP(R8), R11
 	VBROADCASTSD 40(R11), Z31        // 1/2
-	MOVQ         V_T(R8), SI
 	MOVQ         V_ST(R8), R9
-	S_HEAD
-	VMOVUPD   (SI)(R12*1), Z1
-	VPERMT2PD 64(SI)(R12*1), Z15, Z1 // T_j of the lanes' rows
-	S_TAIL
+	VMOVAPD      Z13, Z9             // Σ
 
 sdone:
 	VCMPPD    $0x11, Z30, Z9, K1, K2 // query lanes with Σ < tinySum (ordered): queryDirect
