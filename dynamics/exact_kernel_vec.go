@@ -167,8 +167,11 @@ func (ws *weightedSet) vecSlow(c theory.Correlations, st *structure, z []float64
 	k := int(st.k)
 	tmp := ws.tmpView(k, qlo, qhi, p0, sc)
 	if direct < 0 {
-		// Portable path for the whole term (rare: see above).
+		// Portable path for the whole term (rare: see above), from the
+		// group sums, which blockQueries8AVX512 keeps in registers.
 		vecFallbacks.Add(1)
+		ng := len(has)
+		gatherGroups(sc.ebT, ws.kpos, ws.kposX, ws.koff[st.ko:int(st.ko)+ng+1], sc.tg[:ng*rowBlock])
 		ws.blockQueries(c, tmp, st, z, has, qlo, qhi, p0, sc, weight, ql)
 		ws.foldTmp(k, uint64(ws.qmask[int(st.qb)+p0/rowBlock]), sc)
 		return

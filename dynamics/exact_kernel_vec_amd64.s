@@ -80,6 +80,70 @@ GLOBL qc<>(SB), RODATA|NOPTR, $16
 	VBROADCASTSD qc<>+0(SB), Z28 \
 	VBROADCASTSD qc<>+8(SB), Z30
 
+// GROUP_T sets Z1 to T_j of the lanes' rows (Z15), the sum over key group
+// j's keys (R10 = j) of their rows of ebT, computed here rather than by the
+// gather before stage 1 (blockQueries8AVX512): the same chains as
+// gatherGroupsAVX512 — keys 0, 2, … into the even sums (Z14: rows 0–7, Z27:
+// 8–15), 1, 3, … into the odd ones (Z29, Z31), in key order from +0, then
+// even + odd — so the same bits, the loads of the keys' rows now beside the
+// group's exponential instead of in a pass of their own (that pass cost
+// as much as its whole time: nothing overlapped it). It uses AX, BX, DX,
+// SI and R13.
+#define GROUP_T \
+	MOVQ    V_KOFF(R8), AX \
+	MOVLQSX (AX)(R10*4), DX \
+	MOVLQSX 4(AX)(R10*4), R13 \
+	SUBQ    DX, R13 \
+	MOVQ    V_KPX(R8), BX \
+	LEAQ    (BX)(DX*2), BX \
+	MOVQ    V_EBT(R8), SI \
+	VPXORQ  Z14, Z14, Z14 \
+	VPXORQ  Z27, Z27, Z27 \
+	VPXORQ  Z29, Z29, Z29 \
+	VPXORQ  Z31, Z31, Z31 \
+gt4: \
+	CMPQ    R13, $4 \
+	JLT     gt2 \
+	MOVQ    (BX), AX \
+	MOVWQZX AX, DX \
+	VADDPD  0(SI)(DX*8), Z14, Z14 \
+	VADDPD  64(SI)(DX*8), Z27, Z27 \
+	SHRQ    $16, AX \
+	MOVWQZX AX, DX \
+	VADDPD  0(SI)(DX*8), Z29, Z29 \
+	VADDPD  64(SI)(DX*8), Z31, Z31 \
+	SHRQ    $16, AX \
+	MOVWQZX AX, DX \
+	VADDPD  0(SI)(DX*8), Z14, Z14 \
+	VADDPD  64(SI)(DX*8), Z27, Z27 \
+	SHRQ    $16, AX \
+	VADDPD  0(SI)(AX*8), Z29, Z29 \
+	VADDPD  64(SI)(AX*8), Z31, Z31 \
+	ADDQ    $8, BX \
+	SUBQ    $4, R13 \
+	JMP     gt4 \
+gt2: \
+	CMPQ    R13, $2 \
+	JLT     gt1 \
+	MOVWQZX 0(BX), AX \
+	MOVWQZX 2(BX), DX \
+	VADDPD  0(SI)(AX*8), Z14, Z14 \
+	VADDPD  64(SI)(AX*8), Z27, Z27 \
+	VADDPD  0(SI)(DX*8), Z29, Z29 \
+	VADDPD  64(SI)(DX*8), Z31, Z31 \
+	ADDQ    $4, BX \
+	SUBQ    $2, R13 \
+gt1: \
+	TESTQ   R13, R13 \
+	JZ      gtsum \
+	MOVWQZX (BX), AX \
+	VADDPD  0(SI)(AX*8), Z14, Z14 \
+	VADDPD  64(SI)(AX*8), Z27, Z27 \
+gtsum: \
+	VADDPD    Z29, Z14, Z1 \
+	VADDPD    Z31, Z27, Z27 \
+	VPERMT2PD Z27, Z15, Z1
+
 // EXP_NONPOS sets Z6 to e^{Z0} (Z0 in (−708, 0]): fastexp's nonPosAVX512,
 // the same operations in the same order; the table entry k & 15 by one
 // permute of the registers Z9 and Z10. It uses Z1–Z7, and the constants in
@@ -429,9 +493,8 @@ GLOBL iota<>(SB), RODATA|NOPTR, $64
 // added in all the query rows, a queryDirect row's as +0 (which leaves it:
 // the table is never −0). The same operations on each query as
 // blockQueriesAVX512, so the same bits; the same results and return value.
-TEXT ·blockQueries8AVX512(SB), NOSPLIT, $40-16
+TEXT ·blockQueries8AVX512(SB), NOSPLIT, $0-16
 	MOVQ  a+0(FP), R8
-	GATHER
 	VEC_CONSTS
 	MOVQ  V_MASK(R8), BX
 	MOVQ  BX, AX
@@ -465,17 +528,18 @@ TEXT ·blockQueries8AVX512(SB), NOSPLIT, $40-16
 	MOVQ  V_AT(R8), SI
 	MOVQ  V_EAT(R8), DI
 	MOVQ  V_ST(R8), R11
-	MOVQ  V_T(R8), R13
 	STAGE1_HEAD
 	VMOVUPD      (SI)(R12*1), Z2
 	VPERMT2PD    64(SI)(R12*1), Z15, Z2 // A_j of the lanes' rows
 	VMULPD       Z2, Z0, Z1          // v = z_j·A_j
 	STAGE1_REST
-	VMOVUPD   (R13)(R12*1), Z1
-	VPERMT2PD 64(R13)(R12*1), Z15, Z1 // T_j of the lanes' rows
+	GROUP_T                          // T_j of the lanes' rows
 	X_TAIL
 
 xend:
+	MOVQ    V_MASK(R8), DX
+	ANDQ    $0xff, DX
+	POPCNTQ DX, DX                   // c0 again (GROUP_T used DX)
 	// Stage 2: blockCoefs.
 	VBROADCASTSD V_W(R8), Z7         // weight
 	MOVQ         V_EXP(R8), R11
