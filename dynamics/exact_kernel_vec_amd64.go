@@ -15,22 +15,22 @@ import (
 func vecOn() bool { return rowLoops == 2 && cpu.X86.HasAVX512DQ }
 
 // vecArgs are vecQueries' arguments for the assembly (the offsets are in
-// exact_kernel_vec_amd64.s): the first entries of the block's tables, each
-// rowBlock entries per key group, and of the outputs; then the gather's
-// arguments. Each worker keeps its own (scratch.va, in the heap), so the
+// exact_kernel_vec_amd64.s, TestVecArgsOffsets): the first entries of the
+// block's tables, each rowBlock entries per key group, and of the outputs;
+// then what the group sums read (GROUP_T). Each worker keeps its own (scratch.va, in the heap), so the
 // assembly never writes into it: a pointer stored there without the write
 // barrier, or past the end of its object, is a bad pointer to the collector.
 type vecArgs struct {
-	aT, z, T, eaT, sT, rrT, cg, gAT, ql *float64
-	area                                *int64
-	has                                 *bool
-	n, ng, mask                         int
-	weight                              float64
-	tab                                 *[16]float64
-	exp                                 *[12]float64
-	ebT                                 *float64 // the gather's arguments (gatherGroupsAVX512, called first)
-	kposX                               *uint16
-	koff                                *int32
+	aT, z, eaT, sT, rrT, cg, gAT, ql *float64
+	area                             *int64
+	has                              *bool
+	n, ng, mask                      int
+	weight                           float64
+	tab                              *[16]float64
+	exp                              *[12]float64
+	ebT                              *float64 // the group sums' keys' rows, offsets and groups
+	kposX                            *uint16
+	koff                             *int32
 }
 
 //go:noescape
@@ -40,10 +40,10 @@ func blockQueriesAVX512(a *vecArgs) int
 func blockQueries8AVX512(a *vecArgs) int
 
 // vecQueries runs the vector path on the queries of term d in the rows mask
-// of the block at p0 (with len(ql) of them): its key groups' sums over the
-// keys' rows of e^B into sc.tg (gatherGroups, which the assembly calls
-// first: one call from Go per term instead of two), then the per-query
-// work. It returns −1 when the term must take the portable path (nothing
+// of the block at p0 (with len(ql) of them): the per-query work, with each
+// key group's sum over its keys' rows of e^B taken inside the loop of
+// exponentials (GROUP_T, GROUP_TH; not stored: sc.tg is the portable
+// path's). It returns −1 when the term must take the portable path (nothing
 // written), else the rows whose queries must take queryDirect (their
 // losses, coefficients and A gradient not written). The assembly does no
 // bounds checks: the tables were allocated with maxN + 1 groups (vecScratch,
@@ -68,7 +68,7 @@ func vecQueries(ws *weightedSet, sc *scratch, d *vecDesc, mask uint64, p0 int, q
 // term: its tables, the exponential's, and the gather's keys.
 func initVecArgs(ws *weightedSet, sc *scratch) {
 	a := &sc.va
-	a.T, a.eaT, a.sT, a.rrT = &sc.tg[0], &sc.eaT[0], &sc.sT[0], &sc.rrT[0]
+	a.eaT, a.sT, a.rrT = &sc.eaT[0], &sc.sT[0], &sc.rrT[0]
 	a.tab, a.exp = fastexp.Table(), fastexp.Consts()
 	a.ebT, a.kposX = &sc.ebT[0], unsafe.SliceData(ws.kposX)
 }

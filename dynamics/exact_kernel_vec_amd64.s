@@ -8,7 +8,9 @@
 // rowBlock = 16 rows; a half without queries is skipped), each lane doing
 // the operations of the Go code for its row's query in the same order,
 // without fused multiply-adds: the same bits. Tables are [j·16 + r] for key
-// group j and row r (128 bytes per group).
+// group j and row r (128 bytes per group). Each key group's sum of e^B over
+// its keys (gatherGroups' T_j) is taken in the loop of exponentials, group
+// by group, for the rows the routine needs (GROUP_T, GROUP_TH).
 
 // The kernel's own constants; the exponential's come from internal/fastexp
 // (vecArgs.exp = fastexp.Consts(): 16/ln2, shift, ln2hi/16, ln2lo/16, 1,
@@ -20,40 +22,23 @@ GLOBL qc<>(SB), RODATA|NOPTR, $16
 // vecArgs offsets (exact_kernel_vec_amd64.go).
 #define V_AT 0
 #define V_Z 8
-#define V_T 16
-#define V_EAT 24
-#define V_ST 32
-#define V_RRT 40
-#define V_CG 48
-#define V_GAT 56
-#define V_QL 64
-#define V_AREA 72
-#define V_HAS 80
-#define V_N 88
-#define V_NG 96
-#define V_MASK 104
-#define V_W 112
-#define V_TAB 120
-#define V_EXP 128
-#define V_EBT 136
-#define V_KPX 144
-#define V_KOFF 152
-
-// GATHER calls gatherGroupsAVX512 with the vecArgs at R8 (the routine's
-// frame holds its five arguments), then reloads R8.
-#define GATHER \
-	MOVQ V_EBT(R8), AX \
-	MOVQ AX, 0(SP) \
-	MOVQ V_KPX(R8), AX \
-	MOVQ AX, 8(SP) \
-	MOVQ V_KOFF(R8), AX \
-	MOVQ AX, 16(SP) \
-	MOVQ V_NG(R8), AX \
-	MOVQ AX, 24(SP) \
-	MOVQ V_T(R8), AX \
-	MOVQ AX, 32(SP) \
-	CALL ·gatherGroupsAVX512(SB) \
-	MOVQ a+0(FP), R8
+#define V_EAT 16
+#define V_ST 24
+#define V_RRT 32
+#define V_CG 40
+#define V_GAT 48
+#define V_QL 56
+#define V_AREA 64
+#define V_HAS 72
+#define V_N 80
+#define V_NG 88
+#define V_MASK 96
+#define V_W 104
+#define V_TAB 112
+#define V_EXP 120
+#define V_EBT 128
+#define V_KPX 136
+#define V_KOFF 144
 
 // VEC_CONSTS loads the constants of the per-query work from the vecArgs at
 // R8: the exponential's in Z16–Z25 (16/ln2, shift, ln2hi/16, ln2lo/16, 1,
@@ -143,6 +128,56 @@ gtsum: \
 	VADDPD    Z29, Z14, Z1 \
 	VADDPD    Z31, Z27, Z27 \
 	VPERMT2PD Z27, Z15, Z1
+
+// GROUP_TH is GROUP_T for one half of the block's rows (blockQueriesAVX512,
+// DX = 0 or 64 bytes: rows 0–7 or 8–15): Z1 = T_j of the half's rows, the
+// even keys' sum in Z14, the odd keys' in Z31. It uses AX, BX, SI, R9
+// (reloaded with the has pointer at the end) and R13.
+#define GROUP_TH \
+	MOVQ    V_KOFF(R8), AX \
+	MOVLQSX (AX)(R10*4), R9 \
+	MOVLQSX 4(AX)(R10*4), R13 \
+	SUBQ    R9, R13 \
+	MOVQ    V_KPX(R8), BX \
+	LEAQ    (BX)(R9*2), BX \
+	MOVQ    V_EBT(R8), SI \
+	ADDQ    DX, SI \
+	VPXORQ  Z14, Z14, Z14 \
+	VPXORQ  Z31, Z31, Z31 \
+gh4: \
+	CMPQ    R13, $4 \
+	JLT     gh2 \
+	MOVQ    (BX), AX \
+	MOVWQZX AX, R9 \
+	VADDPD  0(SI)(R9*8), Z14, Z14 \
+	SHRQ    $16, AX \
+	MOVWQZX AX, R9 \
+	VADDPD  0(SI)(R9*8), Z31, Z31 \
+	SHRQ    $16, AX \
+	MOVWQZX AX, R9 \
+	VADDPD  0(SI)(R9*8), Z14, Z14 \
+	SHRQ    $16, AX \
+	VADDPD  0(SI)(AX*8), Z31, Z31 \
+	ADDQ    $8, BX \
+	SUBQ    $4, R13 \
+	JMP     gh4 \
+gh2: \
+	CMPQ    R13, $2 \
+	JLT     gh1 \
+	MOVWQZX 0(BX), AX \
+	MOVWQZX 2(BX), R9 \
+	VADDPD  0(SI)(AX*8), Z14, Z14 \
+	VADDPD  0(SI)(R9*8), Z31, Z31 \
+	ADDQ    $4, BX \
+	SUBQ    $2, R13 \
+gh1: \
+	TESTQ   R13, R13 \
+	JZ      ghsum \
+	MOVWQZX (BX), AX \
+	VADDPD  0(SI)(AX*8), Z14, Z14 \
+ghsum: \
+	VADDPD  Z31, Z14, Z1 \
+	MOVQ    V_HAS(R8), R9
 
 // EXP_NONPOS sets Z6 to e^{Z0} (Z0 in (−708, 0]): fastexp's nonPosAVX512,
 // the same operations in the same order; the table entry k & 15 by one
@@ -310,9 +345,8 @@ dloop: \
 // queries' A gradient is not written, their losses are garbage (the Go code
 // runs queryDirect for them). It writes all the ng·16 coefficients, 0 in
 // the rows without a query or with queryDirect (cg needs no clearing).
-TEXT ·blockQueriesAVX512(SB), NOSPLIT, $40-16
+TEXT ·blockQueriesAVX512(SB), NOSPLIT, $0-16
 	MOVQ         a+0(FP), R8
-	GATHER
 	VEC_CONSTS
 	XORQ         DX, DX              // half: byte offset 0 or 64
 
@@ -334,12 +368,10 @@ h1:
 	ADDQ  DX, DI
 	MOVQ  V_ST(R8), R11
 	ADDQ  DX, R11
-	MOVQ  V_T(R8), R13
-	ADDQ  DX, R13
 	STAGE1_HEAD
 	VMULPD       (SI)(R12*1), Z0, Z1 // v = z_j·A_j
 	STAGE1_REST
-	VMOVUPD      (R13)(R12*1), Z1    // T_j
+	GROUP_TH                         // T_j of the half's rows
 	X_TAIL
 
 xend:

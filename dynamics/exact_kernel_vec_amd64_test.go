@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
+	"unsafe"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/cpu"
 	"pgregory.net/rapid"
 
@@ -199,5 +204,37 @@ func TestVecPathTooManyAreas(t *testing.T) {
 	}
 	if i := firstBitDiff(got[0], got[1], false); i >= 0 {
 		t.Fatalf("entry %d: assembly %v, portable %v", i, got[0][i], got[1][i])
+	}
+}
+
+// TestVecArgsOffsets checks the assembly's offsets of the vecArgs fields
+// (the V_ constants of exact_kernel_vec_amd64.s) against the Go struct's,
+// so that a field added, removed or moved on one side only fails here and
+// not as a silent misread.
+func TestVecArgsOffsets(t *testing.T) {
+	src, err := os.ReadFile("exact_kernel_vec_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a vecArgs
+	want := map[string]uintptr{
+		"AT": unsafe.Offsetof(a.aT), "Z": unsafe.Offsetof(a.z), "EAT": unsafe.Offsetof(a.eaT),
+		"ST": unsafe.Offsetof(a.sT), "RRT": unsafe.Offsetof(a.rrT), "CG": unsafe.Offsetof(a.cg),
+		"GAT": unsafe.Offsetof(a.gAT), "QL": unsafe.Offsetof(a.ql), "AREA": unsafe.Offsetof(a.area),
+		"HAS": unsafe.Offsetof(a.has), "N": unsafe.Offsetof(a.n), "NG": unsafe.Offsetof(a.ng),
+		"MASK": unsafe.Offsetof(a.mask), "W": unsafe.Offsetof(a.weight), "TAB": unsafe.Offsetof(a.tab),
+		"EXP": unsafe.Offsetof(a.exp), "EBT": unsafe.Offsetof(a.ebT), "KPX": unsafe.Offsetof(a.kposX),
+		"KOFF": unsafe.Offsetof(a.koff),
+	}
+	got := map[string]uintptr{}
+	for _, m := range regexp.MustCompile(`(?m)^#define V_(\w+) (\d+)$`).FindAllStringSubmatch(string(src), -1) {
+		off, _ := strconv.Atoi(m[2])
+		got[m[1]] = uintptr(off)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("vecArgs offsets, Go struct (-) against the assembly's V_ constants (+):\n%s", diff)
+	}
+	if n := unsafe.Sizeof(a) / 8; int(n) != len(want) {
+		t.Errorf("vecArgs has %d words, the assembly knows %d fields", n, len(want))
 	}
 }
