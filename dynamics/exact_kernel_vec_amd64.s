@@ -65,119 +65,89 @@ GLOBL qc<>(SB), RODATA|NOPTR, $16
 	VBROADCASTSD qc<>+0(SB), Z28 \
 	VBROADCASTSD qc<>+8(SB), Z30
 
+// GROUP_KEYS sums the rows of key group j's keys (R10 = j) in ebT from SI
+// (ADD_E(r) adds the row of the key whose offset is in r into the even
+// chains, ADD_O(r) into the odd ones: keys 0, 2, … even, 1, 3, … odd, in key
+// order — gatherGroupsAVX512's chains), four keys to a load of their 16-bit
+// offsets. The chains must be zero on entry. It uses AX, BX, R13 and t; the
+// labels l4, l2, l1 and lend are the caller's.
+#define GROUP_KEYS(t, ADD_E, ADD_O, l4, l2, l1, lend) \
+	MOVQ    V_KOFF(R8), AX \
+	MOVLQSX (AX)(R10*4), t \
+	MOVLQSX 4(AX)(R10*4), R13 \
+	SUBQ    t, R13 \
+	MOVQ    V_KPX(R8), BX \
+	LEAQ    (BX)(t*2), BX \
+l4: \
+	CMPQ    R13, $4 \
+	JLT     l2 \
+	MOVQ    (BX), AX \
+	MOVWQZX AX, t \
+	ADD_E(t) \
+	SHRQ    $16, AX \
+	MOVWQZX AX, t \
+	ADD_O(t) \
+	SHRQ    $16, AX \
+	MOVWQZX AX, t \
+	ADD_E(t) \
+	SHRQ    $16, AX \
+	ADD_O(AX) \
+	ADDQ    $8, BX \
+	SUBQ    $4, R13 \
+	JMP     l4 \
+l2: \
+	CMPQ    R13, $2 \
+	JLT     l1 \
+	MOVWQZX 0(BX), AX \
+	MOVWQZX 2(BX), t \
+	ADD_E(AX) \
+	ADD_O(t) \
+	ADDQ    $4, BX \
+	SUBQ    $2, R13 \
+l1: \
+	TESTQ   R13, R13 \
+	JZ      lend \
+	MOVWQZX (BX), AX \
+	ADD_E(AX) \
+lend:
+
+// The adds of GROUP_T (a key's 16 rows: even Z14 and Z27, odd Z29 and Z31)
+// and GROUP_TH (its 8 rows of the half: even Z14, odd Z31).
+#define ADD16_E(r) VADDPD 0(SI)(r*8), Z14, Z14; VADDPD 64(SI)(r*8), Z27, Z27
+#define ADD16_O(r) VADDPD 0(SI)(r*8), Z29, Z29; VADDPD 64(SI)(r*8), Z31, Z31
+#define ADD8_E(r) VADDPD 0(SI)(r*8), Z14, Z14
+#define ADD8_O(r) VADDPD 0(SI)(r*8), Z31, Z31
+
 // GROUP_T sets Z1 to T_j of the lanes' rows (Z15), the sum over key group
 // j's keys (R10 = j) of their rows of ebT, computed here rather than by the
 // gather before stage 1 (blockQueries8AVX512): the same chains as
-// gatherGroupsAVX512 — keys 0, 2, … into the even sums (Z14: rows 0–7, Z27:
-// 8–15), 1, 3, … into the odd ones (Z29, Z31), in key order from +0, then
-// even + odd — so the same bits, the loads of the keys' rows now beside the
-// group's exponential instead of in a pass of their own (that pass cost
-// as much as its whole time: nothing overlapped it). It uses AX, BX, DX,
-// SI and R13.
+// gatherGroupsAVX512 — even keys into Z14 (rows 0–7) and Z27 (8–15), odd
+// ones into Z29 and Z31, in key order from +0, then even + odd — so the same
+// bits, the loads of the keys' rows now beside the group's exponential
+// instead of in a pass of their own (that pass cost as much as its whole
+// time: nothing overlapped it). It uses AX, BX, DX, SI and R13.
 #define GROUP_T \
-	MOVQ    V_KOFF(R8), AX \
-	MOVLQSX (AX)(R10*4), DX \
-	MOVLQSX 4(AX)(R10*4), R13 \
-	SUBQ    DX, R13 \
-	MOVQ    V_KPX(R8), BX \
-	LEAQ    (BX)(DX*2), BX \
-	MOVQ    V_EBT(R8), SI \
-	VPXORQ  Z14, Z14, Z14 \
-	VPXORQ  Z27, Z27, Z27 \
-	VPXORQ  Z29, Z29, Z29 \
-	VPXORQ  Z31, Z31, Z31 \
-gt4: \
-	CMPQ    R13, $4 \
-	JLT     gt2 \
-	MOVQ    (BX), AX \
-	MOVWQZX AX, DX \
-	VADDPD  0(SI)(DX*8), Z14, Z14 \
-	VADDPD  64(SI)(DX*8), Z27, Z27 \
-	SHRQ    $16, AX \
-	MOVWQZX AX, DX \
-	VADDPD  0(SI)(DX*8), Z29, Z29 \
-	VADDPD  64(SI)(DX*8), Z31, Z31 \
-	SHRQ    $16, AX \
-	MOVWQZX AX, DX \
-	VADDPD  0(SI)(DX*8), Z14, Z14 \
-	VADDPD  64(SI)(DX*8), Z27, Z27 \
-	SHRQ    $16, AX \
-	VADDPD  0(SI)(AX*8), Z29, Z29 \
-	VADDPD  64(SI)(AX*8), Z31, Z31 \
-	ADDQ    $8, BX \
-	SUBQ    $4, R13 \
-	JMP     gt4 \
-gt2: \
-	CMPQ    R13, $2 \
-	JLT     gt1 \
-	MOVWQZX 0(BX), AX \
-	MOVWQZX 2(BX), DX \
-	VADDPD  0(SI)(AX*8), Z14, Z14 \
-	VADDPD  64(SI)(AX*8), Z27, Z27 \
-	VADDPD  0(SI)(DX*8), Z29, Z29 \
-	VADDPD  64(SI)(DX*8), Z31, Z31 \
-	ADDQ    $4, BX \
-	SUBQ    $2, R13 \
-gt1: \
-	TESTQ   R13, R13 \
-	JZ      gtsum \
-	MOVWQZX (BX), AX \
-	VADDPD  0(SI)(AX*8), Z14, Z14 \
-	VADDPD  64(SI)(AX*8), Z27, Z27 \
-gtsum: \
+	MOVQ   V_EBT(R8), SI \
+	VPXORQ Z14, Z14, Z14 \
+	VPXORQ Z27, Z27, Z27 \
+	VPXORQ Z29, Z29, Z29 \
+	VPXORQ Z31, Z31, Z31 \
+	GROUP_KEYS(DX, ADD16_E, ADD16_O, gt4, gt2, gt1, gtsum) \
 	VADDPD    Z29, Z14, Z1 \
 	VADDPD    Z31, Z27, Z27 \
 	VPERMT2PD Z27, Z15, Z1
 
 // GROUP_TH is GROUP_T for one half of the block's rows (blockQueriesAVX512,
-// DX = 0 or 64 bytes: rows 0–7 or 8–15): Z1 = T_j of the half's rows, the
-// even keys' sum in Z14, the odd keys' in Z31. It uses AX, BX, SI, R9
-// (reloaded with the has pointer at the end) and R13.
+// DX = 0 or 64 bytes: rows 0–7 or 8–15): Z1 = T_j of the half's rows. It
+// uses AX, BX, SI, R9 (reloaded with the has pointer at the end) and R13.
 #define GROUP_TH \
-	MOVQ    V_KOFF(R8), AX \
-	MOVLQSX (AX)(R10*4), R9 \
-	MOVLQSX 4(AX)(R10*4), R13 \
-	SUBQ    R9, R13 \
-	MOVQ    V_KPX(R8), BX \
-	LEAQ    (BX)(R9*2), BX \
-	MOVQ    V_EBT(R8), SI \
-	ADDQ    DX, SI \
-	VPXORQ  Z14, Z14, Z14 \
-	VPXORQ  Z31, Z31, Z31 \
-gh4: \
-	CMPQ    R13, $4 \
-	JLT     gh2 \
-	MOVQ    (BX), AX \
-	MOVWQZX AX, R9 \
-	VADDPD  0(SI)(R9*8), Z14, Z14 \
-	SHRQ    $16, AX \
-	MOVWQZX AX, R9 \
-	VADDPD  0(SI)(R9*8), Z31, Z31 \
-	SHRQ    $16, AX \
-	MOVWQZX AX, R9 \
-	VADDPD  0(SI)(R9*8), Z14, Z14 \
-	SHRQ    $16, AX \
-	VADDPD  0(SI)(AX*8), Z31, Z31 \
-	ADDQ    $8, BX \
-	SUBQ    $4, R13 \
-	JMP     gh4 \
-gh2: \
-	CMPQ    R13, $2 \
-	JLT     gh1 \
-	MOVWQZX 0(BX), AX \
-	MOVWQZX 2(BX), R9 \
-	VADDPD  0(SI)(AX*8), Z14, Z14 \
-	VADDPD  0(SI)(R9*8), Z31, Z31 \
-	ADDQ    $4, BX \
-	SUBQ    $2, R13 \
-gh1: \
-	TESTQ   R13, R13 \
-	JZ      ghsum \
-	MOVWQZX (BX), AX \
-	VADDPD  0(SI)(AX*8), Z14, Z14 \
-ghsum: \
-	VADDPD  Z31, Z14, Z1 \
-	MOVQ    V_HAS(R8), R9
+	MOVQ   V_EBT(R8), SI \
+	ADDQ   DX, SI \
+	VPXORQ Z14, Z14, Z14 \
+	VPXORQ Z31, Z31, Z31 \
+	GROUP_KEYS(R9, ADD8_E, ADD8_O, gh4, gh2, gh1, ghsum) \
+	VADDPD Z31, Z14, Z1 \
+	MOVQ   V_HAS(R8), R9
 
 // EXP_NONPOS sets Z6 to e^{Z0} (Z0 in (−708, 0]): fastexp's nonPosAVX512,
 // the same operations in the same order; the table entry k & 15 by one
