@@ -178,7 +178,10 @@ type weightedSet struct {
 	ph        phaseState     // descendSteps' state (exact_phase.go)
 }
 
-// directQueries counts the queries evaluated by queryDirect (for the tests).
+// directQueries counts the queries that the kernel's fallbacks sent to
+// queryDirect (for the tests; not SampleGrads' and GradOn's, which take it
+// for every query: an atomic counter shared by the workers was 10 % of
+// queryDirect's time there).
 var directQueries atomic.Int64
 
 // tinySum is the softmax normaliser below which the factored evaluation of

@@ -179,6 +179,7 @@ func (ws *weightedSet) vecSlow(c theory.Correlations, st *structure, z []float64
 	for qi := qlo; qi < qhi; qi++ {
 		p := int(ws.qpos[qi])
 		if direct>>(p-p0)&1 != 0 {
+			directQueries.Add(1)
 			ql[qi-qlo] = ws.queryDirect(c, st, z, qi, sc, weight, tmp.A[k][p], sc.directRow(p-p0, ws.P))
 		}
 	}
