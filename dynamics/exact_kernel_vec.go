@@ -14,9 +14,10 @@ import (
 // without a query of the term masked off — or, for a term with at most
 // eight queries in the block, one vector of its queries' rows
 // (blockQueries8AVX512; issue 27's lanes: about 60 % of the (term, block)
-// pairs at γ = ½). It does, per query, the
-// operations of queryExps, the exponential (internal/fastexp's nonPosGo) and
-// blockCoefs in their order, without fused multiply-adds: the same bits
+// pairs at γ = ½). It does, per query, the operations of gatherGroups (the
+// key groups' sums of e^B, taken group by group inside the loop of
+// exponentials), queryExps, the exponential (internal/fastexp's nonPosGo)
+// and blockCoefs in their order, without fused multiply-adds: the same bits
 // (TestVecQueriesMatchGo, and every bit-identity test of the kernel). Its
 // tables are transposed like ebT, entry [j·rowBlock + r] for key group j and
 // row r of the block: the block's A rows (vecA, filled once per task), the

@@ -17,9 +17,10 @@ func vecOn() bool { return rowLoops == 2 && cpu.X86.HasAVX512DQ }
 // vecArgs are vecQueries' arguments for the assembly (the offsets are in
 // exact_kernel_vec_amd64.s, TestVecArgsOffsets): the first entries of the
 // block's tables, each rowBlock entries per key group, and of the outputs;
-// then what the group sums read (GROUP_T). Each worker keeps its own (scratch.va, in the heap), so the
-// assembly never writes into it: a pointer stored there without the write
-// barrier, or past the end of its object, is a bad pointer to the collector.
+// then what the group sums read (GROUP_T). Each worker keeps its own
+// (scratch.va, in the heap), so the assembly never writes into it: a
+// pointer stored there without the write barrier, or past the end of its
+// object, is a bad pointer to the collector.
 type vecArgs struct {
 	aT, z, eaT, sT, rrT, cg, gAT, ql *float64
 	area                             *int64
@@ -65,7 +66,8 @@ func vecQueries(ws *weightedSet, sc *scratch, d *vecDesc, mask uint64, p0 int, q
 }
 
 // initVecArgs sets the fields of a worker's vecArgs that do not vary per
-// term: its tables, the exponential's, and the gather's keys.
+// term: its tables, the exponential's, and the group sums' e^B table and
+// keys.
 func initVecArgs(ws *weightedSet, sc *scratch) {
 	a := &sc.va
 	a.eaT, a.sT, a.rrT = &sc.eaT[0], &sc.sT[0], &sc.rrT[0]

@@ -309,8 +309,9 @@ dloop: \
 
 // func blockQueriesAVX512(a *vecArgs) int
 //
-// Returns −1, having written nothing but eaT, when an exponent argument of
-// a query is outside (−708, 0] (the Go code takes the portable path), else
+// Returns −1, having written nothing but its scratch tables eaT and sT,
+// when an exponent argument of a query is outside (−708, 0] (the Go code
+// takes the portable path, gathering the group sums itself), else
 // the rows (bit r) whose factored normaliser is below tinySum: their
 // queries' A gradient is not written, their losses are garbage (the Go code
 // runs queryDirect for them). It writes all the ng·16 coefficients, 0 in
