@@ -297,6 +297,16 @@ dloop: \
 #define CF_ROW \
 	VMOVUPD      (R11)(R12*1), Z0 \
 	VSUBPD       Z13, Z0, Z0 \
+	CF_FROM_Z0
+
+// CF_MASKED is CF_ROW for the masked keys' group (keys "all"), whose r_j is
+// 0: Z1 = coef·(0 − r̄)·e_j. CF_FROM_Z0 is their common end, Z1 =
+// coef·Z0·e_j, 0 in the lanes not in K3.
+#define CF_MASKED \
+	VSUBPD       Z13, Z26, Z0 \
+	CF_FROM_Z0
+
+#define CF_FROM_Z0 \
 	VMULPD       Z0, Z16, Z1 \
 	VMULPD       (DI)(R12*1), Z1, Z1 \
 	VMOVAPD.Z    Z1, K3, Z1
@@ -443,10 +453,7 @@ cloop:
 cdone:
 	CMPQ    V_NG(R8), CX
 	JLE     h2next
-	VSUBPD  Z13, Z26, Z0             // the masked keys' group: 0 − r̄
-	VMULPD  Z0, Z16, Z1
-	VMULPD  (DI)(R12*1), Z1, Z1
-	VMOVAPD.Z Z1, K3, Z1
+	CF_MASKED                        // the masked keys' group
 	VMOVUPD Z1, (SI)(R12*1)
 	JMP     h2next
 
@@ -606,10 +613,7 @@ cloop:
 cdone:
 	CMPQ      V_NG(R8), CX
 	JLE       done
-	VSUBPD    Z13, Z26, Z0           // the masked keys' group: 0 − r̄
-	VMULPD    Z0, Z16, Z1
-	VMULPD    (DI)(R12*1), Z1, Z1
-	VMOVAPD.Z Z1, K3, Z1
+	CF_MASKED                        // the masked keys' group
 	VPERMPD.Z Z1, Z6, K6, Z3
 	VPERMPD.Z Z1, Z8, K7, Z4
 	VMOVUPD   Z3, 0(SI)(R12*1)
