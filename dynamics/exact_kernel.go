@@ -239,6 +239,15 @@ func (ws *weightedSet) addStructure(s *theory.Setting, k int, mask []bool) int32
 	return int32(len(ws.structs) - 1)
 }
 
+// keyGroups is the number of key groups of a term of cluster k: its areas,
+// and with keys "all" the masked keys as one more group.
+func (ws *weightedSet) keyGroups(k int) int {
+	if ws.keys == theory.KeysAll {
+		return ws.nArea[k] + 1
+	}
+	return ws.nArea[k]
+}
+
 // addZ appends a z vector (N_k values) and its trailing 0, and returns its offset.
 func (ws *weightedSet) addZ(z []float64) int32 {
 	off := int32(len(ws.zs))
@@ -680,10 +689,7 @@ func (ws *weightedSet) blockTerm(c, grad theory.Correlations, t term, st *struct
 		ws.noKeyLosses(z, qlo, qhi, ql)
 		return
 	}
-	ng := n // key groups: the areas, and the masked keys with keys "all"
-	if ws.keys == theory.KeysAll {
-		ng++
-	}
+	ng := ws.keyGroups(k)
 	koff := ws.koff[st.ko : int(st.ko)+ng+1]
 	has := ws.hasKeys[st.ko : int(st.ko)+ng]
 	tg, cg := sc.tg[:ng*rowBlock], sc.cg[:ng*rowBlock]

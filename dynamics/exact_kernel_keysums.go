@@ -3,8 +3,6 @@ package dynamics
 import (
 	"cmp"
 	"slices"
-
-	"mimverify/theory"
 )
 
 // Per-key sums of the B coefficients (issue 27), the vector path's
@@ -130,10 +128,7 @@ func (kl *keyLists) groupKeys(cnt []int32) []int32 {
 func (ws *weightedSet) eachKey(t0, t1 int, f func(t, j int, q int32)) {
 	for t := t0; t < t1; t++ {
 		st := &ws.structs[ws.terms[t].st]
-		ng := ws.nArea[st.k]
-		if ws.keys == theory.KeysAll {
-			ng++
-		}
+		ng := ws.keyGroups(int(st.k))
 		koff := ws.koff[st.ko : int(st.ko)+ng+1]
 		for j := range ng {
 			for _, q := range ws.kpos[koff[j]:koff[j+1]] {

@@ -155,10 +155,7 @@ func (ws *weightedSet) queryDirect(c theory.Correlations, st *structure, z []flo
 	k := int(st.k)
 	n := ws.nArea[k]
 	p, a := int(ws.qpos[qi]), int(ws.qarea[qi])
-	ng := n // key groups: the areas, and the masked keys with keys "all"
-	if ws.keys == theory.KeysAll {
-		ng++
-	}
+	ng := ws.keyGroups(k)
 	koff := ws.koff[st.ko : int(st.ko)+ng+1]
 	k0 := int(koff[0])
 	e := sc.e[:int(koff[ng])-k0]

@@ -113,10 +113,7 @@ func (ws *weightedSet) buildVecDescs() {
 	for i, t := range ws.terms {
 		st := &ws.structs[t.st]
 		n := ws.nArea[st.k]
-		ng := n
-		if ws.keys == theory.KeysAll {
-			ng++
-		}
+		ng := ws.keyGroups(int(st.k))
 		koff := ws.koff[st.ko : int(st.ko)+ng+1]
 		if st.k0 == st.k1 {
 			ng = 0 // no keys (no key list reads this term's coefficients)
